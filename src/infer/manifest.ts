@@ -1,0 +1,46 @@
+import type { LabelInfo } from '../core/labels';
+
+/**
+ * A model in the registry (`models/<id>.json`). Everything the pipeline needs to prepare
+ * an input and read an output, plus where the weights came from and how well they do.
+ */
+export interface ModelManifest {
+  readonly id: string;
+  readonly name: string;
+  /**
+   * `trained`: weights trained by this project on real labelled data (see provenance).
+   * `untrained-test`: random or fixture weights for tests; the UI says so plainly and
+   * never presents its output as a segmentation.
+   */
+  readonly status: 'trained' | 'untrained-test';
+  readonly architecture: 'UNETR' | 'SwinUNETR' | 'unknown';
+  /** MONAI constructor arguments (hidden size, feature size, …) when known. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** ONNX file, relative to the manifest (or an absolute URL path in the studio). */
+  readonly onnx: string;
+  /** External-data files the ONNX refers to, relative to the manifest. */
+  readonly externalData?: readonly string[];
+  /** Model input [D, H, W] in voxels; tensor layout is [1, 1, D, H, W]. */
+  readonly inputSize: readonly [number, number, number];
+  /** Voxel size the model was trained at, mm. */
+  readonly spacingMm: readonly [number, number, number];
+  /**
+   * How the volume's voxel axes map onto the tensor: `ijk` means tensor D, H, W = voxel
+   * i, j, k of the (reoriented) volume — nibabel/MONAI's convention.
+   */
+  readonly axisOrder: 'ijk';
+  /** Orientation the model expects its input in, e.g. `RAS`, or `as-is` for MSD crops. */
+  readonly orientation: string;
+  readonly normalisation: Normalisation;
+  readonly labels: readonly LabelInfo[];
+  readonly provenance?: Readonly<Record<string, unknown>>;
+  readonly metrics?: Readonly<Record<string, unknown>>;
+  /** sha256 of the ONNX file, hex. */
+  readonly sha256?: string;
+}
+
+export type Normalisation =
+  /** (x − mean) / std over the chosen voxels; with `nonzero`, voxels ≤ 0 stay 0. */
+  | { readonly kind: 'zscore'; readonly over: 'all' | 'nonzero' }
+  /** Clip to the [lo, hi] percentiles, then scale to [0, 1]. */
+  | { readonly kind: 'percentile'; readonly lo: number; readonly hi: number };
