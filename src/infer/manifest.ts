@@ -11,14 +11,23 @@ export interface ModelManifest {
    * `trained`: weights trained by this project on real labelled data (see provenance).
    * `untrained-test`: random or fixture weights for tests; the UI says so plainly and
    * never presents its output as a segmentation.
+   * `user`: a model the user brought (a plain ONNX, or their own manifest); its
+   * provenance and quality are unknown to Seahorse, and the UI says that.
    */
-  readonly status: 'trained' | 'untrained-test';
+  readonly status: 'trained' | 'untrained-test' | 'user';
   readonly architecture: 'UNETR' | 'SwinUNETR' | 'unknown';
   /** MONAI constructor arguments (hidden size, feature size, …) when known. */
   readonly config?: Readonly<Record<string, unknown>>;
-  /** ONNX file, relative to the manifest (or an absolute URL path in the studio). */
+  /**
+   * ONNX file, relative to the manifest (or an absolute URL path in the studio).
+   * `fixtures:<path>` means `<path>` inside the shared test fixtures (../shared/fixtures,
+   * or $SEAHORSE_SHARED/fixtures; served under /fixtures/ by the studio).
+   */
   readonly onnx: string;
-  /** External-data files the ONNX refers to, relative to the manifest. */
+  /**
+   * External-data files the ONNX refers to, resolved like `onnx`. The ONNX names each by
+   * its path relative to the ONNX file's folder (its `location`).
+   */
   readonly externalData?: readonly string[];
   /** Model input [D, H, W] in voxels; tensor layout is [1, 1, D, H, W]. */
   readonly inputSize: readonly [number, number, number];
@@ -40,7 +49,10 @@ export interface ModelManifest {
 }
 
 export type Normalisation =
-  /** (x − mean) / std over the chosen voxels; with `nonzero`, voxels ≤ 0 stay 0. */
+  /**
+   * (x − mean) / std (population) over the chosen voxels; with `nonzero`, statistics
+   * over voxels ≠ 0 and zero voxels stay 0 (MONAI's NormalizeIntensity(nonzero=True)).
+   */
   | { readonly kind: 'zscore'; readonly over: 'all' | 'nonzero' }
   /** Clip to the [lo, hi] percentiles, then scale to [0, 1]. */
   | { readonly kind: 'percentile'; readonly lo: number; readonly hi: number };

@@ -1,0 +1,61 @@
+/**
+ * `seahorse <command>`: the Node entry point. Each command returns an exit status:
+ * 0 success, 1 the input or the model could not be used (one clear message on stderr),
+ * 2 a bad command line (with usage).
+ */
+import { runEval, EVAL_USAGE } from './eval';
+import { runSegment, SEGMENT_USAGE } from './segment';
+import { UsageError } from './usage';
+
+export interface CliIO {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const USAGE = `Usage: seahorse <command> [options]
+
+Hippocampus segmentation of brain MRI on this machine (onnxruntime on the CPU in Node).
+
+Commands:
+  segment <scan> -o <labels.nii.gz>   segment one scan, print label volumes
+  eval --model <id> --data <dir>      Dice, HD95 and volumes against reference labels
+
+Run "seahorse <command> --help" for a command's options.`;
+
+const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<void>; usage: string }> = {
+  segment: { run: runSegment, usage: SEGMENT_USAGE },
+  eval: { run: runEval, usage: EVAL_USAGE },
+};
+
+const stdio: CliIO = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+export async function main(argv: readonly string[], io: CliIO = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    io.err(`seahorse: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(entry.usage);
+    return 0;
+  }
+  try {
+    await entry.run(rest, io);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`seahorse ${command}: ${err.message}\n\n${err.usage}`);
+      return 2;
+    }
+    io.err(`seahorse ${command}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}

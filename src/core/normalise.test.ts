@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { percentiles, percentileScale, zscore } from './normalise';
+
+describe('zscore', () => {
+  it('over all voxels: mean 0, population std 1', () => {
+    const out = zscore(Float32Array.of(1, 2, 3, 4), 'all');
+    // mean 2.5, std sqrt(1.25)
+    const s = Math.sqrt(1.25);
+    expect(Array.from(out)).toEqual([-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s].map(Math.fround));
+  });
+  it('over nonzero voxels: zeros stay 0 (MONAI NormalizeIntensity(nonzero=True))', () => {
+    const out = zscore(Uint8Array.of(0, 2, 4, 0), 'nonzero');
+    expect(Array.from(out)).toEqual([0, -1, 1, 0]);
+  });
+  it('a constant image becomes zeros, not NaN', () => {
+    expect(Array.from(zscore(Float32Array.of(5, 5, 5), 'all'))).toEqual([0, 0, 0]);
+    expect(Array.from(zscore(new Float32Array(3), 'nonzero'))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('percentiles', () => {
+  it('interpolate linearly like numpy.percentile', () => {
+    const data = Float64Array.from({ length: 101 }, (_, n) => (n * 37) % 101); // 0..100 shuffled
+    expect(percentiles(data, [0, 1, 50, 99.5, 100])).toEqual([0, 1, 50, 99.5, 100]);
+    // numpy.percentile([3, 1, 4, 1, 5, 9, 2, 6], [10, 75]) = [1.0, 5.25]
+    expect(percentiles(Float32Array.of(3, 1, 4, 1, 5, 9, 2, 6), [10, 75])).toEqual([1, 5.25]);
+    expect(() => percentiles(new Float32Array(0), [50])).toThrow(/empty/);
+  });
+  it('percentileScale clips and maps to [0, 1]', () => {
+    const data = Float32Array.from({ length: 101 }, (_, n) => n);
+    const out = percentileScale(data, 10, 90);
+    expect(out[0]).toBe(0);
+    expect(out[50]).toBe(0.5);
+    expect(out[100]).toBe(1);
+  });
+});

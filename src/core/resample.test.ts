@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { applyToPoint, fromLinear, invert, multiply } from './affine';
+import { argmax } from './argmax';
+import { rasAffine, reorientToRAS } from './orientation';
+import { gridWithSpacing, resampleArgmax, resampleLinear, resampleNearest, type ChannelVolume } from './resample';
+import { voxelCount, type Dims3, type Mat4, type Volume } from './volume';
+
+/** A volume sampling f(world) at its voxel centres. */
+function sampled(dims: Dims3, affine: Mat4, f: (x: number, y: number, z: number) => number): Volume<Float32Array> {
+  const data = new Float32Array(voxelCount(dims));
+  let n = 0;
+  for (let k = 0; k < dims[2]; k++)
+    for (let j = 0; j < dims[1]; j++)
+      for (let i = 0; i < dims[0]; i++) data[n++] = f(...applyToPoint(affine, [i, j, k]));
+  return { dims, affine, spacing: [1, 1, 1], data };
+}
+
+const linear = (x: number, y: number, z: number) => 0.5 * x - 1.25 * y + 2 * z + 7;
+
+describe('resampleLinear', () => {
+  it('reproduces a linear function exactly on an oblique, anisotropic target grid', () => {
+    // Source: 1 mm RAS grid over [0, 19]³ mm. Target: rotated 0.7 mm grid well inside it.
+    const source = sampled([20, 20, 20], rasAffine([1, 1, 1], [0, 0, 0]), linear);
+    const c = Math.cos(0.5);
+    const s = Math.sin(0.5);
+    const target = fromLinear([0.7 * c, -0.7 * s, 0, 0.7 * s, 0.7 * c, 0, 0, 0, 0.9], [8, 3, 2]);
+    const out = resampleLinear(source, [10, 10, 12], target);
+    const expected = sampled([10, 10, 12], target, linear);
+    // Trilinear interpolation is exact for linear f; float32 storage of values ≤ 60 → ≤ 1e-5.
+    for (let n = 0; n < out.data.length; n++) expect(Math.abs(out.data[n] - expected.data[n])).toBeLessThan(1e-4);
+    expect(out.spacing.map((v) => +v.toFixed(12))).toEqual([0.7, 0.7, 0.9]);
+  });
+
+  it('averages neighbours at half-voxel offsets and fills outside the field of view', () => {
+    const src: Volume = { dims: [2, 1, 1] as unknown as Dims3, affine: rasAffine([1, 1, 1], [0, 0, 0]), spacing: [1, 1, 1], data: Float32Array.of(2, 4) };
+    // Source voxel centres at x = 0, 1 mm; its field of view is [−0.5, 1.5].
+    // Target centres at x = −1, −0.25, 0.5, 1.25, 2: outside, edge half-voxel (edge value,
+    // no extrapolation), midpoint, edge half-voxel, outside.
+    const out = resampleLinear(src, [5, 1, 1], fromLinear([0.75, 0, 0, 0, 1, 0, 0, 0, 1], [-1, 0, 0]), -9);
+    expect(Array.from(out.data)).toEqual([-9, 2, 3, 4, -9]);
+  });
+});
+
+describe('resampleNearest', () => {
+  it('copies labels exactly onto a permuted grid (same voxels, RAS order)', () => {
+    const dims: Dims3 = [4, 5, 6];
+    const labels: Volume<Uint8Array> = {
+      dims,
+      affine: fromLinear([-1, 0, 0, 0, 0, 1, 0, -1, 0], [3, -2, 5]),
+      spacing: [1, 1, 1],
+      data: Uint8Array.from({ length: 120 }, (_, n) => (n * 7) % 5),
+    };
+    const { volume: ras } = reorientToRAS(labels);
+    const out = resampleNearest(labels, ras.dims, ras.affine);
+    expect(out.data).toBeInstanceOf(Uint8Array);
+    expect(out.data).toEqual(ras.data);
+  });
+});
+
+describe('resampleArgmax', () => {
+  it('equals resampling every channel and taking the argmax', () => {
+    const grid = rasAffine([2, 2, 2], [0, 0, 0]);
+    const dims: Dims3 = [6, 5, 4];
+    const channels = [
+      sampled(dims, grid, (x, y) => x - y),
+      sampled(dims, grid, (x, _y, z) => Math.sin(x + z)),
+      sampled(dims, grid, (_x, y, z) => 0.3 * y - 0.2 * z),
+    ];
+    const scores: ChannelVolume = { dims, affine: grid, channels: 3, data: new Float32Array(3 * 120) };
+    channels.forEach((c, n) => scores.data.set(c.data, n * 120));
+    const target = { dims: [13, 9, 8] as Dims3, affine: rasAffine([0.8, 1, 0.9], [0.1, 0.2, 0.3]) };
+    const perChannel = channels.map((c) => resampleLinear(c, target.dims, target.affine));
+    const stacked: ChannelVolume = { ...target, channels: 3, data: new Float32Array(3 * voxelCount(target.dims)) };
+    perChannel.forEach((c, n) => stacked.data.set(c.data, n * c.data.length));
+    expect(resampleArgmax(scores, target)).toEqual(argmax(stacked));
+  });
+});
+
+describe('gridWithSpacing', () => {
+  it('keeps the field of view edges and directions', () => {
+    const affine = fromLinear([0, 0, -0.5, -0.5, 0, 0, 0, 0.8, 0], [10, 20, 30]);
+    const grid = gridWithSpacing({ dims: [300, 200, 150], affine }, [1, 1, 1]);
+    expect(grid.dims).toEqual([150, 160, 75]);
+    // Voxel corner −½ maps to the same world point in both grids.
+    const corner = applyToPoint(affine, [-0.5, -0.5, -0.5]);
+    applyToPoint(grid.affine, [-0.5, -0.5, -0.5]).forEach((v, n) => expect(v).toBeCloseTo(corner[n], 10));
+    // Same directions, new voxel size: old⁻¹ · new is diagonal with ratios 2, 1.25, 2.
+    const rel = multiply(invert(affine), grid.affine);
+    expect([rel[0], rel[5], rel[10]].map((v) => +v.toFixed(12))).toEqual([2, 1.25, 2]);
+  });
+});

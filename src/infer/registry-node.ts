@@ -1,0 +1,94 @@
+/**
+ * Node side of the model registry: reads `models/*.json`, resolves their file
+ * references on disk (`fixtures:` → $SEAHORSE_SHARED/fixtures, default ../shared/fixtures
+ * beside the checkout; anything else relative to the manifest), and opens a model on
+ * onnxruntime-node. A path to a plain .onnx works too (manifest built from its graph).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeModel, externalLocations, inlineModel, modelInputSize } from '../onnx';
+import type { ModelManifest } from './manifest';
+import { createOrtNodeBackend, type OrtNodeOptions } from './ort-node';
+import type { LoadedModel } from './pipeline';
+import { externalDataLocation, manifestFromOnnx, parseManifest, splitFixtureRef } from './registry';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The shipped manifests. */
+export const modelsDir = join(repoRoot, 'models');
+
+/** The shared fixtures folder that `fixtures:` references point into. */
+export function fixturesRoot(): string {
+  return join(resolve(process.env.SEAHORSE_SHARED ?? join(repoRoot, '..', 'shared')), 'fixtures');
+}
+
+/** An installed manifest and the folder its relative references start from. */
+export interface InstalledModel {
+  readonly manifest: ModelManifest;
+  readonly dir: string;
+}
+
+/** Every manifest in a models folder (default: the repository's `models/`), by file name. */
+export function listInstalledModels(dir = modelsDir): InstalledModel[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ manifest: parseManifest(JSON.parse(readFileSync(join(dir, f), 'utf8')), f), dir }));
+}
+
+/** A manifest file reference as a path on this machine. */
+export function resolveRef(ref: string, manifestDir: string): string {
+  const { fixture, path } = splitFixtureRef(ref);
+  if (fixture) return join(fixturesRoot(), path);
+  return isAbsolute(path) ? path : join(manifestDir, path);
+}
+
+export interface LoadedNodeModel extends LoadedModel {
+  /** The ONNX file that was opened. */
+  readonly onnxPath: string;
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new Error(`${what} not found: ${path}`);
+  return new Uint8Array(readFileSync(path));
+}
+
+/**
+ * Opens a model by manifest id (see `listInstalledModels`) or by the path of an .onnx
+ * file (external-data files beside it). The ONNX's input size must match its manifest.
+ */
+export async function loadModelNode(spec: string, opts: OrtNodeOptions & { modelsDir?: string } = {}): Promise<LoadedNodeModel> {
+  let manifest: ModelManifest;
+  let onnxPath: string;
+  const external = new Map<string, Uint8Array>();
+  if (spec.toLowerCase().endsWith('.onnx')) {
+    onnxPath = resolve(spec);
+    const bytes = readFile(onnxPath, 'model file');
+    const model = decodeModel(bytes);
+    for (const location of externalLocations(model)) {
+      external.set(location, readFile(join(dirname(onnxPath), location), `weights file "${location}" (named by the model)`));
+    }
+    const id = basename(onnxPath, '.onnx');
+    manifest = manifestFromOnnx(model, { id, name: id, onnx: onnxPath, externalData: [...external.keys()] });
+    return { manifest, backend: await createOrtNodeBackend(inlineModel(bytes, external), opts), onnxPath };
+  }
+  const installed = listInstalledModels(opts.modelsDir);
+  const found = installed.find((m) => m.manifest.id === spec);
+  if (!found) {
+    const ids = installed.map((m) => `${m.manifest.id} (${m.manifest.status})`).join(', ') || 'none';
+    throw new Error(`no model "${spec}". Installed: ${ids}. Or give the path of an .onnx file.`);
+  }
+  manifest = found.manifest;
+  onnxPath = resolveRef(manifest.onnx, found.dir);
+  const bytes = readFile(onnxPath, `model file of ${manifest.id}`);
+  for (const ref of manifest.externalData ?? []) {
+    external.set(externalDataLocation(ref, manifest.onnx), readFile(resolveRef(ref, found.dir), `weights file of ${manifest.id}`));
+  }
+  const graphSize = modelInputSize(decodeModel(bytes));
+  if (graphSize.some((d, a) => d !== manifest.inputSize[a])) {
+    throw new Error(`model ${manifest.id}: the manifest says input ${manifest.inputSize.join('×')}, the ONNX graph ${graphSize.join('×')}`);
+  }
+  return { manifest, backend: await createOrtNodeBackend(inlineModel(bytes, external), opts), onnxPath };
+}

@@ -1,0 +1,23 @@
+import { externalLocations, inlineExternalData, type ExternalFiles } from './external-data';
+import { rewriteConvTranspose } from './convtranspose';
+import { decodeModel, serializeModel } from './proto';
+
+/**
+ * Model bytes for onnxruntime-web's WebGPU provider: external weights inlined (given
+ * as `location` → bytes, the locations the model names) and 3-D ConvTranspose
+ * rewritten. The result is one self-contained ONNX file.
+ */
+export function prepareForWeb(bytes: Uint8Array, externalData?: ExternalFiles): Uint8Array {
+  const model = decodeModel(bytes);
+  inlineExternalData(model, externalData);
+  rewriteConvTranspose(model);
+  return serializeModel(model);
+}
+
+/** Self-contained model bytes (external weights inlined), graph unchanged: for onnxruntime-node. */
+export function inlineModel(bytes: Uint8Array, externalData?: ExternalFiles): Uint8Array {
+  const model = decodeModel(bytes);
+  if (externalLocations(model).length === 0) return bytes;
+  inlineExternalData(model, externalData);
+  return serializeModel(model);
+}
