@@ -1,0 +1,231 @@
+import { det3, invert, multiply, spacingFromAffine, type Vec3 } from '../affine';
+import type { ImageLevel } from '../registration/levels';
+import { blockAverage, blockFactors, buildPyramid, foregroundCentre } from '../registration/levels';
+import type { FixedPoints } from '../registration/points';
+import { gatherFixedPoints } from '../registration/points';
+import type { FixedPyramid, LevelReport } from '../registration/register';
+import { prepareFixed, registerAffine, similarity } from '../registration/register';
+import type { Grid } from '../resample';
+import type { Mat4, Volume } from '../volume';
+import { mat4 } from '../volume';
+import { conformedGrid } from './conform';
+import { dilate6 } from './mask';
+import { type HippocampusBox, hippocampusBoxes } from './roi';
+import type { Template } from './template';
+import { templateBrainMm3 } from './template';
+import { FRACTION_SCALE } from './template-build';
+
+/** Pyramid levels, coarsest first: 8 mm finds the head, 2 mm (the template's own) refines. */
+export const LEVELS_MM = [8, 4, 2] as const;
+/**
+ * Iteration budgets per level. Coarse iterations are cheap and do the large moves (from
+ * ±15°, ±15 mm: 10–20 at 8 mm); at 2 mm a few polish steps of < 0.3 mm are enough.
+ */
+export const LEVEL_ITERATIONS = [20, 10, 6] as const;
+/**
+ * Registration samples the template where its brain is, plus this rim (mm): skull and
+ * CSF edges carry the scale, while face, neck and shoulders — which vary most between
+ * scans and are often cut off or defaced — are left out.
+ */
+export const MASK_RIM_MM = 8;
+
+/**
+ * When to distrust the registration. `ncc` (finest level, brain + rim) says how well the
+ * head's outline and tissue line up; `brainNcc` (brain interior only) says whether the
+ * scan shows brain anatomy where the template has it — a bright blob can match the
+ * outline (ncc 0.55) but not the inside (0.13). Measured on the sample and ICBM152
+ * (ncc 0.74–0.78, brainNcc ≈ 0.5; ch2 with itself 1.0) against failures — noise, a
+ * sphere, a 90° header error, everything above the hippocampi blanked, inverted contrast:
+ * ncc ≤ 0.55 and brainNcc ≤ 0.14 (localise.test.ts keeps both sides of this).
+ */
+export const NCC_FAILED = 0.5;
+export const BRAIN_NCC_FAILED = 0.3;
+/** Below these the masks are still made, with a warning to check the outline. */
+export const NCC_POOR = 0.6;
+export const BRAIN_NCC_POOR = 0.4;
+/** Least fraction of the template brain that must lie inside the scan's field of view. */
+export const MIN_BRAIN_COVERAGE = 0.9;
+/** Least fraction of each AAL hippocampus that must lie inside the field of view. */
+export const MIN_HIPPOCAMPUS_IN_VIEW = 0.99;
+
+/** The template made ready once (per worker or CLI run) and reused for every scan. */
+export interface PreparedTemplate {
+  readonly template: Template;
+  readonly fixed: FixedPyramid;
+  /** The brain's interior (fraction ≥ ½) at the finest level: where `brainNcc` is measured. */
+  readonly interior: FixedPoints;
+  /** Centre of mass of the bright voxels of the coarsest level, world mm. */
+  readonly headCentre: Vec3;
+  readonly brainMm3: number;
+}
+
+export function prepareTemplate(template: Template): PreparedTemplate {
+  const levels = buildPyramid(template.t1, LEVELS_MM);
+  const masks = levels.map((level) => brainMaskAt(template, level, MASK_RIM_MM));
+  const finest = levels[levels.length - 1];
+  return {
+    template,
+    fixed: prepareFixed(levels, masks),
+    interior: gatherFixedPoints(finest, brainMaskAt(template, finest, 0, FRACTION_SCALE / 2)),
+    headCentre: foregroundCentre(levels[0]),
+    brainMm3: templateBrainMm3(template),
+  };
+}
+
+/** The template brain (fraction above `min`, of 255) on a pyramid level's grid, dilated by `rimMm`. */
+function brainMaskAt(template: Template, level: ImageLevel, rimMm: number, min = 0): Uint8Array {
+  const factors = blockFactors(spacingFromAffine(template.brain.affine), level.levelMm);
+  const brain = blockAverage(template.brain, factors, level.levelMm);
+  const mask = Uint8Array.from(brain.data, (v) => (v > min ? 1 : 0));
+  return dilate6(mask, brain.dims, Math.round(rimMm / level.levelMm));
+}
+
+export type LocalisationProblemKind = 'registration-failed' | 'partial-coverage' | 'hippocampus-out-of-view';
+
+export interface LocalisationProblem {
+  readonly kind: LocalisationProblemKind;
+  readonly message: string;
+}
+
+export interface Localisation {
+  /** Template (MNI) world mm → scan world mm. */
+  readonly transform: Mat4;
+  /** Similarity of scan and template after registration (NCC, finest level). */
+  readonly ncc: number;
+  /** The same inside the template brain only (no rim): does the scan show brain anatomy there? */
+  readonly brainNcc: number;
+  /** `good`, `poor` (shown with a warning), or `failed` (no masks). */
+  readonly quality: 'good' | 'poor' | 'failed';
+  /** Fraction of the template brain inside the scan's field of view. */
+  readonly brainCoverage: number;
+  /** Intracranial-volume estimate: template brain volume × |det| of the transform, mm³. */
+  readonly icvMm3: number;
+  /** The scan's conformed grid (RAS, 1 mm) the boxes live on. */
+  readonly conformed: Grid;
+  /** Left (label 1) then right (label 2). */
+  readonly hippocampi: readonly [HippocampusBox, HippocampusBox];
+  /** Empty when both hippocampi can be segmented. */
+  readonly problems: readonly LocalisationProblem[];
+  /** For `poor` quality: a sentence asking the user to check the outline. */
+  readonly warning?: string;
+  readonly levels: readonly LevelReport[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
+
+/** The problems that stop segmentation, as one sentence each. */
+export class LocalisationError extends Error {
+  readonly problems: readonly LocalisationProblem[];
+  constructor(problems: readonly LocalisationProblem[]) {
+    super(problems.map((p) => p.message).join(' '));
+    this.name = 'LocalisationError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Registers a full-head scan to the template (12-parameter affine, NCC, 8→4→2 mm) and
+ * derives what the segmentation needs: a box around each hippocampus on the scan's
+ * conformed grid, an intracranial-volume estimate, and whether any of it can be trusted.
+ */
+export function localise(scan: Volume, prepared: PreparedTemplate): Localisation {
+  const times: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    times[name] = now - t;
+    t = now;
+  };
+  const moving = buildPyramid(scan, LEVELS_MM);
+  lap('pyramid');
+  // Start with the head centres aligned; orientation comes from the scan's header.
+  const c = foregroundCentre(moving[0]);
+  const h = prepared.headCentre;
+  const initial = mat4([1, 0, 0, c[0] - h[0], 0, 1, 0, c[1] - h[1], 0, 0, 1, c[2] - h[2], 0, 0, 0, 1]);
+  const result = registerAffine(prepared.fixed, moving, { initial, schedule: LEVEL_ITERATIONS.map((maxIterations) => ({ maxIterations })) });
+  lap('registration');
+
+  const transform = result.transform;
+  const brainNcc = similarity(prepared.interior, moving[moving.length - 1], transform);
+  const brainCoverage = coverage(prepared.template.brain, transform, scan);
+  const conformed = conformedGrid(scan);
+  const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, conformed);
+  lap('checks and boxes');
+
+  const problems: LocalisationProblem[] = [];
+  const quality =
+    result.ncc < NCC_FAILED || brainNcc < BRAIN_NCC_FAILED ? 'failed' : result.ncc < NCC_POOR || brainNcc < BRAIN_NCC_POOR ? 'poor' : 'good';
+  if (quality === 'failed') {
+    problems.push({
+      kind: 'registration-failed',
+      message:
+        `The scan could not be matched to the brain template (similarity ${result.ncc.toFixed(2)} overall, ` +
+        `${brainNcc.toFixed(2)} inside the brain; at least ${NCC_FAILED} and ${BRAIN_NCC_FAILED} needed): it may not be ` +
+        `a T1-weighted brain MRI, the brain may be cut off, or the orientation in its header may be wrong.`,
+    });
+  }
+  if (brainCoverage < MIN_BRAIN_COVERAGE) {
+    problems.push({
+      kind: 'partial-coverage',
+      message: `Only ${(100 * brainCoverage).toFixed(0)}% of the brain is inside the scan's field of view (at least ${100 * MIN_BRAIN_COVERAGE}% needed).`,
+    });
+  }
+  for (const box of hippocampi) {
+    if (box.inView < MIN_HIPPOCAMPUS_IN_VIEW) {
+      problems.push({
+        kind: 'hippocampus-out-of-view',
+        message: `The ${box.side} hippocampus is ${box.inView === 0 ? 'not' : 'only partly'} in the field of view (${(100 * box.inView).toFixed(0)}% of it).`,
+      });
+    }
+  }
+  const warning =
+    quality === 'poor'
+      ? `The scan matches the brain template only weakly (similarity ${result.ncc.toFixed(2)} overall, ${brainNcc.toFixed(2)} inside the brain): ` +
+        'check that the template outline follows the brain before trusting the masks.'
+      : undefined;
+  return {
+    transform,
+    ncc: result.ncc,
+    brainNcc,
+    warning,
+    quality,
+    brainCoverage,
+    icvMm3: prepared.brainMm3 * Math.abs(det3(transform)),
+    conformed,
+    hippocampi,
+    problems,
+    levels: result.levels,
+    timingsMs: times,
+  };
+}
+
+/** Throws a LocalisationError when the localisation has problems; returns it otherwise. */
+export function assertLocalised(loc: Localisation): Localisation {
+  if (loc.problems.length > 0) throw new LocalisationError(loc.problems);
+  return loc;
+}
+
+/**
+ * Fraction of the template brain (fraction-weighted) whose voxel centres land inside the
+ * scan's field of view (within its outer voxel edges).
+ */
+export function coverage(brain: Volume<Uint8Array>, transform: Mat4, scan: Pick<Volume, 'dims' | 'affine'>): number {
+  const m = multiply(multiply(invert(scan.affine), transform), brain.affine);
+  const [nx, ny, nz] = brain.dims;
+  const [sx, sy, sz] = scan.dims;
+  let total = 0;
+  let inside = 0;
+  for (let k = 0, n = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, n++) {
+        const w = brain.data[n];
+        if (w === 0) continue;
+        total += w;
+        const x = m[0] * i + m[1] * j + m[2] * k + m[3];
+        const y = m[4] * i + m[5] * j + m[6] * k + m[7];
+        const z = m[8] * i + m[9] * j + m[10] * k + m[11];
+        if (x >= -0.5 && y >= -0.5 && z >= -0.5 && x <= sx - 0.5 && y <= sy - 0.5 && z <= sz - 0.5) inside += w;
+      }
+    }
+  }
+  return total > 0 ? inside / total : 0;
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { applyToPoint, det3, invert, multiply } from '../affine';
+import { resampleLinear } from '../resample';
+import type { Mat4, Volume } from '../volume';
+import { mat4 } from '../volume';
+import { blockAverage, buildPyramid, foregroundCentre } from './levels';
+import { GAIN, OFFSET, PARAM_COUNT, accumulate, newAccumulated } from './normal-equations';
+import { gatherFixedPoints } from './points';
+import { prepareFixed, registerAffine } from './register';
+import { solveDamped } from './solve';
+import { meanDisplacementMm, randomAffine, seededRandom } from './testing';
+
+/** A smooth, asymmetric "head": a few anisotropic Gaussian blobs on a 2 mm RAS grid. */
+function phantom(dims: [number, number, number], affine: Mat4): Volume<Float32Array> {
+  const blobs = [
+    { c: [0, 0, 0], s: [40, 50, 35], a: 1 },
+    { c: [18, 10, 8], s: [10, 14, 9], a: 0.8 },
+    { c: [-20, -15, 5], s: [8, 12, 15], a: -0.5 },
+    { c: [5, 30, -12], s: [12, 6, 8], a: 0.6 },
+    { c: [-8, -30, 20], s: [6, 9, 7], a: 0.7 },
+  ];
+  const data = new Float32Array(dims[0] * dims[1] * dims[2]);
+  let n = 0;
+  for (let k = 0; k < dims[2]; k++) {
+    for (let j = 0; j < dims[1]; j++) {
+      for (let i = 0; i < dims[0]; i++, n++) {
+        const p = applyToPoint(affine, [i, j, k]);
+        let v = 0;
+        for (const b of blobs) {
+          let q = 0;
+          for (let a = 0; a < 3; a++) q += ((p[a] - b.c[a]) / b.s[a]) ** 2;
+          v += b.a * Math.exp(-0.5 * q);
+        }
+        data[n] = 100 * v;
+      }
+    }
+  }
+  return { dims, affine, spacing: [2, 2, 2], data };
+}
+
+const fixedGrid = mat4([2, 0, 0, -80, 0, 2, 0, -96, 0, 0, 2, -72, 0, 0, 0, 1]);
+const fixedDims: [number, number, number] = [81, 97, 73];
+
+describe('blockAverage', () => {
+  it('averages blocks and puts the new voxel at the centre of its block', () => {
+    const affine = mat4([-1, 0, 0, 10, 0, 0, 2, -5, 0, 1, 0, 3, 0, 0, 0, 1]);
+    const data = Float32Array.from({ length: 4 * 2 * 3 }, (_, n) => n);
+    const level = blockAverage({ dims: [4, 2, 3], affine, data }, [2, 2, 2], 2);
+    expect(level.dims).toEqual([2, 1, 2]);
+    // Block (0,0,0) holds i∈{0,1}, j∈{0,1}, k∈{0,1}: indices 0,1,4,5,8,9,12,13.
+    expect(level.data[0]).toBeCloseTo((0 + 1 + 4 + 5 + 8 + 9 + 12 + 13) / 8, 6);
+    // The last k block holds k=2 only (partial block): indices 16,17,20,21.
+    expect(level.data[2]).toBeCloseTo((16 + 17 + 20 + 21) / 4, 6);
+    // Its centre is the mean of the source centres (i 0.5, j 0.5, k 0.5) in world space.
+    expect(Array.from(applyToPoint(level.affine, [0, 0, 0]))).toEqual(applyToPoint(affine, [0.5, 0.5, 0.5]));
+  });
+});
+
+describe('solveDamped', () => {
+  it('solves a symmetric positive definite system (λ = 0) and refuses an indefinite one', () => {
+    const a = Float64Array.from([4, 1, 0, 1, 3, 1, 0, 1, 2]);
+    const x = new Float64Array(3);
+    expect(solveDamped(a, Float64Array.from([1, 2, 3]), 0, 3, x)).toBe(true);
+    const ax = [0, 1, 2].map((r) => a[3 * r] * x[0] + a[3 * r + 1] * x[1] + a[3 * r + 2] * x[2]);
+    ax.forEach((v, r) => expect(v).toBeCloseTo([1, 2, 3][r], 10));
+    expect(solveDamped(Float64Array.from([1, 2, 2, 1]), Float64Array.from([1, 1]), 0, 2, new Float64Array(2))).toBe(false);
+  });
+});
+
+describe('accumulate', () => {
+  it('Jᵀr is −½ the gradient of the SSE (central finite differences)', () => {
+    const fixed = phantom([40, 48, 36], mat4([2, 0, 0, -40, 0, 2, 0, -48, 0, 0, 2, -36, 0, 0, 0, 1]));
+    // The moving grid covers every mapped fixed point: no point crosses its edge, where the
+    // cost jumps (outside reads 0).
+    const moving = buildPyramid(phantom([60, 70, 56], mat4([-1.7311, 0, 0, 51.13, 0, 1.9037, 0.2017, -66.29, 0, -0.1031, 1.8093, -50.41, 0, 0, 0, 1])), [2])[0];
+    const points = gatherFixedPoints(buildPyramid(fixed, [2])[0]);
+    // A map near (not at) the optimum. All numbers are ragged so that no fixed point lands
+    // exactly on a cell face of the moving grid, where the trilinear cost has a kink.
+    const theta = new Float64Array(PARAM_COUNT);
+    const p = multiply(multiply(invert(moving.affine), mat4([1.0213, 0.0317, 0.0041, 1.337, -0.0219, 0.9807, 0.0133, -0.7129, 0.0107, 0.0023, 1.0119, 0.4271, 0, 0, 0, 1])),
+      mat4([1, 0, 0, points.centre[0], 0, 1, 0, points.centre[1], 0, 0, 1, points.centre[2], 0, 0, 0, 1]));
+    theta.set(p.subarray(0, 12));
+    theta[GAIN] = 0.9;
+    theta[OFFSET] = 0.05;
+    const acc = accumulate(points, moving, theta, true, newAccumulated());
+    const sse = (t: Float64Array) => accumulate(points, moving, t, false, newAccumulated()).sse;
+    for (let u = 0; u < PARAM_COUNT; u++) {
+      // Steps tiny against a voxel (≤1e-5 voxel at the points' 50 mm reach) so that
+      // hardly any point crosses a cell face; still far above rounding.
+      const h = u % 4 === 3 || u >= 12 ? 1e-6 : 2e-7;
+      const plus = theta.slice();
+      const minus = theta.slice();
+      plus[u] += h;
+      minus[u] -= h;
+      const fd = (sse(plus) - sse(minus)) / (2 * h);
+      // 1e-4 relative, plus 1e-3 absolute for the SSE's rounding (≈1e-10) over 2h.
+      // 1e-5 relative, plus 1e-4 absolute for the SSE's rounding (≈1e-10) over 2h.
+      expect(Math.abs(acc.jtr[u] + fd / 2)).toBeLessThan(1e-5 * Math.abs(fd) + 1e-4);
+    }
+  });
+});
+
+describe('registerAffine', () => {
+  it('recovers random affines between two grids of a smooth phantom within 0.2 mm', () => {
+    const fixedVol = phantom(fixedDims, fixedGrid);
+    const fixed = prepareFixed(buildPyramid(fixedVol, [8, 4, 2]));
+    const random = seededRandom(7);
+    for (let trial = 0; trial < 3; trial++) {
+      const truth = randomAffine(random);
+      // The moving scan: the phantom seen through `truth` on an LIA-like 1.5 mm grid.
+      const grid = mat4([-1.5, 0, 0, 100, 0, 0, 1.5, -110, 0, -1.5, 0, 95, 0, 0, 0, 1]);
+      const movingVol = resampleLinear(phantom(fixedDims, fixedGrid), [134, 130, 147], multiply(invert(truth), grid));
+      const moving: Volume = { ...movingVol, affine: grid };
+      const result = registerAffine(fixed, buildPyramid(moving, [8, 4, 2]));
+      const brain = fixedPointsWorld(fixedVol);
+      expect(meanDisplacementMm(result.transform, truth, brain)).toBeLessThan(0.2);
+      expect(result.ncc).toBeGreaterThan(0.99);
+      // 0.2 mm at the phantom's 40 mm reach is 0.5 % per axis, 1.5 % in volume.
+      expect(Math.abs(det3(result.transform) / det3(truth) - 1)).toBeLessThan(0.015);
+    }
+  });
+
+  it('foregroundCentre finds the bright part of a level', () => {
+    const level = buildPyramid(phantom(fixedDims, fixedGrid), [4])[0];
+    const c = foregroundCentre(level);
+    c.forEach((v) => expect(Math.abs(v)).toBeLessThan(6));
+  });
+});
+
+/** World points where the phantom is bright: where displacement is measured. */
+function fixedPointsWorld(vol: Volume<Float32Array>): Float64Array {
+  const pts: number[] = [];
+  const [nx, ny, nz] = vol.dims;
+  for (let k = 0; k < nz; k += 3) {
+    for (let j = 0; j < ny; j += 3) {
+      for (let i = 0; i < nx; i += 3) {
+        if (vol.data[i + nx * (j + ny * k)] > 30) pts.push(...applyToPoint(vol.affine, [i, j, k]));
+      }
+    }
+  }
+  return Float64Array.from(pts);
+}
