@@ -73,10 +73,20 @@ RECIPES: dict[str, Recipe] = {
 
 
 def canonical_command(settings: dict) -> str:
-    """The command that (re)creates a run from its settings, whatever flags started it."""
-    cmd = f"/usr/bin/python3 training/train.py --model {settings['model']} --seed {settings['seed']}"
+    """The command(s) that (re)create a run from its settings, whatever flags started it. A run
+    whose schedule was shortened with --reschedule is recreated by stopping at that epoch and
+    resuming with the new horizon, joined with &&."""
+    base = f"/usr/bin/python3 training/train.py --model {settings['model']} --seed {settings['seed']}"
     if settings["loss"] != DEFAULT_LOSS:
-        cmd += f" --loss {settings['loss']}"
-    if settings["epochs"] != RECIPES[settings["model"]].epochs:
-        cmd += f" --epochs {settings['epochs']}"
-    return cmd
+        base += f" --loss {settings['loss']}"
+    changes = settings.get("schedule_changes", [])
+    horizons = [c["epochs_from"] for c in changes] + [settings["epochs"]]
+    steps = []
+    for n, epochs in enumerate(horizons):
+        cmd = base + (f" --epochs {epochs}" if epochs != RECIPES[settings["model"]].epochs else "")
+        if n > 0:
+            cmd += " --reschedule"
+        if n < len(changes):
+            cmd += f" --stop-after {changes[n]['at_epoch']}"
+        steps.append(cmd)
+    return " && ".join(steps)

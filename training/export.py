@@ -112,8 +112,7 @@ def sha256(path: Path) -> str:
 
 
 def manifest(recipe: Recipe, onnx_name: str, digest: str, ck: dict, graph: dict, parity: dict,
-             finished: bool, train_state: dict | None) -> dict:
-    settings = ck["settings"]
+             finished: bool, train_state: dict | None, settings: dict) -> dict:
     val = ck["val"]
     history = (train_state or {}).get("history", [])
     return {
@@ -142,6 +141,7 @@ def manifest(recipe: Recipe, onnx_name: str, digest: str, ck: dict, graph: dict,
                 "epochs": settings["epochs"], "batch": settings["batch"], "loss": settings["loss"],
                 "optimizer": f"Adam amsgrad lr {settings['lr']} weight_decay {settings['weight_decay']}",
                 "schedule": "poly 0.9 per epoch: round(lr*(1-epoch/epochs)^0.9, 8)",
+                "scheduleChanges": settings.get("schedule_changes", []),
                 "augmentation": "random crop to inputSize (zero-pad shorter axes at a random offset), flip "
                                 "each axis p=0.5, per-j-slice intensity scale U(0.9,1.1) and shift U(-0.1,0.1)",
                 "selection": "best mean Dice over head and body on val",
@@ -243,7 +243,9 @@ def export_run(model_id: str, run_dir: Path, out_dir: Path, log: Callable[[str],
     ck = torch.load(best)
     last = run_dir / "last.pt"
     train_state = torch.load(last)["state"] if last.exists() else None
-    finished = bool(train_state and train_state["epoch"] >= ck["settings"]["epochs"])
+    # The run's settings, not the checkpoint's: a --reschedule after the best epoch is recorded there.
+    settings = json.loads((run_dir / "settings.json").read_text())
+    finished = bool(train_state and train_state["epoch"] >= settings["epochs"])
     if not finished and not allow_unfinished:
         raise RuntimeError(f"{run_dir} has not finished its epochs (use --allow-unfinished)")
     model = build(recipe.arch, recipe.config)
@@ -270,7 +272,7 @@ def export_run(model_id: str, run_dir: Path, out_dir: Path, log: Callable[[str],
         f"(max|logit| {parity['max_abs_logit']:.1f}), argmax agreement {parity['argmax_agreement']:.6f}")
 
     digest = sha256(onnx_path)
-    man = manifest(recipe, onnx_path.name, digest, ck, graph, parity, finished, train_state)
+    man = manifest(recipe, onnx_path.name, digest, ck, graph, parity, finished, train_state, settings)
     man_path = out_dir / f"{model_id}.json"
     man_path.write_text(json.dumps(man, indent=1) + "\n")
     if out_dir.resolve() == (REPO / "models").resolve():

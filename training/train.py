@@ -111,6 +111,9 @@ def main() -> int:
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--limit", type=int, help="smoke test: use only this many train and val cases")
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (schedule unchanged; for ablations)")
+    ap.add_argument("--reschedule", action="store_true",
+                    help="resume with a different --epochs: the poly schedule is re-horizoned from the "
+                         "current epoch on, and the change is recorded in settings.json and the manifest")
     args = ap.parse_args()
 
     recipe = RECIPES[args.model]
@@ -129,7 +132,16 @@ def main() -> int:
     settings_path = run_dir / "settings.json"
     if settings_path.exists():
         before = json.loads(settings_path.read_text())
-        if before != settings:
+        changes = before.pop("schedule_changes", [])
+        if args.reschedule and before["epochs"] != epochs and {**before, "epochs": epochs} == settings:
+            done = len((run_dir / "history.jsonl").read_text().splitlines()) if (run_dir / "history.jsonl").exists() else 0
+            changes.append({"at_epoch": done, "epochs_from": before["epochs"], "epochs_to": epochs})
+            log(f"rescheduled {run_dir}: epochs {before['epochs']} -> {epochs} from epoch {done}")
+            before["epochs"] = epochs
+            settings_path.write_text(json.dumps({**settings, "schedule_changes": changes}, indent=1))
+        if changes:
+            settings["schedule_changes"] = changes
+        if before != {k: v for k, v in settings.items() if k != "schedule_changes"}:
             log(f"refusing to resume {run_dir}: settings changed\n  was {before}\n  now {settings}")
             return 2
     else:

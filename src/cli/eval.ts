@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { maxAbsDiff } from '../core/affine';
-import type { LabelInfo } from '../core/labels';
+import { WHOLE_STRUCTURE, type LabelInfo } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
 import { dice, hausdorff, maskOf } from '../core/metrics';
 import type { Volume } from '../core/volume';
@@ -24,7 +24,8 @@ export const EVAL_USAGE = `Usage: seahorse eval --model <id | model.onnx> --data
 Segments every scan in <dir>/images and compares it with the reference labels of the same
 file name in <dir>/labels: Dice per label and for the whole structure (label > 0), HD95 in
 mm (95th-percentile symmetric surface distance, MONAI's definition) and volumes in mm³.
-Prints one row per case and the means.
+Prints one row per case (for each label and for the whole: Dice, HD95, volume predicted/
+reference) and the means; --json writes the same numbers.
 
 Options:
   --model <id | file>   a model id from models/ or the path of an .onnx file (required)
@@ -57,7 +58,7 @@ export interface CaseResult {
   readonly error?: string;
 }
 
-function caseList(dataDir: string, split: string | undefined, set: string | undefined): string[] {
+export function caseList(dataDir: string, split: string | undefined, set: string | undefined): string[] {
   if (split) {
     const sets = JSON.parse(readFileSync(resolve(split), 'utf8')) as Record<string, unknown>;
     const list = set ? sets[set] : undefined;
@@ -76,7 +77,7 @@ function caseList(dataDir: string, split: string | undefined, set: string | unde
 export function scoreCase(predicted: Uint8Array, reference: Volume<Uint8Array>, labels: readonly LabelInfo[]): StructureScore[] {
   const structures: { label: number | 'all'; name: string }[] = [
     ...labels.filter((l) => l.value !== 0).map((l) => ({ label: l.value, name: l.name })),
-    { label: 'all', name: 'whole (label > 0)' },
+    { label: 'all', name: WHOLE_STRUCTURE },
   ];
   const voxelMm3 = voxelVolumeMm3(reference.affine);
   return structures.map(({ label, name }) => {
@@ -132,12 +133,12 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   const { manifest } = model;
   const caveat = modelCaveat(manifest);
   const foreground = manifest.labels.filter((l) => l.value !== 0);
-  const header = ['case', ...foreground.map((l) => `Dice ${l.value}`), 'Dice all', 'HD95 all', 'ref mm³', 'pred mm³'];
+  const header = tableHeader(foreground.map((l) => String(l.value)));
   const results: CaseResult[] = [];
   try {
     io.out(`Model ${manifest.id} (${manifest.status}) on ${backendLine(model.backend)}; ${cases.length} cases from ${dataDir}`);
     if (caveat) io.out(caveat);
-    io.out(`Labels: ${foreground.map((l) => `${l.value} = ${l.name}`).join(', ')}; all = label > 0. HD95 in mm.`);
+    io.out(`Labels: ${foreground.map((l) => `${l.value} = ${l.name}`).join(', ')}; all = label > 0. HD95 in mm; volumes in mm³, predicted/reference.`);
     const rows: string[][] = [header];
     for (const name of cases) {
       try {
@@ -153,8 +154,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
         const result = await segmentVolume(image, model);
         const scores = scoreCase(result.labels.data, refLabels, manifest.labels);
         results.push({ case: name, scores });
-        const all = scores[scores.length - 1];
-        rows.push([name, ...scores.map((s) => num(s.dice, 3)), num(all.hd95, 2), num(all.mm3Reference, 0), num(all.mm3Predicted, 0)]);
+        rows.push([name, ...tableCells(scores)]);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         results.push({ case: name, error: message });
@@ -172,8 +172,8 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
       mm3Reference: finiteMean(ok.map((r) => r.scores[i].mm3Reference)),
     }));
     if (mean.length) {
-      const all = mean[mean.length - 1];
-      rows.push([`mean of ${ok.length}`, ...mean.map((m) => num(m.dice.mean, 3)), num(all.hd95.mean, 2), num(all.mm3Reference.mean, 0), num(all.mm3Predicted.mean, 0)]);
+      const means = mean.map((m) => ({ dice: m.dice.mean, hd95: m.hd95.mean, mm3Predicted: m.mm3Predicted.mean, mm3Reference: m.mm3Reference.mean }));
+      rows.push([`mean of ${ok.length}`, ...tableCells(means)]);
     }
     io.out(table(rows.map((r) => (r.length === header.length ? r : [r[0], r.slice(1).join(' ')]))));
     if (values.json) {
@@ -194,6 +194,20 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   } finally {
     await model.backend.dispose();
   }
+}
+
+/** Columns per structure (each label, then `all`): Dice, HD95 in mm, volumes predicted/reference in mm³. */
+function tableHeader(labels: readonly string[]): string[] {
+  const structures = [...labels, 'all'];
+  return ['case', ...structures.map((l) => `Dice ${l}`), ...structures.map((l) => `HD95 ${l}`), ...structures.map((l) => `mm³ ${l}`)];
+}
+
+function tableCells(scores: readonly Pick<StructureScore, 'dice' | 'hd95' | 'mm3Predicted' | 'mm3Reference'>[]): string[] {
+  return [
+    ...scores.map((s) => num(s.dice, 3)),
+    ...scores.map((s) => num(s.hd95, 2)),
+    ...scores.map((s) => `${num(s.mm3Predicted, 0)}/${num(s.mm3Reference, 0)}`),
+  ];
 }
 
 function backendLine(b: { name: string; reason: string }): string {

@@ -4,6 +4,7 @@
  * 2 a bad command line (with usage).
  */
 import { runEval, EVAL_USAGE } from './eval';
+import { runFinetune, FINETUNE_USAGE } from './finetune';
 import { runSegment, SEGMENT_USAGE } from './segment';
 import { UsageError } from './usage';
 
@@ -19,12 +20,15 @@ Hippocampus segmentation of brain MRI on this machine (onnxruntime on the CPU in
 Commands:
   segment <scan> -o <labels.nii.gz>   segment one scan, print label volumes
   eval --model <id> --data <dir>      Dice, HD95 and volumes against reference labels
+  finetune --model <id> --data <dir> -o <adapter>
+                                      fine-tune with a PEFT method, write an adapter
 
 Run "seahorse <command> --help" for a command's options.`;
 
 const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<void>; usage: string }> = {
   segment: { run: runSegment, usage: SEGMENT_USAGE },
   eval: { run: runEval, usage: EVAL_USAGE },
+  finetune: { run: runFinetune, usage: FINETUNE_USAGE },
 };
 
 const stdio: CliIO = {

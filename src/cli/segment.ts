@@ -1,26 +1,49 @@
-/** `seahorse segment`: one scan in, a label NIfTI on the scan's grid out, volumes printed. */
+/**
+ * `seahorse segment`: one scan in, a label NIfTI on the scan's grid out, volumes printed.
+ * Full heads and hippocampus crops take their own paths (src/infer/segment-scan.ts).
+ */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
+import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
 import { axisCodes } from '../core/orientation';
-import { segmentVolume } from '../infer/pipeline';
+import type { FullHeadResult } from '../infer/fullhead';
+import { segmentScan, type SegmentScanResult } from '../infer/segment-scan';
 import { listInstalledModels, loadModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
+import { applyAdapterToOnnx } from '../peft/apply';
+import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { UsageError } from './usage';
 
-export const SEGMENT_USAGE = `Usage: seahorse segment <scan> -o <labels.nii.gz> [--model <id | model.onnx>] [--json]
+export const SEGMENT_USAGE = `Usage: seahorse segment <scan> -o <labels.nii.gz> [--model <id | model.onnx>] [--adapter <file>]
+                        [--full-head | --crop] [--sublabels] [--json]
 
 Segments one T1-weighted scan (NIfTI .nii/.nii.gz or MGH/MGZ) and writes the labels as a
 NIfTI with the scan's own grid and affine. Prints each label's volume in mm³ and the
 backend that ran the model.
 
+The scan's field of view decides the path. A whole head (every axis ≥ 120 mm) is
+registered to the MNI template to find both hippocampi; each is segmented in the
+orientation the model was trained in and pasted back: label 1 left, 2 right hippocampus
+(largest component each), volumes also as a fraction of the intracranial-volume estimate.
+The registration quality is printed; a failed registration writes nothing, a poor one
+warns. A crop around one hippocampus (every axis ≤ 100 mm) is segmented as it is, with the
+model's own labels (1 head, 2 body + tail; the side is unknown).
+
 Options:
   -o, --output <file>   where to write the labels (.nii.gz, or .nii uncompressed)
   --model <id | file>   a model id from models/ or the path of an .onnx file
                         (default: the first trained model installed)
+  --adapter <file>      a fine-tuned adapter (seahorse finetune) merged into the
+                        model first; it must have been trained on that model
+  --full-head           take the full-head path whatever the field of view
+  --crop                take the crop path whatever the field of view
+  --sublabels           full head: 1 left head, 2 left body + tail, 3 right head,
+                        4 right body + tail (instead of 1 left, 2 right)
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
 
@@ -42,7 +65,15 @@ export function readScan(path: string) {
 export async function runSegment(args: readonly string[], io: CliIO): Promise<void> {
   const { values, positionals } = parse(
     args,
-    { output: { type: 'string', short: 'o' }, model: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      output: { type: 'string', short: 'o' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      'full-head': { type: 'boolean' },
+      crop: { type: 'boolean' },
+      sublabels: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     SEGMENT_USAGE,
   );
   if (positionals.length !== 1) throw new UsageError(`give exactly one scan to segment (got ${positionals.length})`, SEGMENT_USAGE);
@@ -52,15 +83,24 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
   if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError(`the output must be a .nii.gz or .nii file (got ${basename(output)})`, SEGMENT_USAGE);
   if (input === output) throw new Error('the output would overwrite the input scan; choose another -o');
   if (!existsSync(dirname(output))) throw new Error(`the output folder does not exist: ${dirname(output)}`);
+  if (values['full-head'] && values.crop) throw new UsageError('choose one of --full-head and --crop', SEGMENT_USAGE);
+  const path: ScanPath | undefined = values['full-head'] ? 'full-head' : values.crop ? 'crop' : undefined;
 
   const image = readScan(input);
-  const model = await loadModelNode(values.model ?? defaultModelId());
+  const modelSpec = values.model ?? defaultModelId();
+  const adapter = values.adapter ? await readAdapterFile(resolve(values.adapter)) : null;
+  const model = await loadModelNode(modelSpec, {
+    adapt: adapter ? async (bytes) => (await applyAdapterToOnnx(bytes, adapter, `model ${modelSpec}`)).bytes : undefined,
+  });
   try {
-    const result = await segmentVolume(image, model);
-    const maxLabel = Math.max(...model.manifest.labels.map((l) => l.value));
+    const result = await segmentScan(image, model, { path, sublabels: values.sublabels, template: () => prepareTemplate(readTemplate()) }).catch((err) => {
+      if (err instanceof ScanKindError) throw new Error(`${err.message.replace(/\.$/, '')} (--full-head or --crop).`);
+      throw err;
+    });
+    const maxLabel = Math.max(...result.labelInfo.map((l) => l.value));
     writeFileSync(
       output,
-      writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse ${model.manifest.id}`, displayRange: [0, maxLabel] }),
+      writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse ${model.manifest.id} ${result.path}`, displayRange: [0, maxLabel] }),
     );
     const caveat = modelCaveat(model.manifest);
     const { manifest, backend } = model;
@@ -72,8 +112,14 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
           grid: { dims: image.dims, spacingMm: image.spacing, orientation: axisCodes(image.affine) },
           model: { id: manifest.id, name: manifest.name, status: manifest.status, onnx: model.onnxPath },
           caveat,
+          adapter: adapter ? { file: resolve(values.adapter!), method: adapter.method, base: adapter.base, training: adapter.training } : null,
           backend: { name: backend.name, reason: backend.reason },
+          path: result.path,
+          fieldOfView: { kind: result.classification.kind, extentMm: result.classification.extentMm, reason: result.classification.reason },
+          labels: result.labelInfo,
           volumes: result.volumes,
+          ...(result.path === 'full-head' ? { fullHead: fullHeadReport(result.fullHead) } : {}),
+          warnings: result.warnings,
           timingsMs: result.timingsMs,
         }),
       );
@@ -85,15 +131,54 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
         `Scan     ${input}: ${image.dims.join(' × ')} voxels, ${image.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm, ${axisCodes(image.affine)}`,
         `Model    ${manifest.id}: ${manifest.name}`,
         ...(caveat ? [`         ${caveat}`] : []),
+        ...(adapter ? [`Adapter  ${resolve(values.adapter!)}: ${describeAdapter(adapter)}`] : []),
         `Backend  ${backend.name}: ${backend.reason}`,
+        `Path     ${result.path === 'full-head' ? 'full head' : 'crop'} (${result.classification.reason})`,
+        ...(result.path === 'full-head' ? [`Registration  ${registrationLine(result.fullHead)}`] : []),
+        ...result.warnings.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,
         '',
-        table([['label', 'voxels', 'mm³'], ...result.volumes.map((v) => [v.name, String(v.voxels), num(v.mm3, 1)])]),
+        volumeTable(result),
         '',
-        `Time: preprocess ${ms(t.preprocess)}, inference ${ms(t.inference)}, postprocess ${ms(t.postprocess)}, total ${ms(t.total)}`,
+        `Time: ${Object.entries(t).map(([stage, v]) => `${stage} ${ms(v)}`).join(', ')}`,
       ].join('\n'),
     );
   } finally {
     await model.backend.dispose();
   }
+}
+
+/** The full-head details for --json: registration, ICV, each side, the boxes and the crops the model saw. */
+function fullHeadReport(f: FullHeadResult) {
+  const loc = f.localisation;
+  return {
+    registration: {
+      quality: loc.quality,
+      ncc: loc.ncc,
+      brainNcc: loc.brainNcc,
+      brainCoverage: loc.brainCoverage,
+      warning: loc.warning ?? null,
+      /** Template (MNI) world mm → scan world mm, row-major 4×4. */
+      transform: Array.from(loc.transform),
+    },
+    icvMm3: loc.icvMm3,
+    hippocampi: f.hippocampi,
+    /** The registration's boxes around AAL's hippocampi (scan world mm per box voxel). */
+    boxes: loc.hippocampi.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine) })),
+    /** The MSD-framed crops the model segmented. */
+    frames: f.frames.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine), recentred: b.recentred })),
+  };
+}
+
+function registrationLine(f: FullHeadResult): string {
+  const loc = f.localisation;
+  return (
+    `${loc.quality}: similarity ${loc.ncc.toFixed(2)} overall, ${loc.brainNcc.toFixed(2)} inside the brain; ` +
+    `intracranial volume ≈ ${(loc.icvMm3 / 1e6).toFixed(2)} L`
+  );
+}
+
+function volumeTable(result: SegmentScanResult): string {
+  if (result.path === 'crop') return table([['label', 'voxels', 'mm³'], ...result.volumes.map((v) => [v.name, String(v.voxels), num(v.mm3, 1)])]);
+  return table([['label', 'voxels', 'mm³', '% of ICV'], ...result.fullHead.volumes.map((v) => [v.name, String(v.voxels), num(v.mm3, 1), num(100 * v.icvFraction, 3)])]);
 }

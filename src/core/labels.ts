@@ -14,3 +14,6 @@ export interface LabelVolumeMeasure {
   readonly voxels: number;
   readonly mm3: number;
 }
+
+/** How metrics name the whole structure, all labels > 0 together (`seahorse eval`, manifests). */
+export const WHOLE_STRUCTURE = 'whole (label > 0)';

@@ -51,6 +51,14 @@ export async function requestEngineDevice(gpu: GPU | undefined, opts: DeviceOpti
   const requiredLimits: Record<string, number> = {};
   for (const k of REQUESTED) requiredLimits[k] = adapter.limits[k];
   const device = await adapter.requestDevice({ requiredLimits });
+  return engineDeviceOf(adapter, device, opts.lane);
+}
+
+/**
+ * The engine's view of a device someone else opened (the studio's worker shares ORT's device
+ * with the engine). The engine plans against the limits the device was granted.
+ */
+export function engineDeviceOf(adapter: GPUAdapter, device: GPUDevice, lane?: string): EngineDevice {
   const l = device.limits;
   const limits: EngineLimits = {
     maxBufferSize: l.maxBufferSize,
@@ -65,5 +73,5 @@ export async function requestEngineDevice(gpu: GPU | undefined, opts: DeviceOpti
   };
   const info = adapter.info;
   const name = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
-  return { adapter, device, limits, description: opts.lane ? `${name} via ${opts.lane}` : name, lost: device.lost };
+  return { adapter, device, limits, description: lane ? `${name} via ${lane}` : name, lost: device.lost };
 }

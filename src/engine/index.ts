@@ -27,5 +27,5 @@ export {
 export { diceLoss, diceLossTerms, crossEntropy, oneHot, DICE_EPS } from './loss';
 export { Adam, AdamW, type AdamOptions } from './optim/adam';
 export { polyLr } from './optim/schedule';
-export { requestEngineDevice, type EngineDevice, type EngineLimits, type DeviceOptions } from './device';
+export { requestEngineDevice, engineDeviceOf, type EngineDevice, type EngineLimits, type DeviceOptions } from './device';
 export { createWebGPUEngine, WebGPUBackend } from './webgpu/backend';

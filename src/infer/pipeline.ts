@@ -52,7 +52,7 @@ export interface SegmentResult {
  */
 const SPACING_TOLERANCE = 0.01;
 
-function needsResampling(spacing: readonly number[], target: readonly number[]): boolean {
+export function needsResampling(spacing: readonly number[], target: readonly number[]): boolean {
   return spacing.some((s, a) => Math.abs(s - target[a]) > SPACING_TOLERANCE * target[a]);
 }
 

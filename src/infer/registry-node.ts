@@ -55,11 +55,27 @@ function readFile(path: string, what: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
+export interface LoadNodeOptions extends OrtNodeOptions {
+  modelsDir?: string;
+  /**
+   * Rewrites the self-contained ONNX bytes before the session opens (e.g. merging a PEFT
+   * adapter into the weights, src/peft/apply.ts).
+   */
+  adapt?: (onnxBytes: Uint8Array) => Promise<Uint8Array>;
+}
+
 /**
  * Opens a model by manifest id (see `listInstalledModels`) or by the path of an .onnx
  * file (external-data files beside it). The ONNX's input size must match its manifest.
  */
-export async function loadModelNode(spec: string, opts: OrtNodeOptions & { modelsDir?: string } = {}): Promise<LoadedNodeModel> {
+export async function loadModelNode(spec: string, opts: LoadNodeOptions = {}): Promise<LoadedNodeModel> {
+  const { manifest, bytes, onnxPath } = readModelNode(spec, opts);
+  const model = opts.adapt ? await opts.adapt(bytes) : bytes;
+  return { manifest, backend: await createOrtNodeBackend(model, opts), onnxPath };
+}
+
+/** A model's manifest and its self-contained ONNX bytes (external data inlined), by id or .onnx path. */
+export function readModelNode(spec: string, opts: { modelsDir?: string } = {}): { manifest: ModelManifest; bytes: Uint8Array; onnxPath: string } {
   let manifest: ModelManifest;
   let onnxPath: string;
   const external = new Map<string, Uint8Array>();
@@ -72,7 +88,7 @@ export async function loadModelNode(spec: string, opts: OrtNodeOptions & { model
     }
     const id = basename(onnxPath, '.onnx');
     manifest = manifestFromOnnx(model, { id, name: id, onnx: onnxPath, externalData: [...external.keys()] });
-    return { manifest, backend: await createOrtNodeBackend(inlineModel(bytes, external), opts), onnxPath };
+    return { manifest, bytes: inlineModel(bytes, external), onnxPath };
   }
   const installed = listInstalledModels(opts.modelsDir);
   const found = installed.find((m) => m.manifest.id === spec);
@@ -90,5 +106,5 @@ export async function loadModelNode(spec: string, opts: OrtNodeOptions & { model
   if (graphSize.some((d, a) => d !== manifest.inputSize[a])) {
     throw new Error(`model ${manifest.id}: the manifest says input ${manifest.inputSize.join('×')}, the ONNX graph ${graphSize.join('×')}`);
   }
-  return { manifest, backend: await createOrtNodeBackend(inlineModel(bytes, external), opts), onnxPath };
+  return { manifest, bytes: inlineModel(bytes, external), onnxPath };
 }

@@ -10,7 +10,7 @@ import type { Volume } from '../volume';
 import { mat4 } from '../volume';
 import { classifyScan } from './detect';
 import type { PreparedTemplate } from './localise';
-import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, NCC_FAILED, NCC_POOR, assertLocalised, localise, prepareTemplate } from './localise';
+import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, assertLocalised, localise, prepareTemplate } from './localise';
 import { readTemplate } from './template-node';
 
 /** Registration of real scans is seconds per case on 2 busy cores. */
@@ -119,6 +119,16 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
       expect(loc.brainNcc).toBeLessThan(BRAIN_NCC_FAILED);
       expect(loc.problems.map((p) => p.kind)).toContain('registration-failed');
       expect(() => assertLocalised(loc)).toThrow(/could not be matched to the brain template/);
+      // The error carries the failed localisation: the studio draws its outline from it.
+      const thrown = (() => {
+        try {
+          assertLocalised(loc);
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown).toBeInstanceOf(LocalisationError);
+      expect((thrown as LocalisationError).localisation).toBe(loc);
     }
   }, SLOW);
 

@@ -112,13 +112,18 @@ export interface Localisation {
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
-/** The problems that stop segmentation, as one sentence each. */
+/**
+ * The problems that stop segmentation, as one sentence each, with the localisation they
+ * came from (the studio draws its template outline, so a person sees what went wrong).
+ */
 export class LocalisationError extends Error {
   readonly problems: readonly LocalisationProblem[];
-  constructor(problems: readonly LocalisationProblem[]) {
+  readonly localisation: Localisation | undefined;
+  constructor(problems: readonly LocalisationProblem[], localisation?: Localisation) {
     super(problems.map((p) => p.message).join(' '));
     this.name = 'LocalisationError';
     this.problems = problems;
+    this.localisation = localisation;
   }
 }
 
@@ -200,7 +205,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate): Localisation
 
 /** Throws a LocalisationError when the localisation has problems; returns it otherwise. */
 export function assertLocalised(loc: Localisation): Localisation {
-  if (loc.problems.length > 0) throw new LocalisationError(loc.problems);
+  if (loc.problems.length > 0) throw new LocalisationError(loc.problems, loc);
   return loc;
 }
 

@@ -1,0 +1,373 @@
+/**
+ * Few-shot transfer benchmark (issue #8):
+ *   npm run bench -- fewshot [--models swinunetr,unetr] [--methods full,decoder,lora,pissa,hyps,lorapt:nodecoder]
+ *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3] [--batch 2] [--crop 32,64,32]
+ *                            [--test-cases 20] [--domain-seed 1] [--engine webgpu|cpu] [--out bench/fewshot]
+ *   real scans: --train-dir <dir> --test-dir <dir> --label-map <preset | code:target,…> [--margin 8]
+ *
+ * Each base model is adapted to a target domain with k labelled scans by every method, and
+ * the merged models are scored on held-out target scans (src/train/compare.ts): Dice per
+ * structure and HD95, trainable parameters, time per step and in total, peak engine memory.
+ * The zero-shot base model is the first row.
+ *
+ * Target domain (default): the MSD `fewshot_pool` (training) and a fixed seeded subset of `val`
+ * (held out, never trained on) under the simulated scanner of src/train/domain-shift.ts
+ * (TARGET_SCANNER; each scan's bias field and noise drawn from --domain-seed and its name).
+ * The base model on the same held-out scans without the shift is printed as a reference.
+ * Real scans: folders with images/ and labels/ (same file names), any label codes through
+ * --label-map; each pair is cropped to its labels' box plus --margin voxels (crop models).
+ *
+ * Methods: `name[:option…]`, options `r=N` (rank), `d=N` (HyPS adapter width), `nodecoder`.
+ * Default per model: full, decoder, lora, pissa and LoRA-PT (UNETR) or HyPS (SwinUNETR), with and
+ * without the decoder.
+ *
+ * Writes <out>/RESULTS.md (rewritten after every run, so an interrupted run keeps what it
+ * measured), <out>/results.json (every run, every case) and <out>/fewshot-<model>.svg.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readVolume } from '../src/core/io';
+import type { Dims3 } from '../src/core/volume';
+import { createCpuEngine, createWebGPUEngine, uniformStream, type Engine } from '../src/engine';
+import type { ModelManifest } from '../src/infer/manifest';
+import { createOrtNodeBackend } from '../src/infer/ort-node';
+import { modelCaveat } from '../src/infer/registry';
+import { listInstalledModels, readModelNode } from '../src/infer/registry-node';
+import { METHODS, type MethodConfig, type MethodName } from '../src/peft/methods';
+import { runComparison, runMean, scoreOnnx, summarise, WHOLE, ZERO_SHOT, type ComparisonResult, type LabelledScan, type RunResult, type Summary } from '../src/train/compare';
+import { cropToLabels } from '../src/train/crop-to-labels';
+import { caseSeed, simulateScanner, TARGET_SCANNER } from '../src/train/domain-shift';
+import { applyLabelMap, parseLabelMap, type LabelMap } from '../src/train/label-map';
+import { asLabels } from '../src/train/samples';
+import { msdDir } from '../src/testing/shared';
+import { lineChartSvg } from './lib/line-chart';
+
+const { values: opt } = parseArgs({
+  options: {
+    models: { type: 'string' },
+    methods: { type: 'string' },
+    k: { type: 'string', default: '1,3,5,10' },
+    seeds: { type: 'string', default: '1,2,3' },
+    steps: { type: 'string', default: '100' },
+    lr: { type: 'string', default: '1e-3' },
+    batch: { type: 'string', default: '2' },
+    crop: { type: 'string' },
+    'test-cases': { type: 'string', default: '20' },
+    'domain-seed': { type: 'string', default: '1' },
+    engine: { type: 'string', default: 'webgpu' },
+    out: { type: 'string', default: 'bench/fewshot' },
+    'train-dir': { type: 'string' },
+    'test-dir': { type: 'string' },
+    'label-map': { type: 'string' },
+    margin: { type: 'string', default: '8' },
+  },
+});
+
+/** The held-out subset of `val` is drawn with this fixed seed, so every run scores the same scans. */
+const TEST_SUBSET_SEED = 8;
+const MiB = 2 ** 20;
+const COMMAND = `npm run bench -- fewshot ${process.argv.slice(2).join(' ')}`.trim();
+
+const ints = (s: string, what: string) =>
+  s.split(',').map((x) => {
+    const v = Number(x);
+    if (!Number.isInteger(v)) throw new Error(`${what}: "${x}" is not an integer`);
+    return v;
+  });
+const positive = (s: string, what: string) => {
+  const v = Number(s);
+  if (!(v > 0)) throw new Error(`${what} must be a positive number, got "${s}"`);
+  return v;
+};
+
+function parseMethod(token: string): MethodConfig {
+  const [name, ...opts] = token.split(':');
+  if (!(name in METHODS)) throw new Error(`unknown method "${name}" (methods: ${Object.keys(METHODS).join(', ')})`);
+  const cfg: MethodConfig = { method: name as MethodName };
+  for (const o of opts) {
+    if (o === 'nodecoder') cfg.trainDecoder = false;
+    else if (/^r=\d+$/.test(o)) cfg.rank = Number(o.slice(2));
+    else if (/^d=\d+$/.test(o)) cfg.adapterDim = Number(o.slice(2));
+    else throw new Error(`method option "${o}" in "${token}": use r=N, d=N or nodecoder`);
+  }
+  return cfg;
+}
+
+/** Every method of the issue, and the paper method without the decoder (the "< 1 % of the parameters" goal). */
+function defaultMethods(architecture: string): MethodConfig[] {
+  const own: MethodName = architecture === 'UNETR' ? 'lorapt' : 'hyps';
+  return [...(['full', 'decoder', 'lora', 'pissa', own] as MethodName[]).map((method) => ({ method })), { method: own, trainDecoder: false }];
+}
+
+function readPair(dir: string, name: string, map: LabelMap | null): LabelledScan {
+  const read = (sub: string) => {
+    const path = join(dir, sub, name);
+    if (!existsSync(path)) throw new Error(`${name}: ${path} not found (a folder needs images/ and labels/ with the same file names)`);
+    return readVolume(new Uint8Array(readFileSync(path)), name);
+  };
+  const image = read('images');
+  const raw = read('labels');
+  return { id: name, image, labels: map ? applyLabelMap(raw, map, name) : asLabels(raw, name) };
+}
+
+function folderCases(dir: string): string[] {
+  const images = join(dir, 'images');
+  if (!existsSync(images)) throw new Error(`${dir} has no images/ folder`);
+  return readdirSync(images).filter((f) => /\.(nii|nii\.gz|mgh|mgz)$/i.test(f)).sort();
+}
+
+function drawSubset<T>(xs: readonly T[], n: number, seed: number): T[] {
+  const rand = uniformStream(seed);
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, Math.min(n, a.length));
+}
+
+interface Domain {
+  readonly description: string;
+  readonly pool: LabelledScan[];
+  readonly test: LabelledScan[];
+  readonly space: 'classes' | 'whole';
+  /** The same held-out scans without the shift (simulated domain only). */
+  readonly unshiftedTest?: LabelledScan[];
+}
+
+function loadDomain(): Domain {
+  if (opt['train-dir'] || opt['test-dir']) {
+    if (!opt['train-dir'] || !opt['test-dir']) throw new Error('real-scan mode needs both --train-dir and --test-dir');
+    if (!opt['label-map']) throw new Error('real-scan mode needs --label-map (a preset such as freesurfer or msd, or code:target pairs such as 17:whole,53:whole,*:bg)');
+    const map = parseLabelMap(opt['label-map']);
+    const margin = ints(opt.margin, '--margin')[0];
+    const read = (dir: string) => folderCases(resolve(dir)).map((c) => cropToLabels(readPair(resolve(dir), c, map), margin, c));
+    return {
+      description: `real scans: training ${resolve(opt['train-dir'])}, held out ${resolve(opt['test-dir'])}, label map "${map.text}" (${map.space === 'whole' ? 'whole hippocampus' : 'head/body'}), each pair cropped to its labels' box + ${margin} voxels`,
+      pool: read(opt['train-dir']),
+      test: read(opt['test-dir']),
+      space: map.space,
+    };
+  }
+  const split = JSON.parse(readFileSync(join(msdDir, 'split.json'), 'utf8')) as Record<string, string[]>;
+  const domainSeed = ints(opt['domain-seed'], '--domain-seed')[0];
+  const shift = (s: LabelledScan): LabelledScan => ({ ...s, image: simulateScanner(s.image, TARGET_SCANNER, caseSeed(domainSeed, s.id)) });
+  const testCases = drawSubset(split.val, ints(opt['test-cases'], '--test-cases')[0], TEST_SUBSET_SEED);
+  const unshifted = testCases.map((c) => readPair(msdDir, c, null));
+  return {
+    description: `MSD Task04 under the simulated scanner TARGET_SCANNER (src/train/domain-shift.ts: ${JSON.stringify(TARGET_SCANNER)}), domain seed ${domainSeed}; training pool: fewshot_pool (${split.fewshot_pool.length} scans); held out: ${testCases.length} of val drawn with seed ${TEST_SUBSET_SEED}`,
+    pool: split.fewshot_pool.map((c) => shift(readPair(msdDir, c, null))),
+    test: unshifted.map(shift),
+    space: 'classes',
+    unshiftedTest: unshifted,
+  };
+}
+
+async function openEngine(): Promise<Engine> {
+  if (opt.engine === 'cpu') return createCpuEngine();
+  if (opt.engine !== 'webgpu') throw new Error(`--engine must be webgpu or cpu, got "${opt.engine}"`);
+  const { requestNodeDevice } = await import('../src/engine/device-node');
+  return createWebGPUEngine(await requestNodeDevice());
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
+const pm = (s: { mean: number; sd: number }, digits = 3) => (Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)}${Number.isFinite(s.sd) ? ` ± ${s.sd.toFixed(digits)}` : ''}` : '–');
+const secs = (ms: number) => (Number.isFinite(ms) ? (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`) : '–');
+
+function table(rows: Summary[], structures: readonly string[]): string {
+  const head = ['method', 'k', 'seeds', ...structures.map((s) => `Dice ${s}`), `HD95 ${WHOLE} (mm)`, 'trainable (% of model)', 'time/step', 'train total', 'peak engine memory', 'status'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of rows) {
+    const t = r.trainable;
+    lines.push(
+      `| ${[
+        r.method,
+        r.method === ZERO_SHOT ? '0' : String(r.k),
+        String(r.seeds),
+        ...structures.map((s) => pm(r.dice[s])),
+        pm(r.hd95[WHOLE], 2),
+        t ? `${t.total.toLocaleString('en')} (${((100 * t.total) / t.modelParams).toFixed(2)} %)` : '–',
+        r.method === ZERO_SHOT ? '–' : secs(r.msPerStep),
+        r.method === ZERO_SHOT ? '–' : secs(r.trainMs),
+        r.method === ZERO_SHOT ? '–' : `${(r.peakBytes / MiB).toFixed(0)} MiB`,
+        r.statuses.join(', '),
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The acceptance and goal statements of issue #8, computed from the rows. */
+function verdicts(rows: Summary[], architecture: string): string[] {
+  const zero = rows.find((r) => r.method === ZERO_SHOT)?.dice[WHOLE].mean ?? NaN;
+  const out: string[] = [];
+  const maxK = Math.max(...rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.k));
+  for (const r of rows.filter((r) => r.k === maxK && r.method !== ZERO_SHOT)) {
+    const d = r.dice[WHOLE].mean - zero;
+    out.push(`- ${r.method} at k = ${maxK}: whole Dice ${f3(r.dice[WHOLE].mean)} vs zero-shot ${f3(zero)} (${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)} points): ${d > 0 ? 'improves' : 'does NOT improve'}.`);
+  }
+  const own = architecture === 'UNETR' ? 'LoRA-PT' : 'HyPS';
+  for (const k of [...new Set(rows.map((r) => r.k))].filter((k) => k > 0 && k <= 5)) {
+    const mine = rows.filter((r) => r.k === k && r.method.startsWith(own));
+    for (const m of mine) {
+      for (const other of rows.filter((r) => r.k === k && (r.method === 'Decoder only' || r.method === 'LoRA'))) {
+        const d = 100 * (m.dice[WHOLE].mean - other.dice[WHOLE].mean);
+        out.push(`- k = ${k}: ${m.method} ${f3(m.dice[WHOLE].mean)} vs ${other.method} ${f3(other.dice[WHOLE].mean)}: ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (goal ≥ +1.0: ${d >= 1 ? 'met' : 'NOT met'}).`);
+      }
+      if (m.trainable) {
+        const pct = (100 * m.trainable.total) / m.trainable.modelParams;
+        out.push(`- ${m.method} trains ${pct.toFixed(2)} % of the parameters (goal < 1 %: ${pct < 1 ? 'met' : 'NOT met'}).`);
+      }
+    }
+  }
+  return out;
+}
+
+function plot(rows: Summary[], modelId: string): string {
+  const methods = [...new Set(rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.method))];
+  const ks = [...new Set(rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.k))].sort((a, b) => a - b);
+  const zero = rows.find((r) => r.method === ZERO_SHOT)!;
+  const all = rows.flatMap((r) => [r.dice[WHOLE].mean - (r.dice[WHOLE].sd || 0), r.dice[WHOLE].mean + (r.dice[WHOLE].sd || 0)]).filter(Number.isFinite);
+  const lo = Math.max(0, Math.floor(Math.min(...all) * 20) / 20);
+  const hi = Math.min(1, Math.ceil(Math.max(...all) * 20) / 20);
+  return lineChartSvg(
+    [
+      { name: 'zero-shot', dashed: true, points: ks.map((k) => ({ x: k, y: zero.dice[WHOLE].mean })) },
+      ...methods.map((m) => ({ name: m, points: rows.filter((r) => r.method === m).map((r) => ({ x: r.k, y: r.dice[WHOLE].mean, err: r.dice[WHOLE].sd })) })),
+    ],
+    { title: `${modelId}: whole-hippocampus Dice on held-out target scans`, xLabel: 'k (labelled training scans)', yLabel: 'Dice (mean over seeds ± sd)', xTicks: ks.length ? ks : [0, 1], yRange: [lo, hi > lo ? hi : lo + 0.05] },
+  );
+}
+
+/** The issue's full grid: every method, k = 1, 3, 5, 10, three seeds, the default steps. */
+const FULL_GRID = { ks: [1, 3, 5, 10], seeds: 3, steps: 100 };
+
+/** Says plainly which part of the grid ran, and where the rest has to run. */
+function scope(engine: Engine, config: Record<string, unknown>): string {
+  const ks = config.ks as number[];
+  const seeds = (config.seeds as number[]).length;
+  const steps = config.steps as number;
+  const full = FULL_GRID.ks.every((k) => ks.includes(k)) && seeds >= FULL_GRID.seeds && steps >= FULL_GRID.steps;
+  const software = /cpu|llvmpipe|swiftshader|lavapipe|software/i.test(engine.description);
+  if (full && !software) return 'Scope: the full grid of issue #8.';
+  return [
+    `Scope: a SUBSET of the issue's grid ran here (k = ${ks.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''}; ${steps} steps per run${config.crop ? `; crops ${(config.crop as number[]).join('×')}` : ''}; batch ${String(config.batch)}), on ${engine.description}${software ? ', a CPU without a GPU' : ''}.`,
+    `The full grid (every method, k = ${FULL_GRID.ks.join(', ')}, ${FULL_GRID.seeds} seeds, ${FULL_GRID.steps} steps at the model's input size) needs a GPU: \`npm run bench -- fewshot\` with its defaults (Node WebGPU; \`SEAHORSE_WEBGPU_BACKEND=vulkan\` on a GPU machine).`,
+    steps < FULL_GRID.steps ? `With ${steps} steps the models have barely moved from the base: differences between methods here are within what a few optimiser steps and one draw of training scans can produce, and say nothing about the methods' few-shot ability.` : '',
+  ].filter(Boolean).join(' ');
+}
+
+interface ModelReport {
+  manifest: ModelManifest;
+  result: ComparisonResult;
+  planned: number;
+  unshifted?: number;
+  finished: boolean;
+}
+
+function writeReport(out: string, domain: Domain, reports: ModelReport[], engine: Engine, config: Record<string, unknown>, started: Date): void {
+  const md: string[] = [
+    '# Few-shot transfer benchmark (issue #8)',
+    '',
+    `Command: \`${COMMAND}\``,
+    '',
+    `Started ${started.toISOString()}; this file was written ${new Date().toISOString()}.`,
+    `Training engine: ${engine.description}. Held-out scoring: onnxruntime-node (CPU) on the merged ONNX of each run, the shipped inference pipeline (sliding window, largest component).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at writing.`,
+    '',
+    `Target domain: ${domain.description}.`,
+    '',
+    `Settings: ${JSON.stringify(config)}.`,
+    '',
+    scope(engine, config),
+    '',
+    'Dice: mean over seeds of each run\'s mean over the held-out scans (± sample sd over seeds; none with one seed). HD95 in mm (MONAI definition). "time/step": median wall time of a training step; "train total": opening the model with the method (SVD/t-SVD initialisation) plus all steps, mean over seeds; peak engine memory: live + pooled engine buffers (on the CPU engine: float64 host arrays).',
+  ];
+  for (const r of reports) {
+    const rows = summarise(r.result);
+    md.push('', `## ${r.manifest.id} (${r.manifest.architecture}, status ${r.manifest.status})`, '');
+    const caveat = modelCaveat(r.manifest);
+    if (caveat) md.push(caveat, '');
+    if (r.manifest.provenance && typeof r.manifest.provenance === 'object' && 'trainingFinished' in r.manifest.provenance && !(r.manifest.provenance as Record<string, unknown>).trainingFinished) {
+      md.push(`Base model: an interim export of a training run still in progress (epoch ${String((r.manifest.provenance as Record<string, unknown>).selectedEpoch)}).`, '');
+    }
+    md.push(`Runs: ${r.result.runs.length - 1} of ${r.planned} planned fine-tuning runs ${r.finished ? 'done' : 'done so far (INCOMPLETE: the benchmark is still running or was stopped)'}.`, '');
+    if (r.unshifted !== undefined) md.push(`Reference: the base model on the same held-out scans without the simulated scanner: whole Dice ${f3(r.unshifted)} (the zero-shot row below is under the shift).`, '');
+    md.push(table(rows, r.result.structures), '', `Plot: [fewshot-${r.manifest.id}.svg](fewshot-${r.manifest.id}.svg)`, '', '### Against the issue\'s acceptance and goal', '', ...verdicts(rows, r.manifest.architecture));
+    writeFileSync(join(out, `fewshot-${r.manifest.id}.svg`), plot(rows, r.manifest.id));
+  }
+  writeFileSync(join(out, 'RESULTS.md'), md.join('\n') + '\n');
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ command: COMMAND, started: started.toISOString(), engine: engine.description, domain: domain.description, config, models: reports.map((r) => ({ id: r.manifest.id, manifest: r.manifest, finished: r.finished, unshiftedWholeDice: r.unshifted, device: r.result.device, runs: r.result.runs })) }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1));
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const out = resolve(opt.out);
+  mkdirSync(out, { recursive: true });
+  const modelIds = opt.models ? opt.models.split(',') : listInstalledModels().filter((m) => m.manifest.status === 'trained' && ['swinunetr', 'unetr'].includes(m.manifest.id)).map((m) => m.manifest.id);
+  if (modelIds.length === 0) throw new Error('no trained base model installed (models/swinunetr.json, models/unetr.json); name one with --models');
+  const ks = ints(opt.k, '--k');
+  const seeds = ints(opt.seeds, '--seeds');
+  const steps = positive(opt.steps, '--steps');
+  const lr = positive(opt.lr, '--lr');
+  const batch = positive(opt.batch, '--batch');
+  const crop = opt.crop ? (ints(opt.crop, '--crop') as unknown as Dims3) : undefined;
+  const domain = loadDomain();
+  const engine = await openEngine();
+  console.error(`few-shot benchmark on ${engine.description}; ${domain.pool.length} training scans, ${domain.test.length} held out`);
+  const reports: ModelReport[] = [];
+  const openBackend = (bytes: Uint8Array) => createOrtNodeBackend(bytes);
+  try {
+    for (const id of modelIds) {
+      const { manifest, bytes } = readModelNode(id);
+      const methods = opt.methods ? opt.methods.split(',').map(parseMethod) : defaultMethods(manifest.architecture);
+      const config = { model: id, methods: methods.map((m) => m), ks, seeds, steps, lr, batch, crop: crop ?? manifest.inputSize, space: domain.space };
+      const report: ModelReport = { manifest, result: { device: engine.description, structures: [], runs: [] }, planned: methods.length * ks.length * seeds.length, finished: false };
+      reports.push(report);
+      if (domain.unshiftedTest) {
+        const scores = await scoreOnnx(bytes, { manifest, onnxBytes: bytes }, domain.unshiftedTest, 'classes', openBackend);
+        report.unshifted = runMean({ scores } as RunResult, WHOLE, 'dice');
+        console.error(`${id}: whole Dice without the shift ${f3(report.unshifted)}`);
+      }
+      const runs: RunResult[] = [];
+      let runStart = 0;
+      report.result = await runComparison(
+        engine,
+        { manifest, onnxBytes: bytes },
+        domain.pool,
+        domain.test,
+        { methods, ks, seeds, steps, lr, batch, crop, space: domain.space },
+        openBackend,
+        {
+          onRunStart: (key, index, total) => {
+            runStart = performance.now();
+            console.error(`[${index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed}`}`);
+          },
+          onStep: (_key, s) => console.error(`    step ${s.step}/${steps}  loss ${s.loss.toFixed(4)}  ${(s.ms / 1000).toFixed(1)} s`),
+          onRun: (r) => {
+            runs.push(r);
+            report.result = { device: engine.description, structures: report.result.structures.length ? report.result.structures : [...new Set(r.scores[0]?.structures.map((s) => s.structure) ?? [])], runs: [...runs] };
+            console.error(`    ${r.method}: whole Dice ${f3(runMean(r, WHOLE, 'dice'))} (${secs(performance.now() - runStart)})`);
+            writeReport(out, domain, reports, engine, config, started);
+          },
+        },
+      );
+      report.finished = true;
+      writeReport(out, domain, reports, engine, config, started);
+      const rows = summarise(report.result);
+      console.log(`\n${id} on ${engine.description}\n${table(rows, report.result.structures)}\n${verdicts(rows, manifest.architecture).join('\n')}`);
+    }
+  } finally {
+    engine.dispose();
+  }
+  console.log(`\nwrote ${join(out, 'RESULTS.md')}`);
+}
+
+await main().catch((e: unknown) => {
+  // A clear message for bad input (label maps, folders, options); the stack only for bugs.
+  const known = e instanceof Error && /LabelMapError|SampleError|DomainShiftError/.test(e.name);
+  console.error(known || !(e instanceof Error) ? `fewshot: ${e instanceof Error ? e.message : String(e)}` : e);
+  process.exit(1);
+});

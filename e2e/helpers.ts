@@ -1,0 +1,88 @@
+/** Shared steps of the studio's end-to-end tests. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { expect, type Page } from '@playwright/test';
+import { readVolume } from '../src/core/io';
+import type { Volume } from '../src/core/volume';
+import { msdDir } from '../src/testing/shared';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+/** The fixture model every studio test runs: tiny, so SwiftShader gets through it quickly. */
+export const testModel = 'unetr-tiny-test';
+/**
+ * A real MSD hippocampus crop, 32 × 47 × 32 voxels: the smallest number of 32³ model windows
+ * (two) among the crops, since a window takes seconds on SwiftShader's WebGPU.
+ */
+export const msdScan = join(msdDir, 'images', 'hippocampus_205.nii.gz');
+
+export function scratchDir(name: string): string {
+  const dir = join(tmpdir(), 'seahorse-e2e', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Opens the studio on the test model, optionally forcing a backend. */
+export async function openStudio(page: Page, query: Record<string, string> = {}): Promise<void> {
+  const params = new URLSearchParams({ model: testModel, ...query });
+  await page.goto(`/?${params}`);
+  await expect(page.getByRole('heading', { name: 'Seahorse' })).toBeVisible();
+}
+
+/** Picks a file through the studio's file input (the same path as a drop). */
+export async function pickFile(page: Page, file: string | { name: string; buffer: Buffer }): Promise<void> {
+  const input = page.getByTestId('file-input');
+  if (typeof file === 'string') await input.setInputFiles(file);
+  else await input.setInputFiles({ name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer });
+}
+
+/** Drops a file on the page as a user would drag it in from the desktop. */
+export async function dropFile(page: Page, file: string): Promise<void> {
+  const base64 = readFileSync(file).toString('base64');
+  const dataTransfer = await page.evaluateHandle(
+    ([data, name]) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name));
+      return transfer;
+    },
+    [base64, basename(file)] as const,
+  );
+  await page.dispatchEvent('.viewer', 'dragenter', { dataTransfer });
+  await expect(page.getByText('Drop to open')).toBeVisible();
+  await page.dispatchEvent('.viewer', 'drop', { dataTransfer });
+  await expect(page.getByText('Drop to open')).toHaveCount(0);
+}
+
+/**
+ * Waits for a segmentation to finish and returns the backend the studio reports. SwiftShader
+ * runs a 32³ window of the test model in seconds on an idle machine, minutes on a busy one.
+ */
+export async function waitForResult(page: Page): Promise<string> {
+  await expect(page.getByTestId('volumes-table')).toBeVisible({ timeout: 600_000 });
+  return (await page.getByTestId('backend-name').textContent()) ?? '';
+}
+
+/** Clicks Export and returns the saved file's path. */
+export async function exportMask(page: Page, dir: string): Promise<string> {
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export').click();
+  const file = await download;
+  const path = join(dir, file.suggestedFilename());
+  await file.saveAs(path);
+  return path;
+}
+
+/** The Node CLI's mask for the same input and model. */
+export function cliMask(input: string, output: string): string {
+  execFileSync(process.execPath, [join(repoRoot, 'bin/seahorse.mjs'), 'segment', input, '-o', output, '--model', testModel], {
+    cwd: repoRoot,
+    stdio: 'pipe',
+  });
+  return output;
+}
+
+export function readMask(path: string): Volume {
+  return readVolume(new Uint8Array(readFileSync(path)), path);
+}

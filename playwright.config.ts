@@ -1,0 +1,49 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * End-to-end tests in Debian's headless Chromium (WebGPU and WebGL on SwiftShader, no GPU
+ * needed). `npm run test:e2e` builds first; the server here only serves `dist/` (and the
+ * shared fixtures) with `vite preview`.
+ */
+// SEAHORSE_E2E_PORT lets two checkouts (or two people on one machine) run the suite at once.
+const port = Number(process.env.SEAHORSE_E2E_PORT ?? 4173);
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-webgpu',
+  // SwiftShader is the only GPU here: Dawn's robustness clamping and workgroup zero-fill cost
+  // 45% of ORT's time per window (measured: 155 s → 85 s for a SwinUNETR window). Every spec
+  // compares its outputs with a reference, so a kernel that depended on either would fail, not pass.
+  '--enable-dawn-features=disable_robustness,disable_workgroup_init',
+];
+
+export default defineConfig({
+  testDir: 'e2e',
+  // SwiftShader runs WebGPU and WebGL on 2 CPU cores: one browser at a time, generous timeouts.
+  workers: 1,
+  fullyParallel: false,
+  timeout: 240_000,
+  expect: { timeout: 120_000 },
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: 'chromium',
+    viewport: { width: 1360, height: 820 },
+    acceptDownloads: true,
+    launchOptions: {
+      executablePath: process.env.SEAHORSE_CHROMIUM ?? '/usr/bin/chromium',
+      args: chromiumArgs,
+    },
+  },
+  webServer: {
+    command: `node node_modules/vite/bin/vite.js preview --host 127.0.0.1 --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+});

@@ -1,0 +1,44 @@
+import { useEffect, useRef, useState } from 'react';
+import { useStudio } from '../store';
+import type { ScanViewer } from '../viewer';
+
+/** The NiiVue canvas, with a welcome card until a scan is open. */
+export function ViewerPane({ viewer }: { viewer: ScanViewer }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  // A lost WebGL context cannot be reused: a new canvas (new key) gets a new NiiVue.
+  const [canvasGeneration, setCanvasGeneration] = useState(0);
+  const phase = useStudio((s) => s.phase);
+  const scan = useStudio((s) => s.scan);
+
+  useEffect(() => {
+    viewer.onContextLost = () => setCanvasGeneration((g) => g + 1);
+    return () => {
+      viewer.onContextLost = undefined;
+    };
+  }, [viewer]);
+
+  useEffect(() => {
+    if (canvas.current) void viewer.attach(canvas.current);
+  }, [viewer, canvasGeneration]);
+
+  return (
+    <section className="viewer" aria-label="Scan viewer">
+      <canvas key={canvasGeneration} ref={canvas} data-testid="viewer-canvas" />
+      {!scan && (
+        <div className="welcome">
+          {phase === 'opening' ? (
+            <p className="welcome-title">Opening…</p>
+          ) : (
+            <>
+              <p className="welcome-title">Drop a T1-weighted scan anywhere</p>
+              <p>NIfTI (.nii, .nii.gz), MGZ, or a folder of DICOM files.</p>
+              <p className="welcome-small">
+                The scan is read and segmented inside this page, on your GPU or CPU. Nothing is uploaded.
+              </p>
+            </>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

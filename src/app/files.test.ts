@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { displayName, intake, maxScanBytes, scanStem } from './files';
+
+const file = (name: string, size = 10) => new File([new Uint8Array(size)], name);
+
+describe('intake', () => {
+  it('takes one scan file as a scan, whatever its extension (the reader judges content)', () => {
+    const f = file('sub-01_T1w.nii.gz');
+    expect(intake([f])).toEqual({ kind: 'scan', file: f });
+    expect(intake([file('notes.txt')]).kind).toBe('scan');
+  });
+
+  it('routes several files, or a single .dcm, to DICOM conversion', () => {
+    const slices = [file('IM0001'), file('IM0002'), file('IM0003')];
+    expect(intake(slices)).toEqual({ kind: 'dicom', files: slices });
+    expect(intake([file('slice.dcm')]).kind).toBe('dicom');
+  });
+
+  it('ignores hidden files that come with dropped folders', () => {
+    const f = file('scan.mgz');
+    expect(intake([file('.DS_Store'), f])).toEqual({ kind: 'scan', file: f });
+  });
+
+  it('refuses empty and oversized files, and several scans at once, with a message', () => {
+    const empty = intake([file('empty.nii', 0)]);
+    expect(empty).toEqual({ kind: 'refused', message: '“empty.nii” is empty (0 bytes).' });
+    const huge = { name: 'huge.nii', size: maxScanBytes + 1 } as File;
+    expect(intake([huge])).toMatchObject({ kind: 'refused', message: expect.stringContaining('up to 1 GiB') });
+    expect(intake([file('a.nii'), file('b.nii')])).toMatchObject({ kind: 'refused' });
+    expect(intake([])).toMatchObject({ kind: 'refused' });
+  });
+});
+
+describe('displayName', () => {
+  const gzip = new Uint8Array([0x1f, 0x8b, 8, 0]);
+  const plain = new Uint8Array([92, 1, 0, 0]);
+
+  it('keeps a known extension but never the original name (NiiVue must not see it)', () => {
+    expect(displayName('Jane Doe T1.NII.GZ', gzip)).toBe('scan.nii.gz');
+    expect(displayName('x.mgz', gzip)).toBe('scan.mgz');
+    expect(displayName('x.nii', plain)).toBe('scan.nii');
+  });
+
+  it('names an extension-less scan by its content', () => {
+    expect(displayName('T1', gzip)).toBe('scan.nii.gz');
+    expect(displayName('T1', plain)).toBe('scan.nii');
+  });
+});
+
+describe('scanStem', () => {
+  it('drops the scan extension and any folder', () => {
+    expect(scanStem('sub-01_T1w.nii.gz')).toBe('sub-01_T1w');
+    expect(scanStem('dir/brain.mgz')).toBe('brain');
+    expect(scanStem('.nii')).toBe('scan');
+  });
+});

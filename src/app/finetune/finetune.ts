@@ -1,0 +1,494 @@
+/**
+ * The Fine-tune panel's actions: collect labelled pairs (dropped files, or the studio's own mask
+ * corrected in the viewer), check them in the worker, estimate, train, pause, resume, cancel,
+ * keep the adapter list in step with browser storage, import and export adapter files, make an
+ * adapted model selectable for inference, and compare it with its base. Every failure ends as a
+ * message in the store.
+ */
+import type { ModelManifest } from '../../infer/manifest';
+import { ADAPTER_EXTENSION, decodeAdapter } from '../../peft/adapter-file';
+import { METHODS, type MethodConfig } from '../../peft/methods';
+import { AdapterStore, newAdapterId, summarise, type AdapterRecord, type RunSettings } from '../../train/adapter-store';
+import type { BackendPreference, ModelSource } from '../../workers/protocol';
+import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
+import { scanStem } from '../files';
+import { modelSource } from '../models';
+import type { Studio } from '../studio';
+import type { ScanViewer } from '../viewer';
+import { guessRole, pairFiles, validationKeys, type FileRole, type Pair } from './pairing';
+import type { FinetuneSettings, FinetuneState, RunView, TrainingFile } from './store';
+import type { TrainingClient } from './training-client';
+
+export interface FinetuneDeps {
+  readonly client: Pick<TrainingClient, 'check' | 'estimate' | 'compare' | 'start' | 'send'>;
+  readonly openStore: () => Promise<AdapterStore>;
+  readonly studio: Pick<Studio, 'model' | 'addModel' | 'selectModel' | 'openFile'>;
+  readonly viewer: Pick<ScanViewer, 'startCorrection' | 'setPen' | 'undoDrawing' | 'correctedMask' | 'endCorrection'>;
+  readonly store: { getState(): FinetuneState; setState(patch: Partial<FinetuneState>): void };
+  /** The studio's installed models (bases for fine-tuning and imported adapters). */
+  readonly models: readonly ModelManifest[];
+  readonly base: string;
+  readonly backend: () => BackendPreference;
+  readonly download: (bytes: Uint8Array, fileName: string) => void;
+}
+
+/** Step durations kept for the step rate: the recent ones (the first steps include shader compilation). */
+const RATE_WINDOW = 5;
+
+export class Finetune {
+  constructor(private readonly deps: FinetuneDeps) {}
+
+  private get state(): FinetuneState {
+    return this.deps.store.getState();
+  }
+
+  private set(patch: Partial<FinetuneState>): void {
+    this.deps.store.setState(patch);
+  }
+
+  private fail(error: unknown): void {
+    this.set({ error: messageOf(error) });
+  }
+
+  /** On page load: runs left training by a closed page are interrupted; list them with a Resume. */
+  async init(): Promise<void> {
+    try {
+      const store = await this.deps.openStore();
+      const stale = await store.markInterrupted('The page was closed or reloaded during training');
+      await this.refreshAdapters();
+      if (stale.length > 0) {
+        const r = await store.require(stale[0].id);
+        this.showRecord(r);
+        this.set({ open: true, notice: `“${r.name}” was interrupted at step ${r.step} of ${r.settings?.steps ?? r.step}; Resume continues from that checkpoint.` });
+      }
+    } catch (error) {
+      this.set({ open: true, error: `Could not read the stored adapters: ${messageOf(error)}` });
+    }
+  }
+
+  toggle(open = !this.state.open): void {
+    this.set({ open });
+  }
+
+  // ── Training pairs ────────────────────────────────────────────────────────────
+
+  addFiles(files: readonly File[]): void {
+    const added: TrainingFile[] = files
+      .filter((f) => !f.name.startsWith('.'))
+      .map((file) => {
+        const path = relativePath(file);
+        return { file, path, role: guessRole({ name: file.name, path }) };
+      });
+    this.set({ files: [...this.state.files, ...added], error: null });
+    void this.check();
+  }
+
+  setRole(file: File, role: FileRole): void {
+    this.set({ files: this.state.files.map((f) => (f.file === file ? { ...f, role } : f)) });
+    void this.check();
+  }
+
+  removeFile(file: File): void {
+    this.set({ files: this.state.files.filter((f) => f.file !== file) });
+    void this.check();
+  }
+
+  setValidation(key: string, validates: boolean): void {
+    const current = this.state.validation;
+    const keys = new Set(current === 'auto' ? validationKeys(this.pairs().map((p) => p.key), 'auto') : current);
+    if (validates) keys.add(key);
+    else keys.delete(key);
+    this.set({ validation: keys });
+    void this.estimate();
+  }
+
+  setAutoValidation(): void {
+    this.set({ validation: 'auto' });
+    void this.estimate();
+  }
+
+  setLabelMap(labelMap: string): void {
+    this.set({ labelMap });
+    void this.check();
+  }
+
+  pairs(): Pair<TrainingFile & { name: string }>[] {
+    const files = this.state.files.map((f) => ({ ...f, name: f.file.name }));
+    const roles = new Map(files.map((f) => [f, f.role] as const));
+    return pairFiles(files, roles).pairs;
+  }
+
+  unpaired(): { file: File; reason: string }[] {
+    const files = this.state.files.map((f) => ({ ...f, name: f.file.name }));
+    return pairFiles(files, new Map(files.map((f) => [f, f.role] as const))).unpaired.map((u) => ({ file: u.file.file, reason: u.reason }));
+  }
+
+  /** Keys of the validation pairs as they stand (explicit or automatic). */
+  validationSet(): Set<string> {
+    return validationKeys(
+      this.pairs().map((p) => p.key),
+      this.state.validation,
+    );
+  }
+
+  private async pairBytes(): Promise<PairFiles[]> {
+    const val = this.validationSet();
+    return Promise.all(
+      this.pairs().map(async (p) => ({
+        name: p.key,
+        role: val.has(p.key) ? ('val' as const) : ('train' as const),
+        image: { name: p.image.file.name, bytes: await p.image.file.arrayBuffer() },
+        label: { name: p.label.file.name, bytes: await p.label.file.arrayBuffer() },
+      })),
+    );
+  }
+
+  /** Reads every pair in the worker as training will (geometry, label codes), so problems show before Train. */
+  async check(): Promise<void> {
+    const base = this.baseSource();
+    if (!base || this.pairs().length === 0) {
+      this.set({ checks: {} });
+      return this.estimate();
+    }
+    try {
+      const checks = await this.deps.client.check(base, await this.pairBytes(), this.state.labelMap);
+      this.set({ checks: Object.fromEntries(checks.map((c) => [c.name, c])) });
+    } catch (error) {
+      this.fail(error);
+    }
+    await this.estimate();
+  }
+
+  // ── Settings and estimate ─────────────────────────────────────────────────────
+
+  updateSettings(patch: Partial<FinetuneSettings>): void {
+    this.set({ settings: { ...this.state.settings, ...patch } });
+    void this.estimate();
+  }
+
+  /** The selected studio model, when it can be fine-tuned (a UNETR or SwinUNETR base, not an adapted model). */
+  baseModel(): ModelManifest | undefined {
+    const m = this.deps.studio.model();
+    if (!m || m.onnx.startsWith(ADAPTED_MODEL_PREFIX) || m.architecture === 'unknown') return undefined;
+    return m;
+  }
+
+  private baseSource(): ModelSource | undefined {
+    const m = this.baseModel();
+    return m && modelSource(m, this.deps.base);
+  }
+
+  runSettings(): RunSettings {
+    const s = this.state.settings;
+    const trainPairs = Math.max(1, this.pairs().length - this.validationSet().size);
+    const stepsPerEpoch = Math.max(1, Math.ceil(trainPairs / s.batch));
+    const steps = s.length.unit === 'steps' ? s.length.value : s.length.value * stepsPerEpoch;
+    const method: MethodConfig = { method: s.method };
+    if (s.rank !== null) method.rank = s.rank;
+    return { method, steps, batch: s.batch, lr: s.lr, augment: s.augment, checkpointEvery: s.checkpointEvery, stepsPerEpoch, seed: 1000 };
+  }
+
+  async estimate(): Promise<void> {
+    const base = this.baseSource();
+    if (!base) {
+      this.set({ estimate: null, estimateError: 'Select a UNETR or SwinUNETR base model in the header to fine-tune it.' });
+      return;
+    }
+    try {
+      this.set({ estimate: await this.deps.client.estimate(base, this.runSettings()), estimateError: null });
+    } catch (error) {
+      this.set({ estimate: null, estimateError: messageOf(error) });
+    }
+  }
+
+  // ── Runs ──────────────────────────────────────────────────────────────────────
+
+  /** Why Train is disabled, or null when a run can start. */
+  blocker(): string | null {
+    if (this.state.run && (this.state.run.status === 'training' || this.state.run.status === 'preparing')) return 'A run is training.';
+    if (!this.baseModel()) return 'Select a UNETR or SwinUNETR base model.';
+    const pairs = this.pairs();
+    if (pairs.length === 0) return 'Add labelled scans (scan + label file pairs).';
+    const bad = pairs.map((p) => this.state.checks[p.key]).find((c) => c && !c.ok);
+    if (bad && !bad.ok) return `${bad.name}: ${bad.message}`;
+    if (pairs.length - this.validationSet().size < 1) return 'Keep at least one pair for training.';
+    if (this.state.estimateError) return this.state.estimateError;
+    return null;
+  }
+
+  async start(): Promise<void> {
+    const base = this.baseSource();
+    if (!base || this.blocker()) return;
+    const settings = this.runSettings();
+    const runId = newAdapterId();
+    const pairs = await this.pairBytes();
+    const train = pairs.filter((p) => p.role === 'train').length;
+    const name = `${METHODS[settings.method.method].label} · ${base.manifest.id} · ${train} scan${train === 1 ? '' : 's'} · ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`;
+    this.set({ run: emptyRun(runId, name, settings.steps), error: null, notice: null, comparison: null });
+    this.deps.client.start({ runId, name, base, settings, pairs, labelMap: this.state.labelMap });
+  }
+
+  pause(): void {
+    const run = this.state.run;
+    if (run) this.deps.client.send({ type: 'train-pause', runId: run.runId });
+  }
+
+  cancel(): void {
+    const run = this.state.run;
+    if (run) this.deps.client.send({ type: 'train-cancel', runId: run.runId });
+  }
+
+  async resume(runId: string): Promise<void> {
+    try {
+      const store = await this.deps.openStore();
+      this.showRecord(await store.require(runId));
+      this.set({ notice: null, error: null });
+      this.patchRun({ status: 'preparing', message: 'Resuming from the last checkpoint' });
+      this.deps.client.send({ type: 'train-resume', runId });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** A reply about a run, from the worker. */
+  onReply(reply: TrainingReply): void {
+    const run = this.state.run;
+    if (!('runId' in reply)) return;
+    if (reply.type === 'train-state' && reply.summary) {
+      const others = this.state.adapters.filter((a) => a.id !== reply.runId);
+      this.set({ adapters: [reply.summary, ...others].sort((a, b) => b.created - a.created) });
+    }
+    if (!run || run.runId !== reply.runId) return;
+    switch (reply.type) {
+      case 'train-state':
+        this.patchRun({ status: reply.status, step: reply.step, totalSteps: reply.totalSteps, message: reply.message ?? null });
+        if (reply.status === 'failed' || reply.status === 'interrupted') this.set({ error: `Training stopped: ${reply.message}` });
+        return;
+      case 'train-step':
+        this.patchRun({
+          step: reply.step,
+          totalSteps: reply.totalSteps,
+          losses: withAt(run.losses, reply.step - 1, reply.loss),
+          stepMs: [...run.stepMs, reply.ms].slice(-RATE_WINDOW),
+          peakBytes: reply.peakBytes,
+        });
+        return;
+      case 'train-validation':
+        this.patchRun({ validation: [...run.validation.filter((v) => v.step !== reply.point.step), reply.point] });
+        return;
+      case 'train-checkpoint':
+        this.patchRun({ lastCheckpoint: reply.step });
+        return;
+    }
+  }
+
+  /** The worker died (out of memory, a crash): the run's checkpoint is safe in storage. */
+  workerLost(message: string): void {
+    const run = this.state.run;
+    if (!run || (run.status !== 'training' && run.status !== 'preparing')) return;
+    void (async () => {
+      try {
+        const store = await this.deps.openStore();
+        const r = await store.patch(run.runId, { status: 'interrupted', message });
+        this.showRecord(r);
+      } catch {
+        this.patchRun({ status: 'interrupted' });
+      }
+      this.set({ error: `Training stopped: ${message}. Resume continues from the last checkpoint.` });
+    })();
+  }
+
+  private patchRun(patch: Partial<RunView>): void {
+    const run = this.state.run;
+    if (run) this.set({ run: { ...run, ...patch } });
+  }
+
+  private showRecord(r: AdapterRecord): void {
+    this.set({
+      run: {
+        ...emptyRun(r.id, r.name, r.settings?.steps ?? r.step),
+        status: r.status,
+        step: r.step,
+        losses: r.losses,
+        validation: r.validation,
+        lastCheckpoint: r.step,
+        message: r.message ?? null,
+      },
+    });
+  }
+
+  // ── Adapters ──────────────────────────────────────────────────────────────────
+
+  async refreshAdapters(): Promise<void> {
+    try {
+      this.set({ adapters: await (await this.deps.openStore()).list() });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    try {
+      await (await this.deps.openStore()).rename(id, name);
+      await this.refreshAdapters();
+      const manifest = this.state.adaptedModels.find((m) => m.onnx === ADAPTED_MODEL_PREFIX + id);
+      if (manifest) await this.useForInference(id, false);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    const run = this.state.run;
+    if (run?.runId === id && (run.status === 'training' || run.status === 'preparing')) {
+      this.set({ error: 'Pause or cancel the run before deleting its adapter.' });
+      return;
+    }
+    try {
+      await (await this.deps.openStore()).delete(id);
+      if (run?.runId === id) this.set({ run: null });
+      await this.refreshAdapters();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async exportAdapter(id: string): Promise<void> {
+    try {
+      const r = await (await this.deps.openStore()).require(id);
+      this.deps.download(r.adapter, `${safeFileName(r.name)}${ADAPTER_EXTENSION}`);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Imports an adapter file: checked (format, checksum) and tied to an installed base model. */
+  async importAdapter(file: File): Promise<void> {
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const adapter = await decodeAdapter(bytes, `“${file.name}”`);
+      const base = this.deps.models.find((m) => m.id === adapter.base.label);
+      if (!base) throw new Error(`“${file.name}” was trained on “${adapter.base.label ?? adapter.base.kind}”, which is not installed here`);
+      const now = Date.now();
+      const steps = typeof adapter.training.steps === 'number' ? adapter.training.steps : 0;
+      const losses = Array.isArray(adapter.training.losses) ? (adapter.training.losses as unknown[]).filter((x): x is number => typeof x === 'number') : [];
+      const record: AdapterRecord = {
+        id: newAdapterId(),
+        name: file.name.replace(new RegExp(`${ADAPTER_EXTENSION.replace('.', '\\.')}$`), '') || 'imported adapter',
+        base: modelSource(base, this.deps.base),
+        status: 'imported',
+        step: steps,
+        adapter: bytes,
+        losses,
+        validation: [],
+        created: now,
+        updated: now,
+      };
+      await (await this.deps.openStore()).put(record);
+      this.set({ adapters: [summarise(record), ...this.state.adapters], notice: `Imported “${record.name}” (${METHODS[adapter.method.method].label}, base ${base.name}).` });
+    } catch (error) {
+      this.set({ error: `Could not import the adapter: ${messageOf(error)}` });
+    }
+  }
+
+  /** Registers the adapted model (merged in the worker) and selects it, which segments the open scan. */
+  async useForInference(id: string, select = true): Promise<void> {
+    try {
+      const r = await (await this.deps.openStore()).require(id);
+      const base = r.base.manifest;
+      const manifest: ModelManifest = {
+        ...base,
+        id: `${base.id}+${id}`,
+        name: `${base.name} + ${r.name}`,
+        onnx: ADAPTED_MODEL_PREFIX + id,
+        externalData: [],
+        // Fine-tuned here: its quality is what its validation says, not what the base was measured at.
+        status: base.status === 'untrained-test' ? 'untrained-test' : 'user',
+        metrics: undefined,
+      };
+      this.deps.studio.addModel(manifest);
+      this.set({ adaptedModels: [...this.state.adaptedModels.filter((m) => m.id !== manifest.id), manifest] });
+      if (select) await this.deps.studio.selectModel(manifest.id);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async compare(id: string): Promise<void> {
+    this.set({ comparing: true, comparison: null, error: null });
+    try {
+      const result = await this.deps.client.compare(id, this.deps.backend());
+      this.set({ comparison: { runId: id, ...result } });
+    } catch (error) {
+      this.set({ error: `Comparison failed: ${messageOf(error)}` });
+    } finally {
+      this.set({ comparing: false });
+    }
+  }
+
+  // ── Correcting a mask in the viewer ──────────────────────────────────────────
+
+  startCorrection(): void {
+    if (this.deps.viewer.startCorrection()) this.set({ correcting: true, error: null });
+    else this.set({ error: 'Segment a scan first: its mask is what you correct.' });
+  }
+
+  setPen(value: number, filled: boolean): void {
+    this.deps.viewer.setPen(value, filled);
+  }
+
+  undo(): void {
+    this.deps.viewer.undoDrawing();
+  }
+
+  /** The corrected mask becomes the label file of the open scan: a training pair in one click. */
+  async useCorrectionAsLabel(): Promise<void> {
+    const scan = this.deps.studio.openFile();
+    if (!scan) return;
+    try {
+      const mask = await this.deps.viewer.correctedMask();
+      const stem = scanStem(scan.name);
+      const label = new File([mask as Uint8Array<ArrayBuffer>], `${stem}_seg.nii`);
+      const files = this.state.files.filter((f) => !(f.corrected && scanStem(f.file.name) === `${stem}_seg`));
+      const hasScan = files.some((f) => f.file === scan);
+      this.set({
+        files: [...files, ...(hasScan ? [] : [{ file: scan, role: 'image' as const }]), { file: label, role: 'label' as const, corrected: true }],
+        correcting: false,
+        open: true,
+        notice: `The corrected mask of ${scan.name} was added as a training label.`,
+      });
+      await this.deps.viewer.endCorrection();
+      await this.check();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async endCorrection(): Promise<void> {
+    await this.deps.viewer.endCorrection();
+    this.set({ correcting: false });
+  }
+}
+
+function emptyRun(runId: string, name: string, totalSteps: number): RunView {
+  return { runId, name, status: 'preparing', step: 0, totalSteps, losses: [], validation: [], stepMs: [], peakBytes: null, lastCheckpoint: null, message: null };
+}
+
+function withAt(values: readonly number[], at: number, v: number): number[] {
+  const out = values.slice(0, at);
+  out[at] = v;
+  return out;
+}
+
+function relativePath(file: File): string | undefined {
+  const dropped = (file as File & { _webkitRelativePath?: string })._webkitRelativePath;
+  return dropped || file.webkitRelativePath || undefined;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^\w.+-]+/g, '_').replace(/_+/g, '_').slice(0, 80) || 'adapter';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,109 @@
+/**
+ * The Fine-tune panel's store (a slice beside the studio's): the labelled files, the settings,
+ * the run on screen, the stored adapters and the comparison. Actions live in finetune.ts.
+ */
+import { create } from 'zustand';
+import type { ModelManifest } from '../../infer/manifest';
+import type { MethodName } from '../../peft/methods';
+import type { AdapterSummary, RunStatus, ValidationPoint } from '../../train/adapter-store';
+import type { RunEstimate } from '../../train/estimate';
+import type { CompareSide, PairCheck } from '../../workers/training-protocol';
+import type { FileRole } from './pairing';
+
+export interface TrainingFile {
+  readonly file: File;
+  /** Path inside a dropped folder, when known. */
+  readonly path?: string;
+  readonly role: FileRole;
+  /** Set when the labels come from a mask corrected in the viewer. */
+  readonly corrected?: boolean;
+}
+
+/** What the user sets; the defaults follow the papers (peft-methods.md) scaled to a few scans. */
+export interface FinetuneSettings {
+  readonly method: MethodName;
+  /** LoRA-PT: rank of each tensor; HyPS/LoRA/PiSSA: the rank. Empty: the method's default. */
+  readonly rank: number | null;
+  readonly lr: number;
+  /** `steps`: total optimiser steps; `epochs`: passes over the training pairs. */
+  readonly length: { readonly unit: 'steps' | 'epochs'; readonly value: number };
+  readonly batch: number;
+  readonly augment: boolean;
+  readonly checkpointEvery: number;
+}
+
+export interface RunView {
+  readonly runId: string;
+  readonly name: string;
+  readonly status: RunStatus | 'preparing';
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly losses: readonly number[];
+  readonly validation: readonly ValidationPoint[];
+  /** Recent step durations, ms (for the step rate and time left). */
+  readonly stepMs: readonly number[];
+  readonly peakBytes: number | null;
+  readonly lastCheckpoint: number | null;
+  readonly message: string | null;
+}
+
+export interface Comparison {
+  readonly runId: string;
+  readonly scan: string;
+  readonly image: { readonly dims: readonly number[]; readonly data: Float32Array };
+  readonly base: CompareSide;
+  readonly adapted: CompareSide;
+}
+
+export interface FinetuneState {
+  readonly open: boolean;
+  readonly files: readonly TrainingFile[];
+  /** Keys of the pairs that validate, or automatic hold-out. */
+  readonly validation: ReadonlySet<string> | 'auto';
+  readonly labelMap: string;
+  readonly checks: Readonly<Record<string, PairCheck>>;
+  readonly settings: FinetuneSettings;
+  readonly estimate: RunEstimate | null;
+  readonly estimateError: string | null;
+  readonly run: RunView | null;
+  readonly adapters: readonly AdapterSummary[];
+  /** Adapted models registered for inference this session. */
+  readonly adaptedModels: readonly ModelManifest[];
+  readonly comparing: boolean;
+  readonly comparison: Comparison | null;
+  readonly error: string | null;
+  readonly notice: string | null;
+  /** The viewer is in drawing mode on the current mask. */
+  readonly correcting: boolean;
+}
+
+export const defaultSettings: FinetuneSettings = {
+  method: 'lorapt',
+  rank: null,
+  lr: 1e-3,
+  length: { unit: 'epochs', value: 20 },
+  batch: 2,
+  augment: true,
+  checkpointEvery: 10,
+};
+
+export const initialFinetuneState = (): FinetuneState => ({
+  open: false,
+  files: [],
+  validation: 'auto',
+  labelMap: 'msd',
+  checks: {},
+  settings: defaultSettings,
+  estimate: null,
+  estimateError: null,
+  run: null,
+  adapters: [],
+  adaptedModels: [],
+  comparing: false,
+  comparison: null,
+  error: null,
+  notice: null,
+  correcting: false,
+});
+
+export const useFinetune = create<FinetuneState>()(() => initialFinetuneState());

@@ -1,0 +1,66 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { writeNifti } from '../core/io';
+import type { BackendPreference } from '../workers/protocol';
+import { App } from './App';
+import { adapterStore } from './finetune/adapter-store-page';
+import { Finetune } from './finetune/finetune';
+import { useFinetune } from './finetune/store';
+import { TrainingClient } from './finetune/training-client';
+import { dicomToNifti } from './dicom';
+import { downloadBytes } from './download';
+import { InferenceClient } from './inference-client';
+import { initialModelId, registryModels } from './models';
+import { initialState, useStudio } from './store';
+import { Studio } from './studio';
+import { ScanViewer } from './viewer';
+import './styles.css';
+
+const models = registryModels(import.meta.glob('../../models/*.json', { eager: true, import: 'default' }));
+
+// `?backend=wasm` forces the CPU path (tests use it); `?model=<id>` picks a model.
+const params = new URLSearchParams(window.location.search);
+const backend: BackendPreference = params.get('backend') === 'wasm' ? 'wasm' : 'auto';
+useStudio.setState(initialState(initialModelId(models, params.get('model')), backend));
+
+const viewer = new ScanViewer();
+const client = new InferenceClient(
+  () => new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module' }),
+  (message) => studio.deviceLost(message),
+);
+const studio: Studio = new Studio({
+  client,
+  viewer,
+  store: useStudio,
+  models,
+  base: import.meta.env.BASE_URL,
+  convertDicom: dicomToNifti,
+  writeNifti,
+  download: downloadBytes,
+});
+
+const training = new TrainingClient(
+  () => client.port(),
+  (reply) => finetune.onReply(reply),
+  (message) => finetune.workerLost(message),
+);
+const finetune: Finetune = new Finetune({
+  client: training,
+  openStore: adapterStore,
+  studio,
+  viewer,
+  store: useFinetune,
+  models,
+  base: import.meta.env.BASE_URL,
+  backend: () => useStudio.getState().backendPreference,
+  download: downloadBytes,
+});
+void finetune.init();
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html lacks #root');
+createRoot(root).render(
+  <StrictMode>
+    <App studio={studio} viewer={viewer} models={models} finetune={finetune} />
+  </StrictMode>,
+);

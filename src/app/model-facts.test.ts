@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelManifest } from '../infer/manifest';
+import { listInstalledModels } from '../infer/registry-node';
+import { validationDice } from './model-facts';
+
+const base: ModelManifest = {
+  id: 'm',
+  name: 'm',
+  status: 'trained',
+  architecture: 'SwinUNETR',
+  onnx: 'm.onnx',
+  inputSize: [32, 64, 32],
+  spacingMm: [1, 1, 1],
+  axisOrder: 'ijk',
+  orientation: 'as-is',
+  normalisation: { kind: 'zscore', over: 'all' },
+  labels: [
+    { value: 0, name: 'background', rgb: [0, 0, 0] },
+    { value: 1, name: 'head', rgb: [230, 159, 0] },
+    { value: 2, name: 'body', rgb: [86, 180, 233] },
+  ],
+};
+
+describe('validationDice', () => {
+  it('reads the mean Dice per structure that seahorse eval recorded', () => {
+    const metrics = { val: { cases: 40, mean: { head: { dice: 0.82, hd95: 2.4 }, body: { dice: 0.81 }, 'whole (label > 0)': { dice: 0.85 } } } };
+    expect(validationDice({ ...base, metrics })).toEqual({
+      cases: 40,
+      scores: [
+        { name: 'head', dice: 0.82 },
+        { name: 'body', dice: 0.81 },
+        { name: 'whole (label > 0)', dice: 0.85 },
+      ],
+    });
+  });
+
+  it('reads the shipped manifests: every structure seahorse eval scored', () => {
+    const models = listInstalledModels().filter((m) => m.manifest.status === 'trained');
+    expect(models.length).toBeGreaterThan(0);
+    for (const { manifest } of models) {
+      const mean = (manifest.metrics?.val as { mean: Record<string, { dice: number }> }).mean;
+      expect(validationDice(manifest)?.scores).toEqual(
+        ['hippocampus head', 'hippocampus body + tail', 'whole (label > 0)'].map((name) => ({ name, dice: mean[name].dice })),
+      );
+    }
+  });
+
+  it('gives null when nothing was measured', () => {
+    expect(validationDice(base)).toBeNull();
+    expect(validationDice({ ...base, metrics: { val: { mean: { head: { hd95: 2 } } } } })).toBeNull();
+    expect(validationDice({ ...base, metrics: { val: 'n/a' } })).toBeNull();
+  });
+});

@@ -1,0 +1,294 @@
+/**
+ * The studio's actions: open files, segment, cancel, export. They talk to the inference
+ * worker and the viewer, and write what the page shows into the store. Every failure ends
+ * as a message in the store; nothing here leaves the studio unusable.
+ */
+import type { writeNifti } from '../core/io';
+import type { ModelManifest } from '../infer/manifest';
+import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
+import type { ConvertedSeries } from './dicom';
+import { displayName, intake, scanStem } from './files';
+import type { InferenceClient } from './inference-client';
+import { WorkerFailure } from './inference-client';
+import { labelColormap } from './label-colormap';
+import { modelSource } from './models';
+import { OUTLINE_LABELS } from './outline-colours';
+import { progressDisplay } from './progress-display';
+import type { StudioState } from './store';
+import type { ScanViewer } from './viewer';
+
+const cancelledNotice = 'Segmentation cancelled.';
+
+export interface StudioDeps {
+  readonly client: Pick<InferenceClient, 'open' | 'segment' | 'cancel' | 'outline' | 'generation'>;
+  readonly viewer: Pick<
+    ScanViewer,
+    'showScan' | 'showLabels' | 'setLabelOpacity' | 'clearLabels' | 'showOutline' | 'setOutlineVisible' | 'clearOutline' | 'centreOn'
+  >;
+  readonly store: {
+    getState(): StudioState;
+    setState(patch: Partial<StudioState>): void;
+  };
+  readonly models: readonly ModelManifest[];
+  /** URL base the app is served under (Vite's BASE_URL). */
+  readonly base: string;
+  readonly convertDicom: (files: readonly File[]) => Promise<ConvertedSeries>;
+  /** The core NIfTI writer (the CLI writes its masks with the same function). */
+  readonly writeNifti: typeof writeNifti;
+  /** Hands a finished file to the user (a Blob download link in the page). */
+  readonly download: (bytes: Uint8Array, fileName: string) => void;
+}
+
+export class Studio {
+  private file: File | undefined;
+  /** The worker generation the open scan lives in (a restarted worker has lost it). */
+  private openedIn = -1;
+  private runId: number | undefined;
+  /** Counts registrations: an outline that arrives after a newer run began is dropped. */
+  private registrationSeq = 0;
+  /** The registration whose outline the viewer has (or is fetching). */
+  private outlineOf = -1;
+
+  constructor(private readonly deps: StudioDeps) {}
+
+  private get state(): StudioState {
+    return this.deps.store.getState();
+  }
+
+  private set(patch: Partial<StudioState>): void {
+    this.deps.store.setState(patch);
+  }
+
+  /** Where the studio rests when nothing is in flight. */
+  private settledPhase(): StudioState['phase'] {
+    if (!this.state.scan) return 'empty';
+    return this.state.segmentation ? 'done' : 'ready';
+  }
+
+  model(): ModelManifest | undefined {
+    return [...this.deps.models, ...this.added].find((m) => m.id === this.state.modelId);
+  }
+
+  /** Models added while the page runs (adapted models from the Fine-tune panel). */
+  private readonly added: ModelManifest[] = [];
+
+  /** Makes a model selectable (replacing one with the same id). */
+  addModel(manifest: ModelManifest): void {
+    const at = this.added.findIndex((m) => m.id === manifest.id);
+    if (at >= 0) this.added[at] = manifest;
+    else this.added.push(manifest);
+  }
+
+  /** The scan file that is open (the Fine-tune panel pairs it with a corrected mask). */
+  openFile(): File | undefined {
+    return this.file;
+  }
+
+  /** Opens what the user picked or dropped, then segments it. */
+  async openFiles(files: readonly File[]): Promise<void> {
+    const routed = intake(files);
+    if (routed.kind === 'refused') {
+      this.set({ error: routed.message });
+      return;
+    }
+    this.stopRun();
+    this.set({ phase: 'opening', error: null, notice: null, progress: null });
+    let file: File;
+    let notice: string | null = null;
+    if (routed.kind === 'dicom') {
+      try {
+        const converted = await this.deps.convertDicom(routed.files);
+        file = converted.file;
+        if (converted.seriesCount > 1) notice = `The DICOM files held ${converted.seriesCount} series; showing the largest.`;
+      } catch (error) {
+        this.set({ phase: this.settledPhase(), error: `Could not convert the DICOM files: ${messageOf(error)}` });
+        return;
+      }
+    } else {
+      file = routed.file;
+    }
+    if (!(await this.openScan(file))) return;
+    this.set({ notice: notice ?? this.state.notice });
+    await this.segment();
+  }
+
+  private async openScan(file: File): Promise<boolean> {
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await file.arrayBuffer();
+    } catch (error) {
+      this.set({ phase: this.settledPhase(), error: `Could not read “${file.name}”: ${messageOf(error)}` });
+      return false;
+    }
+    const display = bytes.slice(0); // the worker takes the original
+    try {
+      const scan = await this.deps.client.open(file.name, bytes);
+      this.file = file;
+      this.openedIn = this.deps.client.generation;
+      this.registrationSeq++;
+      this.set({ phase: 'ready', scan, segmentation: null, backend: null, registration: null });
+    } catch (error) {
+      this.set({ phase: this.settledPhase(), error: `Could not open the scan: ${messageOf(error)}` });
+      return false;
+    }
+    try {
+      await this.deps.viewer.showScan(display, displayName(file.name, new Uint8Array(display)));
+    } catch (error) {
+      this.set({ notice: `The viewer could not display this scan (${messageOf(error)}); segmentation still works.` });
+    }
+    return true;
+  }
+
+  /** Segments the open scan with the selected model and backend. */
+  async segment(): Promise<void> {
+    const manifest = this.model();
+    if (!this.state.scan || !this.file || !manifest) return;
+    this.stopRun();
+    if (this.deps.client.generation !== this.openedIn && !(await this.openScan(this.file))) return;
+    this.deps.viewer.clearLabels();
+    this.deps.viewer.clearOutline();
+    this.registrationSeq++;
+    this.set({
+      phase: 'running',
+      segmentation: null,
+      registration: null,
+      error: null,
+      notice: this.state.notice === cancelledNotice ? null : this.state.notice,
+      progress: { fraction: 0, label: 'Starting' },
+    });
+    const settings = { path: this.state.scanPath, sublabels: this.state.sublabels };
+    const { id, outcome } = this.deps.client.segment(modelSource(manifest, this.deps.base), this.state.backendPreference, settings, {
+      onLoadingModel: (name) => this.set({ phase: 'loading-model', progress: { fraction: 0, label: `Loading ${name}` } }),
+      onBackend: (backend) => this.set({ phase: 'running', backend }),
+      onProgress: (progress) => this.set({ progress: progressDisplay(progress) }),
+    });
+    this.runId = id;
+    // The registration's outline is fetched after the run has ended (a second request).
+    let outline = false;
+    try {
+      const result = await outcome;
+      if (this.runId !== id) return; // superseded by a newer run or file
+      if (result.kind === 'cancelled') {
+        this.set({ phase: 'ready', progress: null, notice: cancelledNotice });
+        return;
+      }
+      const { labels, labelInfo, volumes, timingsMs, path, warnings, hippocampi } = result;
+      this.set({
+        phase: 'done',
+        progress: null,
+        backend: result.backend,
+        segmentation: { modelId: manifest.id, labels, labelInfo, volumes, timingsMs, path, warnings, hippocampi },
+        registration: result.registration ?? null,
+      });
+      // Uncompressed: NiiVue reads it straight away; only the export is gzipped.
+      const nifti = this.deps.writeNifti(labels, { gzip: false });
+      await this.deps.viewer
+        .showLabels(nifti, labelColormap(labelInfo), this.state.overlayOpacity)
+        .catch((error: unknown) => this.set({ notice: `The viewer could not show the masks (${messageOf(error)}).` }));
+      // A whole head's middle slices miss the hippocampi: go to one.
+      const centre = hippocampi?.find((h) => h.centroidMm)?.centroidMm;
+      if (centre) this.deps.viewer.centreOn(centre);
+      outline = result.registration !== undefined;
+    } catch (error) {
+      if (this.runId !== id) return;
+      const registration = error instanceof WorkerFailure ? (error.registration ?? null) : null;
+      this.set({ phase: 'ready', progress: null, error: failureMessage(error), registration });
+      // A failed registration is drawn too: the outline shows where it went wrong.
+      outline = registration !== null;
+    } finally {
+      if (this.runId === id) this.runId = undefined;
+    }
+    if (outline && this.state.showOutline) await this.drawOutline();
+  }
+
+  /** The user's Cancel: stops the run in flight and says so. */
+  cancel(): void {
+    if (this.stopRun()) this.set({ phase: this.settledPhase(), progress: null, notice: cancelledNotice });
+  }
+
+  /** Stops the run in flight, if any; its late replies are ignored. */
+  private stopRun(): boolean {
+    if (this.runId === undefined) return false;
+    this.deps.client.cancel(this.runId);
+    this.runId = undefined;
+    return true;
+  }
+
+  /** Selects a model (and re-segments an open scan with it). */
+  async selectModel(modelId: string): Promise<void> {
+    this.set({ modelId });
+    if (this.state.scan) await this.segment();
+  }
+
+  async selectBackend(backendPreference: BackendPreference): Promise<void> {
+    this.set({ backendPreference });
+    if (this.state.scan) await this.segment();
+  }
+
+  /** Forces the full-head or the crop path, or lets the field of view decide (re-segments an open scan). */
+  async selectScanPath(scanPath: ScanPathChoice): Promise<void> {
+    this.set({ scanPath });
+    if (this.state.scan) await this.segment();
+  }
+
+  /** Head and body + tail per side on the full-head path (re-segments an open full head). */
+  async setSublabels(sublabels: boolean): Promise<void> {
+    this.set({ sublabels });
+    if (this.state.scan && this.state.segmentation?.path !== 'crop') await this.segment();
+  }
+
+  /** Shows or hides the template outline; the first time it is shown, the worker draws it. */
+  async setShowOutline(showOutline: boolean): Promise<void> {
+    this.set({ showOutline });
+    this.deps.viewer.setOutlineVisible(showOutline);
+    if (showOutline && this.state.registration && this.outlineOf !== this.registrationSeq) await this.drawOutline();
+  }
+
+  /** Fetches the current registration's outline from the worker and puts it in the viewer. */
+  private async drawOutline(): Promise<void> {
+    const seq = this.registrationSeq;
+    this.outlineOf = seq;
+    try {
+      const outline = await this.deps.client.outline();
+      if (seq !== this.registrationSeq) return; // a newer run began meanwhile
+      const nifti = this.deps.writeNifti(outline, { gzip: false });
+      await this.deps.viewer.showOutline(nifti, labelColormap(OUTLINE_LABELS), this.state.showOutline);
+    } catch (error) {
+      if (seq !== this.registrationSeq) return;
+      this.outlineOf = -1;
+      this.set({ notice: `The template outline could not be drawn (${messageOf(error)}).` });
+    }
+  }
+
+  setOverlayOpacity(opacity: number): void {
+    this.set({ overlayOpacity: opacity });
+    this.deps.viewer.setLabelOpacity(opacity);
+  }
+
+  /** Downloads the mask as NIfTI on the input scan's grid. */
+  exportMask(): void {
+    const { segmentation, scan } = this.state;
+    if (!segmentation || !scan) return;
+    const maxLabel = Math.max(...segmentation.labelInfo.map((l) => l.value));
+    // The header the CLI writes: which model and path made it, and a display range over the labels.
+    const nifti = this.deps.writeNifti(segmentation.labels, {
+      description: `seahorse ${segmentation.modelId} ${segmentation.path}`,
+      displayRange: [0, maxLabel],
+    });
+    this.deps.download(nifti, `${scanStem(scan.name)}_${segmentation.modelId}_mask.nii.gz`);
+  }
+
+  deviceLost(message: string): void {
+    this.set({ notice: `${message}. The next run chooses its backend again.` });
+  }
+}
+
+function failureMessage(error: unknown): string {
+  if (error instanceof WorkerFailure && error.stage === 'segment') return `Segmentation failed: ${error.message}`;
+  if (error instanceof WorkerFailure && error.stage === 'localise') return `Could not find the hippocampi: ${error.message}`;
+  return messageOf(error);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,234 @@
+/**
+ * The NiiVue view: the scan in multiplanar slices plus a 3-D render, the masks as a label
+ * overlay and, for a full head, the registration's template outline as another. One instance
+ * per page; React only gives it a canvas.
+ *
+ * A GPU reset (a driver timeout, another tab, the GPU process restarting) loses the WebGL
+ * context, and NiiVue cannot restore its state into a new one. The viewer therefore keeps
+ * what it shows (as Blobs, which the browser may keep out of the JS heap) and redraws it on
+ * a fresh canvas and NiiVue instance.
+ */
+import { MULTIPLANAR_TYPE, NVImage, Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
+import type { NiivueLabelColormap } from './label-colormap';
+
+/** Dark neutral grey behind the slices, so the scan's own black reads as black. */
+const backColour = [0.07, 0.08, 0.1, 1];
+/** Red, apart from the label colours (Okabe–Ito orange and sky blue). */
+const crosshairColour = [0.95, 0.25, 0.3, 1];
+
+function createNiivue(): Niivue {
+  return new Niivue({
+    backColor: backColour,
+    crosshairColor: crosshairColour,
+    // In percent of the scene: thin on a 256 mm head and on a 40 mm hippocampus crop alike
+    // (NiiVue's default, one voxel, covers a crop's slices in thick bars).
+    crosshairWidthUnit: 'percent',
+    crosshairWidth: 0.75,
+    show3Dcrosshair: true,
+    // The page handles drops itself (files, folders, DICOM); NiiVue's own handler would fetch.
+    dragAndDropEnabled: false,
+    multiplanarShowRender: SHOW_RENDER.ALWAYS,
+    // 2 × 2: three slices and the render, each as large as the pane allows.
+    multiplanarLayout: MULTIPLANAR_TYPE.GRID,
+    isColorbar: false,
+    isOrientCube: false,
+    logLevel: 'error',
+    loadingText: '',
+  });
+}
+
+interface Shown {
+  readonly scan?: { readonly file: Blob; readonly name: string };
+  readonly labels?: { readonly file: Blob; readonly colormap: NiivueLabelColormap };
+  /** The registration's template outline (full head), drawn under the masks. */
+  readonly outline?: { readonly file: Blob; readonly colormap: NiivueLabelColormap };
+}
+
+export class ScanViewer {
+  private nv: Niivue | undefined;
+  private canvas: HTMLCanvasElement | undefined;
+  private attached: Promise<void> = Promise.resolve();
+  private shown: Shown = {};
+  private scanImage: NVImage | undefined;
+  private labelImage: NVImage | undefined;
+  private outlineImage: NVImage | undefined;
+  private opacity = 0.6;
+  private outlineVisible = true;
+  /** Where the crosshair was put (world RAS mm), kept for a redraw on a new canvas. */
+  private focusMm: readonly [number, number, number] | undefined;
+  /** Called when the WebGL context is lost; the page then mounts a new canvas. */
+  onContextLost: (() => void) | undefined;
+
+  /** Binds to a canvas (again after a context loss); React StrictMode's second call is a no-op. */
+  attach(canvas: HTMLCanvasElement): Promise<void> {
+    if (this.canvas === canvas) return this.attached;
+    this.canvas = canvas;
+    const nv = createNiivue();
+    this.nv = nv;
+    this.scanImage = undefined;
+    this.labelImage = undefined;
+    this.outlineImage = undefined;
+    canvas.addEventListener(
+      'webglcontextlost',
+      (event) => {
+        event.preventDefault();
+        if (this.nv === nv) this.onContextLost?.();
+      },
+      { once: true },
+    );
+    this.attached = nv.attachToCanvas(canvas).then(async () => {
+      nv.setSliceType(SLICE_TYPE.MULTIPLANAR);
+      await this.redraw(nv);
+    });
+    return this.attached;
+  }
+
+  /** Shows a scan, replacing whatever was shown. `name` picks NiiVue's parser by extension. */
+  async showScan(bytes: ArrayBuffer, name: string): Promise<void> {
+    this.shown = { scan: { file: new Blob([bytes]), name } };
+    this.focusMm = undefined;
+    await this.attached;
+    if (this.nv) await this.redraw(this.nv);
+  }
+
+  /** Shows a label volume (a NIfTI file) over the scan with the given colours. */
+  async showLabels(nifti: Uint8Array, colormap: NiivueLabelColormap, opacity: number): Promise<void> {
+    this.opacity = opacity;
+    this.shown = { ...this.shown, labels: { file: new Blob([nifti as Uint8Array<ArrayBuffer>]), colormap } };
+    await this.attached;
+    if (this.nv) await this.drawLabels(this.nv);
+  }
+
+  setLabelOpacity(opacity: number): void {
+    this.opacity = opacity;
+    if (!this.labelImage || !this.nv) return;
+    this.labelImage.opacity = opacity;
+    this.nv.updateGLVolume();
+  }
+
+  clearLabels(): void {
+    this.shown = { ...this.shown, labels: undefined };
+    if (this.labelImage) this.nv?.removeVolume(this.labelImage);
+    this.labelImage = undefined;
+  }
+
+  /** Moves the crosshair, and so the three slices, to a world point (RAS mm): a hippocampus's centre. */
+  centreOn(mm: readonly [number, number, number]): void {
+    this.focusMm = mm;
+    if (this.nv && this.scanImage) this.applyFocus(this.nv);
+  }
+
+  private applyFocus(nv: Niivue): void {
+    if (!this.focusMm) return;
+    nv.scene.crosshairPos = nv.mm2frac([...this.focusMm]);
+    nv.updateGLVolume();
+  }
+
+  /** Shows the template outline (a NIfTI label file on the scan's grid), or keeps it hidden. */
+  async showOutline(nifti: Uint8Array, colormap: NiivueLabelColormap, visible: boolean): Promise<void> {
+    this.outlineVisible = visible;
+    this.shown = { ...this.shown, outline: { file: new Blob([nifti as Uint8Array<ArrayBuffer>]), colormap } };
+    await this.attached;
+    if (this.nv) await this.drawOutline(this.nv);
+  }
+
+  setOutlineVisible(visible: boolean): void {
+    this.outlineVisible = visible;
+    if (!this.outlineImage || !this.nv) return;
+    this.outlineImage.opacity = visible ? 1 : 0;
+    this.nv.updateGLVolume();
+  }
+
+  clearOutline(): void {
+    this.shown = { ...this.shown, outline: undefined };
+    if (this.outlineImage) this.nv?.removeVolume(this.outlineImage);
+    this.outlineImage = undefined;
+  }
+
+  /**
+   * Moves the shown mask into NiiVue's drawing layer, to correct it with NiiVue's pen (a label
+   * value), filled pen, eraser (value 0) and undo. Returns false when no mask is shown.
+   */
+  startCorrection(): boolean {
+    const nv = this.nv;
+    if (!nv || !this.labelImage || !nv.loadDrawing(this.labelImage)) return false;
+    nv.removeVolume(this.labelImage);
+    this.labelImage = undefined;
+    nv.setDrawOpacity(this.opacity);
+    nv.setDrawingEnabled(true);
+    nv.setPenValue(1, false);
+    return true;
+  }
+
+  /** The pen's label value (0 erases) and whether it fills closed outlines. */
+  setPen(value: number, filled: boolean): void {
+    this.nv?.setPenValue(value, filled);
+  }
+
+  undoDrawing(): void {
+    this.nv?.drawUndo();
+  }
+
+  /** The corrected mask as a NIfTI file on the scan's own grid (NiiVue writes the drawing back in the scan's orientation). */
+  async correctedMask(): Promise<Uint8Array> {
+    const out = await this.nv?.saveImage({ filename: '', isSaveDrawing: true, volumeByIndex: 0 });
+    if (!(out instanceof Uint8Array)) throw new Error('there is no drawing to save: correct a mask first');
+    return out;
+  }
+
+  /** Leaves drawing mode; the mask shown before (if any) comes back. */
+  async endCorrection(): Promise<void> {
+    const nv = this.nv;
+    if (!nv) return;
+    nv.setDrawingEnabled(false);
+    nv.closeDrawing();
+    await this.drawLabels(nv);
+  }
+
+  /** Puts everything in `shown` on this NiiVue instance, replacing what it showed. */
+  private async redraw(nv: Niivue): Promise<void> {
+    if (this.outlineImage) nv.removeVolume(this.outlineImage);
+    if (this.labelImage) nv.removeVolume(this.labelImage);
+    if (this.scanImage) nv.removeVolume(this.scanImage);
+    this.outlineImage = undefined;
+    this.labelImage = undefined;
+    this.scanImage = undefined;
+    const { scan } = this.shown;
+    if (!scan) return;
+    const image = await NVImage.loadFromUrl({ url: await scan.file.arrayBuffer(), name: scan.name });
+    if (nv !== this.nv || scan !== this.shown.scan) return; // superseded meanwhile
+    if (this.scanImage) nv.removeVolume(this.scanImage);
+    this.scanImage = image;
+    nv.addVolume(image);
+    this.applyFocus(nv);
+    await this.drawLabels(nv);
+    await this.drawOutline(nv);
+  }
+
+  private async drawLabels(nv: Niivue): Promise<void> {
+    const { labels } = this.shown;
+    if (this.labelImage) nv.removeVolume(this.labelImage);
+    this.labelImage = undefined;
+    if (!labels || !this.scanImage) return;
+    const image = await NVImage.loadFromUrl({ url: await labels.file.arrayBuffer(), name: 'labels.nii', opacity: this.opacity });
+    if (nv !== this.nv || labels !== this.shown.labels) return; // superseded meanwhile
+    image.setColormapLabel(labels.colormap);
+    if (this.labelImage) nv.removeVolume(this.labelImage);
+    this.labelImage = image;
+    nv.addVolume(image);
+  }
+
+  private async drawOutline(nv: Niivue): Promise<void> {
+    const { outline } = this.shown;
+    if (this.outlineImage) nv.removeVolume(this.outlineImage);
+    this.outlineImage = undefined;
+    if (!outline || !this.scanImage) return;
+    const opacity = this.outlineVisible ? 1 : 0;
+    const image = await NVImage.loadFromUrl({ url: await outline.file.arrayBuffer(), name: 'outline.nii', opacity });
+    if (nv !== this.nv || outline !== this.shown.outline) return; // superseded meanwhile
+    image.setColormapLabel(outline.colormap);
+    if (this.outlineImage) nv.removeVolume(this.outlineImage);
+    this.outlineImage = image;
+    nv.addVolume(image);
+  }
+}

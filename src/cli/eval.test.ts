@@ -1,0 +1,114 @@
+/**
+ * `seahorse eval` does what issue #5 asks of it: per case and as means, Dice per label and for
+ * the whole hippocampus (label > 0), HD95 in mm and volumes, printed and written as JSON; run
+ * here with a shipped model id and a split file, as the manifests' numbers are produced.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readVolume } from '../core/io';
+import type { LabelInfo } from '../core/labels';
+import { mat4, type Dims3, type Volume } from '../core/volume';
+import { hasShared, msdDir, sharedMissing } from '../testing/shared';
+import { runEval, scoreCase } from './eval';
+
+const labels: LabelInfo[] = [
+  { value: 0, name: 'background', rgb: [0, 0, 0] },
+  { value: 1, name: 'head', rgb: [230, 159, 0] },
+  { value: 2, name: 'body', rgb: [86, 180, 233] },
+];
+
+describe('scoreCase', () => {
+  // 1 × 1 × 2 mm voxels, so a voxel is 2 mm³ and a step along k is 2 mm.
+  const dims: Dims3 = [12, 12, 12];
+  const affine = mat4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1]);
+  const at = (i: number, j: number, k: number) => i + dims[0] * (j + dims[1] * k);
+  const volume = (voxels: [number, number, number, number][]): Uint8Array => {
+    const data = new Uint8Array(12 ** 3);
+    for (const [i, j, k, value] of voxels) data[at(i, j, k)] = value;
+    return data;
+  };
+
+  it('scores each label and the whole structure: Dice, HD95 in mm, volumes in mm³', () => {
+    const reference: Volume<Uint8Array> = { dims, spacing: [1, 1, 2], affine, data: volume([[3, 3, 3, 1], [8, 8, 3, 2]]) };
+    // Label 1 is two voxels off along k (4 mm); label 2 is exact.
+    const predicted = volume([[3, 3, 5, 1], [8, 8, 3, 2]]);
+    expect(scoreCase(predicted, reference, labels)).toEqual([
+      { label: 1, name: 'head', dice: 0, hd95: 4, mm3Predicted: 2, mm3Reference: 2 },
+      { label: 2, name: 'body', dice: 1, hd95: 0, mm3Predicted: 2, mm3Reference: 2 },
+      // Whole: surface distances {0, 4} each way; their 95th percentile interpolates to 3.8.
+      { label: 'all', name: 'whole (label > 0)', dice: 0.5, hd95: expect.closeTo(3.8, 12), mm3Predicted: 4, mm3Reference: 4 },
+    ]);
+  });
+
+  it('marks an empty reference (Dice NaN) and a missed structure (HD95 infinite)', () => {
+    const reference: Volume<Uint8Array> = { dims, spacing: [1, 1, 2], affine, data: volume([[3, 3, 3, 1]]) };
+    const [head, body] = scoreCase(volume([[8, 8, 8, 2]]), reference, labels);
+    expect(head).toMatchObject({ dice: 0, hd95: Infinity, mm3Predicted: 0, mm3Reference: 2 });
+    expect(body).toMatchObject({ dice: NaN, hd95: Infinity, mm3Predicted: 2, mm3Reference: 0 });
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse eval with a shipped model ${hasShared ? '' : sharedMissing}`, () => {
+  it('prints and writes per-case and mean Dice, HD95 and volumes per label and for the whole', { timeout: 600_000 }, async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-eval-'));
+    // Two val cases that need few windows (1 and 2 of 32 × 64 × 32): the same code path as all 40.
+    const cases = ['hippocampus_226.nii.gz', 'hippocampus_160.nii.gz'];
+    const split = join(work, 'split.json');
+    writeFileSync(split, JSON.stringify({ subset: cases }));
+    const json = join(work, 'eval.json');
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(`stderr: ${t}`) };
+    await runEval(['--model', 'swinunetr', '--data', msdDir, '--split', split, '--set', 'subset', '--json', json], io);
+    const printed = lines.join('\n');
+    expect(printed).not.toMatch(/stderr:/);
+
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.model).toMatchObject({ id: 'swinunetr', status: 'trained', caveat: null });
+    expect(result.split).toEqual({ file: split, set: 'subset' });
+    expect(result.cases.map((c: { case: string }) => c.case)).toEqual(cases);
+    const names = ['hippocampus head', 'hippocampus body + tail', 'whole (label > 0)'];
+
+    const table = printed.split('\n');
+    const header = table.find((l) => l.startsWith('case'))!.trim().split(/\s{2,}/);
+    expect(header).toEqual(['case', 'Dice 1', 'Dice 2', 'Dice all', 'HD95 1', 'HD95 2', 'HD95 all', 'mm³ 1', 'mm³ 2', 'mm³ all']);
+    const rowOf = (first: string) => table.find((l) => l.startsWith(first))!.trim().split(/\s{2,}/);
+
+    for (const c of result.cases) {
+      expect(c.scores.map((s: { name: string }) => s.name)).toEqual(names);
+      expect(c.scores.map((s: { label: unknown }) => s.label)).toEqual([1, 2, 'all']);
+      // Reference volumes counted here from the label file (1 mm³ voxels).
+      const reference = readVolume(new Uint8Array(readFileSync(join(msdDir, 'labels', c.case))), c.case);
+      const counts = [0, 0, 0];
+      for (const v of reference.data) counts[v]++;
+      expect(c.scores.map((s: { mm3Reference: number }) => s.mm3Reference)).toEqual([counts[1], counts[2], counts[1] + counts[2]]);
+      for (const s of c.scores) {
+        expect(s.dice).toBeGreaterThan(0.5); // a trained model: a real segmentation of each part
+        expect(s.hd95).toBeGreaterThan(0);
+        expect(s.hd95).toBeLessThan(20);
+      }
+      // The printed row holds the same numbers as the JSON.
+      const row = rowOf(c.case);
+      expect(row.slice(1)).toEqual([
+        ...c.scores.map((s: { dice: number }) => s.dice.toFixed(3)),
+        ...c.scores.map((s: { hd95: number }) => s.hd95.toFixed(2)),
+        ...c.scores.map((s: { mm3Predicted: number; mm3Reference: number }) => `${s.mm3Predicted.toFixed(0)}/${s.mm3Reference.toFixed(0)}`),
+      ]);
+    }
+
+    // Means over the cases, for each structure and each number, also printed.
+    expect(result.mean.map((m: { name: string }) => m.name)).toEqual(names);
+    const meanRow = rowOf('mean of 2');
+    result.mean.forEach((m: Record<'dice' | 'hd95' | 'mm3Predicted' | 'mm3Reference', { mean: number; n: number }>, s: number) => {
+      for (const key of ['dice', 'hd95', 'mm3Predicted', 'mm3Reference'] as const) {
+        const values = result.cases.map((c: { scores: Record<string, number>[] }) => c.scores[s][key]);
+        expect(m[key].n).toBe(2);
+        expect(m[key].mean).toBeCloseTo((values[0] + values[1]) / 2, 10);
+      }
+      expect(meanRow[1 + s]).toBe(m.dice.mean.toFixed(3));
+      expect(meanRow[4 + s]).toBe(m.hd95.mean.toFixed(2));
+      expect(meanRow[7 + s]).toBe(`${m.mm3Predicted.mean.toFixed(0)}/${m.mm3Reference.mean.toFixed(0)}`);
+    });
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * `seahorse finetune` and `seahorse segment --adapter` as a user runs them: a one-step LoRA-PT
+ * run on two real MSD crops with the installed tiny UNETR (float64 CPU engine: the only engine
+ * every machine has), the adapter it writes applied by segment, and the refusals.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readVolume } from '../core/io';
+import { decodeAdapter } from '../peft/adapter-file';
+import { hasShared, msdDir, sharedMissing } from '../testing/shared';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SLOW = 15 * 60_000; // a float64 UNETR step takes minutes on a busy 2-core machine
+
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(repo, 'bin/seahorse.mjs'), ...args], { cwd: repo });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
+describe('seahorse finetune: command line', () => {
+  it('--help, and bad command lines exit 2 with usage', async () => {
+    const help = await cli(['finetune', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: seahorse finetune/);
+    const noData = await cli(['finetune', '--model', 'unetr-tiny-test', '-o', 'x.seahorse-adapter']);
+    expect(noData.status).toBe(2);
+    expect(noData.stderr).toMatch(/--train <dir>/);
+    const both = await cli(['finetune', '--model', 'm', '--train', '.', '-o', 'x', '--steps', '2', '--epochs', '1']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/give --steps or --epochs, not both/);
+    const badMethod = await cli(['finetune', '--model', 'm', '--data', '.', '-o', 'x', '--method', 'dora']);
+    expect(badMethod.status).toBe(2);
+    expect(badMethod.stderr).toMatch(/--method must be one of full, decoder, lora, pissa, lorapt, hyps/);
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crops ${hasShared ? '' : sharedMissing}`, () => {
+  const work = mkdtempSync(join(tmpdir(), 'seahorse-finetune-'));
+  const adapterPath = join(work, 'tiny.seahorse-adapter');
+  const scan = join(msdDir, 'images/hippocampus_003.nii.gz');
+
+  it(
+    'trains, writes an adapter tied to its base, and segment applies it',
+    async () => {
+      const split = join(msdDir, 'split.json');
+      const run = await cli(['finetune', '--model', 'unetr-tiny-test', '--data', msdDir, '--split', split, '--set', 'fewshot_pool', '--limit', '2', '--steps', '1', '--batch', '1', '--engine', 'cpu', '-o', adapterPath, '--json']);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const report = JSON.parse(run.stdout);
+      expect(report).toMatchObject({ steps: 1, status: 'done', cases: 2, method: { method: 'lorapt', ranks: { W_up: 1, W_sa: 1, W_down: 1 }, trainDecoder: true } });
+      expect(report.caveat).toMatch(/UNTRAINED/);
+      // 10,824 factor scalars (fixtures §C) + UNETR-tiny's decoder5…decoder2.
+      expect(report.trainable.method).toBe(10_824);
+      expect(Number.isFinite(report.loss.first)).toBe(true);
+
+      const adapter = await decodeAdapter(new Uint8Array(readFileSync(adapterPath)));
+      expect(adapter.base).toMatchObject({ kind: 'unetr', label: 'unetr-tiny-test' });
+      expect(adapter.training).toMatchObject({ steps: 1, cases: ['hippocampus_001.nii.gz', 'hippocampus_003.nii.gz'] });
+      expect([...adapter.init.keys()]).toEqual(['W_up.Ur', 'W_up.Sr', 'W_up.Vr', 'W_sa.Ur', 'W_sa.Sr', 'W_sa.Vr', 'W_down.Ur', 'W_down.Sr', 'W_down.Vr']);
+
+      const out = join(work, 'labels.nii.gz');
+      const seg = await cli(['segment', scan, '-o', out, '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--json']);
+      expect(seg.stderr).toBe('');
+      expect(seg.status).toBe(0);
+      const segReport = JSON.parse(seg.stdout);
+      expect(segReport.adapter).toMatchObject({ method: { method: 'lorapt' }, base: { fingerprint: adapter.base.fingerprint } });
+      expect(readVolume(new Uint8Array(readFileSync(out)), out).dims).toEqual(readVolume(new Uint8Array(readFileSync(scan)), scan).dims);
+    },
+    SLOW,
+  );
+
+  it(
+    '--train and --val folders with --epochs: trains one epoch on WebGPU and reports validation before and after',
+    async () => {
+      // Folders as a user has them: images/ and labels/ with the same file names.
+      const make = (name: string, c: string) => {
+        const dir = join(work, name);
+        for (const sub of ['images', 'labels']) {
+          mkdirSync(join(dir, sub), { recursive: true });
+          symlinkSync(join(msdDir, sub, c), join(dir, sub, c));
+        }
+        return dir;
+      };
+      const trainDir = make('train', 'hippocampus_205.nii.gz');
+      const valDir = make('val', 'hippocampus_001.nii.gz');
+      const out = join(work, 'epochs.seahorse-adapter');
+      const run = await cli(['finetune', '--model', 'unetr-tiny-test', '--train', trainDir, '--val', valDir, '--epochs', '1', '--batch', '1', '--lr', '0.01', '-o', out, '--json']);
+      expect(run.status, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout);
+      expect(report).toMatchObject({ steps: 1, cases: 1, status: 'done', validation: { cases: 1 } });
+      expect(report.engine).toMatch(/^webgpu|float64/);
+      for (const when of ['before', 'after']) {
+        expect(Number.isFinite(report.validation[when].loss)).toBe(true);
+        expect(report.validation[when].dice).toBeGreaterThanOrEqual(0);
+      }
+      const adapter = await decodeAdapter(new Uint8Array(readFileSync(out)));
+      expect(adapter.training).toMatchObject({ steps: 1, validation: { cases: 1 } });
+    },
+    SLOW,
+  );
+
+  it('refuses another base model and a corrupted adapter, with a clear message', async () => {
+    const other = await cli(['segment', scan, '-o', join(work, 'x.nii.gz'), '--model', 'swinunetr-tiny-test', '--adapter', adapterPath]);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/this adapter was trained on a UNETR \("unetr-tiny-test"\); model swinunetr-tiny-test is a SwinUNETR/);
+    const bytes = readFileSync(adapterPath);
+    const broken = join(work, 'broken.seahorse-adapter');
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(broken, bytes);
+    const corrupt = await cli(['segment', scan, '-o', join(work, 'y.nii.gz'), '--model', 'unetr-tiny-test', '--adapter', broken]);
+    expect(corrupt.status).toBe(1);
+    expect(corrupt.stderr).toMatch(/adapter file broken.seahorse-adapter is corrupted or truncated/);
+    const missing = await cli(['segment', scan, '-o', join(work, 'z.nii.gz'), '--model', 'unetr-tiny-test', '--adapter', join(work, 'none.seahorse-adapter')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/adapter file not found/);
+  });
+});

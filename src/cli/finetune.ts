@@ -1,0 +1,256 @@
+/**
+ * `seahorse finetune`: fine-tunes a base model on labelled scans with a PEFT method on
+ * Seahorse's engine, and writes an adapter file that `seahorse segment --adapter` applies.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { createCpuEngine, createWebGPUEngine, type Engine } from '../engine';
+import { readModelNode } from '../infer/registry-node';
+import { modelCaveat } from '../infer/registry';
+import type { Adapter } from '../peft/adapter-file';
+import { encodeAdapter } from '../peft/adapter-file';
+import { makeAdapter } from '../peft/apply';
+import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
+import { train, type TrainResult } from '../train/loop';
+import { asLabels, batches, makeSample, type TrainingSample } from '../train/samples';
+import { openForFineTuning } from '../train/setup';
+import { validate } from '../train/validate';
+import { ADAPTER_EXTENSION, describeMethod } from './adapter';
+import { parse } from './args';
+import { caseList } from './eval';
+import { ms, num, table, toJson } from './format';
+import type { CliIO } from './main';
+import { readScan } from './segment';
+import { UsageError } from './usage';
+
+export const FINETUNE_USAGE = `Usage: seahorse finetune --model <id | model.onnx> --train <dir> -o <adapter${ADAPTER_EXTENSION}> [options]
+
+Fine-tunes a segmentation model on labelled scans with a parameter-efficient method on
+Seahorse's own engine, and writes an adapter file (small; tied to that base model) that
+"seahorse segment --adapter" merges into the model. Scans are prepared exactly as for
+inference (the model manifest's orientation, voxel size and normalisation) and cropped to
+the model's input size with random flips and intensity jitter.
+
+Options:
+  --model <id | file>       the base model: an id from models/ or an .onnx file (required)
+  --train <dir>             a folder with images/ and labels/ (same file names)
+  --data <dir>              the same as --train
+  --val <dir>               a folder like --train to validate on: the soft Dice loss and
+                            the Dice of the centred crops, before and after training
+  --split <file>            JSON mapping set names to lists of file names
+  --set <name>              which list of --split to train on
+  --limit <N>               use only the first N cases
+  -o, --output <file>       where to write the adapter
+  --method <name>           lorapt, hyps, lora, pissa, decoder or full
+                            (default: lorapt for UNETR, hyps for SwinUNETR)
+  --rank <r>                the method's rank (LoRA-PT: all three tensors)
+  --adapter-dim <d>         HyPS: serial adapter width (default 2)
+  --alpha <a>               LoRA: scaling numerator (update scaled by alpha/rank)
+  --no-decoder              keep the decoder frozen as well (PEFT methods)
+  --steps <N>               optimiser steps (default 100)
+  --epochs <N>              passes over the training scans instead (N × ⌈scans / batch⌉ steps)
+  --batch <N>               scans per step (default 2)
+  --lr <x>                  learning rate, decayed poly(0.9) (default 1e-3)
+  --weight-decay <x>        Adam L2 weight decay (default 1e-5)
+  --seed <N>                seed of crops, augmentation and initialisation (default 1000)
+  --engine <webgpu | cpu>   WebGPU through Dawn (default) or the float64 CPU reference
+  --json                    print machine-readable JSON
+  -h, --help                show this help`;
+
+const DEFAULT_STEPS = 100;
+const DEFAULT_BATCH = 2;
+const DEFAULT_SEED = 1000;
+
+function numberOption(v: string | undefined, what: string, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x <= 0) throw new UsageError(`${what} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`, FINETUNE_USAGE);
+  return x;
+}
+
+async function openEngine(kind: string | undefined, io: CliIO, quiet: boolean): Promise<Engine> {
+  if (kind === 'cpu') return createCpuEngine();
+  if (kind !== undefined && kind !== 'webgpu') throw new UsageError(`--engine must be webgpu or cpu, got "${kind}"`, FINETUNE_USAGE);
+  try {
+    const { requestNodeDevice } = await import('../engine/device-node');
+    return createWebGPUEngine(await requestNodeDevice());
+  } catch (e) {
+    if (!quiet) io.err(`WebGPU is not available (${e instanceof Error ? e.message : e}); training on the float64 CPU engine, which is slow.`);
+    return createCpuEngine();
+  }
+}
+
+export async function runFinetune(args: readonly string[], io: CliIO): Promise<void> {
+  const { values } = parse(
+    args,
+    {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      train: { type: 'string' },
+      val: { type: 'string' },
+      epochs: { type: 'string' },
+      split: { type: 'string' },
+      set: { type: 'string' },
+      limit: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      method: { type: 'string' },
+      rank: { type: 'string' },
+      'adapter-dim': { type: 'string' },
+      alpha: { type: 'string' },
+      'no-decoder': { type: 'boolean' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      seed: { type: 'string' },
+      engine: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    FINETUNE_USAGE,
+  );
+  if (!values.model) throw new UsageError('name the base model: --model <id | model.onnx>', FINETUNE_USAGE);
+  if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
+  const trainDir = values.train ?? values.data;
+  if (!trainDir) throw new UsageError('give the labelled scans: --train <dir> (with images/ and labels/)', FINETUNE_USAGE);
+  if (values.steps !== undefined && values.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both', FINETUNE_USAGE);
+  if (!values.output) throw new UsageError(`say where to write the adapter: -o <file${ADAPTER_EXTENSION}>`, FINETUNE_USAGE);
+  if (values.method !== undefined && !(values.method in METHODS)) throw new UsageError(`--method must be one of ${Object.keys(METHODS).join(', ')}, got "${values.method}"`, FINETUNE_USAGE);
+  const output = resolve(values.output);
+  if (!existsSync(dirname(output))) throw new Error(`the output folder does not exist: ${dirname(output)}`);
+  const batchSize = numberOption(values.batch, '--batch', true) ?? DEFAULT_BATCH;
+  const epochs = numberOption(values.epochs, '--epochs', true);
+  const seed = values.seed === undefined ? DEFAULT_SEED : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`, FINETUNE_USAGE);
+  const limit = numberOption(values.limit, '--limit', true);
+
+  const dataDir = resolve(trainDir);
+  const cases = caseList(dataDir, values.split, values.set).slice(0, limit);
+  if (cases.length === 0) throw new Error(`no scans to train on in ${dataDir}`);
+  const steps = epochs !== undefined ? epochs * Math.ceil(cases.length / batchSize) : (numberOption(values.steps, '--steps', true) ?? DEFAULT_STEPS);
+  const valDir = values.val === undefined ? undefined : resolve(values.val);
+  const valCases = valDir ? caseList(valDir, undefined, undefined) : [];
+  if (valDir && valCases.length === 0) throw new Error(`no scans to validate on in ${valDir}`);
+
+  const { manifest, bytes } = readModelNode(values.model);
+  const engine = await openEngine(values.engine, io, values.json ?? false);
+  try {
+    const kindGuess = manifest.architecture === 'SwinUNETR' ? 'hyps' : 'lorapt';
+    const cfg: MethodConfig = {
+      method: (values.method as MethodName | undefined) ?? kindGuess,
+      rank: numberOption(values.rank, '--rank', true),
+      adapterDim: numberOption(values['adapter-dim'], '--adapter-dim', true),
+      alpha: numberOption(values.alpha, '--alpha', false),
+      trainDecoder: values['no-decoder'] ? false : undefined,
+      seed,
+    };
+    const t0 = performance.now();
+    const setup = await openForFineTuning(engine, bytes, cfg, { label: manifest.id });
+    const initMs = performance.now() - t0;
+    const { adapted, method, fingerprint } = setup;
+    const model = adapted.model;
+    const counts = countTrainable(model, method);
+
+    const read = (dir: string, c: string): TrainingSample => {
+      const img = join(dir, 'images', c);
+      const lab = join(dir, 'labels', c);
+      if (!existsSync(lab)) throw new Error(`case ${c} has no labels: ${lab} not found`);
+      return makeSample(c, readScan(img), asLabels(readScan(lab), c), model.outChannels, manifest);
+    };
+    const samples = cases.map((c) => read(dataDir, c));
+    const valSamples = valDir ? valCases.map((c) => read(valDir, c)) : [];
+    const crop = [...manifest.inputSize] as [number, number, number];
+    const valBefore = valSamples.length ? await validate(adapted, valSamples, crop) : null;
+    const next = batches(samples, batchSize, crop, seed);
+
+    const lr = numberOption(values.lr, '--lr', false);
+    const weightDecay = values['weight-decay'] === undefined ? undefined : Number(values['weight-decay']);
+    if (weightDecay !== undefined && !(weightDecay >= 0)) throw new UsageError(`--weight-decay must be a number ≥ 0, got "${values['weight-decay']}"`, FINETUNE_USAGE);
+    const result: TrainResult = await train(adapted, next, {
+      steps,
+      lr,
+      weightDecay,
+      seed,
+      onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
+    });
+    const trainMs = performance.now() - t0 - initMs;
+    const valAfter = valSamples.length ? await validate(adapted, valSamples, crop) : null;
+    const validation = valBefore && valAfter ? { cases: valCases.length, before: valBefore, after: valAfter } : undefined;
+    const adapter: Adapter = await makeAdapter(
+      adapted,
+      method,
+      {
+        fingerprint,
+        label: manifest.id,
+        training: {
+          steps: result.checkpoint.step,
+          requestedSteps: steps,
+          status: result.status,
+          batch: batchSize,
+          lr: lr ?? 1e-3,
+          weightDecay: weightDecay ?? 1e-5,
+          seed,
+          cases,
+          crop,
+          engine: engine.description,
+          losses: result.reports.map((r) => r.loss),
+          trainableParameters: counts.total,
+          validation,
+          finished: new Date().toISOString(),
+        },
+      },
+      result.checkpoint.state,
+    );
+    writeFileSync(output, await encodeAdapter(adapter));
+    adapted.dispose();
+    model.dispose();
+
+    const losses = result.reports.map((r) => r.loss);
+    const summary = {
+      model: { id: manifest.id, status: manifest.status, architecture: manifest.architecture },
+      caveat: modelCaveat(manifest),
+      method,
+      trainable: counts,
+      cases: cases.length,
+      engine: engine.description,
+      steps: result.checkpoint.step,
+      status: result.status,
+      message: result.message,
+      loss: { first: losses[0] ?? null, last: losses[losses.length - 1] ?? null },
+      validation: validation ?? null,
+      timingsMs: { initialise: initMs, train: trainMs },
+      adapter: output,
+    };
+    if (values.json) io.out(toJson(summary));
+    else {
+      io.out(
+        [
+          `Model    ${manifest.id}: ${manifest.name}`,
+          ...(summary.caveat ? [`         ${summary.caveat}`] : []),
+          `Method   ${describeMethod(method)}: ${counts.total.toLocaleString('en')} trainable of ${counts.modelParams.toLocaleString('en')} parameters (${num((100 * counts.total) / counts.modelParams, 3)}%)`,
+          `Engine   ${engine.description}`,
+          `Data     ${cases.length} labelled scans from ${dataDir}, crops ${crop.join('×')}, batch ${batchSize}`,
+          '',
+          table([
+            ['', 'value'],
+            ['steps', String(result.checkpoint.step)],
+            ['loss, first step', losses.length ? num(losses[0], 4) : '–'],
+            ['loss, last step', losses.length ? num(losses[losses.length - 1], 4) : '–'],
+            ...(validation
+              ? [
+                  [`validation loss (${validation.cases} scans)`, `${num(validation.before.loss, 4)} → ${num(validation.after.loss, 4)}`],
+                  ['validation Dice', `${num(validation.before.dice, 3)} → ${num(validation.after.dice, 3)}`],
+                ]
+              : []),
+            ['initialise', ms(initMs)],
+            ['train', ms(trainMs)],
+          ]),
+          '',
+          `Adapter  ${output} (${basename(output)})`,
+        ].join('\n'),
+      );
+    }
+    if (result.status === 'non-finite') throw new Error(`${result.message}. The adapter holds that last good state.`);
+  } finally {
+    engine.dispose();
+  }
+}

@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareTemplate } from '../core/fullhead';
+import { readTemplate } from '../core/fullhead/template-node';
+import { readVolume, writeNifti } from '../core/io';
+import { SIDE_LABELS } from '../infer/fullhead';
+import { loadModelNode } from '../infer/registry-node';
+import { segmentScan } from '../infer/segment-scan';
+import { directionalModel } from '../testing/onnx-models';
+import { dataDir, hasShared, sharedMissing } from '../testing/shared';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Each full-head run registers a 256³ scan and segments two boxes on 2 busy cores. */
+const SLOW = 600_000;
+
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(repo, 'bin/seahorse.mjs'), ...args], { cwd: repo });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
+const readNii = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
+
+describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : sharedMissing}`, () => {
+  const work = mkdtempSync(join(tmpdir(), 'seahorse-fullhead-'));
+  const sample = join(dataDir, 'samples', 'brainchop_t1_crop.nii.gz');
+  const model = join(work, 'directional.onnx');
+  beforeAll(() => writeFileSync(model, directionalModel([64, 80, 64])));
+
+  it('--json: full-head path, registration, ICV fractions, boxes; the mask equals segmentScan’s', async () => {
+    const out = join(work, 'labels.nii.gz');
+    const run = await cli(['segment', sample, '-o', out, '--model', model, '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.path).toBe('full-head');
+    expect(report.fieldOfView).toMatchObject({ kind: 'full-head', extentMm: [256, 256, 256] });
+    expect(report.caveat).toMatch(/User-supplied model/);
+    expect(report.labels).toEqual(SIDE_LABELS);
+    const { registration, icvMm3, hippocampi, boxes, frames } = report.fullHead;
+    expect(registration.quality).toBe('good');
+    expect(registration.transform).toHaveLength(16);
+    expect(icvMm3).toBeGreaterThan(1e6);
+    expect(boxes.map((b: { side: string; orientation: string }) => [b.side, b.orientation])).toEqual([
+      ['left', 'RAS'],
+      ['right', 'LAS'],
+    ]);
+    expect(frames.map((b: { side: string; orientation: string; dims: number[] }) => [b.side, b.orientation, b.dims])).toEqual([
+      ['left', 'RAS', [35, 50, 36]],
+      ['right', 'LAS', [35, 50, 36]],
+    ]);
+    expect(hippocampi.map((h: { side: string }) => h.side)).toEqual(['left', 'right']);
+    // The directional model labels most of each crop, faces included: the CLI passes the edge warnings on.
+    expect(report.warnings).toEqual([expect.stringMatching(/^The left hippocampus mask reaches the edge/), expect.stringMatching(/^The right hippocampus mask reaches the edge/)]);
+    expect(Object.keys(report.timingsMs)).toEqual(['localise', 'crop', 'segment left', 'segment right', 'paste', 'total']);
+
+    const labels = readNii(out);
+    const scan = readNii(sample);
+    expect(labels.dims).toEqual(scan.dims);
+    expect(Array.from(labels.affine)).toEqual(Array.from(scan.affine));
+    const counts = [0, 0, 0];
+    for (const v of labels.data) counts[v]++;
+    expect(report.volumes).toEqual([
+      { value: 1, name: 'left hippocampus', voxels: counts[1], mm3: counts[1], icvFraction: counts[1] / icvMm3 },
+      { value: 2, name: 'right hippocampus', voxels: counts[2], mm3: counts[2], icvFraction: counts[2] / icvMm3 },
+    ]);
+
+    const loaded = await loadModelNode(model);
+    try {
+      const inProcess = await segmentScan(scan, loaded, { template: () => prepareTemplate(readTemplate()) });
+      expect(inProcess.path).toBe('full-head');
+      // Byte comparison: a 256³ toEqual would enumerate 16.7 M keys.
+      expect(labels.data.length).toBe(inProcess.labels.data.length);
+      expect(Buffer.compare(labels.data as Uint8Array, inProcess.labels.data)).toBe(0);
+    } finally {
+      await loaded.backend.dispose();
+    }
+  }, SLOW);
+
+  it('--sublabels on a poorly matching scan: the warning, four labels, a table with the share of the ICV, the untrained caveat', async () => {
+    // The sample under heavy noise (σ ≈ 130), as in src/infer/fullhead.test.ts: registration "poor".
+    const scan = readNii(sample);
+    let state = 7;
+    const uniform = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const noisy = join(work, 'noisy.nii');
+    writeFileSync(noisy, writeNifti({ ...scan, data: Float32Array.from(scan.data, (v) => v + 130 * 2 * (uniform() + uniform() + uniform() - 1.5)) }, { gzip: false }));
+    const out = join(work, 'sub.nii.gz');
+    const run = await cli(['segment', noisy, '-o', out, '--model', 'unetr-tiny-test', '--sublabels', '--full-head']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/UNTRAINED TEST MODEL/);
+    expect(run.stdout).toMatch(/^Path {5}full head \(field of view 256 × 256 × 256 mm: a whole head\)$/m);
+    expect(run.stdout).toMatch(/^Registration {2}poor: similarity 0\.\d\d overall, 0\.\d\d inside the brain; intracranial volume ≈ 1\.\d\d L$/m);
+    expect(run.stdout).toMatch(/^Warning {2}The scan matches the brain template only weakly/m);
+    expect(run.stdout).toMatch(/label +voxels +mm³ +% of ICV/);
+    for (const name of ['left hippocampus head', 'left hippocampus body \\+ tail', 'right hippocampus head', 'right hippocampus body \\+ tail']) {
+      expect(run.stdout).toMatch(new RegExp(`^${name} +\\d+ +\\d+\\.\\d +\\d+\\.\\d{3}$`, 'm'));
+    }
+    const values = new Set(readNii(out).data);
+    for (const v of values) expect([0, 1, 2, 3, 4]).toContain(v);
+  }, SLOW);
+
+  it('refuses what it cannot segment, in one line, and writes nothing', async () => {
+    const scan = readNii(sample);
+    // Noise on the sample's grid: a full head by size, but no brain to register.
+    let state = 1;
+    const noise = join(work, 'noise.nii');
+    writeFileSync(noise, writeNifti({ ...scan, data: Uint8Array.from(scan.data, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state >>> 24)) }, { gzip: false }));
+    const out = join(work, 'never.nii.gz');
+    const failed = await cli(['segment', noise, '-o', out, '--model', model]);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toMatch(/^seahorse segment: The scan could not be matched to the brain template \(similarity -?0\.\d\d overall/);
+    expect(existsSync(out)).toBe(false);
+
+    // A 60 mm slab is neither a head nor a crop.
+    const [nx, , nz] = scan.dims;
+    const slab = join(work, 'slab.nii.gz');
+    writeFileSync(slab, writeNifti({ ...scan, dims: [nx, 60, nz], data: new Uint8Array(nx * 60 * nz) }));
+    const partial = await cli(['segment', slab, '-o', out, '--model', model]);
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toMatch(/covers only part of the head .* Force the full-head or the crop path if you know which it is \(--full-head or --crop\)\.$/m);
+
+    const subs = await cli(['segment', sample, '-o', out, '--model', model, '--sublabels']);
+    expect(subs.status).toBe(1);
+    expect(subs.stderr).toMatch(/head\/body sub-labels need a model whose label 1 is the hippocampus head/);
+
+    const both = await cli(['segment', sample, '-o', out, '--full-head', '--crop']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/choose one of --full-head and --crop/);
+    expect(existsSync(out)).toBe(false);
+  }, SLOW);
+});

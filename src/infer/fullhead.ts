@@ -1,0 +1,326 @@
+/**
+ * The full-head path, one function from a whole-head T1 to left and right hippocampus
+ * masks on the scan's own grid: localise both hippocampi by registration to the MNI
+ * template (src/core/fullhead) → cut a crop around each, oriented and framed like the MSD
+ * crops the model was trained on (left in RAS, right mirrored; MSD's size, the hippocampus
+ * where MSD puts it: msd-frame.ts) → segment each with the crop model, cutting the crop
+ * again around the mask when the first guess was off → keep the largest component of each
+ * side → paste both back onto the scan grid → volumes in mm³ and as a fraction of the
+ * registration's intracranial-volume estimate.
+ *
+ * Runtime-agnostic like `segmentVolume`: the worker passes its onnxruntime-web backend,
+ * the CLI onnxruntime-node. Localisation problems stop the run with a LocalisationError
+ * (one sentence per problem); a poor registration is segmented with a warning.
+ */
+import type { Vec3 } from '../core/affine';
+import { applyToPoint, spacingFromAffine } from '../core/affine';
+import { keepLargestComponentPerLabel } from '../core/components';
+import { assertLocalised, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
+import type { HippocampusBox, Localisation, PreparedTemplate } from '../core/fullhead';
+import { validateVolume } from '../core/io/validate';
+import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
+import { voxelVolumeMm3 } from '../core/measure';
+import { gridWithSpacing } from '../core/resample';
+import { DEFAULT_OVERLAP, windowPositions } from '../core/sliding-window';
+import type { Dims3, LabelVolume, Volume } from '../core/volume';
+import type { ModelManifest } from './manifest';
+import { EDGE_FRACTION_WARNING, expectedCentre, frameToBox, maskGeometry, msdFrame, RECENTRE_VOXELS } from './msd-frame';
+import { needsResampling, segmentVolume, type LoadedModel, type SegmentOptions, type SegmentResult } from './pipeline';
+
+/** Output labels of the full-head path: one per side (values are core/fullhead's LEFT and RIGHT). */
+export const SIDE_LABELS: readonly LabelInfo[] = [
+  { value: 0, name: 'background', rgb: [0, 0, 0] },
+  { value: LEFT, name: 'left hippocampus', rgb: [230, 159, 0] },
+  { value: RIGHT, name: 'right hippocampus', rgb: [86, 180, 233] },
+];
+
+/** With `sublabels`: head and body + tail of each side (the crop model's own split, per side). */
+export const SUBLABELS = { leftHead: 1, leftBody: 2, rightHead: 3, rightBody: 4 } as const;
+
+export const SUBLABEL_INFO: readonly LabelInfo[] = [
+  { value: 0, name: 'background', rgb: [0, 0, 0] },
+  { value: SUBLABELS.leftHead, name: 'left hippocampus head', rgb: [230, 159, 0] },
+  { value: SUBLABELS.leftBody, name: 'left hippocampus body + tail', rgb: [213, 94, 0] },
+  { value: SUBLABELS.rightHead, name: 'right hippocampus head', rgb: [86, 180, 233] },
+  { value: SUBLABELS.rightBody, name: 'right hippocampus body + tail', rgb: [0, 114, 178] },
+];
+
+/** The crop model's head label (MSD Task04: 1 head, 2 body + tail). */
+const MODEL_HEAD = 1;
+const MODEL_BODY = 2;
+
+export interface FullHeadOptions extends SegmentOptions {
+  /** Head and body + tail per side (labels 1–4, `SUBLABELS`) instead of one label per side. */
+  readonly sublabels?: boolean;
+  /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
+  readonly onStageEnd?: (stage: string) => void;
+}
+
+/** One hippocampus as measured on the output grid. */
+export interface SideMeasure {
+  readonly side: 'left' | 'right';
+  readonly voxels: number;
+  readonly mm3: number;
+  /** mm³ ÷ the intracranial-volume estimate. */
+  readonly icvFraction: number;
+  /** Centre of mass of the side's mask, scan world mm (RAS+); null when the mask is empty. */
+  readonly centroidMm: Vec3 | null;
+}
+
+/** A crop the model segmented, and whether it was cut again around a first mask. */
+export interface ModelFrame extends HippocampusBox {
+  readonly recentred: boolean;
+}
+
+/** A label's volume with its share of the intracranial-volume estimate. */
+export type LabelMeasureWithIcv = LabelVolumeMeasure & { readonly icvFraction: number };
+
+export interface FullHeadResult extends SegmentResult {
+  /** The label table of `labels` (`SIDE_LABELS` or `SUBLABEL_INFO`). */
+  readonly labelInfo: readonly LabelInfo[];
+  readonly volumes: LabelMeasureWithIcv[];
+  /** Left, then right: whole hippocampus (head + body) each. */
+  readonly hippocampi: readonly [SideMeasure, SideMeasure];
+  /** Registration, quality, ICV, the registration's boxes. */
+  readonly localisation: Localisation;
+  /** The crops the model segmented (MSD-framed, inside or around the boxes), left then right. */
+  readonly frames: readonly [ModelFrame, ModelFrame];
+  /** Sentences the user should see beside the masks (a poor registration, an empty side). */
+  readonly warnings: readonly string[];
+}
+
+/** Model labels that `sublabels` needs: 1 head, 2 body (+ tail), as the MSD-trained models have. */
+export function checkSublabelModel(manifest: ModelManifest): void {
+  const name = (value: number) => manifest.labels.find((l) => l.value === value)?.name ?? '';
+  if (!/head/i.test(name(MODEL_HEAD)) || !/body/i.test(name(MODEL_BODY))) {
+    const labels = manifest.labels.filter((l) => l.value !== 0).map((l) => `${l.value} "${l.name}"`).join(', ');
+    throw new Error(
+      `head/body sub-labels need a model whose label ${MODEL_HEAD} is the hippocampus head and label ${MODEL_BODY} the body; ` +
+        `model ${manifest.id} has ${labels}`,
+    );
+  }
+}
+
+/**
+ * How many windows the crop pipeline will run on a box (for one progress bar over both
+ * sides): the box's grid, or the model-spacing grid `segmentVolume` resamples it to.
+ */
+function windowCount(box: HippocampusBox, manifest: ModelManifest, overlap: number): number {
+  const dims = needsResampling(spacingFromAffine(box.grid.affine), manifest.spacingMm) ? gridWithSpacing(box.grid, manifest.spacingMm).dims : box.grid.dims;
+  return windowPositions(dims, manifest.inputSize as unknown as Dims3, overlap).length;
+}
+
+/**
+ * Segments a full-head scan. `template` is prepared once per session (`prepareTemplate`)
+ * and reused. Throws a LocalisationError when the hippocampi cannot be found.
+ */
+export async function segmentFullHead(
+  scan: Volume,
+  model: LoadedModel,
+  template: PreparedTemplate,
+  opts: FullHeadOptions = {},
+): Promise<FullHeadResult> {
+  const { manifest } = model;
+  const progress = opts.onProgress ?? (() => {});
+  const overlap = opts.overlap ?? DEFAULT_OVERLAP;
+  const timingsMs: Record<string, number> = {};
+  const start = performance.now();
+  let mark = start;
+  const lap = (stage: string) => {
+    const now = performance.now();
+    timingsMs[stage] = now - mark;
+    mark = now;
+    opts.onStageEnd?.(stage);
+  };
+
+  opts.signal?.throwIfAborted();
+  if (opts.sublabels) checkSublabelModel(manifest);
+  progress({ stage: 'preprocess' });
+  validateVolume(scan, 'The scan');
+  progress({ stage: 'localise' });
+  const localisation = assertLocalised(localise(scan, template));
+  lap('localise');
+
+  // The crops are in the orientation the crop models were trained in (MSD: left in RAS,
+  // right mirrored; core/fullhead/roi.ts): the model takes them as they are, whatever its
+  // manifest says about whole scans.
+  const asTrained: LoadedModel = { ...model, manifest: { ...manifest, orientation: 'as-is' } };
+  const boxes = localisation.hippocampi;
+  const centres = boxes.map(expectedCentre);
+  const firstFrames = boxes.map((box, s) => msdFrame(box, centres[s]));
+  const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));
+  lap('crop');
+
+  const perFrame = windowCount(firstFrames[0], manifest, overlap);
+  let windows = 2 * perFrame;
+  let done = 0;
+  const segment = async (crop: Volume): Promise<Uint8Array> => {
+    const result = await segmentVolume(crop, asTrained, {
+      signal: opts.signal,
+      overlap,
+      // The largest component is taken over head and body together, below.
+      largestComponent: false,
+      onProgress: (p) => {
+        if (p.stage === 'window') progress({ stage: 'window', index: done++, total: windows });
+      },
+    });
+    return result.labels.data;
+  };
+  const largest = opts.largestComponent ?? true;
+  const wholeOf = (labels: Uint8Array, frame: HippocampusBox) => {
+    const mask = Uint8Array.from(labels, (v) => (v !== 0 ? 1 : 0));
+    return largest ? keepLargestComponentPerLabel(mask, frame.grid.dims) : mask;
+  };
+  const frames: ModelFrame[] = [];
+  const boxLabels: Uint8Array[] = [];
+  const whole: Uint8Array[] = [];
+  const warnings: string[] = [];
+  if (localisation.warning) warnings.push(localisation.warning);
+  for (const [s, box] of boxes.entries()) {
+    const centre = centres[s];
+    let frame = firstFrames[s];
+    let labels = await segment(firstCrops[s]);
+    let mask = wholeOf(labels, frame);
+    let geometry = maskGeometry(mask, frame.grid.dims);
+    let recentred = false;
+    const found = geometry && frameToBox(frame, box, geometry.centroid);
+    if (found && found.some((c, a) => Math.abs(c - centre[a]) > RECENTRE_VOXELS)) {
+      // The hippocampus is not where the template put it: frame it again around the mask.
+      windows += perFrame;
+      frame = msdFrame(box, found);
+      labels = await segment(extractBox(scan, frame));
+      mask = wholeOf(labels, frame);
+      geometry = maskGeometry(mask, frame.grid.dims);
+      recentred = true;
+    }
+    if (geometry && geometry.edgeFraction > EDGE_FRACTION_WARNING) {
+      warnings.push(
+        `The ${box.side} hippocampus mask reaches the edge of the region the model saw (${(100 * geometry.edgeFraction).toFixed(1)}% of it ` +
+          'on the border): part of it may be cut off.',
+      );
+    }
+    frames.push({ ...frame, recentred });
+    boxLabels.push(labels);
+    whole.push(mask);
+    lap(`segment ${box.side}`);
+  }
+
+  opts.signal?.throwIfAborted();
+  progress({ stage: 'postprocess' });
+  const sides = pasteBoxMasks(scan, frames.map((box, s) => ({ box, mask: whole[s] })));
+  // Everything below works in the block the masks occupy (a few thousandths of a head scan).
+  const block = nonzeroBlock(sides);
+  // Nearest-neighbour paste onto a coarser or oblique grid can cut a thin part off: the
+  // output keeps one component per side, on the grid the user sees.
+  if (largest && block) keepLargestPerSide(sides, block);
+  let labels: LabelVolume = sides;
+  if (opts.sublabels) {
+    const heads = pasteBoxMasks(scan, frames.map((box, s) => ({ box, mask: Uint8Array.from(boxLabels[s], (v, n) => (whole[s][n] && v === MODEL_HEAD ? 1 : 0)) })));
+    labels = { ...sides, data: sublabelled(sides, heads.data, block) };
+  }
+  const labelInfo = opts.sublabels ? SUBLABEL_INFO : SIDE_LABELS;
+  const icv = localisation.icvMm3;
+  const mm3PerVoxel = voxelVolumeMm3(scan.affine);
+  const counts = block ? blockStats(labels, block).counts : new Float64Array(256);
+  const volumes = labelInfo
+    .filter((l) => l.value !== 0)
+    .map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], mm3: counts[l.value] * mm3PerVoxel, icvFraction: (counts[l.value] * mm3PerVoxel) / icv }));
+  const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
+  lap('paste');
+  timingsMs.total = performance.now() - start;
+
+  for (const h of hippocampi) {
+    if (h.voxels === 0) warnings.push(`The model found no ${h.side} hippocampus in the box the registration put around it.`);
+  }
+  progress({ stage: 'done' });
+  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs };
+}
+
+/** The bounding block of a label volume's non-zero voxels, inclusive; null when there are none. */
+interface Block {
+  readonly lo: Dims3;
+  readonly hi: Dims3;
+}
+
+function nonzeroBlock(labels: LabelVolume): Block | null {
+  const [nx, ny, nz] = labels.dims;
+  const lo = [nx, ny, nz];
+  const hi = [-1, -1, -1];
+  for (let k = 0, n = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, n++) {
+        if (labels.data[n] === 0) continue;
+        if (i < lo[0]) lo[0] = i;
+        if (i > hi[0]) hi[0] = i;
+        if (j < lo[1]) lo[1] = j;
+        if (j > hi[1]) hi[1] = j;
+        if (k < lo[2]) lo[2] = k;
+        if (k > hi[2]) hi[2] = k;
+      }
+    }
+  }
+  return hi[0] < 0 ? null : { lo: lo as unknown as Dims3, hi: hi as unknown as Dims3 };
+}
+
+/** Visits every voxel of a block: its index in the volume and its voxel coordinates. */
+function forEachInBlock(dims: Dims3, block: Block, visit: (n: number, i: number, j: number, k: number) => void): void {
+  const [nx, ny] = dims;
+  for (let k = block.lo[2]; k <= block.hi[2]; k++) {
+    for (let j = block.lo[1]; j <= block.hi[1]; j++) {
+      for (let i = block.lo[0], n = i + nx * (j + ny * k); i <= block.hi[0]; i++, n++) visit(n, i, j, k);
+    }
+  }
+}
+
+/** Voxel count per label value and the voxel-coordinate sum per value, inside a block. */
+function blockStats(labels: LabelVolume, block: Block): { counts: Float64Array; sums: Float64Array } {
+  const counts = new Float64Array(256);
+  const sums = new Float64Array(256 * 3);
+  forEachInBlock(labels.dims, block, (n, i, j, k) => {
+    const v = labels.data[n];
+    counts[v]++;
+    sums[3 * v] += i;
+    sums[3 * v + 1] += j;
+    sums[3 * v + 2] += k;
+  });
+  return { counts, sums };
+}
+
+/** Side labels (1 left, 2 right) and a head mask on the same grid → the four sub-labels. */
+function sublabelled(sides: LabelVolume, heads: Uint8Array, block: Block | null): Uint8Array {
+  const out = new Uint8Array(sides.data.length);
+  if (!block) return out;
+  forEachInBlock(sides.dims, block, (n) => {
+    const side = sides.data[n];
+    if (side === LEFT) out[n] = heads[n] ? SUBLABELS.leftHead : SUBLABELS.leftBody;
+    else if (side === RIGHT) out[n] = heads[n] ? SUBLABELS.rightHead : SUBLABELS.rightBody;
+  });
+  return out;
+}
+
+/** Keeps the largest 26-connected component of each side label, in place, searching only `block`. */
+function keepLargestPerSide(sides: LabelVolume, block: Block): void {
+  const dims = [0, 1, 2].map((a) => block.hi[a] - block.lo[a] + 1) as unknown as Dims3;
+  const copy = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  let b = 0;
+  forEachInBlock(sides.dims, block, (n) => (copy[b++] = sides.data[n]));
+  const kept = keepLargestComponentPerLabel(copy, dims);
+  b = 0;
+  forEachInBlock(sides.dims, block, (n) => (sides.data[n] = kept[b++]));
+}
+
+/** Voxels, mm³, ICV fraction and world centroid of each side. */
+function measureSides(sides: LabelVolume, block: Block | null, mm3PerVoxel: number, icvMm3: number): [SideMeasure, SideMeasure] {
+  const stats = block ? blockStats(sides, block) : { counts: new Float64Array(256), sums: new Float64Array(768) };
+  return ([LEFT, RIGHT] as const).map((v): SideMeasure => {
+    const voxels = stats.counts[v];
+    const mean = [0, 1, 2].map((a) => stats.sums[3 * v + a] / voxels) as unknown as Vec3;
+    return {
+      side: v === LEFT ? 'left' : 'right',
+      voxels,
+      mm3: voxels * mm3PerVoxel,
+      icvFraction: (voxels * mm3PerVoxel) / icvMm3,
+      centroidMm: voxels > 0 ? applyToPoint(sides.affine, mean) : null,
+    };
+  }) as [SideMeasure, SideMeasure];
+}

@@ -1,0 +1,271 @@
+/**
+ * An InferenceBackend on onnxruntime-web: WebGPU when this machine can run the model on it,
+ * the wasm CPU provider otherwise, with the reason recorded for the UI.
+ *
+ * WebGPU is only chosen after it has proven itself on this model: the adapter must offer the
+ * buffer sizes the model needs, the session must build, and one trial window must run and
+ * give finite logits (ORT-web can fail at run time, e.g. 3-D ConvTranspose, and some drivers
+ * miscompile shaders into NaNs). Any failure falls back to wasm and says why.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import type { Dims3 } from '../core/volume';
+import type { InferenceBackend } from './backend';
+import type { ModelManifest } from './manifest';
+
+/** `auto`: WebGPU if it works for this model, else wasm. `wasm`: always wasm. */
+export type OrtWebPreference = 'auto' | 'wasm';
+
+/** The adapter WebGPU ran on, as the diagnostics panel shows it. */
+export interface AdapterReport {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly description: string;
+  readonly maxBufferSize: number;
+  readonly maxStorageBufferBindingSize: number;
+}
+
+export interface OrtWebBackend extends InferenceBackend {
+  readonly name: 'webgpu' | 'wasm';
+  /** Set when the backend is WebGPU. */
+  readonly adapter?: AdapterReport;
+  /** Resolves with a message if the GPU device is lost while this backend lives. */
+  readonly lost: Promise<string>;
+}
+
+const bytesPerFloat = 4;
+
+/**
+ * One-time runtime set-up. `wasmUrl` is where the bundler put ORT's wasm binary (production
+ * builds must say so explicitly); one wasm thread, because threads need cross-origin
+ * isolation and a second worker pool beside ours.
+ */
+export function configureOrtWeb(options: { readonly wasmUrl?: string } = {}): void {
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  if (options.wasmUrl) ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
+}
+
+/**
+ * Bytes of the largest single buffer the model needs on the GPU, estimated from its
+ * configuration (0 when the architecture is unknown: the trial run then decides).
+ * UNETR and SwinUNETR: the decoder's last concatenation holds 2·feature_size channels at the
+ * full input resolution. SwinUNETR: stage 1's attention matrix, windows × heads × (tokens per
+ * window)², with MONAI's defaults (window 7, patch 2) where the configuration is silent.
+ */
+export function largestBufferBytes(manifest: Pick<ModelManifest, 'architecture' | 'inputSize' | 'config'>): number {
+  const [d, h, w] = manifest.inputSize;
+  const config = manifest.config ?? {};
+  const featureSize = numberOr(config.feature_size, manifest.architecture === 'UNETR' ? 16 : 48);
+  const concat = d * h * w * 2 * featureSize * bytesPerFloat;
+  if (manifest.architecture === 'UNETR') return concat;
+  if (manifest.architecture === 'SwinUNETR') {
+    const window = numberOr(config.window_size, MONAI_SWIN_WINDOW);
+    const patch = numberOr(config.patch_size, MONAI_SWIN_PATCH);
+    const heads = Array.isArray(config.num_heads) ? numberOr(config.num_heads[0], 3) : 3;
+    // Stage 1 runs on the patch grid, padded up to whole windows (MONAI needs inputs divisible
+    // by 32, so the grid is never smaller than a window).
+    const windows = [d, h, w].reduce((n, size) => n * Math.ceil(size / patch / window), 1);
+    const attention = windows * heads * window ** 6 * bytesPerFloat;
+    return Math.max(concat, attention);
+  }
+  return 0;
+}
+
+/** MONAI SwinUNETR's constructor defaults. */
+const MONAI_SWIN_WINDOW = 7;
+const MONAI_SWIN_PATCH = 2;
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+export type WebGpuProbe =
+  | { readonly ok: true; readonly device: GPUDevice; readonly adapter: AdapterReport; readonly gpuAdapter: GPUAdapter }
+  | { readonly ok: false; readonly reason: string };
+
+/** Limits ORT's WebGPU kernels use; we ask for the adapter's maximum of each. */
+const requestedLimits = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** Optional features ORT's WebGPU provider uses when present. */
+const optionalFeatures: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
+/** Opens a device on the best adapter, with the adapter's largest limits. */
+export async function probeWebGpu(gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<WebGpuProbe> {
+  if (!gpu) return { ok: false, reason: 'WebGPU is not available in this browser' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (error) {
+    return { ok: false, reason: `no WebGPU adapter (${messageOf(error)})` };
+  }
+  if (!adapter) return { ok: false, reason: 'no WebGPU adapter (GPU blocklisted or disabled)' };
+  const { limits } = adapter;
+  const report: AdapterReport = {
+    vendor: adapter.info.vendor,
+    architecture: adapter.info.architecture,
+    description: adapter.info.description,
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+  };
+  const requiredLimits: Record<string, number> = {};
+  for (const name of requestedLimits) requiredLimits[name] = limits[name];
+  try {
+    const device = await adapter.requestDevice({
+      requiredLimits,
+      requiredFeatures: optionalFeatures.filter((f) => adapter.features.has(f)),
+    });
+    return { ok: true, device, adapter: report, gpuAdapter: adapter };
+  } catch (error) {
+    return { ok: false, reason: `the GPU refused a device (${messageOf(error)})` };
+  }
+}
+
+/** Why a model's largest buffer does not fit this adapter, or null when it does. */
+export function bufferShortfall(adapter: AdapterReport, bufferBytes: number): string | null {
+  const fits = Math.min(adapter.maxBufferSize, adapter.maxStorageBufferBindingSize);
+  return bufferBytes > fits ? `the GPU's largest buffer (${mib(fits)}) is smaller than this model needs (${mib(bufferBytes)})` : null;
+}
+
+/**
+ * The worker's one GPU device, shared by every session (and later the training engine).
+ * Opened on first use; after a device loss the next caller opens a new one.
+ */
+let sharedDevice: Promise<WebGpuProbe> | undefined;
+
+export function webGpuDevice(): Promise<WebGpuProbe> {
+  if (!sharedDevice) {
+    const opened = probeWebGpu();
+    sharedDevice = opened;
+    void opened.then((probe) => {
+      // A failed probe is not kept: WebGPU may be back next time (a GPU process restart).
+      if (!probe.ok) sharedDevice = undefined;
+      else void probe.device.lost.then(() => sharedDevice === opened && (sharedDevice = undefined));
+    });
+  }
+  return sharedDevice;
+}
+
+export interface OrtWebOptions {
+  readonly preference: OrtWebPreference;
+  /** Model input [D, H, W] for the trial run. */
+  readonly inputSize: Dims3;
+  /** From `largestBufferBytes`. */
+  readonly bufferBytes: number;
+  /** Why wasm was asked for, when `preference` is `wasm`. */
+  readonly forcedReason?: string;
+  /**
+   * Run one trial window before settling on WebGPU (default true). Only a caller that runs
+   * and checks the model itself straight away (the parity page) may skip it.
+   */
+  readonly trialRun?: boolean;
+}
+
+/** Builds a session for `modelBytes` (already prepared for the web) on the best provider. */
+export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWebOptions): Promise<OrtWebBackend> {
+  if (options.preference === 'wasm') {
+    return wasmBackend(modelBytes, options.forcedReason ?? 'wasm was selected in the settings');
+  }
+  const gpu = await webGpuDevice();
+  if (!gpu.ok) return wasmBackend(modelBytes, `WebGPU not used: ${gpu.reason}`);
+  const shortfall = bufferShortfall(gpu.adapter, options.bufferBytes);
+  if (shortfall) return wasmBackend(modelBytes, `WebGPU not used: ${shortfall}`);
+  let session: ort.InferenceSession | undefined;
+  try {
+    session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: [{ name: 'webgpu', device: gpu.device }],
+      graphOptimizationLevel: 'all',
+    });
+    const lost = gpu.device.lost.then((info) => `WebGPU device lost (${info.reason}): ${info.message}`);
+    const backend = sessionBackend('webgpu', session, `WebGPU on ${adapterName(gpu.adapter)}`, lost, gpu.adapter);
+    if (options.trialRun ?? true) await trialRun(backend, options.inputSize);
+    return backend;
+  } catch (error) {
+    await session?.release().catch(() => undefined);
+    return wasmBackend(modelBytes, `WebGPU failed on this model (${messageOf(error)})`);
+  }
+}
+
+async function wasmBackend(modelBytes: Uint8Array, reason: string): Promise<OrtWebBackend> {
+  const session = await ort.InferenceSession.create(modelBytes, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
+  return sessionBackend('wasm', session, reason, new Promise<string>(() => undefined));
+}
+
+function sessionBackend(
+  name: 'webgpu' | 'wasm',
+  session: ort.InferenceSession,
+  reason: string,
+  lost: Promise<string>,
+  adapter?: AdapterReport,
+): OrtWebBackend {
+  const inputName = session.inputNames[0];
+  const outputName = session.outputNames[0];
+  let lostMessage: string | undefined;
+  void lost.then((message) => (lostMessage = message));
+  // An ORT session runs one call at a time; queue callers instead of failing them.
+  let queue: Promise<unknown> = Promise.resolve();
+  const runOnce = async (input: Float32Array, dims: Dims3): Promise<Float32Array> => {
+    if (lostMessage) throw new Error(lostMessage);
+    const feeds = { [inputName]: new ort.Tensor('float32', input, [1, 1, ...dims]) };
+    const outputs = await session.run(feeds);
+    const logits = outputs[outputName];
+    try {
+      return new Float32Array((await logits.getData()) as Float32Array);
+    } finally {
+      logits.dispose();
+    }
+  };
+  return {
+    name,
+    reason,
+    adapter,
+    lost,
+    run(input, dims) {
+      const result = queue.then(() => runOnce(input, dims));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async dispose() {
+      await queue;
+      await session.release();
+    },
+  };
+}
+
+/** One window of a fixed pseudo-random input: the output must come back finite. */
+async function trialRun(backend: InferenceBackend, dims: Dims3): Promise<void> {
+  const input = new Float32Array(dims[0] * dims[1] * dims[2]);
+  let state = 1;
+  for (let i = 0; i < input.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0; // LCG: reproducible, no Math.random
+    input[i] = state / 2 ** 31 - 1;
+  }
+  const logits = await backend.run(input, dims);
+  const bad = logits.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`trial run gave a non-finite logit at index ${bad}`);
+}
+
+function adapterName(adapter: AdapterReport): string {
+  const name = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ');
+  return name || 'an unnamed adapter';
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,81 @@
+/**
+ * One call for any dropped scan: decide full head or crop from the field of view (or
+ * take the user's choice), then run the matching path. This is what the CLI runs and
+ * what the studio's worker calls in place of `segmentVolume`:
+ *
+ *   const template = templateOnce(() => fetchTemplate(fetchBytes, templatesUrl));
+ *   const result = await segmentScan(scan, { manifest, backend }, { template, path, sublabels, onProgress, signal });
+ *
+ * `result.labels`, `volumes` and `timingsMs` are what the worker already posts;
+ * `result.path`, `labelInfo` (the colour table of `labels`), `warnings` and, on the full-head
+ * path, `fullHead` (registration quality, ICV, per-side measures) are new.
+ */
+import { choosePath, parseTemplate, prepareTemplate, TEMPLATE_FILES } from '../core/fullhead';
+import type { PreparedTemplate, ScanClassification, ScanPath, Template, TemplateBytes } from '../core/fullhead';
+import type { LabelInfo } from '../core/labels';
+import type { Volume } from '../core/volume';
+import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult } from './fullhead';
+import { segmentVolume, type LoadedModel, type SegmentResult } from './pipeline';
+
+export interface SegmentScanOptions extends FullHeadOptions {
+  /** Force a path (`--full-head` / `--crop`); by default the field of view decides. */
+  readonly path?: ScanPath;
+  /** The prepared registration template, asked for only when a full head comes in. */
+  readonly template: () => PreparedTemplate | Promise<PreparedTemplate>;
+}
+
+interface Common {
+  readonly classification: ScanClassification;
+  /** The label table of `labels`: the model's own on the crop path. */
+  readonly labelInfo: readonly LabelInfo[];
+  readonly warnings: readonly string[];
+}
+
+export type SegmentScanResult =
+  | (SegmentResult & Common & { readonly path: 'crop' })
+  | (SegmentResult & Common & { readonly path: 'full-head'; readonly fullHead: FullHeadResult });
+
+/**
+ * Segments a scan on the path its field of view calls for. A crop goes through the crop
+ * pipeline as it is (labels are the model's: 1 head, 2 body + tail, side unknown); a full
+ * head through `segmentFullHead` (1 left, 2 right, or four sub-labels). A field of view
+ * that is neither is refused with the reason (ScanKindError) unless a path is forced.
+ */
+export async function segmentScan(scan: Volume, model: LoadedModel, opts: SegmentScanOptions): Promise<SegmentScanResult> {
+  const { path, classification } = choosePath(scan, opts.path);
+  if (path === 'crop') {
+    const result = await segmentVolume(scan, model, opts);
+    return { ...result, path, classification, labelInfo: model.manifest.labels, warnings: [] };
+  }
+  if (opts.sublabels) checkSublabelModel(model.manifest);
+  const template = await opts.template();
+  const fullHead = await segmentFullHead(scan, model, template, opts);
+  const { labels, volumes, timingsMs, labelInfo, warnings } = fullHead;
+  return { labels, volumes, timingsMs, labelInfo, warnings, path, classification, fullHead };
+}
+
+/** Reads the three template files through `fetchBytes` (the browser: URLs under `baseUrl`). */
+export async function fetchTemplate(fetchBytes: (url: string) => Promise<Uint8Array>, baseUrl: string): Promise<Template> {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const [t1, brain, hippocampus] = await Promise.all([TEMPLATE_FILES.t1, TEMPLATE_FILES.brain, TEMPLATE_FILES.hippocampus].map((f) => fetchBytes(base + f)));
+  const bytes: TemplateBytes = { t1, brain, hippocampus };
+  return parseTemplate(bytes);
+}
+
+/**
+ * The template, read and prepared on first use and then shared (≈1 s of work per session).
+ * A failed load is not kept: the next call tries again.
+ */
+export function templateOnce(load: () => Template | Promise<Template>): () => Promise<PreparedTemplate> {
+  let prepared: Promise<PreparedTemplate> | undefined;
+  return () => {
+    if (!prepared) {
+      const attempt = Promise.resolve().then(load).then(prepareTemplate);
+      attempt.catch(() => {
+        if (prepared === attempt) prepared = undefined;
+      });
+      prepared = attempt;
+    }
+    return prepared;
+  };
+}

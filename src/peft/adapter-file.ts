@@ -1,0 +1,177 @@
+/**
+ * The adapter file: what a fine-tuning run produced, small enough to keep and share, tied to
+ * the base model it was trained on.
+ *
+ * Layout (integers little-endian):
+ *   0   8 bytes   magic "SEAHADPT"
+ *   8   u32       format version (ADAPTER_VERSION)
+ *   12  u32       header length H
+ *   16  32 bytes  SHA-256 of everything after the preamble (header, padding, data)
+ *   48  H bytes   UTF-8 JSON AdapterHeader
+ *   …   zero padding to a multiple of 64
+ *   data: float32 LE tensors at their `offset` (relative to the data start, 64-aligned)
+ *
+ * Tensors come in two roles: `trained` (the method's tensors and any base parameters it
+ * trained, e.g. the decoder, by MONAI name) and `init` (frozen values recorded at
+ * initialisation that rebuild the frozen residual from the base weights: LoRA-PT's initial
+ * factors, PiSSA/HyPS's A₀, B₀). The base model is identified by its weight fingerprint
+ * (fingerprint.ts); applying the adapter to any other weights is refused.
+ */
+import type { ModelKind } from '../models/model';
+import type { HostTensor, HostTensors } from './adapted-model';
+import { AdapterFileError, BaseModelMismatchError } from './errors';
+import { invalidResolvedConfig, type ResolvedMethodConfig } from './methods';
+
+export const ADAPTER_MAGIC = 'SEAHADPT';
+/** The conventional file extension of adapter files. */
+export const ADAPTER_EXTENSION = '.seahorse-adapter';
+export const ADAPTER_VERSION = 1;
+const ALIGN = 64;
+const PREAMBLE = 48;
+const DIGEST_AT = 16;
+/** A header larger than this is not one we wrote (guards against reading garbage lengths). */
+const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+export interface AdapterBase {
+  readonly kind: ModelKind;
+  /** The base model's resolved configuration (UNETRConfig / SwinUNETRConfig). */
+  readonly config: Record<string, unknown>;
+  /** Hex SHA-256 weight fingerprint (fingerprint.ts). */
+  readonly fingerprint: string;
+  /** Where the base came from, for people (model id or file name); not used for matching. */
+  readonly label?: string;
+}
+
+export interface Adapter {
+  readonly method: ResolvedMethodConfig;
+  readonly base: AdapterBase;
+  /** Provenance: steps, learning rate, data, losses, timings… (JSON). */
+  readonly training: Record<string, unknown>;
+  readonly trained: HostTensors;
+  readonly init: HostTensors;
+}
+
+interface TensorEntry {
+  name: string;
+  role: 'trained' | 'init';
+  shape: number[];
+  offset: number;
+  nbytes: number;
+}
+
+interface AdapterHeader {
+  format: 'seahorse-adapter';
+  version: number;
+  method: ResolvedMethodConfig;
+  base: AdapterBase;
+  training: Record<string, unknown>;
+  dataBytes: number;
+  tensors: TensorEntry[];
+}
+
+const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes.slice() as Uint8Array<ArrayBuffer>));
+}
+
+export async function encodeAdapter(a: Adapter): Promise<Uint8Array> {
+  const list: [TensorEntry['role'], string, HostTensor][] = [
+    ...[...a.trained].map(([n, t]) => ['trained', n, t] as [TensorEntry['role'], string, HostTensor]),
+    ...[...a.init].map(([n, t]) => ['init', n, t] as [TensorEntry['role'], string, HostTensor]),
+  ];
+  const entries: TensorEntry[] = [];
+  let at = 0;
+  for (const [role, name, t] of list) {
+    const n = t.shape.reduce((x, d) => x * d, 1);
+    if (n !== t.data.length) throw new AdapterFileError(`adapter tensor "${name}": ${t.data.length} values for shape [${t.shape}]`);
+    for (let i = 0; i < n; i++) if (!Number.isFinite(t.data[i])) throw new AdapterFileError(`adapter tensor "${name}" holds a non-finite value at element ${i}; refusing to save it`);
+    entries.push({ name, role, shape: [...t.shape], offset: at, nbytes: 4 * n });
+    at = alignUp(at + 4 * n);
+  }
+  const data = new Uint8Array(at);
+  const view = new DataView(data.buffer);
+  list.forEach(([, , t], i) => {
+    for (let j = 0; j < t.data.length; j++) view.setFloat32(entries[i].offset + 4 * j, t.data[j], true);
+  });
+  const header: AdapterHeader = {
+    format: 'seahorse-adapter',
+    version: ADAPTER_VERSION,
+    method: a.method,
+    base: a.base,
+    training: a.training,
+    dataBytes: data.length,
+    tensors: entries,
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = alignUp(PREAMBLE + json.length);
+  const out = new Uint8Array(dataStart + data.length);
+  out.set(new TextEncoder().encode(ADAPTER_MAGIC), 0);
+  const ov = new DataView(out.buffer);
+  ov.setUint32(8, ADAPTER_VERSION, true);
+  ov.setUint32(12, json.length, true);
+  out.set(json, PREAMBLE);
+  out.set(data, dataStart);
+  out.set(await sha256(out.subarray(PREAMBLE)), DIGEST_AT);
+  return out;
+}
+
+function fail(what: string): never {
+  throw new AdapterFileError(what);
+}
+
+/** Reads and verifies an adapter file (magic, version, header, sizes, SHA-256, finite values). */
+export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file'): Promise<Adapter> {
+  if (bytes.length < PREAMBLE) fail(`${label} is not a Seahorse adapter (only ${bytes.length} bytes)`);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== ADAPTER_MAGIC) fail(`${label} is not a Seahorse adapter (it does not start with "${ADAPTER_MAGIC}")`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version > ADAPTER_VERSION) fail(`${label} was written by a newer Seahorse (adapter format ${version}; this version reads up to ${ADAPTER_VERSION})`);
+  if (version < 1) fail(`${label} has an invalid format version ${version}`);
+  const headerLength = view.getUint32(12, true);
+  if (headerLength > MAX_HEADER_BYTES || PREAMBLE + headerLength > bytes.length) fail(`${label} is truncated or corrupted (its header claims ${headerLength} bytes; the file has ${bytes.length})`);
+  const digest = await sha256(bytes.subarray(PREAMBLE));
+  if (digest.some((b, i) => b !== bytes[DIGEST_AT + i])) fail(`${label} is corrupted or truncated: its contents do not match their SHA-256 checksum`);
+  let header: AdapterHeader;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + headerLength)));
+  } catch (e) {
+    fail(`${label} is corrupted: its header is not valid JSON (${e instanceof Error ? e.message : e})`);
+  }
+  if (header?.format !== 'seahorse-adapter' || !Array.isArray(header.tensors) || !header.method || !header.base) fail(`${label} is corrupted: its header lacks the adapter fields`);
+  const bad = invalidResolvedConfig(header.method);
+  if (bad) fail(`${label} cannot be used by this version of Seahorse: ${bad}`);
+  if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
+  if (typeof header.base.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(header.base.fingerprint)) fail(`${label} is corrupted: it names no valid base-model fingerprint`);
+  const dataStart = alignUp(PREAMBLE + headerLength);
+  const data = bytes.subarray(dataStart);
+  if (data.length !== header.dataBytes) fail(`${label} is corrupted: ${data.length} bytes of tensor data, the header says ${header.dataBytes}`);
+  const trained = new Map<string, HostTensor>();
+  const init = new Map<string, HostTensor>();
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (const e of header.tensors) {
+    const n = Array.isArray(e.shape) ? e.shape.reduce((x, d) => x * d, 1) : NaN;
+    if (!Number.isInteger(n) || n < 0 || e.nbytes !== 4 * n || e.offset < 0 || e.offset % 4 !== 0 || e.offset + e.nbytes > data.length) {
+      fail(`${label} is corrupted: tensor "${e.name}" [${e.shape}] does not fit the data section`);
+    }
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      values[i] = dv.getFloat32(e.offset + 4 * i, true);
+      if (!Number.isFinite(values[i])) fail(`${label}: tensor "${e.name}" holds a non-finite value at element ${i}`);
+    }
+    const into = e.role === 'trained' ? trained : e.role === 'init' ? init : fail(`${label} is corrupted: tensor "${e.name}" has an unknown role "${e.role}"`);
+    if (into.has(e.name)) fail(`${label} is corrupted: tensor "${e.name}" appears twice`);
+    into.set(e.name, { shape: e.shape, data: values });
+  }
+  return { method: header.method, base: header.base, training: header.training ?? {}, trained, init };
+}
+
+/** Refuses to apply an adapter to weights other than its base. */
+export function checkBase(adapter: Adapter, kind: ModelKind, fingerprint: string, modelLabel = 'this model'): void {
+  const b = adapter.base;
+  if (b.kind !== kind || b.fingerprint !== fingerprint) {
+    const was = `${b.kind}${b.label ? ` "${b.label}"` : ''}, weights ${b.fingerprint.slice(0, 12)}…`;
+    throw new BaseModelMismatchError(`this adapter was trained on a different base model (${was}); ${modelLabel} is a ${kind} with weights ${fingerprint.slice(0, 12)}…. Apply it to the model it was trained on.`);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The studio's adapters in browser storage (IndexedDB): each fine-tuning run is one record
+ * with its latest checkpoint (an encoded adapter file, `src/peft/adapter-file.ts`), what the
+ * run was asked to do (so a reload or a lost GPU resumes it), the curves drawn so far, and,
+ * kept apart so that listing stays cheap, the labelled scans it trains on. Nothing here leaves
+ * the machine; IndexedDB is per origin.
+ *
+ * Used by the training worker (writes checkpoints) and the page (lists, renames, deletes,
+ * imports, exports); both open the same database.
+ */
+import type { MethodConfig } from '../peft/methods';
+import type { ModelSource } from '../workers/protocol';
+
+export const ADAPTER_DB_NAME = 'seahorse-adapters';
+const DB_VERSION = 1;
+const RECORDS = 'adapters';
+const DATASETS = 'datasets';
+
+/** Where a run stands. `interrupted`: it was training when the page closed or the GPU went away. */
+export type RunStatus = 'training' | 'paused' | 'interrupted' | 'done' | 'cancelled' | 'failed' | 'imported';
+
+/** What a run was asked to do: enough to start it again from a checkpoint. */
+export interface RunSettings {
+  readonly method: MethodConfig;
+  /** Total optimiser steps. */
+  readonly steps: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly augment: boolean;
+  /** Save a checkpoint every N steps (and at the end, and on pause). */
+  readonly checkpointEvery: number;
+  /** Steps per epoch: validation runs at each epoch's end. */
+  readonly stepsPerEpoch: number;
+  readonly seed: number;
+}
+
+export interface ValidationPoint {
+  readonly step: number;
+  readonly epoch: number;
+  /** Soft Dice loss on the validation crops. */
+  readonly loss: number;
+  /** Mean Dice over the foreground classes (argmax prediction against the labels), NaN if no validation pair holds them. */
+  readonly dice: number;
+}
+
+export interface AdapterRecord {
+  readonly id: string;
+  readonly name: string;
+  /** The base model (its manifest and where its files are served). */
+  readonly base: ModelSource;
+  readonly status: RunStatus;
+  /** Steps in the stored checkpoint. */
+  readonly step: number;
+  readonly settings?: RunSettings;
+  readonly message?: string;
+  /** The latest checkpoint: an encoded adapter file. */
+  readonly adapter: Uint8Array;
+  /** Training loss per step, validation per epoch, as far as the checkpoint. */
+  readonly losses: readonly number[];
+  readonly validation: readonly ValidationPoint[];
+  readonly trainable?: number;
+  /** ms since the epoch */
+  readonly created: number;
+  readonly updated: number;
+}
+
+/** The list view of a record: everything but the checkpoint bytes. */
+export type AdapterSummary = Omit<AdapterRecord, 'adapter'> & { readonly adapterBytes: number };
+
+export interface StoredPair {
+  readonly name: string;
+  readonly role: 'train' | 'val';
+  readonly image: { readonly name: string; readonly bytes: Uint8Array };
+  readonly label: { readonly name: string; readonly bytes: Uint8Array };
+}
+
+export interface StoredDataset {
+  readonly id: string;
+  readonly pairs: readonly StoredPair[];
+  /** The label map applied to every label file (`src/train/label-map.ts` syntax or preset). */
+  readonly labelMap: string;
+}
+
+export class AdapterStoreError extends Error {
+  override readonly name = 'AdapterStoreError';
+}
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(new AdapterStoreError(`browser storage failed: ${r.error?.message ?? 'unknown error'}`));
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = tx.onerror = () => {
+      const quota = tx.error?.name === 'QuotaExceededError';
+      reject(new AdapterStoreError(quota ? 'browser storage is full: delete adapters you no longer need' : `browser storage failed: ${tx.error?.message ?? 'aborted'}`));
+    };
+  });
+}
+
+export function summarise(r: AdapterRecord): AdapterSummary {
+  const { adapter, ...rest } = r;
+  return { ...rest, adapterBytes: adapter.byteLength };
+}
+
+export class AdapterStore {
+  private constructor(private readonly db: IDBDatabase) {}
+
+  /** Opens (creating on first use) the studio's adapter database. */
+  static async open(factory: IDBFactory = globalThis.indexedDB, name = ADAPTER_DB_NAME): Promise<AdapterStore> {
+    if (!factory) throw new AdapterStoreError('this browser has no IndexedDB: adapters cannot be saved');
+    const open = factory.open(name, DB_VERSION);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains(RECORDS)) db.createObjectStore(RECORDS, { keyPath: 'id' });
+      if (!db.objectStoreNames.contains(DATASETS)) db.createObjectStore(DATASETS, { keyPath: 'id' });
+    };
+    return new AdapterStore(await request(open));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Every adapter, newest first, without checkpoint bytes. */
+  async list(): Promise<AdapterSummary[]> {
+    const tx = this.db.transaction(RECORDS, 'readonly');
+    const all = (await request(tx.objectStore(RECORDS).getAll())) as AdapterRecord[];
+    return all.map(summarise).sort((a, b) => b.created - a.created);
+  }
+
+  async get(id: string): Promise<AdapterRecord | undefined> {
+    const tx = this.db.transaction(RECORDS, 'readonly');
+    return (await request(tx.objectStore(RECORDS).get(id))) as AdapterRecord | undefined;
+  }
+
+  async require(id: string): Promise<AdapterRecord> {
+    const r = await this.get(id);
+    if (!r) throw new AdapterStoreError(`no adapter "${id}" in browser storage (deleted?)`);
+    return r;
+  }
+
+  async put(record: AdapterRecord): Promise<void> {
+    const tx = this.db.transaction(RECORDS, 'readwrite');
+    tx.objectStore(RECORDS).put(record);
+    await done(tx);
+  }
+
+  /** Changes some fields of a record (in one transaction, so concurrent patches do not lose each other's fields). */
+  async patch(id: string, change: Partial<Omit<AdapterRecord, 'id' | 'created'>>): Promise<AdapterRecord> {
+    const tx = this.db.transaction(RECORDS, 'readwrite');
+    const store = tx.objectStore(RECORDS);
+    const old = (await request(store.get(id))) as AdapterRecord | undefined;
+    if (!old) {
+      tx.abort();
+      throw new AdapterStoreError(`no adapter "${id}" in browser storage (deleted?)`);
+    }
+    const next: AdapterRecord = { ...old, ...change, updated: change.updated ?? Date.now() };
+    store.put(next);
+    await done(tx);
+    return next;
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    const trimmed = name.trim();
+    if (!trimmed) throw new AdapterStoreError('an adapter needs a name');
+    await this.patch(id, { name: trimmed });
+  }
+
+  /** Deletes an adapter and its scans. */
+  async delete(id: string): Promise<void> {
+    const tx = this.db.transaction([RECORDS, DATASETS], 'readwrite');
+    tx.objectStore(RECORDS).delete(id);
+    tx.objectStore(DATASETS).delete(id);
+    await done(tx);
+  }
+
+  async putDataset(dataset: StoredDataset): Promise<void> {
+    const tx = this.db.transaction(DATASETS, 'readwrite');
+    tx.objectStore(DATASETS).put(dataset);
+    await done(tx);
+  }
+
+  async dataset(id: string): Promise<StoredDataset | undefined> {
+    const tx = this.db.transaction(DATASETS, 'readonly');
+    return (await request(tx.objectStore(DATASETS).get(id))) as StoredDataset | undefined;
+  }
+
+  /** Runs that were training when their page went away: they resume from their checkpoint. */
+  async markInterrupted(message: string): Promise<AdapterSummary[]> {
+    const stale = (await this.list()).filter((r) => r.status === 'training');
+    for (const r of stale) await this.patch(r.id, { status: 'interrupted', message });
+    return stale;
+  }
+}
+
+/** A fresh id for a run (random, so two tabs never collide). */
+export function newAdapterId(): string {
+  return `adapter-${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+}

@@ -1,0 +1,253 @@
+/**
+ * What the inference worker does, apart from message passing: it keeps the open scan, one
+ * ORT session (built once, shared by concurrent callers), the brain template (fetched and
+ * prepared on the first full-head scan), the last registration of the open scan (for its
+ * outline), and the runs in flight. Every failure becomes a `failed` reply; the service
+ * itself always stays usable.
+ */
+import { classifyScan, LocalisationError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
+import { readVolume } from '../core/io';
+import type { Dims3, Mat4, Volume } from '../core/volume';
+import type { OrtWebBackend, OrtWebOptions } from '../infer/ort-web';
+import { largestBufferBytes } from '../infer/ort-web';
+import { fetchTemplate, segmentScan, templateOnce } from '../infer/segment-scan';
+import { prepareForWeb } from '../onnx';
+import type {
+  BackendInfo,
+  BackendPreference,
+  ModelSource,
+  RegistrationSummary,
+  ScanSummary,
+  SegmentSettings,
+  WorkerReply,
+  WorkerRequest,
+} from './protocol';
+
+export interface ServiceDeps {
+  readonly post: (reply: WorkerReply, transfer?: Transferable[]) => void;
+  readonly fetchBytes: (url: string) => Promise<Uint8Array>;
+  readonly createBackend: (modelBytes: Uint8Array, options: OrtWebOptions) => Promise<OrtWebBackend>;
+  /** Where the brain template's files are served (the page's own origin), e.g. `/models/templates/`. */
+  readonly templateUrl: string;
+}
+
+interface CachedBackend {
+  readonly key: string;
+  readonly backend: Promise<OrtWebBackend>;
+}
+
+export class InferenceService {
+  private scan: Volume | undefined;
+  private cached: CachedBackend | undefined;
+  private readonly runs = new Map<number, AbortController>();
+  private readonly template: () => Promise<PreparedTemplate>;
+  private templateReady = false;
+  /**
+   * The open scan's last registration (template → scan world), failed ones included; cleared
+   * when a scan is opened or a run starts.
+   */
+  private registered: { readonly scan: Volume; readonly transform: Mat4 } | undefined;
+
+  constructor(private readonly deps: ServiceDeps) {
+    const { fetchBytes, templateUrl } = deps;
+    this.template = templateOnce(() =>
+      fetchTemplate(fetchBytes, templateUrl).catch((error: unknown) => {
+        throw new Error(`Could not load the brain template (${templateUrl}): ${messageOf(error)}`);
+      }),
+    );
+  }
+
+  async handle(request: WorkerRequest): Promise<void> {
+    switch (request.type) {
+      case 'open':
+        return this.open(request.id, request.name, request.bytes);
+      case 'segment':
+        return this.segment(request.id, request.model, request.backend, request.settings);
+      case 'outline':
+        return this.outline(request.id);
+      case 'cancel':
+        this.runs.get(request.id)?.abort();
+        return;
+    }
+  }
+
+  private async open(id: number, name: string, bytes: ArrayBuffer): Promise<void> {
+    for (const run of this.runs.values()) run.abort();
+    try {
+      // A file that fails to parse leaves the previous scan open.
+      const volume = readVolume(new Uint8Array(bytes), name);
+      this.scan = volume;
+      this.registered = undefined;
+      this.deps.post({ type: 'opened', id, scan: summarise(name, volume) });
+    } catch (error) {
+      this.deps.post({ type: 'failed', id, stage: 'open', message: messageOf(error) });
+    }
+  }
+
+  private async segment(id: number, model: ModelSource, preference: BackendPreference, settings: SegmentSettings): Promise<void> {
+    const scan = this.scan;
+    if (!scan) {
+      this.deps.post({ type: 'failed', id, stage: 'segment', message: 'Open a scan before segmenting.' });
+      return;
+    }
+    for (const run of this.runs.values()) run.abort(); // one run at a time: the newest wins
+    const controller = new AbortController();
+    this.runs.set(id, controller);
+    this.registered = undefined;
+    try {
+      let backend: OrtWebBackend;
+      try {
+        backend = await this.backendFor(id, model, preference);
+      } catch (error) {
+        this.deps.post({
+          type: 'failed',
+          id,
+          stage: 'model',
+          message: `Could not load the model “${model.manifest.name}”: ${messageOf(error)}`,
+        });
+        return;
+      }
+      if (controller.signal.aborted) {
+        this.deps.post({ type: 'cancelled', id });
+        return;
+      }
+      const info = backendInfo(backend);
+      this.deps.post({ type: 'backend', id, backend: info });
+      const result = await segmentScan(
+        scan,
+        { manifest: model.manifest, backend },
+        {
+          path: settings.path === 'auto' ? undefined : settings.path,
+          sublabels: settings.sublabels,
+          template: () => this.preparedTemplate(id),
+          onProgress: (progress) => this.deps.post({ type: 'progress', id, progress }),
+          signal: controller.signal,
+        },
+      );
+      const { labels, labelInfo, volumes, timingsMs, path, warnings } = result;
+      const fullHead = result.path === 'full-head' ? result.fullHead : undefined;
+      if (fullHead) this.registered = { scan, transform: fullHead.localisation.transform };
+      this.deps.post(
+        {
+          type: 'result',
+          id,
+          labels,
+          labelInfo,
+          volumes,
+          timingsMs,
+          backend: info,
+          path,
+          warnings,
+          ...(fullHead ? { registration: registrationSummary(fullHead.localisation), hippocampi: fullHead.hippocampi } : {}),
+        },
+        [labels.data.buffer as ArrayBuffer],
+      );
+    } catch (error) {
+      if (controller.signal.aborted) this.deps.post({ type: 'cancelled', id });
+      else if (error instanceof LocalisationError) {
+        const loc = error.localisation;
+        if (loc) this.registered = { scan, transform: loc.transform };
+        this.deps.post({ type: 'failed', id, stage: 'localise', message: error.message, ...(loc ? { registration: registrationSummary(loc) } : {}) });
+      } else if (error instanceof ScanKindError) {
+        this.deps.post({ type: 'failed', id, stage: 'segment', message: `${error.message} (Scan: Full head or Crop.)` });
+      } else this.deps.post({ type: 'failed', id, stage: 'segment', message: messageOf(error) });
+    } finally {
+      this.runs.delete(id);
+    }
+  }
+
+  /** The template, loaded on the first full-head scan: the page hears about the wait. */
+  private async preparedTemplate(id: number): Promise<PreparedTemplate> {
+    if (!this.templateReady) this.deps.post({ type: 'progress', id, progress: { stage: 'template' } });
+    const prepared = await this.template();
+    this.templateReady = true;
+    return prepared;
+  }
+
+  /** The template outline on the open scan, where its last registration put it. */
+  private async outline(id: number): Promise<void> {
+    const registered = this.registered;
+    if (!registered) {
+      this.deps.post({ type: 'failed', id, stage: 'outline', message: 'No registration to draw: segment a whole-head scan first.' });
+      return;
+    }
+    try {
+      const { template } = await this.template();
+      const outline = templateOutline(template, registered.transform, registered.scan);
+      this.deps.post({ type: 'outline', id, outline }, [outline.data.buffer as ArrayBuffer]);
+    } catch (error) {
+      this.deps.post({ type: 'failed', id, stage: 'outline', message: messageOf(error) });
+    }
+  }
+
+  /**
+   * The session for this model and preference, built at most once: concurrent callers share
+   * the same promise (React StrictMode and quick double clicks both ask twice). A different
+   * model or preference releases the previous session first, to keep GPU memory to one model.
+   */
+  private backendFor(id: number, model: ModelSource, preference: BackendPreference): Promise<OrtWebBackend> {
+    const key = `${model.manifest.id}|${model.onnxUrl}|${preference}`;
+    if (this.cached?.key === key) return this.cached.backend;
+    const previous = this.cached;
+    this.deps.post({ type: 'loading-model', id, modelName: model.manifest.name });
+    const backend = (async () => {
+      if (previous) await (await previous.backend.catch(() => undefined))?.dispose();
+      const bytes = await this.loadModel(model);
+      const created = await this.deps.createBackend(bytes, {
+        preference,
+        inputSize: model.manifest.inputSize as Dims3,
+        bufferBytes: largestBufferBytes(model.manifest),
+        forcedReason: preference === 'wasm' ? 'wasm was selected (settings or ?backend=wasm)' : undefined,
+      });
+      void created.lost.then((message) => this.forget(created, message));
+      return created;
+    })();
+    this.cached = { key, backend };
+    // A failed build must not stay cached: the next run tries again.
+    backend.catch(() => {
+      if (this.cached?.backend === backend) this.cached = undefined;
+    });
+    return backend;
+  }
+
+  private async loadModel(model: ModelSource): Promise<Uint8Array> {
+    const [onnx, ...external] = await Promise.all([
+      this.deps.fetchBytes(model.onnxUrl),
+      ...model.externalData.map((file) => this.deps.fetchBytes(file.url)),
+    ]);
+    const externalData = new Map(model.externalData.map((file, i) => [file.path, external[i]]));
+    return prepareForWeb(onnx, externalData.size > 0 ? externalData : undefined);
+  }
+
+  /** The GPU under the current session went away: drop the session and tell the page. */
+  private async forget(backend: OrtWebBackend, message: string): Promise<void> {
+    const current = this.cached;
+    if (!current || (await current.backend.catch(() => undefined)) !== backend) return; // an old session
+    if (this.cached === current) this.cached = undefined;
+    void backend.dispose().catch(() => undefined);
+    this.deps.post({ type: 'device-lost', message });
+  }
+}
+
+function backendInfo(backend: OrtWebBackend): BackendInfo {
+  return { name: backend.name, reason: backend.reason, adapter: backend.adapter };
+}
+
+function registrationSummary(loc: Localisation): RegistrationSummary {
+  return { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 };
+}
+
+function summarise(name: string, volume: Volume): ScanSummary {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of volume.data) {
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { name, dims: volume.dims, spacing: volume.spacing, range: [min, max], classification: classifyScan(volume) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,45 @@
+/**
+ * The studio's worker: owns the GPU device, the ORT sessions and the fine-tuning runs. A thin
+ * shell that turns messages into InferenceService and TrainingService calls (see protocol.ts
+ * and training-protocol.ts). Both services use one GPUDevice: the engine trains on the device
+ * that ORT's WebGPU sessions are given.
+ */
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
+import { InferenceService } from './inference-service';
+import type { WorkerReply, WorkerRequest } from './protocol';
+import { TrainingService } from './training-service';
+import { ADAPTED_MODEL_PREFIX, isTrainingRequest, type TrainingReply, type TrainingRequest } from './training-protocol';
+import { workerEngine, workerStore } from './training-deps';
+
+configureOrtWeb({ wasmUrl: ortWasmUrl });
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const training = new TrainingService({
+  post: (reply: TrainingReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
+  fetchBytes,
+  engine: workerEngine,
+  store: workerStore,
+  createBackend: createOrtWebBackend,
+});
+
+const service = new InferenceService({
+  // `self` is the worker scope; its postMessage takes the same options object as a window's.
+  post: (reply: WorkerReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
+  // Adapted models (`adapted:<run id>`) are merged here from browser storage; nothing is fetched for them.
+  fetchBytes: (url) => (url.startsWith(ADAPTED_MODEL_PREFIX) ? training.mergedModel(url.slice(ADAPTED_MODEL_PREFIX.length)) : fetchBytes(url)),
+  createBackend: createOrtWebBackend,
+  // Shipped beside the models (vite.config.ts `shipModels`), fetched from this page's origin.
+  templateUrl: `${import.meta.env.BASE_URL}models/templates/`,
+});
+
+self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest>) => {
+  const message = event.data;
+  if (isTrainingRequest(message)) void training.handle(message);
+  else void service.handle(message);
+};

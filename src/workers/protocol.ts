@@ -1,0 +1,135 @@
+/**
+ * The typed message protocol between the studio (main thread) and the inference worker.
+ * Every request carries an `id`; every reply names the request it answers.
+ */
+import type { ScanClassification, ScanPath } from '../core/fullhead';
+import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
+import type { Dims3, LabelVolume, SpacingMm } from '../core/volume';
+import type { BackendName } from '../infer/backend';
+import type { SideMeasure } from '../infer/fullhead';
+import type { ModelManifest } from '../infer/manifest';
+import type { Progress } from '../infer/progress';
+
+/** `auto`: WebGPU when this machine can run the model on it, else wasm. `wasm`: always wasm. */
+export type BackendPreference = 'auto' | 'wasm';
+
+/** A model with its files resolved to URLs the worker can fetch (same origin). */
+export interface ModelSource {
+  readonly manifest: ModelManifest;
+  readonly onnxUrl: string;
+  /** External-data files: `path` as the ONNX names them, `url` where to fetch them. */
+  readonly externalData: readonly { readonly path: string; readonly url: string }[];
+}
+
+/** The GPU adapter WebGPU ran on, for the diagnostics panel. */
+export interface AdapterSummary {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly description: string;
+  readonly maxBufferSize: number;
+  readonly maxStorageBufferBindingSize: number;
+}
+
+/** Which runtime ran a model, and why that one. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly reason: string;
+  readonly adapter?: AdapterSummary;
+}
+
+/** What the worker read from a dropped file (the voxels stay in the worker). */
+export interface ScanSummary {
+  readonly name: string;
+  readonly dims: Dims3;
+  readonly spacing: SpacingMm;
+  /** Smallest and largest finite voxel value. */
+  readonly range: readonly [number, number];
+  /** Full head, crop or partial, from the field of view: the path `auto` takes. */
+  readonly classification: ScanClassification;
+}
+
+/** Full head or crop: the field of view decides (`auto`), or the user forces one path. */
+export type ScanPathChoice = 'auto' | ScanPath;
+
+/** How to segment, as the user set it. */
+export interface SegmentSettings {
+  readonly path: ScanPathChoice;
+  /** Full head: head and body + tail per side (labels 1–4) instead of one label per side. */
+  readonly sublabels: boolean;
+}
+
+/** What the registration to the brain template found, in the units the UI shows. */
+export interface RegistrationSummary {
+  /** `poor`: masks made with a warning; `failed`: no masks. */
+  readonly quality: 'good' | 'poor' | 'failed';
+  /** Similarity (NCC) of scan and template over the brain and an 8 mm rim, and inside the brain only. */
+  readonly ncc: number;
+  readonly brainNcc: number;
+  /** Fraction of the template brain inside the scan's field of view. */
+  readonly brainCoverage: number;
+  /** Intracranial-volume estimate, mm³. */
+  readonly icvMm3: number;
+}
+
+/** A label's volume; on the full-head path also its share of the intracranial volume. */
+export type VolumeMeasure = LabelVolumeMeasure & { readonly icvFraction?: number };
+
+export type WorkerRequest =
+  /** Parse a scan with the core reader and keep it for the next `segment`. */
+  | { readonly type: 'open'; readonly id: number; readonly name: string; readonly bytes: ArrayBuffer }
+  /** Segment the open scan. */
+  | {
+      readonly type: 'segment';
+      readonly id: number;
+      readonly model: ModelSource;
+      readonly backend: BackendPreference;
+      readonly settings: SegmentSettings;
+    }
+  /**
+   * The brain template's outline on the open scan's grid, as the last registration of that
+   * scan placed it (also after a failed one: the outline shows what went wrong).
+   */
+  | { readonly type: 'outline'; readonly id: number }
+  /** Stop the run with this id (a no-op when it already ended). */
+  | { readonly type: 'cancel'; readonly id: number };
+
+/**
+ * Where a request failed, so the UI can phrase the message. `localise`: the full-head path
+ * could not find the hippocampi (not a brain, the brain cut off, a failed registration).
+ */
+export type FailureStage = 'open' | 'model' | 'segment' | 'localise' | 'outline';
+
+export type WorkerReply =
+  | { readonly type: 'opened'; readonly id: number; readonly scan: ScanSummary }
+  | { readonly type: 'loading-model'; readonly id: number; readonly modelName: string }
+  | { readonly type: 'backend'; readonly id: number; readonly backend: BackendInfo }
+  | { readonly type: 'progress'; readonly id: number; readonly progress: Progress }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly labels: LabelVolume;
+      /** The label table of `labels`: the model's own on the crop path, left/right on the full-head path. */
+      readonly labelInfo: readonly LabelInfo[];
+      readonly volumes: readonly VolumeMeasure[];
+      readonly timingsMs: Readonly<Record<string, number>>;
+      readonly backend: BackendInfo;
+      readonly path: ScanPath;
+      /** Sentences to show beside the masks (a poor registration, a cut-off or empty side). */
+      readonly warnings: readonly string[];
+      /** Full-head path only. */
+      readonly registration?: RegistrationSummary;
+      /** Full-head path only: left then right, whole hippocampus each. */
+      readonly hippocampi?: readonly SideMeasure[];
+    }
+  | { readonly type: 'outline'; readonly id: number; readonly outline: LabelVolume }
+  | { readonly type: 'cancelled'; readonly id: number }
+  | {
+      readonly type: 'failed';
+      readonly id: number;
+      readonly stage: FailureStage;
+      readonly message: string;
+      /** A localisation failure: what the registration found (its outline can be asked for). */
+      readonly registration?: RegistrationSummary;
+    }
+  /** The GPU went away (driver reset, another tab, OOM); the next run picks a backend again. */
+  | { readonly type: 'device-lost'; readonly message: string };
