@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelManifest } from '../infer/manifest';
 import { listInstalledModels } from '../infer/registry-node';
-import { validationDice } from './model-facts';
+import { interimCheckpoint, validationDice } from './model-facts';
 
 const base: ModelManifest = {
   id: 'm',
@@ -49,5 +49,14 @@ describe('validationDice', () => {
     expect(validationDice(base)).toBeNull();
     expect(validationDice({ ...base, metrics: { val: { mean: { head: { hd95: 2 } } } } })).toBeNull();
     expect(validationDice({ ...base, metrics: { val: 'n/a' } })).toBeNull();
+  });
+});
+
+describe('interimCheckpoint', () => {
+  it('says which epoch of how many an unfinished run was exported at, and nothing for a finished one', () => {
+    const provenance = { trainingFinished: false, selectedEpoch: 12, epochsDone: 15, recipe: { epochs: 30 } };
+    expect(interimCheckpoint({ ...base, provenance })).toEqual({ selectedEpoch: 12, epochs: 30 });
+    expect(interimCheckpoint({ ...base, provenance: { ...provenance, trainingFinished: true } })).toBeNull();
+    expect(interimCheckpoint(base)).toBeNull();
   });
 });

@@ -26,3 +26,19 @@ export function validationDice(manifest: ModelManifest): ValidationDice | null {
   if (scores.length === 0) return null;
   return { cases: typeof val.cases === 'number' ? val.cases : null, scores };
 }
+
+/** A checkpoint shipped while its training run goes on: the epoch it is from, of how many. */
+export interface InterimCheckpoint {
+  readonly selectedEpoch: number;
+  readonly epochs: number;
+}
+
+/** Non-null when the manifest says its training has not finished (training/export.py --allow-unfinished). */
+export function interimCheckpoint(manifest: ModelManifest): InterimCheckpoint | null {
+  const p = manifest.provenance;
+  if (!p || p.trainingFinished !== false) return null;
+  const recipe = isRecord(p.recipe) ? p.recipe : {};
+  const selectedEpoch = typeof p.selectedEpoch === 'number' ? p.selectedEpoch : NaN;
+  const epochs = typeof recipe.epochs === 'number' ? recipe.epochs : NaN;
+  return { selectedEpoch, epochs };
+}

@@ -54,9 +54,18 @@ interface Case {
   build: (e: Engine) => SegmentationModel;
 }
 
+/**
+ * SwinUNETR on Node's software adapters is too slow for CI: two forward + backward passes of
+ * swinunetr_tiny at 64³ on Dawn's GL lane (llvmpipe) had not finished after 10 min on an idle
+ * 2-core machine (2026-11-22), nor the seeded 32³ case below. They run with
+ * SEAHORSE_FULL_PARITY=1 (and on any machine with a GPU); CI runs UNETR here, and the float64
+ * engine's SwinUNETR parity (swinunetr.parity.test.ts) plus WebGPU kernel tests cover Swin's ops.
+ */
+const FULL = process.env.SEAHORSE_FULL_PARITY === '1';
+
 const cases: Case[] = [
   { dir: 'unetr_tiny', side: 32, maxAbs: 2e-4, build: (e) => UNETR.load(e, FIXTURE_CONFIGS.unetr_tiny, fixtureWeights('unetr_tiny')) },
-  { dir: 'swinunetr_tiny', side: 64, maxAbs: 1e-3, build: (e) => SwinUNETR.load(e, FIXTURE_CONFIGS.swinunetr_tiny, fixtureWeights('swinunetr_tiny')) },
+  ...(FULL ? [{ dir: 'swinunetr_tiny', side: 64, maxAbs: 1e-3, build: (e: Engine) => SwinUNETR.load(e, FIXTURE_CONFIGS.swinunetr_tiny, fixtureWeights('swinunetr_tiny')) } as const] : []),
 ];
 
 for (const c of cases) {
@@ -110,7 +119,7 @@ for (const c of cases) {
   });
 }
 
-describe('WebGPU agrees with the float64 engine on a seeded SwinUNETR (clamped windows, shifts, padding)', () => {
+describe.skipIf(!FULL)('WebGPU agrees with the float64 engine on a seeded SwinUNETR (clamped windows, shifts, padding) [SEAHORSE_FULL_PARITY=1]', () => {
   it('logits and every gradient', async () => {
     const config = { inChannels: 1, outChannels: 2, featureSize: 12, numHeads: [3, 3, 3, 3] };
     const results: { logits: Float64Array; grads: Map<string, Float64Array> }[] = [];

@@ -2,7 +2,7 @@ import type { ModelManifest } from '../../infer/manifest';
 import { modelCaveat } from '../../infer/registry';
 import type { BackendInfo } from '../../workers/protocol';
 import { cssColour } from '../label-colormap';
-import { validationDice } from '../model-facts';
+import { interimCheckpoint, validationDice } from '../model-facts';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import { volumeRows } from '../volume-rows';
@@ -210,6 +210,7 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
   }
   const status = { trained: 'trained by Seahorse', 'untrained-test': 'untrained test fixture', user: 'your own model' }[model.status];
   const dice = validationDice(model);
+  const interim = interimCheckpoint(model);
   return (
     <section className="card" aria-label="Model">
       <h2>Model</h2>
@@ -218,7 +219,15 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
       </p>
       <dl className="facts">
         <dt>Status</dt>
-        <dd>{status}</dd>
+        <dd>
+          {status}
+          {interim && (
+            <span className="muted" data-testid="interim-checkpoint">
+              {' '}
+              — interim checkpoint (epoch {interim.selectedEpoch} of {interim.epochs}; training continues)
+            </span>
+          )}
+        </dd>
         <dt>Network</dt>
         <dd>{model.architecture}</dd>
         <dt>Input</dt>
