@@ -12,8 +12,8 @@
  * SwiftShader more than half of the GPU process's CPU time per window (104 CPU-s; 58–67 without
  * bounds clamps on every buffer access, `disable_robustness`; 46 also without zeroing each
  * workgroup's shared memory behind a barrier first, `disable_workgroup_init`). A correct shader never
- * reads out of bounds or before it writes, so the whole suite turns both off
- * (playwright.config.ts): the outputs are unchanged, and must still equal onnxruntime-node's. The crop is a `val` case of one window.
+ * reads out of bounds or before it writes, so the suite turns both off (playwright.config.ts),
+ * and the outputs must still equal onnxruntime-node's. The crop is a `val` case of one window.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
