@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readVolume, writeNifti } from '../core/io';
 import { aboveMeanModel } from '../testing/onnx-models';
+import { runCli as cli } from '../testing/cli';
 import { hasShared, msdDir, sharedMissing } from '../testing/shared';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Runs `node bin/seahorse.mjs …` as a user would, collecting its exit status and output. */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(repo, 'bin/seahorse.mjs'), ...args], { cwd: repo });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
 
 const readNii = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
 

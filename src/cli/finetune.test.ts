@@ -3,30 +3,17 @@
  * run on two real MSD crops with the installed tiny UNETR (float64 CPU engine: the only engine
  * every machine has), the adapter it writes applied by segment, and the refusals.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import { decodeAdapter } from '../peft/adapter-file';
+import { runCli as cli } from '../testing/cli';
 import { hasShared, msdDir, sharedMissing } from '../testing/shared';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SLOW = 15 * 60_000; // a float64 UNETR step takes minutes on a busy 2-core machine
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(repo, 'bin/seahorse.mjs'), ...args], { cwd: repo });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
 
 describe('seahorse finetune: command line', () => {
   it('--help, and bad command lines exit 2 with usage', async () => {

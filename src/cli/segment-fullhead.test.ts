@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareTemplate } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
@@ -10,24 +8,13 @@ import { readVolume, writeNifti } from '../core/io';
 import { SIDE_LABELS } from '../infer/fullhead';
 import { loadModelNode } from '../infer/registry-node';
 import { segmentScan } from '../infer/segment-scan';
+import { runCli as cli } from '../testing/cli';
 import { directionalModel } from '../testing/onnx-models';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Each full-head run registers a 256³ scan and segments two boxes on 2 busy cores. */
 const SLOW = 600_000;
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(repo, 'bin/seahorse.mjs'), ...args], { cwd: repo });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
 
 const readNii = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
 
