@@ -14,6 +14,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
           exclude: ['src/engine/**', 'src/models/**', 'src/peft/**', 'src/train/**'],
           testTimeout: 120_000,
+          // Most unit files run single-threaded JavaScript: two at a time use both cores of a CI
+          // machine (vitest's default is cores − 1, i.e. one).
+          maxWorkers: 2,
         },
       },
       {
@@ -34,7 +37,8 @@ export default defineConfig({
           testTimeout: slow,
           hookTimeout: slow,
           pool: 'forks',
-          maxWorkers: 1,
+          // Runs beside the unit files (same group, same worker count); the engine suite follows alone.
+          maxWorkers: 2,
         },
       },
     ],

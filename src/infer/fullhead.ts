@@ -111,6 +111,16 @@ function windowCount(box: HippocampusBox, manifest: ModelManifest, overlap: numb
 }
 
 /**
+ * The crops the model is given first, left then right: MSD-framed around where MSD crops
+ * keep the hippocampus, from the registered AAL centre (`expectedCentre`). Fine-tuning on a
+ * full head trains on these same crops (src/train/training-crops.ts).
+ */
+export function firstModelFrames(localisation: Localisation): [HippocampusBox, HippocampusBox] {
+  const [left, right] = localisation.hippocampi;
+  return [msdFrame(left, expectedCentre(left)), msdFrame(right, expectedCentre(right))];
+}
+
+/**
  * Segments a full-head scan. `template` is prepared once per session (`prepareTemplate`)
  * and reused. Throws a LocalisationError when the hippocampi cannot be found.
  */
@@ -147,7 +157,7 @@ export async function segmentFullHead(
   const asTrained: LoadedModel = { ...model, manifest: { ...manifest, orientation: 'as-is' } };
   const boxes = localisation.hippocampi;
   const centres = boxes.map(expectedCentre);
-  const firstFrames = boxes.map((box, s) => msdFrame(box, centres[s]));
+  const firstFrames = firstModelFrames(localisation);
   const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));
   lap('crop');
 

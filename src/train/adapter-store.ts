@@ -59,6 +59,10 @@ export interface AdapterRecord {
   readonly losses: readonly number[];
   readonly validation: readonly ValidationPoint[];
   readonly trainable?: number;
+  /** How the label codes became targets (label-map.ts `describeLabelMap`): says what the validation Dice is on. */
+  readonly labelMapping?: string;
+  /** `whole`: whole-hippocampus labels (head + body as one); the validation Dice is of the whole structure. */
+  readonly labelSpace?: 'classes' | 'whole';
   /** ms since the epoch */
   readonly created: number;
   readonly updated: number;

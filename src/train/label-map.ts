@@ -137,3 +137,63 @@ export function classGroupsFor(space: TargetSpace, modelClasses: number, what = 
   }
   return [[0], Array.from({ length: modelClasses - 1 }, (_, c) => c + 1)];
 }
+
+/** What the presets' codes are, for telling the user which mapping was applied. */
+const PRESET_NAMES: Readonly<Record<string, { readonly title: string; readonly codes?: Readonly<Record<number, string>> }>> = {
+  msd: { title: 'MSD Task04' },
+  freesurfer: { title: 'FreeSurfer aseg', codes: { 17: 'left hippocampus', 53: 'right hippocampus' } },
+  aal: { title: 'AAL', codes: { 37: 'left hippocampus', 38: 'right hippocampus' } },
+  lpba40: { title: 'LPBA40', codes: { 165: 'left hippocampus', 166: 'right hippocampus' } },
+  binary: { title: 'Binary mask' },
+};
+
+const TARGET_WORDS: Readonly<Record<LabelTarget, string>> = { bg: 'background', head: 'hippocampus head', body: 'hippocampus body + tail', whole: 'whole hippocampus' };
+
+/**
+ * One sentence on how a map turns codes into training targets, e.g. “FreeSurfer aseg: 17 → left
+ * hippocampus, 53 → right hippocampus, every other code → background; trained and scored on the
+ * whole structure (head + body as one)”.
+ */
+export function describeLabelMap(map: LabelMap): string {
+  const preset = Object.keys(LABEL_MAP_PRESETS).find((name) => LABEL_MAP_PRESETS[name] === map.text);
+  const known = preset ? PRESET_NAMES[preset] : undefined;
+  const parts = [...map.codes].map(([code, target]) => `${code} → ${target === 'whole' && known?.codes?.[code] ? known.codes[code] : TARGET_WORDS[target]}`);
+  if (map.otherwise) parts.push(`every ${map.codes.size > 0 ? 'other ' : ''}code → ${TARGET_WORDS[map.otherwise]}`);
+  const how = map.space === 'whole' ? 'trained and scored on the whole structure (head + body as one)' : 'trained and scored on head and body + tail';
+  return `${known ? `${known.title}: ` : ''}${parts.join(', ')}; ${how}`;
+}
+
+/** The codes each whole-structure preset marks as hippocampus (for suggesting a map). */
+const PRESET_CODES: readonly (readonly [string, readonly number[]])[] = [
+  ['freesurfer', [17, 53]],
+  ['aal', [37, 38]],
+  ['lpba40', [165, 166]],
+];
+
+/**
+ * The preset that fits a label volume's codes, or null: MSD when every code is 0, 1 or 2,
+ * else the first whole-structure preset whose hippocampus codes are present.
+ */
+export function suggestLabelMap(codes: Iterable<number>): string | null {
+  const present = new Set(codes);
+  if ([...present].every((c) => c === 0 || c === 1 || c === 2)) return present.size > 1 ? 'msd' : null;
+  return PRESET_CODES.find(([, cs]) => cs.some((c) => present.has(c)))?.[0] ?? null;
+}
+
+/**
+ * One map that trains every given preset's pairs on the whole structure: their hippocampus
+ * codes → whole, everything else → background (for a set that mixes head/body and
+ * whole-structure labels). Null when a preset has no fixed codes (binary).
+ */
+export function combinedWholeMap(presets: Iterable<string>): string | null {
+  const codes = new Set<number>();
+  for (const preset of presets) {
+    const text = LABEL_MAP_PRESETS[preset];
+    if (!text) return null;
+    const map = parseLabelMap(text);
+    if (map.otherwise !== null && map.otherwise !== 'bg') return null;
+    for (const [code, target] of map.codes) if (target !== 'bg') codes.add(code);
+  }
+  if (codes.size === 0) return null;
+  return [...[...codes].sort((a, b) => a - b).map((c) => `${c}:whole`), '*:bg'].join(',');
+}

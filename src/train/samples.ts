@@ -63,15 +63,20 @@ export interface Preprocessing {
 const GRID_TOLERANCE_MM = 1e-3;
 const SPACING_TOLERANCE = 1e-3;
 
+/** Refuses labels that are not on the image's grid (dims, and the affine to well below a voxel). */
+export function assertSameGrid(id: string, image: Pick<Volume, 'dims' | 'affine'>, label: Pick<Volume, 'dims' | 'affine'>): void {
+  if (image.dims.some((d, a) => d !== label.dims[a]) || maxAbsDiff(image.affine, label.affine) > GRID_TOLERANCE_MM) {
+    throw new SampleError(`${id}: the labels' grid (${label.dims.join('×')}) is not the image's (${image.dims.join('×')}); labels must be on the scan's grid`);
+  }
+}
+
 /**
  * A sample from an image and its labels on the same grid, prepared exactly as the inference
  * pipeline prepares a scan (orientation, voxel size, normalisation), so the model trains on what
  * it will see. Labels must be integers in 0..classes−1; the image must be finite.
  */
 export function makeSample(id: string, image: Volume, label: LabelVolume, classes: number, prep: Preprocessing): TrainingSample {
-  if (image.dims.some((d, a) => d !== label.dims[a]) || maxAbsDiff(image.affine, label.affine) > GRID_TOLERANCE_MM) {
-    throw new SampleError(`${id}: the labels' grid (${label.dims.join('×')}) is not the image's (${image.dims.join('×')}); labels must be on the scan's grid`);
-  }
+  assertSameGrid(id, image, label);
   for (let p = 0; p < label.data.length; p++) {
     if (label.data[p] >= classes) throw new SampleError(`${id}: label value ${label.data[p]} is outside 0..${classes - 1} (the model has ${classes} classes)`);
   }

@@ -6,6 +6,7 @@
 import { dice, maskOf } from '../core/metrics';
 import { diceLoss, noGrad, oneHot, tidy } from '../engine';
 import type { AdaptedModel } from '../peft/adapted-model';
+import { groupedDiceLoss } from './grouped-dice';
 import { centreBatch, type TrainingSample } from './samples';
 import type { Dims3 } from '../core/volume';
 
@@ -45,10 +46,23 @@ export function meanForegroundDice(pred: Uint8Array, truth: Uint8Array, classes:
   return scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : NaN;
 }
 
-export async function validate(model: AdaptedModel, samples: readonly TrainingSample[], crop: Dims3): Promise<ValidationScore> {
+/** Class per voxel → the index of its group (e.g. head and body → whole hippocampus). */
+export function groupClasses(classes: Uint8Array, groups: readonly (readonly number[])[]): Uint8Array {
+  const lut = new Uint8Array(256);
+  groups.forEach((g, index) => g.forEach((c) => (lut[c] = index)));
+  return classes.map((c) => lut[c]);
+}
+
+/**
+ * With `classGroups` (label-map.ts `targetGroups`: whole-hippocampus labels on a head/body
+ * model) the labels are group indices: the loss is the grouped soft Dice the run trains on,
+ * and the Dice compares the argmax class's group with them (prediction > 0 against label > 0).
+ */
+export async function validate(model: AdaptedModel, samples: readonly TrainingSample[], crop: Dims3, classGroups: readonly (readonly number[])[] | null = null): Promise<ValidationScore> {
   if (samples.length === 0) throw new Error('validate: no validation samples');
   const engine = model.model.engine;
-  const classes = model.model.outChannels;
+  const modelClasses = model.model.outChannels;
+  const classes = classGroups ? classGroups.length : modelClasses;
   let loss = 0;
   const dices: number[] = [];
   for (const s of samples) {
@@ -57,14 +71,16 @@ export async function validate(model: AdaptedModel, samples: readonly TrainingSa
       tidy(() => {
         const x = engine.tensor(batch.image, [1, 1, ...crop], { name: 'validation image' });
         const logits = model.forward(x);
-        return [diceLoss(logits, oneHot(engine, batch.label, [1, ...crop], classes)), logits] as const;
+        const target = oneHot(engine, batch.label, [1, ...crop], classes);
+        return [classGroups ? groupedDiceLoss(logits, target, classGroups) : diceLoss(logits, target), logits] as const;
       }),
     );
     loss += await lossT.item();
     const logits = await logitsT.data();
     lossT.dispose();
     logitsT.dispose();
-    const d = meanForegroundDice(argmaxClasses(Float32Array.from(logits), classes), batch.label, classes);
+    const predicted = argmaxClasses(Float32Array.from(logits), modelClasses);
+    const d = meanForegroundDice(classGroups ? groupClasses(predicted, classGroups) : predicted, batch.label, classes);
     if (!Number.isNaN(d)) dices.push(d);
   }
   return { loss: loss / samples.length, dice: dices.length ? dices.reduce((a, b) => a + b, 0) / dices.length : NaN };

@@ -29,11 +29,22 @@ export interface ServiceDeps {
   readonly createBackend: (modelBytes: Uint8Array, options: OrtWebOptions) => Promise<OrtWebBackend>;
   /** Where the brain template's files are served (the page's own origin), e.g. `/models/templates/`. */
   readonly templateUrl: string;
+  /** The prepared template, when the worker shares one with training; otherwise loaded from `templateUrl`. */
+  readonly template?: () => Promise<PreparedTemplate>;
 }
 
 interface CachedBackend {
   readonly key: string;
   readonly backend: Promise<OrtWebBackend>;
+}
+
+/** The brain template from `templateUrl`, read and prepared once; a failed load says which URL. */
+export function loadTemplateOnce(fetchBytes: (url: string) => Promise<Uint8Array>, templateUrl: string): () => Promise<PreparedTemplate> {
+  return templateOnce(() =>
+    fetchTemplate(fetchBytes, templateUrl).catch((error: unknown) => {
+      throw new Error(`Could not load the brain template (${templateUrl}): ${messageOf(error)}`);
+    }),
+  );
 }
 
 export class InferenceService {
@@ -49,12 +60,7 @@ export class InferenceService {
   private registered: { readonly scan: Volume; readonly transform: Mat4 } | undefined;
 
   constructor(private readonly deps: ServiceDeps) {
-    const { fetchBytes, templateUrl } = deps;
-    this.template = templateOnce(() =>
-      fetchTemplate(fetchBytes, templateUrl).catch((error: unknown) => {
-        throw new Error(`Could not load the brain template (${templateUrl}): ${messageOf(error)}`);
-      }),
-    );
+    this.template = deps.template ?? loadTemplateOnce(deps.fetchBytes, deps.templateUrl);
   }
 
   async handle(request: WorkerRequest): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
-import { InferenceService } from './inference-service';
+import { InferenceService, loadTemplateOnce } from './inference-service';
 import type { WorkerReply, WorkerRequest } from './protocol';
 import { TrainingService } from './training-service';
 import { ADAPTED_MODEL_PREFIX, isTrainingRequest, type TrainingReply, type TrainingRequest } from './training-protocol';
@@ -20,12 +20,18 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// Shipped beside the models (vite.config.ts `shipModels`), fetched from this page's origin.
+const templateUrl = `${import.meta.env.BASE_URL}models/templates/`;
+/** One registration template for both services: training localises full heads as inference does. */
+const template = loadTemplateOnce(fetchBytes, templateUrl);
+
 const training = new TrainingService({
   post: (reply: TrainingReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   fetchBytes,
   engine: workerEngine,
   store: workerStore,
   createBackend: createOrtWebBackend,
+  template,
 });
 
 const service = new InferenceService({
@@ -34,8 +40,8 @@ const service = new InferenceService({
   // Adapted models (`adapted:<run id>`) are merged here from browser storage; nothing is fetched for them.
   fetchBytes: (url) => (url.startsWith(ADAPTED_MODEL_PREFIX) ? training.mergedModel(url.slice(ADAPTED_MODEL_PREFIX.length)) : fetchBytes(url)),
   createBackend: createOrtWebBackend,
-  // Shipped beside the models (vite.config.ts `shipModels`), fetched from this page's origin.
-  templateUrl: `${import.meta.env.BASE_URL}models/templates/`,
+  templateUrl,
+  template,
 });
 
 self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest>) => {

@@ -21,7 +21,22 @@ export interface PairFiles {
 
 /** A pair the worker read: its grid and label codes, or why it cannot train. */
 export type PairCheck =
-  | { readonly name: string; readonly ok: true; readonly dims: readonly number[]; readonly labelCounts: Readonly<Record<number, number>> }
+  | {
+      readonly name: string;
+      readonly ok: true;
+      /** The scan's grid. */
+      readonly dims: readonly number[];
+      /** Voxels per training target over the pair's samples (0 bg, 1 head, 2 body; or 0 bg, 1 whole). */
+      readonly labelCounts: Readonly<Record<number, number>>;
+      /** `full-head`: localised as inference localises, giving one sample per hippocampus. */
+      readonly path: 'crop' | 'full-head';
+      /** The samples the pair gives (ids, e.g. “case (left)”, “case (right)”). */
+      readonly samples: readonly string[];
+      /** `whole`: whole-hippocampus labels, trained on head + body as one. */
+      readonly space: 'classes' | 'whole';
+      /** What the user should know (a poor registration, a crop left out). */
+      readonly notes: readonly string[];
+    }
   | { readonly name: string; readonly ok: false; readonly message: string };
 
 export type TrainingRequest =
@@ -54,7 +69,8 @@ export interface CompareSide {
 }
 
 export type TrainingReply =
-  | { readonly type: 'train-checked'; readonly request: number; readonly checks: readonly PairCheck[] }
+  /** `mapping`: how the label map turns codes into targets (label-map.ts `describeLabelMap`); absent when the map is invalid. */
+  | { readonly type: 'train-checked'; readonly request: number; readonly checks: readonly PairCheck[]; readonly mapping?: string }
   | { readonly type: 'train-estimated'; readonly request: number; readonly estimate?: RunEstimate; readonly message?: string }
   | {
       readonly type: 'train-compared';

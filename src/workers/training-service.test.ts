@@ -8,15 +8,26 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebGPUEngine, type Engine } from '../engine';
+import { multiply } from '../core/affine';
+import { extractBoxLabels, localise, prepareTemplate, type PreparedTemplate } from '../core/fullhead';
+import { readTemplate } from '../core/fullhead/template-node';
+import { readVolume, writeNifti } from '../core/io';
+import { resampleNearest } from '../core/resample';
+import type { LabelVolume, Volume } from '../core/volume';
+import { createCpuEngine, createWebGPUEngine, type Engine, type EngineDevice } from '../engine';
 import { requestNodeDevice } from '../engine/device-node';
+import { firstModelFrames, segmentFullHead } from '../infer/fullhead';
+import { createOrtNodeBackend } from '../infer/ort-node';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
-import { parseManifest } from '../infer/registry';
+import { manifestFromOnnx, parseManifest } from '../infer/registry';
+import { paddingFor } from '../core/sliding-window';
+import { decodeModel } from '../onnx';
+import { directionalModel } from '../testing/onnx-models';
 import { decodeAdapter } from '../peft/adapter-file';
 import { AdapterStore, type RunSettings } from '../train/adapter-store';
-import { fixturesDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
+import { dataDir, fixturesDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { modelSource } from '../app/models';
-import { TrainingService } from './training-service';
+import { preparePair, TrainingService } from './training-service';
 import type { PairFiles, TrainingReply } from './training-protocol';
 
 const repo = join(import.meta.dirname, '../..');
@@ -32,6 +43,22 @@ const pairs = (): PairFiles[] => [
   { name: 'hippocampus_001', role: 'val', image: file('images', VAL_CASE), label: file('labels', VAL_CASE) },
 ];
 
+/**
+ * A FreeSurfer-style whole-structure label file made from a real MSD label: every hippocampus
+ * voxel (head or body) coded 17 (aseg's left hippocampus), int16 as aseg volumes are stored.
+ */
+function asegStyle(dir: string, name: string): { name: string; bytes: ArrayBuffer } {
+  const labels = readVolume(new Uint8Array(readFileSync(join(msdDir, dir, name))), name);
+  const data = Int16Array.from(labels.data, (v) => (v > 0 ? ASEG_LEFT : 0));
+  return { name: name.replace('.nii.gz', '_aseg.nii'), bytes: new Uint8Array(writeNifti({ ...labels, data })).buffer };
+}
+const ASEG_LEFT = 17;
+const ASEG_RIGHT = 53;
+const asegPairs = (): PairFiles[] => [
+  { name: 'hippocampus_205', role: 'train', image: file('images', TRAIN_CASE), label: asegStyle('labels', TRAIN_CASE) },
+  { name: 'hippocampus_001', role: 'val', image: file('images', VAL_CASE), label: asegStyle('labels', VAL_CASE) },
+];
+
 const settings: RunSettings = { method: { method: 'lorapt' }, steps: 2, batch: 1, lr: 1e-2, augment: false, checkpointEvery: 1, stepsPerEpoch: 1, seed: 3 };
 
 describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`, { timeout: 1_800_000 }, () => {
@@ -40,6 +67,9 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
   const replies: TrainingReply[] = [];
   let service: TrainingService;
   let pauseAtFirstCheckpoint = true;
+  let template: PreparedTemplate | undefined;
+  /** The registration template, prepared on first use as the worker does (≈1 s). */
+  const preparedTemplate = async () => (template ??= prepareTemplate(readTemplate()));
   beforeAll(async () => {
     configureOrtWeb();
     engine = createWebGPUEngine(await requestNodeDevice());
@@ -57,6 +87,7 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
       engine: async () => engine,
       store: async () => store,
       createBackend: createOrtWebBackend,
+      template: preparedTemplate,
     });
   });
   afterAll(() => {
@@ -124,5 +155,253 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
     await service.handle({ type: 'train-resume', runId: 'missing' });
     const state = replies.filter((r) => r.type === 'train-state' && r.runId === 'missing').at(-1);
     expect(state).toMatchObject({ status: 'failed', message: expect.stringMatching(/no adapter "missing"/) });
+  });
+});
+
+describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and full heads ${hasShared ? '' : sharedMissing}`, { timeout: 1_800_000 }, () => {
+  let engine: Engine;
+  let store: AdapterStore;
+  const replies: TrainingReply[] = [];
+  let service: TrainingService;
+  let template: PreparedTemplate;
+  beforeAll(async () => {
+    configureOrtWeb();
+    // The label plumbing is under test here, not the GPU path (the block above trains on WebGPU):
+    // the float64 CPU engine runs the tiny model's step about twice as fast as Dawn's software adapter.
+    engine = createCpuEngine();
+    store = await AdapterStore.open(new IDBFactory(), 'whole-structure');
+    template = prepareTemplate(readTemplate());
+    service = new TrainingService({
+      post: (r) => replies.push(r),
+      fetchBytes: async (url) => {
+        if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
+        return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
+      },
+      engine: async () => engine,
+      store: async () => store,
+      createBackend: createOrtWebBackend,
+      template: async () => template,
+    });
+  });
+  afterAll(() => {
+    store?.close();
+    engine?.dispose();
+  });
+  const checked = async (request: number, pairList: PairFiles[], labelMap: string) => {
+    await service.handle({ type: 'train-check', request, base: base(), pairs: pairList, labelMap });
+    const reply = replies.find((r) => r.type === 'train-checked' && r.request === request);
+    if (reply?.type !== 'train-checked') throw new Error('no check reply');
+    return reply;
+  };
+
+  it('checks aseg-coded pairs with the FreeSurfer map: whole-structure targets, and says which mapping applies', async () => {
+    const reply = await checked(10, asegPairs(), 'freesurfer');
+    expect(reply.mapping).toBe('FreeSurfer aseg: 17 → left hippocampus, 53 → right hippocampus, every other code → background; trained and scored on the whole structure (head + body as one)');
+    for (const c of reply.checks) {
+      expect(c).toMatchObject({ ok: true, path: 'crop', space: 'whole', notes: [] });
+      if (c.ok) expect(Object.keys(c.labelCounts).sort()).toEqual(['0', '1']);
+    }
+    // The same scans with MSD's own labels are head/body targets.
+    const msd = await checked(11, pairs(), 'msd');
+    expect(msd.checks[0]).toMatchObject({ ok: true, space: 'classes' });
+    expect(msd.mapping).toMatch(/^MSD Task04: 0 → background, 1 → hippocampus head, 2 → hippocampus body \+ tail; trained and scored on head and body \+ tail$/);
+  });
+
+  it('refuses a mixed set (head/body beside aseg codes) with the map that trains both, and trains on that map', async () => {
+    const [msdPair] = pairs();
+    const [, asegPair] = asegPairs();
+    const mixed = [msdPair, asegPair];
+    const refused = await checked(12, mixed, 'msd');
+    expect(refused.checks[0]).toMatchObject({ ok: true });
+    const bad = refused.checks[1];
+    if (bad.ok) throw new Error('the aseg pair passed under the MSD map');
+    expect(bad.message).toMatch(/label codes 17 \([\d,]+ voxels\) are not in the label map "0:bg,1:head,2:body"/);
+    expect(bad.message).toContain('choose the “freesurfer” label map');
+    expect(bad.message).toContain('use the map “1:whole,2:whole,17:whole,53:whole,*:bg”');
+    // Under the FreeSurfer map the MSD pair would be all background: refused, not trained on an empty label.
+    const swapped = await checked(13, mixed, 'freesurfer');
+    expect(swapped.checks[0]).toMatchObject({ ok: false, message: expect.stringMatching(/no voxel is hippocampus after the label map .* \(codes present: 0, 1, 2\); these codes look like MSD head\/body labels: choose the “msd” label map/) });
+    // The advised map takes both, on the whole structure.
+    const both = await checked(14, mixed, '1:whole,2:whole,17:whole,53:whole,*:bg');
+    expect(both.checks.map((c) => c.ok && c.space)).toEqual(['whole', 'whole']);
+  });
+
+  it('trains whole-structure labels with the grouped loss; validation Dice and the comparison are on the whole hippocampus', async () => {
+    const runId = 'whole-run';
+    const wholeSettings = { ...settings, steps: 1 };
+    await service.handle({ type: 'train-start', runId, name: 'aseg run', base: base(), settings: wholeSettings, pairs: asegPairs(), labelMap: 'freesurfer' });
+    const done = await store.require(runId);
+    expect(done).toMatchObject({ status: 'done', step: 1 });
+    expect(done).toMatchObject({ labelSpace: 'whole', labelMapping: expect.stringMatching(/^FreeSurfer aseg: .*whole structure/) });
+    expect(done.validation.map((v) => v.step)).toEqual([0, 1]);
+    // Grouped soft Dice over 2 groups (background, whole) lies in [0, 2]; Dice is of the whole structure.
+    for (const v of done.validation) {
+      expect(v.loss).toBeGreaterThanOrEqual(0);
+      expect(v.loss).toBeLessThanOrEqual(2);
+      expect(v.dice).toBeGreaterThanOrEqual(0);
+      expect(v.dice).toBeLessThanOrEqual(1);
+    }
+    expect((await decodeAdapter(done.adapter)).training.labelMap).toBe('17:whole,53:whole,*:bg');
+    await service.handle({ type: 'train-compare', request: 15, runId, backend: 'wasm' });
+    const compared = replies.find((r) => r.type === 'train-compared' && r.request === 15);
+    if (compared?.type !== 'train-compared' || !compared.result) throw new Error(`no comparison: ${JSON.stringify(compared)}`);
+    expect(compared.result.adapted.dice.map((d) => d.name)).toEqual(['whole hippocampus']);
+    expect(compared.result.base.dice.map((d) => d.name)).toEqual(['whole hippocampus']);
+    console.log(`whole-structure run: validation loss ${done.validation.map((v) => v.loss.toFixed(4)).join(' → ')}, whole Dice ${done.validation.map((v) => v.dice.toFixed(3)).join(' → ')}; compare base ${compared.result.base.meanDice.toFixed(3)}, adapted ${compared.result.adapted.meanDice.toFixed(3)}`);
+  });
+
+  describe('a full-head pair', () => {
+    const WINDOW = [64, 80, 64] as const;
+    let scan: Volume;
+    let aseg: Volume<Int16Array>;
+    let pair: PairFiles;
+    beforeAll(() => {
+      const path = join(dataDir, 'samples', 'brainchop_t1_crop.nii.gz');
+      const bytes = new Uint8Array(readFileSync(path));
+      scan = readVolume(bytes, path);
+      // Its test label: AAL's hippocampi (the template's, 1 left, 2 right) carried onto the scan by
+      // our own registration (nearest neighbour), coded as FreeSurfer's aseg (17 left, 53 right).
+      const { transform } = localise(scan, template);
+      const atlas = template.template.hippocampus;
+      const warped = resampleNearest({ ...atlas, affine: multiply(transform, atlas.affine) }, scan.dims, scan.affine);
+      aseg = { ...warped, data: Int16Array.from(warped.data, (v) => (v === 1 ? ASEG_LEFT : v === 2 ? ASEG_RIGHT : 0)) };
+      pair = { name: 'brainchop', role: 'train', image: { name: 'brainchop_t1_crop.nii.gz', bytes: bytes.buffer }, label: { name: 'brainchop_aseg.nii', bytes: new Uint8Array(writeNifti(aseg)).buffer } };
+    }, 600_000);
+
+    it('is localised as inference localises it: two samples (left, right) whose images are the crops segmentFullHead feeds the model', async () => {
+      const onnx = directionalModel(WINDOW);
+      const manifest = manifestFromOnnx(decodeModel(onnx), { id: 'directional', name: 'directional', onnx: 'memory' });
+      const prepared = await preparePair(
+        { name: pair.name, role: 'train', image: { name: pair.image.name, bytes: new Uint8Array(pair.image.bytes) }, label: { name: pair.label.name, bytes: new Uint8Array(pair.label.bytes) } },
+        manifest,
+        'freesurfer',
+        async () => template,
+      );
+      expect(prepared).toMatchObject({ path: 'full-head', space: 'whole', dims: [256, 256, 256] });
+      expect(prepared.samples.map((s) => s.id)).toEqual(['brainchop (left)', 'brainchop (right)']);
+
+      // What inference gives the model: every window segmentFullHead runs, as the backend receives it.
+      const inner = await createOrtNodeBackend(onnx, { threads: 1 });
+      const fed: Float32Array[] = [];
+      const spy = { ...inner, name: inner.name, reason: inner.reason, run: (input: Float32Array, dims: readonly [number, number, number]) => (fed.push(input.slice()), inner.run(input, dims)), dispose: () => inner.dispose() };
+      try {
+        await segmentFullHead(scan, { manifest, backend: spy }, template);
+      } finally {
+        await inner.dispose();
+      }
+      // A crop is one zero-padded window: compare the sample with the window's interior, voxel for voxel.
+      const interior = (window: Float32Array, dims: readonly [number, number, number]) => {
+        const [[pd], [ph], [pw]] = paddingFor(dims as [number, number, number], WINDOW);
+        const out = new Float32Array(dims[0] * dims[1] * dims[2]);
+        for (let d = 0; d < dims[0]; d++) for (let h = 0; h < dims[1]; h++) for (let w = 0; w < dims[2]; w++) out[(d * dims[1] + h) * dims[2] + w] = window[((d + pd) * WINDOW[1] + h + ph) * WINDOW[2] + w + pw];
+        return out;
+      };
+      const [left, right] = prepared.samples;
+      expect(left.dims).toEqual([35, 50, 36]);
+      // The left crop is the first window inference runs; the right crop is the first window of the right side.
+      expect(interior(fed[0], left.dims)).toEqual(left.image);
+      expect(fed.slice(1).some((w) => interior(w, right.dims).every((v, n) => v === right.image[n]))).toBe(true);
+
+      // The labels are cut on the same frames, nearest neighbour: voxel for voxel the mapped aseg there.
+      const frames = firstModelFrames(localise(scan, template));
+      const mapped: LabelVolume = { ...aseg, data: Uint8Array.from(aseg.data, (v) => (v === ASEG_LEFT || v === ASEG_RIGHT ? 1 : 0)) };
+      frames.forEach((frame, s) => {
+        const cut = extractBoxLabels(mapped, frame);
+        const sample = prepared.samples[s];
+        const [ni, nj, nk] = frame.grid.dims;
+        let labelled = 0;
+        for (let k = 0; k < nk; k++) {
+          for (let j = 0; j < nj; j++) {
+            for (let i = 0; i < ni; i++) {
+              expect(sample.label[(i * nj + j) * nk + k]).toBe(cut.data[i + ni * (j + nj * k)]);
+              labelled += cut.data[i + ni * (j + nj * k)];
+            }
+          }
+        }
+        // Each crop holds its side's hippocampus: most of AAL's labelled voxels of that side.
+        const side = s === 0 ? ASEG_LEFT : ASEG_RIGHT;
+        const total = aseg.data.reduce((n, v) => n + (v === side ? 1 : 0), 0);
+        expect(labelled / total).toBeGreaterThan(0.5);
+        console.log(`full-head ${frame.side} crop: ${labelled} of ${total} labelled voxels of that side`);
+      });
+    });
+
+    it('passes the studio check as two whole-structure samples', async () => {
+      const reply = await checked(20, [pair], 'freesurfer');
+      expect(reply.checks[0]).toMatchObject({ ok: true, path: 'full-head', space: 'whole', samples: ['brainchop (left)', 'brainchop (right)'], dims: [256, 256, 256] });
+      console.log(`full-head check notes: ${JSON.stringify(reply.checks[0].ok && reply.checks[0].notes)}`);
+    });
+  });
+});
+
+describe.skipIf(!hasShared)(`TrainingService when the GPU device is lost mid-run ${hasShared ? '' : sharedMissing}`, { timeout: 1_800_000 }, () => {
+  let device: EngineDevice | undefined;
+  let engine: Engine | undefined;
+  let store: AdapterStore;
+  const replies: TrainingReply[] = [];
+  let service: TrainingService;
+  let loseAtCheckpoint: number | null = 1;
+  beforeAll(async () => {
+    store = await AdapterStore.open(new IDBFactory(), 'device-loss');
+    service = new TrainingService({
+      post: (r) => {
+        replies.push(r);
+        // A real loss of the engine's device (Dawn), right after the checkpoint at step 1 is stored.
+        if (r.type === 'train-checkpoint' && r.step === loseAtCheckpoint) {
+          loseAtCheckpoint = null;
+          device!.device.destroy();
+        }
+      },
+      fetchBytes: async (url) => {
+        if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
+        return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
+      },
+      // As the worker does (training-deps.ts): the engine on the current device, a new device after a loss.
+      engine: async () => {
+        if (!engine || deviceLost) {
+          try {
+            engine?.dispose();
+          } catch {
+            // The old device is gone; its buffers went with it.
+          }
+          device = await requestNodeDevice();
+          engine = createWebGPUEngine(device);
+          deviceLost = false;
+          void device.lost.then(() => (deviceLost = true));
+          devices++;
+        }
+        return engine;
+      },
+      store: async () => store,
+      createBackend: createOrtWebBackend,
+      template: async () => prepareTemplate(readTemplate()),
+    });
+  });
+  let devices = 0;
+  let deviceLost = false;
+  afterAll(() => {
+    store?.close();
+    engine?.dispose();
+  });
+
+  it('marks the run interrupted with its checkpoint stored, and resume continues from it on a new device', async () => {
+    const runId = 'lost-run';
+    const [trainPair] = pairs();
+    await service.handle({ type: 'train-start', runId, name: 'device loss', base: base(), settings: { ...settings, steps: 2 }, pairs: [trainPair], labelMap: 'msd' });
+    const interrupted = await store.require(runId);
+    expect(interrupted).toMatchObject({ status: 'interrupted', step: 1, message: expect.stringMatching(/lost.*Resume continues from the last checkpoint/s) });
+    expect(interrupted.losses).toHaveLength(1);
+    expect((await decodeAdapter(interrupted.adapter)).training.steps).toBe(1);
+    expect(replies.filter((r) => r.type === 'train-state').at(-1)).toMatchObject({ status: 'interrupted', step: 1 });
+
+    await service.handle({ type: 'train-resume', runId });
+    const done = await store.require(runId);
+    expect(done).toMatchObject({ status: 'done', step: 2 });
+    expect(devices).toBe(2);
+    // Step 1 was not trained again: the run went on at step 2 from the stored checkpoint.
+    expect(replies.filter((r) => r.type === 'train-step').map((r) => r.type === 'train-step' && r.step)).toEqual([1, 2]);
+    expect(done.losses[0]).toBe(interrupted.losses[0]);
+    expect(done.losses.every(Number.isFinite)).toBe(true);
+    console.log(`device loss: interrupted with “${interrupted.message}”; resumed to step 2, losses ${done.losses.map((l) => l.toFixed(4)).join(' ')}`);
   });
 });

@@ -21,9 +21,11 @@ import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
 import type { AdapterStore, AdapterRecord, RunSettings, RunStatus, StoredPair, ValidationPoint } from '../train/adapter-store';
 import { summarise } from '../train/adapter-store';
 import { estimateRun } from '../train/estimate';
-import { applyLabelMap, parseLabelMap, targetClasses } from '../train/label-map';
+import type { PreparedTemplate } from '../core/fullhead';
+import { applyLabelMap, combinedWholeMap, describeLabelMap, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups, type LabelMap } from '../train/label-map';
 import { train } from '../train/loop';
 import { batches, makeSample, SampleError, type TrainingSample } from '../train/samples';
+import { trainingCrops } from '../train/training-crops';
 import { openAdapter, openForFineTuning, type FineTuneSetup } from '../train/setup';
 import { validate } from '../train/validate';
 import { dice, maskOf } from '../core/metrics';
@@ -39,6 +41,8 @@ export interface TrainingDeps {
   readonly store: () => Promise<AdapterStore>;
   /** For the comparison: an ORT session on the worker's device, as inference builds it. */
   readonly createBackend: (modelBytes: Uint8Array, options: OrtWebOptions) => Promise<OrtWebBackend>;
+  /** The registration template (the one inference localises with), asked for when a full-head pair comes in. */
+  readonly template: () => Promise<PreparedTemplate>;
 }
 
 interface ActiveRun {
@@ -121,17 +125,27 @@ export class TrainingService {
   }
 
   private async check(request: number, base: ModelSource, pairs: readonly PairFiles[], labelMap: string): Promise<void> {
-    const checks: PairCheck[] = pairs.map((p) => {
+    let mapping: string | undefined;
+    try {
+      mapping = describeLabelMap(parseLabelMap(labelMap));
+    } catch {
+      // Every pair says why below.
+    }
+    const checks: PairCheck[] = [];
+    const codes: { name: string; suggestion: string | null }[] = [];
+    for (const p of pairs) {
       try {
-        const sample = prepareSample(toStored(p), base.manifest, labelMap);
+        const prepared = await preparePair(toStored(p), base.manifest, labelMap, this.deps.template);
         const labelCounts: Record<number, number> = {};
-        for (const v of sample.label) labelCounts[v] = (labelCounts[v] ?? 0) + 1;
-        return { name: p.name, ok: true, dims: sample.dims, labelCounts };
+        for (const sample of prepared.samples) for (const v of sample.label) labelCounts[v] = (labelCounts[v] ?? 0) + 1;
+        const { path, notes, space } = prepared;
+        checks.push({ name: p.name, ok: true, dims: prepared.dims, labelCounts, path, samples: prepared.samples.map((s) => s.id), space, notes });
       } catch (error) {
-        return { name: p.name, ok: false, message: messageOf(error) };
+        checks.push({ name: p.name, ok: false, message: messageOf(error) });
       }
-    });
-    this.deps.post({ type: 'train-checked', request, checks });
+      codes.push({ name: p.name, suggestion: suggestLabelMap(labelCodesOf(p)) });
+    }
+    this.deps.post({ type: 'train-checked', request, checks: withMixedSetAdvice(checks, codes), mapping });
   }
 
   private async estimate(request: number, base: ModelSource, settings: RunSettings): Promise<void> {
@@ -190,9 +204,12 @@ export class TrainingService {
       const dataset = await store.dataset(runId);
       if (!dataset) throw new Error('the scans of this run are no longer in browser storage');
       const manifest = base.manifest;
-      const samples = dataset.pairs.map((p) => ({ role: p.role, sample: prepareSample(p, manifest, dataset.labelMap) }));
-      const trainSet = samples.filter((s) => s.role === 'train').map((s) => s.sample);
-      const valSet = samples.filter((s) => s.role === 'val').map((s) => s.sample);
+      const map = parseLabelMap(dataset.labelMap);
+      const classGroups = targetGroups(map, manifest.labels.length);
+      const prepared: { role: StoredPair['role']; samples: TrainingSample[] }[] = [];
+      for (const p of dataset.pairs) prepared.push({ role: p.role, samples: (await preparePair(p, manifest, dataset.labelMap, this.deps.template)).samples });
+      const trainSet = prepared.filter((p) => p.role === 'train').flatMap((p) => p.samples);
+      const valSet = prepared.filter((p) => p.role === 'val').flatMap((p) => p.samples);
       const engine = await this.deps.engine();
       const bytes = await this.baseBytes(base);
       setup = existing
@@ -208,18 +225,18 @@ export class TrainingService {
           await makeAdapter(adapted, method, {
             fingerprint,
             label: manifest.id,
-            training: { steps: at, requestedSteps: settings.steps, batch: settings.batch, lr: settings.lr, seed: settings.seed, augment: settings.augment, cases: trainSet.map((s) => s.id), crop, engine: engine.description, losses: losses.slice(0, at), trainableParameters: trainable, validation },
+            training: { steps: at, requestedSteps: settings.steps, batch: settings.batch, lr: settings.lr, seed: settings.seed, augment: settings.augment, labelMap: map.text, cases: trainSet.map((s) => s.id), crop, engine: engine.description, losses: losses.slice(0, at), trainableParameters: trainable, validation },
           }, tensors),
         );
       if (!existing) {
         const now = Date.now();
-        const record: AdapterRecord = { id: runId, name: fresh!.name, base, status: 'training', step: 0, settings, adapter: await encode(0), losses: [], validation: [], trainable, created: now, updated: now };
+        const record: AdapterRecord = { id: runId, name: fresh!.name, base, status: 'training', step: 0, settings, adapter: await encode(0), losses: [], validation: [], trainable, labelMapping: describeLabelMap(map), labelSpace: map.space, created: now, updated: now };
         await store.put(record);
       }
       const validateAt = async (at: number) => {
         if (valSet.length === 0) return;
         state('training', `Validating at step ${at}`);
-        const score = await validate(adapted, valSet, crop);
+        const score = await validate(adapted, valSet, crop, classGroups);
         const point: ValidationPoint = { step: at, epoch: Math.round(at / settings.stepsPerEpoch), loss: score.loss, dice: score.dice };
         validation.push(point);
         this.deps.post({ type: 'train-validation', runId, point });
@@ -233,6 +250,7 @@ export class TrainingService {
         startStep: step,
         lr: settings.lr,
         seed: settings.seed,
+        classGroups,
         checkpointEvery: settings.checkpointEvery,
         signal: active.controller.signal,
         onStep: async (r) => {
@@ -293,20 +311,23 @@ export class TrainingService {
       const pair = dataset?.pairs.find((p) => p.role === 'val') ?? dataset?.pairs[0];
       if (!dataset || !pair) throw new Error('this adapter has no labelled scans in browser storage to compare on');
       const manifest = record.base.manifest;
-      const image = readVolume(pair.image.bytes, pair.image.name);
-      const truth = mappedLabels(pair, dataset.labelMap, manifest);
+      const map = parseLabelMap(dataset.labelMap);
+      // The first crop the run validated on (a full head's left crop), as inference feeds it to the model.
+      const [crop] = (await pairCrops(pair, map, this.deps.template)).crops;
+      const image = crop.image;
+      const cropManifest = crop.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
       const options: OrtWebOptions = { preference, inputSize: manifest.inputSize as Dims3, bufferBytes: largestBufferBytes(manifest) };
       const side = async (onnx: Uint8Array) => {
         const backend = await this.deps.createBackend(prepareForWeb(onnx), options);
         built.push(backend);
-        const { labels } = await segmentVolume(image, { manifest, backend });
-        return { labels, ...scoreAgainst(labels, truth, manifest) };
+        const { labels } = await segmentVolume(image, { manifest: cropManifest, backend });
+        return { labels, ...scoreAgainst(labels, crop.labels, manifest, map) };
       };
       const baseSide = await side(await this.baseBytes(record.base));
       const adaptedSide = await side(await this.mergedModel(runId));
       const data = Float32Array.from(image.data);
       this.deps.post(
-        { type: 'train-compared', request, result: { scan: pair.image.name, image: { dims: image.dims, data }, base: baseSide, adapted: adaptedSide } },
+        { type: 'train-compared', request, result: { scan: crop.side ? `${pair.image.name}, ${crop.side} hippocampus crop` : pair.image.name, image: { dims: image.dims, data }, base: baseSide, adapted: adaptedSide } },
         [data.buffer, baseSide.labels.data.buffer as ArrayBuffer, adaptedSide.labels.data.buffer as ArrayBuffer],
       );
     } catch (error) {
@@ -321,26 +342,105 @@ function toStored(p: PairFiles): StoredPair {
   return { name: p.name, role: p.role, image: { name: p.image.name, bytes: new Uint8Array(p.image.bytes) }, label: { name: p.label.name, bytes: new Uint8Array(p.label.bytes) } };
 }
 
-/** The pair's labels in the model's classes, through the label map; refuses whole-structure maps (not trainable here yet). */
-function mappedLabels(pair: StoredPair, labelMapText: string, manifest: ModelManifest): LabelVolume {
-  const map = parseLabelMap(labelMapText);
-  const classes = manifest.labels.length;
-  if (targetClasses(map) !== classes) {
-    throw new SampleError(`${pair.name}: the label map “${map.text}” gives ${targetClasses(map)} classes (whole hippocampus); the studio trains the model's ${classes} classes (head, body) only, so use a head/body labelling`);
-  }
+/**
+ * The pair's labels as training targets, through the label map: the model's classes (head/body)
+ * or, for a whole-structure map, 0/1 (trained on head ∪ body). Codes the map does not cover,
+ * and labels with no hippocampus left after the map, are refused with the preset that fits.
+ */
+function mappedLabels(pair: StoredPair, map: LabelMap): LabelVolume {
   const labels: Volume = readVolume(pair.label.bytes, pair.label.name);
-  return applyLabelMap(labels, map, pair.label.name);
+  let mapped: LabelVolume;
+  try {
+    mapped = applyLabelMap(labels, map, pair.name);
+  } catch (error) {
+    if (!(error instanceof LabelMapError)) throw error;
+    throw new LabelMapError(`${error.message}${presetHint(labels.data, map)}`);
+  }
+  if (!mapped.data.some((v) => v !== 0)) {
+    throw new SampleError(`${pair.name}: no voxel is hippocampus after the label map “${map.text}” (codes present: ${codeList(labels.data)})${presetHint(labels.data, map)}`);
+  }
+  return mapped;
 }
 
-/** A pair as the run trains on it: labels mapped, geometry checked, prepared as inference prepares a scan. */
-export function prepareSample(pair: StoredPair, manifest: ModelManifest, labelMapText: string): TrainingSample {
+/** “; these codes look like …: choose that map” when a preset fits the labels better than `map`. */
+function presetHint(data: ArrayLike<number>, map: LabelMap): string {
+  const suggestion = suggestLabelMap(distinctCodes(data));
+  if (!suggestion || parseLabelMap(suggestion).text === map.text) return '';
+  return `; these codes look like ${suggestion === 'msd' ? 'MSD head/body labels' : `${suggestion} labels`}: choose the “${suggestion}” label map`;
+}
+
+function distinctCodes(data: ArrayLike<number>): Set<number> {
+  const codes = new Set<number>();
+  for (let p = 0; p < data.length; p++) codes.add(data[p]);
+  return codes;
+}
+
+function codeList(data: ArrayLike<number>): string {
+  const codes = [...distinctCodes(data)].sort((a, b) => a - b);
+  return codes.length > 12 ? `${codes.slice(0, 12).join(', ')} and ${codes.length - 12} more` : codes.join(', ');
+}
+
+/** The distinct label codes of a pair's label file (empty when it cannot be read: its check says why). */
+function labelCodesOf(p: PairFiles): Set<number> {
+  try {
+    return distinctCodes(readVolume(new Uint8Array(p.label.bytes), p.label.name).data);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * One label map applies to every pair. When refused pairs carry another protocol's codes than
+ * the pairs that passed (head/body MSD labels beside a FreeSurfer aseg), say how to train them
+ * together: every pair on the whole structure, with one map covering both protocols' codes.
+ */
+function withMixedSetAdvice(checks: PairCheck[], codes: readonly { name: string; suggestion: string | null }[]): PairCheck[] {
+  const presets = new Set(codes.map((c) => c.suggestion).filter((s): s is string => s !== null));
+  const refused = checks.some((c) => !c.ok);
+  if (presets.size < 2 || !refused) return checks;
+  const kinds = [...presets].map((p) => `${codes.filter((c) => c.suggestion === p).map((c) => c.name).join(', ')}: ${p}`).join('; ');
+  const combined = combinedWholeMap(presets);
+  const advice = combined
+    ? ` The pairs use different label protocols (${kinds}), and one label map applies to all of them: to train them together on the whole hippocampus (head + body as one), use the map “${combined}”; or remove one kind.`
+    : ` The pairs use different label protocols (${kinds}); one label map applies to all of them, so remove one kind.`;
+  return checks.map((c) => (c.ok ? c : { ...c, message: c.message + advice }));
+}
+
+/** The pair's crops as training sees them (a full head: localised, both sides), labels mapped. */
+async function pairCrops(pair: StoredPair, map: LabelMap, template: () => Promise<PreparedTemplate>) {
   const image = readVolume(pair.image.bytes, pair.image.name);
   if (image.dims.length !== 3) throw new SampleError(`${pair.name}: the scan is not a 3-D volume`);
-  return makeSample(pair.name, image, mappedLabels(pair, labelMapText, manifest), manifest.labels.length, manifest);
+  return { dims: image.dims, ...(await trainingCrops(pair.name, image, mappedLabels(pair, map), template)) };
 }
 
-function scoreAgainst(pred: LabelVolume, truth: LabelVolume, manifest: ModelManifest) {
-  const scores = manifest.labels.filter((l) => l.value !== 0).map((l) => ({ name: l.name, dice: dice(maskOf(pred.data, l.value), maskOf(truth.data, l.value)) }));
+export interface PreparedPair {
+  /** The scan's grid. */
+  readonly dims: readonly number[];
+  readonly path: 'crop' | 'full-head';
+  /** `whole`: labels are 0/1 whole hippocampus, trained on head ∪ body. */
+  readonly space: LabelMap['space'];
+  readonly samples: TrainingSample[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * A pair as the run trains on it: labels mapped, geometry checked, a full head localised into
+ * the crops inference would feed the model, each prepared as inference prepares it.
+ */
+export async function preparePair(pair: StoredPair, manifest: ModelManifest, labelMapText: string, template: () => Promise<PreparedTemplate>): Promise<PreparedPair> {
+  const map = parseLabelMap(labelMapText);
+  const { dims, path, crops, notes } = await pairCrops(pair, map, template);
+  const samples = crops.map((c) => {
+    const prep = c.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
+    return makeSample(c.id, c.image, c.labels, targetClasses(map), prep);
+  });
+  return { dims, path, space: map.space, samples, notes };
+}
+
+/** Dice of each of the model's structures, or of the whole hippocampus (label > 0) for whole-structure labels. */
+function scoreAgainst(pred: LabelVolume, truth: LabelVolume, manifest: ModelManifest, map: LabelMap) {
+  const structures = map.space === 'whole' ? [{ name: 'whole hippocampus', value: 'foreground' as const }] : manifest.labels.filter((l) => l.value !== 0).map((l) => ({ name: l.name, value: l.value }));
+  const scores = structures.map((s) => ({ name: s.name, dice: dice(maskOf(pred.data, s.value), maskOf(truth.data, s.value)) }));
   const valid = scores.filter((s) => !Number.isNaN(s.dice));
   return { dice: scores, meanDice: valid.length ? valid.reduce((a, s) => a + s.dice, 0) / valid.length : NaN };
 }

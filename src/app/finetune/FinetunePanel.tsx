@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { METHODS, type MethodName } from '../../peft/methods';
 import type { AdapterSummary } from '../../train/adapter-store';
 import { LABEL_MAP_PRESETS } from '../../train/label-map';
+import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
@@ -138,6 +139,8 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
   const checks = useFinetune((s) => s.checks);
   const validation = useFinetune((s) => s.validation);
   const labelMap = useFinetune((s) => s.labelMap);
+  const mapping = useFinetune((s) => s.mapping);
+  const [customMap, setCustomMap] = useState('');
   const pairs = finetune.pairs();
   const unpaired = finetune.unpaired();
   const val = finetune.validationSet();
@@ -163,8 +166,24 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
               {name}: {text}
             </option>
           ))}
+          {!(labelMap in LABEL_MAP_PRESETS) && <option value={labelMap}>custom: {labelMap}</option>}
         </select>
       </label>
+      <form
+        className="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (customMap.trim()) finetune.setLabelMap(customMap.trim());
+        }}
+      >
+        <input aria-label="Custom label map" placeholder="or codes, e.g. 1:whole,2:whole,17:whole,53:whole,*:bg" value={customMap} onChange={(e) => setCustomMap(e.target.value)} />
+        <button type="submit">Use</button>
+      </form>
+      {mapping && pairs.length > 0 && (
+        <p className="muted small" data-testid="label-mapping">
+          {mapping}
+        </p>
+      )}
       {pairs.length > 0 && (
         <table className="pairs" data-testid="pairs-table">
           <thead>
@@ -181,7 +200,7 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
                 <tr key={p.key} data-testid="pair-row">
                   <td title={`${p.image.file.name} + ${p.label.file.name}`}>{p.key}</td>
                   <td className={c ? (c.ok ? 'ok' : 'bad') : 'muted'} data-testid="pair-check">
-                    {c ? (c.ok ? `${c.dims.join('×')} ✓` : c.message) : 'checking…'}
+                    {c ? (c.ok ? checkSummary(c) : c.message) : 'checking…'}
                   </td>
                   <td>
                     <input type="checkbox" aria-label={`validate on ${p.key}`} checked={val.has(p.key)} onChange={(e) => finetune.setValidation(p.key, e.target.checked)} />
@@ -222,6 +241,14 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
       )}
     </section>
   );
+}
+
+/** A passed check in a few words: grid, full-head crops, whole-structure targets, notes. */
+function checkSummary(c: Extract<PairCheck, { ok: true }>): string {
+  const parts = [`${c.dims.join('×')} ✓`];
+  if (c.path === 'full-head') parts.push(`full head → ${c.samples.length} crop${c.samples.length === 1 ? '' : 's'} (${c.samples.map((id) => /\((\w+)\)$/.exec(id)?.[1] ?? id).join(', ')}), as inference crops it`);
+  if (c.space === 'whole') parts.push('whole hippocampus');
+  return [...parts, ...c.notes].join(' · ');
 }
 
 const methodChoices: MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'];
@@ -421,7 +448,7 @@ function AdapterRow({ adapter, finetune }: { adapter: AdapterSummary; finetune: 
       <p className="muted small">
         {adapter.status} · step {adapter.step}
         {adapter.settings ? ` of ${adapter.settings.steps}` : ''} · {(adapter.adapterBytes / 1024).toFixed(0)} KiB
-        {adapter.validation.length > 0 && !Number.isNaN(adapter.validation.at(-1)!.dice) && ` · val Dice ${adapter.validation.at(-1)!.dice.toFixed(3)}`}
+        {adapter.validation.length > 0 && !Number.isNaN(adapter.validation.at(-1)!.dice) && ` · val Dice ${adapter.validation.at(-1)!.dice.toFixed(3)}${adapter.labelSpace === 'whole' ? ' (whole hippocampus)' : ''}`}
       </p>
       <div className="adapter-actions">
         {(adapter.status === 'paused' || adapter.status === 'interrupted') && !busy && (

@@ -147,12 +147,12 @@ export class Finetune {
   async check(): Promise<void> {
     const base = this.baseSource();
     if (!base || this.pairs().length === 0) {
-      this.set({ checks: {} });
+      this.set({ checks: {}, mapping: null });
       return this.estimate();
     }
     try {
-      const checks = await this.deps.client.check(base, await this.pairBytes(), this.state.labelMap);
-      this.set({ checks: Object.fromEntries(checks.map((c) => [c.name, c])) });
+      const { checks, mapping } = await this.deps.client.check(base, await this.pairBytes(), this.state.labelMap);
+      this.set({ checks: Object.fromEntries(checks.map((c) => [c.name, c])), mapping: mapping ?? null });
     } catch (error) {
       this.fail(error);
     }

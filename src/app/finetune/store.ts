@@ -62,6 +62,8 @@ export interface FinetuneState {
   readonly validation: ReadonlySet<string> | 'auto';
   readonly labelMap: string;
   readonly checks: Readonly<Record<string, PairCheck>>;
+  /** How the label map was applied to the checked pairs (e.g. “FreeSurfer aseg: 17 → left hippocampus, …”). */
+  readonly mapping: string | null;
   readonly settings: FinetuneSettings;
   readonly estimate: RunEstimate | null;
   readonly estimateError: string | null;
@@ -93,6 +95,7 @@ export const initialFinetuneState = (): FinetuneState => ({
   validation: 'auto',
   labelMap: 'msd',
   checks: {},
+  mapping: null,
   settings: defaultSettings,
   estimate: null,
   estimateError: null,

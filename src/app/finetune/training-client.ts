@@ -53,10 +53,11 @@ export class TrainingClient {
     });
   }
 
-  async check(base: ModelSource, pairs: readonly PairFiles[], labelMap: string): Promise<readonly PairCheck[]> {
+  /** Each pair's check, and how the label map turns codes into targets (absent when the map is invalid). */
+  async check(base: ModelSource, pairs: readonly PairFiles[], labelMap: string): Promise<{ checks: readonly PairCheck[]; mapping?: string }> {
     const reply = await this.ask((request) => ({ type: 'train-check', request, base, pairs, labelMap }), transfers(pairs));
     if (reply.type !== 'train-checked') throw new Error(`unexpected reply ${reply.type}`);
-    return reply.checks;
+    return { checks: reply.checks, mapping: reply.mapping };
   }
 
   async estimate(base: ModelSource, settings: RunSettings): Promise<RunEstimate> {

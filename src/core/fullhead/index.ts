@@ -34,7 +34,7 @@ export {
   type LocalisationProblem,
   type PreparedTemplate,
 } from './localise';
-export { extractBox, boxToConformed, MSD_ORIENTATION, ROI_MARGIN_MM, type HippocampusBox } from './roi';
+export { extractBox, extractBoxLabels, boxToConformed, MSD_ORIENTATION, ROI_MARGIN_MM, type HippocampusBox } from './roi';
 export { templateOutline, OUTLINE_BRAIN, OUTLINE_HIPPOCAMPUS } from './outline';
 export { pasteBoxMasks, type BoxMask } from './paste';
 export { parseTemplate, templateBrainMm3, TEMPLATE_FILES, type Template, type TemplateBytes } from './template';

@@ -1,6 +1,6 @@
 import { applyToPoint, invert, multiply, type Vec3 } from '../affine';
 import type { Grid } from '../resample';
-import { resampleLinear } from '../resample';
+import { resampleLinear, resampleNearest } from '../resample';
 import type { LabelVolume, Mat4, Volume } from '../volume';
 import { mat4 } from '../volume';
 import { LEFT, RIGHT } from './template-build';
@@ -106,4 +106,9 @@ export function boxToConformed(first: Vec3, dims: Vec3, side: 'left' | 'right'):
 /** The scan's voxels on a box (trilinear from the input grid; 0 outside its field of view). */
 export function extractBox(scan: Volume, box: HippocampusBox): Volume<Float32Array> {
   return resampleLinear(scan, box.grid.dims, box.grid.affine);
+}
+
+/** A label volume on a box, nearest neighbour (codes stay codes; 0 outside its field of view): the labels of `extractBox`'s crop. */
+export function extractBoxLabels(labels: LabelVolume, box: HippocampusBox): LabelVolume {
+  return resampleNearest(labels, box.grid.dims, box.grid.affine);
 }
