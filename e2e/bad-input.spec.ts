@@ -2,8 +2,11 @@
  * Bad input: each broken file gets a clear message, and the studio keeps working (the next
  * good file is segmented as usual).
  */
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { readVolume, writeNifti } from '../src/core/io';
+import { uniformStream } from '../src/engine/engine';
 import { hasShared, sharedMissing } from '../src/testing/shared';
 import { badInputs } from './bad-inputs';
 import { msdScan, openStudio, pickFile, waitForResult } from './helpers';
@@ -65,4 +68,27 @@ test('a model that fails to load is explained; a run can be cancelled; the next 
   await expect(error).toHaveCount(0);
   await expect(page.getByTestId('notice')).toHaveCount(0);
   expect(requests).toBe(2); // the session built during the cancelled run was kept
+});
+
+test('a blank crop is refused; a noise crop through the trained model is flagged, not trusted', async ({ page }) => {
+  const scan = readVolume(new Uint8Array(readFileSync(msdScan)), msdScan);
+  const u = uniformStream(7);
+  const nifti = (data: Float32Array) => Buffer.from(writeNifti({ ...scan, data }));
+  await openStudio(page, { backend: 'wasm', model: 'swinunetr' });
+  const error = page.getByTestId('error');
+
+  await pickFile(page, { name: 'blank.nii', buffer: nifti(new Float32Array(scan.data.length)) });
+  await expect(error).toContainText('holds the same value (0) in every voxel');
+  await error.getByRole('button', { name: 'Dismiss' }).click();
+
+  await pickFile(page, { name: 'noise.nii', buffer: nifti(Float32Array.from(scan.data, () => 50 + 40 * u())) });
+  await waitForResult(page);
+  await expect(page.getByTestId('warnings')).toContainText(/scattered|too small to be a whole hippocampus|found no hippocampus/);
+
+  // The same studio then segments a real crop without a warning.
+  await pickFile(page, msdScan);
+  await expect(page.getByTestId('scan-name')).toHaveText(basename(msdScan));
+  await waitForResult(page);
+  await expect(page.getByTestId('warnings')).toHaveCount(0);
+  await expect(error).toHaveCount(0);
 });

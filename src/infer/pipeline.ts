@@ -46,6 +46,15 @@ export interface SegmentResult {
   readonly timingsMs: Record<string, number>;
 }
 
+/** What `segmentVolume` adds for a crop: how coherent the model's raw mask was. */
+export interface VolumeSegmentResult extends SegmentResult {
+  /**
+   * Share of the model's foreground voxels that the largest-component step kept (1 when it is
+   * off): near 1 when the model saw one hippocampus, lower when its mask is scattered.
+   */
+  readonly connectedFraction: number;
+}
+
 /**
  * Voxel sizes within 1 % of the model's are used as they are: the model cannot tell
  * the difference, and resampling would blur the image for nothing.
@@ -56,7 +65,7 @@ export function needsResampling(spacing: readonly number[], target: readonly num
   return spacing.some((s, a) => Math.abs(s - target[a]) > SPACING_TOLERANCE * target[a]);
 }
 
-export async function segmentVolume(image: Volume, model: LoadedModel, opts: SegmentOptions = {}): Promise<SegmentResult> {
+export async function segmentVolume(image: Volume, model: LoadedModel, opts: SegmentOptions = {}): Promise<VolumeSegmentResult> {
   const { manifest, backend } = model;
   const progress = opts.onProgress ?? (() => {});
   const timingsMs: Record<string, number> = {};
@@ -100,7 +109,12 @@ export async function segmentVolume(image: Volume, model: LoadedModel, opts: Seg
   opts.signal?.throwIfAborted();
   progress({ stage: 'postprocess' });
   let labels = resample ? resampleArgmax(logits, grid) : argmax(logits);
-  if (opts.largestComponent ?? true) labels = keepLargestComponentPerLabel(labels, grid.dims);
+  let connectedFraction = 1;
+  if (opts.largestComponent ?? true) {
+    const before = countForeground(labels);
+    labels = keepLargestComponentPerLabel(labels, grid.dims);
+    if (before > 0) connectedFraction = countForeground(labels) / before;
+  }
   const onGrid: LabelVolume = { dims: grid.dims, spacing: grid.spacing, affine: grid.affine, data: labels };
   const restored = reorientation ? undoReorientation(onGrid, reorientation) : onGrid;
   const result: LabelVolume = { dims: image.dims, spacing: image.spacing, affine: image.affine, data: restored.data };
@@ -108,5 +122,11 @@ export async function segmentVolume(image: Volume, model: LoadedModel, opts: Seg
   lap('postprocess');
   timingsMs.total = performance.now() - start;
   progress({ stage: 'done' });
-  return { labels: result, volumes, timingsMs };
+  return { labels: result, volumes, timingsMs, connectedFraction };
+}
+
+function countForeground(labels: ArrayLike<number>): number {
+  let n = 0;
+  for (let p = 0; p < labels.length; p++) if (labels[p] !== 0) n++;
+  return n;
 }

@@ -15,7 +15,8 @@ import type { PreparedTemplate, ScanClassification, ScanPath, Template, Template
 import type { LabelInfo } from '../core/labels';
 import type { Volume } from '../core/volume';
 import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult } from './fullhead';
-import { segmentVolume, type LoadedModel, type SegmentResult } from './pipeline';
+import { cropMaskWarnings } from './crop-plausibility';
+import { segmentVolume, type LoadedModel, type SegmentResult, type VolumeSegmentResult } from './pipeline';
 
 export interface SegmentScanOptions extends FullHeadOptions {
   /** Force a path (`--full-head` / `--crop`); by default the field of view decides. */
@@ -32,7 +33,7 @@ interface Common {
 }
 
 export type SegmentScanResult =
-  | (SegmentResult & Common & { readonly path: 'crop' })
+  | (VolumeSegmentResult & Common & { readonly path: 'crop' })
   | (SegmentResult & Common & { readonly path: 'full-head'; readonly fullHead: FullHeadResult });
 
 /**
@@ -45,7 +46,7 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const { path, classification } = choosePath(scan, opts.path);
   if (path === 'crop') {
     const result = await segmentVolume(scan, model, opts);
-    return { ...result, path, classification, labelInfo: model.manifest.labels, warnings: [] };
+    return { ...result, path, classification, labelInfo: model.manifest.labels, warnings: cropMaskWarnings(result.volumes, result.connectedFraction) };
   }
   if (opts.sublabels) checkSublabelModel(model.manifest);
   const template = await opts.template();

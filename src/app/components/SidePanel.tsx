@@ -153,6 +153,14 @@ function ResultsCard({ studio, models }: { studio: Studio; models: readonly Mode
           {caveat}
         </p>
       )}
+      {segmentation.path === 'crop' && segmentation.warnings.length > 0 && (
+        // A full head's warnings sit with its registration; a crop has only its mask to go by.
+        <ul className="warnings" data-testid="warnings">
+          {segmentation.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
       <table className="volumes" data-testid="volumes-table">
         <thead>
           <tr>

@@ -13,7 +13,8 @@ export type VolumeProblem =
   | 'empty-dimension'
   | 'too-large'
   | 'bad-geometry'
-  | 'non-finite';
+  | 'non-finite'
+  | 'constant';
 
 export class VolumeReadError extends Error {
   override readonly name = 'VolumeReadError';

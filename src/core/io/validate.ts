@@ -62,7 +62,14 @@ export function checkFinite(data: ArrayLike<number>, fileName: string): void {
   }
 }
 
-/** Everything a segmentation needs of a volume: 3-D, a sane size, a usable affine, finite voxels. */
+/** Throws when every voxel holds the same value: an empty or blanked image has nothing to segment. */
+export function checkNotConstant(data: ArrayLike<number>, fileName: string): void {
+  const first = data[0];
+  for (let p = 1; p < data.length; p++) if (data[p] !== first) return;
+  throw new VolumeReadError('constant', `${fileName} holds the same value (${first}) in every voxel: there is no image to segment. Is it an empty or blanked export?`);
+}
+
+/** Everything a segmentation needs of a volume: 3-D, a sane size, a usable affine, finite, not constant voxels. */
 export function validateVolume(vol: Volume, name: string): void {
   spatialDims(vol.dims, name);
   if (vol.data.length !== voxelCount(vol.dims)) {
@@ -72,4 +79,5 @@ export function validateVolume(vol: Volume, name: string): void {
     throw new VolumeReadError('bad-geometry', `${name} has an unusable voxel-to-scanner transform (singular or not finite).`);
   }
   checkFinite(vol.data, name);
+  checkNotConstant(vol.data, name);
 }
