@@ -10,6 +10,7 @@ import { modelCaveat } from '../infer/registry';
 import type { Adapter } from '../peft/adapter-file';
 import { encodeAdapter } from '../peft/adapter-file';
 import { makeAdapter } from '../peft/apply';
+import { nodeSvdPool } from '../peft/linalg/svd-pool-node';
 import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
 import { train, type TrainResult } from '../train/loop';
 import { asLabels, batches, makeSample, type TrainingSample } from '../train/samples';
@@ -144,7 +145,14 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       seed,
     };
     const t0 = performance.now();
-    const setup = await openForFineTuning(engine, bytes, cfg, { label: manifest.id });
+    // LoRA-PT's t-SVD decomposes its Fourier slices on worker threads (one per core).
+    const pool = nodeSvdPool();
+    let setup;
+    try {
+      setup = await openForFineTuning(engine, bytes, cfg, { label: manifest.id, tsvd: { pool } });
+    } finally {
+      pool.dispose();
+    }
     const initMs = performance.now() - t0;
     const { adapted, method, fingerprint } = setup;
     const model = adapted.model;

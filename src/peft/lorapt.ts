@@ -14,6 +14,7 @@ import type { SegmentationModel } from '../models/model';
 import { toHost, type ForwardHooks, type HostTensor, type HostTensors, type MethodAdapter } from './adapted-model';
 import { PeftConfigError } from './errors';
 import { checkRank } from './linalg/svd';
+import { defaultSvdPool } from './linalg/svd-pool';
 import { circulantIndex, tproductOp, tproductTransposedSlices, unfoldLeft } from './tproduct';
 import { principalTSVD, type TsvdOptions } from './tsvd';
 import { LORAPT_TENSORS, loraptTensorSpecs, slicesByParam, type LoraptTensorName, type LoraptTensorSpec } from './targets';
@@ -58,17 +59,29 @@ interface TensorState {
 /** Factors Ur, Sr, Vr by tensor as host arrays, named like the fixtures (`W_sa.Ur`, …). */
 export type LoraptFactors = HostTensors;
 
-/** Computes the principal factors of a UNETR's three tensors from its current weights (float32-rounded). */
+/**
+ * Computes the principal factors of a UNETR's three tensors from its current weights
+ * (float32-rounded). Without `opts.pool`, one `defaultSvdPool()` serves the three tensors.
+ */
 export async function computeLoraptFactors(model: SegmentationModel, ranks: LoraptRanks, opts: TsvdOptions = {}): Promise<Map<string, HostTensor>> {
   const specs = loraptTensorSpecs(model);
   checkLoraptRanks(specs, ranks);
+  const pool = opts.pool ?? defaultSvdPool();
+  try {
+    return await factorsOf(model, specs, ranks, { ...opts, pool });
+  } finally {
+    if (!opts.pool) pool.dispose();
+  }
+}
+
+async function factorsOf(model: SegmentationModel, specs: readonly LoraptTensorSpec[], ranks: LoraptRanks, opts: TsvdOptions): Promise<Map<string, HostTensor>> {
   const out = new Map<string, HostTensor>();
   for (const spec of specs) {
     const weights = new Map<string, Float32Array | Float64Array>();
     for (const s of spec.slices) if (!weights.has(s.param)) weights.set(s.param, await model.params.get(s.param).data());
     const slices = spec.slices.map((s) => weights.get(s.param)!.subarray(s.rows[0] * spec.n2, s.rows[1] * spec.n2));
     const r = ranks[spec.name];
-    const f = principalTSVD(slices, spec.n1, spec.n2, r, { ...opts, what: `LoRA-PT ${spec.name}` });
+    const f = await principalTSVD(slices, spec.n1, spec.n2, r, { ...opts, what: `LoRA-PT ${spec.name}` });
     const [u, s, v] = factorNames(spec.name);
     const n3 = spec.slices.length;
     out.set(u, { shape: [n3, spec.n1, r], data: Float32Array.from(f.ur.data) });

@@ -7,7 +7,7 @@ import { hasShared, sharedMissing } from '../testing/shared';
 import { halfLength, irfftStack, isRealFrequency, rfftStack } from './linalg/dft';
 import { jacobiSvd } from './linalg/jacobi';
 import { circulantIndex, tensor3, tproduct, tproductOp, tproductTransposedSlices, ttranspose, unfoldLeft } from './tproduct';
-import { principalPart, principalTSVD, residual } from './tsvd';
+import { FLOAT32_TOLERANCE, principalPart, principalTSVD, residual } from './tsvd';
 import { loraptTensorSpecs } from './targets';
 
 function rng(seed: number): () => number {
@@ -82,10 +82,17 @@ function truncatedFourier(slices: Float64Array[], n1: number, n2: number, r: num
 }
 
 describe('stacked-axis DFT', () => {
-  for (const n3 of [7, 12]) {
-    it(`matches the naive DFT and inverts exactly (n3 = ${n3})`, () => {
-      const slices = randomSlices(n3, 50, n3);
-      const half = rfftStack(slices, 50);
+  // len 1031 spans three kernel blocks of 512 with a short, odd last one.
+  for (const [n3, len] of [
+    [1, 50],
+    [2, 50],
+    [7, 50],
+    [12, 1031],
+    [48, 1031],
+  ] as const) {
+    it(`matches the naive DFT and inverts exactly (n3 = ${n3}, ${len} elements)`, () => {
+      const slices = randomSlices(n3, len, n3);
+      const half = rfftStack(slices, len);
       expect(half.length).toBe(halfLength(n3));
       half.forEach((d, k) => {
         const ref = naiveDft(slices, k);
@@ -99,6 +106,13 @@ describe('stacked-axis DFT', () => {
       back.forEach((b, j) => expect(relToMax(b, slices[j])).toBeLessThan(1e-13));
     });
   }
+
+  it('reads float32 slices (the weights) exactly', () => {
+    const slices = randomSlices(12, 600, 3).map((s) => Float32Array.from(s));
+    const half = rfftStack(slices, 600);
+    const wide = rfftStack(slices.map((s) => Float64Array.from(s)), 600);
+    half.forEach((d, k) => expect(relToMax(d.re, wide[k].re)).toBe(0));
+  });
 });
 
 describe('principal t-SVD (host)', () => {
@@ -107,9 +121,9 @@ describe('principal t-SVD (host)', () => {
     [5, 8, 11, 2],
     [12, 20, 16, 3],
   ] as const) {
-    it(`P = Ur*Sr*Vrᵀ is the tubal rank-${r} truncation, W_res + P = T (n3=${n3}, ${n1}×${n2})`, () => {
+    it(`P = Ur*Sr*Vrᵀ is the tubal rank-${r} truncation, W_res + P = T (n3=${n3}, ${n1}×${n2})`, async () => {
       const slices = randomSlices(n3, n1 * n2, 100 + n3);
-      const f = principalTSVD(slices, n1, n2, r);
+      const f = await principalTSVD(slices, n1, n2, r);
       // Sr is f-diagonal at initialisation: off-diagonal entries are zero in every slice.
       for (let j = 0; j < n3; j++) for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) if (a !== b) expect(f.sr.data[(j * r + a) * r + b]).toBe(0);
       const p = principalPart(f.ur, f.sr, f.vr);
@@ -122,8 +136,28 @@ describe('principal t-SVD (host)', () => {
     });
   }
 
-  it('refuses a rank larger than the slices allow', () => {
-    expect(() => principalTSVD(randomSlices(4, 12, 1), 3, 4, 4, { what: 'W_sa' })).toThrow(/W_sa.*rank 4 is larger than this 3×4 weight allows \(at most 3\)/);
+  it('takes the Lanczos path for large slices and agrees with the dense truncation', async () => {
+    // 100×120 slices exceed DENSE_SVD_LIMIT. tol 1e-12: the factors' error is ~tol/gap (the
+    // random slices' relative gaps are ≥ 1e-2), far inside 1e-8.
+    const [n3, n1, n2, r] = [4, 100, 120, 2];
+    const slices = randomSlices(n3, n1 * n2, 77);
+    const f = await principalTSVD(slices, n1, n2, r, { tol: 1e-12 });
+    expect(f.converged).toBe(true);
+    expect(f.maxResidual).toBeGreaterThan(0); // Lanczos ran (Jacobi reports 0)
+    expect(f.maxResidual).toBeLessThan(1e-12);
+    const p = principalPart(f.ur, f.sr, f.vr);
+    const ref = truncatedFourier(slices, n1, n2, r);
+    ref.forEach((x, j) => expect(relToMax(p.data.subarray(j * n1 * n2, (j + 1) * n1 * n2), x)).toBeLessThan(1e-8));
+  });
+
+  it('converges to the float32 tolerance by default', async () => {
+    const f = await principalTSVD(randomSlices(3, 120 * 110, 5), 120, 110, 1);
+    expect(f.converged).toBe(true);
+    expect(f.maxResidual).toBeLessThanOrEqual(FLOAT32_TOLERANCE);
+  });
+
+  it('refuses a rank larger than the slices allow', async () => {
+    await expect(principalTSVD(randomSlices(4, 12, 1), 3, 4, 4, { what: 'W_sa' })).rejects.toThrow(/W_sa.*rank 4 is larger than this 3×4 weight allows \(at most 3\)/);
   });
 
   it('t-transpose reverses the t-product: (A*B)ᵀ = Bᵀ*Aᵀ', () => {
@@ -190,7 +224,7 @@ describe.skipIf(!hasShared)('LoRA-PT factors vs ../shared/fixtures/lorapt_unetr_
   });
 
   for (const r of [1, 2]) {
-    it(`reproduces Ur, Sr, Vr and W_res at rank ${r}`, () => {
+    it(`reproduces Ur, Sr, Vr and W_res at rank ${r}`, async () => {
       const weights = fixtureWeights('unetr_tiny');
       const factors = readIndexed(dir, `r${r}_factors`);
       const residuals = readIndexed(dir, `r${r}_residual`);
@@ -200,7 +234,7 @@ describe.skipIf(!hasShared)('LoRA-PT factors vs ../shared/fixtures/lorapt_unetr_
           if (!cache.has(s.param)) cache.set(s.param, weights.read(s.param));
           return cache.get(s.param)!.subarray(s.rows[0] * spec.n2, s.rows[1] * spec.n2);
         });
-        const f = principalTSVD(slices, spec.n1, spec.n2, r);
+        const f = await principalTSVD(slices, spec.n1, spec.n2, r);
         // Reference: float64 computation stored as float32 (relative rounding ≤ 6e-8); the SVDs
         // agree to ~1e-13 and the smallest gap s_r − s_{r+1} (0.03) keeps vectors well defined.
         expect(relToMax(f.ur.data, entryValues(factors, `${spec.name}.Ur`))).toBeLessThan(1e-6);

@@ -153,6 +153,63 @@ describe('lanczosSvd', () => {
     for (let c = 0; c < 2; c++) expect(1 - alignment(l.u, j.u, c)).toBeLessThan(1e-8);
   });
 
+  it('finds the top triplets of a complex matrix with a clear spectrum, tall and wide', () => {
+    const s = Array.from({ length: 110 }, (_, i) => (i < 3 ? 8 - 2 * i : 1 / (1 + i)));
+    for (const [rows, cols] of [
+      [130, 110],
+      [110, 170],
+    ] as const) {
+      const a = withSpectrum(rows, cols, s, true, rows + cols);
+      const l = lanczosSvd(a, 3, { tol: 1e-12 });
+      expect(l.converged).toBe(true);
+      for (let i = 0; i < 3; i++) expect(Math.abs(l.s[i] - s[i]) / s[0]).toBeLessThan(1e-13);
+      const j = jacobiSvd(a);
+      // Gaps of 2 against σ₁ = 8: vectors as accurate as the residual.
+      for (let c = 0; c < 3; c++) {
+        expect(1 - alignment(l.u, j.u, c)).toBeLessThan(1e-12);
+        expect(1 - alignment(l.v, j.v, c)).toBeLessThan(1e-12);
+      }
+      expect(orthoError(l.u)).toBeLessThan(EXACT);
+      expect(orthoError(l.v)).toBeLessThan(EXACT);
+    }
+  });
+
+  it('measures its residual honestly on a flat spectrum (random complex matrix)', () => {
+    // A random matrix's top singular values are close (relative gaps ~1e-2): the slow case.
+    const a = random(200, 150, true, 12);
+    const j = jacobiSvd(a);
+    for (const tol of [1e-6, 1e-10]) {
+      const l = lanczosSvd(a, 2, { tol });
+      expect(l.converged).toBe(true);
+      // The reported residual is ‖Aᴴu − σv‖/σ₁ recomputed here from the returned triplets.
+      let worst = 0;
+      for (let c = 0; c < 2; c++) {
+        const u = matrix(200, 1, true);
+        for (let i = 0; i < 200; i++) [u.re[i], u.im![i]] = [l.u.re[i * 2 + c], l.u.im![i * 2 + c]];
+        let sq = 0;
+        for (let col = 0; col < 150; col++) {
+          let re = 0;
+          let im = 0;
+          for (let i = 0; i < 200; i++) {
+            // conj(a[i, col])·u[i]
+            const ar = a.re[i * 150 + col];
+            const ai = a.im![i * 150 + col];
+            re += ar * u.re[i] + ai * u.im![i];
+            im += ar * u.im![i] - ai * u.re[i];
+          }
+          re -= l.s[c] * l.v.re[col * 2 + c];
+          im -= l.s[c] * l.v.im![col * 2 + c];
+          sq += re * re + im * im;
+        }
+        worst = Math.max(worst, Math.sqrt(sq) / l.s[0]);
+      }
+      expect(Math.abs(worst - l.residual)).toBeLessThan(1e-12);
+      expect(worst).toBeLessThanOrEqual(tol);
+      // σ is second order in the residual: exact to rounding even at tol 1e-6.
+      for (let i = 0; i < 2; i++) expect(Math.abs(l.s[i] - j.s[i]) / j.s[0]).toBeLessThan(1e-11);
+    }
+  });
+
   it('handles wide matrices', () => {
     const a = random(40, 130, true, 8);
     const l = lanczosSvd(a, 1, { tol: 1e-12 });
