@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   Adam, AdamW, add, backward, conv3d, createCpuEngine, diceLoss, DisposedError, instanceNorm, keep, leakyRelu, linear, mul, noGrad, oneHot, polyLr,
-  randnArray, reshape, sum, tidy, type Tensor,
+  randnArray, reshape, ShapeError, sum, tidy, type Tensor,
 } from './index';
+import { trainStraightAndResumed } from './testing/resume';
 
 const e = createCpuEngine();
 
@@ -157,6 +158,43 @@ describe('optimisers follow torch semantics', () => {
       for (const t of [p, c, d]) t.dispose();
     });
   }
+
+  for (const [name, make] of [
+    ['Adam (amsgrad, L2)', (ps: Tensor[]) => new Adam(ps, { lr: 0.01, amsgrad: true, weightDecay: 1e-5 })],
+    ['AdamW', (ps: Tensor[]) => new AdamW(ps, { lr: 0.02, weightDecay: 0.1 })],
+  ] as const) {
+    it(`${name}: 5 steps straight equal 2 steps + saveState + a fresh optimiser + loadState + 3 steps, exactly`, async () => {
+      const { straight, resumed, saved } = await trainStraightAndResumed(e, make, 5, 2);
+      expect(saved.t).toBe(2);
+      expect(saved.slots.map((s) => s && s.m.constructor.name)).toEqual(['Float64Array', 'Float64Array', 'Float64Array', null]); // "unused" has no gradient
+      expect(saved.slots[0]!.vmax === null).toBe(name === 'AdamW');
+      // The same float64 arithmetic in the same order: bit for bit.
+      resumed.forEach((r, i) => expect(r).toEqual(straight[i]));
+      // A resume that starts Adam afresh is a different run: the property above is not vacuous.
+      const afresh = await trainStraightAndResumed(e, make, 5, 2, { load: false });
+      expect(afresh.resumed[0]).not.toEqual(straight[0]);
+    });
+  }
+
+  it('loadState refuses a state of another optimiser with messages that say what differs', async () => {
+    const p = e.param([1, 2, 3], [3], 'p');
+    const q = e.param([1, 2, 3, 4], [2, 2], 'q');
+    const opt = new Adam([p, q], { lr: 0.1, amsgrad: true });
+    const l = tidy(() => add(sum(mul(p, p)), sum(mul(q, q))));
+    backward(l);
+    l.dispose();
+    opt.step();
+    const saved = await opt.saveState();
+    expect(() => new Adam([p], { lr: 0.1, amsgrad: true }).loadState(saved)).toThrow(/holds 2 parameters, this optimiser has 1/);
+    expect(() => new Adam([q, p], { lr: 0.1, amsgrad: true }).loadState(saved)).toThrow(/parameter 0 .* has shape \[2,2\], the saved state \[3\]/);
+    expect(() => new Adam([p, q], { lr: 0.1 }).loadState(saved)).toThrow(/saved with amsgrad, this optimiser runs without it/);
+    const short = { ...saved, slots: [{ ...saved.slots[0]!, v: new Float64Array(2) }, saved.slots[1]] };
+    expect(() => new Adam([p, q], { lr: 0.1, amsgrad: true }).loadState(short)).toThrow(ShapeError);
+    expect(() => new Adam([p, q], { lr: 0.1, amsgrad: true }).loadState({ ...saved, t: -1 })).toThrow(/non-negative integer/);
+    opt.dispose();
+    p.dispose();
+    q.dispose();
+  });
 
   it('poly schedule: base·(1 − epoch/max)^0.9, optionally rounded to 8 decimals', () => {
     expect(polyLr(1e-3, 0, 1000)).toBe(1e-3);

@@ -25,7 +25,7 @@ export {
   windowPartition, windowReverse, patchMergeGather, relativePositionIndex, shiftedWindowMask, MERGE_ORDER, SHIFT_MASK_VALUE, type MergeOrder,
 } from './ops/swin';
 export { diceLoss, diceLossTerms, crossEntropy, oneHot, DICE_EPS } from './loss';
-export { Adam, AdamW, type AdamOptions } from './optim/adam';
+export { Adam, AdamW, type AdamHostArray, type AdamOptions, type AdamSlotState, type AdamState } from './optim/adam';
 export { polyLr } from './optim/schedule';
 export { requestEngineDevice, engineDeviceOf, type EngineDevice, type EngineLimits, type DeviceOptions } from './device';
 export { createWebGPUEngine, WebGPUBackend } from './webgpu/backend';

@@ -1,11 +1,13 @@
 /**
  * The adapter store's logic on an in-memory IndexedDB (fake-indexeddb implements the W3C API;
  * the studio's e2e test runs the same code on Chromium's real IndexedDB). Checkpoints must come
- * back byte for byte, decode to the same adapter, and survive a reopened database.
+ * back byte for byte, decode to the same adapter, and survive a reopened database; so must the
+ * optimiser state stored beside them (float32 from WebGPU, float64 from the cpu engine).
  */
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { decodeAdapter, encodeAdapter, type Adapter } from '../peft/adapter-file';
+import type { AdamState } from '../engine';
 import type { ModelSource } from '../workers/protocol';
 import { AdapterStore, AdapterStoreError, type AdapterRecord } from './adapter-store';
 
@@ -22,6 +24,15 @@ async function someAdapter(step: number): Promise<Uint8Array> {
   return encodeAdapter(adapter);
 }
 
+const optimizer: AdamState = {
+  t: 2,
+  slots: [
+    { shape: [2, 3], m: new Float32Array([0.1, -0.2, 0.3, 1e-30, -0, 7]), v: new Float32Array([1e-8, 2, 3, 4, 5, 6]), vmax: new Float32Array([1e-8, 2, 3, 4, 5, 6.5]) },
+    null,
+    { shape: [2], m: new Float64Array([Math.PI, -1e-300]), v: new Float64Array([2, 3]), vmax: null },
+  ],
+};
+
 function record(id: string, adapter: Uint8Array, created: number): AdapterRecord {
   return { id, name: `run ${id}`, base, status: 'training', step: 2, adapter, losses: [0.9, 0.8], validation: [], created, updated: created };
 }
@@ -31,7 +42,7 @@ describe('AdapterStore', () => {
     const factory = new IDBFactory();
     const store = await AdapterStore.open(factory);
     const bytes = await someAdapter(2);
-    await store.put(record('a', bytes, 1));
+    await store.put({ ...record('a', bytes, 1), optimizer });
     store.close();
 
     const again = await AdapterStore.open(factory);
@@ -41,6 +52,13 @@ describe('AdapterStore', () => {
     expect(decoded.training.steps).toBe(2);
     expect([...decoded.trained.get('blocks.0.attn.qkv.lora_A')!.data]).toEqual([1, 2, 3, 4, 5, 2]);
     expect(got.base).toEqual(base);
+    // The optimiser state comes back with its array types and every bit (toEqual tells -0 from 0).
+    expect(got.optimizer).toEqual(optimizer);
+    expect(got.optimizer!.slots.map((s) => s?.m.constructor.name ?? null)).toEqual(['Float32Array', null, 'Float64Array']);
+    // The list view leaves the bulky parts out (it is posted to the page with every state change).
+    const [summary] = await again.list();
+    expect(summary).not.toHaveProperty('optimizer');
+    expect(summary).not.toHaveProperty('adapter');
     again.close();
   });
 

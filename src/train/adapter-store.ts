@@ -1,6 +1,7 @@
 /**
  * The studio's adapters in browser storage (IndexedDB): each fine-tuning run is one record
- * with its latest checkpoint (an encoded adapter file, `src/peft/adapter-file.ts`), what the
+ * with its latest checkpoint (an encoded adapter file, `src/peft/adapter-file.ts`, and Adam's
+ * state at that step, so a resume is the run that stopped), what the
  * run was asked to do (so a reload or a lost GPU resumes it), the curves drawn so far, and,
  * kept apart so that listing stays cheap, the labelled scans it trains on. Nothing here leaves
  * the machine; IndexedDB is per origin.
@@ -8,6 +9,7 @@
  * Used by the training worker (writes checkpoints) and the page (lists, renames, deletes,
  * imports, exports); both open the same database.
  */
+import type { AdamState } from '../engine';
 import type { MethodConfig } from '../peft/methods';
 import type { ModelSource } from '../workers/protocol';
 
@@ -55,6 +57,13 @@ export interface AdapterRecord {
   readonly message?: string;
   /** The latest checkpoint: an encoded adapter file. */
   readonly adapter: Uint8Array;
+  /**
+   * Adam's state at `step` (moments per trainable tensor): a resume carries on with it. Kept in
+   * the record only, never in the exported adapter file (2–3× the trained values, useless for
+   * inference). Absent on imported adapters and on records written before it was saved; those
+   * resume with fresh moment estimates.
+   */
+  readonly optimizer?: AdamState;
   /** Training loss per step, validation per epoch, as far as the checkpoint. */
   readonly losses: readonly number[];
   readonly validation: readonly ValidationPoint[];
@@ -68,8 +77,8 @@ export interface AdapterRecord {
   readonly updated: number;
 }
 
-/** The list view of a record: everything but the checkpoint bytes. */
-export type AdapterSummary = Omit<AdapterRecord, 'adapter'> & { readonly adapterBytes: number };
+/** The list view of a record: everything but the checkpoint bytes and the optimiser state. */
+export type AdapterSummary = Omit<AdapterRecord, 'adapter' | 'optimizer'> & { readonly adapterBytes: number };
 
 export interface StoredPair {
   readonly name: string;
@@ -107,7 +116,7 @@ function done(tx: IDBTransaction): Promise<void> {
 }
 
 export function summarise(r: AdapterRecord): AdapterSummary {
-  const { adapter, ...rest } = r;
+  const { adapter, optimizer, ...rest } = r;
   return { ...rest, adapterBytes: adapter.byteLength };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The training loop's guard against divergence, on the float64 engine with a small random
  * UNETR (the loop's mechanics do not depend on the model's size): a NaN entering at step 3
- * stops the run before the optimiser moves, and the checkpoint is the state after step 2.
+ * stops the run before the optimiser moves, and the checkpoint is the state after step 2. A run
+ * stopped and resumed with its checkpoint's optimiser state is the run that never stopped.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../engine';
@@ -68,5 +69,31 @@ describe('training loop', () => {
     expect(result.checkpoint.step).toBe(1);
     adapted.dispose();
     model.dispose();
+  });
+
+  it("resumed with the checkpoint's optimiser state, a stopped run ends exactly where an unbroken one does", async () => {
+    const shape = new UNETR(engine, SMALL);
+    const cfg = resolveMethod(shape, { method: 'lora', rank: 2 });
+    const open = async () => attachMethod(UNETR.init(engine, SMALL, 13, { trainable: baseTrainable('unetr', cfg) }), cfg);
+    const STEPS = 3;
+    const unbroken = await open();
+    let k = 0;
+    const straight = await train(unbroken, () => batch(k++), { steps: STEPS });
+
+    const stopped = await open();
+    const stop = new AbortController();
+    k = 0;
+    const first = await train(stopped, () => batch(k++), { steps: STEPS, saveOptimizer: true, onStep: (r) => r.step === 1 && stop.abort(), signal: stop.signal });
+    expect(first).toMatchObject({ status: 'aborted', checkpoint: { step: 1, optimizer: { t: 1 } } });
+    const resumed = await train(stopped, () => batch(k++), { steps: STEPS, startStep: 1, optimizer: first.checkpoint.optimizer!, saveOptimizer: true });
+    expect(resumed.checkpoint.optimizer?.t).toBe(STEPS);
+    // Same float64 arithmetic in the same order on the same live tensors: bit for bit.
+    for (const [name, t] of straight.checkpoint.state) expect(resumed.checkpoint.state.get(name)!.data, name).toEqual(t.data);
+    expect(straight.checkpoint.optimizer).toBeNull(); // not asked for: no host read
+
+    for (const m of [unbroken, stopped]) {
+      m.dispose();
+      m.model.dispose();
+    }
   });
 });

@@ -5,7 +5,7 @@
  * before the optimiser touches the parameters, so the model still holds the last good step,
  * which is returned as the checkpoint.
  */
-import { add, Adam, backward, diceLoss, noGrad, oneHot, polyLr, square, sum, tidy, type Tensor } from '../engine';
+import { add, Adam, backward, diceLoss, noGrad, oneHot, polyLr, square, sum, tidy, type AdamState, type Tensor } from '../engine';
 import type { AdaptedModel, HostTensor } from '../peft/adapted-model';
 import { groupedDiceLoss } from './grouped-dice';
 import type { Batch } from './samples';
@@ -15,10 +15,19 @@ export interface TrainOptions {
   steps: number;
   /**
    * Steps already applied to the model (a resumed run): training continues at this step, so the
-   * learning-rate schedule, dropout seeds and step numbers carry on. Adam's moment estimates
-   * start afresh (checkpoints hold the trained tensors, not the optimiser's state).
+   * learning-rate schedule, dropout seeds and step numbers carry on. With `optimizer` (the state
+   * saved in the checkpoint at this step) Adam carries on too and the run is the one that
+   * stopped; without it Adam's moment estimates start afresh. The caller continues the batch
+   * stream (`batches(…, from = startStep)`).
    */
   startStep?: number;
+  /** Adam's state to start from (`Checkpoint.optimizer` of the checkpoint at `startStep`). */
+  optimizer?: AdamState;
+  /**
+   * Read Adam's state into every checkpoint (default false): a host read of 2–3× the trainable
+   * values per checkpoint, worth it where a run must resume exactly (the studio).
+   */
+  saveOptimizer?: boolean;
   /** Base learning rate (default 1e-3). */
   lr?: number;
   /** L2 weight decay coupled into the gradient (default 1e-5, LoRA-PT's; HyPS used 2e-5). */
@@ -58,6 +67,8 @@ export interface Checkpoint {
   /** Optimiser steps applied to these values. */
   readonly step: number;
   readonly state: Map<string, HostTensor>;
+  /** Adam's state after the same steps (with `saveOptimizer`, else null). */
+  readonly optimizer: AdamState | null;
 }
 
 export interface TrainResult {
@@ -104,23 +115,26 @@ export async function train(model: AdaptedModel, next: () => Batch, opts: TrainO
   const classes = groups ? groups.length : model.model.outChannels;
   const lr0 = opts.lr ?? DEFAULT_LR;
   const decay = opts.decaySteps ?? opts.steps;
-  const opt = new Adam(params, { lr: lr0, weightDecay: opts.weightDecay ?? DEFAULT_WEIGHT_DECAY, amsgrad: opts.amsgrad ?? true });
-  const reports: StepReport[] = [];
   const start = opts.startStep ?? 0;
   if (!Number.isInteger(start) || start < 0 || start > opts.steps) throw new Error(`startStep must be an integer in 0..${opts.steps}, got ${start}`);
-  let checkpoint: Checkpoint = { step: start, state: await model.trainedState() };
-  // A resumed run starts from a state that was saved already.
-  if (start === 0) await opts.onCheckpoint?.(checkpoint);
+  const opt = new Adam(params, { lr: lr0, weightDecay: opts.weightDecay ?? DEFAULT_WEIGHT_DECAY, amsgrad: opts.amsgrad ?? true });
+  const optimizerState = async () => (opts.saveOptimizer ? opt.saveState() : null);
+  const reports: StepReport[] = [];
+  let checkpoint!: Checkpoint;
   const finish = async (status: TrainResult['status'], message?: string): Promise<TrainResult> => {
     opt.dispose();
     return { status, message, reports, checkpoint };
   };
   try {
+    if (opts.optimizer) opt.loadState(opts.optimizer);
+    checkpoint = { step: start, state: await model.trainedState(), optimizer: await optimizerState() };
+    // A resumed run starts from a state that was saved already.
+    if (start === 0) await opts.onCheckpoint?.(checkpoint);
     for (let step = start; step < opts.steps; step++) {
       if (opts.signal?.aborted) {
         if (step > checkpoint.step) {
           const state = await model.trainedState();
-          if (!finiteState(state)) checkpoint = { step, state };
+          if (!finiteState(state)) checkpoint = { step, state, optimizer: await optimizerState() };
         }
         return await finish('aborted', `stopped by the user after ${step} steps`);
       }
@@ -147,7 +161,7 @@ export async function train(model: AdaptedModel, next: () => Batch, opts: TrainO
       sq?.dispose();
       if (!Number.isFinite(g2)) {
         opt.zeroGrad();
-        checkpoint = { step, state: await model.trainedState() };
+        checkpoint = { step, state: await model.trainedState(), optimizer: await optimizerState() };
         return await finish('non-finite', `a gradient became non-finite at step ${step + 1}; training stopped and the last good state (step ${step}) was kept`);
       }
       opt.step();
@@ -160,7 +174,7 @@ export async function train(model: AdaptedModel, next: () => Batch, opts: TrainO
         const state = await model.trainedState();
         const bad = finiteState(state);
         if (bad) return await finish('non-finite', `"${bad}" became non-finite at step ${step + 1}; training stopped and the last good state (step ${checkpoint.step}) was kept`);
-        checkpoint = { step: step + 1, state };
+        checkpoint = { step: step + 1, state, optimizer: await optimizerState() };
         await opts.onCheckpoint?.(checkpoint);
       }
     }

@@ -73,6 +73,23 @@ describe('training samples', () => {
     expect(a.image.length).toBe(2 * 512);
     expect(() => batches([], 1, [8, 8, 8], 1)).toThrow(/no training samples/);
   });
+
+  it('continues a stream after the batches already drawn: a resumed run sees the batches of an unbroken one', () => {
+    const img = volume([12, 12, 12], (i, j, k) => Math.sin(i + 2 * j + 3 * k));
+    const small = volume([10, 9, 12], (i, j, k) => Math.cos(i - j + 2 * k));
+    // Two samples of different sizes and an odd batch: shuffles straddle batches and draw counts differ per sample.
+    const pool = [makeSample('a', img, labels(img, (x) => (x > 0 ? 1 : 0)), 2, AS_IS), makeSample('b', small, labels(small, (x) => (x > 0.5 ? 1 : 0)), 2, AS_IS)];
+    const unbroken = batches(pool, 3, [8, 8, 8], 11);
+    const all = Array.from({ length: 5 }, () => unbroken());
+    const resumed = batches(pool, 3, [8, 8, 8], 11, {}, 3);
+    for (const want of all.slice(3)) {
+      const got = resumed();
+      expect(got.image).toEqual(want.image);
+      expect(got.label).toEqual(want.label);
+    }
+    expect(batches(pool, 3, [8, 8, 8], 11, {}, 2)().image).not.toEqual(all[3].image);
+    expect(() => batches(pool, 1, [8, 8, 8], 1, {}, -1)).toThrow(/non-negative integer/);
+  });
 });
 
 function meanOf(a: ArrayLike<number>): number {

@@ -111,24 +111,44 @@ export interface AugmentOptions {
   intensityShift?: number;
 }
 
+/** The random choices of one augmented crop, in the order they are drawn from the stream. */
+interface CropDraw {
+  readonly origin: readonly number[];
+  readonly flip: readonly boolean[];
+  /** Per slice along axis H: intensity scale and shift (empty without intensity jitter). */
+  readonly scale: readonly number[];
+  readonly shift: readonly number[];
+}
+
+function drawCrop(dims: readonly number[], size: Dims3, rand: () => number, aug: AugmentOptions): CropDraw {
+  const origin = dims.map((n, a) => (n >= size[a] ? Math.floor(rand() * (n - size[a] + 1)) : -Math.floor((size[a] - n) / 2)));
+  const flips = aug.flips ?? true;
+  const flip = [0, 1, 2].map(() => flips && rand() < 0.5);
+  const sc = aug.intensityScale ?? 0.1;
+  const sh = aug.intensityShift ?? 0.1;
+  const scale: number[] = [];
+  const shift: number[] = [];
+  if (sc > 0 || sh > 0) {
+    for (let h = 0; h < size[1]; h++) {
+      scale.push(1 + sc * (2 * rand() - 1));
+      shift.push(sh * (2 * rand() - 1));
+    }
+  }
+  return { origin, flip, scale, shift };
+}
+
 /**
  * A crop of `size` from the sample at a uniformly drawn origin; axes where the sample is smaller
  * are zero-padded (centred). Then the augmentations.
  */
 export function randomCrop(s: TrainingSample, size: Dims3, rand: () => number, aug: AugmentOptions = {}): { image: Float32Array; label: Uint8Array } {
-  const origin = s.dims.map((n, a) => (n >= size[a] ? Math.floor(rand() * (n - size[a] + 1)) : -Math.floor((size[a] - n) / 2)));
-  const flips = aug.flips ?? true;
-  const flip = [0, 1, 2].map(() => flips && rand() < 0.5);
-  const out = cropAt(s, size, origin, flip);
-  const sc = aug.intensityScale ?? 0.1;
-  const sh = aug.intensityShift ?? 0.1;
-  if (sc > 0 || sh > 0) {
-    const [D, H, W] = size;
-    for (let h = 0; h < H; h++) {
-      const a = 1 + sc * (2 * rand() - 1);
-      const b = sh * (2 * rand() - 1);
-      for (let d = 0; d < D; d++) for (let w = 0; w < W; w++) out.image[(d * H + h) * W + w] = out.image[(d * H + h) * W + w] * a + b;
-    }
+  const draw = drawCrop(s.dims, size, rand, aug);
+  const out = cropAt(s, size, draw.origin, draw.flip);
+  const [D, H, W] = size;
+  for (let h = 0; h < draw.scale.length; h++) {
+    const a = draw.scale[h];
+    const b = draw.shift[h];
+    for (let d = 0; d < D; d++) for (let w = 0; w < W; w++) out.image[(d * H + h) * W + w] = out.image[(d * H + h) * W + w] * a + b;
   }
   return out;
 }
@@ -186,19 +206,29 @@ export interface Batch {
   readonly dims: Dims3;
 }
 
-/** An endless stream of augmented batches, drawn with a seeded generator (reproducible runs). */
-export function batches(samples: readonly TrainingSample[], batchSize: number, crop: Dims3, seed: number, aug: AugmentOptions = {}): () => Batch {
+/**
+ * An endless stream of augmented batches, drawn with a seeded generator (reproducible runs).
+ * `from`: batches already drawn by an earlier part of the run; the stream continues after them
+ * (their random choices are replayed without cutting crops), so a resumed run sees the same
+ * batches as one that never stopped.
+ */
+export function batches(samples: readonly TrainingSample[], batchSize: number, crop: Dims3, seed: number, aug: AugmentOptions = {}, from = 0): () => Batch {
   if (samples.length === 0) throw new SampleError('no training samples: add at least one labelled scan');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SampleError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(from) || from < 0) throw new SampleError(`batches already drawn must be a non-negative integer, got ${from}`);
   const rand = uniformStream(seed);
   const voxels = crop[0] * crop[1] * crop[2];
   let order: number[] = [];
+  const pick = () => {
+    if (order.length === 0) order = shuffle(samples.length, rand);
+    return samples[order.pop()!];
+  };
+  for (let n = 0; n < from * batchSize; n++) drawCrop(pick().dims, crop, rand, aug);
   return () => {
     const image = new Float32Array(batchSize * voxels);
     const label = new Uint8Array(batchSize * voxels);
     for (let b = 0; b < batchSize; b++) {
-      if (order.length === 0) order = shuffle(samples.length, rand);
-      const c = randomCrop(samples[order.pop()!], crop, rand, aug);
+      const c = randomCrop(pick(), crop, rand, aug);
       image.set(c.image, b * voxels);
       label.set(c.label, b * voxels);
     }

@@ -24,7 +24,7 @@ import { paddingFor } from '../core/sliding-window';
 import { decodeModel } from '../onnx';
 import { directionalModel } from '../testing/onnx-models';
 import { decodeAdapter } from '../peft/adapter-file';
-import { AdapterStore, type RunSettings } from '../train/adapter-store';
+import { AdapterStore, type AdapterRecord, type RunSettings } from '../train/adapter-store';
 import { dataDir, fixturesDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { modelSource } from '../app/models';
 import { preparePair, TrainingService } from './training-service';
@@ -67,6 +67,11 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
   const replies: TrainingReply[] = [];
   let service: TrainingService;
   let pauseAtFirstCheckpoint = true;
+  /** A run to pause as soon as it reports training (before its first step). */
+  let pauseOnStart: string | null = null;
+  /** run-1's record when paused at step 1 and when finished (resumed to step 2). */
+  let pausedRecord: AdapterRecord | undefined;
+  let resumedRecord: AdapterRecord | undefined;
   let template: PreparedTemplate | undefined;
   /** The registration template, prepared on first use as the worker does (≈1 s). */
   const preparedTemplate = async () => (template ??= prepareTemplate(readTemplate()));
@@ -79,6 +84,7 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
         replies.push(r);
         // The user's Pause, the moment the first checkpoint is stored (a click lands between steps).
         if (r.type === 'train-checkpoint' && r.step === 1 && pauseAtFirstCheckpoint) void service.handle({ type: 'train-pause', runId: r.runId });
+        if (r.type === 'train-state' && r.status === 'training' && r.runId === pauseOnStart) void service.handle({ type: 'train-pause', runId: r.runId });
       },
       fetchBytes: async (url) => {
         if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
@@ -127,9 +133,13 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
     expect(paused).toMatchObject({ status: 'paused', step: 1, name: 'tiny run' });
     expect(paused.losses).toHaveLength(1);
     expect((await decodeAdapter(paused.adapter)).training.steps).toBe(1);
+    expect(paused.optimizer?.t).toBe(1);
+    pausedRecord = paused;
 
     await service.handle({ type: 'train-resume', runId });
     const done = await store.require(runId);
+    resumedRecord = done;
+    expect(done.optimizer?.t).toBe(2);
     expect(done).toMatchObject({ status: 'done', step: 2 });
     expect(done.losses).toHaveLength(2);
     expect(done.losses.every(Number.isFinite)).toBe(true);
@@ -149,6 +159,42 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
     expect(compared.result.base.dice.map((d) => d.name)).toEqual(['hippocampus head', 'hippocampus body + tail']);
     // The merged model is a different model from the base: its masks differ.
     expect(compared.result.adapted.labels.data).not.toEqual(compared.result.base.labels.data);
+  });
+
+  it('the paused and resumed run ends exactly where an unbroken run of the same settings ends; a checkpoint without optimiser state still resumes, and says Adam restarts', async () => {
+    if (!resumedRecord || !pausedRecord) throw new Error('needs the paused-and-resumed run above');
+    // The unbroken run trains on the same training pair with the same settings and seed; without
+    // the validation pair (validation runs without gradients and changes no state), so it is cheaper.
+    const [trainPair] = pairs();
+    await service.handle({ type: 'train-start', runId: 'unbroken', name: 'unbroken', base: base(), settings, pairs: [trainPair], labelMap: 'msd' });
+    const unbroken = await store.require('unbroken');
+    expect(unbroken).toMatchObject({ status: 'done', step: 2 });
+    const trained = async (r: AdapterRecord) => (await decodeAdapter(r.adapter)).trained;
+    const want = await trained(unbroken);
+    const got = await trained(resumedRecord);
+    expect([...got.keys()]).toEqual([...want.keys()]);
+    // Exactly: the checkpoint's float32 tensors and Adam's float32 moments are the GPU's own values
+    // (read back and uploaded again without rounding), the batch stream continues, and the engine's
+    // kernels are deterministic (no float atomics). So the same arithmetic runs in the same order.
+    for (const [name, t] of want) expect(got.get(name)!.data, name).toEqual(t.data);
+    expect(resumedRecord.losses).toEqual(unbroken.losses);
+
+    // The same paused checkpoint as a record from before optimiser state was stored: it resumes
+    // and says that Adam restarts. (Paused before its step, to keep this file's time down: that a
+    // fresh Adam ends elsewhere is shown in src/engine/autograd.test.ts and webgpu.test.ts.)
+    const { optimizer: _dropped, ...old } = pausedRecord;
+    await store.put({ ...old, id: 'old-record' });
+    await store.putDataset({ ...(await store.dataset('unbroken'))!, id: 'old-record' });
+    pauseOnStart = 'old-record';
+    await service.handle({ type: 'train-resume', runId: 'old-record' });
+    const states = replies.filter((r) => r.type === 'train-state' && r.runId === 'old-record');
+    const note = "this checkpoint (step 1) holds no optimiser state: Adam's moment estimates restart here";
+    expect(states.map((r) => r.type === 'train-state' && [r.status, r.message])).toEqual([
+      ['preparing', `Resuming from the checkpoint at step 1; ${note}`],
+      ['training', note],
+      ['paused', 'Paused at step 1'],
+    ]);
+    expect(await store.require('old-record')).toMatchObject({ status: 'paused', step: 1, optimizer: { t: 0 } });
   });
 
   it('says so when asked to resume an adapter that is not stored', async () => {

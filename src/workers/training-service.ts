@@ -1,9 +1,9 @@
 /**
  * What the training side of the worker does, apart from message passing: checks labelled pairs,
- * estimates a run, trains with a PEFT method on the engine, saves the adapter to browser
- * storage at every checkpoint, pauses, resumes (from storage: after a pause, a reload or a lost
- * GPU alike), cancels, merges an adapter into its base ONNX for inference, and compares base
- * and adapted masks. One run at a time. Every failure becomes a message; the service stays
+ * estimates a run, trains with a PEFT method on the engine, saves the adapter and Adam's state
+ * to browser storage at every checkpoint, pauses, resumes exactly where it stopped (from
+ * storage: after a pause, a reload or a lost GPU alike), cancels, merges an adapter into its
+ * base ONNX for inference, and compares base and adapted masks. One run at a time. Every failure becomes a message; the service stays
  * usable.
  */
 import { readVolume } from '../core/io';
@@ -52,9 +52,6 @@ interface ActiveRun {
   intent: 'pause' | 'cancel' | null;
   readonly finished: Promise<void>;
 }
-
-/** A resumed run draws its crops from seed + stride·step, so it does not replay the crops of the steps before. */
-const RESUME_SEED_STRIDE = 7919;
 
 export class TrainingService {
   private active: ActiveRun | undefined;
@@ -200,7 +197,9 @@ export class TrainingService {
       if (!settings) throw new Error('this adapter was imported: it holds no training settings to resume');
       totalSteps = settings.steps;
       step = existing?.step ?? 0;
-      state('preparing', fresh ? 'Reading the scans and opening the model' : `Resuming from the checkpoint at step ${step}`);
+      // Records written before the optimiser state was stored resume with fresh moment estimates.
+      const freshAdam = existing && step > 0 && !existing.optimizer ? `this checkpoint (step ${step}) holds no optimiser state: Adam's moment estimates restart here` : undefined;
+      state('preparing', fresh ? 'Reading the scans and opening the model' : `Resuming from the checkpoint at step ${step}${freshAdam ? `; ${freshAdam}` : ''}`);
       const dataset = await store.dataset(runId);
       if (!dataset) throw new Error('the scans of this run are no longer in browser storage');
       const manifest = base.manifest;
@@ -241,13 +240,16 @@ export class TrainingService {
         validation.push(point);
         this.deps.post({ type: 'train-validation', runId, point });
       };
-      state('training', undefined, await store.patch(runId, { status: 'training', message: undefined }));
+      state('training', freshAdam, await store.patch(runId, { status: 'training', message: freshAdam }));
       if (step === 0 && validation.length === 0) await validateAt(0);
       engine.resetPeak();
       const aug = settings.augment ? {} : { flips: false, intensityScale: 0, intensityShift: 0 };
-      const result = await train(adapted, batches(trainSet, settings.batch, crop, settings.seed + RESUME_SEED_STRIDE * step, aug), {
+      // The batch stream and Adam go on from the checkpoint: the resumed run is the one that stopped.
+      const result = await train(adapted, batches(trainSet, settings.batch, crop, settings.seed, aug, step), {
         steps: settings.steps,
         startStep: step,
+        optimizer: existing?.optimizer,
+        saveOptimizer: true,
         lr: settings.lr,
         seed: settings.seed,
         classGroups,
@@ -261,12 +263,12 @@ export class TrainingService {
         },
         onCheckpoint: async (c) => {
           if (c.step === 0) return; // the record already holds step 0
-          await store.patch(runId, { step: c.step, adapter: await encode(c.step, c.state), losses: losses.slice(0, c.step), validation: validation.filter((v) => v.step <= c.step) });
+          await store.patch(runId, { step: c.step, adapter: await encode(c.step, c.state), optimizer: c.optimizer ?? undefined, losses: losses.slice(0, c.step), validation: validation.filter((v) => v.step <= c.step) });
           this.deps.post({ type: 'train-checkpoint', runId, step: c.step });
         },
       });
       step = result.checkpoint.step;
-      const saved = { step, adapter: await encode(step, result.checkpoint.state), losses: losses.slice(0, step), validation: validation.filter((v) => v.step <= step) };
+      const saved = { step, adapter: await encode(step, result.checkpoint.state), optimizer: result.checkpoint.optimizer ?? undefined, losses: losses.slice(0, step), validation: validation.filter((v) => v.step <= step) };
       if (result.status === 'done') state('done', `Finished ${step} steps`, await store.patch(runId, { ...saved, status: 'done', message: undefined }));
       else if (result.status === 'non-finite') state('failed', result.message, await store.patch(runId, { ...saved, status: 'failed', message: result.message }));
       else {

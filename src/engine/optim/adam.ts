@@ -1,7 +1,8 @@
 /**
  * Adam as torch.optim.Adam (L2 weight decay coupled into the gradient, optional amsgrad) and
  * AdamW (decoupled decay). The update is one fused kernel per parameter; state lives on the
- * parameter's backend and is freed by `dispose()`.
+ * parameter's backend and is freed by `dispose()`. `saveState`/`loadState` carry it through the
+ * host, so a checkpointed run resumes exactly where it stopped.
  */
 import { ShapeError } from '../errors';
 import { sameShape } from '../shape';
@@ -14,6 +15,26 @@ export interface AdamOptions {
   eps?: number;
   weightDecay?: number;
   amsgrad?: boolean;
+}
+
+/** Host values in the backend's precision (float32 on WebGPU, float64 on cpu), so a save/load round trip is exact. */
+export type AdamHostArray = Float32Array | Float64Array;
+
+/** One parameter's moment estimates, as `Adam.saveState` reads them. */
+export interface AdamSlotState {
+  readonly shape: readonly number[];
+  readonly m: AdamHostArray;
+  readonly v: AdamHostArray;
+  /** The running maximum of v (amsgrad only). */
+  readonly vmax: AdamHostArray | null;
+}
+
+/** Everything `Adam.step` depends on besides the parameters, gradients and hyperparameters. */
+export interface AdamState {
+  /** Steps taken: the bias corrections go on from it. */
+  readonly t: number;
+  /** Per parameter in `params` order; null where it has had no update yet (zero moments). */
+  readonly slots: readonly (AdamSlotState | null)[];
 }
 
 interface Slot {
@@ -70,6 +91,45 @@ export class Adam {
         amsgrad: this.opts.amsgrad ?? false,
       });
     }
+  }
+
+  /** The optimiser's state, read back to the host (await it between steps). */
+  async saveState(): Promise<AdamState> {
+    const slots = await Promise.all(
+      this.params.map(async (p) => {
+        const s = this.state.get(p);
+        if (!s) return null;
+        const [m, v, vmax] = await Promise.all([s.m.data(), s.v.data(), s.vmax ? s.vmax.data() : null]);
+        return { shape: [...p.shape], m, v, vmax };
+      }),
+    );
+    return { t: this.t, slots };
+  }
+
+  /** Replaces the state with a saved one (from an Adam over parameters of the same shapes and the same amsgrad). */
+  loadState(saved: AdamState): void {
+    if (!Number.isInteger(saved.t) || saved.t < 0) throw new ShapeError(`Adam.loadState: the step count must be a non-negative integer, got ${saved.t}`);
+    if (saved.slots.length !== this.params.length) throw new ShapeError(`Adam.loadState: the state holds ${saved.slots.length} parameters, this optimiser has ${this.params.length}`);
+    const amsgrad = this.opts.amsgrad ?? false;
+    saved.slots.forEach((s, i) => {
+      if (!s) return;
+      const p = this.params[i];
+      const where = `Adam.loadState: parameter ${i} (${p.describe()})`;
+      if (!sameShape(s.shape, p.shape)) throw new ShapeError(`${where} has shape [${p.shape}], the saved state [${s.shape}]`);
+      for (const [name, a] of [['m', s.m], ['v', s.v], ['vmax', s.vmax]] as const) {
+        if (a && a.length !== p.size) throw new ShapeError(`${where}: saved ${name} holds ${a.length} values, not ${p.size}`);
+      }
+      if (amsgrad !== (s.vmax !== null)) throw new ShapeError(`${where}: the state was saved ${s.vmax ? 'with' : 'without'} amsgrad, this optimiser runs ${amsgrad ? 'with' : 'without'} it`);
+    });
+    this.dispose();
+    saved.slots.forEach((s, i) => {
+      if (!s) return;
+      const p = this.params[i];
+      const b = p.backend;
+      const up = (a: AdamHostArray, name: string) => wrap(b, b.upload(a, name), p.shape, { untracked: true });
+      this.state.set(p, { m: up(s.m, 'adam.m'), v: up(s.v, 'adam.v'), vmax: s.vmax ? up(s.vmax, 'adam.vmax') : null });
+    });
+    this.t = saved.t;
   }
 
   zeroGrad(): void {
