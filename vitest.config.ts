@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Three suites with stable names: `unit` (core, onnx, infer, app logic, cli),
 // `engine` (WGSL engine and the models on it) and `peft` (the PEFT methods).
-// `npm run test:engine` / `test:peft` select a project by name.
+// `npm run test:engine` / `test:peft` select a project by name. All three share one group of two
+// workers (same maxWorkers), so `npm test` keeps both cores of a CI machine busy throughout.
 const slow = 10 * 60_000; // WebGPU on a software adapter is slow; a case may take minutes.
 
 export default defineConfig({
@@ -25,9 +26,10 @@ export default defineConfig({
           include: ['src/engine/**/*.test.ts', 'src/models/**/*.test.ts', 'src/train/**/*.test.ts'],
           testTimeout: slow,
           hookTimeout: slow,
-          // One GPU device per worker process; the software adapters are CPU-bound.
+          // A process per file (one GPU device each). Two at a time: the longest files are the
+          // float64 CPU parity runs, single-threaded JavaScript that leaves a core free.
           pool: 'forks',
-          maxWorkers: 1,
+          maxWorkers: 2,
         },
       },
       {
@@ -37,7 +39,6 @@ export default defineConfig({
           testTimeout: slow,
           hookTimeout: slow,
           pool: 'forks',
-          // Runs beside the unit files (same group, same worker count); the engine suite follows alone.
           maxWorkers: 2,
         },
       },
