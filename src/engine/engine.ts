@@ -2,18 +2,9 @@ import type { Backend, IndexStorage, MemoryStats } from './backend';
 import { DisposedError, EngineLimitError, ShapeError } from './errors';
 import { checkShape, fmt, sizeOf, type Shape } from './shape';
 import { wrap, type Tensor, type TensorInit } from './tensor';
+import { uniformStream } from '../core/random';
 
-/** Deterministic uniform [0,1) stream (mulberry32), so both backends get the same "random" data. */
-export function uniformStream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { uniformStream };
 
 /** Constant int32 indices on the device (e.g. Swin's relative_position_index). */
 export class IndexTensor {

@@ -6,23 +6,11 @@ import { entryValues, fixtureWeights, readIndexed, readJson, relToMax } from '..
 import { hasShared, sharedMissing } from '../testing/shared';
 import { halfLength, irfftStack, isRealFrequency, rfftStack } from './linalg/dft';
 import { jacobiSvd } from './linalg/jacobi';
+import { centredStream, randomSlices } from './linalg/testing';
 import { circulantIndex, tensor3, tproduct, tproductOp, tproductTransposedSlices, ttranspose, unfoldLeft } from './tproduct';
 import { FLOAT32_TOLERANCE, principalPart, principalTSVD, residual } from './tsvd';
 import { loraptTensorSpecs } from './targets';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-const randomSlices = (n3: number, len: number, seed: number) => {
-  const next = rng(seed);
-  return Array.from({ length: n3 }, () => Float64Array.from({ length: len }, next));
-};
 const maxAbs = (a: ArrayLike<number>) => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
@@ -161,7 +149,7 @@ describe('principal t-SVD (host)', () => {
   });
 
   it('t-transpose reverses the t-product: (A*B)ᵀ = Bᵀ*Aᵀ', () => {
-    const next = rng(3);
+    const next = centredStream(3);
     const a = tensor3(5, 3, 4, Float64Array.from({ length: 60 }, next));
     const b = tensor3(5, 4, 2, Float64Array.from({ length: 40 }, next));
     const lhs = ttranspose(tproduct(a, b));
@@ -172,7 +160,7 @@ describe('principal t-SVD (host)', () => {
 
 describe('t-product on the engine (float64 backend)', () => {
   const engine = createCpuEngine();
-  const next = rng(11);
+  const next = centredStream(11);
   const n3 = 5;
   const a = tensor3(n3, 4, 3, Float64Array.from({ length: 60 }, next));
   const b = tensor3(n3, 3, 3, Float64Array.from({ length: 45 }, next));

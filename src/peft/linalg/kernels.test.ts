@@ -2,33 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleKernels, binaryModuleSource } from './assemble-kernels';
 import { GramOperator, vec, type Vec } from './gram';
-import { matrix, type Matrix } from './matrix';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, complex: boolean, seed: number): Matrix {
-  const next = rng(seed);
-  const a = matrix(rows, cols, complex);
-  a.re.forEach((_, i) => (a.re[i] = next()));
-  a.im?.forEach((_, i) => (a.im![i] = next()));
-  return a;
-}
-
-function randomVec(n: number, complex: boolean, seed: number): Vec {
-  const next = rng(seed);
-  const x = vec(n, complex);
-  x.re.forEach((_, i) => (x.re[i] = next()));
-  x.im?.forEach((_, i) => (x.im![i] = next()));
-  return x;
-}
+import type { Matrix } from './matrix';
+import { randomMatrix, randomVec } from './testing';
 
 /** A·x by the definition. */
 function plainMul(a: Matrix, x: Vec): Vec {

@@ -15,6 +15,7 @@
  * Squaring costs accuracy only for singular values far below σ₁ (absolute error ~ ε·σ₁²/σᵢ);
  * the leading triplets wanted here are accurate to rounding.
  */
+import { uniformStream } from '../../core/random';
 import { GramOperator, vec, type Vec } from './gram';
 import { jacobiSvd } from './jacobi';
 import { matrix, realMatrix, type Matrix, type Svd } from './matrix';
@@ -107,18 +108,6 @@ function orthogonalise(x: Vec, basis: readonly Vec[]): void {
   }
 }
 
-/** Deterministic uniform stream (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random unit vector orthogonal to `basis` (fewer than n vectors): the start, or a restart after an invariant subspace. */
 function randomUnit(n: number, complex: boolean, next: () => number, basis: readonly Vec[]): Vec {
   for (;;) {
@@ -172,7 +161,7 @@ export function lanczosSvd(a: Matrix, r: number, opts: LanczosOptions = {}): Lan
   // Ritz vectors kept across a restart: the wanted ones plus as many again, for convergence speed.
   const keep = Math.min(k - 1, Math.max(r, Math.floor(k / 2)));
   const maxCycles = opts.maxCycles ?? 400;
-  const next = uniform(opts.seed ?? 0x5eed);
+  const next = uniformStream(opts.seed ?? 0x5eed);
   const op = new GramOperator(a);
 
   let V: Vec[] = [randomUnit(n, complex, next, [])];

@@ -4,18 +4,7 @@ import { principalTSVD, type PrincipalFactors } from '../tsvd';
 import type { SliceJob } from './slice-svd';
 import { serialSvdPool, workerSvdPool, type SpawnWorker } from './svd-pool';
 import { nodeSvdPool, spawnNodeSvdWorker } from './svd-pool-node';
-
-/** Reproducible slices in [−½, ½) (mulberry32). */
-function randomSlices(n3: number, len: number, seed: number): Float64Array[] {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-  return Array.from({ length: n3 }, () => Float64Array.from({ length: len }, next));
-}
+import { randomSlices } from './testing';
 
 /** Every output of the t-SVD, bit for bit. */
 function expectIdentical(a: PrincipalFactors, b: PrincipalFactors): void {

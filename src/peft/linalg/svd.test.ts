@@ -3,29 +3,12 @@ import { jacobiSvd } from './jacobi';
 import { lanczosSvd } from './lanczos';
 import { adjoint, matrix, maxAbs, maxAbsDiff, reconstruct, type Matrix } from './matrix';
 import { truncatedSvd } from './svd';
+import { centredStream, randomMatrix } from './testing';
 import { PeftConfigError } from '../errors';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
-function random(rows: number, cols: number, complex: boolean, seed: number): Matrix {
-  const next = rng(seed);
-  const a = matrix(rows, cols, complex);
-  for (let i = 0; i < a.re.length; i++) a.re[i] = next();
-  if (a.im) for (let i = 0; i < a.im.length; i++) a.im[i] = next();
-  return a;
-}
 
 /** (I − 2wwᴴ/‖w‖²)·A: a unitary map, applied in place on the left. */
 function reflectRows(a: Matrix, seed: number): void {
-  const next = rng(seed);
+  const next = centredStream(seed);
   const wr = Float64Array.from({ length: a.rows }, next);
   const wi = a.im ? Float64Array.from({ length: a.rows }, next) : null;
   let nn = 0;
@@ -106,7 +89,7 @@ describe('jacobiSvd', () => {
     [12, 30, true],
   ] as const) {
     it(`factors a random ${complex ? 'complex' : 'real'} ${rows}×${cols} matrix`, () => {
-      const a = random(rows, cols, complex, rows * 100 + cols);
+      const a = randomMatrix(rows, cols, complex, rows * 100 + cols);
       const svd = jacobiSvd(a);
       expect(maxAbsDiff(reconstruct(svd), a) / maxAbs(a)).toBeLessThan(EXACT);
       expect(orthoError(svd.u)).toBeLessThan(EXACT);
@@ -145,7 +128,7 @@ describe('lanczosSvd', () => {
   });
 
   it('converges on a random complex matrix (clustered top of the spectrum)', () => {
-    const a = random(160, 120, true, 5);
+    const a = randomMatrix(160, 120, true, 5);
     const l = lanczosSvd(a, 2, { tol: 1e-11 });
     expect(l.converged).toBe(true);
     const j = jacobiSvd(a);
@@ -176,7 +159,7 @@ describe('lanczosSvd', () => {
 
   it('measures its residual honestly on a flat spectrum (random complex matrix)', () => {
     // A random matrix's top singular values are close (relative gaps ~1e-2): the slow case.
-    const a = random(200, 150, true, 12);
+    const a = randomMatrix(200, 150, true, 12);
     const j = jacobiSvd(a);
     for (const tol of [1e-6, 1e-10]) {
       const l = lanczosSvd(a, 2, { tol });
@@ -211,7 +194,7 @@ describe('lanczosSvd', () => {
   });
 
   it('handles wide matrices', () => {
-    const a = random(40, 130, true, 8);
+    const a = randomMatrix(40, 130, true, 8);
     const l = lanczosSvd(a, 1, { tol: 1e-12 });
     const j = jacobiSvd(a);
     expect(Math.abs(l.s[0] - j.s[0]) / j.s[0]).toBeLessThan(1e-12);
@@ -222,7 +205,7 @@ describe('lanczosSvd', () => {
 describe('truncatedSvd', () => {
   it('applies the phase convention: the largest-modulus entry of each U column is real and positive', () => {
     for (const size of [40, 140]) {
-      const a = random(size, size, true, size);
+      const a = randomMatrix(size, size, true, size);
       const t = truncatedSvd(a, 2, { tol: 1e-12 });
       expect(t.method).toBe(size <= 96 ? 'jacobi' : 'lanczos');
       for (let c = 0; c < 2; c++) {
@@ -244,8 +227,8 @@ describe('truncatedSvd', () => {
   });
 
   it('refuses a rank larger than the matrix allows', () => {
-    expect(() => truncatedSvd(random(5, 3, false, 1), 4, { what: 'W_sa' })).toThrow(PeftConfigError);
-    expect(() => truncatedSvd(random(5, 3, false, 1), 4, { what: 'W_sa' })).toThrow(/rank 4 is larger than this 5×3 weight allows \(at most 3\)/);
-    expect(() => truncatedSvd(random(5, 3, false, 1), 0)).toThrow(/positive integer/);
+    expect(() => truncatedSvd(randomMatrix(5, 3, false, 1), 4, { what: 'W_sa' })).toThrow(PeftConfigError);
+    expect(() => truncatedSvd(randomMatrix(5, 3, false, 1), 4, { what: 'W_sa' })).toThrow(/rank 4 is larger than this 5×3 weight allows \(at most 3\)/);
+    expect(() => truncatedSvd(randomMatrix(5, 3, false, 1), 0)).toThrow(/positive integer/);
   });
 });
