@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { decodeAdapter, encodeAdapter } from '../src/peft/adapter-file';
 import { hasShared, msdDir, sharedMissing } from '../src/testing/shared';
-import { dropFile, msdScan, openStudio, repoRoot, scratchDir, testModel, waitForResult } from './helpers';
+import { dropFile, msdScan, openStudio, repoRoot, scratchDir, storedAdapters, testModel, waitForResult } from './helpers';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -50,20 +50,7 @@ test.beforeAll(async () => {
 });
 
 /** Names of the adapters in Chromium's IndexedDB (the real browser storage). */
-async function storedNames(page: Page): Promise<string[]> {
-  return page.evaluate(
-    () =>
-      new Promise<string[]>((resolve, reject) => {
-        const open = indexedDB.open('seahorse-adapters');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('adapters').objectStore('adapters').getAll();
-          get.onerror = () => reject(get.error);
-          get.onsuccess = () => resolve((get.result as { name: string }[]).map((r) => r.name));
-        };
-      }),
-  );
-}
+const storedNames = async (page: Page) => (await storedAdapters(page)).map((r) => r.name);
 
 const adapterFile = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
 

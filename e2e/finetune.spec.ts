@@ -11,9 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { expect, test, type Page, type Request } from '@playwright/test';
+import { expect, test, type Request } from '@playwright/test';
 import { hasShared, msdDir, sharedMissing } from '../src/testing/shared';
-import { dropFile, msdScan, openStudio, waitForResult } from './helpers';
+import { dropFile, msdScan, openStudio, storedAdapters, waitForResult } from './helpers';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -24,39 +24,6 @@ const STEP_TIMEOUT = 15 * 60_000;
  * the other two train, so at batch 1 an epoch is two steps and validation runs twice (step 0, step 2).
  */
 const CASES = ['hippocampus_001', 'hippocampus_165', 'hippocampus_205'];
-
-interface StoredRecord {
-  status: string;
-  step: number;
-  losses: number[];
-  validation: { step: number; loss: number; dice: number }[];
-  adapterBytes: number;
-}
-
-/** The run as Chromium's IndexedDB holds it (the real browser storage, not the page's state). */
-async function storedRuns(page: Page): Promise<StoredRecord[]> {
-  return page.evaluate(
-    () =>
-      new Promise<StoredRecord[]>((resolve, reject) => {
-        const open = indexedDB.open('seahorse-adapters');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('adapters').objectStore('adapters').getAll();
-          get.onerror = () => reject(get.error);
-          get.onsuccess = () =>
-            resolve(
-              (get.result as (StoredRecord & { adapter: Uint8Array })[]).map((r) => ({
-                status: r.status,
-                step: r.step,
-                losses: r.losses,
-                validation: r.validation,
-                adapterBytes: r.adapter.byteLength,
-              })),
-            );
-        };
-      }),
-  );
-}
 
 test('fine-tune two scans, reload mid-run, resume, segment with the adapter; nothing leaves the page', async ({ page, context }) => {
   test.setTimeout(60 * 60_000);
@@ -95,7 +62,7 @@ test('fine-tune two scans, reload mid-run, resume, segment with the adapter; not
   await page.getByTestId('train').click();
   log('training');
   await expect(page.getByTestId('run-status')).toContainText('saved at step 1', { timeout: STEP_TIMEOUT });
-  const beforeReload = await storedRuns(page);
+  const beforeReload = await storedAdapters(page);
   expect(beforeReload).toHaveLength(1);
   expect(beforeReload[0]).toMatchObject({ step: 1 });
 
@@ -110,7 +77,7 @@ test('fine-tune two scans, reload mid-run, resume, segment with the adapter; not
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: STEP_TIMEOUT });
 
   log('done');
-  const [run] = await storedRuns(page);
+  const [run] = await storedAdapters(page);
   expect(run).toMatchObject({ status: 'done', step: 2 });
   expect(run.losses).toHaveLength(2);
   expect(run.validation.map((v) => v.step)).toEqual([0, 2]);

@@ -86,3 +86,39 @@ export function cliMask(input: string, output: string): string {
 export function readMask(path: string): Volume {
   return readVolume(new Uint8Array(readFileSync(path)), path);
 }
+
+/** A run as Chromium's IndexedDB holds it (the real browser storage, not the page's state); the adapter as its size. */
+export interface StoredAdapter {
+  readonly name: string;
+  readonly status: string;
+  readonly step: number;
+  readonly losses: number[];
+  readonly validation: { step: number; loss: number; dice: number }[];
+  readonly adapterBytes: number;
+}
+
+/** Every stored adapter run, read from the studio's IndexedDB in the page. */
+export async function storedAdapters(page: Page): Promise<StoredAdapter[]> {
+  return page.evaluate(
+    () =>
+      new Promise<StoredAdapter[]>((resolve, reject) => {
+        const open = indexedDB.open('seahorse-adapters');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('adapters').objectStore('adapters').getAll();
+          get.onerror = () => reject(get.error);
+          get.onsuccess = () =>
+            resolve(
+              (get.result as (Omit<StoredAdapter, 'adapterBytes'> & { adapter: Uint8Array })[]).map((r) => ({
+                name: r.name,
+                status: r.status,
+                step: r.step,
+                losses: r.losses,
+                validation: r.validation,
+                adapterBytes: r.adapter.byteLength,
+              })),
+            );
+        };
+      }),
+  );
+}

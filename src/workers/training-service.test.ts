@@ -33,6 +33,11 @@ import type { PairFiles, TrainingReply } from './training-protocol';
 const repo = join(import.meta.dirname, '../..');
 const manifest = () => parseManifest(JSON.parse(readFileSync(join(repo, 'models/unetr-tiny-test.json'), 'utf8')), 'unetr-tiny-test');
 const base = () => modelSource(manifest(), '/');
+/** The worker's fetch, served from ../shared/fixtures as the dev server serves /fixtures/. */
+const fetchFixture = async (url: string): Promise<Uint8Array> => {
+  if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
+  return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
+};
 
 /** Two small MSD crops (32 × 47 × 32 and 35 × 51 × 35 voxels): one trains, one validates. */
 const TRAIN_CASE = 'hippocampus_205.nii.gz';
@@ -86,10 +91,7 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
         if (r.type === 'train-checkpoint' && r.step === 1 && pauseAtFirstCheckpoint) void service.handle({ type: 'train-pause', runId: r.runId });
         if (r.type === 'train-state' && r.status === 'training' && r.runId === pauseOnStart) void service.handle({ type: 'train-pause', runId: r.runId });
       },
-      fetchBytes: async (url) => {
-        if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
-        return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
-      },
+      fetchBytes: fetchFixture,
       engine: async () => engine,
       store: async () => store,
       createBackend: createOrtWebBackend,
@@ -219,10 +221,7 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
     template = prepareTemplate(readTemplate());
     service = new TrainingService({
       post: (r) => replies.push(r),
-      fetchBytes: async (url) => {
-        if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
-        return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
-      },
+      fetchBytes: fetchFixture,
       engine: async () => engine,
       store: async () => store,
       createBackend: createOrtWebBackend,
@@ -398,10 +397,7 @@ describe.skipIf(!hasShared)(`TrainingService when the GPU device is lost mid-run
           device!.device.destroy();
         }
       },
-      fetchBytes: async (url) => {
-        if (!url.startsWith('/fixtures/')) throw new Error(`${url} answered HTTP 404`);
-        return new Uint8Array(readFileSync(join(fixturesDir, url.slice('/fixtures/'.length))));
-      },
+      fetchBytes: fetchFixture,
       // As the worker does (training-deps.ts): the engine on the current device, a new device after a loss.
       engine: async () => {
         if (!engine || deviceLost) {
