@@ -2,7 +2,7 @@
  * Every WGSL kernel against the float64 reference on random inputs, forward and backward
  * (the probe loss Σ f(x)·r back-propagated on both engines), on Node's `webgpu` package
  * (Dawn's GL lane by default; SEAHORSE_WEBGPU_BACKEND=vulkan for SwiftShader). Sizes straddle
- * the GEMM tiles (64, 128) and workgroup sizes (64, 256).
+ * the GEMM tiles (8, 16, 64 and 128 rows) and workgroup sizes (64, 256).
  *
  * Tolerances: inputs are float32-exact on both sides, so differences are float32 rounding of
  * the GPU arithmetic: ~1e-7 per op, growing with the length of sums (≤ a few hundred terms
@@ -61,6 +61,7 @@ const reductions: Case[] = [
 ];
 
 const matmuls: Case[] = [
+  ['matmul 24 rows (two 16-row tiles), 300 columns (three 128-column tiles)', ([a, b]) => matmul(a, b), [{ shape: [24, 19] }, { shape: [19, 300] }]],
   ['matmul odd sizes across 64-tiles', ([a, b]) => matmul(a, b), [{ shape: [70, 33] }, { shape: [33, 67] }]],
   ['matmul 128-tiles, transA', ([a, b]) => matmul(a, b, { transA: true }), [{ shape: [17, 130] }, { shape: [17, 129] }]],
   ['matmul batched broadcast, transB', ([a, b]) => matmul(a, b, { transB: true }), [{ shape: [2, 3, 9, 20] }, { shape: [3, 11, 20] }]],
@@ -83,6 +84,8 @@ const convs: Case[] = [
   ['conv3d k2 s2 (Swin patch embed)', ([x, w, b]) => conv3d(x, w, b, { stride: 2 }), [{ shape: [1, 1, 8, 6, 10] }, { shape: [6, 1, 2, 2, 2] }, { shape: [6] }]],
   ['conv3d k4 s4 (UNETR patch embed)', ([x, w]) => conv3d(x, w, null, { stride: 4 }), [{ shape: [1, 1, 8, 8, 12] }, { shape: [7, 1, 4, 4, 4] }]],
   ['conv3d anisotropic stride/pad, dilation', ([x, w]) => conv3d(x, w, null, { stride: [2, 1, 2], padding: [1, 2, 0], dilation: [1, 2, 1] }), [{ shape: [1, 2, 7, 6, 5] }, { shape: [3, 2, 3, 3, 2] }]],
+  // 20 out channels: 16-row tiles forward and for dW; 20 in channels: the same for dx.
+  ['conv3d k3 p1, 20 → 20 channels (16-row tiles)', ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 20, 4, 5, 6] }, { shape: [20, 20, 3, 3, 3] }]],
   ['conv3d 1×1×1, 130 out channels (128-tile)', ([x, w]) => conv3d(x, w, null), [{ shape: [1, 4, 6, 5, 5] }, { shape: [130, 4, 1, 1, 1] }]],
   ['convTranspose3d k2 s2', ([x, w, b]) => convTranspose3d(x, w, b), [{ shape: [1, 6, 3, 2, 3] }, { shape: [6, 4, 2, 2, 2] }, { shape: [4] }]],
 ];

@@ -13,7 +13,7 @@ import { sizeOf, stridesOf } from '../shape';
 import { BufferPool, bucketBytes } from './pool';
 import { adamKernel, binaryKernel, fillKernel, unaryKernel } from './kernels/elementwise';
 import {
-  convBackwardDataVariant, convBackwardFilterVariant, convForwardVariant, gemmKernel, matmulVariant, TILE_L, TILE_S, type GemmVariant, type Tile,
+  chooseTile, convBackwardDataVariant, convBackwardFilterVariant, convForwardVariant, gemmKernel, matmulVariant, type GemmVariant,
 } from './kernels/gemm';
 import { copyKernel, gatherRowsKernel, rollKernel, scatterRowsKernel, writeIntoKernel } from './kernels/layout';
 import { normalizeBackwardKernel, normalizeKernel, reduceSumKernel, softmaxBackwardKernel, softmaxKernel } from './kernels/reduce';
@@ -325,7 +325,7 @@ export class WebGPUBackend implements Backend {
   }
 
   private gemm(op: string, v: GemmVariant, buffers: GpuStorage[], p: Params, M: number, N: number, z: number): void {
-    const t: Tile = M >= TILE_L.TM && N >= TILE_L.TN ? TILE_L : TILE_S;
+    const t = chooseTile(M, N);
     this.dispatch(op, gemmKernel(v, t), buffers, p, [Math.ceil(N / t.TN), Math.ceil(M / t.TM), z]);
   }
 
@@ -337,18 +337,11 @@ export class WebGPUBackend implements Backend {
     return y;
   }
 
-  private convParams(M: number, N: number, K: number, s: ConvSpec, chunk: number): Params {
-    const P = sizeOf(s.outShape);
-    const Q = sizeOf(s.inShape);
-    const kv = sizeOf(s.kernel);
-    return new Params().u(M, N, K, 0, s.Ci, s.Co, ...s.inShape, ...s.outShape, ...s.kernel, ...s.stride, ...s.padding, ...s.dilation, chunk, P, Q, kv);
-  }
-
   conv3d(x: Storage, w: Storage, s: ConvSpec): Storage {
     const P = sizeOf(s.outShape);
     const K = s.Ci * sizeOf(s.kernel);
     const y = this.alloc(s.N * s.Co * P, 'conv3d');
-    this.gemm('conv3d', convForwardVariant(), [this.s(w), this.s(x), y], this.convParams(s.Co, P, K, s, K), s.Co, P, s.N);
+    this.gemm('conv3d', convForwardVariant(s), [this.s(w), this.s(x), y], new Params().u(s.Co, P, K), s.Co, P, s.N);
     return y;
   }
 
@@ -356,7 +349,7 @@ export class WebGPUBackend implements Backend {
     const Q = sizeOf(s.inShape);
     const K = s.Co * sizeOf(s.kernel);
     const dx = this.alloc(s.N * s.Ci * Q, 'conv3d.dx');
-    this.gemm('conv3d.dx', convBackwardDataVariant(), [this.s(w), this.s(g), dx], this.convParams(s.Ci, Q, K, s, K), s.Ci, Q, s.N);
+    this.gemm('conv3d.dx', convBackwardDataVariant(s), [this.s(w), this.s(g), dx], new Params().u(s.Ci, Q, K), s.Ci, Q, s.N);
     return dx;
   }
 
@@ -364,14 +357,14 @@ export class WebGPUBackend implements Backend {
     const cols = s.Ci * sizeOf(s.kernel);
     const K = s.N * sizeOf(s.outShape);
     const M = s.Co;
-    const t = M >= TILE_L.TM && cols >= TILE_L.TN ? TILE_L : TILE_S;
+    const t = chooseTile(M, cols);
     const tiles = Math.ceil(M / t.TM) * Math.ceil(cols / t.TN);
     let splits = Math.max(1, Math.min(Math.ceil(SPLIT_K_TARGET_GROUPS / tiles), Math.ceil(K / 256), this.dev.limits.maxComputeWorkgroupsPerDimension));
     splits = Math.max(1, Math.min(splits, Math.floor(this.maxElements / (M * cols))));
     const chunk = Math.ceil(Math.ceil(K / splits) / t.TK) * t.TK;
     splits = Math.ceil(K / chunk);
     const part = this.alloc(splits * M * cols, 'conv3d.dw');
-    this.gemm('conv3d.dw', convBackwardFilterVariant(), [this.s(g), this.s(x), part], this.convParams(M, cols, K, s, chunk), M, cols, splits);
+    this.gemm('conv3d.dw', convBackwardFilterVariant(s), [this.s(g), this.s(x), part], new Params().u(M, cols, K, chunk), M, cols, splits);
     if (splits === 1) return part;
     const dw = this.reduceSum(part, { outShape: [M * cols], outStrides: [1], redShape: [splits], redStrides: [M * cols] });
     this.release(part);

@@ -5,6 +5,7 @@
  * from variant-specific `loadA(m, k)` / `loadB(k, n)` (zero outside the matrix, which is how odd
  * sizes and convolution padding are handled) and results go through `storeC(m, n, v)`.
  */
+import type { ConvSpec } from '../../backend';
 import { header, type Binding } from '../wgsl';
 
 export interface Tile {
@@ -15,10 +16,25 @@ export interface Tile {
   RN: number;
 }
 
-/** 64×64 tiles, 4×4 per thread: small or skinny products. */
-export const TILE_S: Tile = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 /** 128×128 tiles, 8×8 per thread: large products (more reuse per load). */
 export const TILE_L: Tile = { TM: 128, TN: 128, TK: 8, RM: 8, RN: 8 };
+/** 64×64 tiles, 4×4 per thread: mid-sized products. */
+export const TILE_S: Tile = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
+/** 16×128 tiles, 2×4 per thread: 9–32 rows, e.g. the output channels of decoder convolutions at feature size 8–16. */
+export const TILE_M16: Tile = { TM: 16, TN: 128, TK: 16, RM: 2, RN: 4 };
+/** 8×256 tiles, 1×8 per thread: ≤ 8 rows (output heads, single-channel input gradients, a few tokens). */
+export const TILE_M8: Tile = { TM: 8, TN: 256, TK: 8, RM: 1, RN: 8 };
+
+/**
+ * The tile for an M×N product. Rows past M are computed and thrown away, so a 64-row tile on an
+ * 8-row product wastes 7/8 of its work: the row count picks the tile, the largest that does not
+ * pad M by more than it must.
+ */
+export function chooseTile(M: number, N: number): Tile {
+  if (M >= TILE_L.TM && N >= TILE_L.TN) return TILE_L;
+  if (M > 2 * TILE_M16.TM) return TILE_S;
+  return M > TILE_M8.TM ? TILE_M16 : TILE_M8;
+}
 
 export interface GemmVariant {
   bindings: Binding[];
@@ -37,8 +53,11 @@ export function gemmKernel(v: GemmVariant, t: Tile): string {
   const TX = t.TN / t.RN;
   const TY = t.TM / t.RM;
   if (TX * TY !== 256) throw new Error('gemm tile must use 256 threads');
-  const loadsA = (t.TK * t.TM) / 256;
-  const loadsB = (t.TK * t.TN) / 256;
+  // Staging loads per thread; a slab smaller than the workgroup leaves some threads idle.
+  const loadsA = Math.ceil((t.TK * t.TM) / 256);
+  const loadsB = Math.ceil((t.TK * t.TN) / 256);
+  const guardA = t.TK * t.TM < 256 ? `if (e >= ${t.TK * t.TM}u) { continue; }` : '';
+  const guardB = t.TK * t.TN < 256 ? `if (e >= ${t.TK * t.TN}u) { continue; }` : '';
   const aIdx = v.aKFast ? `let kk = e % ${t.TK}u; let mm = e / ${t.TK}u;` : `let mm = e % ${t.TM}u; let kk = e / ${t.TM}u;`;
   const bIdx = v.bNFast ? `let nn = e % ${t.TN}u; let kk = e / ${t.TN}u;` : `let kk = e % ${t.TK}u; let nn = e / ${t.TK}u;`;
   return `${header(v.bindings)}
@@ -58,11 +77,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   for (var k0 = kr.x; k0 < kr.y; k0 += ${t.TK}u) {
     for (var l = 0u; l < ${loadsA}u; l++) {
       let e = tid + l * 256u;
+      ${guardA}
       ${aIdx}
       As[kk * ${t.TM}u + mm] = loadA(m0 + mm, k0 + kk);
     }
     for (var l = 0u; l < ${loadsB}u; l++) {
       let e = tid + l * 256u;
+      ${guardB}
       ${bIdx}
       Bs[kk * ${t.TN}u + nn] = loadB(k0 + kk, n0 + nn);
     }
@@ -131,11 +152,26 @@ fn storeC(m: u32, n: u32, v: f32) { C[cOff + m * pu(1u) + n] = v; }`,
 }
 
 /**
- * Convolution geometry words shared by the three conv GEMMs, from word 4:
- * Ci, Co, ID, IH, IW, OD, OH, OW, KD, KH, KW, sd, sh, sw, pd, ph, pw, dd, dh, dw, splitChunk, P(=OD·OH·OW), Q(=ID·IH·IW), Kvol.
+ * A convolution's geometry, baked into its kernels as constants: the implicit im2col divides
+ * and takes remainders by these sizes for every staged element, and division by a runtime
+ * value costs tens of instructions on a GPU (and scalarises on CPU adapters) where division by
+ * a constant is a multiply and a shift. One pipeline per geometry; a model has a few dozen.
  */
-export const CONV_WORDS = ['Ci', 'Co', 'ID', 'IH', 'IW', 'OD', 'OH', 'OW', 'KD', 'KH', 'KW', 'sd', 'sh', 'sw', 'pd', 'ph', 'pw', 'dd', 'dh', 'dw', 'chunk', 'P', 'Q', 'Kvol'] as const;
-const CONV_GEOM = CONV_WORDS.map((n, i) => `fn ${n}() -> u32 { return pu(${4 + i}u); }`).join('\n');
+export type ConvGeometry = Omit<ConvSpec, 'N'>;
+
+function convConstants(g: ConvGeometry): string {
+  const [ID, IH, IW] = g.inShape;
+  const [OD, OH, OW] = g.outShape;
+  const [KD, KH, KW] = g.kernel;
+  const words: Record<string, number> = {
+    Ci: g.Ci, Co: g.Co, ID, IH, IW, OD, OH, OW, KD, KH, KW,
+    sd: g.stride[0], sh: g.stride[1], sw: g.stride[2],
+    pd: g.padding[0], ph: g.padding[1], pw: g.padding[2],
+    dd: g.dilation[0], dh: g.dilation[1], dw: g.dilation[2],
+    P: OD * OH * OW, Q: ID * IH * IW, Kvol: KD * KH * KW,
+  };
+  return Object.entries(words).map(([n, v]) => `fn ${n}() -> u32 { return ${v}u; }`).join('\n');
+}
 
 /** Input voxel for output position p and kernel tap t, or −1 (as i32) in the padding. */
 const INPUT_AT = `
@@ -150,12 +186,12 @@ fn inputAt(p: u32, t: u32) -> i32 {
 }`;
 
 /** y[n] = W[Co, Ci·Kvol] · im2col(x[n]); z = batch item n. */
-export function convForwardVariant(): GemmVariant {
+export function convForwardVariant(g: ConvGeometry): GemmVariant {
   return {
     bindings: IO3('Wt', 'X', 'Y'),
     aKFast: true,
     bNFast: true,
-    code: `${CONV_GEOM}${INPUT_AT}
+    code: `${convConstants(g)}${INPUT_AT}
 var<private> n: u32;
 fn setup(z: u32) { n = z; kEnd = pu(2u); }
 fn kRange(z: u32) -> vec2u { return vec2u(0u, pu(2u)); }
@@ -174,12 +210,12 @@ fn storeC(m: u32, p: u32, v: f32) { Y[(n * Co() + m) * P() + p] = v; }`,
 }
 
 /** dx[n] = Σ_{co,t} W[co, ci, t] · g[n, co, o(q, t)] where o·s = q + pad − t·dil; z = n. M = Ci, N = Q, K = Co·Kvol. */
-export function convBackwardDataVariant(): GemmVariant {
+export function convBackwardDataVariant(g: ConvGeometry): GemmVariant {
   return {
     bindings: IO3('Wt', 'G', 'DX'),
     aKFast: true,
     bNFast: true,
-    code: `${CONV_GEOM}
+    code: `${convConstants(g)}
 var<private> n: u32;
 fn setup(z: u32) { n = z; kEnd = pu(2u); }
 fn kRange(z: u32) -> vec2u { return vec2u(0u, pu(2u)); }
@@ -211,16 +247,17 @@ fn storeC(ci: u32, q: u32, v: f32) { DX[(n * Ci() + ci) * Q() + q] = v; }`,
 
 /**
  * dW[co, (ci,t)] = Σ_{(n,p)} g[n, co, p] · x[n, ci, in(p, t)]; K = N·P is split into chunks
- * (workgroup z), each writing its own partial [z, Co, Ci·Kvol] for a later sum.
+ * (workgroup z), each writing its own partial [z, Co, Ci·Kvol] for a later sum; the chunk
+ * length is param word 3.
  */
-export function convBackwardFilterVariant(): GemmVariant {
+export function convBackwardFilterVariant(g: ConvGeometry): GemmVariant {
   return {
     bindings: IO3('G', 'X', 'DW'),
     aKFast: true,
     bNFast: false,
-    code: `${CONV_GEOM}${INPUT_AT}
+    code: `${convConstants(g)}${INPUT_AT}
 var<private> zz: u32;
-fn kRange(z: u32) -> vec2u { return vec2u(z * chunk(), min(pu(2u), (z + 1u) * chunk())); }
+fn kRange(z: u32) -> vec2u { return vec2u(z * pu(3u), min(pu(2u), (z + 1u) * pu(3u))); }
 fn setup(z: u32) { zz = z; kEnd = kRange(z).y; }
 fn loadA(co: u32, k: u32) -> f32 {
   if (co >= pu(0u) || k >= kEnd) { return 0.0; }
