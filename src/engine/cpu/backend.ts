@@ -1,6 +1,7 @@
 /**
- * The reference backend: plain float64 loops, obvious over fast. Models run on it to match
- * the golden fixtures (~1e-7) and the WebGPU kernels are tested against it.
+ * The reference backend: plain float64 loops, obvious over fast (matmul and conv3d on one
+ * blocked GEMM, `gemm.ts`, as they dominate model runs). Models run on it to match the golden
+ * fixtures (~1e-7) and the WebGPU kernels are tested against it.
  */
 import type {
   AdamHyper, Backend, BinaryOp, ConvSpec, IndexStorage, MatmulSpec, MemoryStats, ReduceSpec, SoftmaxSpec, Storage, StridedView, UnaryOp,
@@ -10,6 +11,7 @@ import { DisposedError } from '../errors';
 import { sizeOf } from '../shape';
 import { conv3d, conv3dBackwardData, conv3dBackwardFilter } from './conv';
 import { erf, gelu, geluGrad } from './math';
+import { matmul } from './matmul';
 import { forEachRow } from './strided';
 
 class CpuStorage implements Storage {
@@ -154,30 +156,7 @@ export class CpuBackend implements Backend {
   }
 
   matmul(a: Storage, b: Storage, s: MatmulSpec): Storage {
-    const A = this.a(a);
-    const B = this.a(b);
-    const { M, N, K } = s;
-    const C = new Float64Array(sizeOf(s.batchShape) * M * N);
-    // Element (m, k) of op(A) at aOff + m·amS + k·akS; (k, n) of op(B) at bOff + k·bkS + n·bnS.
-    const [amS, akS] = s.transA ? [1, M] : [K, 1];
-    const [bkS, bnS] = s.transB ? [1, K] : [N, 1];
-    let batch = 0;
-    forEachRow(s.batchShape, s.aBatchStrides, s.bBatchStrides, 0, 0, (_o, a0, b0, n, da, db) => {
-      for (let t = 0; t < n; t++, batch++) {
-        const aOff = a0 + t * da;
-        const bOff = b0 + t * db;
-        const cOff = batch * M * N;
-        for (let m = 0; m < M; m++) {
-          for (let k = 0; k < K; k++) {
-            const av = A[aOff + m * amS + k * akS];
-            const bRow = bOff + k * bkS;
-            const cRow = cOff + m * N;
-            for (let j = 0; j < N; j++) C[cRow + j] += av * B[bRow + j * bnS];
-          }
-        }
-      }
-    });
-    return this.make(C);
+    return this.make(matmul(this.a(a), this.a(b), s));
   }
 
   softmax(x: Storage, s: SoftmaxSpec): Storage {
