@@ -18,7 +18,7 @@ export const chromiumArgs = [
   // SwiftShader is the only GPU here. Two of Dawn's safety nets for untrusted shaders cost it
   // 45% of ORT's time per window (measured: 155 s → 85 s for a SwinUNETR window): bounds
   // clamping and the zero-fill of workgroup memory. Every spec compares its outputs with a
-  // reference. Exception: e2e/parity.spec.ts's swinunetr_tiny lost the device with them off.
+  // reference. e2e/parity-swinunetr.spec.ts keeps robustness on: ORT lost the device on that graph without it.
   '--enable-dawn-features=disable_robustness,disable_workgroup_init',
 ];
 
