@@ -1,7 +1,8 @@
 /**
  * The reference backend: plain float64 loops, obvious over fast (matmul and conv3d on one
- * blocked GEMM, `gemm.ts`, as they dominate model runs). Models run on it to match the golden
- * fixtures (~1e-7) and the WebGPU kernels are tested against it.
+ * blocked GEMM, `gemm.ts`, as they dominate model runs; elementwise ops one loop per op,
+ * `elementwise.ts`). Models run on it to match the golden fixtures (~1e-7) and the WebGPU
+ * kernels are tested against it.
  */
 import type {
   AdamHyper, Backend, BinaryOp, ConvSpec, IndexStorage, MatmulSpec, MemoryStats, ReduceSpec, SoftmaxSpec, Storage, StridedView, UnaryOp,
@@ -10,8 +11,9 @@ import { Engine } from '../engine';
 import { DisposedError } from '../errors';
 import { sizeOf } from '../shape';
 import { conv3d, conv3dBackwardData, conv3dBackwardFilter } from './conv';
-import { erf, gelu, geluGrad } from './math';
+import { binary, unary } from './elementwise';
 import { matmul } from './matmul';
+import { reduceSum } from './reduce';
 import { forEachRow } from './strided';
 
 class CpuStorage implements Storage {
@@ -26,38 +28,6 @@ class CpuStorage implements Storage {
 }
 
 const BYTES = 8;
-
-function unaryFn(op: UnaryOp, p0: number, p1: number): (x: number) => number {
-  switch (op) {
-    case 'neg': return (x) => -x;
-    case 'exp': return Math.exp;
-    case 'log': return Math.log;
-    case 'sqrt': return Math.sqrt;
-    case 'rsqrt': return (x) => 1 / Math.sqrt(x);
-    case 'abs': return Math.abs;
-    case 'square': return (x) => x * x;
-    case 'reciprocal': return (x) => 1 / x;
-    case 'relu': return (x) => (x > 0 ? x : 0);
-    case 'leakyRelu': return (x) => (x > 0 ? x : p0 * x);
-    case 'gelu': return gelu;
-    case 'erf': return erf;
-    case 'sigmoid': return (x) => 1 / (1 + Math.exp(-x));
-    case 'tanh': return Math.tanh;
-    case 'affine': return (x) => p0 * x + p1;
-  }
-}
-
-function binaryFn(op: BinaryOp, p0: number): (a: number, b: number) => number {
-  switch (op) {
-    case 'add': return (a, b) => a + b;
-    case 'sub': return (a, b) => a - b;
-    case 'mul': return (a, b) => a * b;
-    case 'div': return (a, b) => a / b;
-    case 'reluGrad': return (x, g) => (x > 0 ? g : 0);
-    case 'leakyReluGrad': return (x, g) => (x > 0 ? g : p0 * g);
-    case 'geluGrad': return (x, g) => g * geluGrad(x);
-  }
-}
 
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
@@ -105,22 +75,11 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Storage, p0: number, p1: number): Storage {
-    const f = unaryFn(op, p0, p1);
-    const xa = this.a(x);
-    const y = new Float64Array(xa.length);
-    for (let i = 0; i < y.length; i++) y[i] = f(xa[i]);
-    return this.make(y);
+    return this.make(unary(op, this.a(x), p0, p1));
   }
 
   binary(op: BinaryOp, a: Storage, b: Storage, outShape: readonly number[], sa: readonly number[], sb: readonly number[], p0: number): Storage {
-    const f = binaryFn(op, p0);
-    const aa = this.a(a);
-    const ba = this.a(b);
-    const y = new Float64Array(sizeOf(outShape));
-    forEachRow(outShape, sa, sb, 0, 0, (o, ia, ib, n, da, db) => {
-      for (let i = 0; i < n; i++) y[o + i] = f(aa[ia + i * da], ba[ib + i * db]);
-    });
-    return this.make(y);
+    return this.make(binary(op, this.a(a), this.a(b), outShape, sa, sb, p0));
   }
 
   copy(x: Storage, v: StridedView): Storage {
@@ -141,18 +100,7 @@ export class CpuBackend implements Backend {
   }
 
   reduceSum(x: Storage, spec: ReduceSpec): Storage {
-    const xa = this.a(x);
-    const y = new Float64Array(sizeOf(spec.outShape));
-    forEachRow(spec.outShape, spec.outStrides, spec.outStrides, 0, 0, (o, base, _b, n, dOut) => {
-      for (let i = 0; i < n; i++) {
-        let acc = 0;
-        forEachRow(spec.redShape, spec.redStrides, spec.redStrides, base + i * dOut, 0, (_o, r0, _r, m, dr) => {
-          for (let j = 0; j < m; j++) acc += xa[r0 + j * dr];
-        });
-        y[o + i] = acc;
-      }
-    });
-    return this.make(y);
+    return this.make(reduceSum(this.a(x), spec));
   }
 
   matmul(a: Storage, b: Storage, s: MatmulSpec): Storage {
@@ -162,17 +110,25 @@ export class CpuBackend implements Backend {
   softmax(x: Storage, s: SoftmaxSpec): Storage {
     const X = this.a(x);
     const Y = new Float64Array(X.length);
+    const { len, inner } = s;
     for (let o = 0; o < s.outer; o++) {
-      for (let i = 0; i < s.inner; i++) {
-        const base = o * s.len * s.inner + i;
+      for (let i = 0; i < inner; i++) {
+        const base = o * len * inner + i;
+        const end = base + len * inner;
         let mx = -Infinity;
-        for (let l = 0; l < s.len; l++) mx = Math.max(mx, X[base + l * s.inner]);
+        for (let k = base; k < end; k += inner) mx = Math.max(mx, X[k]);
         let sum = 0;
-        for (let l = 0; l < s.len; l++) sum += Math.exp(X[base + l * s.inner] - mx);
-        const lse = Math.log(sum);
-        for (let l = 0; l < s.len; l++) {
-          const z = X[base + l * s.inner] - mx;
-          Y[base + l * s.inner] = s.log ? z - lse : Math.exp(z) / sum;
+        if (s.log) {
+          for (let k = base; k < end; k += inner) sum += Math.exp(X[k] - mx);
+          const lse = Math.log(sum);
+          for (let k = base; k < end; k += inner) Y[k] = X[k] - mx - lse;
+        } else {
+          // exp once per element, kept in Y, then scaled (dividing, as before, not multiplying by 1/sum).
+          for (let k = base; k < end; k += inner) {
+            Y[k] = Math.exp(X[k] - mx);
+            sum += Y[k];
+          }
+          for (let k = base; k < end; k += inner) Y[k] /= sum;
         }
       }
     }
@@ -183,18 +139,20 @@ export class CpuBackend implements Backend {
     const Y = this.a(y);
     const G = this.a(g);
     const D = new Float64Array(Y.length);
+    const { len, inner } = s;
     for (let o = 0; o < s.outer; o++) {
-      for (let i = 0; i < s.inner; i++) {
-        const base = o * s.len * s.inner + i;
+      for (let i = 0; i < inner; i++) {
+        const base = o * len * inner + i;
+        const end = base + len * inner;
         let dot = 0;
-        for (let l = 0; l < s.len; l++) {
-          const k = base + l * s.inner;
-          dot += s.log ? G[k] : G[k] * Y[k];
-        }
-        for (let l = 0; l < s.len; l++) {
-          const k = base + l * s.inner;
-          // softmax: y·(g − Σg·y); log-softmax: g − softmax·Σg.
-          D[k] = s.log ? G[k] - Math.exp(Y[k]) * dot : Y[k] * (G[k] - dot);
+        if (s.log) {
+          // log-softmax: g − softmax·Σg.
+          for (let k = base; k < end; k += inner) dot += G[k];
+          for (let k = base; k < end; k += inner) D[k] = G[k] - Math.exp(Y[k]) * dot;
+        } else {
+          // softmax: y·(g − Σg·y).
+          for (let k = base; k < end; k += inner) dot += G[k] * Y[k];
+          for (let k = base; k < end; k += inner) D[k] = Y[k] * (G[k] - dot);
         }
       }
     }

@@ -30,3 +30,31 @@ export function forEachRow(shape: readonly number[], sa: readonly number[], sb: 
     }
   }
 }
+
+/** A C-order index space with one stride list per operand, as `coalesce` returns it. */
+export interface Coalesced {
+  readonly shape: number[];
+  readonly strides: number[][];
+}
+
+/**
+ * The same index space with size-1 axes dropped and adjacent axes merged wherever every operand
+ * steps through them as one (outer stride = inner stride × inner size), so the odometer visits
+ * the same offsets in the same order in fewer, longer rows (a contiguous operation becomes one row).
+ */
+export function coalesce(shape: readonly number[], ...strides: (readonly number[])[]): Coalesced {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      strides.forEach((s, k) => (outStrides[k][last] = s[d]));
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((s, k) => outStrides[k].push(s[d]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
