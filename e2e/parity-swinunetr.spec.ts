@@ -3,26 +3,22 @@
  * shape arithmetic in the graph) on ORT-web's WebGPU provider in headless Chromium matches the
  * fixture's PyTorch logits (e2e/parity.ts).
  *
- * In a browser of its own, with Dawn's robustness on (bounds-clamped buffer access, as in every
- * real browser): under the suite's `disable_robustness` (playwright.config.ts) ORT's run of this
- * graph lost the device ("A valid external Instance reference no longer exists", 2026-11-22);
- * with only `disable_workgroup_init` it passes. So one of ORT's kernels reaches past a buffer on
+ * In a browser of its own (the `robust` project in playwright.config.ts), with Dawn's robustness
+ * on (bounds-clamped buffer access, as in every real browser): under the suite's
+ * `disable_robustness` ORT's run of this graph lost the device ("A valid external Instance
+ * reference no longer exists", 2026-11-22); with only `disable_workgroup_init` it passes. So one of ORT's kernels reaches past a buffer on
  * this graph and robustness clamps it. The shipped SwinUNETR's graph (static shapes, no window
  * padding) runs with the speed flags (shipped-models.spec.ts).
  */
 import { test } from '@playwright/test';
-import config, { chromiumArgs } from '../playwright.config';
 import { hasShared, sharedMissing } from '../src/testing/shared';
 import { expectFixtureParity } from './parity';
 
 test.skip(!hasShared, sharedMissing);
 
-const ROBUST_ARGS = chromiumArgs.map((a) => (a.startsWith('--enable-dawn-features=') ? '--enable-dawn-features=disable_workgroup_init' : a));
-test.use({ launchOptions: { ...config.use?.launchOptions, args: ROBUST_ARGS } });
-
 test('swinunetr_tiny on WebGPU matches PyTorch', async ({ page }) => {
-  // One run on SwiftShader: ~6 GMAC of ORT's naive 3-D convolutions, most at 64³ (7.5 min on
-  // this 2-core machine at load ≈ 3).
+  // One run on SwiftShader: ~6 GMAC of ORT's naive 3-D convolutions, most at 64³ (6–7.5 min on
+  // this 2-core machine beside the rest of the suite).
   test.setTimeout(1_500_000);
   await expectFixtureParity(page, 'swinunetr_tiny');
 });
