@@ -7,17 +7,12 @@
  * whole product, far beyond that; outputs no tap reaches must be exactly 0.
  */
 import { describe, expect, it } from 'vitest';
-import { uniformStream } from '../../core/random';
 import type { ConvSpec } from '../backend';
 import { conv3d, conv3dBackwardData, conv3dBackwardFilter, TILE_ELEMENTS } from './conv';
+import { uniformArray } from './testing';
 
 const U = 2 ** -53;
 const gamma = (n: number) => (n * U) / (1 - n * U);
-
-function randomArray(n: number, seed: number): Float64Array {
-  const next = uniformStream(seed);
-  return Float64Array.from({ length: n }, () => 2 * next() - 1);
-}
 
 /** A value per element with the Σ|products| and the count of products behind it. */
 interface Reference {
@@ -100,9 +95,9 @@ const cases: { name: string; s: ConvSpec }[] = [
 describe('cpu conv3d (im2col + GEMM)', () => {
   for (const { name, s } of cases) {
     it(`${name}: forward, data and filter gradients`, () => {
-      const x = randomArray(s.N * s.Ci * s.inShape.reduce((a, b) => a * b), 1);
-      const w = randomArray(s.Co * s.Ci * s.kernel.reduce((a, b) => a * b), 2);
-      const g = randomArray(s.N * s.Co * s.outShape.reduce((a, b) => a * b), 3);
+      const x = uniformArray(s.N * s.Ci * s.inShape.reduce((a, b) => a * b), 1);
+      const w = uniformArray(s.Co * s.Ci * s.kernel.reduce((a, b) => a * b), 2);
+      const g = uniformArray(s.N * s.Co * s.outShape.reduce((a, b) => a * b), 3);
       const want = naive(s, x, w, g);
       expectWithinRounding(conv3d(x, w, s), want.y);
       expectWithinRounding(conv3dBackwardData(g, w, s), want.dx);

@@ -3,28 +3,14 @@
  * every multi-index. Each element is the same one-op expression either way, so they agree bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { uniformStream } from '../../core/random';
 import type { BinaryOp, UnaryOp } from '../backend';
 import { stridesOf } from '../shape';
 import { binary, unary } from './elementwise';
 import { erf, gelu, geluGrad } from './math';
 import { coalesce } from './strided';
+import { uniformArray, offsets } from './testing';
 
 const LEAK = 0.1;
-
-function randomArray(n: number, seed: number): Float64Array {
-  const next = uniformStream(seed);
-  return Float64Array.from({ length: n }, () => 4 * next() - 2);
-}
-
-/** Every C-order multi-index of `shape`, with its offset under `strides`. */
-function offsets(shape: readonly number[], strides: readonly number[]): number[] {
-  let out = [0];
-  shape.forEach((d, ax) => {
-    out = out.flatMap((o) => Array.from({ length: d }, (_, i) => o + i * strides[ax]));
-  });
-  return out;
-}
 
 const binaryRef: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -85,8 +71,8 @@ describe('cpu binary', () => {
   };
   for (const [out, as, bs] of cases) {
     it(`[${out}] from [${as}] and [${bs}], every op, equals a naive loop`, () => {
-      const a = randomArray(as.reduce((n, d) => n * d, 1), 1);
-      const b = randomArray(bs.reduce((n, d) => n * d, 1), 2);
+      const a = uniformArray(as.reduce((n, d) => n * d, 1), 1, 2);
+      const b = uniformArray(bs.reduce((n, d) => n * d, 1), 2, 2);
       const sa = bcast(as, out);
       const sb = bcast(bs, out);
       const ia = offsets(out, sa);
@@ -99,8 +85,8 @@ describe('cpu binary', () => {
   }
 
   it('honours arbitrary (transposed) operand strides', () => {
-    const a = randomArray(12, 3);
-    const b = randomArray(12, 4);
+    const a = uniformArray(12, 3, 2);
+    const b = uniformArray(12, 4, 2);
     // a read as the transpose of a [4, 3] array; b contiguous.
     const want = Float64Array.from(offsets([3, 4], [1, 3]), (o, i) => a[o] - b[i]);
     expect(binary('sub', a, b, [3, 4], [1, 3], [4, 1], 0)).toEqual(want);
@@ -109,7 +95,7 @@ describe('cpu binary', () => {
 
 describe('cpu unary', () => {
   it('every op equals the scalar formula', () => {
-    const x = randomArray(37, 5);
+    const x = uniformArray(37, 5, 2);
     for (const op of Object.keys(unaryRef) as UnaryOp[]) {
       expect(unary(op, x, LEAK, -0.5), op).toEqual(Float64Array.from(x, unaryRef[op]));
     }

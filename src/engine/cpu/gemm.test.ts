@@ -3,15 +3,10 @@
  * each output's products in k order in one accumulator, so they must agree bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { uniformStream } from '../../core/random';
 import type { MatmulSpec } from '../backend';
 import { gemmNT, transposeInto } from './gemm';
 import { matmul } from './matmul';
-
-function randomArray(n: number, seed: number): Float64Array {
-  const next = uniformStream(seed);
-  return Float64Array.from({ length: n }, () => 2 * next() - 1);
-}
+import { uniformArray } from './testing';
 
 describe('gemmNT', () => {
   // M, N, K around the 2×4 block: below it, not multiples of it, and K = 0.
@@ -22,9 +17,9 @@ describe('gemmNT', () => {
       const lda = K + 2;
       const ldb = K + 1;
       const ldc = N + 3;
-      const A = randomArray(3 + M * lda, 1);
-      const B = randomArray(5 + N * ldb, 2);
-      const C = randomArray(4 + M * ldc, 3);
+      const A = uniformArray(3 + M * lda, 1);
+      const B = uniformArray(5 + N * ldb, 2);
+      const C = uniformArray(4 + M * ldc, 3);
       const want = C.slice();
       for (let m = 0; m < M; m++) {
         for (let n = 0; n < N; n++) {
@@ -75,8 +70,8 @@ describe('cpu matmul', () => {
         const [M, N, K] = [7, 5, 11];
         // A is [2, 3, …] (strides 3·M·K, M·K); B is [1, 3, …] broadcast (strides 0, N·K).
         const spec: MatmulSpec = { batchShape: [2, 3], aBatchStrides: [3 * M * K, M * K], bBatchStrides: [0, N * K], M, N, K, transA, transB };
-        const A = randomArray(6 * M * K, 4);
-        const B = randomArray(3 * N * K, 5);
+        const A = uniformArray(6 * M * K, 4);
+        const B = uniformArray(3 * N * K, 5);
         const batches: [number, number][] = [];
         for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) batches.push([(i * 3 + j) * M * K, j * N * K]);
         expect(matmul(A, B, spec)).toEqual(naive(A, B, spec, batches));
@@ -88,8 +83,8 @@ describe('cpu matmul', () => {
     // B [K, N] shared by all 4 items (not transB, so it is transposed into the panel once).
     const [M, N, K] = [3, 6, 9];
     const spec: MatmulSpec = { batchShape: [4], aBatchStrides: [M * K], bBatchStrides: [0], M, N, K, transA: false, transB: false };
-    const A = randomArray(4 * M * K, 6);
-    const B = randomArray(N * K, 7);
+    const A = uniformArray(4 * M * K, 6);
+    const B = uniformArray(N * K, 7);
     expect(matmul(A, B, spec)).toEqual(naive(A, B, spec, [0, 1, 2, 3].map((t) => [t * M * K, 0])));
   });
 

@@ -3,24 +3,10 @@
  * C order over the reduced axes; every order adds the same terms in that order, so they agree bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { uniformStream } from '../../core/random';
 import type { ReduceSpec } from '../backend';
 import { stridesOf } from '../shape';
 import { reduceSum } from './reduce';
-
-function randomArray(n: number, seed: number): Float64Array {
-  const next = uniformStream(seed);
-  return Float64Array.from({ length: n }, () => 2 * next() - 1);
-}
-
-/** Every C-order multi-index of `shape`, with its offset under `strides`. */
-function offsets(shape: readonly number[], strides: readonly number[]): number[] {
-  let out = [0];
-  shape.forEach((d, ax) => {
-    out = out.flatMap((o) => Array.from({ length: d }, (_, i) => o + i * strides[ax]));
-  });
-  return out;
-}
+import { uniformArray, offsets } from './testing';
 
 function naive(x: Float64Array, s: ReduceSpec): Float64Array {
   const terms = offsets(s.redShape, s.redStrides);
@@ -57,7 +43,7 @@ describe('cpu reduceSum', () => {
   ];
   for (const [name, shape, axes] of cases) {
     it(`${name}: [${shape}] over [${axes}] equals a naive loop`, () => {
-      const x = randomArray(shape.reduce((n, d) => n * d, 1), 1);
+      const x = uniformArray(shape.reduce((n, d) => n * d, 1), 1);
       const s = specOf(shape, axes);
       expect(reduceSum(x, s)).toEqual(naive(x, s));
     });
@@ -65,7 +51,7 @@ describe('cpu reduceSum', () => {
 
   it('reads a transposed input through its strides', () => {
     // x stored [5, 4, 3], read as [3, 4, 5] (axes reversed), summed over the (now strided) last axis and the first.
-    const x = randomArray(60, 2);
+    const x = uniformArray(60, 2);
     for (const axes of [[2], [0], [0, 2], [1]]) {
       const s = specOf([3, 4, 5], axes, [1, 3, 12]);
       expect(reduceSum(x, s), `axes ${axes}`).toEqual(naive(x, s));
