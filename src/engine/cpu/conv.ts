@@ -100,21 +100,27 @@ function col2im(runs: Int32Array, sw: number, tile: Float64Array, ts: number, js
   }
 }
 
-export function conv3d(x: Float64Array, w: Float64Array, s: ConvSpec): Float64Array {
-  const T = taps(s);
+/** Calls `fn` for each chunk of output positions [p0, p0 + pc) and each batch item n, with the chunk's tap runs. */
+function forEachChunk(s: ConvSpec, fn: (p0: number, pc: number, runs: Int32Array, n: number) => void): void {
   const P = positions(s);
   const chunk = chunkOf(s);
-  const y = new Float64Array(s.N * s.Co * P);
-  const tile = new Float64Array(T * chunk);
   for (let p0 = 0; p0 < P; p0 += chunk) {
     const p1 = Math.min(P, p0 + chunk);
     const runs = tapRuns(s, p0, p1);
-    for (let n = 0; n < s.N; n++) {
-      im2col(runs, s.stride[2], x, n * inputSize(s), tile, 1, T);
-      const out = { data: y, offset: n * s.Co * P + p0, rowStride: P };
-      gemmNT(s.Co, p1 - p0, T, { data: w, offset: 0, rowStride: T }, { data: tile, offset: 0, rowStride: T }, out);
-    }
+    for (let n = 0; n < s.N; n++) fn(p0, p1 - p0, runs, n);
   }
+}
+
+export function conv3d(x: Float64Array, w: Float64Array, s: ConvSpec): Float64Array {
+  const T = taps(s);
+  const P = positions(s);
+  const y = new Float64Array(s.N * s.Co * P);
+  const tile = new Float64Array(T * chunkOf(s));
+  forEachChunk(s, (p0, pc, runs, n) => {
+    im2col(runs, s.stride[2], x, n * inputSize(s), tile, 1, T);
+    const out = { data: y, offset: n * s.Co * P + p0, rowStride: P };
+    gemmNT(s.Co, pc, T, { data: w, offset: 0, rowStride: T }, { data: tile, offset: 0, rowStride: T }, out);
+  });
   return y;
 }
 
@@ -127,35 +133,24 @@ export function conv3dBackwardData(g: Float64Array, w: Float64Array, s: ConvSpec
   transposeInto(w, 0, T, s.Co, T, wT);
   const gT = new Float64Array(chunk * s.Co);
   const dtile = new Float64Array(T * chunk);
-  for (let p0 = 0; p0 < P; p0 += chunk) {
-    const p1 = Math.min(P, p0 + chunk);
-    const pc = p1 - p0;
-    const runs = tapRuns(s, p0, p1);
-    for (let n = 0; n < s.N; n++) {
-      transposeInto(g, n * s.Co * P + p0, P, s.Co, pc, gT);
-      dtile.fill(0);
-      gemmNT(T, pc, s.Co, { data: wT, offset: 0, rowStride: s.Co }, { data: gT, offset: 0, rowStride: s.Co }, { data: dtile, offset: 0, rowStride: pc });
-      col2im(runs, s.stride[2], dtile, pc, 1, dx, n * inputSize(s));
-    }
-  }
+  forEachChunk(s, (p0, pc, runs, n) => {
+    transposeInto(g, n * s.Co * P + p0, P, s.Co, pc, gT);
+    dtile.fill(0);
+    gemmNT(T, pc, s.Co, { data: wT, offset: 0, rowStride: s.Co }, { data: gT, offset: 0, rowStride: s.Co }, { data: dtile, offset: 0, rowStride: pc });
+    col2im(runs, s.stride[2], dtile, pc, 1, dx, n * inputSize(s));
+  });
   return dx;
 }
 
 export function conv3dBackwardFilter(g: Float64Array, x: Float64Array, s: ConvSpec): Float64Array {
   const T = taps(s);
   const P = positions(s);
-  const chunk = chunkOf(s);
   const dw = new Float64Array(s.Co * T);
-  const tile = new Float64Array(T * chunk);
-  for (let p0 = 0; p0 < P; p0 += chunk) {
-    const p1 = Math.min(P, p0 + chunk);
-    const pc = p1 - p0;
-    const runs = tapRuns(s, p0, p1);
-    for (let n = 0; n < s.N; n++) {
-      im2col(runs, s.stride[2], x, n * inputSize(s), tile, pc, 1);
-      const gRows = { data: g, offset: n * s.Co * P + p0, rowStride: P };
-      gemmNT(s.Co, T, pc, gRows, { data: tile, offset: 0, rowStride: pc }, { data: dw, offset: 0, rowStride: T });
-    }
-  }
+  const tile = new Float64Array(T * chunkOf(s));
+  forEachChunk(s, (p0, pc, runs, n) => {
+    im2col(runs, s.stride[2], x, n * inputSize(s), tile, pc, 1);
+    const gRows = { data: g, offset: n * s.Co * P + p0, rowStride: P };
+    gemmNT(s.Co, T, pc, gRows, { data: tile, offset: 0, rowStride: pc }, { data: dw, offset: 0, rowStride: T });
+  });
   return dw;
 }
