@@ -46,7 +46,17 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, unknown>>;
   /** sha256 of the ONNX file, hex. */
   readonly sha256?: string;
+  /**
+   * The labelling protocol the model reproduces: `msd` (MSD Task04 / Vanderbilt manual
+   * labels, head and body + tail), `freesurfer` (FreeSurfer aseg 17/53, whole hippocampus).
+   * Absent for models whose protocol Seahorse does not know (user models, test models).
+   */
+  readonly protocol?: Protocol;
 }
+
+/** Hippocampus labelling protocols a shipped model can follow. */
+export const PROTOCOLS = ['msd', 'freesurfer'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 
 export type Normalisation =
   /**

@@ -5,7 +5,7 @@
  */
 import type { LabelInfo } from '../core/labels';
 import { describeModel, modelInputSize, type ModelProto } from '../onnx';
-import type { ModelManifest, Normalisation } from './manifest';
+import { PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
 
 /** Manifest file references with this prefix live in the shared test fixtures. */
 export const FIXTURES_PREFIX = 'fixtures:';
@@ -101,6 +101,7 @@ export function parseManifest(json: unknown, source: string): ModelManifest {
     provenance: optionalObject('provenance'),
     metrics: optionalObject('metrics'),
     sha256: typeof json.sha256 === 'string' ? json.sha256 : undefined,
+    protocol: json.protocol === undefined ? undefined : oneOf(json, 'protocol', PROTOCOLS, source),
   };
 }
 
