@@ -13,12 +13,16 @@ import { makeAdapter } from '../peft/apply';
 import { nodeSvdPool } from '../peft/linalg/svd-pool-node';
 import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
 import { train, type TrainResult } from '../train/loop';
-import { asLabels, batches, makeSample, type TrainingSample } from '../train/samples';
+import { readTemplate } from '../core/fullhead/template-node';
+import { templateOnce } from '../infer/segment-scan';
+import { describeLabelMap, targetGroups } from '../train/label-map';
+import { batches, type TrainingSample } from '../train/samples';
 import { openForFineTuning } from '../train/setup';
 import { validate } from '../train/validate';
 import { ADAPTER_EXTENSION, describeMethod } from './adapter';
 import { parse } from './args';
 import { caseList } from './eval';
+import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
@@ -29,13 +33,20 @@ export const FINETUNE_USAGE = `Usage: seahorse finetune --model <id | model.onnx
 Fine-tunes a segmentation model on labelled scans with a parameter-efficient method on
 Seahorse's own engine, and writes an adapter file (small; tied to that base model) that
 "seahorse segment --adapter" merges into the model. Scans are prepared exactly as for
-inference (the model manifest's orientation, voxel size and normalisation) and cropped to
-the model's input size with random flips and intensity jitter.
+inference (the model manifest's orientation, voxel size and normalisation; a full head is
+localised and cut into one crop per hippocampus) and cropped to the model's input size with
+random flips and intensity jitter.
 
 Options:
   --model <id | file>       the base model: an id from models/ or an .onnx file (required)
   --train <dir>             a folder with images/ and labels/ (same file names)
   --data <dir>              the same as --train
+  --labels <map>            how the label files' codes become training targets: msd (1 head,
+                            2 body + tail), freesurfer (17, 53), lpba40 (165, 166), aal
+                            (37, 38), binary (any non-zero), or code:target pairs such as
+                            17:whole,53:whole,*:bg (targets bg, head, body, whole); a map
+                            with whole targets trains head + body as one structure.
+                            Default: the preset that fits the first label file's codes
   --val <dir>               a folder like --train to validate on: the soft Dice loss and
                             the Dice of the centred crops, before and after training
   --split <file>            JSON mapping set names to lists of file names
@@ -89,6 +100,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       data: { type: 'string' },
       train: { type: 'string' },
       val: { type: 'string' },
+      labels: { type: 'string' },
       epochs: { type: 'string' },
       split: { type: 'string' },
       set: { type: 'string' },
@@ -132,6 +144,10 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   const valCases = valDir ? caseList(valDir, undefined, undefined) : [];
   if (valDir && valCases.length === 0) throw new Error(`no scans to validate on in ${valDir}`);
 
+  const firstLabels = join(dataDir, 'labels', cases[0]);
+  if (!existsSync(firstLabels)) throw new Error(`case ${cases[0]} has no labels: ${firstLabels} not found`);
+  const { map, guessed } = chooseLabelMap(values.labels, readScan(firstLabels), cases[0]);
+
   const { manifest, bytes } = readModelNode(values.model);
   const engine = await openEngine(values.engine, io, values.json ?? false);
   try {
@@ -158,16 +174,26 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     const model = adapted.model;
     const counts = countTrainable(model, method);
 
-    const read = (dir: string, c: string): TrainingSample => {
-      const img = join(dir, 'images', c);
-      const lab = join(dir, 'labels', c);
-      if (!existsSync(lab)) throw new Error(`case ${c} has no labels: ${lab} not found`);
-      return makeSample(c, readScan(img), asLabels(readScan(lab), c), model.outChannels, manifest);
+    const classGroups = targetGroups(map, model.outChannels);
+    const template = templateOnce(readTemplate);
+    const notes: string[] = [];
+    const read = async (dir: string, names: readonly string[]): Promise<TrainingSample[]> => {
+      const out: TrainingSample[] = [];
+      for (const c of names) {
+        const got = await caseSamples(dir, c, readScan, map, manifest, template);
+        out.push(...got.samples);
+        notes.push(...got.notes);
+      }
+      return out;
     };
-    const samples = cases.map((c) => read(dataDir, c));
-    const valSamples = valDir ? valCases.map((c) => read(valDir, c)) : [];
+    const samples = await read(dataDir, cases);
+    const valSamples = valDir ? await read(valDir, valCases) : [];
+    if (!values.json) {
+      io.err(`Labels   ${describeLabelMap(map)}${guessed ? ' (guessed from the codes; say --labels to choose)' : ''}`);
+      for (const n of notes) io.err(`Note     ${n}`);
+    }
     const crop = [...manifest.inputSize] as [number, number, number];
-    const valBefore = valSamples.length ? await validate(adapted, valSamples, crop) : null;
+    const valBefore = valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
     const next = batches(samples, batchSize, crop, seed);
 
     const lr = numberOption(values.lr, '--lr', false);
@@ -178,10 +204,11 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       lr,
       weightDecay,
       seed,
+      classGroups,
       onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
     });
     const trainMs = performance.now() - t0 - initMs;
-    const valAfter = valSamples.length ? await validate(adapted, valSamples, crop) : null;
+    const valAfter = valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
     const validation = valBefore && valAfter ? { cases: valCases.length, before: valBefore, after: valAfter } : undefined;
     const adapter: Adapter = await makeAdapter(
       adapted,
@@ -198,6 +225,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           weightDecay: weightDecay ?? 1e-5,
           seed,
           cases,
+          labelMap: map.text,
           crop,
           engine: engine.description,
           losses: result.reports.map((r) => r.loss),
@@ -219,6 +247,9 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       method,
       trainable: counts,
       cases: cases.length,
+      samples: samples.length,
+      labels: { map: map.text, description: describeLabelMap(map), guessed },
+      notes,
       engine: engine.description,
       steps: result.checkpoint.step,
       status: result.status,
@@ -236,7 +267,8 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           ...(summary.caveat ? [`         ${summary.caveat}`] : []),
           `Method   ${describeMethod(method)}: ${counts.total.toLocaleString('en')} trainable of ${counts.modelParams.toLocaleString('en')} parameters (${num((100 * counts.total) / counts.modelParams, 3)}%)`,
           `Engine   ${engine.description}`,
-          `Data     ${cases.length} labelled scans from ${dataDir}, crops ${crop.join('×')}, batch ${batchSize}`,
+          `Data     ${cases.length} labelled scans from ${dataDir} (${samples.length} training crops), crops ${crop.join('×')}, batch ${batchSize}`,
+          `Labels   ${describeLabelMap(map)}`,
           '',
           table([
             ['', 'value'],

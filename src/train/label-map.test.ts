@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identity4, type Volume } from '../core/volume';
-import { applyLabelMap, LABEL_MAP_PRESETS, LabelMapError, parseLabelMap, targetClasses, targetGroups } from './label-map';
+import { applyLabelMap, LABEL_MAP_PRESETS, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups } from './label-map';
 
 const vol = (values: number[], make: (n: number[]) => Volume['data'] = (v) => Int16Array.from(v)): Volume => ({ dims: [values.length, 1, 1], spacing: [1, 1, 1], affine: identity4(), data: make(values) });
 
@@ -57,5 +57,16 @@ describe('label maps', () => {
     expect(targetClasses(own)).toBe(3);
     expect(targetGroups(own, 3)).toBeNull();
     expect(() => targetGroups(own, 2)).toThrow(/has only 2 classes/);
+  });
+
+  it('suggests a preset only when the codes fit exactly one', () => {
+    expect(suggestLabelMap([0, 1, 2])).toBe('msd');
+    expect(suggestLabelMap([0])).toBeNull();
+    expect(suggestLabelMap([0, 2, 4, 17, 41, 53, 1035])).toBe('freesurfer');
+    expect(suggestLabelMap([0, 165, 166, 21])).toBe('lpba40');
+    // AAL's 116 regions hold 17 and 53 beside its hippocampi 37 and 38: ambiguous, so none.
+    expect(suggestLabelMap(Array.from({ length: 117 }, (_, c) => c))).toBeNull();
+    // One side alone fits no preset.
+    expect(suggestLabelMap([0, 17, 4])).toBeNull();
   });
 });
