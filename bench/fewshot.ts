@@ -21,10 +21,15 @@
  * Default per model: full, decoder, lora, pissa and LoRA-PT (UNETR) or HyPS (SwinUNETR), with and
  * without the decoder.
  *
- * Writes <out>/RESULTS.md (rewritten after every run, so an interrupted run keeps what it
- * measured), <out>/results.json (every run, every case) and <out>/fewshot-<model>.svg.
+ * Resumable: <out>/results.json holds one section per (base model, target domain, settings,
+ * engine) with every finished run, written as each run ends. A rerun with the same command
+ * reuses the finished (method, k, seed) runs of its section and computes only the rest; other
+ * settings open a section of their own beside the earlier ones. <out>/RESULTS.md and one
+ * <out>/fewshot-<section>.svg per section are regenerated from results.json after every run,
+ * and by `--report` alone (no training).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +41,7 @@ import { createOrtNodeBackend } from '../src/infer/ort-node';
 import { modelCaveat } from '../src/infer/registry';
 import { listInstalledModels, readModelNode } from '../src/infer/registry-node';
 import { METHODS, type MethodConfig, type MethodName } from '../src/peft/methods';
-import { runComparison, runMean, scoreOnnx, summarise, WHOLE, ZERO_SHOT, type ComparisonResult, type LabelledScan, type RunResult, type Summary } from '../src/train/compare';
+import { methodLabel, runComparison, runMean, scoreOnnx, summarise, WHOLE, ZERO_SHOT, type ComparisonResult, type LabelledScan, type RunResult, type Summary } from '../src/train/compare';
 import { cropToLabels } from '../src/train/crop-to-labels';
 import { caseSeed, simulateScanner, TARGET_SCANNER } from '../src/train/domain-shift';
 import { applyLabelMap, parseLabelMap, type LabelMap } from '../src/train/label-map';
@@ -62,6 +67,7 @@ const { values: opt } = parseArgs({
     'test-dir': { type: 'string' },
     'label-map': { type: 'string' },
     margin: { type: 'string', default: '8' },
+    report: { type: 'boolean', default: false },
   },
 });
 
@@ -245,67 +251,111 @@ function plot(rows: Summary[], modelId: string): string {
 const FULL_GRID = { ks: [1, 3, 5, 10], seeds: 3, steps: 100 };
 
 /** Says plainly which part of the grid ran, and where the rest has to run. */
-function scope(engine: Engine, config: Record<string, unknown>): string {
+function scope(engine: string, config: Record<string, unknown>): string {
   const ks = config.ks as number[];
   const seeds = (config.seeds as number[]).length;
   const steps = config.steps as number;
   const full = FULL_GRID.ks.every((k) => ks.includes(k)) && seeds >= FULL_GRID.seeds && steps >= FULL_GRID.steps;
-  const software = /cpu|llvmpipe|swiftshader|lavapipe|software/i.test(engine.description);
+  const software = /cpu|llvmpipe|swiftshader|lavapipe|software/i.test(engine);
   if (full && !software) return 'Scope: the full grid of issue #8.';
   return [
-    `Scope: a SUBSET of the issue's grid ran here (k = ${ks.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''}; ${steps} steps per run${config.crop ? `; crops ${(config.crop as number[]).join('×')}` : ''}; batch ${String(config.batch)}), on ${engine.description}${software ? ', a CPU without a GPU' : ''}.`,
+    `Scope: a SUBSET of the issue's grid ran here (k = ${ks.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''}; ${steps} steps per run${config.crop ? `; crops ${(config.crop as number[]).join('×')}` : ''}; batch ${String(config.batch)}), on ${engine}${software ? ', a CPU without a GPU' : ''}.`,
     `The full grid (every method, k = ${FULL_GRID.ks.join(', ')}, ${FULL_GRID.seeds} seeds, ${FULL_GRID.steps} steps at the model's input size) needs a GPU: \`npm run bench -- fewshot\` with its defaults (Node WebGPU; \`SEAHORSE_WEBGPU_BACKEND=vulkan\` on a GPU machine).`,
     steps < FULL_GRID.steps ? `With ${steps} steps the models have barely moved from the base: differences between methods here are within what a few optimiser steps and one draw of training scans can produce, and say nothing about the methods' few-shot ability.` : '',
   ].filter(Boolean).join(' ');
 }
 
-interface ModelReport {
-  manifest: ModelManifest;
-  result: ComparisonResult;
+/** One base model on one target domain with one set of settings and engine: the unit a rerun resumes. */
+interface Section {
+  /** Hash of what makes runs comparable (model weights, domain, settings, engine). */
+  readonly key: string;
+  readonly id: string;
+  readonly manifest: ModelManifest;
+  /** Every command that ran runs of this section (a grown grid has several). */
+  readonly commands: string[];
+  readonly started: string;
+  written: string;
+  readonly engine: string;
+  machine: string;
+  readonly domain: string;
+  /** The comparable settings and the union of every grid (methods, ks, seeds) asked of this section. */
+  config: Record<string, unknown>;
   planned: number;
-  unshifted?: number;
   finished: boolean;
+  unshiftedWholeDice?: number;
+  readonly device: string;
+  runs: RunResult[];
 }
 
-function writeReport(out: string, domain: Domain, reports: ModelReport[], engine: Engine, config: Record<string, unknown>, started: Date): void {
+const RESULTS_FILE = 'results.json';
+
+/** Non-finite numbers (NaN Dice of an empty reference, infinite HD95) survive JSON as strings. */
+const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
+
+function readSections(out: string): Section[] {
+  const path = join(out, RESULTS_FILE);
+  if (!existsSync(path)) return [];
+  const json = JSON.parse(readFileSync(path, 'utf8'), (_, v) => (typeof v === 'string' && NON_FINITE.has(v) ? Number(v) : v)) as { sections?: Section[] };
+  if (!Array.isArray(json.sections)) throw new Error(`${path} is not a results file of this benchmark (no "sections"); move it away to start afresh`);
+  return json.sections;
+}
+
+/** Written to a side file and renamed, so a run stopped mid-write leaves the last good file. */
+function writeSections(out: string, sections: readonly Section[]): void {
+  const path = join(out, RESULTS_FILE);
+  writeFileSync(`${path}.tmp`, JSON.stringify({ sections }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+function sectionKey(manifest: ModelManifest, domain: string, config: Record<string, unknown>, engine: string): string {
+  return createHash('sha256').update(JSON.stringify({ model: manifest.id, sha256: manifest.sha256 ?? null, domain, config, engine })).digest('hex').slice(0, 12);
+}
+
+const plotName = (s: Section) => `fewshot-${s.id}-${s.key}.svg`;
+
+function writeReport(out: string, sections: readonly Section[]): void {
   const md: string[] = [
-    '# Few-shot transfer benchmark (issue #8)',
+    '# Few-shot transfer benchmark',
     '',
-    `Command: \`${COMMAND}\``,
+    'Generated from `results.json` (one section per base model, target domain, settings and engine; every run as it finished). Rerunning a section\'s command resumes it: finished runs are reused, the rest computed. `npm run bench -- fewshot --report` regenerates this file and the plots alone.',
     '',
-    `Started ${started.toISOString()}; this file was written ${new Date().toISOString()}.`,
-    `Training engine: ${engine.description}. Held-out scoring: onnxruntime-node (CPU) on the merged ONNX of each run, the shipped inference pipeline (sliding window, largest component).`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at writing.`,
-    '',
-    `Target domain: ${domain.description}.`,
-    '',
-    `Settings: ${JSON.stringify(config)}.`,
-    '',
-    scope(engine, config),
-    '',
-    'Dice: mean over seeds of each run\'s mean over the held-out scans (± sample sd over seeds; none with one seed). HD95 in mm (MONAI definition). "time/step": median wall time of a training step; "train total": opening the model with the method (SVD/t-SVD initialisation) plus all steps, mean over seeds; peak engine memory: live + pooled engine buffers (on the CPU engine: float64 host arrays).',
+    'Dice: mean over seeds of each run\'s mean over the held-out scans (± sample sd over seeds; none with one seed). HD95 in mm (MONAI definition). "time/step": median wall time of a training step; "train total": opening the model with the method (SVD/t-SVD initialisation) plus all steps, mean over seeds; peak engine memory: live + pooled engine buffers (on the CPU engine: float64 host arrays). Held-out scoring: onnxruntime-node (CPU) on the merged ONNX of each run, the shipped inference pipeline (sliding window, largest component).',
   ];
-  for (const r of reports) {
-    const rows = summarise(r.result);
-    md.push('', `## ${r.manifest.id} (${r.manifest.architecture}, status ${r.manifest.status})`, '');
-    const caveat = modelCaveat(r.manifest);
+  for (const s of sections) {
+    const result: ComparisonResult = { device: s.device, structures: structuresOfRuns(s.runs), runs: s.runs };
+    const rows = summarise(result);
+    md.push('', `## ${s.id} (${s.manifest.architecture}, status ${s.manifest.status}) — section ${s.key}`, '');
+    md.push(`Command${s.commands.length > 1 ? 's' : ''}: ${s.commands.map((c) => `\`${c}\``).join(', ')}`, '', `Started ${s.started}; last written ${s.written}. Training engine: ${s.engine}. Machine: ${s.machine}.`, '', `Target domain: ${s.domain}.`, '', `Settings: ${JSON.stringify(s.config)}.`, '', scope(s.engine, s.config), '');
+    const caveat = modelCaveat(s.manifest);
     if (caveat) md.push(caveat, '');
-    if (r.manifest.provenance && typeof r.manifest.provenance === 'object' && 'trainingFinished' in r.manifest.provenance && !(r.manifest.provenance as Record<string, unknown>).trainingFinished) {
-      md.push(`Base model: an interim export of a training run still in progress (epoch ${String((r.manifest.provenance as Record<string, unknown>).selectedEpoch)}).`, '');
-    }
-    md.push(`Runs: ${r.result.runs.length - 1} of ${r.planned} planned fine-tuning runs ${r.finished ? 'done' : 'done so far (INCOMPLETE: the benchmark is still running or was stopped)'}.`, '');
-    if (r.unshifted !== undefined) md.push(`Reference: the base model on the same held-out scans without the simulated scanner: whole Dice ${f3(r.unshifted)} (the zero-shot row below is under the shift).`, '');
-    md.push(table(rows, r.result.structures), '', `Plot: [fewshot-${r.manifest.id}.svg](fewshot-${r.manifest.id}.svg)`, '', '### Against the issue\'s acceptance and goal', '', ...verdicts(rows, r.manifest.architecture));
-    writeFileSync(join(out, `fewshot-${r.manifest.id}.svg`), plot(rows, r.manifest.id));
+    const prov = s.manifest.provenance as Record<string, unknown> | undefined;
+    if (prov && 'trainingFinished' in prov && !prov.trainingFinished) md.push(`Base model: an interim export of a training run still in progress (epoch ${String(prov.selectedEpoch)}).`, '');
+    const trained = s.runs.filter((r) => r.method !== ZERO_SHOT).length;
+    md.push(`Runs: ${trained} of ${s.planned} planned fine-tuning runs ${s.finished ? 'done' : 'done so far (INCOMPLETE: still running, or stopped; rerun the command to resume)'}.`, '');
+    if (s.unshiftedWholeDice !== undefined) md.push(`Reference: the base model on the same held-out scans without the simulated scanner: whole Dice ${f3(s.unshiftedWholeDice)} (the zero-shot row below is under the shift).`, '');
+    if (rows.length === 0) continue;
+    md.push(table(rows, result.structures), '', `Plot: [${plotName(s)}](${plotName(s)})`, '', "### Against the issue's acceptance and goal", '', ...verdicts(rows, s.manifest.architecture));
+    writeFileSync(join(out, plotName(s)), plot(rows, s.id));
   }
   writeFileSync(join(out, 'RESULTS.md'), md.join('\n') + '\n');
-  writeFileSync(join(out, 'results.json'), JSON.stringify({ command: COMMAND, started: started.toISOString(), engine: engine.description, domain: domain.description, config, models: reports.map((r) => ({ id: r.manifest.id, manifest: r.manifest, finished: r.finished, unshiftedWholeDice: r.unshifted, device: r.result.device, runs: r.result.runs })) }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1));
 }
 
+/** Structure names in the order the runs scored them. */
+function structuresOfRuns(runs: readonly RunResult[]): string[] {
+  return [...new Set(runs[0]?.scores[0]?.structures.map((x) => x.structure) ?? [])];
+}
+
+const machine = () => `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at writing`;
+
 async function main(): Promise<void> {
-  const started = new Date();
   const out = resolve(opt.out);
   mkdirSync(out, { recursive: true });
+  const sections = readSections(out);
+  if (opt.report) {
+    writeReport(out, sections);
+    console.log(`wrote ${join(out, 'RESULTS.md')} from ${sections.length} section(s) of ${join(out, RESULTS_FILE)}`);
+    return;
+  }
   const modelIds = opt.models ? opt.models.split(',') : listInstalledModels().filter((m) => m.manifest.status === 'trained' && ['swinunetr', 'unetr'].includes(m.manifest.id)).map((m) => m.manifest.id);
   if (modelIds.length === 0) throw new Error('no trained base model installed (models/swinunetr.json, models/unetr.json); name one with --models');
   const ks = ints(opt.k, '--k');
@@ -317,23 +367,48 @@ async function main(): Promise<void> {
   const domain = loadDomain();
   const engine = await openEngine();
   console.error(`few-shot benchmark on ${engine.description}; ${domain.pool.length} training scans, ${domain.test.length} held out`);
-  const reports: ModelReport[] = [];
   const openBackend = (bytes: Uint8Array) => createOrtNodeBackend(bytes);
   try {
     for (const id of modelIds) {
       const { manifest, bytes } = readModelNode(id);
       const methods = opt.methods ? opt.methods.split(',').map(parseMethod) : defaultMethods(manifest.architecture);
-      const config = { model: id, methods: methods.map((m) => m), ks, seeds, steps, lr, batch, crop: crop ?? manifest.inputSize, space: domain.space };
-      const report: ModelReport = { manifest, result: { device: engine.description, structures: [], runs: [] }, planned: methods.length * ks.length * seeds.length, finished: false };
-      reports.push(report);
-      if (domain.unshiftedTest) {
+      // Runs are comparable (and reusable) when these agree; the grid itself may grow.
+      const comparable = { model: id, steps, lr, batch, crop: crop ?? manifest.inputSize, space: domain.space };
+      const key = sectionKey(manifest, domain.description, comparable, engine.description);
+      const previous = sections.find((x) => x.key === key);
+      const now = new Date().toISOString();
+      const section: Section = previous ?? { key, id, manifest, commands: [], started: now, written: now, engine: engine.description, machine: machine(), domain: domain.description, config: {}, planned: 0, finished: false, device: engine.description, runs: [] };
+      if (!previous) sections.push(section);
+      if (!section.commands.includes(COMMAND)) section.commands.push(COMMAND);
+      const grid = section.config as { methods?: MethodConfig[]; ks?: number[]; seeds?: number[] };
+      const union = <T>(a: readonly T[] | undefined, b: readonly T[], same: (x: T, y: T) => boolean) => [...(a ?? []), ...b.filter((y) => !(a ?? []).some((x) => same(x, y)))];
+      section.config = {
+        ...comparable,
+        methods: union(grid.methods, methods, (x, y) => methodLabel(x) === methodLabel(y)),
+        ks: union(grid.ks, ks, (x, y) => x === y),
+        seeds: union(grid.seeds, seeds, (x, y) => x === y),
+      };
+      const all = section.config as { methods: MethodConfig[]; ks: number[]; seeds: number[] };
+      section.planned = all.methods.length * all.ks.length * all.seeds.length;
+      section.finished = false;
+      const done = [...section.runs];
+      if (done.length) console.error(`${id}: resuming section ${key}, ${done.length} run(s) already done`);
+      const sameRun = (k: { method: string; k: number; seed: number }) => done.find((r) => r.method === k.method && r.k === k.k && r.seed === k.seed && r.status !== 'aborted');
+      const save = () => {
+        section.written = new Date().toISOString();
+        section.machine = machine();
+        writeSections(out, sections);
+        writeReport(out, sections);
+      };
+      if (domain.unshiftedTest && section.unshiftedWholeDice === undefined) {
         const scores = await scoreOnnx(bytes, { manifest, onnxBytes: bytes }, domain.unshiftedTest, 'classes', openBackend);
-        report.unshifted = runMean({ scores } as RunResult, WHOLE, 'dice');
-        console.error(`${id}: whole Dice without the shift ${f3(report.unshifted)}`);
+        section.unshiftedWholeDice = runMean({ scores } as RunResult, WHOLE, 'dice');
+        console.error(`${id}: whole Dice without the shift ${f3(section.unshiftedWholeDice)}`);
+        save();
       }
       const runs: RunResult[] = [];
       let runStart = 0;
-      report.result = await runComparison(
+      const result = await runComparison(
         engine,
         { manifest, onnxBytes: bytes },
         domain.pool,
@@ -341,6 +416,7 @@ async function main(): Promise<void> {
         { methods, ks, seeds, steps, lr, batch, crop, space: domain.space },
         openBackend,
         {
+          reuse: sameRun,
           onRunStart: (key, index, total) => {
             runStart = performance.now();
             console.error(`[${index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed}`}`);
@@ -348,16 +424,18 @@ async function main(): Promise<void> {
           onStep: (_key, s) => console.error(`    step ${s.step}/${steps}  loss ${s.loss.toFixed(4)}  ${(s.ms / 1000).toFixed(1)} s`),
           onRun: (r) => {
             runs.push(r);
-            report.result = { device: engine.description, structures: report.result.structures.length ? report.result.structures : [...new Set(r.scores[0]?.structures.map((s) => s.structure) ?? [])], runs: [...runs] };
-            console.error(`    ${r.method}: whole Dice ${f3(runMean(r, WHOLE, 'dice'))} (${secs(performance.now() - runStart)})`);
-            writeReport(out, domain, reports, engine, config, started);
+            // Runs in grid order: reused ones where they fall, new ones as they finish.
+            section.runs = [...runs, ...done.filter((d) => !runs.includes(d))];
+            if (!done.includes(r)) console.error(`    ${r.method}: whole Dice ${f3(runMean(r, WHOLE, 'dice'))} (${secs(performance.now() - runStart)})`);
+            save();
           },
         },
       );
-      report.finished = true;
-      writeReport(out, domain, reports, engine, config, started);
-      const rows = summarise(report.result);
-      console.log(`\n${id} on ${engine.description}\n${table(rows, report.result.structures)}\n${verdicts(rows, manifest.architecture).join('\n')}`);
+      section.runs = [...result.runs, ...done.filter((d) => !result.runs.includes(d))];
+      section.finished = section.runs.filter((r) => r.method !== ZERO_SHOT).length >= section.planned;
+      save();
+      const rows = summarise(result);
+      console.log(`\n${id} on ${engine.description}\n${table(rows, result.structures)}\n${verdicts(rows, manifest.architecture).join('\n')}`);
     }
   } finally {
     engine.dispose();

@@ -107,6 +107,17 @@ describe.skipIf(!hasShared)(`comparison end to end (UNETR test fixture, CPU engi
         expect(r.scores[0].structures.map((s) => s.structure)).toEqual(result.structures);
         for (const s of r.scores[0].structures) expect(s.dice).toBeGreaterThanOrEqual(0);
       }
+
+      // A resumed grid reuses the runs it is handed and computes only the others.
+      const same = (key: { method: string; k: number; seed: number }) => (r: { method: string; k: number; seed: number }) => r.method === key.method && r.k === key.k && r.seed === key.seed;
+      const started: string[] = [];
+      const resumed = await runComparison(createCpuEngine(), { manifest, onnxBytes: bytes }, pool, test, { methods: [{ method: 'decoder' }], ks: [1], seeds: [1], steps: 2, batch: 1, space }, (b) => createOrtNodeBackend(b), {
+        reuse: (key) => (key.method === ZERO_SHOT ? undefined : result.runs.find(same(key))),
+        onRunStart: (key) => void started.push(key.method),
+      });
+      expect(started).toEqual([ZERO_SHOT]);
+      expect(resumed.runs[1]).toBe(tuned);
+      expect(resumed.runs[0].scores).toEqual(zero.scores);
     });
   }
 });

@@ -93,6 +93,11 @@ export interface RunResult extends RunKey {
 }
 
 export interface ComparisonCallbacks {
+  /**
+   * A run finished earlier with the same base, data and settings (a resumed benchmark): it is
+   * reported through `onRun` again instead of being trained and scored anew.
+   */
+  reuse?: (run: RunKey) => RunResult | undefined;
   onRunStart?: (run: RunKey, index: number, total: number) => void;
   onStep?: (run: RunKey, report: StepReport) => void;
   onRun?: (result: RunResult) => void;
@@ -194,10 +199,14 @@ export async function runComparison(
   };
 
   const zeroKey = { method: ZERO_SHOT, k: 0, seed: 0 };
-  callbacks.onRunStart?.(zeroKey, 0, total);
-  const t0 = performance.now();
-  const zeroScores = await scoreOnnx(base.onnxBytes, base, test, space, openBackend, callbacks.signal);
-  emit({ ...zeroKey, config: null, trainCases: [], trainable: null, status: 'zero-shot', steps: 0, losses: [], msPerStep: NaN, trainMs: 0, evalMs: performance.now() - t0, peakBytes: 0, scores: zeroScores });
+  const zeroDone = callbacks.reuse?.(zeroKey);
+  if (zeroDone) emit(zeroDone);
+  else {
+    callbacks.onRunStart?.(zeroKey, 0, total);
+    const t0 = performance.now();
+    const zeroScores = await scoreOnnx(base.onnxBytes, base, test, space, openBackend, callbacks.signal);
+    emit({ ...zeroKey, config: null, trainCases: [], trainable: null, status: 'zero-shot', steps: 0, losses: [], msPerStep: NaN, trainMs: 0, evalMs: performance.now() - t0, peakBytes: 0, scores: zeroScores });
+  }
 
   let index = 1;
   for (const methodCfg of config.methods) {
@@ -205,6 +214,12 @@ export async function runComparison(
       for (const seed of config.seeds) {
         callbacks.signal?.throwIfAborted();
         const key = { method: methodLabel(methodCfg), k, seed };
+        const done = callbacks.reuse?.(key);
+        if (done) {
+          index++;
+          emit(done);
+          continue;
+        }
         callbacks.onRunStart?.(key, index++, total);
         const trainSet = drawTrainingSet(samples, k, seed);
         engine.resetPeak();
