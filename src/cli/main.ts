@@ -3,11 +3,14 @@
  * 0 success, 1 the input or the model could not be used (one clear message on stderr),
  * 2 a bad command line (with usage).
  */
+import { runBids, BIDS_USAGE } from './bids';
+import { runBidsWorker } from './bids-worker';
 import { runEval, EVAL_USAGE } from './eval';
 import { runFinetune, FINETUNE_USAGE } from './finetune';
 import { runPrompt, PROMPT_USAGE } from './prompt';
 import { runSegment, SEGMENT_USAGE } from './segment';
-import { UsageError } from './usage';
+import { runStats, STATS_USAGE } from './stats';
+import { ExitStatus, UsageError } from './usage';
 
 export interface CliIO {
   readonly out: (text: string) => void;
@@ -25,6 +28,11 @@ Commands:
                                       fine-tune with a PEFT method, write an adapter
   prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 -o <labels.nii.gz>
                                       any structure from boxes or points (Segment Anything)
+  bids <bids_dir> <output_dir> participant|group
+                                      the BIDS App: a dataset's T1w scans → BIDS-Derivatives,
+                                      group table and QC report
+  stats <output_dir> --classify <column>
+                                      cross-validated volume-based classifier on the group table
 
 Run "seahorse <command> --help" for a command's options.`;
 
@@ -33,6 +41,10 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<voi
   eval: { run: runEval, usage: EVAL_USAGE },
   finetune: { run: runFinetune, usage: FINETUNE_USAGE },
   prompt: { run: runPrompt, usage: PROMPT_USAGE },
+  bids: { run: runBids, usage: BIDS_USAGE },
+  stats: { run: runStats, usage: STATS_USAGE },
+  // A worker process of `bids … participant --n-procs N` (not listed in the usage).
+  '_bids-worker': { run: (args) => runBidsWorker(args), usage: '' },
 };
 
 const stdio: CliIO = {
@@ -59,6 +71,10 @@ export async function main(argv: readonly string[], io: CliIO = stdio): Promise<
     await entry.run(rest, io);
     return 0;
   } catch (err) {
+    if (err instanceof ExitStatus) {
+      io.err(`seahorse ${command}: ${err.message}`);
+      return err.status;
+    }
     if (err instanceof UsageError) {
       io.err(`seahorse ${command}: ${err.message}\n\n${err.usage}`);
       return 2;

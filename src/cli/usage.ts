@@ -8,3 +8,14 @@ export class UsageError extends Error {
     super(message);
   }
 }
+
+/** A command that ran but must report a non-zero exit status (its message goes to stderr). */
+export class ExitStatus extends Error {
+  override readonly name = 'ExitStatus';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
