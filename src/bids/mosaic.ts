@@ -36,6 +36,8 @@ export function renderMosaic(t1: Volume, labels: Volume<Uint8Array> | null, labe
           }
   }
   const dims = [nx, ny, nz];
+  // Slices spread over the labels' own front-to-back extent (the margin is only in-plane context).
+  const [yLo, yHi] = hi[1] < 0 ? [Math.floor(ny * 0.3), Math.ceil(ny * 0.7)] : [lo[1] - 1, hi[1] + 1];
   if (hi[0] < 0) {
     lo = dims.map((n) => Math.floor(n * 0.2));
     hi = dims.map((n) => Math.ceil(n * 0.8) - 1);
@@ -46,7 +48,7 @@ export function renderMosaic(t1: Volume, labels: Volume<Uint8Array> | null, labe
   }
   const w = hi[0] - lo[0] + 1;
   const h = hi[2] - lo[2] + 1;
-  const slices = Array.from({ length: MOSAIC_SLICES }, (_, s) => Math.round(lo[1] + ((s + 1) * (hi[1] - lo[1])) / (MOSAIC_SLICES + 1)));
+  const slices = Array.from({ length: MOSAIC_SLICES }, (_, s) => Math.round(yLo + ((s + 1) * (yHi - yLo)) / (MOSAIC_SLICES + 1)));
 
   // Intensity window: 1st–99th percentile inside the box (a sample of voxels).
   const sample: number[] = [];
