@@ -25,7 +25,7 @@ import { ExitStatus, UsageError } from './usage';
 export const BIDS_USAGE = `Usage: seahorse bids <bids_dir> <output_dir> participant|group
                      [--participant-label <label> …] [--session <label> …]
                      [--model <id | model.onnx>] [--protocol msd|freesurfer] [--adapter <file>]
-                     [--n-procs <N>] [--overwrite]
+                     [--n-procs <N>] [--omp-nthreads <T>] [--overwrite]
 
 A BIDS App. The participant level finds each T1w image (sub-<label>/[ses-<label>/]anat/
 *_T1w.nii[.gz]) and writes, as BIDS-Derivatives in <output_dir>:
@@ -51,6 +51,8 @@ Options:
                              a model that follows another is refused
   --adapter <file>           a fine-tuned adapter (seahorse finetune) merged into the model
   --n-procs <N>              segment N scans at once in N worker processes (default 1)
+  --omp-nthreads <T>         onnxruntime threads per process (default: the cores shared
+                             out among the processes; a scheduler's job gives its own)
   --overwrite                redo finished scans (and allow another model in <output_dir>)
   -h, --help                 show this help
 
@@ -120,6 +122,7 @@ export async function runBids(rawArgs: readonly string[], io: CliIO): Promise<vo
       protocol: { type: 'string' },
       adapter: { type: 'string' },
       'n-procs': { type: 'string' },
+      'omp-nthreads': { type: 'string' },
       overwrite: { type: 'boolean' },
     },
     BIDS_USAGE,
@@ -131,16 +134,18 @@ export async function runBids(rawArgs: readonly string[], io: CliIO): Promise<vo
   const sessions = labels([...(values.session ?? []), ...(values['session-label'] ?? [])], 'ses', BIDS_USAGE);
   const nProcs = values['n-procs'] === undefined ? 1 : Number(values['n-procs']);
   if (!Number.isInteger(nProcs) || nProcs < 1) throw new UsageError(`--n-procs takes a whole number ≥ 1 (got "${values['n-procs']}")`, BIDS_USAGE);
+  const threads = values['omp-nthreads'] === undefined ? undefined : Number(values['omp-nthreads']);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new UsageError(`--omp-nthreads takes a whole number ≥ 1 (got "${values['omp-nthreads']}")`, BIDS_USAGE);
   const dataset = openDataset(bidsArg, outArg, participants, sessions);
   if (level === 'participant') {
-    await participantLevel(dataset, { model: values.model, protocol: values.protocol, adapter: values.adapter, nProcs, overwrite: !!values.overwrite }, io);
+    await participantLevel(dataset, { model: values.model, protocol: values.protocol, adapter: values.adapter, nProcs, threads, overwrite: !!values.overwrite }, io);
   } else {
     if (values.model || values.adapter || values.protocol) io.err('seahorse bids group: --model, --protocol and --adapter apply to the participant level; the group level reads what it wrote.');
     groupLevel(dataset, io);
   }
 }
 
-async function participantLevel(d: Dataset, opts: { model?: string; protocol?: string; adapter?: string; nProcs: number; overwrite: boolean }, io: CliIO): Promise<void> {
+async function participantLevel(d: Dataset, opts: { model?: string; protocol?: string; adapter?: string; nProcs: number; threads?: number; overwrite: boolean }, io: CliIO): Promise<void> {
   const choice = chooseModel(opts);
   const { identity } = await openModel(choice, { open: false });
   const descriptionPath = join(d.outputDir, 'dataset_description.json');
@@ -182,7 +187,7 @@ async function participantLevel(d: Dataset, opts: { model?: string; protocol?: s
     }
   };
   if (jobs.length > 0 && opts.nProcs === 1) {
-    const { model } = await openModel(choice, { open: true });
+    const { model } = await openModel(choice, { open: true, threads: opts.threads });
     try {
       const ctx = runContext(model, identity);
       for (const job of jobs) report(job, await processScan(job, ctx));
@@ -190,7 +195,7 @@ async function participantLevel(d: Dataset, opts: { model?: string; protocol?: s
       await model.backend.dispose();
     }
   } else if (jobs.length > 0) {
-    await runPool(jobs, opts.nProcs, { choice, threads: threadsPerWorker(Math.min(opts.nProcs, jobs.length)) }, identity, report);
+    await runPool(jobs, opts.nProcs, { choice, threads: opts.threads ?? threadsPerWorker(Math.min(opts.nProcs, jobs.length)) }, identity, report);
   }
   io.out(`Derivatives in ${d.outputDir}`);
   if (failed) throw new ExitStatus(`${failed} of ${jobs.length} scan${jobs.length === 1 ? '' : 's'} failed; the errors are in ${join(d.outputDir, 'logs')} and the group table`, 3);

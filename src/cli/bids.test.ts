@@ -1,0 +1,121 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTsv } from '../bids/tsv';
+import { readVolume } from '../core/io';
+import { makeBidsDataset } from '../testing/bids-dataset';
+import { runCli as cli } from '../testing/cli';
+import { hasShared, sharedMissing } from '../testing/shared';
+import { expandLists } from './bids';
+import { main } from './main';
+
+/** The CLI in this process (no start-up cost): exit status and what it printed. */
+async function inProcess(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(argv, { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) });
+  return { status, stdout, stderr };
+}
+
+/** Three full heads on two busy cores, twice over (participant, then the resumed rerun). */
+const SLOW = 600_000;
+
+describe('bids command line', () => {
+  it('expands BIDS Apps lists into repeated options', () => {
+    expect(expandLists(['ds', 'out', 'participant', '--participant-label', '01', 'sub-02', '--n-procs', '2'], ['--participant-label'])).toEqual([
+      'ds', 'out', 'participant', '--participant-label', '01', '--participant-label', 'sub-02', '--n-procs', '2',
+    ]);
+  });
+
+  it('refuses a bad level, a folder that is not BIDS, an unknown participant', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-bids-args-'));
+    expect((await inProcess(['bids', work, join(work, 'out'), 'subject'])).status).toBe(2);
+    const notBids = await inProcess(['bids', work, join(work, 'out'), 'participant']);
+    expect(notBids.status).toBe(1);
+    expect(notBids.stderr).toMatch(/is not a BIDS dataset: it has no dataset_description.json/);
+    writeFileSync(join(work, 'dataset_description.json'), '{"Name":"x","BIDSVersion":"1.9.0"}');
+    const unknown = await inProcess(['bids', work, join(work, 'out'), 'participant', '--participant-label', '09']);
+    expect(unknown.stderr).toMatch(/no participant sub-09/);
+    expect(unknown.status).toBe(1);
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${hasShared ? '' : sharedMissing}`, () => {
+  const work = mkdtempSync(join(tmpdir(), 'seahorse-bids-'));
+  const ds = join(work, 'ds');
+  const out = join(ds, 'derivatives', 'seahorse');
+  beforeAll(() => makeBidsDataset(ds));
+
+  it('participant (2 worker processes): derivatives per scan; the broken scan fails alone and is recorded; a rerun skips finished scans', async () => {
+    const run = await cli(['bids', ds, out, 'participant', '--n-procs', '2']);
+    expect(run.stdout).toMatch(/4 T1w scans, 0 already finished, 4 to segment in 2 worker processes/);
+    expect(run.stderr).toMatch(/1 of 4 scans failed/);
+    expect(run.status).toBe(3);
+
+    const description = JSON.parse(readFileSync(join(out, 'dataset_description.json'), 'utf8'));
+    expect(description).toMatchObject({ DatasetType: 'derivative', GeneratedBy: [{ Name: 'seahorse', Version: expect.any(String) }], BIDSVersion: expect.any(String) });
+    for (const [stem, dir] of [['sub-01', 'sub-01/anat'], ['sub-02_ses-01', 'sub-02/ses-01/anat'], ['sub-03', 'sub-03/anat']]) {
+      const base = join(out, dir, `${stem}_space-T1w_desc-hippocampus`);
+      const sidecar = JSON.parse(readFileSync(`${base}_dseg.json`, 'utf8'));
+      expect(sidecar).toMatchObject({ Model: { id: expect.any(String), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, SeahorseVersion: expect.any(String), Path: 'full-head' });
+      expect(sidecar.Sources).toEqual([`bids:raw:${dir}/${stem}_T1w.nii.gz`]);
+      expect(sidecar.QC.Registration.quality).toMatch(/good|poor/);
+      // The labels on the T1w's own grid; the recorded volumes are the labels' voxel counts (1 mm voxels).
+      const labels = readVolume(new Uint8Array(readFileSync(`${base}_dseg.nii.gz`)), 'dseg');
+      const t1 = readVolume(new Uint8Array(readFileSync(join(ds, dir, `${stem}_T1w.nii.gz`))), 't1');
+      expect(labels.dims).toEqual(t1.dims);
+      expect(Array.from(labels.affine)).toEqual(Array.from(t1.affine).map((v) => expect.closeTo(v, 4)));
+      const counts = [0, 0, 0];
+      for (const v of labels.data) counts[v]++;
+      expect([sidecar.Volumes.LeftMm3, sidecar.Volumes.RightMm3]).toEqual([counts[1], counts[2]]);
+      expect(counts[1]).toBeGreaterThan(0);
+      expect(parseTsv(readFileSync(`${base}_volumes.tsv`, 'utf8')).rows.map((r) => [r.name, Number(r.voxels)])).toEqual([
+        ['left hippocampus', counts[1]],
+        ['right hippocampus', counts[2]],
+      ]);
+      expect(statSync(join(out, dir.split('/')[0], 'figures', `${stem}_desc-hippocampus_mosaic.png`)).size).toBeGreaterThan(1000);
+    }
+    expect(JSON.parse(readFileSync(join(out, 'logs', 'sub-04_error.json'), 'utf8')).Error).toMatch(/cut short/);
+
+    const dseg = join(out, 'sub-01/anat/sub-01_space-T1w_desc-hippocampus_dseg.nii.gz');
+    const before = statSync(dseg).mtimeMs;
+    const rerun = await cli(['bids', ds, out, 'participant', '--participant-label', '01', '04']);
+    expect(rerun.stdout).toMatch(/2 T1w scans, 1 already finished \(skipped; --overwrite redoes them\), 1 to segment/);
+    expect(rerun.status).toBe(3);
+    expect(statSync(dseg).mtimeMs).toBe(before);
+    // Another model in the same folder is refused: one folder, one model's volumes.
+    const other = await inProcess(['bids', ds, out, 'participant', '--participant-label', '01', '--model', 'unetr']);
+    expect(other.stderr).toMatch(/holds results of model swinunetr/);
+    expect(other.status).toBe(1);
+  }, SLOW);
+
+  it('group: one row per subject and session with ICV, covariates and the failure; a QC report; stats refuses so few', async () => {
+    const run = await cli(['bids', ds, out, 'group']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/4 scans: 3 segmented, 1 failed, 0 not run/);
+    const { columns, rows } = parseTsv(readFileSync(join(out, 'hippocampus_volumes.tsv'), 'utf8'));
+    expect(columns).toEqual(expect.arrayContaining(['left_hippocampus_mm3', 'right_hippocampus_mm3', 'total_hippocampus_mm3', 'icv_mm3', 'total_hippocampus_pct_icv', 'qc_flags', 'age', 'sex', 'diagnosis']));
+    expect(rows.map((r) => [r.participant_id, r.session_id, r.status, r.diagnosis])).toEqual([
+      ['sub-01', 'n/a', 'ok', 'CN'],
+      ['sub-02', 'ses-01', 'ok', 'CN'],
+      ['sub-03', 'n/a', 'ok', 'AD'],
+      ['sub-04', 'n/a', 'failed', 'AD'],
+    ]);
+    for (const r of rows.slice(0, 3)) {
+      const sidecar = JSON.parse(readFileSync(join(out, r.source.replace(/_T1w\.nii\.gz$/, '_space-T1w_desc-hippocampus_dseg.json')), 'utf8'));
+      expect(Number(r.left_hippocampus_mm3)).toBe(sidecar.Volumes.LeftMm3);
+      expect(Number(r.total_hippocampus_pct_icv)).toBeCloseTo((100 * sidecar.Volumes.TotalMm3) / sidecar.Volumes.ICVMm3, 4);
+      expect(Number(r.icv_mm3)).toBeGreaterThan(1e6);
+    }
+    expect(rows[3]).toMatchObject({ qc_flags: 'failed', error: expect.stringMatching(/cut short/) });
+    const html = readFileSync(join(out, 'qc_report.html'), 'utf8');
+    expect(html.indexOf('id="sub-04"')).toBeLessThan(html.indexOf('id="sub-01"'));
+    expect(html.match(/<img src="sub-0\d\/figures\/sub-0\d(_ses-01)?_desc-hippocampus_mosaic.png"/g)).toHaveLength(3);
+
+    const stats = await inProcess(['stats', out, '--classify', 'diagnosis']);
+    expect(stats.stderr).toMatch(/5-fold cross-validation needs at least 5 participants; there are 3/);
+    expect(stats.status).toBe(1);
+  }, SLOW);
+});
