@@ -109,7 +109,7 @@ export interface MemoryStats {
 }
 
 export interface Backend {
-  readonly kind: 'cpu' | 'webgpu';
+  readonly kind: 'cpu' | 'webgpu' | 'wasm';
   readonly dtype: Dtype;
   /** The device in words, for benchmark tables and diagnostics. */
   readonly description: string;

@@ -1,7 +1,7 @@
 /**
  * The reference backend: plain float64 loops, obvious over fast (matmul and conv3d on one
  * blocked GEMM, `gemm.ts`, as they dominate model runs; elementwise ops one loop per op,
- * `elementwise.ts`). Models run on it to match the golden fixtures (~1e-7) and the WebGPU
+ * `elementwise.ts`; the other loops in `host.ts`, shared with the wasm backend). Models run on it to match the golden fixtures (~1e-7) and the WebGPU
  * kernels are tested against it.
  */
 import type {
@@ -14,7 +14,7 @@ import { conv3d, conv3dBackwardData, conv3dBackwardFilter } from './conv';
 import { binary, unary } from './elementwise';
 import { matmul } from './matmul';
 import { reduceSum } from './reduce';
-import { forEachRow } from './strided';
+import { adamStepInPlace, copyView, gatherRowsInto, normalizeBackwardInto, normalizeInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from './host';
 
 class CpuStorage implements Storage {
   constructor(public data: Float64Array | null) {}
@@ -83,20 +83,13 @@ export class CpuBackend implements Backend {
   }
 
   copy(x: Storage, v: StridedView): Storage {
-    const xa = this.a(x);
     const y = new Float64Array(sizeOf(v.shape));
-    forEachRow(v.shape, v.strides, v.strides, v.offset, 0, (o, ia, _ib, n, da) => {
-      for (let i = 0; i < n; i++) y[o + i] = xa[ia + i * da];
-    });
+    copyView(this.a(x), v, y);
     return this.make(y);
   }
 
   writeInto(dst: Storage, src: Storage, v: StridedView): void {
-    const d = this.a(dst);
-    const s = this.a(src);
-    forEachRow(v.shape, v.strides, v.strides, v.offset, 0, (o, id, _ib, n, dd) => {
-      for (let i = 0; i < n; i++) d[id + i * dd] = s[o + i];
-    });
+    writeView(this.a(dst), this.a(src), v);
   }
 
   reduceSum(x: Storage, spec: ReduceSpec): Storage {
@@ -108,92 +101,27 @@ export class CpuBackend implements Backend {
   }
 
   softmax(x: Storage, s: SoftmaxSpec): Storage {
-    const X = this.a(x);
-    const Y = new Float64Array(X.length);
-    const { len, inner } = s;
-    for (let o = 0; o < s.outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * len * inner + i;
-        const end = base + len * inner;
-        let mx = -Infinity;
-        for (let k = base; k < end; k += inner) mx = Math.max(mx, X[k]);
-        let sum = 0;
-        if (s.log) {
-          for (let k = base; k < end; k += inner) sum += Math.exp(X[k] - mx);
-          const lse = Math.log(sum);
-          for (let k = base; k < end; k += inner) Y[k] = X[k] - mx - lse;
-        } else {
-          // exp once per element, kept in Y, then scaled (dividing, as before, not multiplying by 1/sum).
-          for (let k = base; k < end; k += inner) {
-            Y[k] = Math.exp(X[k] - mx);
-            sum += Y[k];
-          }
-          for (let k = base; k < end; k += inner) Y[k] /= sum;
-        }
-      }
-    }
+    const Y = new Float64Array(x.size);
+    softmaxInto(this.a(x), Y, s);
     return this.make(Y);
   }
 
   softmaxBackward(y: Storage, g: Storage, s: SoftmaxSpec): Storage {
-    const Y = this.a(y);
-    const G = this.a(g);
-    const D = new Float64Array(Y.length);
-    const { len, inner } = s;
-    for (let o = 0; o < s.outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * len * inner + i;
-        const end = base + len * inner;
-        let dot = 0;
-        if (s.log) {
-          // log-softmax: g − softmax·Σg.
-          for (let k = base; k < end; k += inner) dot += G[k];
-          for (let k = base; k < end; k += inner) D[k] = G[k] - Math.exp(Y[k]) * dot;
-        } else {
-          // softmax: y·(g − Σg·y).
-          for (let k = base; k < end; k += inner) dot += G[k] * Y[k];
-          for (let k = base; k < end; k += inner) D[k] = Y[k] * (G[k] - dot);
-        }
-      }
-    }
+    const D = new Float64Array(y.size);
+    softmaxBackwardInto(this.a(y), this.a(g), D, s);
     return this.make(D);
   }
 
   normalize(x: Storage, rows: number, len: number, eps: number): { xhat: Storage; rstd: Storage } {
-    const X = this.a(x);
-    const Y = new Float64Array(X.length);
+    const Y = new Float64Array(x.size);
     const R = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const o = r * len;
-      let mean = 0;
-      for (let i = 0; i < len; i++) mean += X[o + i];
-      mean /= len;
-      let v = 0;
-      for (let i = 0; i < len; i++) v += (X[o + i] - mean) ** 2;
-      const rs = 1 / Math.sqrt(v / len + eps);
-      R[r] = rs;
-      for (let i = 0; i < len; i++) Y[o + i] = (X[o + i] - mean) * rs;
-    }
+    normalizeInto(this.a(x), Y, R, rows, len, eps);
     return { xhat: this.make(Y), rstd: this.make(R) };
   }
 
   normalizeBackward(xhat: Storage, rstd: Storage, g: Storage, rows: number, len: number): Storage {
-    const Y = this.a(xhat);
-    const R = this.a(rstd);
-    const G = this.a(g);
-    const D = new Float64Array(Y.length);
-    for (let r = 0; r < rows; r++) {
-      const o = r * len;
-      let mg = 0;
-      let mgy = 0;
-      for (let i = 0; i < len; i++) {
-        mg += G[o + i];
-        mgy += G[o + i] * Y[o + i];
-      }
-      mg /= len;
-      mgy /= len;
-      for (let i = 0; i < len; i++) D[o + i] = R[r] * (G[o + i] - mg - Y[o + i] * mgy);
-    }
+    const D = new Float64Array(xhat.size);
+    normalizeBackwardInto(this.a(xhat), this.a(rstd), this.a(g), D, rows, len);
     return this.make(D);
   }
 
@@ -208,58 +136,25 @@ export class CpuBackend implements Backend {
   }
 
   roll(x: Storage, shape: readonly number[], shifts: readonly number[]): Storage {
-    const X = this.a(x);
-    const Y = new Float64Array(X.length);
-    const r = shape.length;
-    const idx = new Array<number>(r).fill(0);
-    const st = new Array<number>(r);
-    for (let d = r - 1, acc = 1; d >= 0; acc *= shape[d], d--) st[d] = acc;
-    for (let o = 0; o < Y.length; o++) {
-      let src = 0;
-      for (let d = 0; d < r; d++) src += ((idx[d] - shifts[d] + shape[d]) % shape[d]) * st[d];
-      Y[o] = X[src];
-      for (let d = r - 1; d >= 0; d--) {
-        if (++idx[d] < shape[d]) break;
-        idx[d] = 0;
-      }
-    }
+    const Y = new Float64Array(x.size);
+    rollInto(this.a(x), Y, shape, shifts);
     return this.make(Y);
   }
 
   gatherRows(table: Storage, index: IndexStorage, cols: number): Storage {
-    const T = this.a(table);
     const Y = new Float64Array(index.size * cols);
-    for (let i = 0; i < index.size; i++) Y.set(T.subarray(index.host[i] * cols, index.host[i] * cols + cols), i * cols);
+    gatherRowsInto(this.a(table), index.host, cols, Y);
     return this.make(Y);
   }
 
   scatterAddRows(g: Storage, index: IndexStorage, tableRows: number, cols: number): Storage {
-    const G = this.a(g);
     const Y = new Float64Array(tableRows * cols);
-    for (let i = 0; i < index.size; i++) {
-      const r = index.host[i] * cols;
-      for (let c = 0; c < cols; c++) Y[r + c] += G[i * cols + c];
-    }
+    scatterAddRowsInto(this.a(g), index.host, cols, Y);
     return this.make(Y);
   }
 
   adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vmax: Storage | null, h: AdamHyper): void {
-    const P = this.a(p);
-    const G = this.a(g);
-    const Mm = this.a(m);
-    const V = this.a(v);
-    const VM = vmax ? this.a(vmax) : null;
-    const stepSize = h.lr / h.bias1;
-    const sqrtB2 = Math.sqrt(h.bias2);
-    for (let i = 0; i < P.length; i++) {
-      if (h.decoupled) P[i] *= 1 - h.lr * h.decoupled;
-      const gi = G[i] + h.l2 * P[i];
-      Mm[i] = h.beta1 * Mm[i] + (1 - h.beta1) * gi;
-      V[i] = h.beta2 * V[i] + (1 - h.beta2) * gi * gi;
-      let vv = V[i];
-      if (VM) vv = VM[i] = Math.max(VM[i], V[i]);
-      P[i] -= (stepSize * Mm[i]) / (Math.sqrt(vv) / sqrtB2 + h.eps);
-    }
+    adamStepInPlace(this.a(p), this.a(g), this.a(m), this.a(v), vmax ? this.a(vmax) : null, h);
   }
 
   memory(): MemoryStats {

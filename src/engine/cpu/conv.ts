@@ -18,22 +18,23 @@ import { gemmNT, transposeInto } from './gemm';
  */
 export const TILE_ELEMENTS = 1 << 17;
 
-const taps = (s: ConvSpec) => s.Ci * s.kernel[0] * s.kernel[1] * s.kernel[2];
-const positions = (s: ConvSpec) => s.outShape[0] * s.outShape[1] * s.outShape[2];
-const inputSize = (s: ConvSpec) => s.Ci * s.inShape[0] * s.inShape[1] * s.inShape[2];
+export const taps = (s: ConvSpec) => s.Ci * s.kernel[0] * s.kernel[1] * s.kernel[2];
+export const positions = (s: ConvSpec) => s.outShape[0] * s.outShape[1] * s.outShape[2];
+export const inputSize = (s: ConvSpec) => s.Ci * s.inShape[0] * s.inShape[1] * s.inShape[2];
 /** Positions per chunk: as many as fit TILE_ELEMENTS, at least one. */
 const chunkOf = (s: ConvSpec) => Math.min(positions(s), Math.max(1, Math.floor(TILE_ELEMENTS / taps(s))));
 
 /** Int32s per run in `tapRuns`: t, j0, xRow, ow0, ow1. */
-const RUN = 5;
+export const RUN = 5;
 
 /**
  * The runs of positions [p0, p1) whose input lies inside the volume (the same for every batch
  * item): run (t, j0, xRow, ow0, ow1) says tap t reads x[xRow + ow·sw] (relative to the batch
  * item's input) for tile column j0 + ow, ow ∈ [ow0, ow1); one run per (tap, output row). Taps
- * and positions in no run read the zero padding. A flat list, so im2col and col2im are tight loops.
+ * and positions in no run read the zero padding. A flat list, so im2col and col2im are tight loops
+ * (here and in the wasm backend's kernels), sorted by tap.
  */
-function tapRuns(s: ConvSpec, p0: number, p1: number): Int32Array {
+export function tapRuns(s: ConvSpec, p0: number, p1: number): Int32Array {
   const [ID, IH, IW] = s.inShape;
   const [, OH, OW] = s.outShape;
   const [KD, KH, KW] = s.kernel;

@@ -7,10 +7,21 @@
  */
 import type { ReduceSpec } from '../backend';
 import { sizeOf } from '../shape';
+import type { HostArray } from './elementwise';
 import { coalesce, forEachRow } from './strided';
 
 export function reduceSum(x: Float64Array, spec: ReduceSpec): Float64Array {
   const y = new Float64Array(sizeOf(spec.outShape));
+  reduceSumInto(x, y, spec);
+  return y;
+}
+
+/**
+ * `reduceSum` into a given output, which must start zeroed. On float32 arrays the sums that
+ * run per output accumulate in float64 (rounded once); those that add whole rows of terms
+ * (reduced axes outer) accumulate in the float32 output, in the same fixed order.
+ */
+export function reduceSumInto(x: HostArray, y: HostArray, spec: ReduceSpec): void {
   const out = coalesce(spec.outShape, spec.outStrides);
   const red = coalesce(spec.redShape, spec.redStrides);
   const os = out.strides[0];
@@ -50,5 +61,4 @@ export function reduceSum(x: Float64Array, spec: ReduceSpec): Float64Array {
       }
     });
   }
-  return y;
 }

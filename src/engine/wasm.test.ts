@@ -1,0 +1,97 @@
+/**
+ * The wasm backend: the shared op suite against the float64 reference (testing/op-suite.ts)
+ * on two threads, then what is particular to it: the committed binaries are the assembly of
+ * kernels.wat, the GEMM across its cache blocks, both SIMD paths (relaxed FMA and plain),
+ * identical results for any thread count, and no leaks over training steps.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Adam, backward, conv3d, createCpuEngine, diceLoss, instanceNorm, leakyRelu, matmul, oneHot, randnArray, tidy, type Engine } from './index';
+import { compareEngines } from './testing/compare';
+import { defineOpSuite } from './testing/op-suite';
+import { assembleEngineKernels, engineBinarySource } from './wasm/assemble';
+import { WasmBackend } from './wasm/backend';
+import { hasRelaxedSimd } from './wasm/module';
+import { createNodeWasmEngine } from './wasm/node';
+
+let e2: Engine;
+beforeAll(async () => {
+  e2 = await createNodeWasmEngine({ threads: 2 });
+});
+afterAll(() => e2?.dispose());
+
+defineOpSuite('wasm', () => e2);
+
+const cpu = createCpuEngine();
+const TOL = 2e-5;
+
+describe('wasm kernels', () => {
+  it('the committed binaries are the assembly of kernels.wat (npm run build:kernels)', async () => {
+    const committed = readFileSync(new URL('./wasm/kernels-binary.ts', import.meta.url), 'utf8');
+    const bins = await assembleEngineKernels();
+    expect(committed).toBe(engineBinarySource(bins));
+    for (const b of bins.slice(0, 2)) expect(WebAssembly.validate(Uint8Array.from(b))).toBe(true);
+  });
+
+  it('runs relaxed SIMD here when Node has it (behind a flag before Node 22), and says so', () => {
+    expect(hasRelaxedSimd()).toBe(true); // createNodeWasmEngine set the flag
+    expect(e2.description).toMatch(/relaxed FMA, 2 threads/);
+  });
+
+  it('GEMM across its cache blocks (K > 256, M > 128, N > 512), both transposes, on both SIMD paths', async () => {
+    const plain = await createNodeWasmEngine({ threads: 2, relaxed: false });
+    expect(plain.description).not.toMatch(/relaxed/);
+    for (const e of [e2, plain]) {
+      const r = await compareEngines(e, cpu, ([a, b]) => matmul(a, b), [{ shape: [130, 300] }, { shape: [300, 521] }]);
+      expect(r.out).toBeLessThan(TOL);
+      expect(r.grad).toBeLessThan(TOL);
+      const t = await compareEngines(e, cpu, ([a, b]) => matmul(a, b, { transA: true, transB: true }), [{ shape: [263, 9] }, { shape: [21, 263] }]);
+      expect(t.out).toBeLessThan(TOL);
+      expect(t.grad).toBeLessThan(TOL);
+    }
+    plain.dispose();
+  });
+});
+
+describe('wasm engine behaviour', () => {
+  /** A small conv net's loss, weight gradients and Adam update, all read back. */
+  async function step(e: Engine): Promise<Float32Array[]> {
+    const w1 = e.param(randnArray(8 * 4 * 27, 1).map((v) => v * 0.2), [8, 4, 3, 3, 3], 'w1');
+    const w2 = e.param(randnArray(24, 2), [3, 8, 1, 1, 1], 'w2');
+    const x = e.randn([2, 4, 10, 12, 9], { seed: 3 });
+    const t = oneHot(e, Array.from({ length: 2 * 1080 }, (_, i) => (i * 7) % 3), [2, 10, 12, 9], 3);
+    const opt = new Adam([w1, w2], { lr: 0.01 });
+    const l = tidy(() => diceLoss(conv3d(leakyRelu(instanceNorm(conv3d(x, w1, null, { padding: 1 }))), w2, null), t));
+    backward(l);
+    const out = [await l.data(), await w1.grad!.data(), await w2.grad!.data()] as Float32Array[];
+    opt.step();
+    out.push((await w1.data()) as Float32Array);
+    for (const v of [l, w1, w2, x, t]) v.dispose();
+    opt.dispose();
+    return out;
+  }
+
+  it('gives bit-identical results on 1, 2 and 3 threads', async () => {
+    const ref = await step(await createNodeWasmEngine({ threads: 1 }));
+    for (const n of [2, 3]) {
+      const e = await createNodeWasmEngine({ threads: n });
+      expect((e.backend as WasmBackend).threadCount).toBe(n);
+      const got = await step(e);
+      got.forEach((g, i) => expect(g).toEqual(ref[i]));
+      e.dispose();
+    }
+  });
+
+  it('a training step leaks nothing: live and pooled bytes are equal after N steps', async () => {
+    const before = e2.memory();
+    await step(e2);
+    const mid = e2.memory();
+    await step(e2);
+    await step(e2);
+    const after = e2.memory();
+    expect(after.liveStorages).toBe(before.liveStorages);
+    expect(after.liveBytes).toBe(before.liveBytes);
+    expect(after.pooledBytes).toBe(mid.pooledBytes);
+    expect(after.peakBytes).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,367 @@
+/**
+ * The wasm backend: float32 tensors in one WebAssembly memory, GEMM and convolution in SIMD
+ * kernels (kernels.wat: 4×8 register tiles over packed, cache-blocked panels; relaxed-SIMD FMA
+ * where the runtime has it), on several threads when the memory is shared (threads.ts). The
+ * memory-bound ops are the host loops shared with the float64 reference (`cpu/host.ts`,
+ * `cpu/elementwise.ts`, `cpu/reduce.ts`) run on float32 views of the same memory, each
+ * element computed in float64 and rounded once.
+ *
+ * Convolutions are GEMMs over im2col tiles of bounded size, as on `cpu` (see cpu/conv.ts):
+ *   forward        Y[:, chunk] = W·tile               tile tap-major [T × chunk]
+ *   filter grad    dW += G[:, chunk]·tileᵀ            tile position-major [chunk × T]
+ *   data grad      dtile = Wᵀ·G[:, chunk], col2im     threads split col2im by input channel
+ * Every output element is summed by one thread in a fixed order: results are identical for any
+ * number of threads.
+ */
+import type {
+  AdamHyper, Backend, BinaryOp, ConvSpec, IndexStorage, MatmulSpec, MemoryStats, ReduceSpec, SoftmaxSpec, Storage, StridedView, UnaryOp,
+} from '../backend';
+import { inputSize, positions, RUN, tapRuns, taps } from '../cpu/conv';
+import { binaryInto, unaryInto } from '../cpu/elementwise';
+import { adamStepInPlace, copyView, gatherRowsInto, normalizeBackwardInto, normalizeInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from '../cpu/host';
+import { reduceSumInto } from '../cpu/reduce';
+import { forEachRow } from '../cpu/strided';
+import { Engine } from '../engine';
+import { DisposedError } from '../errors';
+import { sizeOf } from '../shape';
+import { MAX_PAGES } from './assemble-constants';
+import { WasmHeap } from './heap';
+import { compileKernels, type KernelExports } from './module';
+import { CONTROL_BYTES, KernelThreads, type SpawnKernelWorker } from './threads';
+
+const BYTES = 4;
+/** Elements of one im2col tile: 1 MiB of float32, as on cpu (there float64, 2 MiB). */
+export const TILE_ELEMENTS = 1 << 18;
+/** Below this many multiply-adds a GEMM runs on one thread: waking the workers costs more. */
+const PARALLEL_MIN_MACS = 1 << 16;
+
+class WasmStorage implements Storage {
+  constructor(
+    public ptr: number,
+    readonly size: number,
+  ) {}
+}
+
+export interface WasmEngineOptions {
+  /** Threads (this one included); > 1 needs `spawn` and shared memory. Default 1. */
+  threads?: number;
+  /** Starts a kernel worker (wasm/node.ts for worker_threads, wasm/browser.ts for Web Workers). */
+  spawn?: SpawnKernelWorker | null;
+  /** false forces the plain-SIMD kernels even where relaxed SIMD is available. */
+  relaxed?: boolean;
+}
+
+export class WasmBackend implements Backend {
+  readonly kind = 'wasm' as const;
+  readonly dtype = 'f32' as const;
+  readonly maxElements = 2 ** 30 - 1;
+  readonly description: string;
+  private live = 0;
+  private disposed = false;
+
+  private constructor(
+    private readonly mem: WebAssembly.Memory,
+    private readonly heap: WasmHeap,
+    private readonly threads: KernelThreads,
+    private readonly scratch: number,
+    relaxed: boolean,
+  ) {
+    const n = threads.size;
+    this.description = `wasm (float32, WebAssembly SIMD${relaxed ? ' + relaxed FMA' : ''}, ${n} thread${n > 1 ? 's' : ''})`;
+  }
+
+  /** A backend on `threads` threads (1 when threads ≤ 1 or no spawner is given). */
+  static async create(opts: WasmEngineOptions = {}): Promise<WasmBackend> {
+    const wanted = Math.max(1, Math.floor(opts.threads ?? 1));
+    const shared = wanted > 1 && !!opts.spawn;
+    const nth = shared ? wanted : 1;
+    const compiled = compileKernels(shared, { relaxed: opts.relaxed });
+    const scratchBytes = new WebAssembly.Instance(compiled.module, { env: { memory: new WebAssembly.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 }) } });
+    const perThread = (scratchBytes.exports as unknown as KernelExports).scratchBytes();
+    const control = 64;
+    const scratch = 1024;
+    const base = scratch + nth * perThread;
+    const initial = Math.ceil((base + (64 << 20)) / 65536);
+    const memory = new WebAssembly.Memory(shared ? { initial, maximum: MAX_PAGES, shared: true } : { initial, maximum: MAX_PAGES });
+    const k = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as KernelExports;
+    if (control + CONTROL_BYTES > scratch) throw new Error('wasm engine: control block overlaps scratch');
+    const threads = await KernelThreads.start(k, compiled.module, memory, control, nth, shared ? opts.spawn! : null);
+    return new WasmBackend(memory, new WasmHeap(memory, base, MAX_PAGES), threads, scratch, compiled.relaxed);
+  }
+
+  /** Threads the kernels run on. */
+  get threadCount(): number {
+    return this.threads.size;
+  }
+
+  private alloc(size: number): WasmStorage {
+    if (this.disposed) throw new DisposedError('wasm engine used after dispose()');
+    this.live++;
+    return new WasmStorage(this.heap.alloc(Math.max(1, size) * BYTES), size);
+  }
+  private ptr(s: Storage): number {
+    const w = s as WasmStorage;
+    if (w.ptr < 0) throw new DisposedError('wasm storage used after release');
+    return w.ptr;
+  }
+  /** A float32 view of s. Take views only after allocating: growing a non-shared memory detaches old views. */
+  private f(s: Storage): Float32Array {
+    return new Float32Array(this.mem.buffer, this.ptr(s), s.size);
+  }
+  private i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.mem.buffer, ptr, n);
+  }
+
+  upload(data: ArrayLike<number>): Storage {
+    const s = this.alloc(data.length);
+    this.f(s).set(data);
+    return s;
+  }
+  fill(size: number, value: number): Storage {
+    const s = this.alloc(size);
+    this.f(s).fill(value);
+    return s;
+  }
+  async read(s: Storage): Promise<Float32Array> {
+    return this.f(s).slice();
+  }
+  release(s: Storage): void {
+    const w = s as WasmStorage;
+    if (w.ptr < 0) return;
+    this.heap.release(w.ptr, Math.max(1, w.size) * BYTES);
+    w.ptr = -1;
+    this.live--;
+  }
+  uploadIndex(data: Int32Array): IndexStorage {
+    this.live++;
+    return { size: data.length, host: data.slice() };
+  }
+  releaseIndex(): void {
+    this.live--;
+  }
+
+  unary(op: UnaryOp, x: Storage, p0: number, p1: number): Storage {
+    const y = this.alloc(x.size);
+    unaryInto(op, this.f(x), this.f(y), p0, p1);
+    return y;
+  }
+  binary(op: BinaryOp, a: Storage, b: Storage, outShape: readonly number[], sa: readonly number[], sb: readonly number[], p0: number): Storage {
+    const y = this.alloc(sizeOf(outShape));
+    binaryInto(op, this.f(a), this.f(b), this.f(y), outShape, sa, sb, p0);
+    return y;
+  }
+  copy(x: Storage, v: StridedView): Storage {
+    const y = this.alloc(sizeOf(v.shape));
+    copyView(this.f(x), v, this.f(y));
+    return y;
+  }
+  writeInto(dst: Storage, src: Storage, v: StridedView): void {
+    writeView(this.f(dst), this.f(src), v);
+  }
+  reduceSum(x: Storage, spec: ReduceSpec): Storage {
+    const y = this.alloc(sizeOf(spec.outShape));
+    const Y = this.f(y);
+    Y.fill(0);
+    reduceSumInto(this.f(x), Y, spec);
+    return y;
+  }
+  softmax(x: Storage, s: SoftmaxSpec): Storage {
+    const y = this.alloc(x.size);
+    softmaxInto(this.f(x), this.f(y), s);
+    return y;
+  }
+  softmaxBackward(y: Storage, g: Storage, s: SoftmaxSpec): Storage {
+    const d = this.alloc(y.size);
+    softmaxBackwardInto(this.f(y), this.f(g), this.f(d), s);
+    return d;
+  }
+  normalize(x: Storage, rows: number, len: number, eps: number): { xhat: Storage; rstd: Storage } {
+    const xhat = this.alloc(x.size);
+    const rstd = this.alloc(rows);
+    normalizeInto(this.f(x), this.f(xhat), this.f(rstd), rows, len, eps);
+    return { xhat, rstd };
+  }
+  normalizeBackward(xhat: Storage, rstd: Storage, g: Storage, rows: number, len: number): Storage {
+    const d = this.alloc(xhat.size);
+    normalizeBackwardInto(this.f(xhat), this.f(rstd), this.f(g), this.f(d), rows, len);
+    return d;
+  }
+  roll(x: Storage, shape: readonly number[], shifts: readonly number[]): Storage {
+    const y = this.alloc(x.size);
+    rollInto(this.f(x), this.f(y), shape, shifts);
+    return y;
+  }
+  gatherRows(table: Storage, index: IndexStorage, cols: number): Storage {
+    const y = this.alloc(index.size * cols);
+    gatherRowsInto(this.f(table), index.host, cols, this.f(y));
+    return y;
+  }
+  scatterAddRows(g: Storage, index: IndexStorage, tableRows: number, cols: number): Storage {
+    const y = this.alloc(tableRows * cols);
+    const Y = this.f(y);
+    Y.fill(0);
+    scatterAddRowsInto(this.f(g), index.host, cols, Y);
+    return y;
+  }
+  adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vmax: Storage | null, h: AdamHyper): void {
+    adamStepInPlace(this.f(p), this.f(g), this.f(m), this.f(v), vmax ? this.f(vmax) : null, h);
+  }
+
+  /**
+   * C_i (+)= A_i·B_i for `nb` GEMMs whose byte pointers (a, b, c) are in `ptrs`; element (m, k)
+   * of A at a + 4·(m·ars + k·acs), (k, n) of B at b + 4·(k·brs + n·bcs), C rows ldc apart.
+   */
+  private gemm(ptrs: readonly number[], ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: boolean): void {
+    const nb = ptrs.length / 3;
+    const table = this.heap.alloc(ptrs.length * 4);
+    try {
+      this.i32(table, ptrs.length).set(ptrs);
+      const serial = nb * M * N * K < PARALLEL_MIN_MACS;
+      this.threads.run('gemm', [table, nb, ars, acs, brs, bcs, ldc, M, N, K, acc ? 1 : 0, M > N ? 1 : 0, this.scratch], serial);
+    } finally {
+      this.heap.release(table, ptrs.length * 4);
+    }
+  }
+
+  matmul(a: Storage, b: Storage, s: MatmulSpec): Storage {
+    const { M, N, K } = s;
+    const nb = sizeOf(s.batchShape);
+    const c = this.alloc(nb * M * N);
+    if (K === 0 || M * N === 0) {
+      this.f(c).fill(0);
+      return c;
+    }
+    const pa = this.ptr(a);
+    const pb = this.ptr(b);
+    const pc = this.ptr(c);
+    const ptrs: number[] = [];
+    forEachRow(s.batchShape, s.aBatchStrides, s.bBatchStrides, 0, 0, (_o, a0, b0, n, da, db) => {
+      for (let t = 0; t < n; t++) ptrs.push(pa + (a0 + t * da) * BYTES, pb + (b0 + t * db) * BYTES, pc + (ptrs.length / 3) * M * N * BYTES);
+    });
+    // A stored [M,K] ([K,M] when transA), B [K,N] ([N,K] when transB).
+    const [ars, acs] = s.transA ? [1, M] : [K, 1];
+    const [brs, bcs] = s.transB ? [1, K] : [N, 1];
+    this.gemm(ptrs, ars, acs, brs, bcs, N, M, N, K, false);
+    return c;
+  }
+
+  /**
+   * Chunks of output positions, each with its tap runs uploaded and the run bounds of each
+   * thread's share (cut at input-channel changes when `byChannel`); `serial` when the chunk is
+   * too small to wake the workers for (then one share holds every run).
+   */
+  private forEachChunk(s: ConvSpec, byChannel: boolean, fn: (p0: number, pc: number, runs: number, bounds: number, serial: boolean) => void): void {
+    const P = positions(s);
+    const chunk = Math.min(P, Math.max(1, Math.floor(TILE_ELEMENTS / taps(s))));
+    const tapsPerChannel = s.kernel[0] * s.kernel[1] * s.kernel[2];
+    for (let p0 = 0; p0 < P; p0 += chunk) {
+      const p1 = Math.min(P, p0 + chunk);
+      const serial = taps(s) * (p1 - p0) < PARALLEL_MIN_MACS;
+      const nth = serial ? 1 : this.threads.size;
+      const hostRuns = tapRuns(s, p0, p1);
+      const nRuns = hostRuns.length / RUN;
+      const runs = this.heap.alloc(Math.max(1, hostRuns.length) * 4);
+      const bounds = this.heap.alloc((nth + 1) * 4);
+      try {
+        this.i32(runs, hostRuns.length).set(hostRuns);
+        const b = this.i32(bounds, nth + 1);
+        for (let t = 0; t <= nth; t++) {
+          let r = Math.floor((nRuns * t) / nth);
+          if (byChannel && t > 0 && t < nth) {
+            // Move the cut forward to the first run of a new input channel.
+            while (r < nRuns && r > 0 && Math.floor(hostRuns[r * RUN] / tapsPerChannel) === Math.floor(hostRuns[(r - 1) * RUN] / tapsPerChannel)) r++;
+            r = Math.max(r, b[t - 1]);
+          }
+          b[t] = r;
+        }
+        fn(p0, p1 - p0, runs, bounds, serial);
+      } finally {
+        this.heap.release(bounds, (nth + 1) * 4);
+        this.heap.release(runs, Math.max(1, hostRuns.length) * 4);
+      }
+    }
+  }
+
+  private tile(s: ConvSpec): WasmStorage {
+    return this.alloc(taps(s) * Math.min(positions(s), Math.max(1, Math.floor(TILE_ELEMENTS / taps(s)))));
+  }
+
+  conv3d(x: Storage, w: Storage, s: ConvSpec): Storage {
+    const T = taps(s);
+    const P = positions(s);
+    const y = this.alloc(s.N * s.Co * P);
+    const tile = this.tile(s);
+    try {
+      this.forEachChunk(s, false, (p0, pc, runs, bounds, serial) => {
+        for (let n = 0; n < s.N; n++) {
+          new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
+          this.threads.run('im2col', [runs, bounds, s.stride[2], this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, pc, 1], serial);
+          this.gemm([this.ptr(w), tile.ptr, this.ptr(y) + (n * s.Co * P + p0) * BYTES], T, 1, pc, 1, P, s.Co, pc, T, false);
+        }
+      });
+    } finally {
+      this.release(tile);
+    }
+    return y;
+  }
+
+  conv3dBackwardData(g: Storage, w: Storage, s: ConvSpec): Storage {
+    const T = taps(s);
+    const P = positions(s);
+    const dx = this.alloc(s.N * inputSize(s));
+    this.f(dx).fill(0);
+    const dtile = this.tile(s);
+    try {
+      this.forEachChunk(s, true, (p0, pc, runs, bounds, serial) => {
+        for (let n = 0; n < s.N; n++) {
+          // dtile[T × pc] = Wᵀ·G[:, chunk]: A(t, co) = w[co·T + t].
+          this.gemm([this.ptr(w), this.ptr(g) + (n * s.Co * P + p0) * BYTES, dtile.ptr], 1, T, P, 1, pc, T, pc, s.Co, false);
+          this.threads.run('col2im', [runs, bounds, s.stride[2], this.ptr(dx) + n * inputSize(s) * BYTES, dtile.ptr, pc, 1], serial);
+        }
+      });
+    } finally {
+      this.release(dtile);
+    }
+    return dx;
+  }
+
+  conv3dBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
+    const T = taps(s);
+    const P = positions(s);
+    const dw = this.alloc(s.Co * T);
+    const tile = this.tile(s);
+    let first = true;
+    try {
+      this.forEachChunk(s, false, (p0, pc, runs, bounds, serial) => {
+        for (let n = 0; n < s.N; n++) {
+          new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
+          this.threads.run('im2col', [runs, bounds, s.stride[2], this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 1, T], serial);
+          // dW[Co × T] += G[:, chunk]·tileᵀ: B(p, t) = tile[p·T + t].
+          this.gemm([this.ptr(g) + (n * s.Co * P + p0) * BYTES, tile.ptr, this.ptr(dw)], P, 1, T, 1, T, s.Co, T, pc, !first);
+          first = false;
+        }
+      });
+    } finally {
+      this.release(tile);
+    }
+    if (first) this.f(dw).fill(0);
+    return dw;
+  }
+
+  memory(): MemoryStats {
+    return { liveStorages: this.live, liveBytes: this.heap.liveBytes, pooledBytes: this.heap.pooledBytes, peakBytes: this.heap.peakBytes };
+  }
+  resetPeak(): void {
+    this.heap.resetPeak();
+  }
+  async sync(): Promise<void> {}
+  dispose(): void {
+    this.threads.dispose();
+    this.disposed = true;
+  }
+}
+
+/** An engine on the wasm backend (one thread unless `spawn` and `threads` say otherwise). */
+export async function createWasmEngine(opts: WasmEngineOptions = {}): Promise<Engine> {
+  return new Engine(await WasmBackend.create(opts));
+}

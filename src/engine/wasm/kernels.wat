@@ -1,0 +1,333 @@
+;; Float32 SIMD kernels of the wasm engine backend (wasm/backend.ts drives them; `npm run
+;; build:kernels` assembles kernels-binary.ts from this file, see assemble.ts). One source, four
+;; binaries: `MADD a b c` (a·b + c on f32x4) becomes f32x4.relaxed_madd where the runtime has
+;; relaxed SIMD (an FMA on x86 with FMA3, on ARM) and f32x4.add + f32x4.mul where it does not;
+;; `MEMORY` becomes a shared memory (threads: every worker instantiates this module over the
+;; same memory) or a plain one (one thread, pages without cross-origin isolation).
+;;
+;; Every pointer is a byte offset into the memory; sizes and strides count float32 elements.
+;; Kernels that can run on several threads take (tid, nth) last and do their own fixed share:
+;; each output element is computed by exactly one thread with the same operations in the same
+;; order whatever nth is, so results are identical for any thread count.
+
+(module
+  MEMORY
+
+  ;; GEMM blocking (Goto/BLIS): C is computed in MR×NR = 4×8 register tiles (8 f32x4
+  ;; accumulators, 2 B vectors, 1 broadcast A: 11 of x64's 16 xmm registers); K is cut in KC
+  ;; slices so a packed 8×KC B panel (8 KiB) stays in L1 across the A panels; A in MC×KC
+  ;; blocks (128 KiB, L2), B in KC×NC blocks (512 KiB, L2/L3).
+  (global $KC i32 (i32.const 256))
+  (global $MC i32 (i32.const 128))
+  (global $NC i32 (i32.const 512))
+  ;; Per-thread scratch: packed A (MC·KC), packed B (KC·NC), one 4×8 edge tile; in bytes.
+  (global $A_BYTES i32 (i32.const 131072))
+  (global $B_BYTES i32 (i32.const 524288))
+  (global $SCRATCH_BYTES i32 (i32.const 655488))
+  (func (export "scratchBytes") (result i32) (global.get $SCRATCH_BYTES))
+
+  (func $min (param $a i32) (param $b i32) (result i32)
+    (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
+
+  ;; Packs rows [k0, k0+kc) × columns [n0, n0+nc) of B (element (k, n) at b + 4·(k·rs + n·cs))
+  ;; into panels of 8 columns: dst[(p·kc + k)·8 + j] = B(k0 + k, n0 + 8p + j), 0 past nc.
+  (func $packB (param $b i32) (param $rs i32) (param $cs i32) (param $k0 i32) (param $kc i32) (param $n0 i32) (param $nc i32) (param $dst i32)
+    (local $k i32) (local $p i32) (local $j i32) (local $src i32) (local $d i32) (local $n i32) (local $full i32)
+    ;; full panels: nc rounded down to 8
+    (local.set $full (i32.and (local.get $nc) (i32.const -8)))
+    (local.set $k (i32.const 0))
+    (block $kd (loop $kl
+      (br_if $kd (i32.ge_s (local.get $k) (local.get $kc)))
+      (local.set $src (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (i32.add (local.get $k0) (local.get $k)) (local.get $rs)) (i32.mul (local.get $n0) (local.get $cs))) (i32.const 2))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 5))))
+      (local.set $n (i32.const 0))
+      (if (i32.eq (local.get $cs) (i32.const 1))
+        (then
+          (block $fd (loop $fl
+            (br_if $fd (i32.ge_s (local.get $n) (local.get $full)))
+            (v128.store (local.get $d) (v128.load (local.get $src)))
+            (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const 32)))
+            (local.set $d (i32.add (local.get $d) (i32.shl (local.get $kc) (i32.const 5))))
+            (local.set $n (i32.add (local.get $n) (i32.const 8)))
+            (br $fl)))))
+      ;; the rest (a strided B, or the last partial panel) one element at a time
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_s (local.get $n) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8))))
+        (local.set $j (i32.const 0))
+        (block $jd (loop $jl
+          (br_if $jd (i32.ge_s (local.get $j) (i32.const 8)))
+          (f32.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 2)))
+            (if (result f32) (i32.lt_s (i32.add (local.get $n) (local.get $j)) (local.get $nc))
+              (then (f32.load (i32.add (local.get $b) (i32.shl
+                (i32.add (i32.mul (i32.add (local.get $k0) (local.get $k)) (local.get $rs)) (i32.mul (i32.add (i32.add (local.get $n0) (local.get $n)) (local.get $j)) (local.get $cs)))
+                (i32.const 2)))))
+              (else (f32.const 0))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $d (i32.add (local.get $d) (i32.shl (local.get $kc) (i32.const 5))))
+        (local.set $n (i32.add (local.get $n) (i32.const 8)))
+        (br $sl)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $kl))))
+
+  ;; Packs rows [m0, m0+mc) × columns [k0, k0+kc) of A (element (m, k) at a + 4·(m·rs + k·cs))
+  ;; into panels of 4 rows: dst[(p·kc + k)·4 + i] = A(m0 + 4p + i, k0 + k), 0 past mc.
+  (func $packA (param $a i32) (param $rs i32) (param $cs i32) (param $m0 i32) (param $mc i32) (param $k0 i32) (param $kc i32) (param $dst i32)
+    (local $m i32) (local $k i32) (local $i i32) (local $row i32) (local $d i32)
+    (local.set $m (i32.const 0))
+    (block $md (loop $ml
+      (br_if $md (i32.ge_s (local.get $m) (i32.and (i32.add (local.get $mc) (i32.const 3)) (i32.const -4))))
+      (local.set $i (i32.const 0))
+      (block $id (loop $il
+        (br_if $id (i32.ge_s (local.get $i) (i32.const 4)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $m) (local.get $kc)) (local.get $i)) (i32.const 2))))
+        (if (i32.lt_s (i32.add (local.get $m) (local.get $i)) (local.get $mc))
+          (then
+            (local.set $row (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (i32.add (i32.add (local.get $m0) (local.get $m)) (local.get $i)) (local.get $rs)) (i32.mul (local.get $k0) (local.get $cs))) (i32.const 2))))
+            (local.set $k (i32.const 0))
+            (block $kd (loop $kl
+              (br_if $kd (i32.ge_s (local.get $k) (local.get $kc)))
+              (f32.store (local.get $d) (f32.load (local.get $row)))
+              (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cs) (i32.const 2))))
+              (local.set $d (i32.add (local.get $d) (i32.const 16)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $kl))))
+          (else
+            (local.set $k (i32.const 0))
+            (block $zd (loop $zl
+              (br_if $zd (i32.ge_s (local.get $k) (local.get $kc)))
+              (f32.store (local.get $d) (f32.const 0))
+              (local.set $d (i32.add (local.get $d) (i32.const 16)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $zl)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il)))
+      (local.set $m (i32.add (local.get $m) (i32.const 4)))
+      (br $ml))))
+
+  ;; One 4×8 tile: acc = Σ_k ap[k]·bp[k] over a packed A panel (kc×4) and B panel (kc×8), then
+  ;; C = acc (store) or C += acc, for the tile's first `rows` rows and `cols` columns.
+  (func $micro (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32) (param $store i32) (param $edge i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local $end i32) (local $ld i32) (local $i i32) (local $j i32) (local $p i32) (local $v f32)
+    (local.set $end (i32.add (local.get $ap) (i32.shl (local.get $kc) (i32.const 4))))
+    (block $kd (loop $kl
+      (br_if $kd (i32.ge_u (local.get $ap) (local.get $end)))
+      (local.set $b0 (v128.load (local.get $bp)))
+      (local.set $b1 (v128.load offset=16 (local.get $bp)))
+      (local.set $a (v128.load32_splat (local.get $ap)))
+      (local.set $c00 (MADD (local.get $a) (local.get $b0) (local.get $c00)))
+      (local.set $c01 (MADD (local.get $a) (local.get $b1) (local.get $c01)))
+      (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
+      (local.set $c10 (MADD (local.get $a) (local.get $b0) (local.get $c10)))
+      (local.set $c11 (MADD (local.get $a) (local.get $b1) (local.get $c11)))
+      (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
+      (local.set $c20 (MADD (local.get $a) (local.get $b0) (local.get $c20)))
+      (local.set $c21 (MADD (local.get $a) (local.get $b1) (local.get $c21)))
+      (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
+      (local.set $c30 (MADD (local.get $a) (local.get $b0) (local.get $c30)))
+      (local.set $c31 (MADD (local.get $a) (local.get $b1) (local.get $c31)))
+      (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+      (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+      (br $kl)))
+    (local.set $ld (i32.shl (local.get $ldc) (i32.const 2)))
+    (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $cols) (i32.const 8)))
+      (then
+        (if (i32.eqz (local.get $store))
+          (then
+            (local.set $p (local.get $c))
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $p))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $ld)))
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $p))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $ld)))
+            (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $p))))
+            (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $ld)))
+            (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $p))))
+            (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $p))))))
+        (local.set $p (local.get $c))
+        (v128.store (local.get $p) (local.get $c00))
+        (v128.store offset=16 (local.get $p) (local.get $c01))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c10))
+        (v128.store offset=16 (local.get $p) (local.get $c11))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c20))
+        (v128.store offset=16 (local.get $p) (local.get $c21))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c30))
+        (v128.store offset=16 (local.get $p) (local.get $c31))
+        (return)))
+    ;; A partial tile: spill to the edge buffer, then add its valid part element by element.
+    (v128.store (local.get $edge) (local.get $c00))
+    (v128.store offset=16 (local.get $edge) (local.get $c01))
+    (v128.store offset=32 (local.get $edge) (local.get $c10))
+    (v128.store offset=48 (local.get $edge) (local.get $c11))
+    (v128.store offset=64 (local.get $edge) (local.get $c20))
+    (v128.store offset=80 (local.get $edge) (local.get $c21))
+    (v128.store offset=96 (local.get $edge) (local.get $c30))
+    (v128.store offset=112 (local.get $edge) (local.get $c31))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il
+      (br_if $id (i32.ge_s (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $jd (loop $jl
+        (br_if $jd (i32.ge_s (local.get $j) (local.get $cols)))
+        (local.set $p (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ld)) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $v (f32.load (i32.add (local.get $edge) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $j)) (i32.const 2)))))
+        (if (i32.eqz (local.get $store)) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $p))))))
+        (f32.store (local.get $p) (local.get $v))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; C[m0.., n0..] (+)= A·B over rows [m0, m1) and columns [n0, n1) of one GEMM, all of K.
+  (func $gemmRange (param $a i32) (param $ars i32) (param $acs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $c i32) (param $ldc i32)
+    (param $m0 i32) (param $m1 i32) (param $n0 i32) (param $n1 i32) (param $K i32) (param $acc i32) (param $scratch i32)
+    (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
+    (local $jr i32) (local $ir i32) (local $ap i32) (local $bp i32) (local $edge i32) (local $store i32)
+    (local.set $ap (local.get $scratch))
+    (local.set $bp (i32.add (local.get $scratch) (global.get $A_BYTES)))
+    (local.set $edge (i32.add (local.get $bp) (global.get $B_BYTES)))
+    (local.set $jc (local.get $n0))
+    (block $jcd (loop $jcl
+      (br_if $jcd (i32.ge_s (local.get $jc) (local.get $n1)))
+      (local.set $nc (call $min (global.get $NC) (i32.sub (local.get $n1) (local.get $jc))))
+      (local.set $pc (i32.const 0))
+      (block $pcd (loop $pcl
+        (br_if $pcd (i32.ge_s (local.get $pc) (local.get $K)))
+        (local.set $kc (call $min (global.get $KC) (i32.sub (local.get $K) (local.get $pc))))
+        (local.set $store (i32.and (i32.eqz (local.get $pc)) (i32.eqz (local.get $acc))))
+        (call $packB (local.get $b) (local.get $brs) (local.get $bcs) (local.get $pc) (local.get $kc) (local.get $jc) (local.get $nc) (local.get $bp))
+        (local.set $ic (local.get $m0))
+        (block $icd (loop $icl
+          (br_if $icd (i32.ge_s (local.get $ic) (local.get $m1)))
+          (local.set $mc (call $min (global.get $MC) (i32.sub (local.get $m1) (local.get $ic))))
+          (call $packA (local.get $a) (local.get $ars) (local.get $acs) (local.get $ic) (local.get $mc) (local.get $pc) (local.get $kc) (local.get $ap))
+          (local.set $jr (i32.const 0))
+          (block $jrd (loop $jrl
+            (br_if $jrd (i32.ge_s (local.get $jr) (local.get $nc)))
+            (local.set $ir (i32.const 0))
+            (block $ird (loop $irl
+              (br_if $ird (i32.ge_s (local.get $ir) (local.get $mc)))
+              (call $micro
+                (i32.add (local.get $ap) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
+                (local.get $kc)
+                (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc)) (i32.add (local.get $jc) (local.get $jr))) (i32.const 2)))
+                (local.get $ldc)
+                (call $min (i32.const 4) (i32.sub (local.get $mc) (local.get $ir)))
+                (call $min (i32.const 8) (i32.sub (local.get $nc) (local.get $jr)))
+                (local.get $store) (local.get $edge))
+              (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
+              (br $irl)))
+            (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
+            (br $jrl)))
+          (local.set $ic (i32.add (local.get $ic) (local.get $mc)))
+          (br $icl)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+        (br $pcl)))
+      (local.set $jc (i32.add (local.get $jc) (local.get $nc)))
+      (br $jcl))))
+
+  ;; Batched C_i (+)= A_i·B_i for the nb (a, b, c) byte pointers in `table` (3 i32 each), every
+  ;; one M×N×K with the same strides. Many GEMMs: each thread takes a contiguous run of them;
+  ;; few: each thread takes a contiguous run of 4-row (byRows) or 8-column tiles of each.
+  (func (export "gemm") (param $table i32) (param $nb i32) (param $ars i32) (param $acs i32) (param $brs i32) (param $bcs i32) (param $ldc i32)
+    (param $M i32) (param $N i32) (param $K i32) (param $acc i32) (param $byRows i32) (param $scratch i32) (param $tid i32) (param $nth i32)
+    (local $i i32) (local $i1 i32) (local $units i32) (local $u0 i32) (local $u1 i32) (local $t i32) (local $ws i32)
+    (local.set $ws (i32.add (local.get $scratch) (i32.mul (local.get $tid) (global.get $SCRATCH_BYTES))))
+    (if (i32.ge_s (local.get $nb) (i32.shl (local.get $nth) (i32.const 1)))
+      (then
+        (local.set $i (i32.div_u (i32.mul (local.get $nb) (local.get $tid)) (local.get $nth)))
+        (local.set $i1 (i32.div_u (i32.mul (local.get $nb) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+        (block $d (loop $l
+          (br_if $d (i32.ge_s (local.get $i) (local.get $i1)))
+          (local.set $t (i32.add (local.get $table) (i32.mul (local.get $i) (i32.const 12))))
+          (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
+            (i32.load offset=8 (local.get $t)) (local.get $ldc) (i32.const 0) (local.get $M) (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (return)))
+    (local.set $units (if (result i32) (local.get $byRows)
+      (then (i32.shr_u (i32.add (local.get $M) (i32.const 3)) (i32.const 2)))
+      (else (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))))
+    (local.set $u0 (i32.div_u (i32.mul (local.get $units) (local.get $tid)) (local.get $nth)))
+    (local.set $u1 (i32.div_u (i32.mul (local.get $units) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+    (if (i32.ge_s (local.get $u0) (local.get $u1)) (then (return)))
+    (local.set $i (i32.const 0))
+    (block $d (loop $l
+      (br_if $d (i32.ge_s (local.get $i) (local.get $nb)))
+      (local.set $t (i32.add (local.get $table) (i32.mul (local.get $i) (i32.const 12))))
+      (if (local.get $byRows)
+        (then
+          (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
+            (i32.load offset=8 (local.get $t)) (local.get $ldc)
+            (i32.shl (local.get $u0) (i32.const 2)) (call $min (local.get $M) (i32.shl (local.get $u1) (i32.const 2)))
+            (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws)))
+        (else
+          (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
+            (i32.load offset=8 (local.get $t)) (local.get $ldc)
+            (i32.const 0) (local.get $M)
+            (i32.shl (local.get $u0) (i32.const 3)) (call $min (local.get $N) (i32.shl (local.get $u1) (i32.const 3)))
+            (local.get $K) (local.get $acc) (local.get $ws))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))
+
+  ;; im2col over the tap runs (t, j0, xRow, ow0, ow1) in runs[bounds[tid] .. bounds[tid+1]) (5
+  ;; i32 per run; `bounds` holds nth+1 run indices): tile[t·ts + (j0 + ow)·js] = x[xRow + ow·sw].
+  ;; Runs write disjoint tile entries; the rest of the tile was zeroed by the caller.
+  (func (export "im2col") (param $runs i32) (param $bounds i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
+    (local $r i32) (local $r1 i32) (local $p i32) (local $dst i32) (local $src i32) (local $ow i32) (local $ow1 i32) (local $dstep i32) (local $sstep i32)
+    (local.set $r (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
+    (local.set $r1 (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
+    (local.set $dstep (i32.shl (local.get $js) (i32.const 2)))
+    (local.set $sstep (i32.shl (local.get $sw) (i32.const 2)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_s (local.get $r) (local.get $r1)))
+      (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
+      (local.set $ow (i32.load offset=12 (local.get $p)))
+      (local.set $ow1 (i32.load offset=16 (local.get $p)))
+      (local.set $dst (i32.add (local.get $tile) (i32.shl (i32.add (i32.mul (i32.load (local.get $p)) (local.get $ts)) (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
+      (local.set $src (i32.add (local.get $x) (i32.shl (i32.add (i32.load offset=8 (local.get $p)) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
+      (block $id (loop $il
+        (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
+        (f32.store (local.get $dst) (f32.load (local.get $src)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $dstep)))
+        (local.set $src (i32.add (local.get $src) (local.get $sstep)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $il)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $l))))
+
+  ;; The adjoint: x[xRow + ow·sw] += tile[t·ts + (j0 + ow)·js] over the same runs, in run order.
+  ;; The caller cuts `bounds` where the input channel changes, so threads touch disjoint inputs.
+  (func (export "col2im") (param $runs i32) (param $bounds i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
+    (local $r i32) (local $r1 i32) (local $p i32) (local $dst i32) (local $src i32) (local $ow i32) (local $ow1 i32) (local $dstep i32) (local $sstep i32)
+    (local.set $r (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
+    (local.set $r1 (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
+    (local.set $dstep (i32.shl (local.get $js) (i32.const 2)))
+    (local.set $sstep (i32.shl (local.get $sw) (i32.const 2)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_s (local.get $r) (local.get $r1)))
+      (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
+      (local.set $ow (i32.load offset=12 (local.get $p)))
+      (local.set $ow1 (i32.load offset=16 (local.get $p)))
+      (local.set $src (i32.add (local.get $tile) (i32.shl (i32.add (i32.mul (i32.load (local.get $p)) (local.get $ts)) (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
+      (local.set $dst (i32.add (local.get $x) (i32.shl (i32.add (i32.load offset=8 (local.get $p)) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
+      (block $id (loop $il
+        (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $sstep)))
+        (local.set $src (i32.add (local.get $src) (local.get $dstep)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $il)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $l))))
+)

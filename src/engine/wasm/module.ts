@@ -1,0 +1,51 @@
+/**
+ * Picks and compiles the engine's WebAssembly kernels (kernels.wat, four assembled variants in
+ * kernels-binary.ts): relaxed SIMD (f32x4.relaxed_madd, an FMA) where this runtime validates it,
+ * plain SIMD otherwise; a shared memory when the kernels run on several threads.
+ */
+import { RELAXED_PLAIN, RELAXED_SHARED, SIMD_PLAIN, SIMD_SHARED } from './kernels-binary';
+
+/** The kernels' exports; pointers are byte offsets, sizes float32 elements (see kernels.wat). */
+export interface KernelExports {
+  scratchBytes(): number;
+  gemm(table: number, nb: number, ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: number, byRows: number, scratch: number, tid: number, nth: number): void;
+  im2col(runs: number, bounds: number, sw: number, x: number, tile: number, ts: number, js: number, tid: number, nth: number): void;
+  col2im(runs: number, bounds: number, sw: number, x: number, tile: number, ts: number, js: number, tid: number, nth: number): void;
+}
+
+/** Kernels that can run on several threads, in the order the thread pool numbers them. */
+export const PARALLEL_KERNELS = ['gemm', 'im2col', 'col2im'] as const;
+export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+export interface CompiledKernels {
+  readonly module: WebAssembly.Module;
+  /** f32x4.relaxed_madd (fused where the CPU has FMA) rather than f32x4.mul + f32x4.add. */
+  readonly relaxed: boolean;
+  readonly shared: boolean;
+}
+
+const cache = new Map<string, CompiledKernels>();
+
+/** Whether this runtime accepts relaxed SIMD (Chrome ≥ 114, Firefox ≥ 120, Node ≥ 22 or with --experimental-wasm-relaxed-simd). */
+export function hasRelaxedSimd(): boolean {
+  return WebAssembly.validate(decode(RELAXED_PLAIN));
+}
+
+/** The kernels for a shared (threads) or plain memory; `relaxed: false` forces the plain-SIMD path. */
+export function compileKernels(shared: boolean, opts: { relaxed?: boolean } = {}): CompiledKernels {
+  const relaxed = (opts.relaxed ?? true) && hasRelaxedSimd();
+  const key = `${relaxed}-${shared}`;
+  let k = cache.get(key);
+  if (!k) {
+    const src = relaxed ? (shared ? RELAXED_SHARED : RELAXED_PLAIN) : shared ? SIMD_SHARED : SIMD_PLAIN;
+    try {
+      k = { module: new WebAssembly.Module(decode(src)), relaxed, shared };
+    } catch (e) {
+      throw new Error(`This JavaScript engine cannot compile WebAssembly SIMD${shared ? ' with shared memory' : ''}, which the wasm engine needs (${e instanceof Error ? e.message : String(e)})`);
+    }
+    cache.set(key, k);
+  }
+  return k;
+}
