@@ -4,7 +4,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createCpuEngine, createWebGPUEngine, type Engine } from '../engine';
+import { createCpuEngine, createWebGPUEngine, isSoftwareAdapter, type Engine } from '../engine';
+import { createNodeWasmEngine } from '../engine/wasm/node';
 import { readModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import type { Adapter } from '../peft/adapter-file';
@@ -65,7 +66,10 @@ Options:
   --lr <x>                  learning rate, decayed poly(0.9) (default 1e-3)
   --weight-decay <x>        Adam L2 weight decay (default 1e-5)
   --seed <N>                seed of crops, augmentation and initialisation (default 1000)
-  --engine <webgpu | cpu>   WebGPU through Dawn (default) or the float64 CPU reference
+  --engine <wasm | webgpu | cpu>
+                            wasm: float32 WebAssembly SIMD on all cores; webgpu: WebGPU
+                            through Dawn; cpu: the float64 reference (slow). Default: webgpu
+                            on a hardware GPU, else wasm (software adapters count as none)
   --json                    print machine-readable JSON
   -h, --help                show this help`;
 
@@ -80,16 +84,29 @@ function numberOption(v: string | undefined, what: string, integer: boolean): nu
   return x;
 }
 
+/**
+ * The engine to train on: `--engine` when given; otherwise WebGPU on a hardware GPU, and the
+ * wasm engine (float32 WebAssembly SIMD on all cores) when there is none or only a software
+ * adapter (llvmpipe, SwiftShader), which trains several times slower than the wasm engine.
+ */
 async function openEngine(kind: string | undefined, io: CliIO, quiet: boolean): Promise<Engine> {
   if (kind === 'cpu') return createCpuEngine();
-  if (kind !== undefined && kind !== 'webgpu') throw new UsageError(`--engine must be webgpu or cpu, got "${kind}"`, FINETUNE_USAGE);
+  if (kind === 'wasm') return createNodeWasmEngine();
+  if (kind !== undefined && kind !== 'webgpu') throw new UsageError(`--engine must be wasm, webgpu or cpu, got "${kind}"`, FINETUNE_USAGE);
+  let reason: string;
   try {
     const { requestNodeDevice } = await import('../engine/device-node');
-    return createWebGPUEngine(await requestNodeDevice());
+    const dev = await requestNodeDevice();
+    if (kind === 'webgpu' || !isSoftwareAdapter(dev)) return createWebGPUEngine(dev);
+    dev.device.destroy();
+    reason = `the only WebGPU adapter is a software one (${dev.description})`;
   } catch (e) {
-    if (!quiet) io.err(`WebGPU is not available (${e instanceof Error ? e.message : e}); training on the float64 CPU engine, which is slow.`);
-    return createCpuEngine();
+    if (kind === 'webgpu') throw e;
+    reason = `WebGPU is not available (${e instanceof Error ? e.message : e})`;
   }
+  const engine = await createNodeWasmEngine();
+  if (!quiet) io.err(`No hardware GPU: ${reason}. Training on the ${engine.description} engine; --engine webgpu forces WebGPU.`);
+  return engine;
 }
 
 export async function runFinetune(args: readonly string[], io: CliIO): Promise<void> {

@@ -75,3 +75,12 @@ export function engineDeviceOf(adapter: GPUAdapter, device: GPUDevice, lane?: st
   const name = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
   return { adapter, device, limits, description: lane ? `${name} via ${lane}` : name, lost: device.lost };
 }
+
+/** Adapters that run on the CPU (llvmpipe, SwiftShader, WARP, …): for training they count as no GPU. */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|softpipe|lavapipe|software|basic render|warp/i;
+
+/** Whether `dev` is a software (CPU) adapter rather than a hardware GPU. */
+export function isSoftwareAdapter(dev: Pick<EngineDevice, 'adapter' | 'description'>): boolean {
+  const info = dev.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(dev.description);
+}

@@ -1,7 +1,7 @@
 /**
- * Seahorse's tensor engine: one op API over two backends (`cpu` float64 reference, `webgpu`
- * WGSL float32), reverse-mode autograd, losses and optimisers. See README.md. Browser-safe:
- * the Node WebGPU entry is `./device-node`.
+ * Seahorse's tensor engine: one op API over three backends (`cpu` float64 reference, `webgpu`
+ * WGSL float32, `wasm` WebAssembly SIMD float32), reverse-mode autograd, losses and optimisers.
+ * See README.md. Browser-safe: the Node entries are `./device-node` and `./wasm/node`.
  */
 export type { Backend, MemoryStats, Storage } from './backend';
 export { Engine, IndexTensor, randnArray, uniformStream } from './engine';
@@ -27,5 +27,6 @@ export {
 export { diceLoss, diceLossTerms, crossEntropy, oneHot, DICE_EPS } from './loss';
 export { Adam, AdamW, type AdamHostArray, type AdamOptions, type AdamSlotState, type AdamState } from './optim/adam';
 export { polyLr } from './optim/schedule';
-export { requestEngineDevice, engineDeviceOf, type EngineDevice, type EngineLimits, type DeviceOptions } from './device';
+export { requestEngineDevice, engineDeviceOf, isSoftwareAdapter, type EngineDevice, type EngineLimits, type DeviceOptions } from './device';
 export { createWebGPUEngine, WebGPUBackend } from './webgpu/backend';
+export { createWasmEngine, WasmBackend, type WasmEngineOptions } from './wasm/backend';

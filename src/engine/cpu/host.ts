@@ -37,10 +37,14 @@ export function softmaxInto(X: HostArray, Y: HostArray, s: SoftmaxSpec): void {
         const lse = Math.log(sum);
         for (let k = base; k < end; k += inner) Y[k] = X[k] - mx - lse;
       } else {
-        // exp once per element, then scaled (dividing, not multiplying by 1/sum). On float32
-        // the exps are summed unrounded and rounded once with the quotient.
-        for (let k = base; k < end; k += inner) sum += Math.exp(X[k] - mx);
-        for (let k = base; k < end; k += inner) Y[k] = Math.exp(X[k] - mx) / sum;
+        // exp once per element, kept in Y, then scaled (dividing, not multiplying by 1/sum).
+        // The sum adds the unrounded exps (on float32 Y, the stored ones are rounded).
+        for (let k = base; k < end; k += inner) {
+          const e = Math.exp(X[k] - mx);
+          Y[k] = e;
+          sum += e;
+        }
+        for (let k = base; k < end; k += inner) Y[k] /= sum;
       }
     }
   }

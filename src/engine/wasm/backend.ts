@@ -9,7 +9,8 @@
  * Convolutions are GEMMs over im2col tiles of bounded size, as on `cpu` (see cpu/conv.ts):
  *   forward        Y[:, chunk] = W·tile               tile tap-major [T × chunk]
  *   filter grad    dW += G[:, chunk]·tileᵀ            tile position-major [chunk × T]
- *   data grad      dtile = Wᵀ·G[:, chunk], col2im     threads split col2im by input channel
+ *   data grad      dtile = Wᵀ·G[:, chunk], col2im
+ * im2col and col2im split the input channels over the threads (disjoint inputs for col2im).
  * Every output element is summed by one thread in a fixed order: results are identical for any
  * number of threads.
  */
@@ -246,37 +247,25 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Chunks of output positions, each with its tap runs uploaded and the run bounds of each
-   * thread's share (cut at input-channel changes when `byChannel`); `serial` when the chunk is
-   * too small to wake the workers for (then one share holds every run).
+   * Chunks of output positions, each with its spatial tap runs (tapRuns of one input channel;
+   * the kernels loop over channels) uploaded; `serial` when the chunk is too small to wake the
+   * workers for.
    */
-  private forEachChunk(s: ConvSpec, byChannel: boolean, fn: (p0: number, pc: number, runs: number, bounds: number, serial: boolean) => void): void {
+  private forEachChunk(s: ConvSpec, fn: (p0: number, pc: number, cols: (kernel: 'im2col' | 'col2im', x: number, tile: number, ts: number, js: number) => void) => void): void {
     const P = positions(s);
     const chunk = Math.min(P, Math.max(1, Math.floor(TILE_ELEMENTS / taps(s))));
-    const tapsPerChannel = s.kernel[0] * s.kernel[1] * s.kernel[2];
+    const spatial = { ...s, Ci: 1 };
+    const kk = s.kernel[0] * s.kernel[1] * s.kernel[2];
+    const inVol = s.inShape[0] * s.inShape[1] * s.inShape[2];
     for (let p0 = 0; p0 < P; p0 += chunk) {
       const p1 = Math.min(P, p0 + chunk);
       const serial = taps(s) * (p1 - p0) < PARALLEL_MIN_MACS;
-      const nth = serial ? 1 : this.threads.size;
-      const hostRuns = tapRuns(s, p0, p1);
-      const nRuns = hostRuns.length / RUN;
+      const hostRuns = tapRuns(spatial, p0, p1);
       const runs = this.heap.alloc(Math.max(1, hostRuns.length) * 4);
-      const bounds = this.heap.alloc((nth + 1) * 4);
       try {
         this.i32(runs, hostRuns.length).set(hostRuns);
-        const b = this.i32(bounds, nth + 1);
-        for (let t = 0; t <= nth; t++) {
-          let r = Math.floor((nRuns * t) / nth);
-          if (byChannel && t > 0 && t < nth) {
-            // Move the cut forward to the first run of a new input channel.
-            while (r < nRuns && r > 0 && Math.floor(hostRuns[r * RUN] / tapsPerChannel) === Math.floor(hostRuns[(r - 1) * RUN] / tapsPerChannel)) r++;
-            r = Math.max(r, b[t - 1]);
-          }
-          b[t] = r;
-        }
-        fn(p0, p1 - p0, runs, bounds, serial);
+        fn(p0, p1 - p0, (kernel, x, tile, ts, js) => this.threads.run(kernel, [runs, hostRuns.length / RUN, s.Ci, kk, inVol, s.stride[2], x, tile, ts, js], serial));
       } finally {
-        this.heap.release(bounds, (nth + 1) * 4);
         this.heap.release(runs, Math.max(1, hostRuns.length) * 4);
       }
     }
@@ -292,10 +281,10 @@ export class WasmBackend implements Backend {
     const y = this.alloc(s.N * s.Co * P);
     const tile = this.tile(s);
     try {
-      this.forEachChunk(s, false, (p0, pc, runs, bounds, serial) => {
+      this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
           new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
-          this.threads.run('im2col', [runs, bounds, s.stride[2], this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, pc, 1], serial);
+          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, pc, 1);
           this.gemm([this.ptr(w), tile.ptr, this.ptr(y) + (n * s.Co * P + p0) * BYTES], T, 1, pc, 1, P, s.Co, pc, T, false);
         }
       });
@@ -312,11 +301,11 @@ export class WasmBackend implements Backend {
     this.f(dx).fill(0);
     const dtile = this.tile(s);
     try {
-      this.forEachChunk(s, true, (p0, pc, runs, bounds, serial) => {
+      this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
           // dtile[T × pc] = Wᵀ·G[:, chunk]: A(t, co) = w[co·T + t].
           this.gemm([this.ptr(w), this.ptr(g) + (n * s.Co * P + p0) * BYTES, dtile.ptr], 1, T, P, 1, pc, T, pc, s.Co, false);
-          this.threads.run('col2im', [runs, bounds, s.stride[2], this.ptr(dx) + n * inputSize(s) * BYTES, dtile.ptr, pc, 1], serial);
+          cols('col2im', this.ptr(dx) + n * inputSize(s) * BYTES, dtile.ptr, pc, 1);
         }
       });
     } finally {
@@ -332,10 +321,10 @@ export class WasmBackend implements Backend {
     const tile = this.tile(s);
     let first = true;
     try {
-      this.forEachChunk(s, false, (p0, pc, runs, bounds, serial) => {
+      this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
           new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
-          this.threads.run('im2col', [runs, bounds, s.stride[2], this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 1, T], serial);
+          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 1, T);
           // dW[Co × T] += G[:, chunk]·tileᵀ: B(p, t) = tile[p·T + t].
           this.gemm([this.ptr(g) + (n * s.Co * P + p0) * BYTES, tile.ptr, this.ptr(dw)], P, 1, T, 1, T, s.Co, T, pc, !first);
           first = false;

@@ -280,54 +280,55 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l))))
 
-  ;; im2col over the tap runs (t, j0, xRow, ow0, ow1) in runs[bounds[tid] .. bounds[tid+1]) (5
-  ;; i32 per run; `bounds` holds nth+1 run indices): tile[t·ts + (j0 + ow)·js] = x[xRow + ow·sw].
-  ;; Runs write disjoint tile entries; the rest of the tile was zeroed by the caller.
-  (func (export "im2col") (param $runs i32) (param $bounds i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
-    (local $r i32) (local $r1 i32) (local $p i32) (local $dst i32) (local $src i32) (local $ow i32) (local $ow1 i32) (local $dstep i32) (local $sstep i32)
-    (local.set $r (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
-    (local.set $r1 (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
-    (local.set $dstep (i32.shl (local.get $js) (i32.const 2)))
-    (local.set $sstep (i32.shl (local.get $sw) (i32.const 2)))
-    (block $d (loop $l
-      (br_if $d (i32.ge_s (local.get $r) (local.get $r1)))
-      (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
-      (local.set $ow (i32.load offset=12 (local.get $p)))
-      (local.set $ow1 (i32.load offset=16 (local.get $p)))
-      (local.set $dst (i32.add (local.get $tile) (i32.shl (i32.add (i32.mul (i32.load (local.get $p)) (local.get $ts)) (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
-      (local.set $src (i32.add (local.get $x) (i32.shl (i32.add (i32.load offset=8 (local.get $p)) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
-      (block $id (loop $il
-        (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
-        (f32.store (local.get $dst) (f32.load (local.get $src)))
-        (local.set $dst (i32.add (local.get $dst) (local.get $dstep)))
-        (local.set $src (i32.add (local.get $src) (local.get $sstep)))
-        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-        (br $il)))
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br $l))))
+;; im2col over the spatial tap runs (s, j0, xRow, ow0, ow1), 5 i32 each (cpu/conv.ts's
+  ;; tapRuns for one input channel), for input channels [Ci·tid/nth, Ci·(tid+1)/nth): tap
+  ;; t = ci·taps + s reads x[ci·inVol + xRow + ow·sw] into tile[t·ts + (j0 + ow)·js]. Runs write
+  ;; disjoint tile entries; the rest of the tile was zeroed by the caller.
+  (func (export "im2col") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
+    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $tid) (local.get $nth) (i32.const 0)))
 
-  ;; The adjoint: x[xRow + ow·sw] += tile[t·ts + (j0 + ow)·js] over the same runs, in run order.
-  ;; The caller cuts `bounds` where the input channel changes, so threads touch disjoint inputs.
-  (func (export "col2im") (param $runs i32) (param $bounds i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
-    (local $r i32) (local $r1 i32) (local $p i32) (local $dst i32) (local $src i32) (local $ow i32) (local $ow1 i32) (local $dstep i32) (local $sstep i32)
-    (local.set $r (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
-    (local.set $r1 (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $tid) (i32.const 2)))))
-    (local.set $dstep (i32.shl (local.get $js) (i32.const 2)))
-    (local.set $sstep (i32.shl (local.get $sw) (i32.const 2)))
-    (block $d (loop $l
-      (br_if $d (i32.ge_s (local.get $r) (local.get $r1)))
-      (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
-      (local.set $ow (i32.load offset=12 (local.get $p)))
-      (local.set $ow1 (i32.load offset=16 (local.get $p)))
-      (local.set $src (i32.add (local.get $tile) (i32.shl (i32.add (i32.mul (i32.load (local.get $p)) (local.get $ts)) (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
-      (local.set $dst (i32.add (local.get $x) (i32.shl (i32.add (i32.load offset=8 (local.get $p)) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
-      (block $id (loop $il
-        (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
-        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
-        (local.set $dst (i32.add (local.get $dst) (local.get $sstep)))
-        (local.set $src (i32.add (local.get $src) (local.get $dstep)))
-        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-        (br $il)))
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br $l))))
+  ;; The adjoint: x[ci·inVol + xRow + ow·sw] += tile[t·ts + (j0 + ow)·js], in run order within
+  ;; each input channel; threads own whole channels, so they touch disjoint inputs.
+  (func (export "col2im") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
+    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $tid) (local.get $nth) (i32.const 1)))
+
+  (func $cols (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32) (param $add i32)
+    (local $ci i32) (local $ci1 i32) (local $r i32) (local $p i32) (local $tp i32) (local $xp i32) (local $ow i32) (local $ow1 i32) (local $tstep i32) (local $xstep i32)
+    (local.set $ci (i32.div_u (i32.mul (local.get $Ci) (local.get $tid)) (local.get $nth)))
+    (local.set $ci1 (i32.div_u (i32.mul (local.get $Ci) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+    (local.set $tstep (i32.shl (local.get $js) (i32.const 2)))
+    (local.set $xstep (i32.shl (local.get $sw) (i32.const 2)))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_s (local.get $ci) (local.get $ci1)))
+      (local.set $r (i32.const 0))
+      (block $d (loop $l
+        (br_if $d (i32.ge_s (local.get $r) (local.get $nruns)))
+        (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
+        (local.set $ow (i32.load offset=12 (local.get $p)))
+        (local.set $ow1 (i32.load offset=16 (local.get $p)))
+        (local.set $tp (i32.add (local.get $tile) (i32.shl (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $ci) (local.get $taps)) (i32.load (local.get $p))) (local.get $ts))
+          (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (i32.add (i32.add (i32.mul (local.get $ci) (local.get $inVol)) (i32.load offset=8 (local.get $p))) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
+        (if (local.get $add)
+          (then
+            (block $ad (loop $al
+              (br_if $ad (i32.ge_s (local.get $ow) (local.get $ow1)))
+              (f32.store (local.get $xp) (f32.add (f32.load (local.get $xp)) (f32.load (local.get $tp))))
+              (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
+              (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+              (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+              (br $al))))
+          (else
+            (block $id (loop $il
+              (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
+              (f32.store (local.get $tp) (f32.load (local.get $xp)))
+              (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
+              (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+              (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+              (br $il)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $l)))
+      (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
+      (br $cl))))
 )
