@@ -2,14 +2,16 @@
  * The model registry as the studio sees it: the manifests in `models/*.json` (bundled, they
  * are small; validated like the CLI's) and the URLs their files are served from.
  */
-import type { ModelManifest } from '../infer/manifest';
+import { taskOf, type ModelManifest } from '../infer/manifest';
 import { externalDataLocation, parseManifest, splitFixtureRef } from '../infer/registry';
 import type { ModelSource } from '../workers/protocol';
 import { ADAPTED_MODEL_PREFIX } from '../workers/training-protocol';
 
-/** Validated manifests, trained models first, then by name. */
+/** Validated segmentation manifests, trained models first, then by name (the localiser is not one). */
 export function registryModels(files: Readonly<Record<string, unknown>>): ModelManifest[] {
-  const manifests = Object.entries(files).map(([path, json]) => parseManifest(json, path));
+  const manifests = Object.entries(files)
+    .map(([path, json]) => parseManifest(json, path))
+    .filter((m) => taskOf(m) === 'segmentation');
   const rank = (m: ModelManifest) => (m.status === 'trained' ? 0 : m.status === 'user' ? 1 : 2);
   return manifests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }

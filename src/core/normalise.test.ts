@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentiles, percentileScale, zscore } from './normalise';
+import { percentiles, percentileScale, positivePercentileScale, zscore } from './normalise';
 
 describe('zscore', () => {
   it('over all voxels: mean 0, population std 1', () => {
@@ -32,5 +32,19 @@ describe('percentiles', () => {
     expect(out[0]).toBe(0);
     expect(out[50]).toBe(0.5);
     expect(out[100]).toBe(1);
+  });
+});
+
+describe('positivePercentileScale (the localiser input)', () => {
+  it('divides by the percentile of the voxels > 0 only, clips to [0, clipMax], keeps ≤ 0 at 0', () => {
+    // voxels > 0: 1..100 → numpy.percentile(1..100, 99) = 99.01
+    const data = Float32Array.from([0, 0, -5, ...Array.from({ length: 100 }, (_, n) => n + 1), 500]);
+    const out = positivePercentileScale(data, 99, 2);
+    const p99 = percentiles(Float32Array.from([...Array.from({ length: 100 }, (_, n) => n + 1), 500]), [99])[0];
+    expect(out[0]).toBe(0);
+    expect(out[2]).toBe(0);
+    expect(out[3 + 49]).toBeCloseTo(50 / p99, 6);
+    expect(out[out.length - 1]).toBe(2);
+    expect(Array.from(positivePercentileScale(new Float32Array(4), 99, 2))).toEqual([0, 0, 0, 0]);
   });
 });

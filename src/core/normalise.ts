@@ -9,6 +9,8 @@
  *   voxels stay 0, as MONAI's `NormalizeIntensity(nonzero=True)`.
  * - `percentile`: clip to the [lo, hi] percentiles of all voxels (linear interpolation
  *   between order statistics, numpy's default) and scale to [0, 1].
+ * - `positive-percentile`: divide by the q-th percentile of the voxels > 0 (same
+ *   interpolation), clip to [0, clipMax]; the full-head localiser's input.
  * A constant image (std 0, or hi = lo) is mapped to zeros rather than divided by zero.
  */
 import type { Normalisation } from '../infer/manifest';
@@ -106,8 +108,30 @@ export function percentileScale(data: ArrayLike<number>, lo: number, hi: number)
   return out;
 }
 
+/**
+ * Divides by the q-th percentile of the voxels > 0 and clips to [0, clipMax]; voxels ≤ 0
+ * (and every voxel when none is > 0) become 0.
+ */
+export function positivePercentileScale(data: ArrayLike<number>, q: number, clipMax: number): Float32Array {
+  const out = new Float32Array(data.length);
+  let n = 0;
+  for (let p = 0; p < data.length; p++) if (data[p] > 0) n++;
+  if (n === 0) return out;
+  const positive = new Float64Array(n);
+  n = 0;
+  for (let p = 0; p < data.length; p++) if (data[p] > 0) positive[n++] = data[p];
+  const [scale] = percentiles(positive, [q]);
+  for (let p = 0; p < data.length; p++) out[p] = data[p] > 0 ? Math.min(data[p] / scale, clipMax) : 0;
+  return out;
+}
+
 /** Normalises a volume's intensities as the manifest says; same grid, float32 voxels. */
 export function normalise(vol: Volume, how: Normalisation): Volume<Float32Array> {
-  const data = how.kind === 'zscore' ? zscore(vol.data, how.over) : percentileScale(vol.data, how.lo, how.hi);
+  const data =
+    how.kind === 'zscore'
+      ? zscore(vol.data, how.over)
+      : how.kind === 'percentile'
+        ? percentileScale(vol.data, how.lo, how.hi)
+        : positivePercentileScale(vol.data, how.percentile, how.clipMax);
   return { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data };
 }

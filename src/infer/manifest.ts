@@ -15,7 +15,7 @@ export interface ModelManifest {
    * provenance and quality are unknown to Seahorse, and the UI says that.
    */
   readonly status: 'trained' | 'untrained-test' | 'user';
-  readonly architecture: 'UNETR' | 'SwinUNETR' | 'unknown';
+  readonly architecture: 'UNETR' | 'SwinUNETR' | 'UNet' | 'unknown';
   /** MONAI constructor arguments (hidden size, feature size, …) when known. */
   readonly config?: Readonly<Record<string, unknown>>;
   /**
@@ -52,6 +52,20 @@ export interface ModelManifest {
    * Absent for models whose protocol Seahorse does not know (user models, test models).
    */
   readonly protocol?: Protocol;
+  /**
+   * What the model is for: `segmentation` (absent means this: a hippocampus model the
+   * user picks) or `localisation` (the full-head localiser, src/infer/localiser.ts; never
+   * offered as a segmentation model).
+   */
+  readonly task?: ModelTask;
+}
+
+export const MODEL_TASKS = ['segmentation', 'localisation'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/** A manifest's task (`segmentation` when it does not say). */
+export function taskOf(m: Pick<ModelManifest, 'task'>): ModelTask {
+  return m.task ?? 'segmentation';
 }
 
 /** Hippocampus labelling protocols a shipped model can follow. */
@@ -65,4 +79,9 @@ export type Normalisation =
    */
   | { readonly kind: 'zscore'; readonly over: 'all' | 'nonzero' }
   /** Clip to the [lo, hi] percentiles, then scale to [0, 1]. */
-  | { readonly kind: 'percentile'; readonly lo: number; readonly hi: number };
+  | { readonly kind: 'percentile'; readonly lo: number; readonly hi: number }
+  /**
+   * Divide by the `percentile`-th percentile of the voxels > 0, then clip to
+   * [0, clipMax]; voxels ≤ 0 become 0 (the full-head localiser).
+   */
+  | { readonly kind: 'positive-percentile'; readonly percentile: number; readonly clipMax: number };

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeModel, externalLocations, inlineModel, modelInputSize } from '../onnx';
-import type { ModelManifest } from './manifest';
+import { taskOf, type ModelManifest, type ModelTask } from './manifest';
 import { createOrtNodeBackend, type OrtNodeOptions } from './ort-node';
 import type { LoadedModel } from './pipeline';
 import { externalDataLocation, manifestFromOnnx, parseManifest, splitFixtureRef } from './registry';
@@ -29,8 +29,15 @@ export interface InstalledModel {
   readonly dir: string;
 }
 
-/** Every manifest in a models folder (default: the repository's `models/`), by file name. */
-export function listInstalledModels(dir = modelsDir): InstalledModel[] {
+/**
+ * The segmentation models in a models folder (default: the repository's `models/`), by
+ * file name; `task` picks the localiser instead (`localisation`).
+ */
+export function listInstalledModels(dir = modelsDir, task: ModelTask = 'segmentation'): InstalledModel[] {
+  return listAllManifests(dir).filter((m) => taskOf(m.manifest) === task);
+}
+
+function listAllManifests(dir: string): InstalledModel[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
@@ -90,7 +97,7 @@ export function readModelNode(spec: string, opts: { modelsDir?: string } = {}): 
     manifest = manifestFromOnnx(model, { id, name: id, onnx: onnxPath, externalData: [...external.keys()] });
     return { manifest, bytes: inlineModel(bytes, external), onnxPath };
   }
-  const installed = listInstalledModels(opts.modelsDir);
+  const installed = listAllManifests(opts.modelsDir ?? modelsDir);
   const found = installed.find((m) => m.manifest.id === spec);
   if (!found) {
     const ids = installed.map((m) => `${m.manifest.id} (${m.manifest.status})`).join(', ') || 'none';

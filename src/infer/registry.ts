@@ -5,13 +5,13 @@
  */
 import type { LabelInfo } from '../core/labels';
 import { describeModel, modelInputSize, type ModelProto } from '../onnx';
-import { PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
+import { MODEL_TASKS, PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
 
 /** Manifest file references with this prefix live in the shared test fixtures. */
 export const FIXTURES_PREFIX = 'fixtures:';
 
 const STATUSES = ['trained', 'untrained-test', 'user'] as const;
-const ARCHITECTURES = ['UNETR', 'SwinUNETR', 'unknown'] as const;
+const ARCHITECTURES = ['UNETR', 'SwinUNETR', 'UNet', 'unknown'] as const;
 const ORIENTATIONS = ['RAS', 'as-is'] as const;
 
 type Json = Record<string, unknown>;
@@ -47,7 +47,10 @@ function normalisation(o: Json, source: string): Normalisation {
   if (isObject(n) && n.kind === 'percentile' && typeof n.lo === 'number' && typeof n.hi === 'number' && n.lo >= 0 && n.lo < n.hi && n.hi <= 100) {
     return { kind: 'percentile', lo: n.lo, hi: n.hi };
   }
-  return fail(source, '"normalisation" must be {kind:"zscore", over:"all"|"nonzero"} or {kind:"percentile", lo, hi} with 0 ≤ lo < hi ≤ 100');
+  if (isObject(n) && n.kind === 'positive-percentile' && typeof n.percentile === 'number' && n.percentile > 0 && n.percentile <= 100 && typeof n.clipMax === 'number' && n.clipMax > 0) {
+    return { kind: 'positive-percentile', percentile: n.percentile, clipMax: n.clipMax };
+  }
+  return fail(source, '"normalisation" must be {kind:"zscore", over:"all"|"nonzero"}, {kind:"percentile", lo, hi} with 0 ≤ lo < hi ≤ 100, or {kind:"positive-percentile", percentile, clipMax}');
 }
 
 function labels(o: Json, source: string): LabelInfo[] {
@@ -102,6 +105,7 @@ export function parseManifest(json: unknown, source: string): ModelManifest {
     metrics: optionalObject('metrics'),
     sha256: typeof json.sha256 === 'string' ? json.sha256 : undefined,
     protocol: json.protocol === undefined ? undefined : oneOf(json, 'protocol', PROTOCOLS, source),
+    task: json.task === undefined ? undefined : oneOf(json, 'task', MODEL_TASKS, source),
   };
 }
 

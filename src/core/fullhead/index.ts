@@ -39,3 +39,15 @@ export { templateOutline, OUTLINE_BRAIN, OUTLINE_HIPPOCAMPUS } from './outline';
 export { pasteBoxMasks, type BoxMask } from './paste';
 export { parseTemplate, templateBrainMm3, TEMPLATE_FILES, type Template, type TemplateBytes } from './template';
 export { LEFT, RIGHT } from './template-build';
+export {
+  localiserGrid,
+  localiserInput,
+  localiserResample,
+  decodeLocaliser,
+  volumeToTensor,
+  LOCALISER_SIZE,
+  LOCALISER_SPACING_MM,
+  LOCALISER_CLASSES,
+  type LocalisedSide,
+  type LocaliserMeasures,
+} from './localiser-grid';
