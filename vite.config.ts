@@ -77,6 +77,14 @@ function shipModels(dir: string): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation for dev and preview: a shared WebAssembly memory (the wasm engine's
+ * kernel threads, src/engine/wasm/browser.ts) needs it. Every resource the studio loads is
+ * same-origin, so require-corp blocks nothing. README "Serving the studio" has the same headers
+ * for a static server.
+ */
+const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   plugins: [
     react(),
@@ -88,8 +96,8 @@ export default defineConfig({
   // `new URL(..., import.meta.url)`, which dependency pre-bundling would break.
   optimizeDeps: { exclude: ['onnxruntime-web', '@niivue/dcm2niix'] },
   worker: { format: 'es' },
-  server: { port: 5173, strictPort: false },
-  preview: { port: 4173 },
+  server: { port: 5173, strictPort: false, headers: ISOLATION_HEADERS },
+  preview: { port: 4173, headers: ISOLATION_HEADERS },
   build: {
     target: 'es2022',
     // NiiVue and onnxruntime-web are large single modules; their size is expected.

@@ -1,6 +1,7 @@
 /**
  * Engine benchmark: `npm run bench -- engine [--full] [--sizes 1024,2048] [--scale N] [--reps N] [--ops matmul|conv3d]
- *   [--no-browser] [--no-models]`.
+ *   [--no-browser] [--no-models]`; `npm run bench -- engine --cpu` compares the wasm engine with
+ *   PyTorch on the CPU instead (bench/lib/wasm-vs-torch.ts).
  *
  * Prints, for the device it runs on, matmul and Conv3d GFLOP/s of the WGSL engine (in Node via
  * the `webgpu` package, and in headless Chromium) beside onnxruntime-web's WebGPU EP measured
@@ -18,6 +19,12 @@ import type { BrowserTiming } from './pages/engine-bench-page';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
+if (flag('cpu')) {
+  // No GPU: the wasm engine against PyTorch on the same cores (bench/lib/wasm-vs-torch.ts).
+  const { wasmVsTorch } = await import('./lib/wasm-vs-torch');
+  await wasmVsTorch(args);
+  process.exit(0);
+}
 const num = (name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;

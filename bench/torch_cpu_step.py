@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -77,7 +78,8 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     row = gemm(a.size, a.reps) if a.case == "gemm" else step_times(a.case, a.reps)
-    row.update(threads=a.threads, torch=torch.__version__)
+    # ru_maxrss is in KiB on Linux.
+    row.update(threads=a.threads, torch=torch.__version__, max_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     print(json.dumps(row), flush=True)
 
 

@@ -1,7 +1,7 @@
 /**
  * The adapter list and the drawing tools, without a training run in the browser: a real adapter
  * file is made once by the CLI on Node (one LoRA-PT step of the tiny fixture UNETR on a real MSD
- * crop, on the CPU engine), then the studio imports it, lists it, renames it, segments with it, exports it (the
+ * crop, on the wasm engine), then the studio imports it, lists it, renames it, segments with it, exports it (the
  * download is byte-for-byte the imported file: export writes the stored bytes, it does not
  * re-encode), refuses a corrupted file and an adapter of a base that is not installed without
  * touching the list, and deletes it from the list and from IndexedDB. Before that, the
@@ -26,7 +26,7 @@ let foreignBytes: Buffer;
 let corruptedBytes: Buffer;
 
 test.beforeAll(async () => {
-  // One optimiser step on the float64 CPU engine: 20 s here (Dawn's llvmpipe WebGPU took 42 s).
+  // One optimiser step on the wasm engine (the float64 CPU engine took 20 s here, Dawn's llvmpipe WebGPU 42 s).
   test.setTimeout(300_000);
   const dir = scratchDir('finetune-adapters');
   for (const sub of ['images', 'labels']) {
@@ -37,7 +37,7 @@ test.beforeAll(async () => {
   const out = join(dir, 'tiny-cli.seahorse-adapter');
   execFileSync(
     process.execPath,
-    [join(repoRoot, 'bin/seahorse.mjs'), 'finetune', '--model', testModel, '--method', 'lorapt', '--train', join(dir, 'train'), '--steps', '1', '--batch', '1', '--engine', 'cpu', '-o', out],
+    [join(repoRoot, 'bin/seahorse.mjs'), 'finetune', '--model', testModel, '--method', 'lorapt', '--train', join(dir, 'train'), '--steps', '1', '--batch', '1', '--engine', 'wasm', '-o', out],
     { cwd: repoRoot, stdio: 'pipe' },
   );
   adapterBytes = readFileSync(out);

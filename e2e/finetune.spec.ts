@@ -1,19 +1,22 @@
 /**
- * A whole fine-tuning session in the studio, in headless Chromium (WebGPU on SwiftShader): two
+ * A whole fine-tuning session in the studio, in headless Chromium (WebGPU on SwiftShader, a
+ * software adapter, so the worker trains on the wasm engine, with kernel threads: the preview
+ * server sends the cross-origin isolation headers): two
  * real MSD crops as (scan, labels) pairs, LoRA-PT on the tiny fixture UNETR in the studio's
  * worker, a page reload in the middle (the run resumes from the checkpoint in IndexedDB), the
  * validation loss falls, the adapted model (merged in the worker) segments a scan and is compared
  * with its base, and no request leaves the origin or carries a body.
  *
- * Slow by nature: a training step of the 32³ model takes minutes on SwiftShader when the two
- * cores are busy, so the run is two steps (one before the reload, one after) and two validation
- * passes (before training, after the epoch).
+ * The run is two steps (one before the reload, one after) and two validation passes (before
+ * training, after the epoch): seconds each on the wasm engine (minutes each on SwiftShader's
+ * WebGPU, which trained here before the wasm engine existed).
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, test, type Request } from '@playwright/test';
 import { hasShared, msdDir, sharedMissing } from '../src/testing/shared';
-import { dropFile, msdScan, openStudio, storedAdapters, waitForResult } from './helpers';
+import { decodeAdapter } from '../src/peft/adapter-file';
+import { dropFile, msdScan, openStudio, storedAdapterFiles, storedAdapters, waitForResult } from './helpers';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -83,6 +86,11 @@ test('fine-tune two scans, reload mid-run, resume, segment with the adapter; not
   expect(run.validation.map((v) => v.step)).toEqual([0, 2]);
   // The loss falls: validation on the held-out crop, before training and after the resumed run.
   expect(run.validation[1].loss).toBeLessThan(run.validation[0].loss);
+  // Trained on the wasm engine, on more than one thread (Chromium's SwiftShader is no GPU).
+  const [file] = await storedAdapterFiles(page);
+  const engine = (await decodeAdapter(file)).training?.engine ?? '';
+  console.log(`trained on ${engine}`);
+  expect(engine).toMatch(/^wasm \(float32, WebAssembly SIMD.*, \d+ threads\)$/);
   console.log(`validation loss ${run.validation.map((v) => v.loss.toFixed(4)).join(' → ')}; Dice ${run.validation.map((v) => v.dice.toFixed(3)).join(' → ')}`);
   await expect(page.getByTestId('loss-chart')).toBeVisible();
 

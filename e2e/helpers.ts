@@ -122,3 +122,20 @@ export async function storedAdapters(page: Page): Promise<StoredAdapter[]> {
       }),
   );
 }
+
+/** The adapter file bytes of every stored run (base64 across the page boundary). */
+export async function storedAdapterFiles(page: Page): Promise<Uint8Array[]> {
+  const b64 = await page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('seahorse-adapters');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('adapters').objectStore('adapters').getAll();
+          get.onerror = () => reject(get.error);
+          get.onsuccess = () => resolve((get.result as { adapter: Uint8Array }[]).map((r) => btoa(Array.from(r.adapter, (c) => String.fromCharCode(c)).join(''))));
+        };
+      }),
+  );
+  return b64.map((s) => new Uint8Array(Buffer.from(s, 'base64')));
+}

@@ -56,10 +56,11 @@ describe('wasm kernels', () => {
 describe('wasm engine behaviour', () => {
   /** A small conv net's loss, weight gradients and Adam update, all read back. */
   async function step(e: Engine): Promise<Float32Array[]> {
-    const w1 = e.param(randnArray(8 * 4 * 27, 1).map((v) => v * 0.2), [8, 4, 3, 3, 3], 'w1');
-    const w2 = e.param(randnArray(24, 2), [3, 8, 1, 1, 1], 'w2');
-    const x = e.randn([2, 4, 10, 12, 9], { seed: 3 });
-    const t = oneHot(e, Array.from({ length: 2 * 1080 }, (_, i) => (i * 7) % 3), [2, 10, 12, 9], 3);
+    const w1 = e.param(randnArray(16 * 8 * 27, 1).map((v) => v * 0.1), [16, 8, 3, 3, 3], 'w1');
+    const w2 = e.param(randnArray(48, 2), [3, 16, 1, 1, 1], 'w2');
+    // Large enough for every kernel to run on all threads (backend.ts PARALLEL_MIN_*).
+    const x = e.randn([2, 8, 16, 16, 12], { seed: 3 });
+    const t = oneHot(e, Array.from({ length: 2 * 3072 }, (_, i) => (i * 7) % 3), [2, 16, 16, 12], 3);
     const opt = new Adam([w1, w2], { lr: 0.01 });
     const l = tidy(() => diceLoss(conv3d(leakyRelu(instanceNorm(conv3d(x, w1, null, { padding: 1 }))), w2, null), t));
     backward(l);

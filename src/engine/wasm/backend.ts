@@ -33,8 +33,13 @@ import { CONTROL_BYTES, KernelThreads, type SpawnKernelWorker } from './threads'
 const BYTES = 4;
 /** Elements of one im2col tile: 1 MiB of float32, as on cpu (there float64, 2 MiB). */
 export const TILE_ELEMENTS = 1 << 18;
-/** Below this many multiply-adds a GEMM runs on one thread: waking the workers costs more. */
-const PARALLEL_MIN_MACS = 1 << 16;
+/**
+ * Below this many multiply-adds a GEMM runs on one thread (~0.1 ms of work): every parallel
+ * call is a barrier, and on a busy machine a descheduled worker holds it for a time slice.
+ */
+const PARALLEL_MIN_MACS = 1 << 20;
+/** Below this many copied elements im2col and col2im run on one thread. */
+const PARALLEL_MIN_COPIES = 1 << 18;
 
 class WasmStorage implements Storage {
   constructor(
@@ -259,7 +264,7 @@ export class WasmBackend implements Backend {
     const inVol = s.inShape[0] * s.inShape[1] * s.inShape[2];
     for (let p0 = 0; p0 < P; p0 += chunk) {
       const p1 = Math.min(P, p0 + chunk);
-      const serial = taps(s) * (p1 - p0) < PARALLEL_MIN_MACS;
+      const serial = taps(s) * (p1 - p0) < PARALLEL_MIN_COPIES;
       const hostRuns = tapRuns(spatial, p0, p1);
       const runs = this.heap.alloc(Math.max(1, hostRuns.length) * 4);
       try {
