@@ -7,8 +7,8 @@
  * element computed in float64 and rounded once.
  *
  * Convolutions are GEMMs over im2col tiles of bounded size, as on `cpu` (see cpu/conv.ts):
- *   forward        Y[:, chunk] = W·tile               tile tap-major [T × chunk]
- *   filter grad    dW += G[:, chunk]·tileᵀ            tile position-major [chunk × T]
+ *   forward        Y[:, chunk] = W·tile               tile [T × chunk] in the GEMM's packed panels
+ *   filter grad    dW += G[:, chunk]·tileᵀ            tileᵀ [chunk × T] in the GEMM's packed panels
  *   data grad      dtile = Wᵀ·G[:, chunk], col2im
  * im2col and col2im split the input channels over the threads (disjoint inputs for col2im).
  * Every output element is summed by one thread in a fixed order: results are identical for any
@@ -31,6 +31,7 @@ import { compileKernels, type KernelExports } from './module';
 import { CONTROL_BYTES, KernelThreads, type SpawnKernelWorker } from './threads';
 
 const BYTES = 4;
+const ceil8 = (n: number) => (n + 7) & ~7;
 /** Elements of one im2col tile: 1 MiB of float32, as on cpu (there float64, 2 MiB). */
 export const TILE_ELEMENTS = 1 << 18;
 /**
@@ -215,15 +216,16 @@ export class WasmBackend implements Backend {
 
   /**
    * C_i (+)= A_i·B_i for `nb` GEMMs whose byte pointers (a, b, c) are in `ptrs`; element (m, k)
-   * of A at a + 4·(m·ars + k·acs), (k, n) of B at b + 4·(k·brs + n·bcs), C rows ldc apart.
+   * of A at a + 4·(m·ars + k·acs), (k, n) of B at b + 4·(k·brs + n·bcs) (or, when bpre = 8K,
+   * B already in the GEMM's 8-column panels, as im2col writes it), C rows ldc apart.
    */
-  private gemm(ptrs: readonly number[], ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: boolean): void {
+  private gemm(ptrs: readonly number[], ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: boolean, bpre = 0): void {
     const nb = ptrs.length / 3;
     const table = this.heap.alloc(ptrs.length * 4);
     try {
       this.i32(table, ptrs.length).set(ptrs);
       const serial = nb * M * N * K < PARALLEL_MIN_MACS;
-      this.threads.run('gemm', [table, nb, ars, acs, brs, bcs, ldc, M, N, K, acc ? 1 : 0, M > N ? 1 : 0, this.scratch], serial);
+      this.threads.run('gemm', [table, nb, ars, acs, brs, bcs, ldc, M, N, K, acc ? 1 : 0, M > N ? 1 : 0, bpre, this.scratch], serial);
     } finally {
       this.heap.release(table, ptrs.length * 4);
     }
@@ -256,9 +258,9 @@ export class WasmBackend implements Backend {
    * the kernels loop over channels) uploaded; `serial` when the chunk is too small to wake the
    * workers for.
    */
-  private forEachChunk(s: ConvSpec, fn: (p0: number, pc: number, cols: (kernel: 'im2col' | 'col2im', x: number, tile: number, ts: number, js: number) => void) => void): void {
+  private forEachChunk(s: ConvSpec, fn: (p0: number, pc: number, cols: (kernel: 'im2col' | 'col2im', x: number, tile: number, ts: number, js: number, mode: 0 | 1 | 2) => void) => void): void {
     const P = positions(s);
-    const chunk = Math.min(P, Math.max(1, Math.floor(TILE_ELEMENTS / taps(s))));
+    const chunk = this.chunk(s);
     const spatial = { ...s, Ci: 1 };
     const kk = s.kernel[0] * s.kernel[1] * s.kernel[2];
     const inVol = s.inShape[0] * s.inShape[1] * s.inShape[2];
@@ -269,28 +271,33 @@ export class WasmBackend implements Backend {
       const runs = this.heap.alloc(Math.max(1, hostRuns.length) * 4);
       try {
         this.i32(runs, hostRuns.length).set(hostRuns);
-        fn(p0, p1 - p0, (kernel, x, tile, ts, js) => this.threads.run(kernel, [runs, hostRuns.length / RUN, s.Ci, kk, inVol, s.stride[2], x, tile, ts, js], serial));
+        fn(p0, p1 - p0, (kernel, x, tile, ts, js, mode) => this.threads.run(kernel, [runs, hostRuns.length / RUN, s.Ci, kk, inVol, s.stride[2], x, tile, ts, js, mode], serial));
       } finally {
         this.heap.release(runs, Math.max(1, hostRuns.length) * 4);
       }
     }
   }
 
-  private tile(s: ConvSpec): WasmStorage {
-    return this.alloc(taps(s) * Math.min(positions(s), Math.max(1, Math.floor(TILE_ELEMENTS / taps(s)))));
+  /** Positions per im2col chunk. */
+  private chunk(s: ConvSpec): number {
+    return Math.min(positions(s), Math.max(1, Math.floor(TILE_ELEMENTS / taps(s))));
+  }
+  private zero(ptr: number, n: number): void {
+    new Float32Array(this.mem.buffer, ptr, n).fill(0);
   }
 
   conv3d(x: Storage, w: Storage, s: ConvSpec): Storage {
     const T = taps(s);
     const P = positions(s);
     const y = this.alloc(s.N * s.Co * P);
-    const tile = this.tile(s);
+    // The tile is the GEMM's B [T × chunk], written by im2col straight into 8-column panels.
+    const tile = this.alloc(T * ceil8(this.chunk(s)));
     try {
       this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
-          new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
-          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, pc, 1);
-          this.gemm([this.ptr(w), tile.ptr, this.ptr(y) + (n * s.Co * P + p0) * BYTES], T, 1, pc, 1, P, s.Co, pc, T, false);
+          this.zero(tile.ptr, T * ceil8(pc));
+          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 8, 8 * T, 1);
+          this.gemm([this.ptr(w), tile.ptr, this.ptr(y) + (n * s.Co * P + p0) * BYTES], T, 1, 0, 0, P, s.Co, pc, T, false, 8 * T);
         }
       });
     } finally {
@@ -304,13 +311,13 @@ export class WasmBackend implements Backend {
     const P = positions(s);
     const dx = this.alloc(s.N * inputSize(s));
     this.f(dx).fill(0);
-    const dtile = this.tile(s);
+    const dtile = this.alloc(T * this.chunk(s));
     try {
       this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
           // dtile[T × pc] = Wᵀ·G[:, chunk]: A(t, co) = w[co·T + t].
           this.gemm([this.ptr(w), this.ptr(g) + (n * s.Co * P + p0) * BYTES, dtile.ptr], 1, T, P, 1, pc, T, pc, s.Co, false);
-          cols('col2im', this.ptr(dx) + n * inputSize(s) * BYTES, dtile.ptr, pc, 1);
+          cols('col2im', this.ptr(dx) + n * inputSize(s) * BYTES, dtile.ptr, pc, 1, 0);
         }
       });
     } finally {
@@ -323,15 +330,17 @@ export class WasmBackend implements Backend {
     const T = taps(s);
     const P = positions(s);
     const dw = this.alloc(s.Co * T);
-    const tile = this.tile(s);
+    // The tile is the GEMM's B = tileᵀ [chunk × T], written by im2col straight into 8-column panels.
+    const chunk = this.chunk(s);
+    const tile = this.alloc(ceil8(T) * chunk);
     let first = true;
     try {
       this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
-          new Float32Array(this.mem.buffer, tile.ptr, T * pc).fill(0);
-          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 1, T);
-          // dW[Co × T] += G[:, chunk]·tileᵀ: B(p, t) = tile[p·T + t].
-          this.gemm([this.ptr(g) + (n * s.Co * P + p0) * BYTES, tile.ptr, this.ptr(dw)], P, 1, T, 1, T, s.Co, T, pc, !first);
+          this.zero(tile.ptr, ceil8(T) * pc);
+          cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 8 * pc, 8, 2);
+          // dW[Co × T] += G[:, chunk]·tileᵀ.
+          this.gemm([this.ptr(g) + (n * s.Co * P + p0) * BYTES, tile.ptr, this.ptr(dw)], P, 1, 0, 0, T, s.Co, T, pc, !first, 8 * pc);
           first = false;
         }
       });

@@ -188,13 +188,15 @@
       (br $il))))
 
   ;; C[m0.., n0..] (+)= A·B over rows [m0, m1) and columns [n0, n1) of one GEMM, all of K.
+  ;; bpre ≠ 0: B is already packed in panels of 8 columns over all of K (element (k, n) at
+  ;; b + 4·((n >> 3)·bpre + 8k + (n & 7)), bpre = 8·K), as im2col writes it for convolutions.
   (func $gemmRange (param $a i32) (param $ars i32) (param $acs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $c i32) (param $ldc i32)
-    (param $m0 i32) (param $m1 i32) (param $n0 i32) (param $n1 i32) (param $K i32) (param $acc i32) (param $scratch i32)
+    (param $m0 i32) (param $m1 i32) (param $n0 i32) (param $n1 i32) (param $K i32) (param $acc i32) (param $scratch i32) (param $bpre i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
-    (local $jr i32) (local $ir i32) (local $ap i32) (local $bp i32) (local $edge i32) (local $store i32)
+    (local $jr i32) (local $ir i32) (local $ap i32) (local $bp i32) (local $edge i32) (local $store i32) (local $pstride i32) (local $bpack i32)
     (local.set $ap (local.get $scratch))
-    (local.set $bp (i32.add (local.get $scratch) (global.get $A_BYTES)))
-    (local.set $edge (i32.add (local.get $bp) (global.get $B_BYTES)))
+    (local.set $bpack (i32.add (local.get $scratch) (global.get $A_BYTES)))
+    (local.set $edge (i32.add (local.get $bpack) (global.get $B_BYTES)))
     (local.set $jc (local.get $n0))
     (block $jcd (loop $jcl
       (br_if $jcd (i32.ge_s (local.get $jc) (local.get $n1)))
@@ -204,7 +206,14 @@
         (br_if $pcd (i32.ge_s (local.get $pc) (local.get $K)))
         (local.set $kc (call $min (global.get $KC) (i32.sub (local.get $K) (local.get $pc))))
         (local.set $store (i32.and (i32.eqz (local.get $pc)) (i32.eqz (local.get $acc))))
-        (call $packB (local.get $b) (local.get $brs) (local.get $bcs) (local.get $pc) (local.get $kc) (local.get $jc) (local.get $nc) (local.get $bp))
+        (if (local.get $bpre)
+          (then
+            (local.set $bp (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (i32.shr_u (local.get $jc) (i32.const 3)) (local.get $bpre)) (i32.shl (local.get $pc) (i32.const 3))) (i32.const 2))))
+            (local.set $pstride (i32.shl (local.get $bpre) (i32.const 2))))
+          (else
+            (call $packB (local.get $b) (local.get $brs) (local.get $bcs) (local.get $pc) (local.get $kc) (local.get $jc) (local.get $nc) (local.get $bpack))
+            (local.set $bp (local.get $bpack))
+            (local.set $pstride (i32.shl (local.get $kc) (i32.const 5)))))
         (local.set $ic (local.get $m0))
         (block $icd (loop $icl
           (br_if $icd (i32.ge_s (local.get $ic) (local.get $m1)))
@@ -218,7 +227,7 @@
               (br_if $ird (i32.ge_s (local.get $ir) (local.get $mc)))
               (call $micro
                 (i32.add (local.get $ap) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
-                (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $bp) (i32.mul (i32.shr_u (local.get $jr) (i32.const 3)) (local.get $pstride)))
                 (local.get $kc)
                 (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc)) (i32.add (local.get $jc) (local.get $jr))) (i32.const 2)))
                 (local.get $ldc)
@@ -237,10 +246,10 @@
       (br $jcl))))
 
   ;; Batched C_i (+)= A_i·B_i for the nb (a, b, c) byte pointers in `table` (3 i32 each), every
-  ;; one M×N×K with the same strides. Many GEMMs: each thread takes a contiguous run of them;
+  ;; one M×N×K with the same strides (or B prepacked, bpre ≠ 0: see $gemmRange). Many GEMMs: each thread takes a contiguous run of them;
   ;; few: each thread takes a contiguous run of 4-row (byRows) or 8-column tiles of each.
   (func (export "gemm") (param $table i32) (param $nb i32) (param $ars i32) (param $acs i32) (param $brs i32) (param $bcs i32) (param $ldc i32)
-    (param $M i32) (param $N i32) (param $K i32) (param $acc i32) (param $byRows i32) (param $scratch i32) (param $tid i32) (param $nth i32)
+    (param $M i32) (param $N i32) (param $K i32) (param $acc i32) (param $byRows i32) (param $bpre i32) (param $scratch i32) (param $tid i32) (param $nth i32)
     (local $i i32) (local $i1 i32) (local $units i32) (local $u0 i32) (local $u1 i32) (local $t i32) (local $ws i32)
     (local.set $ws (i32.add (local.get $scratch) (i32.mul (local.get $tid) (global.get $SCRATCH_BYTES))))
     (if (i32.ge_s (local.get $nb) (i32.shl (local.get $nth) (i32.const 1)))
@@ -251,7 +260,7 @@
           (br_if $d (i32.ge_s (local.get $i) (local.get $i1)))
           (local.set $t (i32.add (local.get $table) (i32.mul (local.get $i) (i32.const 12))))
           (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
-            (i32.load offset=8 (local.get $t)) (local.get $ldc) (i32.const 0) (local.get $M) (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws))
+            (i32.load offset=8 (local.get $t)) (local.get $ldc) (i32.const 0) (local.get $M) (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws) (local.get $bpre))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $l)))
         (return)))
@@ -270,30 +279,33 @@
           (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
             (i32.load offset=8 (local.get $t)) (local.get $ldc)
             (i32.shl (local.get $u0) (i32.const 2)) (call $min (local.get $M) (i32.shl (local.get $u1) (i32.const 2)))
-            (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws)))
+            (i32.const 0) (local.get $N) (local.get $K) (local.get $acc) (local.get $ws) (local.get $bpre)))
         (else
           (call $gemmRange (i32.load (local.get $t)) (local.get $ars) (local.get $acs) (i32.load offset=4 (local.get $t)) (local.get $brs) (local.get $bcs)
             (i32.load offset=8 (local.get $t)) (local.get $ldc)
             (i32.const 0) (local.get $M)
             (i32.shl (local.get $u0) (i32.const 3)) (call $min (local.get $N) (i32.shl (local.get $u1) (i32.const 3)))
-            (local.get $K) (local.get $acc) (local.get $ws))))
+            (local.get $K) (local.get $acc) (local.get $ws) (local.get $bpre))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l))))
 
 ;; im2col over the spatial tap runs (s, j0, xRow, ow0, ow1), 5 i32 each (cpu/conv.ts's
   ;; tapRuns for one input channel), for input channels [Ci·tid/nth, Ci·(tid+1)/nth): tap
-  ;; t = ci·taps + s reads x[ci·inVol + xRow + ow·sw] into tile[t·ts + (j0 + ow)·js]. Runs write
-  ;; disjoint tile entries; the rest of the tile was zeroed by the caller.
-  (func (export "im2col") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
-    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $tid) (local.get $nth) (i32.const 0)))
+  ;; t = ci·taps + s at position j = j0 + ow reads x[ci·inVol + xRow + ow·sw] into the tile at
+  ;;   mode 0: t·ts + j·js                              (a plain matrix)
+  ;;   mode 1: 8t + (j >> 3)·js + (j & 7)               (GEMM B [T × positions] in 8-column panels, js = 8·T)
+  ;;   mode 2: (t >> 3)·ts + (t & 7) + 8j               (GEMM B [positions × T] in 8-column panels, ts = 8·positions)
+  ;; Runs write disjoint tile entries; the rest of the tile was zeroed by the caller.
+  (func (export "im2col") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $mode i32) (param $tid i32) (param $nth i32)
+    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $mode) (local.get $tid) (local.get $nth) (i32.const 0)))
 
-  ;; The adjoint: x[ci·inVol + xRow + ow·sw] += tile[t·ts + (j0 + ow)·js], in run order within
-  ;; each input channel; threads own whole channels, so they touch disjoint inputs.
-  (func (export "col2im") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32)
-    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $tid) (local.get $nth) (i32.const 1)))
+  ;; The adjoint: x[ci·inVol + xRow + ow·sw] += tile[…], in run order within each input channel;
+  ;; threads own whole channels, so they touch disjoint inputs.
+  (func (export "col2im") (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $mode i32) (param $tid i32) (param $nth i32)
+    (call $cols (local.get $runs) (local.get $nruns) (local.get $Ci) (local.get $taps) (local.get $inVol) (local.get $sw) (local.get $x) (local.get $tile) (local.get $ts) (local.get $js) (local.get $mode) (local.get $tid) (local.get $nth) (i32.const 1)))
 
-  (func $cols (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $tid i32) (param $nth i32) (param $add i32)
-    (local $ci i32) (local $ci1 i32) (local $r i32) (local $p i32) (local $tp i32) (local $xp i32) (local $ow i32) (local $ow1 i32) (local $tstep i32) (local $xstep i32)
+  (func $cols (param $runs i32) (param $nruns i32) (param $Ci i32) (param $taps i32) (param $inVol i32) (param $sw i32) (param $x i32) (param $tile i32) (param $ts i32) (param $js i32) (param $mode i32) (param $tid i32) (param $nth i32) (param $add i32)
+    (local $ci i32) (local $ci1 i32) (local $r i32) (local $p i32) (local $t i32) (local $j i32) (local $tpart i32) (local $tp i32) (local $xp i32) (local $ow i32) (local $ow1 i32) (local $tstep i32) (local $xstep i32)
     (local.set $ci (i32.div_u (i32.mul (local.get $Ci) (local.get $tid)) (local.get $nth)))
     (local.set $ci1 (i32.div_u (i32.mul (local.get $Ci) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
     (local.set $tstep (i32.shl (local.get $js) (i32.const 2)))
@@ -306,27 +318,45 @@
         (local.set $p (i32.add (local.get $runs) (i32.mul (local.get $r) (i32.const 20))))
         (local.set $ow (i32.load offset=12 (local.get $p)))
         (local.set $ow1 (i32.load offset=16 (local.get $p)))
-        (local.set $tp (i32.add (local.get $tile) (i32.shl (i32.add
-          (i32.mul (i32.add (i32.mul (local.get $ci) (local.get $taps)) (i32.load (local.get $p))) (local.get $ts))
-          (i32.mul (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)) (local.get $js))) (i32.const 2))))
+        (local.set $t (i32.add (i32.mul (local.get $ci) (local.get $taps)) (i32.load (local.get $p))))
+        (local.set $tpart (if (result i32) (i32.eq (local.get $mode) (i32.const 2))
+          (then (i32.add (i32.mul (i32.shr_u (local.get $t) (i32.const 3)) (local.get $ts)) (i32.and (local.get $t) (i32.const 7))))
+          (else (i32.mul (local.get $t) (local.get $ts)))))
+        (local.set $j (i32.add (i32.load offset=4 (local.get $p)) (local.get $ow)))
+        (local.set $tp (i32.add (local.get $tile) (i32.shl (i32.add (local.get $tpart) (i32.mul (local.get $j) (local.get $js))) (i32.const 2))))
         (local.set $xp (i32.add (local.get $x) (i32.shl (i32.add (i32.add (i32.mul (local.get $ci) (local.get $inVol)) (i32.load offset=8 (local.get $p))) (i32.mul (local.get $ow) (local.get $sw))) (i32.const 2))))
-        (if (local.get $add)
+        (if (i32.eq (local.get $mode) (i32.const 1))
           (then
-            (block $ad (loop $al
-              (br_if $ad (i32.ge_s (local.get $ow) (local.get $ow1)))
-              (f32.store (local.get $xp) (f32.add (f32.load (local.get $xp)) (f32.load (local.get $tp))))
-              (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
+            ;; panel layout along j: the address is recomputed per element
+            (block $pd (loop $pl
+              (br_if $pd (i32.ge_s (local.get $ow) (local.get $ow1)))
+              (local.set $tp (i32.add (local.get $tile) (i32.shl (i32.add (local.get $tpart)
+                (i32.add (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $js)) (i32.and (local.get $j) (i32.const 7)))) (i32.const 2))))
+              (if (local.get $add)
+                (then (f32.store (local.get $xp) (f32.add (f32.load (local.get $xp)) (f32.load (local.get $tp)))))
+                (else (f32.store (local.get $tp) (f32.load (local.get $xp)))))
               (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
               (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-              (br $al))))
+              (br $pl))))
           (else
-            (block $id (loop $il
-              (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
-              (f32.store (local.get $tp) (f32.load (local.get $xp)))
-              (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
-              (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
-              (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-              (br $il)))))
+            (if (local.get $add)
+              (then
+                (block $ad (loop $al
+                  (br_if $ad (i32.ge_s (local.get $ow) (local.get $ow1)))
+                  (f32.store (local.get $xp) (f32.add (f32.load (local.get $xp)) (f32.load (local.get $tp))))
+                  (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
+                  (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                  (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                  (br $al))))
+              (else
+                (block $id (loop $il
+                  (br_if $id (i32.ge_s (local.get $ow) (local.get $ow1)))
+                  (f32.store (local.get $tp) (f32.load (local.get $xp)))
+                  (local.set $tp (i32.add (local.get $tp) (local.get $tstep)))
+                  (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                  (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                  (br $il)))))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $l)))
       (local.set $ci (i32.add (local.get $ci) (i32.const 1)))

@@ -8,9 +8,9 @@ import { RELAXED_PLAIN, RELAXED_SHARED, SIMD_PLAIN, SIMD_SHARED } from './kernel
 /** The kernels' exports; pointers are byte offsets, sizes float32 elements (see kernels.wat). */
 export interface KernelExports {
   scratchBytes(): number;
-  gemm(table: number, nb: number, ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: number, byRows: number, scratch: number, tid: number, nth: number): void;
-  im2col(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, tid: number, nth: number): void;
-  col2im(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, tid: number, nth: number): void;
+  gemm(table: number, nb: number, ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: number, byRows: number, bpre: number, scratch: number, tid: number, nth: number): void;
+  im2col(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
+  col2im(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
