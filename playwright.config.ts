@@ -2,11 +2,14 @@ import { defineConfig } from '@playwright/test';
 
 /**
  * End-to-end tests in Debian's headless Chromium (WebGPU and WebGL on SwiftShader, no GPU
- * needed). `npm run test:e2e` builds first; the server here only serves `dist/` (and the
- * shared fixtures) with `vite preview`.
+ * needed). `npm run test:e2e` builds first; the specs run against `dist/` (and the shared
+ * fixtures) served by `vite preview`, except the dev-server smoke test, which runs against
+ * `vite` itself (what `npm run dev` starts: it serves sources, not the build).
  */
 // SEAHORSE_E2E_PORT lets two checkouts (or two people on one machine) run the suite at once.
 const port = Number(process.env.SEAHORSE_E2E_PORT ?? 4173);
+/** The dev server (`vite`, what `npm run dev` starts) for e2e/dev-server.spec.ts. */
+const devPort = port + 1;
 const chromiumArgs = [
   '--no-sandbox',
   '--disable-background-networking',
@@ -26,6 +29,8 @@ const launchOptions = { executablePath: process.env.SEAHORSE_CHROMIUM ?? '/usr/b
 /** Dawn's robustness left on: see e2e/parity-swinunetr.spec.ts. */
 const robustArgs = chromiumArgs.map((a) => (a.startsWith('--enable-dawn-features=') ? '--enable-dawn-features=disable_workgroup_init' : a));
 const ROBUST_SPEC = /parity-swinunetr\.spec\.ts/;
+/** Runs against the dev server: every other spec runs against the built files. */
+const DEV_SPEC = /dev-server\.spec\.ts/;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -49,12 +54,21 @@ export default defineConfig({
   // Listed first so that its one long test is dispatched first.
   projects: [
     { name: 'robust', testMatch: ROBUST_SPEC, use: { launchOptions: { ...launchOptions, args: robustArgs } } },
-    { name: 'studio', testIgnore: ROBUST_SPEC },
+    { name: 'studio', testIgnore: [ROBUST_SPEC, DEV_SPEC] },
+    { name: 'dev', testMatch: DEV_SPEC, use: { baseURL: `http://127.0.0.1:${devPort}` } },
   ],
-  webServer: {
-    command: `node node_modules/vite/bin/vite.js preview --host 127.0.0.1 --port ${port} --strictPort`,
-    url: `http://127.0.0.1:${port}/`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      command: `node node_modules/vite/bin/vite.js preview --host 127.0.0.1 --port ${port} --strictPort`,
+      url: `http://127.0.0.1:${port}/`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command: `node node_modules/vite/bin/vite.js --host 127.0.0.1 --port ${devPort} --strictPort`,
+      url: `http://127.0.0.1:${devPort}/`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
 });

@@ -30,6 +30,11 @@ function serveDirectory(prefix: string, dir: string, { preview }: { preview: boo
   const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const url = req.url ?? '';
     if (!url.startsWith(prefix)) return next();
+    // A query marks a request for Vite's module graph (`models/x.json?import` from the studio's
+    // import.meta.glob, `?url`, `?raw`): Vite answers those with JavaScript. Served raw here,
+    // the browser refuses the JSON as a module script and the dev studio stays blank.
+    // The app's own fetches of these files carry no query.
+    if (url.includes('?')) return next();
     const relative = decodeURIComponent(url.slice(prefix.length).split('?')[0]);
     const file = resolve(dir, relative);
     // Refuse anything that escapes the directory (`..`, absolute paths).

@@ -19,7 +19,7 @@ export function App({ studio, viewer, models: installed, finetune }: { studio: S
     <div className="app">
       <Header studio={studio} models={models} />
       <main className="main">
-        <ViewerPane viewer={viewer} />
+        <ViewerPane viewer={viewer} studio={studio} />
         <SidePanel studio={studio} models={models} />
         <FinetuneDock finetune={finetune} />
       </main>

@@ -14,6 +14,7 @@ import { labelColormap } from './label-colormap';
 import { modelSource } from './models';
 import { OUTLINE_LABELS } from './outline-colours';
 import { progressDisplay } from './progress-display';
+import { SAMPLE_SCAN, sampleUrl } from './sample';
 import type { StudioState } from './store';
 import type { ScanViewer } from './viewer';
 
@@ -84,8 +85,8 @@ export class Studio {
     return this.file;
   }
 
-  /** Opens what the user picked or dropped, then segments it. */
-  async openFiles(files: readonly File[]): Promise<void> {
+  /** Opens what the user picked or dropped, then segments it; `about` is said beside it (the sample's source). */
+  async openFiles(files: readonly File[], about?: string): Promise<void> {
     const routed = intake(files);
     if (routed.kind === 'refused') {
       this.set({ error: routed.message });
@@ -94,7 +95,7 @@ export class Studio {
     this.stopRun();
     this.set({ phase: 'opening', error: null, notice: null, progress: null });
     let file: File;
-    let notice: string | null = null;
+    let notice: string | null = about ?? null;
     if (routed.kind === 'dicom') {
       try {
         const converted = await this.deps.convertDicom(routed.files);
@@ -110,6 +111,21 @@ export class Studio {
     if (!(await this.openScan(file))) return;
     this.set({ notice: notice ?? this.state.notice });
     await this.segment();
+  }
+
+  /** "Try a sample scan": the shipped full-head T1, fetched from this origin, opened and segmented. */
+  async openSample(): Promise<void> {
+    this.set({ phase: 'opening', error: null, notice: null });
+    let file: File;
+    try {
+      const response = await fetch(sampleUrl(this.deps.base));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      file = new File([await response.arrayBuffer()], SAMPLE_SCAN.file);
+    } catch (error) {
+      this.set({ phase: this.settledPhase(), error: `Could not load the sample scan: ${messageOf(error)}` });
+      return;
+    }
+    await this.openFiles([file], `Sample scan: ${SAMPLE_SCAN.description}.`);
   }
 
   private async openScan(file: File): Promise<boolean> {

@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
+import { SAMPLE_SCAN } from '../sample';
 import { useStudio } from '../store';
+import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
 
-/** The NiiVue canvas, with a welcome card until a scan is open. */
-export function ViewerPane({ viewer }: { viewer: ScanViewer }) {
+/** The NiiVue canvas, with a welcome card (and the sample scan) until a scan is open. */
+export function ViewerPane({ viewer, studio }: { viewer: ScanViewer; studio: Studio }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   // A lost WebGL context cannot be reused: a new canvas (new key) gets a new NiiVue.
   const [canvasGeneration, setCanvasGeneration] = useState(0);
@@ -32,6 +34,10 @@ export function ViewerPane({ viewer }: { viewer: ScanViewer }) {
             <>
               <p className="welcome-title">Drop a T1-weighted scan anywhere</p>
               <p>NIfTI (.nii, .nii.gz), MGZ, or a folder of DICOM files.</p>
+              <button type="button" className="primary sample-button" data-testid="try-sample" onClick={() => void studio.openSample()}>
+                Try a sample scan
+              </button>
+              <p className="welcome-small">Sample: {SAMPLE_SCAN.description}.</p>
               <p className="welcome-small">
                 The scan is read and segmented inside this page, on your GPU or CPU. Nothing is uploaded.
               </p>

@@ -251,14 +251,12 @@ function checkSummary(c: Extract<PairCheck, { ok: true }>): string {
   return [...parts, ...c.notes].join(' · ');
 }
 
-const methodChoices: MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'];
-
 function SettingsCard({ finetune }: { finetune: Finetune }) {
   const settings = useFinetune((s) => s.settings);
   const estimate = useFinetune((s) => s.estimate);
   const estimateError = useFinetune((s) => s.estimateError);
   const modelId = useStudio((s) => s.modelId);
-  useEffect(() => void finetune.estimate(), [finetune, modelId]);
+  useEffect(() => void finetune.baseChanged(), [finetune, modelId]);
   const set = (patch: Partial<FinetuneSettings>) => finetune.updateSettings(patch);
   const number = (v: string, fallback: number) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : fallback);
   const base = finetune.baseModel();
@@ -271,7 +269,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
         <label className="field">
           <span>Method</span>
           <select aria-label="Method" value={settings.method} onChange={(e) => set({ method: e.target.value as MethodName, rank: null })}>
-            {methodChoices.map((m) => (
+            {finetune.methodChoices().map((m) => (
               <option key={m} value={m}>
                 {METHODS[m].label}
               </option>

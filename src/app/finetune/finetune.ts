@@ -7,11 +7,12 @@
  */
 import type { ModelManifest } from '../../infer/manifest';
 import { ADAPTER_EXTENSION, decodeAdapter } from '../../peft/adapter-file';
-import { METHODS, type MethodConfig } from '../../peft/methods';
+import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
 import { AdapterStore, newAdapterId, summarise, type AdapterRecord, type RunSettings } from '../../train/adapter-store';
 import type { BackendPreference, ModelSource } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
+import { methodForBase, methodsFor, modelKind } from './defaults';
 import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
@@ -162,8 +163,21 @@ export class Finetune {
   // ── Settings and estimate ─────────────────────────────────────────────────────
 
   updateSettings(patch: Partial<FinetuneSettings>): void {
-    this.set({ settings: { ...this.state.settings, ...patch } });
+    this.set({ settings: { ...this.state.settings, ...patch }, ...(patch.method ? { methodByHand: true } : {}) });
     void this.estimate();
+  }
+
+  /** The studio's model changed: the method follows the new base (defaults.ts), then the estimate. */
+  async baseChanged(): Promise<void> {
+    const { settings, methodByHand } = this.state;
+    const method = methodForBase(settings.method, methodByHand, modelKind(this.baseModel()));
+    if (method !== settings.method) this.set({ settings: { ...settings, method, rank: null } });
+    await this.estimate();
+  }
+
+  /** The methods the panel offers: those that apply to the selected base. */
+  methodChoices(): MethodName[] {
+    return methodsFor(modelKind(this.baseModel()));
   }
 
   /** The selected studio model, when it can be fine-tuned (a UNETR or SwinUNETR base, not an adapted model). */

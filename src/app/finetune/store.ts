@@ -8,6 +8,7 @@ import type { MethodName } from '../../peft/methods';
 import type { AdapterSummary, RunStatus, ValidationPoint } from '../../train/adapter-store';
 import type { RunEstimate } from '../../train/estimate';
 import type { CompareSide, PairCheck } from '../../workers/training-protocol';
+import { defaultSettings } from './defaults';
 import type { FileRole } from './pairing';
 
 export interface TrainingFile {
@@ -19,7 +20,7 @@ export interface TrainingFile {
   readonly corrected?: boolean;
 }
 
-/** What the user sets; the defaults follow the papers (peft-methods.md) scaled to a few scans. */
+/** What the user sets; the defaults (defaults.ts) follow the base model and measured runs. */
 export interface FinetuneSettings {
   readonly method: MethodName;
   /** LoRA-PT: rank of each tensor; HyPS/LoRA/PiSSA: the rank. Empty: the method's default. */
@@ -65,6 +66,8 @@ export interface FinetuneState {
   /** How the label map was applied to the checked pairs (e.g. “FreeSurfer aseg: 17 → left hippocampus, …”). */
   readonly mapping: string | null;
   readonly settings: FinetuneSettings;
+  /** The user chose the method (it then survives a change of base where it still applies). */
+  readonly methodByHand: boolean;
   readonly estimate: RunEstimate | null;
   readonly estimateError: string | null;
   readonly run: RunView | null;
@@ -79,16 +82,6 @@ export interface FinetuneState {
   readonly correcting: boolean;
 }
 
-export const defaultSettings: FinetuneSettings = {
-  method: 'lorapt',
-  rank: null,
-  lr: 1e-3,
-  length: { unit: 'epochs', value: 20 },
-  batch: 2,
-  augment: true,
-  checkpointEvery: 10,
-};
-
 export const initialFinetuneState = (): FinetuneState => ({
   open: false,
   files: [],
@@ -96,7 +89,8 @@ export const initialFinetuneState = (): FinetuneState => ({
   labelMap: 'msd',
   checks: {},
   mapping: null,
-  settings: defaultSettings,
+  settings: defaultSettings(),
+  methodByHand: false,
   estimate: null,
   estimateError: null,
   run: null,

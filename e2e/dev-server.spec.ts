@@ -1,0 +1,29 @@
+/**
+ * `npm run dev` is the README's first command: the dev server (`vite`, sources transformed on
+ * request, not the build) must give a studio in which the sample scan opens and segments, with
+ * no console error. Every other spec runs against `vite preview` on the built files, which did
+ * not catch a dev-only failure (the `/models/` middleware answering Vite's module requests).
+ */
+import { expect, test } from '@playwright/test';
+import { openStudio, waitForResult } from './helpers';
+
+test('the dev server: the studio renders, "Try a sample scan" opens a full head and the test model segments it, no console errors', async ({ page }) => {
+  // The dev server transforms modules on first request: the first page load is slow on 2 cores.
+  test.setTimeout(600_000);
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+
+  await openStudio(page, { backend: 'wasm' });
+  await page.getByRole('button', { name: 'Try a sample scan' }).click();
+  await expect(page.getByTestId('scan-kind')).toHaveText('256 × 256 × 256 mm: whole head', { timeout: 300_000 });
+  expect(await waitForResult(page)).toBe('wasm');
+  await expect(page.getByTestId('notice')).toContainText('brainchop, MIT licence');
+  const rows = page.getByTestId('volumes-table').locator('tbody tr');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText('left hippocampus');
+  await expect(rows.nth(1)).toContainText('right hippocampus');
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { resolveMethod } from '../../peft/methods';
+import { defaultMethod, defaultSettings, methodForBase, methodsFor, modelKind } from './defaults';
+
+describe('fine-tune defaults', () => {
+  it('the method follows the base: LoRA-PT for UNETR, HyPS for SwinUNETR', () => {
+    expect(defaultMethod(modelKind({ architecture: 'UNETR' }))).toBe('lorapt');
+    expect(defaultMethod(modelKind({ architecture: 'SwinUNETR' }))).toBe('hyps');
+    expect(defaultSettings('swinunetr').method).toBe('hyps');
+  });
+
+  it('offers only methods that apply: no LoRA-PT for a SwinUNETR', () => {
+    expect(methodsFor('swinunetr')).toEqual(['hyps', 'lora', 'pissa', 'decoder', 'full']);
+    expect(methodsFor('unetr')).toEqual(['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full']);
+    // What is not offered is what training refuses (resolveMethod's architecture check).
+    for (const kind of ['unetr', 'swinunetr'] as const) {
+      for (const method of ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'] as const) {
+        if (methodsFor(kind).includes(method)) continue;
+        expect(() => resolveMethod({ kind } as never, { method })).toThrow(/applies to unetr, not to a swinunetr/);
+      }
+    }
+  });
+
+  it('switching base: the default unless a hand-picked method still applies', () => {
+    expect(methodForBase('lorapt', false, 'swinunetr')).toBe('hyps');
+    expect(methodForBase('lorapt', true, 'swinunetr')).toBe('hyps'); // cannot apply
+    expect(methodForBase('lora', true, 'swinunetr')).toBe('lora');
+    expect(methodForBase('hyps', false, 'unetr')).toBe('lorapt');
+  });
+
+  it('lr, length and batch are the measured ones (bench/fewshot probes)', () => {
+    const s = defaultSettings('swinunetr');
+    expect(s.lr).toBe(1e-4);
+    expect(s.length).toEqual({ unit: 'steps', value: 15 });
+    expect(s.batch).toBe(1);
+  });
+});
