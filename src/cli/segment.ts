@@ -12,6 +12,9 @@ import type { FullHeadResult } from '../infer/fullhead';
 import { segmentScan, type SegmentScanResult } from '../infer/segment-scan';
 import { listInstalledModels, loadModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
+import type { ModelManifest } from '../infer/manifest';
+import type { Volume } from '../core/volume';
+import { buildReport, reportFormat, reportHtml, reportPdf, softwareName } from '../report';
 import { applyAdapterToOnnx } from '../peft/apply';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
@@ -20,7 +23,7 @@ import type { CliIO } from './main';
 import { UsageError } from './usage';
 
 export const SEGMENT_USAGE = `Usage: seahorse segment <scan> -o <labels.nii.gz> [--model <id | model.onnx>] [--adapter <file>]
-                        [--full-head | --crop] [--sublabels] [--json]
+                        [--full-head | --crop] [--sublabels] [--report <file.pdf | file.html>] [--json]
 
 Segments one T1-weighted scan (NIfTI .nii/.nii.gz or MGH/MGZ) and writes the labels as a
 NIfTI with the scan's own grid and affine. Prints each label's volume in mm³ and the
@@ -44,6 +47,10 @@ Options:
   --crop                take the crop path whatever the field of view
   --sublabels           full head: 1 left head, 2 left body + tail, 3 right head,
                         4 right body + tail (instead of 1 left, 2 right)
+  --report <file>       also write a report a clinician can file (.pdf, or .html as one
+                        self-contained page): scan and header facts, model, protocol and
+                        version, quality checks and warnings, volumes (mm³, % of ICV),
+                        three views through each hippocampus with the mask outlined
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
 
@@ -73,6 +80,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
       crop: { type: 'boolean' },
       sublabels: { type: 'boolean' },
       json: { type: 'boolean' },
+      report: { type: 'string' },
     },
     SEGMENT_USAGE,
   );
@@ -85,6 +93,9 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
   if (!existsSync(dirname(output))) throw new Error(`the output folder does not exist: ${dirname(output)}`);
   if (values['full-head'] && values.crop) throw new UsageError('choose one of --full-head and --crop', SEGMENT_USAGE);
   const path: ScanPath | undefined = values['full-head'] ? 'full-head' : values.crop ? 'crop' : undefined;
+  const report = values.report === undefined ? null : resolve(values.report);
+  if (report && !reportFormat(report)) throw new UsageError(`the report must be a .pdf or .html file (got ${basename(report)})`, SEGMENT_USAGE);
+  if (report && !existsSync(dirname(report))) throw new Error(`the report's folder does not exist: ${dirname(report)}`);
 
   const image = readScan(input);
   const modelSpec = values.model ?? defaultModelId();
@@ -104,6 +115,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     );
     const caveat = modelCaveat(model.manifest);
     const { manifest, backend } = model;
+    if (report) await writeReport(report, basename(input), image, result, manifest, caveat, backend);
     if (values.json) {
       io.out(
         toJson({
@@ -121,6 +133,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
           ...(result.path === 'full-head' ? { fullHead: fullHeadReport(result.fullHead) } : {}),
           warnings: result.warnings,
           timingsMs: result.timingsMs,
+          report,
         }),
       );
       return;
@@ -137,6 +150,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
         ...(result.path === 'full-head' ? [`Registration  ${registrationLine(result.fullHead)}`] : []),
         ...result.warnings.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,
+        ...(report ? [`Report   ${report}`] : []),
         '',
         volumeTable(result),
         '',
@@ -146,6 +160,37 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
   } finally {
     await model.backend.dispose();
   }
+}
+
+/** The report of this run, as PDF or self-contained HTML by the file's extension. */
+async function writeReport(
+  file: string,
+  scanName: string,
+  image: Volume,
+  result: SegmentScanResult,
+  manifest: ModelManifest,
+  caveat: string | null,
+  backend: { name: string; reason: string },
+): Promise<void> {
+  const loc = result.path === 'full-head' ? result.fullHead.localisation : null;
+  const content = buildReport({
+    scanName,
+    scan: image,
+    labels: result.labels,
+    labelInfo: result.labelInfo,
+    volumes: result.path === 'full-head' ? result.fullHead.volumes : result.volumes,
+    hippocampi: result.path === 'full-head' ? result.fullHead.hippocampi : undefined,
+    path: result.path,
+    fieldOfView: result.classification,
+    model: manifest,
+    caveat,
+    backend: { name: backend.name, reason: backend.reason },
+    registration: loc && { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 },
+    warnings: result.warnings,
+    software: softwareName('CLI'),
+    createdAt: new Date(),
+  });
+  writeFileSync(file, reportFormat(file) === 'pdf' ? await reportPdf(content) : reportHtml(content));
 }
 
 /** The full-head details for --json: registration, ICV, each side, the boxes and the crops the model saw. */

@@ -5,7 +5,7 @@ import { cssColour } from '../label-colormap';
 import { interimCheckpoint, validationDice } from '../model-facts';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
-import { volumeRows } from '../volume-rows';
+import { volumeRows } from '../../report/volume-rows';
 import { RegistrationCard } from './RegistrationCard';
 
 /** Messages, the open scan, the run, and the results, top to bottom. */

@@ -286,7 +286,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
           <span>Learning rate</span>
           <input aria-label="Learning rate" type="number" step="any" min={0} value={settings.lr} onChange={(e) => set({ lr: number(e.target.value, settings.lr) })} />
         </label>
-        <label className="field">
+        <label className="field wide">
           <span>Length</span>
           <span className="inline">
             <input aria-label="Length" type="number" min={1} value={settings.length.value} onChange={(e) => set({ length: { ...settings.length, value: Math.max(1, Math.round(number(e.target.value, 1))) } })} />

@@ -1,4 +1,21 @@
-import type { Segmentation } from './store';
+import type { LabelInfo } from '../core/labels';
+import type { SideMeasure } from '../infer/fullhead';
+
+/** A label's volume, with its share of the intracranial volume on the full-head path. */
+export interface LabelVolumeWithIcv {
+  readonly value: number;
+  readonly name: string;
+  readonly voxels: number;
+  readonly mm3: number;
+  readonly icvFraction?: number;
+}
+
+/** What the table is made from: the studio's segmentation and the CLI's result both have it. */
+export interface VolumeSource {
+  readonly labelInfo: readonly LabelInfo[];
+  readonly volumes: readonly LabelVolumeWithIcv[];
+  readonly hippocampi?: readonly SideMeasure[];
+}
 
 /** One line of the volumes table. */
 export interface VolumeRow {
@@ -12,10 +29,10 @@ export interface VolumeRow {
 }
 
 /**
- * The volumes table: one row per label, in the label table's colours; on a full head with
+ * The volumes table (the studio's and the report's): one row per label, in the label table's colours; on a full head with
  * head/body sub-labels, each whole hippocampus (head + body) is added below its parts.
  */
-export function volumeRows(segmentation: Pick<Segmentation, 'labelInfo' | 'volumes' | 'hippocampi'>): VolumeRow[] {
+export function volumeRows(segmentation: VolumeSource): VolumeRow[] {
   const colours = new Map(segmentation.labelInfo.map((l) => [l.value, l.rgb]));
   const percent = (fraction: number | undefined) => (fraction === undefined ? undefined : 100 * fraction);
   const rows: VolumeRow[] = segmentation.volumes.map((v) => ({
