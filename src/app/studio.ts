@@ -3,7 +3,9 @@
  * worker and the viewer, and write what the page shows into the store. Every failure ends
  * as a message in the store; nothing here leaves the studio unusable.
  */
-import type { writeNifti } from '../core/io';
+import { readVolume, type writeNifti } from '../core/io';
+import { modelCaveat } from '../infer/registry';
+import { buildReport, reportPdf, softwareName } from '../report';
 import type { ModelManifest } from '../infer/manifest';
 import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
 import type { ConvertedSeries } from './dicom';
@@ -292,6 +294,39 @@ export class Studio {
       displayRange: [0, maxLabel],
     });
     this.deps.download(nifti, `${scanStem(scan.name)}_${segmentation.modelId}_mask.nii.gz`);
+  }
+
+  /**
+   * Downloads the report of the segmentation on screen as a PDF: the scan is read again here
+   * (the worker holds its copy) for the pictures, everything else is what the panel shows.
+   */
+  async exportReport(): Promise<void> {
+    const { segmentation, scan, registration, backend } = this.state;
+    const model = segmentation && [...this.deps.models, ...this.added].find((m) => m.id === segmentation.modelId);
+    if (!segmentation || !scan || !this.file || !model) return;
+    try {
+      const image = readVolume(new Uint8Array(await this.file.arrayBuffer()), this.file.name);
+      const report = buildReport({
+        scanName: scan.name,
+        scan: image,
+        labels: segmentation.labels,
+        labelInfo: segmentation.labelInfo,
+        volumes: segmentation.volumes,
+        hippocampi: segmentation.hippocampi,
+        path: segmentation.path,
+        fieldOfView: scan.classification,
+        model,
+        caveat: modelCaveat(model),
+        backend,
+        registration,
+        warnings: segmentation.warnings,
+        software: softwareName('studio'),
+        createdAt: new Date(),
+      });
+      this.deps.download(await reportPdf(report), `${scanStem(scan.name)}_${segmentation.modelId}_report.pdf`);
+    } catch (error) {
+      this.set({ error: `Could not make the report: ${messageOf(error)}` });
+    }
   }
 
   deviceLost(message: string): void {

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { ModelManifest } from '../../infer/manifest';
 import { modelCaveat } from '../../infer/registry';
 import type { BackendInfo } from '../../workers/protocol';
@@ -196,11 +197,32 @@ function ResultsCard({ studio, models }: { studio: Studio; models: readonly Mode
           onChange={(e) => studio.setOverlayOpacity(Number(e.target.value))}
         />
       </label>
-      <button type="button" className="primary wide" data-testid="export" onClick={() => studio.exportMask()}>
-        Export mask (NIfTI)
-      </button>
+      <div className="result-buttons">
+        <button type="button" className="primary" data-testid="export" onClick={() => studio.exportMask()}>
+          Export mask (NIfTI)
+        </button>
+        <ReportButton studio={studio} />
+      </div>
       {totalMs !== undefined && <p className="timing">Computed in {(totalMs / 1000).toFixed(1)} s on this machine.</p>}
     </section>
+  );
+}
+
+/** One click: the PDF report of the result on screen (busy while the pictures are drawn). */
+function ReportButton({ studio }: { studio: Studio }) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      type="button"
+      data-testid="report"
+      disabled={busy}
+      onClick={() => {
+        setBusy(true);
+        void studio.exportReport().finally(() => setBusy(false));
+      }}
+    >
+      {busy ? 'Making report…' : 'Report (PDF)'}
+    </button>
   );
 }
 
