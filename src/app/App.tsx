@@ -7,10 +7,23 @@ import { droppedFiles } from './files';
 import type { Finetune } from './finetune/finetune';
 import { FinetuneDock } from './finetune/FinetunePanel';
 import { useFinetune } from './finetune/store';
+import type { SamTool } from './sam/sam-tool';
 import type { Studio } from './studio';
 import type { ScanViewer } from './viewer';
 
-export function App({ studio, viewer, models: installed, finetune }: { studio: Studio; viewer: ScanViewer; models: readonly ModelManifest[]; finetune: Finetune }) {
+export function App({
+  studio,
+  viewer,
+  models: installed,
+  finetune,
+  samTool,
+}: {
+  studio: Studio;
+  viewer: ScanViewer;
+  models: readonly ModelManifest[];
+  finetune: Finetune;
+  samTool: SamTool;
+}) {
   const dragging = useWindowDrop((files) => void studio.openFiles(files));
   // Adapted models from the Fine-tune panel are selectable like the installed ones.
   const adapted = useFinetune((s) => s.adaptedModels);
@@ -20,7 +33,7 @@ export function App({ studio, viewer, models: installed, finetune }: { studio: S
       <Header studio={studio} models={models} />
       <main className="main">
         <ViewerPane viewer={viewer} studio={studio} />
-        <SidePanel studio={studio} models={models} />
+        <SidePanel studio={studio} models={models} samTool={samTool} />
         <FinetuneDock finetune={finetune} />
       </main>
       <footer className="footer">

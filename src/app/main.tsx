@@ -10,6 +10,9 @@ import { TrainingClient } from './finetune/training-client';
 import { dicomToNifti } from './dicom';
 import { downloadBytes } from './download';
 import { InferenceClient } from './inference-client';
+import { SamClient } from './sam/sam-client';
+import { SamTool } from './sam/sam-tool';
+import { useSamTool } from './sam/store';
 import { initialModelId, registryModels } from './models';
 import { initialState, useStudio } from './store';
 import { Studio } from './studio';
@@ -57,10 +60,23 @@ const finetune: Finetune = new Finetune({
 });
 void finetune.init();
 
+const samTool = new SamTool({
+  client: new SamClient(() => client.port()),
+  viewer,
+  studio: useStudio,
+  store: useSamTool,
+  writeNifti,
+  download: downloadBytes,
+});
+// The prompt tool's labels belong to one scan: another scan closes it.
+useStudio.subscribe((state, previous) => {
+  if (state.scan !== previous.scan && useSamTool.getState().open) samTool.close();
+});
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');
 createRoot(root).render(
   <StrictMode>
-    <App studio={studio} viewer={viewer} models={models} finetune={finetune} />
+    <App studio={studio} viewer={viewer} models={models} finetune={finetune} samTool={samTool} />
   </StrictMode>,
 );

@@ -8,7 +8,8 @@
  * what it shows (as Blobs, which the browser may keep out of the JS heap) and redraws it on
  * a fresh canvas and NiiVue instance.
  */
-import { MULTIPLANAR_TYPE, NVImage, Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
+import { DRAG_MODE, MULTIPLANAR_TYPE, NVImage, Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
+import type { PlaneName } from '../sam/slice-geometry';
 import type { NiivueLabelColormap } from './label-colormap';
 
 /** Dark neutral grey behind the slices, so the scan's own black reads as black. */
@@ -37,6 +38,19 @@ function createNiivue(): Niivue {
   });
 }
 
+/** Where the prompt tool's clicks and drags go (world RAS mm, the slice's plane). */
+export interface PromptInput {
+  readonly click: (plane: PlaneName, mm: [number, number, number]) => void;
+  readonly box: (plane: PlaneName, start: [number, number, number], end: [number, number, number]) => void;
+}
+
+/** NiiVue's 2-D tile kinds (SLICE_TYPE) as plane names. */
+const PLANE_OF: Record<number, PlaneName | undefined> = {
+  [SLICE_TYPE.AXIAL]: 'axial',
+  [SLICE_TYPE.CORONAL]: 'coronal',
+  [SLICE_TYPE.SAGITTAL]: 'sagittal',
+};
+
 interface Shown {
   readonly scan?: { readonly file: Blob; readonly name: string };
   readonly labels?: { readonly file: Blob; readonly colormap: NiivueLabelColormap };
@@ -56,6 +70,9 @@ export class ScanViewer {
   private outlineVisible = true;
   /** Where the crosshair was put (world RAS mm), kept for a redraw on a new canvas. */
   private focusMm: readonly [number, number, number] | undefined;
+  private prompt: { readonly input: PromptInput; readonly mode: 'point' | 'box' } | null = null;
+  /** The last click location on a 2-D tile since the mouse went down (a click ends on mouse up). */
+  private pendingClick: { plane: PlaneName; mm: [number, number, number] } | undefined;
   /** Called when the WebGL context is lost; the page then mounts a new canvas. */
   onContextLost: (() => void) | undefined;
 
@@ -76,11 +93,45 @@ export class ScanViewer {
       },
       { once: true },
     );
+    this.bindPrompt(nv);
     this.attached = nv.attachToCanvas(canvas).then(async () => {
       nv.setSliceType(SLICE_TYPE.MULTIPLANAR);
       await this.redraw(nv);
     });
     return this.attached;
+  }
+
+  /**
+   * The prompt tool's input: in `point` mode a click on a 2-D slice (which also moves the
+   * crosshair) is reported on mouse up; in `box` mode a left drag inside one slice tile is
+   * reported as its two corners instead of moving the crosshair. `null` restores the viewer.
+   */
+  setPromptInput(input: PromptInput | null, mode: 'point' | 'box'): void {
+    this.prompt = input ? { input, mode } : null;
+    if (this.nv) this.applyPromptMode(this.nv);
+  }
+
+  private applyPromptMode(nv: Niivue): void {
+    nv.opts.dragModePrimary = this.prompt?.mode === 'box' ? DRAG_MODE.callbackOnly : DRAG_MODE.crosshair;
+  }
+
+  private bindPrompt(nv: Niivue): void {
+    this.applyPromptMode(nv);
+    const mm3 = (mm: ArrayLike<number>): [number, number, number] => [mm[0], mm[1], mm[2]];
+    nv.onLocationChange = (location: unknown) => {
+      const loc = location as { axCorSag: number; mm: ArrayLike<number> };
+      const plane = PLANE_OF[loc.axCorSag]; // NaN (a scroll, a keypress) is not a click
+      if (this.prompt?.mode === 'point' && plane) this.pendingClick = { plane, mm: mm3(loc.mm) };
+    };
+    nv.onMouseUp = () => {
+      const click = this.pendingClick;
+      this.pendingClick = undefined;
+      if (click && this.prompt?.mode === 'point') this.prompt.input.click(click.plane, click.mm);
+    };
+    nv.onDragRelease = (p) => {
+      const plane = PLANE_OF[p.axCorSag];
+      if (this.prompt?.mode === 'box' && plane && p.tileIdx >= 0) this.prompt.input.box(plane, mm3(p.mmStart), mm3(p.mmEnd));
+    };
   }
 
   /** Shows a scan, replacing whatever was shown. `name` picks NiiVue's parser by extension. */

@@ -33,6 +33,8 @@ export type SamReply =
       /** Linear indices (i fastest) of the scan voxels inside the mask. */
       readonly voxels: Uint32Array;
       readonly iou: number;
+      /** The scan's grid, for writing the labels (voxel → world). */
+      readonly grid: { readonly dims: readonly [number, number, number]; readonly spacing: readonly [number, number, number]; readonly affine: Float64Array };
       readonly backend: string;
       readonly timingsMs: { readonly encode: number; readonly decode: number };
     }

@@ -97,6 +97,7 @@ export class SamService {
         slice,
         voxels,
         iou: mask.iou,
+        grid: { dims: sam.volume.dims, spacing: sam.volume.spacing, affine: sam.volume.affine },
         backend: sam.runtime.reason,
         timingsMs: { encode: sam.timings.encodeMs - t.encodeMs, decode: sam.timings.decodeMs - t.decodeMs },
       },

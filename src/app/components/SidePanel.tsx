@@ -8,9 +8,11 @@ import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import { volumeRows } from '../../report/volume-rows';
 import { RegistrationCard } from './RegistrationCard';
+import { SamPanel } from '../sam/SamPanel';
+import type { SamTool } from '../sam/sam-tool';
 
 /** Messages, the open scan, the run, and the results, top to bottom. */
-export function SidePanel({ studio, models }: { studio: Studio; models: readonly ModelManifest[] }) {
+export function SidePanel({ studio, models, samTool }: { studio: Studio; models: readonly ModelManifest[]; samTool: SamTool }) {
   return (
     <aside className="panel">
       <Messages />
@@ -18,6 +20,7 @@ export function SidePanel({ studio, models }: { studio: Studio; models: readonly
       <RunCard studio={studio} />
       <RegistrationCard studio={studio} />
       <ResultsCard studio={studio} models={models} />
+      <SamPanel tool={samTool} />
       <ModelCard models={models} />
     </aside>
   );

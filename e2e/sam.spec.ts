@@ -1,0 +1,86 @@
+/**
+ * The prompt tool (Segment Anything in the studio's worker, wasm): a box dragged on a slice of
+ * an MSD crop gives a mask at once; accept, undo, accept, export; the labels come back on the
+ * scan's grid with the model's masks beside the new structure. The SAM models are fetched from
+ * the page's own origin.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Request } from '@playwright/test';
+import { readVolume } from '../src/core/io';
+import { hasShared, sharedMissing } from '../src/testing/shared';
+import { dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
+
+test.skip(!hasShared, sharedMissing);
+
+test('box prompt → mask → accept, undo, accept → export on the scan grid, all same-origin', async ({ page, context }) => {
+  test.setTimeout(300_000);
+  const requests: Request[] = [];
+  context.on('request', (r) => requests.push(r));
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await openStudio(page, { backend: 'wasm' });
+  await dropFile(page, msdScan);
+  await waitForResult(page);
+
+  await page.getByTestId('sam-open').click();
+  await expect(page.getByTestId('sam-caveat')).toContainText('trained on photographs');
+  await expect(page.getByTestId('sam-mode-box')).toHaveAttribute('aria-checked', 'true');
+  // A drag inside the top-left tile of the multiplanar grid (the coronal slice; at 1360 × 820 the
+  // tiles of this 32 × 47 × 32 crop start at 18 % of the canvas width), as a user draws a box.
+  const canvas = page.getByTestId('viewer-canvas');
+  const box = (await canvas.boundingBox())!;
+  const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
+  const drag = async () => {
+    await page.mouse.move(...at(0.22, 0.08));
+    await page.mouse.down();
+    for (let t = 1; t <= 6; t++) await page.mouse.move(...at(0.22 + (0.16 * t) / 6, 0.08 + (0.22 * t) / 6));
+    await page.mouse.up();
+  };
+  await drag();
+  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
+  await expect(page.getByTestId('sam-backend')).toContainText('encoder on wasm');
+  const previewVoxels = Number((await page.getByTestId('sam-preview').textContent())!.match(/Mask: ([\d,]+)/)![1].replace(/,/g, ''));
+  expect(previewVoxels).toBeGreaterThan(0);
+
+  const rows = page.getByTestId('sam-labels').locator('tr');
+  await page.getByTestId('sam-accept').click();
+  await expect(page.getByTestId('sam-notice')).toContainText('Left-Hippocampus:');
+  await expect(rows.filter({ hasText: 'Left-Hippocampus (17)' })).toHaveCount(1);
+  await page.getByTestId('sam-undo').click();
+  await expect(rows.filter({ hasText: 'Left-Hippocampus (17)' })).toHaveCount(0);
+  await expect(page.getByTestId('sam-undo')).toBeDisabled();
+
+  // Redo the prompt on the same slice (now cached: no encoding) with a label typed in.
+  await page.getByLabel('Label value').fill('18');
+  await page.getByLabel('Label name').fill('amygdala, left');
+  await page.getByRole('button', { name: 'Use' }).click();
+  await expect(page.getByTestId('sam-label')).toContainText('amygdala, left = 18');
+  await drag();
+  await expect(page.getByTestId('sam-preview')).toContainText(`Mask: ${previewVoxels.toLocaleString('en')} voxels`);
+  await page.getByTestId('sam-accept').click();
+  const row = rows.filter({ hasText: 'amygdala, left (18)' });
+  await expect(row).toHaveCount(1);
+  const accepted = Number((await row.locator('td.num').textContent())!.replace(/,/g, ''));
+
+  const download = page.waitForEvent('download');
+  await page.getByTestId('sam-export').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('hippocampus_205_labels.nii.gz');
+  const path = join(scratchDir('sam'), file.suggestedFilename());
+  await file.saveAs(path);
+  const labels = readVolume(new Uint8Array(readFileSync(path)), path);
+  const scan = readVolume(new Uint8Array(readFileSync(msdScan)), msdScan);
+  expect(labels.dims).toEqual(scan.dims);
+  expect(Array.from(labels.affine).map((v) => +v.toFixed(4))).toEqual(Array.from(scan.affine).map((v) => +v.toFixed(4)));
+  const counts = new Map<number, number>();
+  for (const v of labels.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+  expect(counts.get(18)).toBe(accepted);
+  expect((counts.get(1) ?? 0) + (counts.get(2) ?? 0)).toBeGreaterThan(0); // the model's masks are still there
+
+  const origin = new URL(page.url()).origin;
+  const urls = requests.map((r) => r.url());
+  expect(urls.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
+  expect(urls.some((u) => u === `${origin}/sam/encoder.onnx`)).toBe(true);
+  expect(errors).toEqual([]);
+});

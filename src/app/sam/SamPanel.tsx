@@ -1,0 +1,136 @@
+import { useState } from 'react';
+import { SAM_CAVEAT } from '../../sam/caveat';
+import { cssColour } from '../label-colormap';
+import { useStudio } from '../store';
+import type { SamTool } from './sam-tool';
+import { useSamTool, type PromptMode } from './store';
+import { SAM_STRUCTURES } from './structures';
+
+const MODES: readonly { readonly mode: PromptMode; readonly label: string; readonly hint: string }[] = [
+  { mode: 'box', label: 'Box', hint: 'drag a box around the structure on any slice' },
+  { mode: 'include', label: 'Point +', hint: 'click inside the structure' },
+  { mode: 'exclude', label: 'Point −', hint: 'click outside it, where the mask spilled' },
+];
+
+/** The prompt tool: Segment Anything on any slice, beside the hippocampus models. */
+export function SamPanel({ tool }: { tool: SamTool }) {
+  const scan = useStudio((s) => s.scan);
+  const s = useSamTool();
+  const [custom, setCustom] = useState({ value: '', name: '' });
+  if (!scan) return null;
+  if (!s.open) {
+    return (
+      <section className="card" aria-label="Prompt tool">
+        <h2>Any structure (Segment Anything)</h2>
+        <p className="muted small">Boxes and points on any slice; correct the hippocampus masks or add other structures.</p>
+        <button type="button" className="wide" data-testid="sam-open" onClick={() => tool.open()}>
+          Open the prompt tool
+        </button>
+      </section>
+    );
+  }
+  const hint = MODES.find((m) => m.mode === s.mode)?.hint;
+  return (
+    <section className="card" aria-label="Prompt tool">
+      <h2>Any structure (Segment Anything)</h2>
+      <p className="untrained-note small" role="note" data-testid="sam-caveat">
+        {SAM_CAVEAT}
+      </p>
+      <div className="run-buttons" role="radiogroup" aria-label="Prompt">
+        {MODES.map((m) => (
+          <button key={m.mode} type="button" role="radio" aria-checked={s.mode === m.mode} className={s.mode === m.mode ? 'primary' : ''} data-testid={`sam-mode-${m.mode}`} onClick={() => tool.setMode(m.mode)}>
+            {m.label}
+          </button>
+        ))}
+      </div>
+      <p className="muted small">{hint}</p>
+      <label className="small">
+        Structure{' '}
+        <select
+          data-testid="sam-structure"
+          value={SAM_STRUCTURES.some((x) => x.value === s.label.value && x.name === s.label.name) ? String(s.label.value) : 'custom'}
+          onChange={(e) => e.target.value !== 'custom' && tool.setLabel(Number(e.target.value))}
+        >
+          {SAM_STRUCTURES.map((x) => (
+            <option key={x.value} value={x.value}>
+              {x.name} ({x.value})
+            </option>
+          ))}
+          <option value="custom">other…</option>
+        </select>
+      </label>
+      <form
+        className="run-buttons"
+        onSubmit={(e) => {
+          e.preventDefault();
+          tool.setLabel(Number(custom.value), custom.name);
+        }}
+      >
+        <input aria-label="Label value" placeholder="value" size={4} value={custom.value} onChange={(e) => setCustom({ ...custom, value: e.target.value })} />
+        <input aria-label="Label name" placeholder="name" size={12} value={custom.name} onChange={(e) => setCustom({ ...custom, name: e.target.value })} />
+        <button type="submit">Use</button>
+      </form>
+      <p className="small" data-testid="sam-label">
+        <span className="swatch" style={{ background: cssColour(s.label.rgb) }} /> {s.label.name} = {s.label.value}
+      </p>
+      {s.busy && (
+        <p className="small" data-testid="sam-busy">
+          {s.busy}
+        </p>
+      )}
+      {s.error && (
+        <div className="message message-error" role="alert" data-testid="sam-error">
+          <span>{s.error}</span>
+        </div>
+      )}
+      {s.notice && (
+        <p className="small" data-testid="sam-notice">
+          {s.notice}
+        </p>
+      )}
+      {s.preview && (
+        <p className="small" data-testid="sam-preview">
+          Mask: {s.preview.voxels.toLocaleString('en')} voxels ({s.preview.what})
+        </p>
+      )}
+      <div className="run-buttons">
+        <button type="button" className="primary" data-testid="sam-accept" disabled={!s.preview?.voxels || !!s.busy} onClick={() => tool.accept()}>
+          Accept
+        </button>
+        <button type="button" data-testid="sam-propagate" disabled={!s.preview?.voxels || !!s.busy} onClick={() => void tool.propagate()}>
+          Propagate
+        </button>
+        <button type="button" data-testid="sam-clear" disabled={!s.preview && !s.points && !s.hasBox} onClick={() => tool.clear()}>
+          Clear
+        </button>
+        <button type="button" data-testid="sam-undo" disabled={s.undoable === 0} onClick={() => tool.undo()}>
+          Undo
+        </button>
+      </div>
+      {s.labels.length > 0 && (
+        <table className="volumes" data-testid="sam-labels">
+          <tbody>
+            {s.labels.map((l) => (
+              <tr key={l.value}>
+                <td>
+                  <span className="swatch" style={{ background: cssColour(l.rgb) }} />
+                  {l.name} ({l.value})
+                </td>
+                <td className="num">{l.voxels.toLocaleString('en')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="run-buttons">
+        <button type="button" data-testid="sam-export" disabled={s.labels.length === 0} onClick={() => tool.export()}>
+          Export labels
+        </button>
+        <button type="button" data-testid="sam-close" onClick={() => tool.close()}>
+          Close
+        </button>
+      </div>
+      {s.backend && <p className="muted small" data-testid="sam-backend">{s.backend}</p>}
+    </section>
+  );
+}

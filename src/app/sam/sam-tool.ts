@@ -1,0 +1,231 @@
+/**
+ * The prompt tool's actions: clicks and drags on the viewer become SAM prompts in the worker,
+ * the mask shows at once over the labels, propagation extends it, and accepted masks go into a
+ * working label volume (started from the studio's masks, so SAM corrects or adds to them) with
+ * undo and export. Every failure ends as a message; the studio keeps working.
+ */
+import type { writeNifti } from '../../core/io';
+import type { LabelInfo } from '../../core/labels';
+import type { LabelVolume } from '../../core/volume';
+import type { PlaneName } from '../../sam/slice-geometry';
+import type { BackendPreference } from '../../workers/protocol';
+import type { Mm3 } from '../../workers/sam-protocol';
+import { scanStem } from '../files';
+import { labelColormap } from '../label-colormap';
+import type { StudioState } from '../store';
+import type { ScanViewer } from '../viewer';
+import { LabelEdits, withPreview } from './label-edit';
+import type { SamClient } from './sam-client';
+import { initialSamState, type PromptMode, type SamToolState } from './store';
+import { PREVIEW_COLOUR, PREVIEW_VALUE, structureFor } from './structures';
+
+/** How far propagation may go each way, in slices (a hippocampus spans ~40 coronal slices). */
+export const PROPAGATE_MAX_SLICES = 60;
+
+export interface SamToolDeps {
+  readonly client: Pick<SamClient, 'ask'>;
+  readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels'>;
+  readonly studio: { getState(): StudioState };
+  readonly store: { getState(): SamToolState; setState(patch: Partial<SamToolState>): void };
+  readonly writeNifti: typeof writeNifti;
+  readonly download: (bytes: Uint8Array, fileName: string) => void;
+}
+
+export class SamTool {
+  private edits: LabelEdits | undefined;
+  private grid: Omit<LabelVolume, 'data'> | undefined;
+  private names = new Map<number, LabelInfo>();
+  private points: { mm: Mm3; positive: boolean }[] = [];
+  private box: { start: Mm3; end: Mm3 } | undefined;
+  private preview: Uint32Array | null = null;
+  /** Counts prompts: an answer to an older one is dropped. */
+  private seq = 0;
+
+  constructor(private readonly deps: SamToolDeps) {}
+
+  private get state(): SamToolState {
+    return this.deps.store.getState();
+  }
+
+  private set(patch: Partial<SamToolState>): void {
+    this.deps.store.setState(patch);
+  }
+
+  /** Opens the tool on the open scan, starting from the studio's masks (if any). */
+  open(): void {
+    const { scan, segmentation } = this.deps.studio.getState();
+    if (!scan) {
+      this.set({ error: 'Open a scan first.' });
+      return;
+    }
+    const labels = segmentation?.labels;
+    this.grid = labels ? { dims: labels.dims, spacing: labels.spacing, affine: labels.affine } : undefined;
+    const size = scan.dims[0] * scan.dims[1] * scan.dims[2];
+    this.edits = new LabelEdits(labels ? labels.data.slice() : new Uint8Array(size));
+    this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
+    this.resetPrompt();
+    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode });
+    this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, this.state.mode === 'box' ? 'box' : 'point');
+    this.refreshCounts();
+    void this.show();
+  }
+
+  close(): void {
+    this.seq++;
+    this.deps.viewer.setPromptInput(null, 'point');
+    this.resetPrompt();
+    this.set({ open: false, busy: null, preview: null });
+    void this.show();
+  }
+
+  setMode(mode: PromptMode): void {
+    this.set({ mode });
+    if (this.state.open) this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, mode === 'box' ? 'box' : 'point');
+  }
+
+  setLabel(value: number, name?: string): void {
+    if (!(Number.isInteger(value) && value >= 1 && value < PREVIEW_VALUE)) {
+      this.set({ error: `A label value must be a whole number from 1 to ${PREVIEW_VALUE - 1}.` });
+      return;
+    }
+    this.set({ label: structureFor(value, name), error: null });
+  }
+
+  /** A click on a slice: a point of the current mode. A click on another plane starts a new prompt. */
+  async click(plane: PlaneName, mm: Mm3): Promise<void> {
+    if (!this.state.open || this.state.mode === 'box') return;
+    if (this.state.plane !== plane) this.resetPrompt();
+    this.points.push({ mm, positive: this.state.mode === 'include' });
+    await this.run(plane);
+  }
+
+  /** A drag on a slice: the box (it replaces the previous one). */
+  async drag(plane: PlaneName, start: Mm3, end: Mm3): Promise<void> {
+    if (!this.state.open || this.state.mode !== 'box') return;
+    if (this.state.plane !== plane) this.resetPrompt();
+    this.box = { start, end };
+    await this.run(plane);
+  }
+
+  private async run(plane: PlaneName): Promise<void> {
+    const seq = ++this.seq;
+    this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null });
+    const backend: BackendPreference = this.deps.studio.getState().backendPreference;
+    try {
+      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend }, (message) => seq === this.seq && this.set({ busy: message }));
+      const r = await reply;
+      if (seq !== this.seq || r.type !== 'sam-mask') return;
+      if (this.state.slice !== null && this.state.slice !== r.slice && this.state.plane === plane) {
+        // The prompt moved to another slice: only what was given on this one counts.
+        this.points = this.points.slice(-1);
+        if (this.box && this.points.length && !r.voxels.length) this.box = undefined;
+      }
+      this.preview = r.voxels;
+      this.grid ??= { dims: r.grid.dims, spacing: r.grid.spacing, affine: r.grid.affine as LabelVolume['affine'] };
+      this.set({
+        busy: null,
+        slice: r.slice,
+        backend: r.backend,
+        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}` },
+        notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
+      });
+      await this.show();
+    } catch (error) {
+      if (seq === this.seq) this.set({ busy: null, error: `Segment Anything failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** Extends the mask through the neighbouring slices (both ways) until it vanishes. */
+  async propagate(): Promise<void> {
+    if (!this.preview?.length) {
+      this.set({ error: 'Make a mask on one slice first.' });
+      return;
+    }
+    const seq = ++this.seq;
+    this.set({ busy: 'Propagating…', error: null });
+    try {
+      const { reply } = this.deps.client.ask({ type: 'sam-propagate', maxSlices: PROPAGATE_MAX_SLICES }, (message) => seq === this.seq && this.set({ busy: message }));
+      const r = await reply;
+      if (seq !== this.seq || r.type !== 'sam-propagated') return;
+      this.preview = r.voxels;
+      this.set({ busy: null, preview: { voxels: r.voxels.length, what: `${this.state.plane} slices ${r.slices[0]}–${r.slices[1]}` } });
+      await this.show();
+    } catch (error) {
+      if (seq === this.seq) this.set({ busy: null, error: `Propagation failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** Writes the mask into the labels with the chosen label. */
+  accept(): void {
+    if (!this.edits || !this.preview?.length) return;
+    const label = this.state.label;
+    this.names.set(label.value, label);
+    const changed = this.edits.accept(this.preview, label.value);
+    this.resetPrompt();
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.` });
+    this.refreshCounts();
+    void this.show();
+  }
+
+  /** Drops the unaccepted mask and the prompt. */
+  clear(): void {
+    this.seq++;
+    this.resetPrompt();
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null });
+    void this.show();
+  }
+
+  undo(): void {
+    if (!this.edits?.undo()) return;
+    this.set({ undoable: this.edits.undoable, notice: 'Undone.' });
+    this.refreshCounts();
+    void this.show();
+  }
+
+  /** Downloads the working labels as NIfTI on the scan's grid. */
+  export(): void {
+    const { scan } = this.deps.studio.getState();
+    if (!this.edits || !scan) return;
+    const grid = this.gridOf();
+    if (!grid) return;
+    const top = Math.max(1, ...this.state.labels.map((l) => l.value));
+    const nifti = this.deps.writeNifti({ ...grid, data: this.edits.labels }, { description: 'seahorse prompt (Segment Anything)', displayRange: [0, top] });
+    this.deps.download(nifti, `${scanStem(scan.name)}_labels.nii.gz`);
+  }
+
+  /** The scan's grid: the studio's masks carry it, else the first SAM answer does. */
+  private gridOf(): Omit<LabelVolume, 'data'> | undefined {
+    return this.grid;
+  }
+
+  private resetPrompt(): void {
+    this.points = [];
+    this.box = undefined;
+    this.preview = null;
+  }
+
+  private refreshCounts(): void {
+    if (!this.edits) return;
+    const counts = new Map<number, number>();
+    for (const v of this.edits.labels) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+    this.set({ labels: [...counts].sort((a, b) => a[0] - b[0]).map(([value, voxels]) => ({ ...(this.names.get(value) ?? structureFor(value)), voxels })) });
+  }
+
+  /** Puts the labels and the preview in the viewer. */
+  private async show(): Promise<void> {
+    if (!this.edits) return;
+    const grid = this.gridOf();
+    if (!grid) return;
+    const shown = withPreview(this.edits.labels, this.preview, PREVIEW_VALUE);
+    const infos: LabelInfo[] = [...this.state.labels, ...(this.preview ? [{ value: PREVIEW_VALUE, name: 'SAM mask (not accepted)', rgb: PREVIEW_COLOUR as [number, number, number] }] : [])];
+    try {
+      await this.deps.viewer.showLabels(this.deps.writeNifti({ ...grid, data: shown }, { gzip: false }), labelColormap(infos), this.deps.studio.getState().overlayOpacity);
+    } catch (error) {
+      this.set({ notice: `The viewer could not show the mask (${messageOf(error)}).` });
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

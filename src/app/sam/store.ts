@@ -1,0 +1,48 @@
+/** What the prompt tool shows. Actions live in sam-tool.ts. */
+import { create } from 'zustand';
+import type { LabelInfo } from '../../core/labels';
+import type { PlaneName } from '../../sam/slice-geometry';
+import { SAM_STRUCTURES } from './structures';
+
+/** A click adds a point that is inside (include) or outside (exclude) the structure; a drag draws a box. */
+export type PromptMode = 'include' | 'exclude' | 'box';
+
+export interface SamToolState {
+  readonly open: boolean;
+  readonly mode: PromptMode;
+  readonly label: LabelInfo;
+  /** The prompt being built: its plane and slice (after the first answer), points, box. */
+  readonly plane: PlaneName | null;
+  readonly slice: number | null;
+  readonly points: number;
+  readonly hasBox: boolean;
+  /** The unaccepted mask: voxels, and where it came from. */
+  readonly preview: { readonly voxels: number; readonly what: string } | null;
+  readonly busy: string | null;
+  readonly backend: string | null;
+  readonly error: string | null;
+  readonly notice: string | null;
+  /** Acceptances that can be undone. */
+  readonly undoable: number;
+  /** Labels in the working volume, with voxel counts. */
+  readonly labels: readonly (LabelInfo & { readonly voxels: number })[];
+}
+
+export const initialSamState: SamToolState = {
+  open: false,
+  mode: 'box',
+  label: SAM_STRUCTURES[0],
+  plane: null,
+  slice: null,
+  points: 0,
+  hasBox: false,
+  preview: null,
+  busy: null,
+  backend: null,
+  error: null,
+  notice: null,
+  undoable: 0,
+  labels: [],
+};
+
+export const useSamTool = create<SamToolState>()(() => initialSamState);
