@@ -33,6 +33,13 @@ describe('seahorse prompt: arguments', () => {
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'out.nii.gz'])).stderr).toMatch(/at least one --box or --point/);
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'o.nii.gz', '--box', '1:0,0,0,1,1,1', '--axis', 'oblique'])).status).toBe(2);
     expect((await inProcess(['--help'])).stdout).toMatch(/prompt <scan> --box/);
+    // Fine-tuning SAM (issue 17 part 4) is refused with the reason, not attempted.
+    const finetune = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '--structures', '17,53', '-o', 'a.seahorse-adapter']);
+    expect(finetune.status).toBe(1);
+    expect(finetune.stderr).toMatch(/fine-tuning Segment Anything \(--model sam\) is not available yet/);
+    const adapter = await inProcess(['prompt', 'scan.nii.gz', '--box', '1:0,0,0,1,1,1', '--adapter', 'a.seahorse-adapter', '-o', 'o.nii.gz']);
+    expect(adapter.status).toBe(1);
+    expect(adapter.stderr).toMatch(/SAM adapters are not available yet/);
   });
 });
 
