@@ -1,6 +1,6 @@
 /**
  * The full-head localiser on the real labelled scans at hand:
- *   npm run bench -- localiser [--reps N] [--threads N] [--write-manifest]
+ *   npm run bench -- localiser [--reps N] [--threads N] [--models-dir DIR] [--write-manifest]
  *
  * For each scan: the distance from each predicted hippocampus centroid (world RAS mm) to
  * the centroid of the subject's own labels, the coarse volumes, confidences and the
@@ -64,7 +64,8 @@ const CASES: Case[] = [
   { name: 'Colin27 ch2bet', what: 'skull-stripped Colin27 (AAL 37/38: coarse)', scan: join(dataDir, 'templates', 'ch2bet.nii.gz'), labels: join(dataDir, 'templates', 'aal.nii.gz'), left: 37, right: 38 },
 ];
 
-const model = await loadModelNode(LOCALISER_ID, { threads });
+const dir = option('--models-dir') ?? modelsDir;
+const model = await loadModelNode(LOCALISER_ID, { threads, modelsDir: dir });
 const rows: Record<string, unknown>[] = [];
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; onnxruntime-node, ${threads} threads; median of ${reps}`);
 console.log('| scan | left error mm | right error mm | left / right coarse mm³ | confidence L / R | ICV proxy L | found | prepare ms | run ms | decode ms |');
@@ -100,7 +101,7 @@ for (const c of CASES) {
 await model.backend.dispose();
 
 if (args.includes('--write-manifest')) {
-  const path = join(modelsDir, 'localiser.json');
+  const path = join(dir, 'localiser.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
   manifest.metrics = {
     ...manifest.metrics,

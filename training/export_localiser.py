@@ -87,6 +87,17 @@ def held_out_metrics(model: torch.nn.Module, maps: T.Maps, seed: int, n: int) ->
     return out
 
 
+def finite(o):
+    """JSON has no Infinity / NaN: non-finite numbers become null."""
+    if isinstance(o, float):
+        return o if np.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [finite(v) for v in o]
+    return o
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument('--allow-unfinished', action='store_true')
@@ -116,6 +127,22 @@ def main() -> None:
     assert parity < 5e-3 and agree > 0.9999, (parity, agree)
     sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     last_val = [h for h in ck['history'] if 'centroid_err_mean_mm' in h]
+    # The run's phases: a run started with --init-from continues another run's weights.
+    phases = [(settings, ck['step'], ck_path)]
+    while 'init_from' in phases[0][0]:
+        prev = torch.load(ROOT / phases[0][0]['init_from'])
+        phases.insert(0, (prev['settings'], prev['step'], Path(phases[0][0]['init_from'])))
+
+    def command(st: dict, run_dir: Path) -> str:
+        flags = [f'--seed {st["seed"]}', f'--steps {st["steps"]}', f'--batch {st["batch"]}']
+        if 'hippo_weight' in st:
+            flags.append(f'--hippo-weight {st["hippo_weight"]:g}')
+        if 'p_anywhere' in st:
+            flags.append(f'--p-anywhere {st["p_anywhere"]:g}')
+        if 'init_from' in st:
+            flags += [f'--init-from {st["init_from"]}', f'--val-seed {phases[0][0]["seed"]}']
+        flags.append(f'--run-dir training/runs/{run_dir.parent.name}')
+        return 'nice -n 5 /usr/bin/python3 training/train_localiser.py ' + ' '.join(flags)
     manifest_path = args.models_dir / 'localiser.json'
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest = {
@@ -149,11 +176,15 @@ def main() -> None:
                      'the scan\'s voxel grid, each voxel the mean of 8 trilinear samples at ±1 mm, 0 outside the scan; divided by the '
                      '99th percentile of voxels > 0, clipped to [0, 2] (src/core/fullhead/localiser-grid.ts)',
             'loss': 'soft cross-entropy + soft Dice over classes 1–3 on partial-volume targets',
-            'optimiser': f'Adam lr {settings["lr"]} cosine to 0, batch {settings["batch"]}',
-            'steps': ck['step'],
-            'seed': settings['seed'],
-            'command': f'nice -n 5 /usr/bin/python3 training/train_localiser.py --seed {settings["seed"]} --steps {settings["steps"]} && '
-                       '/usr/bin/python3 training/export_localiser.py && npm run bench -- localiser --write-manifest',
+            'optimiser': 'Adam, cosine to 0 in each phase: ' + '; '.join(
+                f'phase {n + 1}: lr {st["lr"]}, batch {st["batch"]}, {steps} steps, hippocampus CE weight {st.get("hippo_weight", 1.0):g}, '
+                f'crops anywhere in the head {st.get("p_anywhere", 0.10):g}' for n, (st, steps, _) in enumerate(phases)),
+            'steps': sum(steps for _, steps, _ in phases),
+            'seed': [st['seed'] for st, _, _ in phases],
+            'command': ' && '.join([command(st, path) for st, _, path in phases] +
+                                   [f'/usr/bin/python3 training/export_localiser.py --run-dir training/runs/{ck_path.parent.name}',
+                                    'npm run bench -- localiser --write-manifest']),
+            'schedule_changes': [h['note'] for st, _, path in phases for h in torch.load(path)['history'] if 'note' in h],
             'framework': f'PyTorch {torch.__version__} on CPU, 1 thread',
         },
         'metrics': {
@@ -166,7 +197,7 @@ def main() -> None:
         },
         'sha256': sha,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
+    manifest_path.write_text(json.dumps(finite(manifest), indent=2, allow_nan=False) + '\n')
     print('wrote', manifest_path, onnx_path, onnx_path.stat().st_size, 'bytes')
 
 

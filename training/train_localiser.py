@@ -82,7 +82,7 @@ def negative_sample(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nd
     return normalise(img), t
 
 
-def training_sample(maps: Maps, train_ids: list[int], seed: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+def training_sample(maps: Maps, train_ids: list[int], seed: int, step: int, p_anywhere: float = 0.10) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, step])
     u = rng.random()
     if u < 0.05:
@@ -90,7 +90,7 @@ def training_sample(maps: Maps, train_ids: list[int], seed: int, step: int) -> t
     k = train_ids[rng.integers(len(train_ids))]
     lm = maps.maps[k]
     mid = (maps.hip[k][0] + maps.hip[k][1]) / 2
-    off = rng.uniform(-35, 35, 3) if u < 0.90 else rng.uniform(-80, 80, 3)
+    off = rng.uniform(-35, 35, 3) if u < 1.0 - p_anywhere else rng.uniform(-80, 80, 3)
     s = synthesise(lm, maps.priors, (CROP,) * 3, SPACING_MM, mid + off, rng, HEAD, 2, GROUPS)
     img, tgt = normalise(s.image), target_from(s.fractions)
     img *= np.float32(rng.uniform(0.8, 1.25))   # the crop's p99 is not the whole grid's
@@ -159,10 +159,12 @@ def evaluate(model: nn.Module, val: list[dict]) -> dict:
                 dice_left=float(np.mean(dices[1::3])), dice_right=float(np.mean(dices[2::3])))
 
 
-def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Soft cross-entropy (voxel mean) + soft Dice over classes 1–3 (batch Dice)."""
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, hippo_weight: float = 1.0) -> torch.Tensor:
+    """Soft cross-entropy (voxel mean; the hippocampus classes weighted `hippo_weight`, as
+    they hold ~0.1% of the voxels) + soft Dice over classes 1–3 (batch Dice)."""
     logp = torch.log_softmax(logits, 1)
-    ce = -(target * logp).sum(1).mean()
+    w = torch.tensor([1.0, 1.0, hippo_weight, hippo_weight], dtype=logits.dtype).view(1, 4, 1, 1, 1)
+    ce = -(w * target * logp).sum(1).mean()
     p = logp.exp()
     dims = (0, 2, 3, 4)
     inter = (p * target).sum(dims)[1:]
@@ -186,11 +188,24 @@ def main() -> None:
     ap.add_argument('--ckpt-every', type=int, default=25)
     ap.add_argument('--val-every', type=int, default=250)
     ap.add_argument('--widths', default='8,16,32,64')
+    ap.add_argument('--val-seed', type=int, default=None, help='seed of the fixed validation heads (default: --seed)')
+    ap.add_argument('--p-anywhere', type=float, default=0.10, help='share of crops placed anywhere in the head (else around the hippocampi)')
+    ap.add_argument('--hippo-weight', type=float, default=1.0)
+    ap.add_argument('--run-dir', type=Path, default=RUN_DIR)
+    ap.add_argument('--init-from', type=Path, default=None,
+                    help='start a new phase from another run\'s checkpoint (weights only; recorded in settings)')
     args = ap.parse_args()
     torch.set_num_threads(1)
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    run_dir = args.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
     settings = dict(seed=args.seed, steps=args.steps, lr=args.lr, batch=args.batch, widths=args.widths, crop=CROP)
-    log = open(RUN_DIR / 'train.log', 'a')
+    if args.p_anywhere != 0.10:
+        settings['p_anywhere'] = args.p_anywhere
+    if args.hippo_weight != 1.0:
+        settings['hippo_weight'] = args.hippo_weight
+    if args.init_from is not None:
+        settings['init_from'] = str(args.init_from)
+    log = open(run_dir / 'train.log', 'a')
 
     def say(msg: str) -> None:
         line = f'{time.strftime("%H:%M:%S")} {msg}'
@@ -202,9 +217,11 @@ def main() -> None:
     model = LocaliserUNet(tuple(int(w) for w in args.widths.split(',')))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, history = 0, []
-    last = RUN_DIR / 'last.pt'
+    last = run_dir / 'last.pt'
     if last.exists():
         ck = torch.load(last)
+        if 'init_step' in ck['settings']:
+            settings['init_step'] = ck['settings']['init_step']
         # The step count may change on resume (the cosine schedule is then re-based on the
         # new total, a small jump in lr that the history records); nothing else may.
         fixed = lambda d: {k: v for k, v in d.items() if k != 'steps'}  # noqa: E731
@@ -217,15 +234,20 @@ def main() -> None:
             history.append(dict(step=step, note=f'total steps changed {ck["settings"]["steps"]} → {settings["steps"]} on resume'))
         say(f'resumed at step {step}')
     else:
+        if args.init_from is not None:
+            init = torch.load(args.init_from)
+            model.load_state_dict(init['model'])
+            settings['init_step'] = init['step']
         say(f'new run {settings}, {n_params(model)} parameters')
 
     maps = Maps()
     train_ids = [i for i in range(len(maps.maps)) if i not in VAL_MAPS]
-    val_cache = RUN_DIR / f'val-seed{args.seed}.pt'
+    val_seed = args.seed if args.val_seed is None else args.val_seed
+    val_cache = run_dir / f'val-seed{val_seed}.pt'
     if val_cache.exists():
         val = torch.load(val_cache)
     else:
-        val = validation_set(maps, args.seed)
+        val = validation_set(maps, val_seed)
         atomic_save(val, val_cache)
     say(f'validation: {len(val)} heads from {sorted({v["map"] for v in val})}')
     t0, tl = time.time(), []
@@ -233,10 +255,10 @@ def main() -> None:
         lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g['lr'] = lr
-        xs, ts = zip(*(training_sample(maps, train_ids, args.seed, step * args.batch + b) for b in range(args.batch)))
+        xs, ts = zip(*(training_sample(maps, train_ids, args.seed, step * args.batch + b, args.p_anywhere) for b in range(args.batch)))
         x = torch.from_numpy(np.stack(xs))[:, None]
         t = torch.from_numpy(np.stack(ts))
-        loss = loss_fn(model(x), t)
+        loss = loss_fn(model(x), t, args.hippo_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -251,7 +273,7 @@ def main() -> None:
             atomic_save(dict(model=model.state_dict(), opt=opt.state_dict(), step=step, history=history,
                              settings=settings), last)
             t0, tl = time.time(), []
-    atomic_save(dict(model=model.state_dict(), step=step, history=history, settings=settings), RUN_DIR / 'final.pt')
+    atomic_save(dict(model=model.state_dict(), step=step, history=history, settings=settings), run_dir / 'final.pt')
     say('done')
 
 
