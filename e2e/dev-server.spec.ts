@@ -7,6 +7,10 @@
 import { expect, test } from '@playwright/test';
 import { openStudio, waitForResult } from './helpers';
 
+// The smallest supported window: SwiftShader draws the 256³ scan's four NiiVue tiles (one a 3-D
+// render) on the CPU, and fewer pixels leave more of the two cores to the segmentation.
+test.use({ viewport: { width: 1024, height: 768 } });
+
 test('the dev server: the studio renders, "Try a sample scan" opens a full head and the test model segments it, no console errors', async ({ page }) => {
   // The dev server transforms modules on first request: the first page load is slow on 2 cores.
   test.setTimeout(600_000);
