@@ -1,0 +1,94 @@
+/**
+ * A crop model on a full-head scan with the localisation taken from a reference label map
+ * instead of the registration: the crop is MSD-framed (msd-frame.ts) around the reference
+ * hippocampus' centroid, exactly as the full-head path frames it once it has found the
+ * hippocampus, then segmented, re-cut once around the mask when it lands off-centre (as
+ * `segmentFullHead` does), reduced to its largest component and pasted onto the scan grid.
+ * It measures the model apart from the localiser: tests and bench/fs-real.ts use it.
+ */
+import { applyToPoint, invert, multiply, type Vec3 } from '../core/affine';
+import { keepLargestComponentPerLabel } from '../core/components';
+import { boxToConformed, conformedGrid, extractBox, pasteBoxMasks, type HippocampusBox } from '../core/fullhead';
+import { LEFT, RIGHT } from '../core/fullhead';
+import { dice } from '../core/metrics';
+import { voxelVolumeMm3 } from '../core/measure';
+import type { Volume } from '../core/volume';
+import { frameToBox, maskGeometry, msdFrame, RECENTRE_VOXELS } from '../infer/msd-frame';
+import { segmentVolume, type LoadedModel } from '../infer/pipeline';
+
+export interface AtReferenceResult {
+  readonly side: 'left' | 'right';
+  readonly dice: number;
+  readonly mm3: number;
+  readonly referenceMm3: number;
+  /** Whether the crop was cut again around the first mask. */
+  readonly recentred: boolean;
+}
+
+/** World centroid (scan mm) of the voxels of `reference` equal to `code`; null when there are none. */
+export function labelCentroidMm(reference: Volume, code: number): Vec3 | null {
+  const [nx, ny] = reference.dims;
+  const sum = [0, 0, 0];
+  let count = 0;
+  for (let n = 0; n < reference.data.length; n++) {
+    if (reference.data[n] !== code) continue;
+    sum[0] += n % nx;
+    sum[1] += Math.floor(n / nx) % ny;
+    sum[2] += Math.floor(n / (nx * ny));
+    count++;
+  }
+  return count ? applyToPoint(reference.affine, [sum[0] / count, sum[1] / count, sum[2] / count]) : null;
+}
+
+/**
+ * Segments one side of `scan` with the crop framed at the reference hippocampus `code`
+ * (FreeSurfer: 17 left, 53 right) and compares the whole-hippocampus mask (label > 0) with it.
+ * `reference` (label codes, any voxel type) must share the scan's grid.
+ */
+export async function segmentAtReference(
+  scan: Volume,
+  reference: Volume,
+  code: number,
+  side: 'left' | 'right',
+  model: LoadedModel,
+): Promise<AtReferenceResult> {
+  if (reference.dims.some((d, a) => d !== scan.dims[a])) throw new Error('the reference labels must be on the scan grid');
+  const centreMm = labelCentroidMm(reference, code);
+  if (!centreMm) throw new Error(`the reference has no label ${code}`);
+  const conformed = conformedGrid(scan);
+  // The whole conformed grid as the side's box (mirrored for the right, like roi.ts's boxes).
+  const box: HippocampusBox = {
+    side,
+    label: side === 'left' ? LEFT : RIGHT,
+    grid: { dims: conformed.dims, affine: multiply(conformed.affine, boxToConformed([0, 0, 0], conformed.dims, side)) },
+    inView: 1,
+    centreMm,
+  };
+  const asTrained: LoadedModel = { ...model, manifest: { ...model.manifest, orientation: 'as-is' } };
+  const segment = async (frame: HippocampusBox) => {
+    const result = await segmentVolume(extractBox(scan, frame), asTrained, { largestComponent: false });
+    const whole = Uint8Array.from(result.labels.data, (v) => (v !== 0 ? 1 : 0));
+    return keepLargestComponentPerLabel(whole, frame.grid.dims);
+  };
+  const centre = applyToPoint(invert(box.grid.affine), centreMm);
+  let frame = msdFrame(box, centre);
+  let mask = await segment(frame);
+  let recentred = false;
+  const geometry = maskGeometry(mask, frame.grid.dims);
+  const found = geometry && frameToBox(frame, box, geometry.centroid);
+  if (found && found.some((c, a) => Math.abs(c - centre[a]) > RECENTRE_VOXELS)) {
+    frame = msdFrame(box, found);
+    mask = await segment(frame);
+    recentred = true;
+  }
+  const pasted = pasteBoxMasks(scan, [{ box: frame, mask }]).data;
+  const truth = Uint8Array.from(reference.data, (v) => (v === code ? 1 : 0));
+  let predicted = 0;
+  let referenceCount = 0;
+  for (let n = 0; n < pasted.length; n++) {
+    if (pasted[n]) predicted++;
+    if (truth[n]) referenceCount++;
+  }
+  const mm3 = voxelVolumeMm3(scan.affine);
+  return { side, dice: dice(pasted, truth), mm3: predicted * mm3, referenceMm3: referenceCount * mm3, recentred };
+}
