@@ -35,7 +35,7 @@ NAMES = {"swinunetr": "SwinUNETR v1 (compact, hippocampus, FreeSurfer aseg proto
 
 
 def manifest(model: str, onnx_name: str, digest: str, ck: dict, graph: dict, parity: dict,
-             state: dict, settings: dict, generator: dict) -> dict:
+             state: dict, settings: dict) -> dict:
     recipe = RECIPES[model]
     history = state.get("history", [])
     val = ck["val"]
@@ -61,20 +61,23 @@ def manifest(model: str, onnx_name: str, digest: str, ck: dict, graph: dict, par
                             "image was used for training or model selection.",
             "dataLicence": "SynthSeg label maps: Apache-2.0 (BBillot/SynthSeg commit 66342c1, "
                            "data/training_label_maps; Billot et al., Medical Image Analysis 2023)",
-            "warmStart": {**ck["init"], "licence": "the MSD model was trained on Medical Segmentation Decathlon "
+            "warmStart": {**{k: v for k, v in ck["init"].items() if k != "generator"}, "licence": "the MSD model was trained on Medical Segmentation Decathlon "
                                                    "Task04 Hippocampus, CC BY-SA 4.0 (Simpson et al. 2019; "
                                                    "Antonelli et al., Nat. Commun. 2022)"},
-            "generator": generator,
+            "generator": ck["init"]["generator"],
             "command": ck["command"],
             "seed": settings["seed"],
             "framework": f"PyTorch {torch.__version__} (CPU), training/monai_nets.py",
             "recipe": {
                 "steps": settings["steps"], "batch": settings["batch"], "loss": "dice (batch Dice, both classes)",
                 "optimizer": f"Adam amsgrad lr {settings['lr']} weight_decay {settings['weight_decay']}",
-                "schedule": "poly 0.9 per step",
-                "crops": "src/infer/msd-frame.ts framing around the label map's hippocampus (left RAS, right "
-                         "mirrored), jitter: translation N(0, 2 mm) clipped at 6 mm, rotation U(-10, 10) deg per "
-                         "axis, scale U(0.92, 1.08) per axis; skull-stripped with p 0.5 (training/fs_crops.py)",
+                "schedule": "poly 0.9 per step: lr*(1-step/steps)^0.9",
+                "scheduleChanges": settings.get("schedule_changes", []),
+                "crops": "training/synth synthesise() with fs_crops.FS_CROP (the generator's CROP preset with "
+                         "skull-stripping p 0.5: rotation up to 12 deg, scaling, shear, smooth deformation, T1-like or "
+                         "random contrast, resolution, bias, noise, FreeSurfer look) on a 60x72x60 mm RAS box, then "
+                         "the src/infer/msd-frame.ts framing around the synthesised hippocampus (left RAS, right "
+                         "mirrored) moved by a whole-voxel jitter N(0, 2 mm) clipped at 5 mm (training/fs_crops.py)",
                 "augmentation": "random 32x64x32 window (zero-pad shorter axes at a random offset), per-j-slice "
                                 "intensity scale U(0.9,1.1) and shift U(-0.1,0.1); no flips",
                 "selection": "best mean Dice on the synthetic validation crops",
@@ -106,10 +109,10 @@ def manifest(model: str, onnx_name: str, digest: str, ck: dict, graph: dict, par
 
 def export_fs_run(model: str, run_dir: Path, out_dir: Path, log: Callable[[str], None] = print,
                   allow_unfinished: bool = False) -> Path:
-    from synth_adapter import describe, synthesiser
-    from fs_crops import sample
     from data import zscore_all
-    from train_fs import VAL_MAPS, load_boxes
+    from fs_crops import read_side_maps, sample
+    from synth import load_priors
+    from train_fs import VAL_MAPS
     ck = torch.load(run_dir / "best.pt")
     last = torch.load(run_dir / "last.pt")
     settings = json.loads((run_dir / "settings.json").read_text())
@@ -126,9 +129,10 @@ def export_fs_run(model: str, run_dir: Path, out_dir: Path, log: Callable[[str],
     log(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB, {graph['nodes']} nodes)")
 
     # Parity on a synthetic held-out crop, a deterministic window.
-    boxes = [b for b in load_boxes(Path(), run_dir.parent / "fs-cache" / "side-boxes.npz", log) if b.map_name in VAL_MAPS]
+    priors = load_priors()
+    boxes = [m for m in read_side_maps(run_dir.parent / "fs-cache" / "side-maps.npz", priors) if m.map_name in VAL_MAPS]
     rng = np.random.default_rng(0)
-    img, lab = sample(boxes[0], synthesiser(), rng)
+    img, lab = sample(boxes[0], priors, rng)
     win, _ = random_patch(zscore_all(img), lab, RECIPES[model].input_size, rng)
     x = np.ascontiguousarray(win)[None, None].astype(np.float32)
     with torch.no_grad():
@@ -137,7 +141,7 @@ def export_fs_run(model: str, run_dir: Path, out_dir: Path, log: Callable[[str],
     parity["case"] = f"synthetic crop of {boxes[0].map_name} {boxes[0].side}"
     log(f"onnxruntime-node vs PyTorch: max|err| {parity['max_abs_err']:.2e} (max|logit| {parity['max_abs_logit']:.1f})")
 
-    man = manifest(model, onnx_path.name, sha256(onnx_path), ck, graph, parity, state, settings, describe())
+    man = manifest(model, onnx_path.name, sha256(onnx_path), ck, graph, parity, state, settings)
     man_path = out_dir / f"{model}-fs.json"
     old = json.loads(man_path.read_text()) if man_path.exists() else {}
     if old.get("sha256") == man["sha256"] and (old.get("metrics") or {}).get("real"):

@@ -39,10 +39,11 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from configs import RECIPES  # noqa: E402
 from data import SHIFT_OFFSET_RANGE, SHIFT_SCALE_RANGE, random_patch, window_starts, zscore_all  # noqa: E402
-from fs_crops import SideBox, default_maps_dir, load_side_boxes, sample  # noqa: E402
+from fs_crops import FS_CROP, SideMap, load_side_maps, read_side_maps, sample, save_side_maps  # noqa: E402
 from losses import dice_loss  # noqa: E402
 from metrics import dice  # noqa: E402
 from monai_nets import build  # noqa: E402
+from synth import load_priors  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 2
@@ -87,29 +88,27 @@ def warm_start(model_id: str, net: torch.nn.Module, onnx_path: Path) -> dict:
             "outputHead": "background row kept; hippocampus = mean of head and body rows, bias + log 2"}
 
 
-def load_boxes(maps_dir: Path, cache: Path, log) -> list[SideBox]:
-    """All 20 maps' side boxes, cached as one npz (reading the 20 maps takes ~1 min)."""
+def load_maps(priors, cache: Path, log) -> list[SideMap]:
+    """Both hippocampi of the 20 maps, cut around each (cached as one npz: reading takes ~1 min)."""
     if cache.exists():
-        z = np.load(cache, allow_pickle=False)
-        return [SideBox(str(z[f"name{n}"]), str(z[f"side{n}"]), z[f"labels{n}"], z[f"centroid{n}"], float(z[f"volume{n}"]))
-                for n in range(int(z["count"]))]
-    boxes: list[SideBox] = []
-    for path in sorted(maps_dir.glob("training_seg_*.nii.gz")):
-        boxes += load_side_boxes(path)
-        log(f"read {path.name}: hippocampus {boxes[-2].volume_mm3:.0f} / {boxes[-1].volume_mm3:.0f} mm3 (left / right)")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {"count": np.array(len(boxes))}
-    for n, b in enumerate(boxes):
-        arrays.update({f"name{n}": np.array(b.map_name), f"side{n}": np.array(b.side), f"labels{n}": b.labels,
-                       f"centroid{n}": b.centroid, f"volume{n}": np.array(b.volume_mm3)})
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, cache)
-    return boxes
+        return read_side_maps(cache, priors)
+    maps = load_side_maps(priors)
+    for m in maps:
+        log(f"read {m.map_name} {m.side}: hippocampus {m.volume_mm3:.0f} mm3")
+    save_side_maps(maps, cache)
+    return maps
 
 
-def training_pair(box: SideBox, synthesise, rng: np.random.Generator, input_size) -> tuple[np.ndarray, np.ndarray]:
-    img, lab = sample(box, synthesise, rng)
+def generator_commit() -> str:
+    """The last commit that touched training/synth (recorded with the run)."""
+    import subprocess
+    proc = subprocess.run(["git", "log", "-1", "--format=%H", "--", "training/synth"], capture_output=True, text=True, cwd=REPO)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "training/synth"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    return proc.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+
+
+def training_pair(m: SideMap, priors, rng: np.random.Generator, input_size) -> tuple[np.ndarray, np.ndarray]:
+    img, lab = sample(m, priors, rng)
     img, lab = random_patch(zscore_all(img), lab, input_size, rng)
     h = img.shape[1]
     img = img * rng.uniform(*SHIFT_SCALE_RANGE, size=(1, h, 1)) + rng.uniform(*SHIFT_OFFSET_RANGE, size=(1, h, 1))
@@ -134,13 +133,13 @@ def sliding_probs(image: np.ndarray, window, net) -> np.ndarray:
     return (acc / count)[crop]
 
 
-def make_val_set(boxes: list[SideBox], synthesise, seed: int) -> list[dict]:
+def make_val_set(maps: list[SideMap], priors, seed: int) -> list[dict]:
     out = []
-    for n, box in enumerate(boxes):
+    for n, m in enumerate(maps):
         for r in range(VAL_CROPS_PER_SIDE):
             rng = np.random.default_rng([seed, 7_000_000, n, r])
-            img, lab = sample(box, synthesise, rng)
-            out.append({"case": f"{box.map_name}:{box.side}:{r}", "image": zscore_all(img), "label": lab})
+            img, lab = sample(m, priors, rng)
+            out.append({"case": f"{m.map_name}:{m.side}:{r}", "image": zscore_all(img), "label": lab})
     return out
 
 
@@ -153,6 +152,19 @@ def evaluate(net: torch.nn.Module, val: list[dict], window) -> dict:
                     "mm3Predicted": float(pred.sum()), "mm3Reference": float((v["label"] > 0).sum())})
     net.train()
     return {"meanDice": float(np.mean([p["dice"] for p in per])), "perCase": per}
+
+
+def canonical_command(settings: dict) -> str:
+    """The command(s) that recreate a run; a --reschedule is a stop at that step then a resume."""
+    base = f"nice -n 5 /usr/bin/python3 training/train_fs.py --model {settings['model']} --seed {settings['seed']}"
+    changes = settings.get("schedule_changes", [])
+    if not changes:
+        return f"{base} --steps {settings['steps']}"
+    cmds = [f"{base} --steps {changes[0]['steps_from']} --stop-after {changes[0]['at_step']}"]
+    for n, c in enumerate(changes):
+        stop = f" --stop-after {changes[n + 1]['at_step']}" if n + 1 < len(changes) else ""
+        cmds.append(f"{base} --steps {c['steps_to']} --reschedule{stop}")
+    return " && ".join(cmds)
 
 
 def save_atomic(obj: dict, path: Path) -> None:
@@ -169,12 +181,14 @@ def main() -> int:
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--maps", type=Path, default=default_maps_dir())
     ap.add_argument("--runs", type=Path, default=REPO / "training" / "runs")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--stop-after", type=int, help="stop after this step (schedule unchanged)")
+    ap.add_argument("--reschedule", action="store_true",
+                    help="resume with a different --steps: the poly schedule takes the new horizon from the "
+                         "current step on; the change is recorded in settings.json and the manifest")
     args = ap.parse_args()
 
-    from synth_adapter import synthesiser  # the shared SynthSeg-style generator (training/synth)
     torch.set_num_threads(args.threads)
     recipe = RECIPES[args.model]
     run_dir = args.runs / f"{args.model}-fs-seed{args.seed}"
@@ -189,19 +203,32 @@ def main() -> int:
     settings = {"model": args.model, "seed": args.seed, "steps": args.steps, "batch": BATCH, "lr": LR,
                 "weight_decay": WEIGHT_DECAY, "val_maps": list(VAL_MAPS), "config": fs_config(args.model)}
     settings_path = run_dir / "settings.json"
-    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
-        log(f"refusing to resume {run_dir}: settings changed\n  was {settings_path.read_text()}\n  now {settings}")
-        return 2
+    changes: list[dict] = []
+    if settings_path.exists():
+        before = json.loads(settings_path.read_text())
+        changes = before.pop("schedule_changes", [])
+        if args.reschedule and before["steps"] != args.steps and {**before, "steps": args.steps} == settings:
+            done = torch.load(run_dir / "last.pt")["state"]["step"] if (run_dir / "last.pt").exists() else 0
+            if done >= args.steps:
+                log(f"refusing to reschedule to {args.steps} steps: {done} are done")
+                return 2
+            changes.append({"at_step": done, "steps_from": before["steps"], "steps_to": args.steps})
+            log(f"rescheduled {run_dir}: steps {before['steps']} -> {args.steps} from step {done}")
+        elif before != settings:
+            log(f"refusing to resume {run_dir}: settings changed\n  was {before}\n  now {settings}")
+            return 2
+    if changes:
+        settings["schedule_changes"] = changes
     settings_path.write_text(json.dumps(settings, indent=1))
-    command = f"nice -n 5 /usr/bin/python3 training/train_fs.py --model {args.model} --seed {args.seed} --steps {args.steps}"
+    command = canonical_command(settings)
 
-    boxes = load_boxes(args.maps, args.runs / "fs-cache" / "side-boxes.npz", log)
-    train_boxes = [b for b in boxes if b.map_name not in VAL_MAPS]
-    val_boxes = [b for b in boxes if b.map_name in VAL_MAPS]
-    if len(val_boxes) != 2 * len(VAL_MAPS) or len(train_boxes) < 2:
-        raise RuntimeError(f"expected 20 label maps with {VAL_MAPS} among them, found {len(boxes) // 2}")
-    synthesise = synthesiser()
-    val = make_val_set(val_boxes, synthesise, args.seed)
+    priors = load_priors()
+    maps = load_maps(priors, args.runs / "fs-cache" / "side-maps.npz", log)
+    train_maps = [m for m in maps if m.map_name not in VAL_MAPS]
+    val_maps = [m for m in maps if m.map_name in VAL_MAPS]
+    if len(val_maps) != 2 * len(VAL_MAPS) or len(train_maps) < 2:
+        raise RuntimeError(f"expected 20 label maps with {VAL_MAPS} among them, found {len(maps) // 2}")
+    val = make_val_set(val_maps, priors, args.seed)
 
     net = build(recipe.arch, settings["config"])
     opt = torch.optim.Adam(net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, amsgrad=True)
@@ -215,7 +242,9 @@ def main() -> int:
         log(f"resumed {run_dir} at step {state['step']}/{args.steps}")
     else:
         init = warm_start(args.model, net, REPO / "models" / f"{args.model}.onnx")
-        log(f"start: {recipe.arch} {settings['config']}, warm start {init}, {len(train_boxes)} train / "
+        init["generator"] = {"code": "training/synth", "commit": generator_commit(), "preset": "fs_crops.FS_CROP",
+                             "config": {k: v for k, v in vars(FS_CROP).items()}}
+        log(f"start: {recipe.arch} {settings['config']}, warm start {init}, {len(train_maps)} train sides / "
             f"{len(val)} val crops, {args.steps} steps of {BATCH}; command: {command}")
         m = evaluate(net, val, recipe.input_size)
         state["history"].append({"step": 0, "val": m["meanDice"]})
@@ -231,7 +260,7 @@ def main() -> int:
         # One generator per (seed, step): a resumed run draws what an uninterrupted one would.
         rng = np.random.default_rng([args.seed, step])
         torch.manual_seed(args.seed * 100_003 + step)
-        pairs = [training_pair(train_boxes[int(rng.integers(len(train_boxes)))], synthesise, rng, recipe.input_size)
+        pairs = [training_pair(train_maps[int(rng.integers(len(train_maps)))], priors, rng, recipe.input_size)
                  for _ in range(BATCH)]
         x = torch.from_numpy(np.stack([p[0] for p in pairs]))[:, None]
         y = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
@@ -263,6 +292,9 @@ def main() -> int:
                          "settings": settings, "init": init}, last)
             log(msg)
             losses, t0 = [], time.perf_counter()
+        if args.stop_after and done >= args.stop_after and done % args.ckpt_every == 0:
+            log(f"stopped after step {done} (--stop-after)")
+            return 0
 
     log(f"done: best synthetic val Dice {state['best']:.4f} at step {state['best_step']}, "
         f"{state['train_seconds'] / 3600:.2f} h of training")
