@@ -32,9 +32,12 @@ test.skip(!hasShared, sharedMissing);
 
 /** Issue #5's two models. */
 const ISSUE_MODELS = ['swinunetr', 'unetr'];
+// The MSD-protocol models: they segment the MSD crop below with its head/body labels. The
+// FreeSurfer-protocol swinunetr-fs has the same exporter and op set; src/infer/fs-model.test.ts
+// checks it on a real subject in Node.
 const trained = listInstalledModels()
   .map((m) => m.manifest)
-  .filter((m) => m.status === 'trained');
+  .filter((m) => m.status === 'trained' && m.protocol === 'msd');
 /** A `val` case of 32 × 51 × 28 voxels: one 32 × 64 × 32 window, the cheapest real check. */
 const CASE = 'hippocampus_226.nii.gz';
 const scanPath = join(msdDir, 'images', CASE);

@@ -33,7 +33,8 @@ describe('cropMaskWarnings', () => {
   });
 });
 
-const trained = listInstalledModels().find((m) => m.manifest.status === 'trained')?.manifest.id;
+// An MSD-protocol model: these crops and the plausibility ranges are MSD's.
+const trained = listInstalledModels().find((m) => m.manifest.status === 'trained' && m.manifest.protocol === 'msd')?.manifest.id;
 const skip = !hasShared ? sharedMissing : !trained ? '(skipped: no trained model is installed in models/)' : '';
 const SLOW = 120_000;
 
