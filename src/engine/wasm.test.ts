@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Adam, backward, conv3d, createCpuEngine, diceLoss, instanceNorm, leakyRelu, matmul, oneHot, randnArray, tidy, type Engine } from './index';
+import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
+import { gradCheck } from './testing/check';
 import { compareEngines } from './testing/compare';
 import { defineOpSuite } from './testing/op-suite';
 import { assembleEngineKernels, engineBinarySource } from './wasm/assemble';
@@ -51,6 +52,21 @@ describe('wasm kernels', () => {
     }
     plain.dispose();
   });
+});
+
+describe('wasm gradients against finite differences on the wasm engine itself', () => {
+  // Central differences in float32: h = 1e-2 keeps the loss's float32 rounding (~1e-6 of it,
+  // divided by 2h) and the O(h²) truncation of these smooth functions both under ~1e-4 of
+  // max|gradient|; 2e-3 leaves margin and still catches any wrong formula (O(1)).
+  const H = 1e-2;
+  const FD = 2e-3;
+  const cases: [string, (xs: Tensor[]) => Tensor, { shape: number[] }[]][] = [
+    ['conv3d k3 p1 with bias, stride 2', ([x, w, b]) => conv3d(x, w, b, { padding: 1, stride: 2 }), [{ shape: [1, 2, 5, 4, 4] }, { shape: [3, 2, 3, 3, 3] }, { shape: [3] }]],
+    ['matmul transB, batched', ([a, b]) => matmul(a, b, { transB: true }), [{ shape: [2, 5, 7] }, { shape: [2, 6, 7] }]],
+    ['layerNorm then gelu', ([x, w, b]) => gelu(layerNorm(x, w, b)), [{ shape: [4, 9] }, { shape: [9] }, { shape: [9] }]],
+    ['softmax', ([x]) => softmax(x, -1), [{ shape: [3, 11] }]],
+  ];
+  for (const [name, f, specs] of cases) it(name, async () => expect(await gradCheck(e2, f, specs, 1, H)).toBeLessThan(FD));
 });
 
 describe('wasm engine behaviour', () => {
