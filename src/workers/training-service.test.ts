@@ -1,6 +1,7 @@
 /**
  * The training side of the worker in Node, with the real parts: the fixture UNETR, two real MSD
- * crops, LoRA-PT on the WebGPU engine (Dawn; a software adapter here), the adapter store on an
+ * crops, LoRA-PT on the wasm engine (as the worker trains without a hardware GPU; the device-loss
+ * case on the WebGPU engine, Dawn's software adapter here), the adapter store on an
  * in-memory IndexedDB (fake-indexeddb; the e2e test uses Chromium's), the merge into ONNX and
  * ORT-web (wasm: Node has no WebGPU for ORT). Only the transport differs from the browser.
  */
@@ -14,7 +15,8 @@ import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
 import { resampleNearest } from '../core/resample';
 import type { LabelVolume, Volume } from '../core/volume';
-import { createCpuEngine, createWebGPUEngine, type Engine, type EngineDevice } from '../engine';
+import { createWebGPUEngine, type Engine, type EngineDevice } from '../engine';
+import { createNodeWasmEngine } from '../engine/wasm/node';
 import { requestNodeDevice } from '../engine/device-node';
 import { firstModelFrames, segmentFullHead } from '../infer/fullhead';
 import { createOrtNodeBackend } from '../infer/ort-node';
@@ -82,7 +84,9 @@ describe.skipIf(!hasShared)(`TrainingService ${hasShared ? '' : sharedMissing}`,
   const preparedTemplate = async () => (template ??= prepareTemplate(readTemplate()));
   beforeAll(async () => {
     configureOrtWeb();
-    engine = createWebGPUEngine(await requestNodeDevice());
+    // The engine the studio's worker trains on without a hardware GPU (CI, most laptops without
+    // WebGPU): wasm. The WebGPU path through the service is the device-loss block below.
+    engine = await createNodeWasmEngine({ threads: 2 });
     store = await AdapterStore.open(new IDBFactory());
     service = new TrainingService({
       post: (r) => {
@@ -214,9 +218,8 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
   let template: PreparedTemplate;
   beforeAll(async () => {
     configureOrtWeb();
-    // The label plumbing is under test here, not the GPU path (the block above trains on WebGPU):
-    // the float64 CPU engine runs the tiny model's step about twice as fast as Dawn's software adapter.
-    engine = createCpuEngine();
+    // The label plumbing is under test here, on the engine the worker uses without a GPU.
+    engine = await createNodeWasmEngine({ threads: 2 });
     store = await AdapterStore.open(new IDBFactory(), 'whole-structure');
     template = prepareTemplate(readTemplate());
     service = new TrainingService({
@@ -227,7 +230,8 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
       createBackend: createOrtWebBackend,
       template: async () => template,
     });
-  });
+    // Preparing the registration template takes seconds on a busy machine: more than the 10 s default.
+  }, 120_000);
   afterAll(() => {
     store?.close();
     engine?.dispose();
