@@ -1,0 +1,234 @@
+/**
+ * The perturbation suite's subjects and cases (issue 13, item 5), shared by the test
+ * (src/infer/perturbation.test.ts: a representative subset) and the benchmark
+ * (`npm run bench -- perturb`: the full grid, before/after tables in bench/RESULTS.md).
+ *
+ * Subjects, each with the truth the outcome is judged against (labels 1 left, 2 right):
+ * - bert: FreeSurfer's sample subject, norm.mgz (skull-stripped, normalised) + aseg 17/53;
+ * - vxm: voxelmorph's skull-stripped T1 in [0, 1] + its aseg-style 17/53;
+ * - ch2: Colin27 full head + AAL 37/38 (a coarse, generous outline: the centroid is AAL's);
+ *   its brain (ch2bet) gives the skull-stripped case;
+ * - sample: brainchop's full-head sample (no labels): the truth is the pipeline's own masks on
+ *   the unperturbed scan, so its cases measure consistency, and say so.
+ * Geometric perturbations keep world space, so the truth's world centroid stays the truth and
+ * its voxels follow the scan's grid by nearest neighbour.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Vec3 } from '../core/affine';
+import { readVolume } from '../core/io';
+import { dice } from '../core/metrics';
+import {
+  biasField,
+  cropWorld,
+  deface,
+  labelCentroid,
+  labelsOnGrid,
+  oblique,
+  reorient,
+  rescaleIntensity,
+  resampleSpacing,
+  ricianNoise,
+  skullStrip,
+} from '../core/perturb';
+import type { LabelVolume, Volume } from '../core/volume';
+import { dataDir } from './shared';
+
+export type SubjectName = 'bert' | 'vxm' | 'ch2' | 'sample';
+
+export interface Subject {
+  readonly name: SubjectName;
+  readonly scan: Volume;
+  /** 1 left, 2 right hippocampus on the scan's grid. */
+  readonly truth: LabelVolume;
+  /** What the truth is: FreeSurfer-style labels, AAL's atlas outline, or our own unperturbed masks. */
+  readonly truthKind: 'aseg' | 'aal' | 'self';
+  /** Brain mask on the scan grid, where one exists (skull-stripping case). */
+  readonly brain?: Volume;
+  readonly skullStripped: boolean;
+}
+
+const read = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
+
+/** A label map with `left`/`right` codes relabelled 1/2, everything else 0. */
+export function sidesOf(labels: Volume, left: number, right: number): LabelVolume {
+  return { ...labels, data: Uint8Array.from(labels.data as ArrayLike<number>, (v) => (v === left ? 1 : v === right ? 2 : 0)) };
+}
+
+/** Loads a labelled subject from ../shared/data. The sample's truth comes from `selfTruth` (the unperturbed run). */
+export async function loadSubject(name: SubjectName, selfTruth?: (scan: Volume) => Promise<LabelVolume>): Promise<Subject> {
+  switch (name) {
+    case 'bert': {
+      const dir = join(dataDir, 'fullhead_labelled', 'bert');
+      return { name, scan: read(join(dir, 'norm.mgz')), truth: sidesOf(read(join(dir, 'aseg.mgz')), 17, 53), truthKind: 'aseg', skullStripped: true };
+    }
+    case 'vxm': {
+      const dir = join(dataDir, 'fullhead_labelled', 'vxm_subject');
+      return { name, scan: read(join(dir, 't1.nii.gz')), truth: sidesOf(read(join(dir, 'aseg.nii.gz')), 17, 53), truthKind: 'aseg', skullStripped: true };
+    }
+    case 'ch2': {
+      const dir = join(dataDir, 'templates');
+      const scan = read(join(dir, 'ch2.nii.gz'));
+      return { name, scan, truth: sidesOf(read(join(dir, 'aal.nii.gz')), 37, 38), truthKind: 'aal', brain: read(join(dir, 'ch2bet.nii.gz')), skullStripped: false };
+    }
+    case 'sample': {
+      if (!selfTruth) throw new Error('the sample has no labels: pass selfTruth (the pipeline on the unperturbed scan)');
+      const scan = read(join(dataDir, 'samples', 'brainchop_t1_crop.nii.gz'));
+      return { name, scan, truth: await selfTruth(scan), truthKind: 'self', skullStripped: false };
+    }
+  }
+}
+
+/** The true hippocampus centroids, left then right, world mm. */
+export function truthCentroids(subject: Subject): [Vec3, Vec3] {
+  const left = labelCentroid(subject.truth, 1);
+  const right = labelCentroid(subject.truth, 2);
+  if (!left || !right) throw new Error(`${subject.name}: the truth lacks a side`);
+  return [left, right];
+}
+
+export interface PerturbedCase {
+  readonly scan: Volume;
+  readonly truth: LabelVolume;
+}
+
+export interface PerturbationCase {
+  readonly name: string;
+  /** What a real scan of this kind looks like, in words. */
+  readonly description: string;
+  /**
+   * `mask`: the scan is one the software must segment (a refusal fails the case);
+   * `mask-or-refusal`: a clear refusal is as good as a correct mask.
+   */
+  readonly expect: 'mask' | 'mask-or-refusal';
+  readonly applies: (s: Subject) => boolean;
+  readonly apply: (s: Subject) => PerturbedCase;
+}
+
+/** Both perturbed the same way (geometric): the truth by nearest neighbour. */
+const geometric = (s: Subject, f: (v: Volume, interp: 'linear' | 'nearest') => Volume): PerturbedCase => ({
+  scan: f(s.scan, 'linear'),
+  truth: f(s.truth, 'nearest') as LabelVolume,
+});
+const intensity = (s: Subject, f: (v: Volume) => Volume): PerturbedCase => ({ scan: f(s.scan), truth: s.truth });
+const always = () => true;
+const mid = (s: Subject): Vec3 => {
+  const [l, r] = truthCentroids(s);
+  return [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, (l[2] + r[2]) / 2];
+};
+const SEED = 13;
+
+export const PERTURBATIONS: readonly PerturbationCase[] = [
+  { name: 'none', description: 'as supplied', expect: 'mask', applies: always, apply: (s) => ({ scan: s.scan, truth: s.truth }) },
+  { name: 'header LPS', description: 'the same voxels written LPS (DICOM order)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v) => reorient(v, 'LPS')) },
+  { name: 'header ASL', description: 'sagittal acquisition order (A, S, L)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v) => reorient(v, 'ASL')) },
+  { name: 'oblique 12°', description: 'grid turned 12° about the left–right axis (oblique acquisition)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => oblique(v, 0, 12, i)) },
+  { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
+  { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
+  {
+    name: 'neck cut',
+    description: 'field of view cut 55 mm below the hippocampi (cerebellum kept)',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => geometric(s, (v) => cropWorld(v, 2, mid(s)[2] - 55, Infinity)),
+  },
+  {
+    name: 'FOV 160 mm S–I',
+    description: 'a 160 mm superior–inferior field of view, 65 mm of it below the hippocampi',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => geometric(s, (v) => cropWorld(v, 2, mid(s)[2] - 65, mid(s)[2] + 95)),
+  },
+  {
+    name: 'tight FOV',
+    description: 'field of view ending 15 mm above the hippocampi (the brain cut off)',
+    expect: 'mask-or-refusal',
+    applies: always,
+    apply: (s) => geometric(s, (v) => cropWorld(v, 2, -Infinity, mid(s)[2] + 15)),
+  },
+  {
+    name: 'defaced',
+    description: 'face and eyes removed (oblique cut in front of and below the frontal lobe)',
+    expect: 'mask',
+    applies: (s) => !s.skullStripped,
+    apply: (s) => intensity(s, (v) => deface(v, mid(s)[1] + 45, mid(s)[2] - 15, 0.8)),
+  },
+  { name: 'skull-stripped', description: 'brain-extracted (ch2bet mask)', expect: 'mask', applies: (s) => s.brain !== undefined, apply: (s) => intensity(s, (v) => skullStrip(v, s.brain!)) },
+  { name: 'bias ×1.6', description: 'smooth bias field spanning 1/1.6–1.6×', expect: 'mask', applies: always, apply: (s) => intensity(s, (v) => biasField(v, 1.6, SEED)) },
+  { name: 'noise 4%', description: 'Rician noise, σ = 4% of the 99th percentile', expect: 'mask', applies: always, apply: (s) => intensity(s, (v) => ricianNoise(v, 0.04, SEED)) },
+  {
+    name: 'rescaled uint8 γ0.8',
+    description: 'intensities ×1000 + 50, gamma 0.8, then quantised to 8 bits',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => intensity(s, (v) => rescaleIntensity(v, { scale: 1000, offset: 50, gamma: 0.8, uint8: true })),
+  },
+  { name: 'noise: not a brain', description: 'pure noise on the scan grid', expect: 'mask-or-refusal', applies: (s) => s.name === 'bert', apply: (s) => noiseScan(s) },
+];
+
+/** Noise of the scan's own grid and intensity range: must never come back as confident masks. */
+function noiseScan(s: Subject): PerturbedCase {
+  const blank: Volume = { ...s.scan, data: new Float32Array(s.scan.data.length).fill(50) };
+  return { scan: ricianNoise(blank, 0.5, SEED), truth: { ...s.truth, data: new Uint8Array(s.truth.data.length) } };
+}
+
+/** What a pipeline run gave: masks (1 left, 2 right on the scan grid) with its warnings, or a refusal. */
+export type RunOutcome =
+  | { readonly kind: 'mask'; readonly labels: LabelVolume; readonly warnings: readonly string[] }
+  | { readonly kind: 'refused'; readonly message: string };
+
+/** Pass criteria, stated. */
+export interface Criteria {
+  /** Greatest distance of each side's mask centroid from the true centroid, mm. */
+  readonly maxDistanceMm: number;
+  /** Least Dice of each side against the truth. */
+  readonly minDice: number;
+}
+
+/** Issue 13, item 5: within 5 mm of the true hippocampus centroid. */
+export const MAX_DISTANCE_MM = 5;
+
+export interface Judged {
+  readonly outcome: 'mask' | 'refused';
+  /** Left, right: mask centroid to true centroid, mm (NaN for an empty side or a refusal). */
+  readonly distanceMm: readonly [number, number];
+  readonly dice: readonly [number, number];
+  readonly warnings: readonly string[];
+  readonly message?: string;
+  readonly pass: boolean;
+  /** Why it failed, in words (empty when it passed). */
+  readonly why: string;
+}
+
+/** Judges one run of one case: a mask must meet the criteria on both sides; a refusal passes only where allowed. */
+export function judge(c: PerturbationCase, perturbed: PerturbedCase, run: RunOutcome, criteria: Criteria, truthCentres: readonly [Vec3, Vec3] | null): Judged {
+  if (run.kind === 'refused') {
+    const clear = run.message.trim().length > 20;
+    const ok = c.expect === 'mask-or-refusal' && clear;
+    return {
+      outcome: 'refused',
+      distanceMm: [NaN, NaN],
+      dice: [NaN, NaN],
+      warnings: [],
+      message: run.message,
+      pass: ok,
+      why: ok ? '' : c.expect === 'mask' ? `refused a scan that must be segmented: ${run.message}` : 'refused without a clear message',
+    };
+  }
+  const truth = labelsOnGrid(perturbed.truth, run.labels);
+  const distanceMm: [number, number] = [NaN, NaN];
+  const dices: [number, number] = [NaN, NaN];
+  const problems: string[] = [];
+  for (const [s, side] of (['left', 'right'] as const).entries()) {
+    const value = s + 1;
+    const c0 = labelCentroid(run.labels, value);
+    const t = truthCentres?.[s] ?? null;
+    if (c0 && t) distanceMm[s] = Math.hypot(c0[0] - t[0], c0[1] - t[1], c0[2] - t[2]);
+    dices[s] = dice(Uint8Array.from(run.labels.data, (v) => (v === value ? 1 : 0)), Uint8Array.from(truth.data, (v) => (v === value ? 1 : 0)));
+    if (!t) problems.push(`masks on a scan with no ${side} hippocampus`);
+    else if (!c0) problems.push(`no ${side} mask`);
+    else if (!(distanceMm[s] <= criteria.maxDistanceMm)) problems.push(`${side} ${distanceMm[s].toFixed(1)} mm from the true centroid`);
+    if (t && !(dices[s] >= criteria.minDice)) problems.push(`${side} Dice ${dices[s].toFixed(3)} < ${criteria.minDice}`);
+  }
+  return { outcome: 'mask', distanceMm, dice: dices, warnings: run.warnings, pass: problems.length === 0, why: problems.join('; ') };
+}
