@@ -110,6 +110,21 @@ export class InferenceClient {
     return { id, outcome };
   }
 
+  /** Starts the model's session and prepares the template in the worker, ahead of any scan. */
+  warm(model: ModelSource, backend: BackendPreference): Promise<Readonly<Record<string, number>>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {
+        fail: reject,
+        reply: (reply) => {
+          if (reply.type === 'warmed') this.settle(id, () => resolve(reply.timingsMs));
+          else if (reply.type === 'failed') this.settle(id, () => reject(new WorkerFailure(reply.stage, reply.message)));
+        },
+      });
+      this.send({ type: 'warm', id, model, backend });
+    });
+  }
+
   /** The brain template's outline on the open scan, where its last registration put it. */
   outline(): Promise<LabelVolume> {
     const id = this.nextId++;

@@ -80,3 +80,8 @@ createRoot(root).render(
     <App studio={studio} viewer={viewer} models={models} finetune={finetune} samTool={samTool} />
   </StrictMode>,
 );
+
+// Issue 13: the model's session and the brain template are made while the page is idle, so a
+// drop waits for neither (the first run reuses both).
+const whenIdle = (f: () => void) => ('requestIdleCallback' in window ? window.requestIdleCallback(() => f(), { timeout: 2000 }) : setTimeout(f, 200));
+whenIdle(() => void studio.warmUp());

@@ -7,6 +7,7 @@ import type { ScanPath } from '../core/fullhead';
 import type { LabelInfo } from '../core/labels';
 import type { LabelVolume } from '../core/volume';
 import type { SideMeasure } from '../infer/fullhead';
+import type { ProtocolChoice } from '../infer/protocol-choice';
 import type { BackendInfo, BackendPreference, RegistrationSummary, ScanPathChoice, ScanSummary, VolumeMeasure } from '../workers/protocol';
 
 /** Where the studio is in its one job: file in, masks out. */
@@ -44,6 +45,8 @@ export interface StudioState {
   readonly scanPath: ScanPathChoice;
   /** Full head: head and body + tail per side. */
   readonly sublabels: boolean;
+  /** Labelling protocol: `auto` is FreeSurfer's for full heads (when installed), MSD's for crops and sub-labels. */
+  readonly protocol: ProtocolChoice;
   /** The last registration to the brain template (full head; also when it failed). */
   readonly registration: RegistrationSummary | null;
   /** Whether the template outline is drawn over the scan. */
@@ -63,6 +66,7 @@ export const initialState = (modelId: string, backendPreference: BackendPreferen
   overlayOpacity: 0.6,
   scanPath: 'auto',
   sublabels: false,
+  protocol: 'auto',
   registration: null,
   showOutline: true,
 });

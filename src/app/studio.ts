@@ -7,6 +7,7 @@ import { readVolume, type writeNifti } from '../core/io';
 import { modelCaveat } from '../infer/registry';
 import { buildReport, reportPdf, softwareName } from '../report';
 import type { ModelManifest } from '../infer/manifest';
+import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice';
 import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
 import type { ConvertedSeries } from './dicom';
 import { displayName, intake, scanStem } from './files';
@@ -23,7 +24,7 @@ import type { ScanViewer } from './viewer';
 const cancelledNotice = 'Segmentation cancelled.';
 
 export interface StudioDeps {
-  readonly client: Pick<InferenceClient, 'open' | 'segment' | 'cancel' | 'outline' | 'generation'>;
+  readonly client: Pick<InferenceClient, 'open' | 'segment' | 'cancel' | 'outline' | 'generation'> & Partial<Pick<InferenceClient, 'warm'>>;
   readonly viewer: Pick<
     ScanViewer,
     'showScan' | 'showLabels' | 'setLabelOpacity' | 'clearLabels' | 'showOutline' | 'setOutlineVisible' | 'clearOutline' | 'centreOn'
@@ -157,9 +158,51 @@ export class Studio {
     return true;
   }
 
+  /**
+   * The model a run uses: the selected one, or its sibling of the protocol the run needs
+   * (infer/protocol-choice.ts: FreeSurfer's for full heads when installed, MSD's for crops
+   * and head/body sub-labels, or what the Protocol selector says).
+   */
+  runModel(): ModelManifest | undefined {
+    const selected = this.model();
+    const scan = this.state.scan;
+    if (!selected || !scan) return selected;
+    const path = this.state.scanPath !== 'auto' ? this.state.scanPath : scan.classification.kind === 'crop' ? 'crop' : 'full-head';
+    return modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path, sublabels: this.state.sublabels });
+  }
+
+  /**
+   * Called when the page is idle, before any drop: the worker starts the session of the model a
+   * full head would use and prepares the template, so a drop waits for neither. A failure here
+   * is not shown: the first run loads again and says what went wrong.
+   */
+  async warmUp(): Promise<void> {
+    const selected = this.model();
+    if (!selected || !this.deps.client.warm) return;
+    let manifest = selected;
+    try {
+      manifest = modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path: 'full-head', sublabels: this.state.sublabels });
+    } catch {
+      // no model of the protocol: warm the selected one
+    }
+    await this.deps.client.warm(modelSource(manifest, this.deps.base), this.state.backendPreference).catch(() => undefined);
+  }
+
+  /** Selects the labelling protocol (and re-segments an open scan). */
+  async selectProtocol(protocol: ProtocolChoice): Promise<void> {
+    this.set({ protocol });
+    if (this.state.scan) await this.segment();
+  }
+
   /** Segments the open scan with the selected model and backend. */
   async segment(): Promise<void> {
-    const manifest = this.model();
+    let manifest: ModelManifest | undefined;
+    try {
+      manifest = this.runModel();
+    } catch (error) {
+      this.set({ error: messageOf(error) });
+      return;
+    }
     if (!this.state.scan || !this.file || !manifest) return;
     this.stopRun();
     if (this.deps.client.generation !== this.openedIn && !(await this.openScan(this.file))) return;
@@ -337,6 +380,7 @@ export class Studio {
 function failureMessage(error: unknown): string {
   if (error instanceof WorkerFailure && error.stage === 'segment') return `Segmentation failed: ${error.message}`;
   if (error instanceof WorkerFailure && error.stage === 'localise') return `Could not find the hippocampi: ${error.message}`;
+  if (error instanceof WorkerFailure && error.stage === 'checks') return `Masks refused by the quality checks. ${error.message}`;
   return messageOf(error);
 }
 

@@ -4,12 +4,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
+import { choosePath, MaskRefusedError, ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
 import { axisCodes } from '../core/orientation';
 import type { FullHeadResult } from '../infer/fullhead';
 import { segmentScan, type SegmentScanResult } from '../infer/segment-scan';
+import { PROTOCOLS } from '../infer/manifest';
+import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice';
 import { listInstalledModels, loadModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import type { ModelManifest } from '../infer/manifest';
@@ -23,7 +25,8 @@ import type { CliIO } from './main';
 import { UsageError } from './usage';
 
 export const SEGMENT_USAGE = `Usage: seahorse segment <scan> -o <labels.nii.gz> [--model <id | model.onnx>] [--adapter <file>]
-                        [--full-head | --crop] [--sublabels] [--report <file.pdf | file.html>] [--json]
+                        [--protocol freesurfer|msd] [--full-head | --crop] [--sublabels]
+                        [--report <file.pdf | file.html>] [--json]
 
 Segments one T1-weighted scan (NIfTI .nii/.nii.gz or MGH/MGZ) and writes the labels as a
 NIfTI with the scan's own grid and affine. Prints each label's volume in mm³ and the
@@ -34,13 +37,21 @@ registered to the MNI template to find both hippocampi; each is segmented in the
 orientation the model was trained in and pasted back: label 1 left, 2 right hippocampus
 (largest component each), volumes also as a fraction of the intracranial-volume estimate.
 The registration quality is printed; a failed registration writes nothing, a poor one
-warns. A crop around one hippocampus (every axis ≤ 100 mm) is segmented as it is, with the
-model's own labels (1 head, 2 body + tail; the side is unknown).
+warns. Each side's mask is checked (volume against the protocol's normal range,
+left/right asymmetry, fragments, distance from where the hippocampus is expected):
+implausible masks are written with a warning, impossible ones are refused (nothing is
+written, exit status 1, the reasons on stderr; with --json also on stdout). A crop
+around one hippocampus (every axis ≤ 100 mm) is segmented as it is, with the model's own
+labels (1 head, 2 body + tail; the side is unknown).
 
 Options:
   -o, --output <file>   where to write the labels (.nii.gz, or .nii uncompressed)
   --model <id | file>   a model id from models/ or the path of an .onnx file
                         (default: the first trained model installed)
+  --protocol <name>     the labelling protocol: freesurfer (aseg 17/53, whole
+                        hippocampus; the default for full heads when such a model is
+                        installed) or msd (manual MSD/Vanderbilt outline, head and
+                        body + tail; crops and --sublabels always use it)
   --adapter <file>      a fine-tuned adapter (seahorse finetune) merged into the
                         model first; it must have been trained on that model
   --full-head           take the full-head path whatever the field of view
@@ -75,6 +86,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     {
       output: { type: 'string', short: 'o' },
       model: { type: 'string' },
+      protocol: { type: 'string' },
       adapter: { type: 'string' },
       'full-head': { type: 'boolean' },
       crop: { type: 'boolean' },
@@ -96,16 +108,38 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
   const report = values.report === undefined ? null : resolve(values.report);
   if (report && !reportFormat(report)) throw new UsageError(`the report must be a .pdf or .html file (got ${basename(report)})`, SEGMENT_USAGE);
   if (report && !existsSync(dirname(report))) throw new Error(`the report's folder does not exist: ${dirname(report)}`);
+  if (values.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(values.protocol)) {
+    throw new UsageError(`--protocol takes ${PROTOCOLS.join(' or ')} (got ${values.protocol})`, SEGMENT_USAGE);
+  }
+  const protocol = (values.protocol ?? 'auto') as ProtocolChoice;
 
+  const started = performance.now();
   const image = readScan(input);
-  const modelSpec = values.model ?? defaultModelId();
+  const readMs = performance.now() - started;
+  const modelSpec = chooseModel(values.model, protocol, choosePathOrAuto(image, path), !!values.sublabels);
   const adapter = values.adapter ? await readAdapterFile(resolve(values.adapter)) : null;
+  const modelStart = performance.now();
   const model = await loadModelNode(modelSpec, {
     adapt: adapter ? async (bytes) => (await applyAdapterToOnnx(bytes, adapter, `model ${modelSpec}`)).bytes : undefined,
   });
+  const modelMs = performance.now() - modelStart;
+  if (values.protocol && model.manifest.protocol !== values.protocol) {
+    await model.backend.dispose();
+    throw new Error(`model ${model.manifest.id} follows the ${model.manifest.protocol ?? 'unknown'} protocol, not ${values.protocol}; leave out --model or --protocol`);
+  }
+  let templateMs = 0;
+  const template = () => {
+    const t = performance.now();
+    const prepared = prepareTemplate(readTemplate());
+    templateMs = performance.now() - t;
+    return prepared;
+  };
   try {
-    const result = await segmentScan(image, model, { path, sublabels: values.sublabels, template: () => prepareTemplate(readTemplate()) }).catch((err) => {
+    const result = await segmentScan(image, model, { path, sublabels: values.sublabels, template }).catch((err) => {
       if (err instanceof ScanKindError) throw new Error(`${err.message.replace(/\.$/, '')} (--full-head or --crop).`);
+      if (err instanceof MaskRefusedError && values.json) {
+        io.out(toJson({ input, output: null, model: { id: model.manifest.id, protocol: model.manifest.protocol ?? null }, refused: true, reasons: err.report.findings.filter((f) => f.level === 'refusal').map((f) => f.message), qc: err.report }));
+      }
       throw err;
     });
     const maxLabel = Math.max(...result.labelInfo.map((l) => l.value));
@@ -116,13 +150,15 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     const caveat = modelCaveat(model.manifest);
     const { manifest, backend } = model;
     if (report) await writeReport(report, basename(input), image, result, manifest, caveat, backend);
+    // The whole wait, as a user has it: reading the file, loading the model and the template included.
+    const timingsMs = { read: readMs, 'model load': modelMs, ...(templateMs ? { template: templateMs } : {}), ...result.timingsMs, 'total, read to masks': performance.now() - started };
     if (values.json) {
       io.out(
         toJson({
           input,
           output,
           grid: { dims: image.dims, spacingMm: image.spacing, orientation: axisCodes(image.affine) },
-          model: { id: manifest.id, name: manifest.name, status: manifest.status, onnx: model.onnxPath },
+          model: { id: manifest.id, name: manifest.name, status: manifest.status, protocol: manifest.protocol ?? null, onnx: model.onnxPath },
           caveat,
           adapter: adapter ? { file: resolve(values.adapter!), method: adapter.method, base: adapter.base, training: adapter.training } : null,
           backend: { name: backend.name, reason: backend.reason },
@@ -132,22 +168,22 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
           volumes: result.volumes,
           ...(result.path === 'full-head' ? { fullHead: fullHeadReport(result.fullHead) } : {}),
           warnings: result.warnings,
-          timingsMs: result.timingsMs,
           report,
+          timingsMs,
         }),
       );
       return;
     }
-    const t = result.timingsMs;
+    const t = timingsMs;
     io.out(
       [
         `Scan     ${input}: ${image.dims.join(' × ')} voxels, ${image.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm, ${axisCodes(image.affine)}`,
-        `Model    ${manifest.id}: ${manifest.name}`,
+        `Model    ${manifest.id}: ${manifest.name}${manifest.protocol ? ` (${manifest.protocol} protocol)` : ''}`,
         ...(caveat ? [`         ${caveat}`] : []),
         ...(adapter ? [`Adapter  ${resolve(values.adapter!)}: ${describeAdapter(adapter)}`] : []),
         `Backend  ${backend.name}: ${backend.reason}`,
         `Path     ${result.path === 'full-head' ? 'full head' : 'crop'} (${result.classification.reason})`,
-        ...(result.path === 'full-head' ? [`Registration  ${registrationLine(result.fullHead)}`] : []),
+        ...(result.path === 'full-head' ? [`Registration  ${registrationLine(result.fullHead)}`, `Checks   ${checksLine(result.fullHead)}`] : []),
         ...result.warnings.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,
         ...(report ? [`Report   ${report}`] : []),
@@ -193,11 +229,40 @@ async function writeReport(
   writeFileSync(file, reportFormat(file) === 'pdf' ? await reportPdf(content) : reportHtml(content));
 }
 
+/** The model for a run: the one named, or the installed model of the protocol the run needs. */
+function chooseModel(named: string | undefined, protocol: ProtocolChoice, path: ScanPath | null, sublabels: boolean): string {
+  if (named) return named;
+  const fallback = defaultModelId();
+  // A field of view that is neither is refused later with the reason; pick the default for it.
+  if (!path) return fallback;
+  const manifests = listInstalledModels().map((m) => m.manifest);
+  const selected = manifests.find((m) => m.id === fallback)!;
+  return modelForProtocol(manifests, selected, { choice: protocol, path, sublabels }).id;
+}
+
+function choosePathOrAuto(image: ReturnType<typeof readScan>, forced: ScanPath | undefined): ScanPath | null {
+  try {
+    return choosePath(image, forced).path;
+  } catch {
+    return null;
+  }
+}
+
+function checksLine(f: FullHeadResult): string {
+  const by = f.placedBy === 'localiser' ? 'crops placed by the localiser' : 'crops placed by the registration';
+  const n = f.qc.findings.length;
+  return `${f.qc.verdict === 'ok' ? 'volume, asymmetry, connectivity, position: all plausible' : `${n} finding${n === 1 ? '' : 's'} (see the warnings)`}; ${by}`;
+}
+
 /** The full-head details for --json: registration, ICV, each side, the boxes and the crops the model saw. */
 function fullHeadReport(f: FullHeadResult) {
   const loc = f.localisation;
   return {
+    qc: f.qc,
+    placedBy: f.placedBy,
+    localiser: f.localiser ? { left: f.localiser.left, right: f.localiser.right, brain: { centroidMm: f.localiser.brain.centroidMm, mm3: f.localiser.brain.mm3 } } : null,
     registration: {
+      template: loc.template,
       quality: loc.quality,
       ncc: loc.ncc,
       brainNcc: loc.brainNcc,

@@ -185,11 +185,16 @@ describe.skipIf(!hasShared)(`segmentFullHead on the full-head sample (LIA 256³)
     // Each mask lies in its own box, so on its own side of the head (world x, R+).
     expect(left.centroidMm![0]).toBeLessThan(0);
     expect(right.centroidMm![0]).toBeGreaterThan(0);
-    // The directional model labels most of each crop, faces included: both sides are warned about.
-    expect(whole.warnings).toEqual([
+    // The directional model labels most of each crop, faces included: both sides are warned about,
+    // and the quality checks would refuse masks that size, but a model of no known protocol is
+    // only warned about.
+    expect(whole.warnings.slice(0, 2)).toEqual([
       expect.stringMatching(/^The left hippocampus mask reaches the edge of the region the model saw/),
       expect.stringMatching(/^The right hippocampus mask reaches the edge of the region the model saw/),
     ]);
+    expect(whole.qc.verdict).toBe('refused');
+    expect(whole.warnings).toContainEqual(expect.stringMatching(/^The left mask \(.* mm³\) is far too large to be a hippocampus/));
+    expect(whole.warnings.at(-1)).toMatch(/Seahorse would refuse these masks .* follows no protocol Seahorse knows/);
   }, SLOW);
 
   it('segments a poorly matching scan with the registration’s warning', async () => {

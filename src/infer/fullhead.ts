@@ -13,10 +13,11 @@
  * (one sentence per problem); a poor registration is segmented with a warning.
  */
 import type { Vec3 } from '../core/affine';
-import { applyToPoint, spacingFromAffine } from '../core/affine';
+import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
-import { assertLocalised, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
+import { assertLocalised, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
 import type { HippocampusBox, Localisation, PreparedTemplate } from '../core/fullhead';
+import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
@@ -49,9 +50,37 @@ export const SUBLABEL_INFO: readonly LabelInfo[] = [
 const MODEL_HEAD = 1;
 const MODEL_BODY = 2;
 
+/** One hippocampus as the learned localiser (src/infer/localiser.ts) found it. */
+export interface LocalisedSide {
+  /** Centroid, scan world mm (RAS+). */
+  readonly centroidMm: Vec3;
+  /** Coarse volume at the localiser's 4 mm, mm³. */
+  readonly mm3: number;
+  /** 0–1: how sure the localiser is that this is the hippocampus. */
+  readonly confidence: number;
+}
+
+/** What the learned localiser found in a scan: both hippocampi and the brain. */
+export interface LocaliserFindings {
+  readonly left: LocalisedSide;
+  readonly right: LocalisedSide;
+  readonly brain: {
+    readonly centroidMm: Vec3;
+    readonly mm3: number;
+    /** Brain mask (non-zero inside) on the localiser's 4 mm grid, scan world space. */
+    readonly mask: Volume;
+  };
+}
+
 export interface FullHeadOptions extends SegmentOptions {
   /** Head and body + tail per side (labels 1–4, `SUBLABELS`) instead of one label per side. */
   readonly sublabels?: boolean;
+  /**
+   * The learned localiser's findings on this scan. With them the registration starts from
+   * the brain and matches it only (to the skull-stripped template), the crops are placed on
+   * the localiser's hippocampi, and localiser and registration check each other.
+   */
+  readonly localiser?: LocaliserFindings;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
 }
@@ -87,6 +116,31 @@ export interface FullHeadResult extends SegmentResult {
   readonly frames: readonly [ModelFrame, ModelFrame];
   /** Sentences the user should see beside the masks (a poor registration, an empty side). */
   readonly warnings: readonly string[];
+  /** The masks' quality control (core/fullhead/qc.ts); refusals never reach a result for a model of known protocol. */
+  readonly qc: QcReport;
+  /** Where the crops were placed from: the learned localiser, or the registration (no localiser, or an unsure one). */
+  readonly placedBy: 'localiser' | 'registration';
+  /** The localiser's findings, when it ran. */
+  readonly localiser?: LocaliserFindings;
+}
+
+/** A box of the conformed grid around `centreMm` (MSD orientation: the right one mirrored), for crops placed by the localiser. */
+export function boxAround(side: 'left' | 'right', centreMm: Vec3, conformed: Localisation['conformed']): HippocampusBox {
+  const dims: Vec3 = [48, 64, 56];
+  const c = applyToPoint(invert(conformed.affine), centreMm);
+  const first = c.map((v, a) => Math.round(v - (dims[a] - 1) / 2)) as unknown as Vec3;
+  return {
+    side,
+    label: side === 'left' ? LEFT : RIGHT,
+    grid: { dims, affine: multiply(conformed.affine, boxToConformed(first, dims, side)) },
+    inView: 1,
+    centreMm,
+  };
+}
+
+/** Where the registration's anatomy prior puts a hippocampus centroid (AAL, corrected to the traced outline), world mm. */
+export function registrationCentre(box: HippocampusBox): Vec3 {
+  return applyToPoint(box.grid.affine, expectedCentre(box));
 }
 
 /** Model labels that `sublabels` needs: 1 head, 2 body (+ tail), as the MSD-trained models have. */
@@ -148,16 +202,32 @@ export async function segmentFullHead(
   progress({ stage: 'preprocess' });
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
-  const localisation = assertLocalised(localise(scan, template));
+  const found = opts.localiser;
+  const localisation = localise(scan, template, found ? { brain: { centreMm: found.brain.centroidMm, mask: found.brain.mask } } : {});
+  const warnings: string[] = [];
+  // A sure localiser places the crops itself; the registration is then the cross-check, the
+  // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
+  const placedBy = found && found.left.confidence >= CONFIDENCE_WARN && found.right.confidence >= CONFIDENCE_WARN ? 'localiser' : 'registration';
+  if (placedBy === 'registration' || localisation.quality !== 'failed') assertLocalised(localisation);
+  else {
+    warnings.push(
+      `The template registration failed (similarity ${localisation.ncc.toFixed(2)} overall, ${localisation.brainNcc.toFixed(2)} inside the brain): ` +
+        'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
+    );
+  }
+  const icvMm3 = placedBy === 'localiser' && localisation.quality === 'failed' ? found!.brain.mm3 : localisation.icvMm3;
   lap('localise');
 
   // The crops are in the orientation the crop models were trained in (MSD: left in RAS,
   // right mirrored; core/fullhead/roi.ts): the model takes them as they are, whatever its
   // manifest says about whole scans.
   const asTrained: LoadedModel = { ...model, manifest: { ...manifest, orientation: 'as-is' } };
-  const boxes = localisation.hippocampi;
-  const centres = boxes.map(expectedCentre);
-  const firstFrames = firstModelFrames(localisation);
+  const boxes =
+    placedBy === 'localiser'
+      ? ([boxAround('left', found!.left.centroidMm, localisation.conformed), boxAround('right', found!.right.centroidMm, localisation.conformed)] as const)
+      : localisation.hippocampi;
+  const centres = placedBy === 'localiser' ? boxes.map((b) => applyToPoint(invert(b.grid.affine), b.centreMm)) : boxes.map(expectedCentre);
+  const firstFrames = boxes.map((b, s) => msdFrame(b, centres[s]));
   const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));
   lap('crop');
 
@@ -177,14 +247,18 @@ export async function segmentFullHead(
     return result.labels.data;
   };
   const largest = opts.largestComponent ?? true;
+  const connected: number[] = [];
   const wholeOf = (labels: Uint8Array, frame: HippocampusBox) => {
     const mask = Uint8Array.from(labels, (v) => (v !== 0 ? 1 : 0));
-    return largest ? keepLargestComponentPerLabel(mask, frame.grid.dims) : mask;
+    const kept = keepLargestComponentPerLabel(mask, frame.grid.dims);
+    const count = (m: Uint8Array) => m.reduce((sum, v) => sum + v, 0);
+    const raw = count(mask);
+    connected[boxLabels.length] = raw > 0 ? count(kept) / raw : 1;
+    return largest ? kept : mask;
   };
   const frames: ModelFrame[] = [];
   const boxLabels: Uint8Array[] = [];
   const whole: Uint8Array[] = [];
-  const warnings: string[] = [];
   if (localisation.warning) warnings.push(localisation.warning);
   for (const [s, box] of boxes.entries()) {
     const centre = centres[s];
@@ -229,7 +303,7 @@ export async function segmentFullHead(
     labels = { ...sides, data: sublabelled(sides, heads.data, block) };
   }
   const labelInfo = opts.sublabels ? SUBLABEL_INFO : SIDE_LABELS;
-  const icv = localisation.icvMm3;
+  const icv = icvMm3;
   const mm3PerVoxel = voxelVolumeMm3(scan.affine);
   const counts = block ? blockStats(labels, block).counts : new Float64Array(256);
   const volumes = labelInfo
@@ -239,11 +313,24 @@ export async function segmentFullHead(
   lap('paste');
   timingsMs.total = performance.now() - start;
 
-  for (const h of hippocampi) {
-    if (h.voxels === 0) warnings.push(`The model found no ${h.side} hippocampus in the box the registration put around it.`);
+  const evidence = hippocampi.map(
+    (h, s): SideEvidence => ({
+      side: h.side,
+      mm3: h.mm3,
+      connectedFraction: connected[s],
+      centroidMm: h.centroidMm,
+      localiser: found ? { centroidMm: found[h.side].centroidMm, confidence: found[h.side].confidence } : null,
+      registration: { centroidMm: registrationCentre(localisation.hippocampi[s]), quality: localisation.quality },
+    }),
+  ) as [SideEvidence, SideEvidence];
+  const qc = checkMasks(evidence, manifest.protocol ?? 'msd');
+  if (qc.verdict === 'refused' && manifest.protocol) throw new MaskRefusedError(qc, localisation);
+  warnings.push(...qc.findings.map((f) => f.message));
+  if (qc.verdict === 'refused') {
+    warnings.push(`Seahorse would refuse these masks from one of its own models; model ${manifest.id} follows no protocol Seahorse knows, so they are shown, unchecked.`);
   }
   progress({ stage: 'done' });
-  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs };
+  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}) };
 }
 
 /** The bounding block of a label volume's non-zero voxels, inclusive; null when there are none. */

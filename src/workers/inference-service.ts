@@ -5,7 +5,7 @@
  * outline), and the runs in flight. Every failure becomes a `failed` reply; the service
  * itself always stays usable.
  */
-import { classifyScan, LocalisationError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
+import { classifyScan, LocalisationError, MaskRefusedError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
 import { readVolume } from '../core/io';
 import type { Dims3, Mat4, Volume } from '../core/volume';
 import type { OrtWebBackend, OrtWebOptions } from '../infer/ort-web';
@@ -76,6 +76,8 @@ export class InferenceService {
         return this.segment(request.id, request.model, request.backend, request.settings);
       case 'outline':
         return this.outline(request.id);
+      case 'warm':
+        return this.warm(request.id, request.model, request.backend);
       case 'cancel':
         this.runs.get(request.id)?.abort();
         return;
@@ -159,11 +161,33 @@ export class InferenceService {
         const loc = error.localisation;
         if (loc) this.registered = { scan, transform: loc.transform };
         this.deps.post({ type: 'failed', id, stage: 'localise', message: error.message, ...(loc ? { registration: registrationSummary(loc) } : {}) });
+      } else if (error instanceof MaskRefusedError) {
+        const loc = error.localisation;
+        if (loc) this.registered = { scan, transform: loc.transform };
+        this.deps.post({ type: 'failed', id, stage: 'checks', message: error.message, ...(loc ? { registration: registrationSummary(loc) } : {}) });
       } else if (error instanceof ScanKindError) {
         this.deps.post({ type: 'failed', id, stage: 'segment', message: `${error.message} (Scan: Full head or Crop.)` });
       } else this.deps.post({ type: 'failed', id, stage: 'segment', message: messageOf(error) });
     } finally {
       this.runs.delete(id);
+    }
+  }
+
+  /**
+   * Starts the session and prepares the template while the page is idle (issue 13: a drop
+   * should wait for neither). A later `segment` with the same model and preference shares the
+   * session (`backendFor`), and the template is prepared once (`templateOnce`).
+   */
+  private async warm(id: number, model: ModelSource, preference: BackendPreference): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.backendFor(id, model, preference);
+      const t1 = performance.now();
+      await this.template();
+      this.templateReady = true;
+      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, template: performance.now() - t1 } });
+    } catch (error) {
+      this.deps.post({ type: 'failed', id, stage: 'model', message: messageOf(error) });
     }
   }
 

@@ -90,14 +90,20 @@ export type WorkerRequest =
    * scan placed it (also after a failed one: the outline shows what went wrong).
    */
   | { readonly type: 'outline'; readonly id: number }
+  /**
+   * Get ready while the page is idle, before any scan: start the ORT session for this model
+   * and preference and prepare the brain template, so a drop pays for neither.
+   */
+  | { readonly type: 'warm'; readonly id: number; readonly model: ModelSource; readonly backend: BackendPreference }
   /** Stop the run with this id (a no-op when it already ended). */
   | { readonly type: 'cancel'; readonly id: number };
 
 /**
  * Where a request failed, so the UI can phrase the message. `localise`: the full-head path
- * could not find the hippocampi (not a brain, the brain cut off, a failed registration).
+ * could not find the hippocampi (not a brain, the brain cut off, a failed registration);
+ * `checks`: masks were made but refused by the quality control (core/fullhead/qc.ts).
  */
-export type FailureStage = 'open' | 'model' | 'segment' | 'localise' | 'outline';
+export type FailureStage = 'open' | 'model' | 'segment' | 'localise' | 'checks' | 'outline';
 
 export type WorkerReply =
   | { readonly type: 'opened'; readonly id: number; readonly scan: ScanSummary }
@@ -122,6 +128,8 @@ export type WorkerReply =
       readonly hippocampi?: readonly SideMeasure[];
     }
   | { readonly type: 'outline'; readonly id: number; readonly outline: LabelVolume }
+  /** The session and the template are ready (`warm`); how long each took, ms. */
+  | { readonly type: 'warmed'; readonly id: number; readonly timingsMs: Readonly<Record<string, number>> }
   | { readonly type: 'cancelled'; readonly id: number }
   | {
       readonly type: 'failed';

@@ -33,6 +33,8 @@ export {
   type Localisation,
   type LocalisationProblem,
   type PreparedTemplate,
+  type BrainPrior,
+  type LocaliseOptions,
 } from './localise';
 export { extractBox, extractBoxLabels, boxToConformed, MSD_ORIENTATION, ROI_MARGIN_MM, type HippocampusBox } from './roi';
 export { templateOutline, OUTLINE_BRAIN, OUTLINE_HIPPOCAMPUS } from './outline';
@@ -51,3 +53,13 @@ export {
   type LocalisedSide,
   type LocaliserMeasures,
 } from './localiser-grid';
+export {
+  checkMasks,
+  MaskRefusedError,
+  VOLUME_LIMITS,
+  type QcCheck,
+  type QcFinding,
+  type QcProtocol,
+  type QcReport,
+  type SideEvidence,
+} from './qc';

@@ -1,11 +1,11 @@
-import { det3, invert, multiply, spacingFromAffine, type Vec3 } from '../affine';
+import { applyToPoint, det3, invert, multiply, spacingFromAffine, type Vec3 } from '../affine';
 import type { ImageLevel } from '../registration/levels';
 import { blockAverage, blockFactors, buildPyramid, foregroundCentre } from '../registration/levels';
 import type { FixedPoints } from '../registration/points';
 import { gatherFixedPoints } from '../registration/points';
 import type { FixedPyramid, LevelReport } from '../registration/register';
 import { prepareFixed, registerAffine, similarity } from '../registration/register';
-import type { Grid } from '../resample';
+import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { mat4 } from '../volume';
 import { conformedGrid } from './conform';
@@ -54,8 +54,17 @@ export interface PreparedTemplate {
   readonly fixed: FixedPyramid;
   /** The brain's interior (fraction ≥ ½) at the finest level: where `brainNcc` is measured. */
   readonly interior: FixedPoints;
+  /**
+   * The skull-stripped template (Colin27 × its brain fraction: what brain-extraction tools
+   * leave), on the same points: skull-stripped scans and scans masked by the localiser's
+   * brain are registered to it.
+   */
+  readonly fixedStripped: FixedPyramid;
+  readonly interiorStripped: FixedPoints;
   /** Centre of mass of the bright voxels of the coarsest level, world mm. */
   readonly headCentre: Vec3;
+  /** Centre of mass of the template brain, world mm (where a localiser's brain centroid starts the registration). */
+  readonly brainCentre: Vec3;
   readonly brainMm3: number;
 }
 
@@ -63,13 +72,68 @@ export function prepareTemplate(template: Template): PreparedTemplate {
   const levels = buildPyramid(template.t1, LEVELS_MM);
   const masks = levels.map((level) => brainMaskAt(template, level, MASK_RIM_MM));
   const finest = levels[levels.length - 1];
+  const stripped = buildPyramid({ ...template.t1, data: Float32Array.from(template.t1.data as ArrayLike<number>, (v, n) => (v * template.brain.data[n]) / FRACTION_SCALE) }, LEVELS_MM);
+  const interiorMask = brainMaskAt(template, finest, 0, FRACTION_SCALE / 2);
   return {
     template,
     fixed: prepareFixed(levels, masks),
-    interior: gatherFixedPoints(finest, brainMaskAt(template, finest, 0, FRACTION_SCALE / 2)),
+    interior: gatherFixedPoints(finest, interiorMask),
+    fixedStripped: prepareFixed(stripped, masks),
+    interiorStripped: gatherFixedPoints(stripped[stripped.length - 1], interiorMask),
     headCentre: foregroundCentre(levels[0]),
+    brainCentre: brainCentreOf(template),
     brainMm3: templateBrainMm3(template),
   };
+}
+
+/** Fraction-weighted centre of the template brain, world mm. */
+function brainCentreOf(template: Template): Vec3 {
+  const { dims, data, affine } = template.brain;
+  const s = [0, 0, 0];
+  let w = 0;
+  for (let k = 0, n = 0; k < dims[2]; k++) {
+    for (let j = 0; j < dims[1]; j++) {
+      for (let i = 0; i < dims[0]; i++, n++) {
+        const v = data[n];
+        s[0] += v * i;
+        s[1] += v * j;
+        s[2] += v * k;
+        w += v;
+      }
+    }
+  }
+  return applyToPoint(affine, [s[0] / w, s[1] / w, s[2] / w]);
+}
+
+/** What a learned localiser tells the registration (issue 13: start from the brain, match the brain). */
+export interface BrainPrior {
+  /** Centroid of the brain, scan world mm: the registration starts with the template brain's centre there. */
+  readonly centreMm: Vec3;
+  /** Brain mask (non-zero inside) on any grid in scan world space: the scan is matched inside it only, to the skull-stripped template. */
+  readonly mask?: Volume;
+}
+
+export interface LocaliseOptions {
+  readonly brain?: BrainPrior;
+}
+
+/** A pyramid level multiplied by a brain mask (linear on the level's grid: soft edges at the mask's resolution). */
+function maskLevel(level: ImageLevel, mask: Volume): ImageLevel {
+  const binary: Volume = { ...mask, data: Float32Array.from(mask.data as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0)) };
+  const weight = resampleLinear(binary, level.dims, level.affine);
+  return { ...level, data: Float32Array.from(level.data, (v, n) => v * weight.data[n]) };
+}
+
+/**
+ * Whether the scan looks skull-stripped: both templates are matched at the coarsest level
+ * from the same start and the better one wins (a stripped scan has nothing where the
+ * template's skull and scalp are; a whole head has them).
+ */
+function matchesStripped(prepared: PreparedTemplate, coarse: ImageLevel, initial: Mat4): boolean {
+  const schedule = [{ maxIterations: LEVEL_ITERATIONS[0] }];
+  const head = registerAffine({ levels: [prepared.fixed.levels[0]] }, [coarse], { initial, schedule });
+  const brain = registerAffine({ levels: [prepared.fixedStripped.levels[0]] }, [coarse], { initial, schedule });
+  return brain.ncc > head.ncc;
 }
 
 /** The template brain (fraction above `min`, of 255) on a pyramid level's grid, dilated by `rimMm`. */
@@ -100,6 +164,8 @@ export interface Localisation {
   readonly brainCoverage: number;
   /** Intracranial-volume estimate: template brain volume × |det| of the transform, mm³. */
   readonly icvMm3: number;
+  /** Which template the scan was matched to: the whole head, or the skull-stripped brain (stripped scans, or a localiser's brain mask). */
+  readonly template: 'head' | 'brain';
   /** The scan's conformed grid (RAS, 1 mm) the boxes live on. */
   readonly conformed: Grid;
   /** Left (label 1) then right (label 2). */
@@ -132,7 +198,7 @@ export class LocalisationError extends Error {
  * derives what the segmentation needs: a box around each hippocampus on the scan's
  * conformed grid, an intracranial-volume estimate, and whether any of it can be trusted.
  */
-export function localise(scan: Volume, prepared: PreparedTemplate): Localisation {
+export function localise(scan: Volume, prepared: PreparedTemplate, opts: LocaliseOptions = {}): Localisation {
   const times: Record<string, number> = {};
   let t = performance.now();
   const lap = (name: string) => {
@@ -140,17 +206,23 @@ export function localise(scan: Volume, prepared: PreparedTemplate): Localisation
     times[name] = now - t;
     t = now;
   };
-  const moving = buildPyramid(scan, LEVELS_MM);
+  const pyramid = buildPyramid(scan, LEVELS_MM);
+  const brain = opts.brain;
+  const moving = brain?.mask ? pyramid.map((level) => maskLevel(level, brain.mask!)) : pyramid;
   lap('pyramid');
-  // Start with the head centres aligned; orientation comes from the scan's header.
-  const c = foregroundCentre(moving[0]);
-  const h = prepared.headCentre;
+  // Start with the brain centres aligned when a localiser found the brain, else the centres of
+  // the bright voxels (the whole field of view: neck included); orientation from the header.
+  const c = brain ? brain.centreMm : foregroundCentre(moving[0]);
+  const h = brain ? prepared.brainCentre : prepared.headCentre;
   const initial = mat4([1, 0, 0, c[0] - h[0], 0, 1, 0, c[1] - h[1], 0, 0, 1, c[2] - h[2], 0, 0, 0, 1]);
-  const result = registerAffine(prepared.fixed, moving, { initial, schedule: LEVEL_ITERATIONS.map((maxIterations) => ({ maxIterations })) });
+  const stripped = brain?.mask ? true : matchesStripped(prepared, moving[0], initial);
+  lap('template choice');
+  const fixed = stripped ? prepared.fixedStripped : prepared.fixed;
+  const result = registerAffine(fixed, moving, { initial, schedule: LEVEL_ITERATIONS.map((maxIterations) => ({ maxIterations })) });
   lap('registration');
 
   const transform = result.transform;
-  const brainNcc = similarity(prepared.interior, moving[moving.length - 1], transform);
+  const brainNcc = similarity(stripped ? prepared.interiorStripped : prepared.interior, moving[moving.length - 1], transform);
   const brainCoverage = coverage(prepared.template.brain, transform, scan);
   const conformed = conformedGrid(scan);
   const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, conformed);
@@ -194,6 +266,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate): Localisation
     warning,
     quality,
     brainCoverage,
+    template: stripped ? 'brain' : 'head',
     icvMm3: prepared.brainMm3 * Math.abs(det3(transform)),
     conformed,
     hippocampi,
