@@ -28,7 +28,7 @@ describe('protocol and model choice', () => {
     expect(modelForProtocol(all, unetr, { choice: 'freesurfer', path: 'full-head', sublabels: false }).id).toBe('swinunetr-fs');
     // Without a FreeSurfer model, full heads stay with MSD; asking for it explicitly is an error that names what is installed.
     expect(modelForProtocol([swin, unetr], swin, { choice: 'auto', path: 'full-head', sublabels: false }).id).toBe('swinunetr');
-    expect(() => modelForProtocol([swin, unetr], swin, { choice: 'freesurfer', path: 'full-head', sublabels: false })).toThrow(/no trained model for the FreeSurfer .* installed: swinunetr msd, unetr msd\)$/);
+    expect(() => modelForProtocol([swin, unetr], swin, { choice: 'freesurfer', path: 'full-head', sublabels: false })).toThrow(/no trained model for the FreeSurfer .* is installed \(installed: swinunetr msd, unetr msd\)$/);
     // A model of unknown protocol (a test or user model) is used as it is unless a protocol is asked for.
     expect(modelForProtocol(all, test, { choice: 'auto', path: 'full-head', sublabels: false }).id).toBe('unetr-tiny-test');
     expect(modelForProtocol(all, test, { choice: 'msd', path: 'full-head', sublabels: false }).id).toBe('unetr');
