@@ -260,7 +260,7 @@ function fullHeadReport(f: FullHeadResult) {
   return {
     qc: f.qc,
     placedBy: f.placedBy,
-    localiser: f.localiser ? { left: f.localiser.left, right: f.localiser.right, brain: { centroidMm: f.localiser.brain.centroidMm, mm3: f.localiser.brain.mm3 } } : null,
+    localiser: f.localiser ? { left: f.localiser.left, right: f.localiser.right, brainCentroidMm: f.localiser.brainCentroidMm, brainVolumeMm3: f.localiser.brainVolumeMm3 } : null,
     registration: {
       template: loc.template,
       quality: loc.quality,

@@ -51,25 +51,23 @@ const MODEL_HEAD = 1;
 const MODEL_BODY = 2;
 
 /** One hippocampus as the learned localiser (src/infer/localiser.ts) found it. */
-export interface LocalisedSide {
+export interface LocalisedHippocampus {
   /** Centroid, scan world mm (RAS+). */
   readonly centroidMm: Vec3;
   /** Coarse volume at the localiser's 4 mm, mm³. */
-  readonly mm3: number;
+  readonly volumeMm3: number;
   /** 0–1: how sure the localiser is that this is the hippocampus. */
   readonly confidence: number;
 }
 
-/** What the learned localiser found in a scan: both hippocampi and the brain. */
+/** What the learned localiser found in a scan (the shape of src/infer/localiser.ts's result once found). */
 export interface LocaliserFindings {
-  readonly left: LocalisedSide;
-  readonly right: LocalisedSide;
-  readonly brain: {
-    readonly centroidMm: Vec3;
-    readonly mm3: number;
-    /** Brain mask (non-zero inside) on the localiser's 4 mm grid, scan world space. */
-    readonly mask: Volume;
-  };
+  readonly left: LocalisedHippocampus;
+  readonly right: LocalisedHippocampus;
+  /** Brain (intracranial) mask, non-zero inside, on the localiser's 4 mm grid in scan world space. */
+  readonly brainMask: Volume;
+  readonly brainVolumeMm3: number;
+  readonly brainCentroidMm: Vec3;
 }
 
 export interface FullHeadOptions extends SegmentOptions {
@@ -203,7 +201,7 @@ export async function segmentFullHead(
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
   const found = opts.localiser;
-  const localisation = localise(scan, template, found ? { brain: { centreMm: found.brain.centroidMm, mask: found.brain.mask } } : {});
+  const localisation = localise(scan, template, found ? { brain: { centreMm: found.brainCentroidMm, mask: found.brainMask } } : {});
   const warnings: string[] = [];
   // A sure localiser places the crops itself; the registration is then the cross-check, the
   // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
@@ -215,7 +213,7 @@ export async function segmentFullHead(
         'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
     );
   }
-  const icvMm3 = placedBy === 'localiser' && localisation.quality === 'failed' ? found!.brain.mm3 : localisation.icvMm3;
+  const icvMm3 = placedBy === 'localiser' && localisation.quality === 'failed' ? found!.brainVolumeMm3 : localisation.icvMm3;
   lap('localise');
 
   // The crops are in the orientation the crop models were trained in (MSD: left in RAS,

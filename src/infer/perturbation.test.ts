@@ -1,0 +1,68 @@
+/**
+ * The perturbation suite (issue 13, item 5) on a representative subset, with the default
+ * trained model as `seahorse segment` runs it: each perturbed scan must give masks within
+ * 5 mm of the true hippocampus centroid with the stated Dice (src/testing/perturb-criteria.ts),
+ * or, where the case allows it, a clear refusal. A refusal where masks are expected fails,
+ * and so does a mask that misses. The full grid is `npm run bench -- perturb` (bench/RESULTS.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalisationError, MaskRefusedError, prepareTemplate, ScanKindError, type PreparedTemplate } from '../core/fullhead';
+import { readTemplate } from '../core/fullhead/template-node';
+import type { Volume } from '../core/volume';
+import { judge, loadSubject, PERTURBATIONS, truthCentroids, type RunOutcome, type Subject, type SubjectName } from '../testing/perturb-cases';
+import { criteriaFor } from '../testing/perturb-criteria';
+import { hasShared, sharedMissing } from '../testing/shared';
+import { listInstalledModels, loadModelNode, type LoadedNodeModel } from './registry-node';
+import { segmentScan } from './segment-scan';
+
+const SLOW = 600_000;
+const trained = listInstalledModels().find((m) => m.manifest.status === 'trained')?.manifest.id;
+const skip = !hasShared ? sharedMissing : !trained ? '(skipped: no trained model is installed)' : '';
+
+/** Subject → the cases run here (the expensive grid is the benchmark's). */
+const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
+  bert: ['none', '1×1×1.2 mm', 'noise: not a brain'],
+  vxm: ['none'],
+  ch2: ['defaced', 'skull-stripped'],
+};
+
+describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () => {
+  let prepared: PreparedTemplate;
+  let model: LoadedNodeModel;
+  const subjects = new Map<SubjectName, Subject>();
+  beforeAll(async () => {
+    prepared = prepareTemplate(readTemplate());
+    model = await loadModelNode(trained!);
+    for (const name of Object.keys(SUBSET) as SubjectName[]) subjects.set(name, await loadSubject(name));
+  }, SLOW);
+  afterAll(() => model?.backend.dispose());
+
+  async function run(scan: Volume): Promise<RunOutcome> {
+    try {
+      const result = await segmentScan(scan, model, { template: () => prepared });
+      expect(result.path).toBe('full-head');
+      return { kind: 'mask', labels: result.labels, warnings: result.warnings };
+    } catch (error) {
+      if (error instanceof LocalisationError || error instanceof ScanKindError || error instanceof MaskRefusedError) return { kind: 'refused', message: error.message };
+      throw error;
+    }
+  }
+
+  for (const [name, cases] of Object.entries(SUBSET)) {
+    for (const caseName of cases) {
+      it(`${name}, ${caseName}`, async () => {
+        const subject = subjects.get(name as SubjectName)!;
+        const c = PERTURBATIONS.find((p) => p.name === caseName)!;
+        expect(c.applies(subject)).toBe(true);
+        const perturbed = c.apply(subject);
+        const outcome = await run(perturbed.scan);
+        const noBrain = caseName === 'noise: not a brain';
+        const judged = judge(c, perturbed, outcome, criteriaFor(subject.truthKind, model.manifest.protocol), noBrain ? null : truthCentroids(subject));
+        expect(judged.why, `${name} ${caseName}: ${JSON.stringify({ ...judged, warnings: judged.warnings.length })}`).toBe('');
+        expect(judged.pass).toBe(true);
+        // Noise must never come back as masks, warned or not.
+        if (noBrain) expect(judged.outcome).toBe('refused');
+      }, SLOW);
+    }
+  }
+});
