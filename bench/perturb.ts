@@ -1,6 +1,6 @@
 /**
  * The perturbation grid (issue 13, item 5) on every labelled subject at hand:
- *   npm run bench -- perturb [--model <id | model.onnx>] [--subjects bert,vxm,ch2,sample] [--cases <name>,…]
+ *   npm run bench -- perturb [--model <id | model.onnx>] [--subjects bert,vxm,ch2,sample] [--cases <name>,…] [--no-localiser]
  *
  * For each subject × perturbation (src/testing/perturb-cases.ts): the full-head pipeline as
  * `seahorse segment` runs it (onnxruntime-node), then the outcome: masks (distance of each
@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { LocalisationError, prepareTemplate, ScanKindError } from '../src/core/fullhead';
 import { readTemplate } from '../src/core/fullhead/template-node';
 import type { Volume } from '../src/core/volume';
+import { loadLocaliserNode } from '../src/infer/localiser-node';
 import { loadModelNode } from '../src/infer/registry-node';
 import { segmentScan } from '../src/infer/segment-scan';
 import { defaultModelId } from '../src/cli/segment';
@@ -38,11 +39,14 @@ const modelSpec = option('--model') ?? defaultModelId();
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const prepared = prepareTemplate(readTemplate());
 const model = await loadModelNode(modelSpec);
+// As `seahorse segment` runs: with the learned localiser when it is installed (--no-localiser: without).
+const localiser = args.includes('--no-localiser') ? null : await loadLocaliserNode();
+console.log(`localiser: ${localiser ? localiser.manifest.id : 'none (registration alone)'}`);
 console.log(`model: ${model.manifest.id} (${model.manifest.protocol ?? 'protocol unknown'}); criteria: each side within ${MAX_DISTANCE_MM} mm of the true centroid and Dice ≥ the subject's stated minimum, or a clear refusal where allowed`);
 
 async function run(scan: Volume): Promise<RunOutcome> {
   try {
-    const result = await segmentScan(scan, model, { template: () => prepared });
+    const result = await segmentScan(scan, model, { template: () => prepared, localiserModel: () => localiser });
     if (result.path !== 'full-head') return { kind: 'refused', message: `took the crop path (${result.classification.reason})` };
     return { kind: 'mask', labels: result.labels, warnings: result.warnings };
   } catch (error) {
@@ -92,6 +96,7 @@ for (const name of subjects) {
   }
 }
 await model.backend.dispose();
+await localiser?.backend.dispose();
 console.log(`\n| ${rows[0].join(' | ')} |\n|${rows[0].map(() => '---').join('|')}|`);
 for (const r of rows.slice(1)) console.log(`| ${r.join(' | ')} |`);
 console.log(`\n${passed} of ${total} cases pass.`);

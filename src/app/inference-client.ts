@@ -111,7 +111,7 @@ export class InferenceClient {
   }
 
   /** Starts the model's session and prepares the template in the worker, ahead of any scan. */
-  warm(model: ModelSource, backend: BackendPreference): Promise<Readonly<Record<string, number>>> {
+  warm(model: ModelSource, backend: BackendPreference, localiser?: ModelSource): Promise<Readonly<Record<string, number>>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, {
@@ -121,7 +121,7 @@ export class InferenceClient {
           else if (reply.type === 'failed') this.settle(id, () => reject(new WorkerFailure(reply.stage, reply.message)));
         },
       });
-      this.send({ type: 'warm', id, model, backend });
+      this.send({ type: 'warm', id, model, backend, ...(localiser ? { localiser } : {}) });
     });
   }
 

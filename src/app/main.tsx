@@ -13,13 +13,14 @@ import { InferenceClient } from './inference-client';
 import { SamClient } from './sam/sam-client';
 import { SamTool } from './sam/sam-tool';
 import { useSamTool } from './sam/store';
-import { initialModelId, registryModels } from './models';
+import { initialModelId, localiserManifest, registryModels } from './models';
 import { initialState, useStudio } from './store';
 import { Studio } from './studio';
 import { ScanViewer } from './viewer';
 import './styles.css';
 
-const models = registryModels(import.meta.glob('../../models/*.json', { eager: true, import: 'default' }));
+const manifestFiles = import.meta.glob('../../models/*.json', { eager: true, import: 'default' });
+const models = registryModels(manifestFiles);
 
 // `?backend=wasm` forces the CPU path (tests use it); `?model=<id>` picks a model.
 const params = new URLSearchParams(window.location.search);
@@ -36,6 +37,7 @@ const studio: Studio = new Studio({
   viewer,
   store: useStudio,
   models,
+  localiser: localiserManifest(manifestFiles),
   base: import.meta.env.BASE_URL,
   convertDicom: dicomToNifti,
   writeNifti,

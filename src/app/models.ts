@@ -43,3 +43,10 @@ export function modelSource(manifest: ModelManifest, base: string): ModelSource 
 export function initialModelId(models: readonly ModelManifest[], requested: string | null): string {
   return models.find((m) => m.id === requested)?.id ?? models[0]?.id ?? '';
 }
+
+/** The full-head localiser's manifest among the bundled ones (models/localiser.json), if installed. */
+export function localiserManifest(files: Readonly<Record<string, unknown>>): ModelManifest | undefined {
+  return Object.entries(files)
+    .map(([path, json]) => parseManifest(json, path))
+    .find((m) => taskOf(m) === 'localisation' && m.status === 'trained');
+}

@@ -34,6 +34,8 @@ export interface StudioDeps {
     setState(patch: Partial<StudioState>): void;
   };
   readonly models: readonly ModelManifest[];
+  /** The full-head localiser, when one is installed (models/localiser.json). */
+  readonly localiser?: ModelManifest;
   /** URL base the app is served under (Vite's BASE_URL). */
   readonly base: string;
   readonly convertDicom: (files: readonly File[]) => Promise<ConvertedSeries>;
@@ -185,7 +187,11 @@ export class Studio {
     } catch {
       // no model of the protocol: warm the selected one
     }
-    await this.deps.client.warm(modelSource(manifest, this.deps.base), this.state.backendPreference).catch(() => undefined);
+    await this.deps.client.warm(modelSource(manifest, this.deps.base), this.state.backendPreference, this.localiserSource()).catch(() => undefined);
+  }
+
+  private localiserSource() {
+    return this.deps.localiser ? modelSource(this.deps.localiser, this.deps.base) : undefined;
   }
 
   /** Selects the labelling protocol (and re-segments an open scan). */
@@ -217,7 +223,8 @@ export class Studio {
       notice: this.state.notice === cancelledNotice ? null : this.state.notice,
       progress: { fraction: 0, label: 'Starting' },
     });
-    const settings = { path: this.state.scanPath, sublabels: this.state.sublabels };
+    const localiser = this.localiserSource();
+    const settings = { path: this.state.scanPath, sublabels: this.state.sublabels, ...(localiser ? { localiser } : {}) };
     const { id, outcome } = this.deps.client.segment(modelSource(manifest, this.deps.base), this.state.backendPreference, settings, {
       onLoadingModel: (name) => this.set({ phase: 'loading-model', progress: { fraction: 0, label: `Loading ${name}` } }),
       onBackend: (backend) => this.set({ phase: 'running', backend }),

@@ -12,7 +12,8 @@ import type { FullHeadResult } from '../infer/fullhead';
 import { segmentScan, type SegmentScanResult } from '../infer/segment-scan';
 import { PROTOCOLS } from '../infer/manifest';
 import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice';
-import { listInstalledModels, loadModelNode } from '../infer/registry-node';
+import { loadLocaliserNode } from '../infer/localiser-node';
+import { listInstalledModels, loadModelNode, type LoadedNodeModel } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import type { ModelManifest } from '../infer/manifest';
 import type { Volume } from '../core/volume';
@@ -127,6 +128,14 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     await model.backend.dispose();
     throw new Error(`model ${model.manifest.id} follows the ${model.manifest.protocol ?? 'unknown'} protocol, not ${values.protocol}; leave out --model or --protocol`);
   }
+  let localiser: LoadedNodeModel | null = null;
+  let localiserLoadMs = 0;
+  const localiserModel = async () => {
+    const t = performance.now();
+    localiser = await loadLocaliserNode();
+    localiserLoadMs = performance.now() - t;
+    return localiser;
+  };
   let templateMs = 0;
   const template = () => {
     const t = performance.now();
@@ -135,7 +144,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     return prepared;
   };
   try {
-    const result = await segmentScan(image, model, { path, sublabels: values.sublabels, template }).catch((err) => {
+    const result = await segmentScan(image, model, { path, sublabels: values.sublabels, template, localiserModel }).catch((err) => {
       if (err instanceof ScanKindError) throw new Error(`${err.message.replace(/\.$/, '')} (--full-head or --crop).`);
       if (err instanceof MaskRefusedError && values.json) {
         io.out(toJson({ input, output: null, model: { id: model.manifest.id, protocol: model.manifest.protocol ?? null }, refused: true, reasons: err.report.findings.filter((f) => f.level === 'refusal').map((f) => f.message), qc: err.report }));
@@ -151,7 +160,14 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     const { manifest, backend } = model;
     if (report) await writeReport(report, basename(input), image, result, manifest, caveat, backend);
     // The whole wait, as a user has it: reading the file, loading the model and the template included.
-    const timingsMs = { read: readMs, 'model load': modelMs, ...(templateMs ? { template: templateMs } : {}), ...result.timingsMs, 'total, read to masks': performance.now() - started };
+    const timingsMs = {
+      read: readMs,
+      'model load': modelMs,
+      ...(localiser ? { 'localiser load': localiserLoadMs } : {}),
+      ...(templateMs ? { template: templateMs } : {}),
+      ...result.timingsMs,
+      'total, read to masks': performance.now() - started,
+    };
     if (values.json) {
       io.out(
         toJson({
@@ -195,6 +211,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     );
   } finally {
     await model.backend.dispose();
+    await (localiser as LoadedNodeModel | null)?.backend.dispose();
   }
 }
 

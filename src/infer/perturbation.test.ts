@@ -12,6 +12,7 @@ import type { Volume } from '../core/volume';
 import { judge, loadSubject, PERTURBATIONS, truthCentroids, type RunOutcome, type Subject, type SubjectName } from '../testing/perturb-cases';
 import { criteriaFor } from '../testing/perturb-criteria';
 import { hasShared, sharedMissing } from '../testing/shared';
+import { loadLocaliserNode } from './localiser-node';
 import { listInstalledModels, loadModelNode, type LoadedNodeModel } from './registry-node';
 import { segmentScan } from './segment-scan';
 
@@ -29,17 +30,23 @@ const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
 describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () => {
   let prepared: PreparedTemplate;
   let model: LoadedNodeModel;
+  let localiser: LoadedNodeModel | null;
   const subjects = new Map<SubjectName, Subject>();
   beforeAll(async () => {
     prepared = prepareTemplate(readTemplate());
     model = await loadModelNode(trained!);
+    // As `seahorse segment` runs: with the learned localiser once it is installed.
+    localiser = await loadLocaliserNode();
     for (const name of Object.keys(SUBSET) as SubjectName[]) subjects.set(name, await loadSubject(name));
   }, SLOW);
-  afterAll(() => model?.backend.dispose());
+  afterAll(async () => {
+    await model?.backend.dispose();
+    await localiser?.backend.dispose();
+  });
 
   async function run(scan: Volume): Promise<RunOutcome> {
     try {
-      const result = await segmentScan(scan, model, { template: () => prepared });
+      const result = await segmentScan(scan, model, { template: () => prepared, localiserModel: () => localiser });
       expect(result.path).toBe('full-head');
       return { kind: 'mask', labels: result.labels, warnings: result.warnings };
     } catch (error) {

@@ -14,7 +14,8 @@ import { choosePath, parseTemplate, prepareTemplate, TEMPLATE_FILES } from '../c
 import type { PreparedTemplate, ScanClassification, ScanPath, Template, TemplateBytes } from '../core/fullhead';
 import type { LabelInfo } from '../core/labels';
 import type { Volume } from '../core/volume';
-import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult } from './fullhead';
+import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult, type LocaliserFindings } from './fullhead';
+import { localiseHippocampi, type LocaliserResult } from './localiser';
 import { cropMaskWarnings } from './crop-plausibility';
 import { segmentVolume, type LoadedModel, type SegmentResult, type VolumeSegmentResult } from './pipeline';
 
@@ -23,6 +24,24 @@ export interface SegmentScanOptions extends FullHeadOptions {
   readonly path?: ScanPath;
   /** The prepared registration template, asked for only when a full head comes in. */
   readonly template: () => PreparedTemplate | Promise<PreparedTemplate>;
+  /**
+   * The learned full-head localiser (models/localiser.*), asked for only when a full head
+   * comes in; null when none is installed (the registration then places the crops alone).
+   */
+  readonly localiserModel?: () => LoadedModel | null | Promise<LoadedModel | null>;
+}
+
+/** The localiser's result as the full-head path takes it: only when it found a head and both hippocampi. */
+export function localiserFindings(result: LocaliserResult): LocaliserFindings | null {
+  const { left, right, brainCentroidMm } = result;
+  if (!result.found || !left.centroidMm || !right.centroidMm || !brainCentroidMm) return null;
+  return {
+    left: { centroidMm: left.centroidMm, volumeMm3: left.volumeMm3, confidence: left.confidence },
+    right: { centroidMm: right.centroidMm, volumeMm3: right.volumeMm3, confidence: right.confidence },
+    brainMask: result.brainMask,
+    brainVolumeMm3: result.brainVolumeMm3,
+    brainCentroidMm,
+  };
 }
 
 interface Common {
@@ -50,9 +69,24 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   }
   if (opts.sublabels) checkSublabelModel(model.manifest);
   const template = await opts.template();
-  const fullHead = await segmentFullHead(scan, model, template, opts);
-  const { labels, volumes, timingsMs, labelInfo, warnings } = fullHead;
-  return { labels, volumes, timingsMs, labelInfo, warnings, path, classification, fullHead };
+  const localiser = opts.localiserModel ? await opts.localiserModel() : null;
+  let findings: LocaliserFindings | null = null;
+  const extra: string[] = [];
+  let localiserMs: number | undefined;
+  if (localiser) {
+    opts.onProgress?.({ stage: 'localise' });
+    const t0 = performance.now();
+    const found = await localiseHippocampi(scan, localiser);
+    localiserMs = performance.now() - t0;
+    findings = localiserFindings(found);
+    // The registration alone then places the crops, and the checks say how far to trust them.
+    if (!findings) extra.push(`The localiser could not stand behind what it found (${found.problems.join(' ')}): the hippocampi were placed by the template registration alone.`);
+  }
+  const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...(findings ? { localiser: findings } : {}) });
+  const { labels, volumes, labelInfo } = fullHead;
+  const warnings = [...extra, ...fullHead.warnings];
+  const timingsMs = localiserMs === undefined ? fullHead.timingsMs : { localiser: localiserMs, ...fullHead.timingsMs, total: fullHead.timingsMs.total + localiserMs };
+  return { labels, volumes, timingsMs, labelInfo, warnings, path, classification, fullHead: { ...fullHead, warnings } };
 }
 
 /** Reads the three template files through `fetchBytes` (the browser: URLs under `baseUrl`). */

@@ -10,6 +10,7 @@ import { readVolume } from '../core/io';
 import type { Dims3, Mat4, Volume } from '../core/volume';
 import type { OrtWebBackend, OrtWebOptions } from '../infer/ort-web';
 import { largestBufferBytes } from '../infer/ort-web';
+import type { LoadedModel } from '../infer/pipeline';
 import { fetchTemplate, segmentScan, templateOnce } from '../infer/segment-scan';
 import { prepareForWeb } from '../onnx';
 import type {
@@ -50,6 +51,7 @@ export function loadTemplateOnce(fetchBytes: (url: string) => Promise<Uint8Array
 export class InferenceService {
   private scan: Volume | undefined;
   private cached: CachedBackend | undefined;
+  private localiserCached: { readonly key: string; readonly backend: Promise<LoadedModel> } | undefined;
   private readonly runs = new Map<number, AbortController>();
   private readonly template: () => Promise<PreparedTemplate>;
   private templateReady = false;
@@ -77,7 +79,7 @@ export class InferenceService {
       case 'outline':
         return this.outline(request.id);
       case 'warm':
-        return this.warm(request.id, request.model, request.backend);
+        return this.warm(request.id, request.model, request.backend, request.localiser);
       case 'cancel':
         this.runs.get(request.id)?.abort();
         return;
@@ -133,6 +135,7 @@ export class InferenceService {
           path: settings.path === 'auto' ? undefined : settings.path,
           sublabels: settings.sublabels,
           template: () => this.preparedTemplate(id),
+          localiserModel: settings.localiser ? () => this.localiserFor(settings.localiser!, preference) : undefined,
           onProgress: (progress) => this.deps.post({ type: 'progress', id, progress }),
           signal: controller.signal,
         },
@@ -178,17 +181,41 @@ export class InferenceService {
    * should wait for neither). A later `segment` with the same model and preference shares the
    * session (`backendFor`), and the template is prepared once (`templateOnce`).
    */
-  private async warm(id: number, model: ModelSource, preference: BackendPreference): Promise<void> {
+  private async warm(id: number, model: ModelSource, preference: BackendPreference, localiser?: ModelSource): Promise<void> {
     const t0 = performance.now();
     try {
       await this.backendFor(id, model, preference);
       const t1 = performance.now();
+      if (localiser) await this.localiserFor(localiser, preference);
+      const t2 = performance.now();
       await this.template();
       this.templateReady = true;
-      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, template: performance.now() - t1 } });
+      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, 'localiser load': t2 - t1, template: performance.now() - t2 } });
     } catch (error) {
       this.deps.post({ type: 'failed', id, stage: 'model', message: messageOf(error) });
     }
+  }
+
+  /** The localiser's session, built once per model and preference (it is small: no GPU-memory juggling). */
+  private localiserFor(source: ModelSource, preference: BackendPreference): Promise<LoadedModel> {
+    const key = `${source.manifest.id}|${source.onnxUrl}|${preference}`;
+    if (this.localiserCached?.key !== key) {
+      const backend = (async () => {
+        const created = await this.deps.createBackend(await this.loadModel(source), {
+          preference,
+          inputSize: source.manifest.inputSize as Dims3,
+          // 72³ voxels × a few dozen channels of float32: far below any adapter's buffer limit.
+          bufferBytes: 0,
+          forcedReason: preference === 'wasm' ? 'wasm was selected (settings or ?backend=wasm)' : undefined,
+        });
+        return { manifest: source.manifest, backend: created };
+      })();
+      this.localiserCached = { key, backend };
+      backend.catch(() => {
+        if (this.localiserCached?.backend === backend) this.localiserCached = undefined;
+      });
+    }
+    return this.localiserCached!.backend;
   }
 
   /** The template, loaded on the first full-head scan: the page hears about the wait. */

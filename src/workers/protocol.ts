@@ -56,6 +56,8 @@ export interface SegmentSettings {
   readonly path: ScanPathChoice;
   /** Full head: head and body + tail per side (labels 1–4) instead of one label per side. */
   readonly sublabels: boolean;
+  /** The full-head localiser (models/localiser.*) to run on full heads; absent while none is installed. */
+  readonly localiser?: ModelSource;
 }
 
 /** What the registration to the brain template found, in the units the UI shows. */
@@ -94,7 +96,7 @@ export type WorkerRequest =
    * Get ready while the page is idle, before any scan: start the ORT session for this model
    * and preference and prepare the brain template, so a drop pays for neither.
    */
-  | { readonly type: 'warm'; readonly id: number; readonly model: ModelSource; readonly backend: BackendPreference }
+  | { readonly type: 'warm'; readonly id: number; readonly model: ModelSource; readonly backend: BackendPreference; readonly localiser?: ModelSource }
   /** Stop the run with this id (a no-op when it already ended). */
   | { readonly type: 'cancel'; readonly id: number };
 
