@@ -180,7 +180,9 @@ export class Studio {
    */
   async warmUp(): Promise<void> {
     const selected = this.model();
-    if (!selected || !this.deps.client.warm) return;
+    // Only shipped, trained models are worth a session before anyone asks (test fixtures and
+    // user models load on the first run, where their loading is shown and can fail visibly).
+    if (!selected || selected.status !== 'trained' || !this.deps.client.warm) return;
     let manifest = selected;
     try {
       manifest = modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path: 'full-head', sublabels: this.state.sublabels });
