@@ -1,0 +1,33 @@
+# Seahorse's BIDS App in a container (BIDS Apps convention: the entry point takes
+# <bids_dir> <output_dir> participant|group [options]).
+#
+#   docker build -t seahorse .
+#   docker run --rm -v /data/cohort:/data:ro -v /data/out:/out seahorse /data /out participant --participant-label 01
+#   docker run --rm -v /data/cohort:/data:ro -v /data/out:/out seahorse /data /out group
+#
+# The shipped models (models/*.onnx + manifests) and the registration template
+# (models/templates) are part of the image; nothing is downloaded at run time.
+# CPU only (onnxruntime-node); about 0.4 GB of memory per scan being segmented.
+FROM node:20-bookworm-slim
+
+WORKDIR /opt/seahorse
+# onnxruntime-node's CPU binaries ship in its npm package; skip the optional GPU download.
+# (No NODE_ENV=production: npm ci would leave out onnxruntime-node, a dev dependency.)
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+COPY package.json package-lock.json ./
+# Dev dependencies included: the CLI runs on onnxruntime-node (a dev dependency of the studio).
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+COPY bin ./bin
+COPY src ./src
+COPY models ./models
+COPY workflow ./workflow
+COPY tsconfig.json ./
+
+RUN ln -s /opt/seahorse/bin/seahorse.mjs /usr/local/bin/seahorse \
+ && node bin/seahorse.mjs bids --help > /dev/null
+
+USER node
+ENTRYPOINT ["node", "/opt/seahorse/bin/seahorse.mjs", "bids"]
