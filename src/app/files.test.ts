@@ -21,12 +21,18 @@ describe('intake', () => {
     expect(intake([file('.DS_Store'), f])).toEqual({ kind: 'scan', file: f });
   });
 
-  it('refuses empty and oversized files, and several scans at once, with a message', () => {
+  it('refuses empty and oversized files with a message; several scans go to batch mode', () => {
     const empty = intake([file('empty.nii', 0)]);
     expect(empty).toEqual({ kind: 'refused', message: '“empty.nii” is empty (0 bytes).' });
     const huge = { name: 'huge.nii', size: maxScanBytes + 1 } as File;
     expect(intake([huge])).toMatchObject({ kind: 'refused', message: expect.stringContaining('up to 1 GiB') });
-    expect(intake([file('a.nii'), file('b.nii')])).toMatchObject({ kind: 'refused' });
+    const a = file('a.nii');
+    const b = file('b.nii.gz');
+    const participants = file('participants.tsv');
+    // Several scans (a folder): batch mode, side files ignored, participants.tsv kept.
+    expect(intake([a, file('a.json'), b, participants])).toEqual({ kind: 'batch', files: [a, b], participants });
+    // One scan among side files (a BIDS folder of one participant): that scan.
+    expect(intake([a, file('a.json')])).toEqual({ kind: 'scan', file: a });
     expect(intake([])).toMatchObject({ kind: 'refused' });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * What the user gave us: one scan file, or a set of DICOM files (a folder). The core reader
+ * What the user gave us: one scan file, several (batch mode), or a set of DICOM files (a folder). The core reader
  * decides whether a scan file is valid; this only routes and catches what is plainly wrong
  * before any bytes are read.
  */
@@ -14,6 +14,8 @@ const dicomExtension = /\.(dcm|dicom|ima)$/i;
 
 export type Intake =
   | { readonly kind: 'scan'; readonly file: File }
+  /** Several scans (a folder, a BIDS dataset): batch mode; participants.tsv when it came along. */
+  | { readonly kind: 'batch'; readonly files: readonly File[]; readonly participants: File | null }
   | { readonly kind: 'dicom'; readonly files: readonly File[] }
   | { readonly kind: 'refused'; readonly message: string };
 
@@ -22,8 +24,12 @@ export function intake(files: readonly File[]): Intake {
   const real = files.filter((f) => !isHidden(f.name));
   if (real.length === 0) return { kind: 'refused', message: 'No file was given.' };
   if (real.length === 1 && !dicomExtension.test(real[0].name)) return checkScan(real[0]);
-  if (real.some(isVolumeName)) {
-    return { kind: 'refused', message: `${real.length} files were given; open one scan or one DICOM folder at a time.` };
+  const volumes = real.filter(isVolumeName);
+  if (volumes.length === 1) return checkScan(volumes[0]);
+  if (volumes.length > 1) {
+    const tooBig = volumes.find((f) => f.size > maxScanBytes);
+    if (tooBig) return checkScan(tooBig);
+    return { kind: 'batch', files: volumes, participants: real.find((f) => f.name === 'participants.tsv') ?? null };
   }
   // Several files, or one .dcm: a DICOM series (folders hold slices with or without .dcm).
   return { kind: 'dicom', files: real };

@@ -9,6 +9,7 @@ import { buildReport, reportPdf, softwareName } from '../report';
 import type { ModelManifest } from '../infer/manifest';
 import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice';
 import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
+import { BatchRunner, batchCsv, useBatch } from './batch';
 import type { ConvertedSeries } from './dicom';
 import { displayName, intake, scanStem } from './files';
 import type { InferenceClient } from './inference-client';
@@ -55,7 +56,18 @@ export class Studio {
   /** The registration whose outline the viewer has (or is fetching). */
   private outlineOf = -1;
 
-  constructor(private readonly deps: StudioDeps) {}
+  /** Batch mode (several scans dropped): its own table and store, the same worker. */
+  readonly batch: BatchRunner;
+
+  constructor(private readonly deps: StudioDeps) {
+    this.batch = new BatchRunner({
+      client: deps.client,
+      base: deps.base,
+      store: useBatch,
+      model: () => this.model(),
+      settings: () => ({ backend: this.state.backendPreference, settings: { path: this.state.scanPath, sublabels: this.state.sublabels } }),
+    });
+  }
 
   private get state(): StudioState {
     return this.deps.store.getState();
@@ -98,6 +110,15 @@ export class Studio {
       return;
     }
     this.stopRun();
+    if (routed.kind === 'batch') {
+      // The batch replaces the open scan in the worker: the single-scan view starts empty again.
+      this.batch.stop();
+      this.file = undefined;
+      this.set({ phase: 'empty', scan: null, segmentation: null, registration: null, error: null, notice: null, progress: null });
+      await this.batch.run(routed.files, routed.participants);
+      return;
+    }
+    this.batch.close();
     this.set({ phase: 'opening', error: null, notice: null, progress: null });
     let file: File;
     let notice: string | null = about ?? null;
@@ -269,6 +290,11 @@ export class Studio {
       if (this.runId === id) this.runId = undefined;
     }
     if (outline && this.state.showOutline) await this.drawOutline();
+  }
+
+  /** Saves the batch table as CSV (the columns of the CLI's hippocampus_volumes.tsv). */
+  exportBatchCsv(): void {
+    this.deps.download(new TextEncoder().encode(batchCsv(useBatch.getState())), 'hippocampus_volumes.csv');
   }
 
   /** The user's Cancel: stops the run in flight and says so. */

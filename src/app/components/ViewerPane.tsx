@@ -3,8 +3,9 @@ import { SAMPLE_SCAN } from '../sample';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
+import { BatchPanel } from './BatchPanel';
 
-/** The NiiVue canvas, with a welcome card (and the sample scan) until a scan is open. */
+/** The NiiVue canvas, with a welcome card (and the sample scan) until a scan is open; the batch table over it in batch mode. */
 export function ViewerPane({ viewer, studio }: { viewer: ScanViewer; studio: Studio }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   // A lost WebGL context cannot be reused: a new canvas (new key) gets a new NiiVue.
@@ -33,7 +34,7 @@ export function ViewerPane({ viewer, studio }: { viewer: ScanViewer; studio: Stu
           ) : (
             <>
               <p className="welcome-title">Drop a T1-weighted scan anywhere</p>
-              <p>NIfTI (.nii, .nii.gz), MGZ, or a folder of DICOM files.</p>
+              <p>NIfTI (.nii, .nii.gz), MGZ, or a folder of DICOM files; a folder of scans (e.g. a BIDS dataset) for a batch.</p>
               <button type="button" className="primary sample-button" data-testid="try-sample" onClick={() => void studio.openSample()}>
                 Try a sample scan
               </button>
@@ -45,6 +46,7 @@ export function ViewerPane({ viewer, studio }: { viewer: ScanViewer; studio: Stu
           )}
         </div>
       )}
+      <BatchPanel studio={studio} />
     </section>
   );
 }
