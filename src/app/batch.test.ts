@@ -4,7 +4,7 @@ import { groupTable } from '../bids/group';
 import { scanMeasures, type SegmentationReport } from '../bids/record';
 import { formatCsv } from '../bids/tsv';
 import type { ModelManifest } from '../infer/manifest';
-import { batchCsv, batchEntries, BatchRunner, emptyBatch, type BatchState } from './batch';
+import { batchCsv, batchEntries, BatchRunner, emptyBatch, type BatchDeps, type BatchState } from './batch';
 import { WorkerFailure } from './inference-client';
 
 const file = (path: string) => {
@@ -54,7 +54,7 @@ describe('batch mode', () => {
       cancel: () => {},
     };
     const manifest = { id: 'swinunetr', status: 'trained', onnx: 'swinunetr.onnx', externalData: [] } as unknown as ModelManifest;
-    const runner = new BatchRunner({ client, base: '/', store, model: () => manifest, settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }) });
+    const runner = new BatchRunner({ client: client as unknown as BatchDeps['client'], base: '/', store, model: () => manifest, settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }) });
     const participants = new File(['participant_id\tage\tdiagnosis\nsub-01\t70\tAD\nsub-03\t64\tCN\n'], 'participants.tsv');
     await runner.run(files, participants);
     expect(opened).toEqual(['sub-01_T1w.nii.gz', 'sub-02_T1w.nii.gz', 'sub-03_T1w.nii.gz']);
