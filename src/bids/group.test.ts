@@ -24,8 +24,8 @@ function measures(left: number, right: number, icv: number, extra: Partial<ScanM
   };
 }
 const ok = (participant: string, left: number, right: number, icv = 1.5e6, extra?: Partial<ScanMeasures>): GroupInput => ({
-  participant,
-  session: null,
+  participantId: `sub-${participant}`,
+  sessionId: null,
   source: `sub-${participant}/anat/sub-${participant}_T1w.nii.gz`,
   outcome: { status: 'ok', measures: measures(left, right, icv, extra), modelId: 'swinunetr' },
 });
@@ -48,8 +48,8 @@ describe('group table', () => {
     ok('03', 3300, 3500, 1.5e6, { flags: ['registration_poor'], registration: { quality: 'poor', ncc: 0.4, brainNcc: 0.2, brainCoverage: 0.9 } }),
     ok('04', 3600, 3550),
     ok('05', 1200, 3500), // a gross left failure: left, total and asymmetry are outliers
-    { participant: '06', session: '1', source: 'sub-06/ses-1/anat/sub-06_ses-1_T1w.nii.gz', outcome: { status: 'failed', error: 'cut short' } },
-    { participant: '07', session: null, source: 'sub-07/anat/sub-07_T1w.nii.gz', outcome: { status: 'missing' } },
+    { participantId: 'sub-06', sessionId: 'ses-1', source: 'sub-06/ses-1/anat/sub-06_ses-1_T1w.nii.gz', outcome: { status: 'failed', error: 'cut short' } },
+    { participantId: 'sub-07', sessionId: null, source: 'sub-07/anat/sub-07_T1w.nii.gz', outcome: { status: 'missing' } },
   ];
   const covariates = covariatesFrom(parseTsv('participant_id\tage\tstatus\tdiagnosis\nsub-01\t70\tx\tAD\nsub-05\t66\ty\tCN\n'));
   const t = groupTable(inputs, covariates);

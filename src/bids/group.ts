@@ -13,8 +13,10 @@ export type ScanOutcome =
   | { readonly status: 'missing' };
 
 export interface GroupInput {
-  readonly participant: string;
-  readonly session: string | null;
+  /** participants.tsv's key: `sub-01` (or, for files that are not BIDS, the file's stem). */
+  readonly participantId: string;
+  /** `ses-01`, or null. */
+  readonly sessionId: string | null;
   /** The source T1w, relative to the dataset root. */
   readonly source: string;
   readonly outcome: ScanOutcome;
@@ -84,8 +86,7 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Builds the table. `covariates` maps a participant label (no `sub-`) to its
- * participants.tsv row; its columns (all but participant_id) are appended in file order,
+ * Builds the table. `covariates` maps a participant_id (`sub-01`) to its participants.tsv row; its columns (all but participant_id) are appended in file order,
  * renamed with a `participants_` prefix only where they would clash with ours.
  */
 export function groupTable(inputs: readonly GroupInput[], covariates: { columns: readonly string[]; byParticipant: ReadonlyMap<string, Readonly<Record<string, string>>> } = { columns: [], byParticipant: new Map() }): GroupTable {
@@ -131,10 +132,10 @@ export function groupTable(inputs: readonly GroupInput[], covariates: { columns:
   const covColumns = covariates.columns.filter((c) => c !== 'participant_id').map((c) => ({ from: c, to: ours.has(c) ? `participants_${c}` : c }));
   const rows: Row[] = base.map(({ input, m, left, right, total, asymmetry }, i) => {
     const o = input.outcome;
-    const cov = covariates.byParticipant.get(input.participant);
+    const cov = covariates.byParticipant.get(input.participantId);
     return {
-      participant_id: `sub-${input.participant}`,
-      session_id: input.session === null ? null : `ses-${input.session}`,
+      participant_id: input.participantId,
+      session_id: input.sessionId,
       source: input.source,
       status: o.status,
       left_hippocampus_mm3: m?.leftMm3,
@@ -158,12 +159,12 @@ export function groupTable(inputs: readonly GroupInput[], covariates: { columns:
   return { columns: [...BASE_COLUMNS, ...covColumns.map((c) => c.to)], rows, flags, notes };
 }
 
-/** participants.tsv rows by label (the `sub-` prefix dropped), for `groupTable`. */
+/** participants.tsv rows by participant_id (`sub-` added where a file left it out), for `groupTable`. */
 export function covariatesFrom(parsed: { columns: string[]; rows: Record<string, string>[] }) {
   if (parsed.columns.length && !parsed.columns.includes('participant_id')) throw new Error('participants.tsv has no participant_id column');
   return {
     columns: parsed.columns,
-    byParticipant: new Map(parsed.rows.map((r) => [r.participant_id.replace(/^sub-/, ''), r])),
+    byParticipant: new Map(parsed.rows.map((r) => [r.participant_id.startsWith('sub-') ? r.participant_id : `sub-${r.participant_id}`, r])),
   };
 }
 

@@ -49,41 +49,70 @@ export interface ScanMeasures {
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
-/** The measures of one segmentScan result (the model's status decides `model_not_trained`). */
-export function scanMeasures(result: SegmentScanResult, modelStatus: string): ScanMeasures {
+/**
+ * What one segmentation reports, in the shape both sides have: the studio worker's `result`
+ * reply carries exactly these fields, and `reportOf` takes them from a Node segmentScan
+ * result. One `scanMeasures` over it is what keeps the studio's batch table and the CLI's
+ * group table the same.
+ */
+export interface SegmentationReport {
+  readonly path: 'full-head' | 'crop';
+  readonly volumes: readonly { readonly value: number; readonly name: string; readonly voxels: number; readonly mm3: number; readonly icvFraction?: number }[];
+  readonly warnings: readonly string[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+  /** Full head only. */
+  readonly registration?: { readonly quality: 'good' | 'poor' | 'failed'; readonly ncc: number; readonly brainNcc: number; readonly brainCoverage: number; readonly icvMm3: number };
+  /** Full head only: left then right, whole hippocampus each. */
+  readonly hippocampi?: readonly { readonly side: 'left' | 'right'; readonly voxels: number; readonly mm3: number }[];
+}
+
+export function reportOf(result: SegmentScanResult): SegmentationReport {
+  const { path, volumes, warnings, timingsMs } = result;
+  if (result.path === 'crop') return { path, volumes, warnings, timingsMs };
+  const loc = result.fullHead.localisation;
+  return {
+    path,
+    volumes,
+    warnings,
+    timingsMs,
+    registration: { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 },
+    hippocampi: result.fullHead.hippocampi,
+  };
+}
+
+/** The measures of one segmentation (the model's status decides `model_not_trained`). */
+export function scanMeasures(report: SegmentationReport, modelStatus: string): ScanMeasures {
   const flags: ScanFlag[] = [];
   if (modelStatus !== 'trained') flags.push('model_not_trained');
-  if (result.warnings.length > 0) flags.push('mask_warning');
-  const totalMm3 = result.volumes.reduce((s, v) => s + v.mm3, 0);
-  if (result.path === 'crop') {
+  if (report.warnings.length > 0) flags.push('mask_warning');
+  const totalMm3 = report.volumes.reduce((s, v) => s + v.mm3, 0);
+  const common = { warnings: report.warnings, timingsMs: report.timingsMs, totalMm3 };
+  const reg = report.registration;
+  const sides = report.hippocampi;
+  if (report.path === 'crop' || !reg || !sides || sides.length !== 2) {
     flags.unshift('crop_side_unknown');
     return {
+      ...common,
       path: 'crop',
-      labels: result.volumes.map((v) => ({ index: v.value, name: v.name, voxels: v.voxels, mm3: v.mm3, icvFraction: null })),
+      labels: report.volumes.map((v) => ({ index: v.value, name: v.name, voxels: v.voxels, mm3: v.mm3, icvFraction: null })),
       leftMm3: null,
       rightMm3: null,
-      totalMm3,
       icvMm3: null,
       registration: null,
-      warnings: result.warnings,
       flags,
-      timingsMs: result.timingsMs,
     };
   }
-  const { localisation: loc, hippocampi } = result.fullHead;
-  if (loc.quality !== 'good') flags.unshift('registration_poor');
-  if (hippocampi.some((h) => h.voxels === 0)) flags.push('empty_side');
+  if (reg.quality !== 'good') flags.unshift('registration_poor');
+  if (sides.some((h) => h.voxels === 0)) flags.push('empty_side');
   return {
+    ...common,
     path: 'full-head',
-    labels: result.fullHead.volumes.map((v) => ({ index: v.value, name: v.name, voxels: v.voxels, mm3: v.mm3, icvFraction: v.icvFraction })),
-    leftMm3: hippocampi[0].mm3,
-    rightMm3: hippocampi[1].mm3,
-    totalMm3,
-    icvMm3: loc.icvMm3,
-    registration: { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage },
-    warnings: result.warnings,
+    labels: report.volumes.map((v) => ({ index: v.value, name: v.name, voxels: v.voxels, mm3: v.mm3, icvFraction: v.icvFraction ?? null })),
+    leftMm3: sides[0].mm3,
+    rightMm3: sides[1].mm3,
+    icvMm3: reg.icvMm3,
+    registration: { quality: reg.quality, ncc: reg.ncc, brainNcc: reg.brainNcc, brainCoverage: reg.brainCoverage },
     flags,
-    timingsMs: result.timingsMs,
   };
 }
 

@@ -14,7 +14,7 @@ import { writeAtomic } from '../bids/fs-node';
 import type { T1wScan } from '../bids/layout';
 import { renderMosaic } from '../bids/mosaic';
 import { encodePng } from '../bids/png';
-import { dsegSidecar, scanMeasures, VOLUME_COLUMNS, volumeRows, type ScanMeasures } from '../bids/record';
+import { dsegSidecar, reportOf, scanMeasures, VOLUME_COLUMNS, volumeRows, type ScanMeasures } from '../bids/record';
 import { formatTsv } from '../bids/tsv';
 import type { PreparedTemplate } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
@@ -123,7 +123,7 @@ export async function processScan(job: ScanJob, ctx: RunContext): Promise<ScanOu
     const source = join(job.bidsDir, job.scan.path);
     const image = readVolume(new Uint8Array(readFileSync(source)), basename(source));
     const result = await segmentScan(image, ctx.model, { template: ctx.template });
-    const measures = scanMeasures(result, ctx.identity.status);
+    const measures = scanMeasures(reportOf(result), ctx.identity.status);
     const maxLabel = Math.max(...result.labelInfo.map((l) => l.value));
     rmSync(out(paths.error), { force: true });
     writeAtomic(out(paths.dseg), writeNifti(result.labels, { gzip: true, description: `seahorse ${ctx.identity.id} ${result.path}`, displayRange: [0, maxLabel] }));

@@ -216,7 +216,7 @@ function readOutcome(outputDir: string, scan: T1wScan): GroupInput['outcome'] {
 function groupLevel(d: Dataset, io: CliIO): void {
   const description = readJsonIfExists(join(d.outputDir, 'dataset_description.json')) as { Seahorse?: { Model?: ModelIdentity } } | null;
   if (!description) throw new Error(`no participant-level results in ${d.outputDir}: run "seahorse bids ${d.bidsDir} ${d.outputDir} participant" first`);
-  const inputs: GroupInput[] = d.scans.map((scan) => ({ participant: scan.subject, session: scan.session, source: scan.path, outcome: readOutcome(d.outputDir, scan) }));
+  const inputs: GroupInput[] = d.scans.map((scan) => ({ participantId: `sub-${scan.subject}`, sessionId: scan.session === null ? null : `ses-${scan.session}`, source: scan.path, outcome: readOutcome(d.outputDir, scan) }));
   const participantsTsv = join(d.bidsDir, 'participants.tsv');
   const covariates = existsSync(participantsTsv) ? covariatesFrom(parseTsv(readFileSync(participantsTsv, 'utf8'))) : undefined;
   const table = groupTable(inputs, covariates);
