@@ -45,7 +45,8 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
   const work = mkdtempSync(join(tmpdir(), 'seahorse-bids-'));
   const ds = join(work, 'ds');
   const out = join(ds, 'derivatives', 'seahorse');
-  beforeAll(() => makeBidsDataset(ds));
+  // Converting bert's MGZ and gzipping three heads takes seconds (more on a busy machine).
+  beforeAll(() => makeBidsDataset(ds), 120_000);
 
   it('participant (2 worker processes): derivatives per scan; the broken scan fails alone and is recorded; a rerun skips finished scans', async () => {
     const run = await cli(['bids', ds, out, 'participant', '--n-procs', '2']);
