@@ -41,6 +41,33 @@ describe('bids command line', () => {
   });
 });
 
+describe('seahorse stats', () => {
+  it('--classify on a group table: accuracy against the majority baseline, flagged rows left out on request', async () => {
+    // 40 participants; AD's ICV-normalised volumes are lower by 4 SD (the classes barely overlap).
+    const dir = mkdtempSync(join(tmpdir(), 'seahorse-stats-'));
+    const header = 'participant_id\tstatus\tleft_hippocampus_pct_icv\tright_hippocampus_pct_icv\tqc_flags\tage\tdiagnosis';
+    const rows = Array.from({ length: 40 }, (_, i) => {
+      const ad = i % 2 === 1;
+      const wobble = ((i * 7) % 10) / 10 - 0.45; // deterministic spread of ±0.45 SD
+      const v = 0.24 - (ad ? 0.04 : 0) + 0.01 * wobble;
+      return [`sub-${i}`, 'ok', v.toFixed(5), (v + 0.002 * wobble).toFixed(5), i === 3 ? 'registration_poor' : 'n/a', String(60 + (i % 17)), ad ? 'AD' : 'CN'].join('\t');
+    });
+    writeFileSync(join(dir, 'hippocampus_volumes.tsv'), `${[header, ...rows].join('\n')}\n`);
+    const run = await inProcess(['stats', dir, '--classify', 'diagnosis', '--json', '--permutations', '19', '--exclude-flagged']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r).toMatchObject({ column: 'diagnosis', features: ['left_hippocampus_pct_icv', 'right_hippocampus_pct_icv', 'age'], classes: ['AD', 'CN'], n: 39, majorityBaseline: 20 / 39, pValue: 0.05 });
+    expect(r.accuracy).toBe(1);
+    expect(r.notes).toEqual(['1 flagged rows left out (--exclude-flagged).']);
+    expect(r.warnings).toEqual([]);
+    const text = await inProcess(['stats', dir, '--classify', 'diagnosis', '--method', 'logistic', '--permutations', '0']);
+    expect(text.stdout).toMatch(/accuracy\s+100\.0 %/);
+    expect(text.stdout).toMatch(/majority-class baseline\s+50\.0 %/);
+    expect((await inProcess(['stats', dir, '--classify', 'sex'])).stderr).toMatch(/has no column "sex"/);
+  });
+});
+
 describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${hasShared ? '' : sharedMissing}`, () => {
   const work = mkdtempSync(join(tmpdir(), 'seahorse-bids-'));
   const ds = join(work, 'ds');
