@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodePng } from '../../e2e/png';
 import { mat4, type Volume } from '../core/volume';
 import { covariatesFrom, groupTable, MIN_SCANS_FOR_OUTLIERS, OUTLIER_Z, robustZ, type GroupInput } from './group';
-import { renderMosaic } from './mosaic';
-import { crc32, encodePng } from './png';
+import { renderMosaic, tileRow } from './mosaic';
 import { qcReportHtml, reportOrder } from './qc-report';
 import type { ScanMeasures } from './record';
 import { parseTsv } from './tsv';
@@ -93,37 +91,44 @@ describe('group table', () => {
   });
 });
 
-describe('PNG and mosaic', () => {
-  it('encodes RGB that decodes back byte for byte; CRC-32 of "IEND" is the spec value', () => {
-    expect(crc32(new TextEncoder().encode('IEND'))).toBe(0xae426082);
-    const rgb = new Uint8Array(5 * 3 * 3).map((_, i) => (i * 37) % 256);
-    const png = decodePng(Buffer.from(encodePng({ width: 5, height: 3, rgb })));
-    expect([png.width, png.height]).toEqual([5, 3]);
-    const back = Array.from({ length: 15 }, (_, p) => [...png.pixels.subarray(4 * p, 4 * p + 3)]).flat();
-    expect(back).toEqual(Array.from(rgb));
+describe('mosaic', () => {
+  it('tiles the report’s views of each hippocampus in one row (left first); no mask, no mosaic', () => {
+    // An LAS grid (i runs right → left), two blobs: label 1 at world x < 0 (left), label 2 at x > 0.
+    const dims = [60, 50, 40] as const;
+    const affine = mat4([-1, 0, 0, 30, 0, 1, 0, -25, 0, 0, 1, -20, 0, 0, 0, 1]);
+    const n = dims[0] * dims[1] * dims[2];
+    const t1: Volume = { dims, spacing: [1, 1, 1], affine, data: Float32Array.from({ length: n }, (_, i) => i % 97) };
+    const labels: Volume<Uint8Array> = { dims, spacing: [1, 1, 1], affine, data: new Uint8Array(n) };
+    const blob = (i0: number, value: number) => {
+      for (let k = 18; k < 22; k++) for (let j = 20; j < 30; j++) for (let i = i0; i < i0 + 4; i++) labels.data[i + 60 * (j + 50 * k)] = value;
+    };
+    blob(40, 1); // world x = 30 − i: −10 … −13, the left
+    blob(16, 2); // x = 14 … 11, the right
+    const info = [
+      { value: 1, name: 'left hippocampus', rgb: [255, 0, 0] as const },
+      { value: 2, name: 'right hippocampus', rgb: [0, 0, 255] as const },
+    ];
+    const img = renderMosaic(t1, labels, info, 'full-head')!;
+    // Six views (axial, coronal, sagittal per side) of at most 120 px, 2 px apart.
+    const redColumns = new Set<number>();
+    const blueColumns = new Set<number>();
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++) {
+        const [r, g, b] = img.data.subarray(4 * (y * img.width + x), 4 * (y * img.width + x) + 3);
+        if (r === 255 && g === 0 && b === 0) redColumns.add(x);
+        if (r === 0 && g === 0 && b === 255) blueColumns.add(x);
+      }
+    expect(redColumns.size).toBeGreaterThan(0);
+    expect(blueColumns.size).toBeGreaterThan(0);
+    expect(Math.max(...redColumns)).toBeLessThan(Math.min(...blueColumns)); // left's views come first
+    expect(renderMosaic(t1, { ...labels, data: new Uint8Array(n) }, info, 'full-head')).toBeNull();
   });
 
-  it('draws the subject’s left on the image’s left, superior up, whatever the voxel order', () => {
-    // An LAS grid (i runs right → left): voxel i = 30 is world x = −10, the subject's left.
-    const dims = [40, 30, 20] as const;
-    const affine = mat4([-1, 0, 0, 20, 0, 1, 0, -15, 0, 0, 1, -10, 0, 0, 0, 1]);
-    const n = dims[0] * dims[1] * dims[2];
-    const t1: Volume = { dims, spacing: [1, 1, 1], affine, data: new Float32Array(n).fill(100) };
-    const labels: Volume<Uint8Array> = { dims, spacing: [1, 1, 1], affine, data: new Uint8Array(n) };
-    for (let k = 14; k < 17; k++) for (let j = 10; j < 20; j++) for (let i = 28; i < 32; i++) labels.data[i + 40 * (j + 30 * k)] = 1;
-    const img = renderMosaic(t1, labels, [{ value: 1, name: 'left', rgb: [255, 0, 0] }]);
-    const red: [number, number][] = [];
-    for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) if (img.rgb[3 * (y * img.width + x)] > img.rgb[3 * (y * img.width + x) + 1]) red.push([x, y]);
-    expect(red.length).toBeGreaterThan(0);
-    const panelWidth = (img.width - 4 * 2) / 5;
-    const inFirstPanel = red.filter(([x]) => x < panelWidth);
-    // The blob is at world x −12…−9, left of the box's centre: the left half of the panel.
-    const xs = inFirstPanel.map(([x]) => x);
-    expect(Math.max(...xs)).toBeLessThan(panelWidth / 2);
-    // Labels at k 14–16 of 0–19 with a 12 mm margin: the box is k 2–19 after clipping; superior (k 19) at the top.
-    const ys = inFirstPanel.map(([, y]) => y);
-    const scale = img.height / 18;
-    expect(Math.min(...ys)).toBe((19 - 16) * scale);
-    expect(Math.max(...ys)).toBe((19 - 14 + 1) * scale - 1);
+  it('tileRow: side by side on black, top-aligned', () => {
+    const a = { width: 2, height: 1, data: new Uint8ClampedArray([1, 1, 1, 255, 2, 2, 2, 255]), pixelMm: 0.5 };
+    const b = { width: 1, height: 2, data: new Uint8ClampedArray([3, 3, 3, 255, 4, 4, 4, 255]), pixelMm: 0.5 };
+    const t = tileRow([a, b], 1);
+    expect([t.width, t.height]).toEqual([4, 2]);
+    expect(Array.from(t.data)).toEqual([1, 1, 1, 255, 2, 2, 2, 255, 0, 0, 0, 255, 3, 3, 3, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 4, 4, 4, 255]);
   });
 });

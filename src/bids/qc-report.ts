@@ -70,7 +70,7 @@ img{image-rendering:pixelated;max-width:100%;display:block;margin-top:.4em}.note
 <h1>${esc(opts.title)}</h1>
 <p>${table.rows.length} scans: ${ok} segmented, ${table.rows.length - ok} failed or not run; ${flagged} flagged (listed first).
 Outliers: modified z-score |z| &gt; ${OUTLIER_Z} of the ICV-normalised volumes and the asymmetry index (from ${MIN_SCANS_FOR_OUTLIERS} scans on).
-Slices are coronal, the subject's left on the left, superior up; label 1 (left) and 2 (right) in colour.</p>
+Each mosaic: axial, coronal and sagittal slices through the left, then the right hippocampus (the single-scan report's views), the subject's left on the image's left, label outlines in colour.</p>
 ${[...(opts.caveats ?? []), ...table.notes].map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${cards.join('\n')}
 <footer><p>${esc(opts.generatedBy)}</p></footer>

@@ -13,7 +13,6 @@ import { derivativePaths } from '../bids/derivatives';
 import { writeAtomic } from '../bids/fs-node';
 import type { T1wScan } from '../bids/layout';
 import { renderMosaic } from '../bids/mosaic';
-import { encodePng } from '../bids/png';
 import { dsegSidecar, reportOf, scanMeasures, VOLUME_COLUMNS, volumeRows, type ScanMeasures } from '../bids/record';
 import { formatTsv } from '../bids/tsv';
 import type { PreparedTemplate } from '../core/fullhead';
@@ -25,6 +24,7 @@ import { PROTOCOLS, type Protocol } from '../infer/manifest';
 import { listInstalledModels, readModelNode } from '../infer/registry-node';
 import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
+import { encodePng } from '../report/png';
 import { readAdapterFile } from './adapter';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -128,7 +128,9 @@ export async function processScan(job: ScanJob, ctx: RunContext): Promise<ScanOu
     rmSync(out(paths.error), { force: true });
     writeAtomic(out(paths.dseg), writeNifti(result.labels, { gzip: true, description: `seahorse ${ctx.identity.id} ${result.path}`, displayRange: [0, maxLabel] }));
     writeAtomic(out(paths.volumes), formatTsv(VOLUME_COLUMNS, volumeRows(measures)));
-    writeAtomic(out(paths.mosaic), encodePng(renderMosaic(image, result.labels, result.labelInfo)));
+    const mosaic = renderMosaic(image, result.labels, result.labelInfo, result.path);
+    if (mosaic) writeAtomic(out(paths.mosaic), encodePng(mosaic));
+    else rmSync(out(paths.mosaic), { force: true });
     writeAtomic(out(paths.sidecar), `${JSON.stringify(dsegSidecar({ source: job.scan.path, version: SEAHORSE_VERSION, model: ctx.identity, measures }), null, 2)}\n`);
     return { status: 'ok', measures, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
