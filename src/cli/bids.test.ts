@@ -76,7 +76,8 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
   beforeAll(() => makeBidsDataset(ds), 120_000);
 
   it('participant (2 worker processes): derivatives per scan; the broken scan fails alone and is recorded; a rerun skips finished scans', async () => {
-    const run = await cli(['bids', ds, out, 'participant', '--n-procs', '2']);
+    const run = await cli(['bids', ds, out, 'participant', '--n-procs', '2', '--protocol', 'msd']);
+    expect(run.stdout).toMatch(/^Model swinunetr \(trained, protocol msd\)/);
     expect(run.stdout).toMatch(/4 T1w scans, 0 already finished, 4 to segment in 2 worker processes/);
     expect(run.stderr).toMatch(/1 of 4 scans failed/);
     expect(run.status).toBe(3);
@@ -108,14 +109,18 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
 
     const dseg = join(out, 'sub-01/anat/sub-01_space-T1w_desc-hippocampus_dseg.nii.gz');
     const before = statSync(dseg).mtimeMs;
-    const rerun = await cli(['bids', ds, out, 'participant', '--participant-label', '01', '04']);
+    const rerun = await cli(['bids', ds, out, 'participant', '--participant-label', '01', '04', '--protocol', 'msd']);
     expect(rerun.stdout).toMatch(/2 T1w scans, 1 already finished \(skipped; --overwrite redoes them\), 1 to segment/);
     expect(rerun.status).toBe(3);
     expect(statSync(dseg).mtimeMs).toBe(before);
     // Another model in the same folder is refused: one folder, one model's volumes.
     const other = await inProcess(['bids', ds, out, 'participant', '--participant-label', '01', '--model', 'unetr']);
-    expect(other.stderr).toMatch(/holds results of model swinunetr/);
+    expect(other.stderr).toMatch(/holds results of model swinunetr \(protocol msd\); this run uses unetr/);
     expect(other.status).toBe(1);
+    // A model whose manifest names another protocol is refused before any work.
+    const protocol = await inProcess(['bids', ds, join(work, 'out-fs'), 'participant', '--model', 'swinunetr', '--protocol', 'freesurfer']);
+    expect(protocol.stderr).toMatch(/model swinunetr follows the msd protocol, not freesurfer/);
+    expect(protocol.status).toBe(1);
   }, SLOW);
 
   it('group: one row per subject and session with ICV, covariates and the failure; a QC report; stats refuses so few', async () => {
