@@ -21,6 +21,8 @@ import { readVolume, writeNifti } from '../core/io';
 import { createOrtNodeBackend } from '../infer/ort-node';
 import type { LoadedModel } from '../infer/pipeline';
 import { PROTOCOLS, type Protocol } from '../infer/manifest';
+import { loadLocaliserNode } from '../infer/localiser-node';
+import { modelForProtocol } from '../infer/protocol-choice';
 import { listInstalledModels, readModelNode } from '../infer/registry-node';
 import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
@@ -41,9 +43,10 @@ export interface ModelChoice {
 }
 
 /**
- * `--model` / `--protocol` → the model to run. Without --model: the first trained model
- * installed that follows the protocol (any protocol when none is asked for). A model whose
- * manifest names another protocol is refused: its volumes would not mean what was asked.
+ * `--model` / `--protocol` → the model to run. Without --model: the installed trained model
+ * of the protocol, which for whole heads defaults to FreeSurfer's when installed, as
+ * `seahorse segment` does. A model whose manifest names another protocol is refused: its
+ * volumes would not mean what was asked.
  */
 export function chooseModel(opts: { model?: string; protocol?: string; adapter?: string }): ModelChoice {
   if (opts.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(opts.protocol)) {
@@ -52,9 +55,11 @@ export function chooseModel(opts: { model?: string; protocol?: string; adapter?:
   const protocol = (opts.protocol as Protocol | undefined) ?? null;
   let model = opts.model;
   if (!model) {
-    const installed = listInstalledModels().filter((m) => m.manifest.status === 'trained' && (!protocol || m.manifest.protocol === protocol));
-    if (!installed.length) throw new Error(`no trained model${protocol ? ` following the ${protocol} protocol` : ''} is installed; choose one with --model <id | model.onnx>`);
-    model = installed[0].manifest.id;
+    // As `seahorse segment` chooses for a full head (src/infer/protocol-choice.ts): BIDS T1w images are whole heads.
+    const manifests = listInstalledModels().map((m) => m.manifest);
+    const trained = manifests.filter((m) => m.status === 'trained');
+    if (!trained.length) throw new Error('no trained model is installed; choose one with --model <id | model.onnx>');
+    model = modelForProtocol(manifests, trained[0], { choice: protocol ?? 'auto', path: 'full-head', sublabels: false }).id;
   }
   return { model, adapter: opts.adapter ? resolve(opts.adapter) : null, protocol };
 }
@@ -102,10 +107,13 @@ export interface RunContext {
   readonly model: LoadedModel;
   readonly identity: ModelIdentity;
   readonly template: () => Promise<PreparedTemplate>;
+  /** The learned full-head localiser when installed (loaded once, on the first full head), as `seahorse segment` uses it. */
+  readonly localiserModel: () => Promise<LoadedModel | null>;
 }
 
 export function runContext(model: LoadedModel, identity: ModelIdentity): RunContext {
-  return { model, identity, template: templateOnce(() => readTemplate()) };
+  let localiser: Promise<LoadedModel | null> | undefined;
+  return { model, identity, template: templateOnce(() => readTemplate()), localiserModel: () => (localiser ??= loadLocaliserNode()) };
 }
 
 /** A scan is finished when its sidecar exists: it is written last, after the labels. */
@@ -122,7 +130,7 @@ export async function processScan(job: ScanJob, ctx: RunContext): Promise<ScanOu
   try {
     const source = join(job.bidsDir, job.scan.path);
     const image = readVolume(new Uint8Array(readFileSync(source)), basename(source));
-    const result = await segmentScan(image, ctx.model, { template: ctx.template });
+    const result = await segmentScan(image, ctx.model, { template: ctx.template, localiserModel: ctx.localiserModel });
     const measures = scanMeasures(reportOf(result), ctx.identity.status);
     const maxLabel = Math.max(...result.labelInfo.map((l) => l.value));
     rmSync(out(paths.error), { force: true });
