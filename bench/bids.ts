@@ -64,7 +64,7 @@ const header = ['procs×threads', 'scans', 'wall s', 'CPU s', 'wall s/scan', 'sc
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => r.map((c, i) => c.padStart(widths[i])).join('  ');
 console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`Cohort: ${scans} full-head T1s (brainchop sample, Colin27, bert; ${COPIES} copies each), model: the default (first trained)`);
+console.log(`Cohort: ${scans} full-head T1s (brainchop sample, Colin27, bert; ${COPIES} copies each), model: the BIDS App's default`);
 console.log([line(header), ...rows.map(line)].join('\n'));
 const best = Math.max(...rows.map((r) => Number(r[6])));
 console.log(`\n${COHORT.toLocaleString('en')} scans at ${best.toFixed(0)} scans per CPU-hour: ${(COHORT / best).toFixed(0)} CPU-hours.`);
