@@ -247,7 +247,7 @@ for (const path of scans) {
   const count = (m: Uint8Array) => m.reduce((s, v) => s + v, 0);
   console.log(
     `  hippocampus, left + right: Seahorse ${count(ours)} voxels, MeshNet class ${meshnet.hippocampus} ${count(theirs)} voxels; ` +
-      `Dice agreement ${dice(ours, theirs).toFixed(3)} (different label protocols: MSD/Vanderbilt vs FreeSurfer aseg)`,
+      `Dice agreement ${dice(ours, theirs).toFixed(3)} (ours: ${manifest.protocol ?? 'unknown'} protocol; MeshNet: FreeSurfer aseg classes)`,
   );
 }
 for (const backend of backends.values()) await backend.dispose();
