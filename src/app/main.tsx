@@ -38,6 +38,7 @@ const studio: Studio = new Studio({
   store: useStudio,
   models,
   localiser: localiserManifest(manifestFiles),
+  modelRequested: models.some((m) => m.id === params.get('model')),
   base: import.meta.env.BASE_URL,
   convertDicom: dicomToNifti,
   writeNifti,

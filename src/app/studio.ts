@@ -35,6 +35,8 @@ export interface StudioDeps {
     setState(patch: Partial<StudioState>): void;
   };
   readonly models: readonly ModelManifest[];
+  /** The page was opened with `?model=<id>`: that model is used as it is on Protocol: Auto (as `seahorse segment --model`). */
+  readonly modelRequested?: boolean;
   /** The full-head localiser, when one is installed (models/localiser.json). */
   readonly localiser?: ModelManifest;
   /** URL base the app is served under (Vite's BASE_URL). */
@@ -59,7 +61,11 @@ export class Studio {
   /** Batch mode (several scans dropped): its own table and store, the same worker. */
   readonly batch: BatchRunner;
 
+  /** Whether the user named the model (the header's choice, or `?model=`): then it is used as it is on Protocol: Auto. */
+  private modelChosen: boolean;
+
   constructor(private readonly deps: StudioDeps) {
+    this.modelChosen = deps.modelRequested ?? false;
     this.batch = new BatchRunner({
       client: deps.client,
       base: deps.base,
@@ -191,6 +197,8 @@ export class Studio {
     const scan = this.state.scan;
     if (!selected || !scan) return selected;
     const path = this.state.scanPath !== 'auto' ? this.state.scanPath : scan.classification.kind === 'crop' ? 'crop' : 'full-head';
+    // As in the CLI (--model): a model the user named is used as it is unless a protocol is chosen.
+    if (this.modelChosen && this.state.protocol === 'auto') return selected;
     return modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path, sublabels: this.state.sublabels });
   }
 
@@ -206,7 +214,7 @@ export class Studio {
     if (!selected || selected.status !== 'trained' || !this.deps.client.warm) return;
     let manifest = selected;
     try {
-      manifest = modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path: 'full-head', sublabels: this.state.sublabels });
+      if (!(this.modelChosen && this.state.protocol === 'auto')) manifest = modelForProtocol([...this.deps.models, ...this.added], selected, { choice: this.state.protocol, path: 'full-head', sublabels: this.state.sublabels });
     } catch {
       // no model of the protocol: warm the selected one
     }
@@ -312,6 +320,7 @@ export class Studio {
 
   /** Selects a model (and re-segments an open scan with it). */
   async selectModel(modelId: string): Promise<void> {
+    this.modelChosen = true;
     this.set({ modelId });
     if (this.state.scan) await this.segment();
   }
