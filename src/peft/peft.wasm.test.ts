@@ -5,9 +5,10 @@
  * 2e-5 of max|ref| (the op suite's bound; torch float32 is at ~2e-5 of max on these nets), loss
  * within 1e-5, every trainable gradient cosine ≥ 0.9999 and, for LoRA-PT, rel-L2 ≤ 1e-3.
  * There is no kink pinning for the adapted nets: a LeakyReLU element that float32 puts on the
- * other side of 0 moves the gradients behind it. HyPS's measured worst rel-L2 is 1.4e-3
- * (swinViT.layers1.0.blocks.0.attn.qkv.B, 2026-12-04), above the 1e-3 set for it in advance, so
- * it is printed, not asserted; the base SwinUNETR's gradients with kinks pinned agree to ≤ 5e-5
+ * other side of 0 moves the gradients behind it. HyPS's gradients are therefore held to the
+ * fixture's own per-tensor float32 bound (hyps.json → suggested_f32_tolerances: 4× the rel-L2
+ * of torch float32 against float64 on the same graph, fixtures README §"Gradients without
+ * pinning"); the base SwinUNETR's gradients with kinks pinned agree to ≤ 5e-5
  * (models.wasm.test.ts). HyPS's 64³ forward + backward takes minutes on a busy 2-core machine:
  * it runs with SEAHORSE_FULL_PARITY=1, like the WebGPU Swin parity.
  */
@@ -41,9 +42,9 @@ function indexed(dir: string, stem: string): Map<string, HostTensor> {
 }
 
 /** rel-L2 and cosine of a gradient against its fixture entry (sampled entries: on the samples). */
-function checkGrad(f: ReturnType<typeof readIndexed>, name: string, got: Float32Array | Float64Array, assertRelL2 = true): number {
+function checkGrad(f: ReturnType<typeof readIndexed>, name: string, got: Float32Array | Float64Array, relL2Bound = GRAD_REL_L2): number {
   const c = compareEntry(f, name, got);
-  if (assertRelL2) expect(c.relL2, name).toBeLessThan(GRAD_REL_L2);
+  expect(c.relL2, name).toBeLessThan(relL2Bound);
   expect(c.cosine, name).toBeGreaterThan(GRAD_COSINE);
   return c.relL2;
 }
@@ -100,8 +101,13 @@ describe.skipIf(!hasShared || !FULL)('HyPS on the swinunetr_tiny fixture (wasm e
     const grads = readIndexed(DIR, 'grads');
     const trainable = new Map<string, { grad: { data(): Promise<Float32Array | Float64Array> } | null }>([...adapted.adapter!.params, ...[...model.params.entries()].filter(([, t]) => t.requiresGrad)]);
     expect(new Set(trainable.keys())).toEqual(new Set(Object.keys(grads.index.tensors)));
+    const bounds = readJson<{ suggested_f32_tolerances: Record<string, { rel_l2: number }> }>(DIR, 'hyps.json').suggested_f32_tolerances;
     let worst = 0;
-    for (const [name, t] of trainable) worst = Math.max(worst, checkGrad(grads, name, await t.grad!.data(), false));
+    for (const [name, t] of trainable) {
+      const bound = bounds[name]?.rel_l2;
+      if (bound === undefined) throw new Error(`hyps.json has no float32 bound for ${name}`);
+      worst = Math.max(worst, checkGrad(grads, name, await t.grad!.data(), bound));
+    }
     console.log(`HyPS on wasm: worst trainable gradient rel-L2 ${worst.toExponential(2)}`);
     adapted.dispose();
     model.dispose();

@@ -66,7 +66,10 @@ describe('label maps', () => {
     expect(suggestLabelMap([0, 165, 166, 21])).toBe('lpba40');
     // AAL's 116 regions hold 17 and 53 beside its hippocampi 37 and 38: ambiguous, so none.
     expect(suggestLabelMap(Array.from({ length: 117 }, (_, c) => c))).toBeNull();
-    // One side alone fits no preset.
-    expect(suggestLabelMap([0, 17, 4])).toBeNull();
+    // One side alone (a crop around the left hippocampus) is enough; codes of two presets are not.
+    expect(suggestLabelMap([0, 17, 4])).toBe('freesurfer');
+    expect(suggestLabelMap([0, 38])).toBe('aal');
+    expect(suggestLabelMap([0, 17, 37])).toBeNull();
+    expect(suggestLabelMap([0, 4, 5])).toBeNull();
   });
 });

@@ -172,14 +172,15 @@ const PRESET_CODES: readonly (readonly [string, readonly number[]])[] = [
 
 /**
  * The preset that fits a label volume's codes, or null: MSD when every code is 0, 1 or 2,
- * else the one whole-structure preset whose left and right hippocampus codes are both
- * present. Null when several fit: an AAL volume holds 17 and 53 as well as 37 and 38
- * (AAL's Rolandic_Oper_L and Occipital_Inf_L), so codes alone cannot tell it from an aseg.
+ * else the one whole-structure preset with a hippocampus code present (one side is enough: a
+ * crop around the left hippocampus holds only 17). Null when several fit: an AAL volume holds
+ * 17 and 53 as well as 37 and 38 (AAL's Rolandic_Oper_L and Occipital_Inf_L), so codes alone
+ * cannot tell it from an aseg.
  */
 export function suggestLabelMap(codes: Iterable<number>): string | null {
   const present = new Set(codes);
   if ([...present].every((c) => c === 0 || c === 1 || c === 2)) return present.size > 1 ? 'msd' : null;
-  const fitting = PRESET_CODES.filter(([, cs]) => cs.every((c) => present.has(c)));
+  const fitting = PRESET_CODES.filter(([, cs]) => cs.some((c) => present.has(c)));
   return fitting.length === 1 ? fitting[0][0] : null;
 }
 
