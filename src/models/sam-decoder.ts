@@ -13,7 +13,7 @@
  * the frozen `positional_encoding_gaussian_matrix` buffer: host constants, in float64.
  */
 import {
-  add, attention, broadcastTo, concat, convTranspose3d, gelu, layerNorm, linear, matmul, permute, relu, reshape, slice, tidy,
+  add, attention, broadcastTo, concat, convTranspose3d, gelu, keep, layerNorm, linear, matmul, permute, relu, reshape, slice, tidy,
   type Engine, type Tensor,
 } from '../engine';
 
@@ -104,7 +104,8 @@ export class SamMaskDecoder {
     const key = `${h}x${w}`;
     let t = this.gridPes.get(key);
     if (!t) {
-      t = this.engine.tensor(denseGridPe(this.gauss, h, w), [1, h * w, SAM_EMBED_DIM], { name: `sam.dense_pe.${key}` });
+      // keep: a cache that must outlive any tidy the first forward runs in.
+      t = keep(this.engine.tensor(denseGridPe(this.gauss, h, w), [1, h * w, SAM_EMBED_DIM], { name: `sam.dense_pe.${key}` }));
       this.gridPes.set(key, t);
     }
     return t;
