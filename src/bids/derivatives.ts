@@ -51,14 +51,28 @@ export function derivativePaths(scan: T1wScan): DerivativePaths {
 /** Folders BIDS validators should not read as data (`.bidsignore`, gitignore syntax). */
 export const BIDS_IGNORE = ['logs/', 'figures/', 'qc_report.html', 'hippocampus_volumes.tsv', 'hippocampus_volumes.json'].join('\n') + '\n';
 
+/** A fine-tuned adapter (seahorse finetune) merged into the model for a run. */
+export interface AdapterIdentity {
+  /** The file's name (not its folder: outputs do not carry the user's paths). */
+  readonly file: string;
+  /** PEFT method (lorapt, hyps, lora, …). */
+  readonly method: string;
+  /** sha256 of the adapter file: what tells two adapters apart. */
+  readonly sha256: string;
+  /** The fingerprint of the base weights it was trained on (src/peft/fingerprint.ts), checked before the run. */
+  readonly baseFingerprint?: string;
+  /** Training steps recorded in the adapter, when it says. */
+  readonly steps?: number | null;
+}
+
 export interface ModelIdentity {
   readonly id: string;
   readonly name: string;
   readonly status: string;
-  /** sha256 of the ONNX the run used (after any adapter merge: the adapter's own below). */
+  /** sha256 of the base model's ONNX file (an adapter merged into it is identified by its own file's sha256 below). */
   readonly sha256: string | null;
   readonly protocol: string | null;
-  readonly adapter: { readonly file: string; readonly method: string; readonly sha256: string } | null;
+  readonly adapter: AdapterIdentity | null;
 }
 
 /** dataset_description.json of the derivative dataset (BIDS: DatasetType, GeneratedBy, SourceDatasets). */
@@ -71,7 +85,7 @@ export function datasetDescription(opts: { version: string; model: ModelIdentity
       {
         Name: 'seahorse',
         Version: opts.version,
-        Description: `Hippocampus segmentation with model ${opts.model.id}${opts.model.adapter ? ` + adapter ${opts.model.adapter.method}` : ''}`,
+        Description: `Hippocampus segmentation with model ${opts.model.id}${opts.model.adapter ? ` + adapter ${opts.model.adapter.file} (${opts.model.adapter.method})` : ''}`,
       },
     ],
     SourceDatasets: [{ URL: 'bids:raw' }],

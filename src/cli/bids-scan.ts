@@ -26,6 +26,7 @@ import { modelForProtocol } from '../infer/protocol-choice';
 import { listInstalledModels, readModelNode } from '../infer/registry-node';
 import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
+import { BaseModelMismatchError } from '../peft/errors';
 import { encodePng } from '../report/png';
 import { readAdapterFile } from './adapter';
 
@@ -66,7 +67,11 @@ export function chooseModel(opts: { model?: string; protocol?: string; adapter?:
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Reads and checks the model (and adapter) named by `choice`; `open` also starts onnxruntime on it. */
+/**
+ * Reads and checks the model (and adapter) named by `choice`; `open` also starts onnxruntime on
+ * it. The adapter is merged in both cases: the merge is what checks that it was trained on this
+ * base model, and the parent must refuse a mismatch before it writes anything or forks workers.
+ */
 export async function openModel(choice: ModelChoice, opts: { open: false }): Promise<{ identity: ModelIdentity }>;
 export async function openModel(choice: ModelChoice, opts: { open: true; threads?: number }): Promise<{ identity: ModelIdentity; model: LoadedModel }>;
 export async function openModel(choice: ModelChoice, opts: { open: boolean; threads?: number }): Promise<{ identity: ModelIdentity; model?: LoadedModel }> {
@@ -75,16 +80,34 @@ export async function openModel(choice: ModelChoice, opts: { open: boolean; thre
     throw new Error(`model ${manifest.id} follows the ${manifest.protocol} protocol, not ${choice.protocol}; choose another --model or --protocol`);
   }
   const adapter = choice.adapter ? await readAdapterFile(choice.adapter) : null;
+  let onnx = bytes;
+  if (adapter && choice.adapter) {
+    try {
+      onnx = (await applyAdapterToOnnx(bytes, adapter, `model ${manifest.id}`)).bytes;
+    } catch (e) {
+      if (!(e instanceof BaseModelMismatchError)) throw e;
+      const hint = adapter.base.label && adapter.base.label !== manifest.id ? ` (run it with --model ${adapter.base.label})` : '';
+      throw new Error(`adapter ${basename(choice.adapter)} does not fit model ${manifest.id}: ${e.message}. An adapter runs only on the base model it was trained on${hint}`);
+    }
+  }
   const identity: ModelIdentity = {
     id: manifest.id,
     name: manifest.name,
     status: manifest.status,
     sha256: sha256(bytes),
     protocol: manifest.protocol ?? choice.protocol,
-    adapter: adapter && choice.adapter ? { file: basename(choice.adapter), method: adapter.method.method, sha256: sha256(new Uint8Array(readFileSync(choice.adapter))) } : null,
+    adapter:
+      adapter && choice.adapter
+        ? {
+            file: basename(choice.adapter),
+            method: adapter.method.method,
+            sha256: sha256(new Uint8Array(readFileSync(choice.adapter))),
+            baseFingerprint: adapter.base.fingerprint,
+            steps: typeof adapter.training.steps === 'number' ? adapter.training.steps : null,
+          }
+        : null,
   };
   if (!opts.open) return { identity };
-  const onnx = adapter ? (await applyAdapterToOnnx(bytes, adapter, `model ${manifest.id}`)).bytes : bytes;
   return { identity, model: { manifest, backend: await createOrtNodeBackend(onnx, { threads: opts.threads }) } };
 }
 

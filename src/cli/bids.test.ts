@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +7,8 @@ import { parseTsv } from '../bids/tsv';
 import { readVolume } from '../core/io';
 import { makeBidsDataset } from '../testing/bids-dataset';
 import { runCli as cli } from '../testing/cli';
-import { hasShared, sharedMissing } from '../testing/shared';
+import { decodeAdapter } from '../peft/adapter-file';
+import { hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { expandLists } from './bids';
 import { main } from './main';
 
@@ -151,4 +153,61 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
     expect(stats.stderr).toMatch(/5-fold cross-validation needs at least 5 participants; there are 3/);
     expect(stats.status).toBe(1);
   }, SLOW);
+});
+
+describe.skipIf(!hasShared)(`seahorse bids --adapter ${hasShared ? '' : sharedMissing}`, () => {
+  it('records the adapter (file, sha256, base fingerprint) and its masks; refuses one for another base model, and another configuration in the same folder, before any scan', async () => {
+    // A one-step LoRA-PT adapter of the tiny UNETR on one MSD crop, and a one-participant dataset
+    // whose T1w is another MSD crop (the crop path: seconds, no registration). Untrained test
+    // model: this checks that the adapter is merged and recorded, not what it is worth.
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-bids-adapter-'));
+    const adapterPath = join(work, 'tiny.seahorse-adapter');
+    const tune = await inProcess(['finetune', '--model', 'unetr-tiny-test', '--data', msdDir, '--split', join(msdDir, 'split.json'), '--set', 'fewshot_pool', '--limit', '1', '--steps', '1', '--batch', '1', '--engine', 'wasm', '-o', adapterPath]);
+    expect(tune.status).toBe(0);
+    const adapter = await decodeAdapter(new Uint8Array(readFileSync(adapterPath)));
+    const ds = join(work, 'ds');
+    const crop = join(msdDir, 'images/hippocampus_003.nii.gz');
+    mkdirSync(join(ds, 'sub-01/anat'), { recursive: true });
+    writeFileSync(join(ds, 'dataset_description.json'), '{"Name":"adapter cohort","BIDSVersion":"1.9.0"}');
+    writeFileSync(join(ds, 'sub-01/anat/sub-01_T1w.nii.gz'), readFileSync(crop));
+    const out = join(work, 'out');
+    const dseg = join(out, 'sub-01/anat/sub-01_space-T1w_desc-hippocampus_dseg.nii.gz');
+    const labelsOf = (file: string) => readVolume(new Uint8Array(readFileSync(file)), file).data;
+
+    const base = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test']);
+    expect(base.status).toBe(0);
+    const baseLabels = labelsOf(dseg);
+
+    // An adapter trained on another base model: refused with the reason, nothing written.
+    const mismatch = await inProcess(['bids', ds, join(work, 'out-mismatch'), 'participant', '--model', 'swinunetr-tiny-test', '--adapter', adapterPath, '--n-procs', '2']);
+    expect(mismatch.stderr).toMatch(/adapter tiny\.seahorse-adapter does not fit model swinunetr-tiny-test: this adapter was trained on a UNETR \("unetr-tiny-test"\); model swinunetr-tiny-test is a SwinUNETR\. .*\(run it with --model unetr-tiny-test\)/);
+    expect(mismatch.status).toBe(1);
+    expect(existsSync(join(work, 'out-mismatch'))).toBe(false);
+    // The base model's folder does not take the adapted model's volumes without --overwrite.
+    const mixed = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath]);
+    expect(mixed.stderr).toMatch(/holds results of model unetr-tiny-test \(protocol unknown\); this run uses unetr-tiny-test \+ adapter tiny\.seahorse-adapter/);
+    expect(mixed.status).toBe(1);
+
+    const adapted = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--overwrite']);
+    expect(adapted.status).toBe(0);
+    expect(adapted.stdout).toMatch(/^Model unetr-tiny-test \+ adapter tiny\.seahorse-adapter \(untrained-test\); 1 T1w scan, 0 already finished, 1 to segment/);
+    const recorded = {
+      file: 'tiny.seahorse-adapter',
+      method: 'lorapt',
+      sha256: createHash('sha256').update(readFileSync(adapterPath)).digest('hex'),
+      baseFingerprint: adapter.base.fingerprint,
+      steps: 1,
+    };
+    const sidecar = JSON.parse(readFileSync(dseg.replace(/\.nii\.gz$/, '.json'), 'utf8'));
+    expect(sidecar.Model).toMatchObject({ id: 'unetr-tiny-test', adapter: recorded });
+    const description = JSON.parse(readFileSync(join(out, 'dataset_description.json'), 'utf8'));
+    expect(description.Seahorse.Model.adapter).toEqual(recorded);
+    expect(description.GeneratedBy[0].Description).toBe('Hippocampus segmentation with model unetr-tiny-test + adapter tiny.seahorse-adapter (lorapt)');
+    // The adapted masks: not the base model's, and the same as seahorse segment --adapter on that scan.
+    const adaptedLabels = labelsOf(dseg);
+    expect(adaptedLabels.some((v, i) => v !== baseLabels[i])).toBe(true);
+    const single = join(work, 'segment.nii.gz');
+    expect((await inProcess(['segment', crop, '-o', single, '--model', 'unetr-tiny-test', '--adapter', adapterPath])).status).toBe(0);
+    expect(Array.from(labelsOf(single))).toEqual(Array.from(adaptedLabels));
+  }, 180_000);
 });
