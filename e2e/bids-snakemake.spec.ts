@@ -4,7 +4,7 @@
  * two full heads (one in a session) and one broken scan that must fail alone. No browser.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +64,25 @@ test.describe('Snakemake workflow', () => {
 
     const again = await run('snakemake', args, { cwd: work });
     expect(again.stderr).toMatch(/Nothing to be done/);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('workflow/profiles/slurm: parses, and plans one sbatch job per participant with its resources (dry run: no cluster here)', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-slurm-'));
+    const ds = join(work, 'ds');
+    for (const sub of ['sub-01', 'sub-02']) mkdirSync(join(ds, sub, 'anat'), { recursive: true });
+    // A dry run caps threads at --cores (default 1); a real cluster run does not cap them.
+    const plan = await run(
+      'snakemake',
+      ['-n', '--cores', '4', '--snakefile', join(repoRoot, 'workflow/Snakefile'), '--profile', join(repoRoot, 'workflow/profiles/slurm'), '--directory', work, '--config', `bids_dir=${ds}`, `output_dir=${join(work, 'out')}`, 'threads=2'],
+      { cwd: work, maxBuffer: 1 << 24 },
+    );
+    const log = plan.stdout + plan.stderr;
+    expect(log).toMatch(/participant\s+2\s+2\s+2/); // job stats: 2 participant jobs of 2 threads each
+    expect(log).toMatch(/group\s+1\s/);
+    expect(log).toMatch(/resources: mem_mb=2000, .*runtime=30/);
+    expect(log).toContain(`bids ${ds} ${join(work, 'out')} participant --participant-label 01 --omp-nthreads 2`);
+    expect(log).toMatch(/This was a dry-run/);
     rmSync(work, { recursive: true, force: true });
   });
 });

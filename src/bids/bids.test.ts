@@ -77,8 +77,10 @@ describe('derivative naming and metadata', () => {
 
   it('dataset_description says derivative and who generated it; model identity compares what changes volumes', () => {
     const model: ModelIdentity = { id: 'swinunetr', name: 'S', status: 'trained', sha256: 'ab', protocol: 'msd', adapter: null };
-    const d = datasetDescription({ version: '0.1.0', model, sourceName: 'cohort' });
+    const d = datasetDescription({ version: '0.1.0', model, sourceName: 'cohort', rawLink: '../..' });
     expect(d.DatasetType).toBe('derivative');
+    // The sidecars' bids:raw:… sources resolve through DatasetLinks (BIDS URIs).
+    expect(d).toMatchObject({ SourceDatasets: [{ URL: 'bids:raw:' }], DatasetLinks: { raw: '../..' } });
     expect(d.GeneratedBy[0]).toMatchObject({ Name: 'seahorse', Version: '0.1.0' });
     expect(d.BIDSVersion).toMatch(/^1\.\d+\.\d+$/);
     expect(sameModel(model, { ...model, name: 'renamed' })).toBe(true);

@@ -75,8 +75,13 @@ export interface ModelIdentity {
   readonly adapter: AdapterIdentity | null;
 }
 
-/** dataset_description.json of the derivative dataset (BIDS: DatasetType, GeneratedBy, SourceDatasets). */
-export function datasetDescription(opts: { version: string; model: ModelIdentity; sourceName?: string; bidsVersion?: string }) {
+/**
+ * dataset_description.json of the derivative dataset (BIDS: DatasetType, GeneratedBy,
+ * SourceDatasets). The sidecars name their sources as BIDS URIs `bids:raw:<path>`; BIDS
+ * resolves the dataset name `raw` through DatasetLinks, so `rawLink` is where the raw dataset
+ * is (a path relative to the derivative's root, e.g. `../..` for <bids_dir>/derivatives/seahorse).
+ */
+export function datasetDescription(opts: { version: string; model: ModelIdentity; sourceName?: string; rawLink?: string; bidsVersion?: string }) {
   return {
     Name: `Seahorse hippocampus segmentation${opts.sourceName ? ` of ${opts.sourceName}` : ''}`,
     BIDSVersion: opts.bidsVersion ?? '1.9.0',
@@ -88,7 +93,8 @@ export function datasetDescription(opts: { version: string; model: ModelIdentity
         Description: `Hippocampus segmentation with model ${opts.model.id}${opts.model.adapter ? ` + adapter ${opts.model.adapter.file} (${opts.model.adapter.method})` : ''}`,
       },
     ],
-    SourceDatasets: [{ URL: 'bids:raw' }],
+    SourceDatasets: [{ URL: 'bids:raw:' }],
+    ...(opts.rawLink !== undefined ? { DatasetLinks: { raw: opts.rawLink } } : {}),
     Seahorse: { Model: opts.model },
   };
 }

@@ -46,7 +46,7 @@ export function qcReportHtml(table: GroupTable, opts: ReportOptions): string {
       r.status === 'ok'
         ? `<table><tr><th>left mm³</th><th>right mm³</th><th>total mm³</th><th>ICV mL</th><th>total % ICV</th><th>z</th><th>asymmetry</th><th>registration</th></tr>
 <tr><td>${cellText(r.left_hippocampus_mm3, 5)}</td><td>${cellText(r.right_hippocampus_mm3, 5)}</td><td>${cellText(r.total_hippocampus_mm3, 5)}</td><td>${typeof r.icv_mm3 === 'number' ? (r.icv_mm3 / 1000).toFixed(0) : 'n/a'}</td><td>${cellText(r.total_hippocampus_pct_icv, 3)}</td><td>${cellText(r.total_hippocampus_pct_icv_z, 2)}</td><td>${cellText(r.asymmetry_index, 2)}</td><td>${esc(cellText(r.registration_quality))} (${cellText(r.registration_ncc, 2)})</td></tr></table>
-${mosaic ? `<img src="${esc(mosaic)}" alt="coronal slices of ${esc(id)} with the hippocampus labels">` : '<p class="err">No mosaic.</p>'}`
+${mosaic ? `<img src="${esc(mosaic)}" alt="axial, coronal and sagittal slices of ${esc(id)} with the hippocampus labels">` : '<p class="err">No mosaic.</p>'}`
         : r.status === 'failed'
           ? `<p class="err">Failed: ${esc(String(r.error ?? 'unknown error'))}</p>`
           : '<p class="err">No result: the participant level has not been run on this scan.</p>';

@@ -86,6 +86,8 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
 
     const description = JSON.parse(readFileSync(join(out, 'dataset_description.json'), 'utf8'));
     expect(description).toMatchObject({ DatasetType: 'derivative', GeneratedBy: [{ Name: 'seahorse', Version: expect.any(String) }], BIDSVersion: expect.any(String) });
+    // Sources are BIDS URIs (bids:raw:sub-01/…); "raw" is the dataset two folders up.
+    expect(description).toMatchObject({ SourceDatasets: [{ URL: 'bids:raw:' }], DatasetLinks: { raw: '../..' } });
     for (const [stem, dir] of [['sub-01', 'sub-01/anat'], ['sub-02_ses-01', 'sub-02/ses-01/anat'], ['sub-03', 'sub-03/anat']]) {
       const base = join(out, dir, `${stem}_space-T1w_desc-hippocampus`);
       const sidecar = JSON.parse(readFileSync(`${base}_dseg.json`, 'utf8'));
@@ -146,6 +148,7 @@ describe.skipIf(!hasShared)(`seahorse bids on a small cohort of full heads ${has
     }
     expect(rows[3]).toMatchObject({ qc_flags: 'failed', error: expect.stringMatching(/cut short/) });
     const html = readFileSync(join(out, 'qc_report.html'), 'utf8');
+    expect(html).toContain('<h1>Seahorse hippocampus QC: seahorse test cohort</h1>');
     expect(html.indexOf('id="sub-04"')).toBeLessThan(html.indexOf('id="sub-01"'));
     expect(html.match(/<img src="sub-0\d\/figures\/sub-0\d(_ses-01)?_desc-hippocampus_mosaic.png"/g)).toHaveLength(3);
 
@@ -202,6 +205,7 @@ describe.skipIf(!hasShared)(`seahorse bids --adapter ${hasShared ? '' : sharedMi
     expect(sidecar.Model).toMatchObject({ id: 'unetr-tiny-test', adapter: recorded });
     const description = JSON.parse(readFileSync(join(out, 'dataset_description.json'), 'utf8'));
     expect(description.Seahorse.Model.adapter).toEqual(recorded);
+    expect(description.DatasetLinks).toEqual({ raw: '../ds' });
     expect(description.GeneratedBy[0].Description).toBe('Hippocampus segmentation with model unetr-tiny-test + adapter tiny.seahorse-adapter (lorapt)');
     // The adapted masks: not the base model's, and the same as seahorse segment --adapter on that scan.
     const adaptedLabels = labelsOf(dseg);
@@ -209,5 +213,10 @@ describe.skipIf(!hasShared)(`seahorse bids --adapter ${hasShared ? '' : sharedMi
     const single = join(work, 'segment.nii.gz');
     expect((await inProcess(['segment', crop, '-o', single, '--model', 'unetr-tiny-test', '--adapter', adapterPath])).status).toBe(0);
     expect(Array.from(labelsOf(single))).toEqual(Array.from(adaptedLabels));
+    // Idempotent: a rerun skips the finished scan; --overwrite redoes it, to the same labels.
+    expect((await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath])).stdout).toMatch(/1 T1w scan, 1 already finished \(skipped; --overwrite redoes them\), 0 to segment/);
+    const redo = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--overwrite']);
+    expect(redo.stdout).toMatch(/1 T1w scan, 0 already finished, 1 to segment/);
+    expect(Array.from(labelsOf(dseg))).toEqual(Array.from(adaptedLabels));
   }, 180_000);
 });

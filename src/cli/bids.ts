@@ -5,7 +5,7 @@
  * The BIDS logic is in src/bids/ (pure); this file reads and writes.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { BIDS_IGNORE, datasetDescription, derivativePaths, sameModel, type ModelIdentity } from '../bids/derivatives';
 import { normaliseLabel } from '../bids/entities';
 import { listDataset, readJson, readJsonIfExists, writeAtomic } from '../bids/fs-node';
@@ -32,7 +32,7 @@ A BIDS App. The participant level finds each T1w image (sub-<label>/[ses-<label>
   sub-X/[ses-Y/]anat/sub-X_[ses-Y_]space-T1w_desc-hippocampus_dseg.nii.gz  labels (1 left, 2 right)
   …_dseg.json        model, version, protocol, volumes, QC (registration, warnings, flags)
   …_volumes.tsv      volume per label, mm³ and fraction of the intracranial volume
-  sub-X/figures/…_desc-hippocampus_mosaic.png   coronal QC slices
+  sub-X/figures/…_desc-hippocampus_mosaic.png   QC slices (axial, coronal, sagittal per side)
   dataset_description.json (DatasetType derivative, GeneratedBy)
 A scan that fails is recorded in logs/<scan>_error.json and the rest carry on.
 Finished scans are skipped, so an interrupted run continues where it stopped.
@@ -45,8 +45,10 @@ qc_report.html (a mosaic per scan, flagged and outlying scans first).
 Options:
   --participant-label <l> …  only these participants (with or without "sub-")
   --session <l> …            only these sessions (with or without "ses-")
-  --model <id | file>        a model id from models/ or an .onnx file (default: the first
-                             trained model installed that follows --protocol)
+  --model <id | file>        a model id from models/ or an .onnx file (default: as
+                             seahorse segment chooses for a whole head: the installed
+                             FreeSurfer-protocol model when there is one, else MSD's;
+                             with --protocol, a trained model of that protocol)
   --protocol <p>             the labelling protocol the volumes must follow (msd, freesurfer);
                              a model that follows another is refused
   --adapter <file>           a fine-tuned adapter (seahorse finetune) merged into the model
@@ -159,7 +161,7 @@ async function participantLevel(d: Dataset, opts: { model?: string; protocol?: s
   }
   const redoAll = opts.overwrite && !!existing?.Seahorse?.Model && !sameModel(existing.Seahorse.Model, identity);
   const sourceName = (readJsonIfExists(join(d.bidsDir, 'dataset_description.json')) as { Name?: string } | null)?.Name;
-  writeAtomic(descriptionPath, `${JSON.stringify(datasetDescription({ version: SEAHORSE_VERSION, model: identity, sourceName }), null, 2)}\n`);
+  writeAtomic(descriptionPath, `${JSON.stringify(datasetDescription({ version: SEAHORSE_VERSION, model: identity, sourceName, rawLink: relative(d.outputDir, d.bidsDir) }), null, 2)}\n`);
   writeAtomic(join(d.outputDir, '.bidsignore'), BIDS_IGNORE);
   writeAtomic(join(d.outputDir, 'desc-hippocampus_dseg.tsv'), formatTsv(['index', 'name'], SIDE_LABELS.map((l) => ({ index: l.value, name: l.name }))));
 
@@ -229,7 +231,7 @@ function groupLevel(d: Dataset, io: CliIO): void {
   const model = description.Seahorse?.Model;
   const caveats = model && model.status !== 'trained' ? [`Model ${model.id} is ${model.status === 'untrained-test' ? 'an UNTRAINED TEST MODEL: these masks are not segmentations' : 'not one Seahorse trained: its accuracy is unknown'}.`] : [];
   const html = qcReportHtml(table, {
-    title: `Seahorse hippocampus QC: ${relative(process.cwd(), d.bidsDir) || d.bidsDir}`,
+    title: `Seahorse hippocampus QC: ${(readJsonIfExists(join(d.bidsDir, 'dataset_description.json')) as { Name?: string } | null)?.Name ?? basename(d.bidsDir)}`,
     mosaics,
     caveats,
     generatedBy: `seahorse ${SEAHORSE_VERSION}${model ? `, model ${model.id}${model.protocol ? ` (protocol ${model.protocol})` : ''}` : ''}`,
