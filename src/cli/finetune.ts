@@ -28,6 +28,7 @@ import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
+import { runFinetuneSam } from './finetune-sam';
 import { UsageError } from './usage';
 
 export const FINETUNE_USAGE = `Usage: seahorse finetune --model <id | model.onnx> --train <dir> -o <adapter${ADAPTER_EXTENSION}> [options]
@@ -73,7 +74,11 @@ Options:
                             through Dawn; cpu: the float64 reference (slow). Default: webgpu
                             on a hardware GPU, else wasm (software adapters count as none)
   --json                    print machine-readable JSON
-  -h, --help                show this help`;
+  -h, --help                show this help
+
+Segment Anything: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter>
+fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes);
+options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts).`;
 
 const DEFAULT_STEPS = 100;
 const DEFAULT_BATCH = 2;
@@ -138,17 +143,21 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       engine: { type: 'string' },
       json: { type: 'boolean' },
       structures: { type: 'string' },
+      axis: { type: 'string' },
+      slices: { type: 'string' },
+      cache: { type: 'string' },
+      warmup: { type: 'string' },
+      threads: { type: 'string' },
     },
     FINETUNE_USAGE,
   );
   if (!values.model) throw new UsageError('name the base model: --model <id | model.onnx>', FINETUNE_USAGE);
   if (values.model === 'sam') {
-    // Issue 17 part 4: the mask decoder on the engine (decoder-only mode) and LoRA on the encoder are not written yet.
-    throw new Error(
-      'fine-tuning Segment Anything (--model sam) is not available yet: its mask decoder does not run on the training engine in this version. ' +
-        'Zero-shot prompting works: seahorse prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 -o labels.nii.gz',
-    );
+    // Segment Anything: decoder-only fine-tuning on cached embeddings (finetune-sam.ts).
+    await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
+    return;
   }
+  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
   if (values.structures !== undefined) throw new UsageError('--structures is for --model sam (Segment Anything)', FINETUNE_USAGE);
   if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
   const trainDir = values.train ?? values.data;

@@ -33,13 +33,13 @@ describe('seahorse prompt: arguments', () => {
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'out.nii.gz'])).stderr).toMatch(/at least one --box or --point/);
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'o.nii.gz', '--box', '1:0,0,0,1,1,1', '--axis', 'oblique'])).status).toBe(2);
     expect((await inProcess(['--help'])).stdout).toMatch(/prompt <scan> --box/);
-    // Fine-tuning SAM (issue 17 part 4) is refused with the reason, not attempted.
-    const finetune = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '--structures', '17,53', '-o', 'a.seahorse-adapter']);
-    expect(finetune.status).toBe(1);
-    expect(finetune.stderr).toMatch(/fine-tuning Segment Anything \(--model sam\) is not available yet/);
-    const adapter = await inProcess(['prompt', 'scan.nii.gz', '--box', '1:0,0,0,1,1,1', '--adapter', 'a.seahorse-adapter', '-o', 'o.nii.gz']);
-    expect(adapter.status).toBe(1);
-    expect(adapter.stderr).toMatch(/SAM adapters are not available yet/);
+    // seahorse finetune --model sam: its own usage and data checks, before any model loads.
+    const noStructures = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '-o', 'a.seahorse-adapter']);
+    expect(noStructures.status).toBe(2);
+    expect(noStructures.stderr).toMatch(/--structures 17,53/);
+    const noData = await inProcess(['finetune', '--model', 'sam', '--train', 'no-such-dir', '--structures', '17,53', '-o', 'a.seahorse-adapter']);
+    expect(noData.status).toBe(1);
+    expect(noData.stderr).toMatch(/has no images\/ folder/);
   });
 });
 
@@ -47,10 +47,13 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
   const scan = join(dataDir, 'fullhead_labelled/bert/norm.mgz');
   const work = mkdtempSync(join(tmpdir(), 'seahorse-prompt-'));
 
-  it('a box outside the grid is refused before any model runs', async () => {
+  it('a box outside the grid, or an --adapter that is not one, is refused before any model runs', async () => {
     const run = await inProcess(['prompt', scan, '-o', join(work, 'x.nii.gz'), '--box', '17:250,100,100,260,110,110']);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/outside the 256 × 256 × 256 grid/);
+    const bad = await inProcess(['prompt', scan, '-o', join(work, 'x.nii.gz'), '--box', '17:100,100,100,110,110,110', '--adapter', scan]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/not a Seahorse adapter/);
   });
 
   it('two boxes on one coronal slice: one encoder run, labels on the input grid inside their boxes, Dice ≥ 0.8', async () => {

