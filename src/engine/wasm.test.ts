@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConvSpec } from './backend';
+import { conv3dBackwardFilter } from './cpu/conv';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
 import { gradCheck } from './testing/check';
 import { compareEngines } from './testing/compare';
@@ -51,6 +53,59 @@ describe('wasm kernels', () => {
       expect(t.grad).toBeLessThan(TOL);
     }
     plain.dispose();
+  });
+});
+
+describe('wasm convolution filter gradients, summed in float64 (kernels.wat gemmAcc64)', () => {
+  /** The wasm filter gradient and the float64 one of the same float32 inputs. */
+  async function filterGrad(s: ConvSpec, g: Float32Array, x: Float32Array): Promise<[Float32Array, Float64Array]> {
+    const b = e2.backend as WasmBackend;
+    const [gs, xs] = [b.upload(g), b.upload(x)];
+    const dw = b.conv3dBackwardFilter(gs, xs, s);
+    const got = await b.read(dw);
+    for (const t of [gs, xs, dw]) b.release(t);
+    return [got, conv3dBackwardFilter(Float64Array.from(g), Float64Array.from(x), s)];
+  }
+  const spec = (N: number, Ci: number, Co: number, side: number, k: number): ConvSpec => {
+    const pad = (k - 1) / 2;
+    return { N, Ci, Co, inShape: [side, side, side], outShape: [side, side, side], kernel: [k, k, k], stride: [1, 1, 1], padding: [pad, pad, pad], dilation: [1, 1, 1] };
+  };
+
+  it('is the float64 sum rounded once under 10⁶-fold cancellation (a 1×1×1 conv of the image before InstanceNorm)', async () => {
+    // 32³ positions; each g row is made nearly orthogonal to x, as InstanceNorm's backward makes
+    // it for UnetResBlock's conv3 on a one-channel image: Σ|g·x| ≈ 10⁶·|Σ g·x|. A float32 sum
+    // is off by ~1e-3 of the result in any order (KC blocks 5e-3, pairwise 7e-4).
+    const s = spec(1, 1, 4, 32, 1);
+    const P = 32 ** 3;
+    const x = Float32Array.from(randnArray(P, 11));
+    const u = randnArray(4 * P, 12);
+    const g = new Float32Array(4 * P);
+    let xx = 0;
+    for (let p = 0; p < P; p++) xx += x[p] * x[p];
+    for (let co = 0; co < 4; co++) {
+      let ux = 0;
+      for (let p = 0; p < P; p++) ux += u[co * P + p] * x[p];
+      for (let p = 0; p < P; p++) g[co * P + p] = u[co * P + p] - (ux / xx - 1e-6 * (co + 1)) * x[p];
+    }
+    const [got, ref] = await filterGrad(s, g, x);
+    for (let co = 0; co < 4; co++) {
+      let abs = 0;
+      for (let p = 0; p < P; p++) abs += Math.abs(g[co * P + p] * x[p]);
+      expect(abs / Math.abs(ref[co])).toBeGreaterThan(1e5);
+      expect(Math.abs(got[co] - ref[co])).toBeLessThanOrEqual(1.01 * 2 ** -24 * Math.abs(ref[co]));
+    }
+  });
+
+  it('across its blocks (Co > 64 rows, T > 256 taps, K > 256 positions, two batch items): the float64 sum rounded once', async () => {
+    const s = spec(2, 12, 66, 9, 3);
+    const g = Float32Array.from(randnArray(2 * 66 * 729, 13));
+    const x = Float32Array.from(randnArray(2 * 12 * 729, 14));
+    const [got, ref] = await filterGrad(s, g, x);
+    // Rounded once: within half an ulp (2⁻²⁴ relative), plus 1 % for the two float64 sums' own
+    // rounding. The float32 GEMM was off by 2.8e-3 here (an element with heavy cancellation).
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / Math.abs(ref[i]));
+    expect(worst).toBeLessThanOrEqual(1.01 * 2 ** -24);
   });
 });
 

@@ -24,12 +24,14 @@ export const VARIANTS: readonly KernelVariant[] = [
 
 
 const MADD = /\(MADD (\(local\.get \$\w+\)) (\(local\.get \$\w+\)) (\(local\.get \$\w+\))\)/g;
+const MADD64 = /\(MADD64 (\(local\.get \$\w+\)) (\(local\.get \$\w+\)) (\(local\.get \$\w+\))\)/g;
 
 export function variantSource(wat: string, v: KernelVariant): string {
   const memory = v.shared ? `(memory (import "env" "memory") 1 ${MAX_PAGES} shared)` : '(memory (import "env" "memory") 1)';
   return wat
     .replace('  MEMORY\n', `  ${memory}\n`)
-    .replace(MADD, (_m, a: string, b: string, c: string) => (v.relaxed ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`));
+    .replace(MADD, (_m, a: string, b: string, c: string) => (v.relaxed ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`))
+    .replace(MADD64, (_m, a: string, b: string, c: string) => (v.relaxed ? `(f64x2.relaxed_madd ${a} ${b} ${c})` : `(f64x2.add ${c} (f64x2.mul ${a} ${b}))`));
 }
 
 export async function assembleEngineKernels(): Promise<Uint8Array[]> {

@@ -8,7 +8,8 @@
  *
  * Convolutions are GEMMs over im2col tiles of bounded size, as on `cpu` (see cpu/conv.ts):
  *   forward        Y[:, chunk] = W·tile               tile [T × chunk] in the GEMM's packed panels
- *   filter grad    dW += G[:, chunk]·tileᵀ            tileᵀ [chunk × T] in the GEMM's packed panels
+ *   filter grad    dW += G[:, chunk]·tileᵀ            tileᵀ [chunk × T] in the GEMM's packed panels,
+ *                                                     summed in float64 (kernels.wat, gemmAcc64) and rounded once
  *   data grad      dtile = Wᵀ·G[:, chunk], col2im
  * im2col and col2im split the input channels over the threads (disjoint inputs for col2im).
  * Every output element is summed by one thread in a fixed order: results are identical for any
@@ -330,24 +331,28 @@ export class WasmBackend implements Backend {
     const T = taps(s);
     const P = positions(s);
     const dw = this.alloc(s.Co * T);
+    // The sum runs over every output position and can cancel by 10⁶ (see gemmAcc64 in
+    // kernels.wat): it is accumulated in float64, over all chunks, and rounded once.
+    const dw64 = this.heap.alloc(s.Co * T * 8);
+    new Float64Array(this.mem.buffer, dw64, s.Co * T).fill(0);
     // The tile is the GEMM's B = tileᵀ [chunk × T], written by im2col straight into 8-column panels.
     const chunk = this.chunk(s);
     const tile = this.alloc(ceil8(T) * chunk);
-    let first = true;
     try {
       this.forEachChunk(s, (p0, pc, cols) => {
         for (let n = 0; n < s.N; n++) {
           this.zero(tile.ptr, ceil8(T) * pc);
           cols('im2col', this.ptr(x) + n * inputSize(s) * BYTES, tile.ptr, 8 * pc, 8, 2);
           // dW[Co × T] += G[:, chunk]·tileᵀ.
-          this.gemm([this.ptr(g) + (n * s.Co * P + p0) * BYTES, tile.ptr, this.ptr(dw)], P, 1, 0, 0, T, s.Co, T, pc, !first, 8 * pc);
-          first = false;
+          const serial = s.Co * T * pc < PARALLEL_MIN_MACS;
+          this.threads.run('gemmAcc64', [this.ptr(g) + (n * s.Co * P + p0) * BYTES, P, 1, tile.ptr, 0, 0, dw64, T, s.Co, T, pc, s.Co > T ? 1 : 0, 8 * pc, this.scratch], serial);
         }
       });
+      this.f(dw).set(new Float64Array(this.mem.buffer, dw64, s.Co * T));
     } finally {
       this.release(tile);
+      this.heap.release(dw64, s.Co * T * 8);
     }
-    if (first) this.f(dw).fill(0);
     return dw;
   }
 

@@ -1,7 +1,9 @@
 ;; Float32 SIMD kernels of the wasm engine backend (wasm/backend.ts drives them; `npm run
 ;; build:kernels` assembles kernels-binary.ts from this file, see assemble.ts). One source, four
 ;; binaries: `MADD a b c` (a·b + c on f32x4) becomes f32x4.relaxed_madd where the runtime has
-;; relaxed SIMD (an FMA on x86 with FMA3, on ARM) and f32x4.add + f32x4.mul where it does not;
+;; relaxed SIMD (an FMA on x86 with FMA3, on ARM) and f32x4.add + f32x4.mul where it does not
+;; (`MADD64` likewise on f64x2: its products of widened float32s are exact, so fused or not gives
+;; the same bits);
 ;; `MEMORY` becomes a shared memory (threads: every worker instantiates this module over the
 ;; same memory) or a plain one (one thread, pages without cross-origin isolation).
 ;;
@@ -288,6 +290,243 @@
             (local.get $K) (local.get $acc) (local.get $ws) (local.get $bpre))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l))))
+
+;; ---- Float64 accumulation: the convolutions' filter gradients ----
+  ;; A weight gradient sums over every output position (32³ = 32,768 terms at full resolution)
+  ;; and can cancel by a factor of 10⁶: a 1×1×1 convolution of one channel before InstanceNorm
+  ;; (UnetResBlock's residual conv3 on the image) has an output that does not depend on the
+  ;; weight's scale, so its true gradient is only InstanceNorm's eps term. Summed in float32, every
+  ;; order loses ~1e-3 of such a result: on the seeded 32³ SwinUNETR's encoder1 conv3, against
+  ;; float64 on the same float32 inputs, relative to max, the float32 GEMM in KC slices was off by
+  ;; 5.2e-3, pairwise summation would be 7.4e-4, 4 lanes × 32-term blocks summed pairwise 1.0e-3
+  ;; (every other conv of the net ≤ 1.5e-6). Here the
+  ;; float32 operands are widened to float64 when packed; their products are exact in float64
+  ;; and are summed there, into a float64 C the caller rounds once. 2×8 register tiles (8 f64x2
+  ;; accumulators, 4 B vectors, 1 A splat: 13 xmm registers); A in 64-row blocks, B in 256-column
+  ;; blocks, both in the same scratch as the float32 GEMM.
+  (global $MC64 i32 (i32.const 64))
+  (global $NC64 i32 (i32.const 256))
+
+  ;; Rows [m0, m0+mc) × columns [k0, k0+kc) of A (float32, element (m, k) at a + 4·(m·rs + k·cs))
+  ;; into float64 panels of 2 rows: dst[(p·kc + k)·2 + i] = A(m0 + 2p + i, k0 + k), 0 past mc.
+  (func $packA64 (param $a i32) (param $rs i32) (param $cs i32) (param $m0 i32) (param $mc i32) (param $k0 i32) (param $kc i32) (param $dst i32)
+    (local $m i32) (local $k i32) (local $i i32) (local $row i32) (local $d i32)
+    (local.set $m (i32.const 0))
+    (block $md (loop $ml
+      (br_if $md (i32.ge_s (local.get $m) (local.get $mc)))
+      (local.set $i (i32.const 0))
+      (block $id (loop $il
+        (br_if $id (i32.ge_s (local.get $i) (i32.const 2)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $m) (local.get $kc)) (local.get $i)) (i32.const 3))))
+        (local.set $k (i32.const 0))
+        (if (i32.lt_s (i32.add (local.get $m) (local.get $i)) (local.get $mc))
+          (then
+            (local.set $row (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (i32.add (i32.add (local.get $m0) (local.get $m)) (local.get $i)) (local.get $rs)) (i32.mul (local.get $k0) (local.get $cs))) (i32.const 2))))
+            (block $kd (loop $kl
+              (br_if $kd (i32.ge_s (local.get $k) (local.get $kc)))
+              (f64.store (local.get $d) (f64.promote_f32 (f32.load (local.get $row))))
+              (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cs) (i32.const 2))))
+              (local.set $d (i32.add (local.get $d) (i32.const 16)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $kl))))
+          (else
+            (block $zd (loop $zl
+              (br_if $zd (i32.ge_s (local.get $k) (local.get $kc)))
+              (f64.store (local.get $d) (f64.const 0))
+              (local.set $d (i32.add (local.get $d) (i32.const 16)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $zl)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il)))
+      (local.set $m (i32.add (local.get $m) (i32.const 2)))
+      (br $ml))))
+
+  ;; Rows [k0, k0+kc) × columns [n0, n0+nc) of B (float32) into float64 panels of 8 columns:
+  ;; dst[(p·kc + k)·8 + j] = B(k0 + k, n0 + 8p + j), 0 past nc. bpre ≠ 0: B is in im2col's
+  ;; 8-column panels (see $gemmRange), n0 is a multiple of 8 and the last panel is zero-padded
+  ;; by the caller, so whole panels are widened with SIMD.
+  (func $packB64 (param $b i32) (param $rs i32) (param $cs i32) (param $k0 i32) (param $kc i32) (param $n0 i32) (param $nc i32) (param $dst i32) (param $bpre i32)
+    (local $p i32) (local $np i32) (local $k i32) (local $j i32) (local $n i32) (local $src i32) (local $d i32) (local $v v128)
+    (local.set $np (i32.shr_u (i32.add (local.get $nc) (i32.const 7)) (i32.const 3)))
+    (local.set $d (local.get $dst))
+    (local.set $p (i32.const 0))
+    (block $pd (loop $pl
+      (br_if $pd (i32.ge_s (local.get $p) (local.get $np)))
+      (local.set $k (i32.const 0))
+      (if (local.get $bpre)
+        (then
+          (local.set $src (i32.add (local.get $b) (i32.shl (i32.add
+            (i32.mul (i32.add (i32.shr_u (local.get $n0) (i32.const 3)) (local.get $p)) (local.get $bpre))
+            (i32.shl (local.get $k0) (i32.const 3))) (i32.const 2))))
+          (block $kd (loop $kl
+            (br_if $kd (i32.ge_s (local.get $k) (local.get $kc)))
+            (local.set $v (v128.load (local.get $src)))
+            (v128.store (local.get $d) (f64x2.promote_low_f32x4 (local.get $v)))
+            (v128.store offset=16 (local.get $d) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $v (v128.load offset=16 (local.get $src)))
+            (v128.store offset=32 (local.get $d) (f64x2.promote_low_f32x4 (local.get $v)))
+            (v128.store offset=48 (local.get $d) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $src (i32.add (local.get $src) (i32.const 32)))
+            (local.set $d (i32.add (local.get $d) (i32.const 64)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kl))))
+        (else
+          (block $kd (loop $kl
+            (br_if $kd (i32.ge_s (local.get $k) (local.get $kc)))
+            (local.set $j (i32.const 0))
+            (block $jd (loop $jl
+              (br_if $jd (i32.ge_s (local.get $j) (i32.const 8)))
+              (local.set $n (i32.add (i32.shl (local.get $p) (i32.const 3)) (local.get $j)))
+              (f64.store (local.get $d)
+                (if (result f64) (i32.lt_s (local.get $n) (local.get $nc))
+                  (then (f64.promote_f32 (f32.load (i32.add (local.get $b) (i32.shl
+                    (i32.add (i32.mul (i32.add (local.get $k0) (local.get $k)) (local.get $rs)) (i32.mul (i32.add (local.get $n0) (local.get $n)) (local.get $cs)))
+                    (i32.const 2))))))
+                  (else (f64.const 0))))
+              (local.set $d (i32.add (local.get $d) (i32.const 8)))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $jl)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kl)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pl))))
+
+  ;; One 2×8 float64 tile: C += Σ_k ap[k]·bp[k] over a packed A panel (kc×2) and B panel (kc×8),
+  ;; for the tile's first `rows` rows and `cols` columns of C (float64, rows ldc apart).
+  (func $micro64 (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32) (param $edge i32)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $a v128)
+    (local $end i32) (local $ld i32) (local $i i32) (local $j i32) (local $p i32)
+    (local.set $end (i32.add (local.get $ap) (i32.shl (local.get $kc) (i32.const 4))))
+    (block $kd (loop $kl
+      (br_if $kd (i32.ge_u (local.get $ap) (local.get $end)))
+      (local.set $b0 (v128.load (local.get $bp)))
+      (local.set $b1 (v128.load offset=16 (local.get $bp)))
+      (local.set $b2 (v128.load offset=32 (local.get $bp)))
+      (local.set $b3 (v128.load offset=48 (local.get $bp)))
+      (local.set $a (v128.load64_splat (local.get $ap)))
+      (local.set $c00 (MADD64 (local.get $a) (local.get $b0) (local.get $c00)))
+      (local.set $c01 (MADD64 (local.get $a) (local.get $b1) (local.get $c01)))
+      (local.set $c02 (MADD64 (local.get $a) (local.get $b2) (local.get $c02)))
+      (local.set $c03 (MADD64 (local.get $a) (local.get $b3) (local.get $c03)))
+      (local.set $a (v128.load64_splat offset=8 (local.get $ap)))
+      (local.set $c10 (MADD64 (local.get $a) (local.get $b0) (local.get $c10)))
+      (local.set $c11 (MADD64 (local.get $a) (local.get $b1) (local.get $c11)))
+      (local.set $c12 (MADD64 (local.get $a) (local.get $b2) (local.get $c12)))
+      (local.set $c13 (MADD64 (local.get $a) (local.get $b3) (local.get $c13)))
+      (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+      (local.set $bp (i32.add (local.get $bp) (i32.const 64)))
+      (br $kl)))
+    (local.set $ld (i32.shl (local.get $ldc) (i32.const 3)))
+    (if (i32.and (i32.eq (local.get $rows) (i32.const 2)) (i32.eq (local.get $cols) (i32.const 8)))
+      (then
+        (local.set $p (local.get $c))
+        (v128.store (local.get $p) (f64x2.add (local.get $c00) (v128.load (local.get $p))))
+        (v128.store offset=16 (local.get $p) (f64x2.add (local.get $c01) (v128.load offset=16 (local.get $p))))
+        (v128.store offset=32 (local.get $p) (f64x2.add (local.get $c02) (v128.load offset=32 (local.get $p))))
+        (v128.store offset=48 (local.get $p) (f64x2.add (local.get $c03) (v128.load offset=48 (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (f64x2.add (local.get $c10) (v128.load (local.get $p))))
+        (v128.store offset=16 (local.get $p) (f64x2.add (local.get $c11) (v128.load offset=16 (local.get $p))))
+        (v128.store offset=32 (local.get $p) (f64x2.add (local.get $c12) (v128.load offset=32 (local.get $p))))
+        (v128.store offset=48 (local.get $p) (f64x2.add (local.get $c13) (v128.load offset=48 (local.get $p))))
+        (return)))
+    ;; A partial tile: spill to the edge buffer, then add its valid part element by element.
+    (v128.store (local.get $edge) (local.get $c00))
+    (v128.store offset=16 (local.get $edge) (local.get $c01))
+    (v128.store offset=32 (local.get $edge) (local.get $c02))
+    (v128.store offset=48 (local.get $edge) (local.get $c03))
+    (v128.store offset=64 (local.get $edge) (local.get $c10))
+    (v128.store offset=80 (local.get $edge) (local.get $c11))
+    (v128.store offset=96 (local.get $edge) (local.get $c12))
+    (v128.store offset=112 (local.get $edge) (local.get $c13))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il
+      (br_if $id (i32.ge_s (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $jd (loop $jl
+        (br_if $jd (i32.ge_s (local.get $j) (local.get $cols)))
+        (local.set $p (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ld)) (i32.shl (local.get $j) (i32.const 3)))))
+        (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+          (f64.load (i32.add (local.get $edge) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $j)) (i32.const 3))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; C[m0.., n0..] += A·B (C float64, ldc apart) over rows [m0, m1) and columns [n0, n1), all of K,
+  ;; in KC slices: each element's sum runs over k in the same order whatever the blocking.
+  (func $gemmRange64 (param $a i32) (param $ars i32) (param $acs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $c i32) (param $ldc i32)
+    (param $m0 i32) (param $m1 i32) (param $n0 i32) (param $n1 i32) (param $K i32) (param $scratch i32) (param $bpre i32)
+    (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
+    (local $jr i32) (local $ir i32) (local $ap i32) (local $bpack i32) (local $edge i32)
+    (local.set $ap (local.get $scratch))
+    (local.set $bpack (i32.add (local.get $scratch) (global.get $A_BYTES)))
+    (local.set $edge (i32.add (local.get $bpack) (global.get $B_BYTES)))
+    (local.set $jc (local.get $n0))
+    (block $jcd (loop $jcl
+      (br_if $jcd (i32.ge_s (local.get $jc) (local.get $n1)))
+      (local.set $nc (call $min (global.get $NC64) (i32.sub (local.get $n1) (local.get $jc))))
+      (local.set $pc (i32.const 0))
+      (block $pcd (loop $pcl
+        (br_if $pcd (i32.ge_s (local.get $pc) (local.get $K)))
+        (local.set $kc (call $min (global.get $KC) (i32.sub (local.get $K) (local.get $pc))))
+        (call $packB64 (local.get $b) (local.get $brs) (local.get $bcs) (local.get $pc) (local.get $kc) (local.get $jc) (local.get $nc) (local.get $bpack) (local.get $bpre))
+        (local.set $ic (local.get $m0))
+        (block $icd (loop $icl
+          (br_if $icd (i32.ge_s (local.get $ic) (local.get $m1)))
+          (local.set $mc (call $min (global.get $MC64) (i32.sub (local.get $m1) (local.get $ic))))
+          (call $packA64 (local.get $a) (local.get $ars) (local.get $acs) (local.get $ic) (local.get $mc) (local.get $pc) (local.get $kc) (local.get $ap))
+          (local.set $jr (i32.const 0))
+          (block $jrd (loop $jrl
+            (br_if $jrd (i32.ge_s (local.get $jr) (local.get $nc)))
+            (local.set $ir (i32.const 0))
+            (block $ird (loop $irl
+              (br_if $ird (i32.ge_s (local.get $ir) (local.get $mc)))
+              (call $micro64
+                (i32.add (local.get $ap) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 3)))
+                (i32.add (local.get $bpack) (i32.shl (i32.mul (i32.shr_u (local.get $jr) (i32.const 3)) (local.get $kc)) (i32.const 6)))
+                (local.get $kc)
+                (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc)) (i32.add (local.get $jc) (local.get $jr))) (i32.const 3)))
+                (local.get $ldc)
+                (call $min (i32.const 2) (i32.sub (local.get $mc) (local.get $ir)))
+                (call $min (i32.const 8) (i32.sub (local.get $nc) (local.get $jr)))
+                (local.get $edge))
+              (local.set $ir (i32.add (local.get $ir) (i32.const 2)))
+              (br $irl)))
+            (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
+            (br $jrl)))
+          (local.set $ic (i32.add (local.get $ic) (local.get $mc)))
+          (br $icl)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+        (br $pcl)))
+      (local.set $jc (i32.add (local.get $jc) (local.get $nc)))
+      (br $jcl))))
+
+  ;; C += A·B with C float64 (one M×N×K GEMM, strides as in "gemm", bpre likewise), each thread a
+  ;; contiguous run of 4-row (byRows) or 8-column units: every element is summed by one thread in
+  ;; the same order, whatever nth is.
+  (func (export "gemmAcc64") (param $a i32) (param $ars i32) (param $acs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $c i32) (param $ldc i32)
+    (param $M i32) (param $N i32) (param $K i32) (param $byRows i32) (param $bpre i32) (param $scratch i32) (param $tid i32) (param $nth i32)
+    (local $units i32) (local $u0 i32) (local $u1 i32) (local $ws i32)
+    (local.set $ws (i32.add (local.get $scratch) (i32.mul (local.get $tid) (global.get $SCRATCH_BYTES))))
+    (local.set $units (if (result i32) (local.get $byRows)
+      (then (i32.shr_u (i32.add (local.get $M) (i32.const 3)) (i32.const 2)))
+      (else (i32.shr_u (i32.add (local.get $N) (i32.const 7)) (i32.const 3)))))
+    (local.set $u0 (i32.div_u (i32.mul (local.get $units) (local.get $tid)) (local.get $nth)))
+    (local.set $u1 (i32.div_u (i32.mul (local.get $units) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+    (if (i32.ge_s (local.get $u0) (local.get $u1)) (then (return)))
+    (if (local.get $byRows)
+      (then
+        (call $gemmRange64 (local.get $a) (local.get $ars) (local.get $acs) (local.get $b) (local.get $brs) (local.get $bcs) (local.get $c) (local.get $ldc)
+          (i32.shl (local.get $u0) (i32.const 2)) (call $min (local.get $M) (i32.shl (local.get $u1) (i32.const 2)))
+          (i32.const 0) (local.get $N) (local.get $K) (local.get $ws) (local.get $bpre)))
+      (else
+        (call $gemmRange64 (local.get $a) (local.get $ars) (local.get $acs) (local.get $b) (local.get $brs) (local.get $bcs) (local.get $c) (local.get $ldc)
+          (i32.const 0) (local.get $M)
+          (i32.shl (local.get $u0) (i32.const 3)) (call $min (local.get $N) (i32.shl (local.get $u1) (i32.const 3)))
+          (local.get $K) (local.get $ws) (local.get $bpre)))))
 
 ;; im2col over the spatial tap runs (s, j0, xRow, ow0, ow1), 5 i32 each (cpu/conv.ts's
   ;; tapRuns for one input channel), for input channels [Ci·tid/nth, Ci·(tid+1)/nth): tap

@@ -9,12 +9,14 @@ import { RELAXED_PLAIN, RELAXED_SHARED, SIMD_PLAIN, SIMD_SHARED } from './kernel
 export interface KernelExports {
   scratchBytes(): number;
   gemm(table: number, nb: number, ars: number, acs: number, brs: number, bcs: number, ldc: number, M: number, N: number, K: number, acc: number, byRows: number, bpre: number, scratch: number, tid: number, nth: number): void;
+  /** C += A·B with C float64 (rounded once by the caller): the convolutions' filter gradients. */
+  gemmAcc64(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, ldc: number, M: number, N: number, K: number, byRows: number, bpre: number, scratch: number, tid: number, nth: number): void;
   im2col(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
   col2im(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
-export const PARALLEL_KERNELS = ['gemm', 'im2col', 'col2im'] as const;
+export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));

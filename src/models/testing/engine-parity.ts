@@ -141,6 +141,12 @@ describe.skipIf(!swin)(`${label} agrees with the float64 engine on a seeded Swin
     expect(relToMax(w.logits, f.logits)).toBeLessThan(1e-3);
     let worst = 0;
     for (const [name, g] of f.grads) {
+      // encoder10 runs on 1³ here: InstanceNorm of a single voxel is 0 whatever its input, so the
+      // convs before it have an exactly zero gradient (and no cosine): it must be zero here too.
+      if (g.every((v) => v === 0)) {
+        expect(w.grads.get(name)!.every((v) => v === 0), `${name} (zero in float64)`).toBe(true);
+        continue;
+      }
       const e = relToMax(w.grads.get(name)!, g);
       worst = Math.max(worst, e);
       expect(e, name).toBeLessThan(1e-3);
