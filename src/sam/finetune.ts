@@ -203,7 +203,8 @@ export async function finetuneSamDecoder(
       const coords: number[] = [];
       const labels: number[] = [];
       let points = -1;
-      for (let b = 0; b < opts.batch; ) {
+      for (let b = 0, tries = 0; b < opts.batch; ) {
+        if (++tries > 1000 * opts.batch) throw new Error(`could not draw ${opts.batch} ${kind} prompts with the same point count from the training slices`);
         const pair = pairs[Math.floor(r() * pairs.length)];
         const s = slices[pair.slice];
         const { width, height } = s.geometry;
