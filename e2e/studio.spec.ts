@@ -46,7 +46,8 @@ async function labelPixels(page: Page, opacity: number): Promise<Map<string, num
 
 test('segments a real scan on WebGPU: overlay, volumes, export equal to the CLI; survives a GPU crash', async ({ page, browser }) => {
   test.setTimeout(900_000); // SwiftShader WebGPU: a trial window and two 32³ windows
-  await openStudio(page);
+  // Compute: "WebGPU, even without a GPU": on Auto the studio passes over SwiftShader for wasm.
+  await openStudio(page, { backend: 'webgpu' });
   await expect(page.getByTestId('untrained-badge')).toHaveText('untrained test model — output is not a segmentation');
   await pickFile(page, msdScan);
   await expect(page.getByTestId('scan-dims')).toHaveText('32 × 47 × 32');

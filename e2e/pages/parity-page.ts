@@ -105,7 +105,7 @@ document.getElementById('run')?.addEventListener('click', async () => {
   for (const model of ['unetr_tiny', 'swinunetr_tiny'] as const) {
     const row = table.insertRow();
     try {
-      const r = await parity(model, 'auto');
+      const r = await parity(model, 'webgpu');
       for (const cell of [model, r.backend, r.maxAbs.toExponential(2), r.relL2.toExponential(2), r.runMs.toFixed(0), r.reason]) {
         row.insertCell().textContent = cell;
       }

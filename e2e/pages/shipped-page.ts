@@ -78,7 +78,7 @@ export async function runShipped(request: ShippedRequest): Promise<ShippedReport
   const prepared = prepareForWeb(onnx, externalData.size > 0 ? externalData : undefined);
   const start = performance.now();
   const backend = await createOrtWebBackend(prepared, {
-    preference: 'auto',
+    preference: 'webgpu',
     inputSize: manifest.inputSize,
     bufferBytes: largestBufferBytes(manifest),
     // The suite compares every logit with onnxruntime-node, which is a stricter check than

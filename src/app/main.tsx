@@ -24,7 +24,8 @@ const models = registryModels(manifestFiles);
 
 // `?backend=wasm` forces the CPU path (tests use it); `?model=<id>` picks a model.
 const params = new URLSearchParams(window.location.search);
-const backend: BackendPreference = params.get('backend') === 'wasm' ? 'wasm' : 'auto';
+const asked = params.get('backend');
+const backend: BackendPreference = asked === 'wasm' || asked === 'webgpu' ? asked : 'auto';
 useStudio.setState(initialState(initialModelId(models, params.get('model')), backend));
 
 const viewer = new ScanViewer();

@@ -84,3 +84,8 @@ export function isSoftwareAdapter(dev: Pick<EngineDevice, 'adapter' | 'descripti
   const info = dev.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(dev.description);
 }
+
+/** The same test on an adapter's info alone (inference, which opens no engine device). */
+export function isSoftwareAdapterInfo(info: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'description'> & { readonly isFallbackAdapter?: boolean }): boolean {
+  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test([info.vendor, info.architecture, info.description].join(' '));
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareForWeb } from '../onnx';
 import { fixturesDir, hasShared, sharedMissing } from '../testing/shared';
-import { bufferShortfall, configureOrtWeb, createOrtWebBackend, largestBufferBytes, probeWebGpu } from './ort-web';
+import { bufferShortfall, configureOrtWeb, inferenceGpu, createOrtWebBackend, largestBufferBytes, probeWebGpu } from './ort-web';
 
 const dir = join(fixturesDir, 'unetr_tiny');
 const dims = [32, 32, 32] as const;
@@ -64,9 +64,23 @@ describe('WebGPU checks', () => {
   });
 
   it('refuses an adapter whose largest buffer is smaller than the model needs', () => {
-    const adapter = { vendor: '', architecture: '', description: '', maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 };
+    const adapter = { vendor: '', architecture: '', description: '', maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27, software: false };
     expect(bufferShortfall(adapter, 2 ** 27)).toBeNull();
     expect(bufferShortfall(adapter, 176e6)).toBe("the GPU's largest buffer (128 MiB) is smaller than this model needs (168 MiB)");
+  });
+
+  it('on auto, passes over a software adapter (SwiftShader, a fallback adapter) for the CPU path; webgpu keeps it', async () => {
+    const opened = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }) => {
+      const gpu = { requestAdapter: async () => ({ info: { vendor: '', architecture: '', description: '', ...info }, limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 }, features: new Set(), requestDevice: async () => ({}) }) };
+      return () => probeWebGpu(gpu as unknown as GPU);
+    };
+    const swiftshader = opened({ vendor: 'google', architecture: 'swiftshader' });
+    const auto = await inferenceGpu('auto', swiftshader);
+    expect(auto).toEqual({ ok: false, reason: 'google swiftshader is a software renderer, not a GPU, and slower than the CPU path (choose WebGPU under Compute to use it anyway)' });
+    expect((await inferenceGpu('webgpu', swiftshader)).ok).toBe(true);
+    expect((await inferenceGpu('auto', opened({ vendor: 'intel', architecture: 'gen-12lp', isFallbackAdapter: true }))).ok).toBe(false);
+    const hardware = await inferenceGpu('auto', opened({ vendor: 'nvidia', architecture: 'hopper' }));
+    expect(hardware.ok && hardware.adapter.software).toBe(false);
   });
 });
 

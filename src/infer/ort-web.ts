@@ -9,11 +9,18 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import type { Dims3 } from '../core/volume';
+import { isSoftwareAdapterInfo } from '../engine/device';
 import type { InferenceBackend } from './backend';
 import type { ModelManifest } from './manifest';
 
 /** `auto`: WebGPU if it works for this model, else wasm. `wasm`: always wasm. */
-export type OrtWebPreference = 'auto' | 'wasm';
+/**
+ * `auto`: a hardware GPU through WebGPU, else wasm (a software adapter such as SwiftShader runs
+ * a full head ~7× slower than wasm on the same cores: 600 s against 89 s in headless Chromium,
+ * 2026-12-04); `webgpu`: WebGPU on whatever adapter there is (tests, and users who ask for it);
+ * `wasm`: the CPU.
+ */
+export type OrtWebPreference = 'auto' | 'wasm' | 'webgpu';
 
 /** The adapter WebGPU ran on, as the diagnostics panel shows it. */
 export interface AdapterReport {
@@ -22,6 +29,8 @@ export interface AdapterReport {
   readonly description: string;
   readonly maxBufferSize: number;
   readonly maxStorageBufferBindingSize: number;
+  /** A software renderer (SwiftShader, llvmpipe, a fallback adapter), not a GPU. */
+  readonly software: boolean;
 }
 
 export interface OrtWebBackend extends InferenceBackend {
@@ -116,6 +125,7 @@ export async function probeWebGpu(gpu: GPU | undefined = globalThis.navigator?.g
     description: adapter.info.description,
     maxBufferSize: limits.maxBufferSize,
     maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    software: isSoftwareAdapterInfo(adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }),
   };
   const requiredLimits: Record<string, number> = {};
   for (const name of requestedLimits) requiredLimits[name] = limits[name];
@@ -170,12 +180,24 @@ export interface OrtWebOptions {
   readonly trialRun?: boolean;
 }
 
+/**
+ * The shared GPU device inference may use under `preference`, or why not: `auto` passes over a
+ * software adapter, on which the CPU (wasm) path is faster.
+ */
+export async function inferenceGpu(preference: Exclude<OrtWebPreference, 'wasm'>, device: () => Promise<WebGpuProbe> = webGpuDevice): Promise<WebGpuProbe> {
+  const gpu = await device();
+  if (gpu.ok && preference === 'auto' && gpu.adapter.software) {
+    return { ok: false, reason: `${adapterName(gpu.adapter)} is a software renderer, not a GPU, and slower than the CPU path (choose WebGPU under Compute to use it anyway)` };
+  }
+  return gpu;
+}
+
 /** Builds a session for `modelBytes` (already prepared for the web) on the best provider. */
 export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWebOptions): Promise<OrtWebBackend> {
   if (options.preference === 'wasm') {
     return wasmBackend(modelBytes, options.forcedReason ?? 'wasm was selected in the settings');
   }
-  const gpu = await webGpuDevice();
+  const gpu = await inferenceGpu(options.preference);
   if (!gpu.ok) return wasmBackend(modelBytes, `WebGPU not used: ${gpu.reason}`);
   const shortfall = bufferShortfall(gpu.adapter, options.bufferBytes);
   if (shortfall) return wasmBackend(modelBytes, `WebGPU not used: ${shortfall}`);

@@ -5,7 +5,7 @@
  * (infer/ort-web.ts `webGpuDevice`) is reused. One session runs one call at a time: calls queue.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { webGpuDevice, type OrtWebPreference } from '../infer/ort-web';
+import { inferenceGpu, type OrtWebPreference } from '../infer/ort-web';
 import { encodePrompt } from './prompts';
 import { resizeGeometry } from './preprocess';
 import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } from './runtime';
@@ -13,8 +13,8 @@ import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } 
 type Provider = 'webgpu' | 'wasm';
 
 async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<{ session: ort.InferenceSession; provider: Provider; why: string }> {
-  if (preference === 'auto') {
-    const gpu = await webGpuDevice();
+  if (preference !== 'wasm') {
+    const gpu = await inferenceGpu(preference);
     if (gpu.ok) {
       try {
         const session = await ort.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device: gpu.device }], graphOptimizationLevel: 'all' });

@@ -11,7 +11,8 @@ import type { ModelManifest } from '../infer/manifest';
 import type { Progress } from '../infer/progress';
 
 /** `auto`: WebGPU when this machine can run the model on it, else wasm. `wasm`: always wasm. */
-export type BackendPreference = 'auto' | 'wasm';
+/** What the Compute selector asks for (infer/ort-web.ts `OrtWebPreference`). */
+export type BackendPreference = 'auto' | 'wasm' | 'webgpu';
 
 /** A model with its files resolved to URLs the worker can fetch (same origin). */
 export interface ModelSource {

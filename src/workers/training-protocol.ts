@@ -59,7 +59,7 @@ export type TrainingRequest =
   | { readonly type: 'train-pause'; readonly runId: string }
   | { readonly type: 'train-cancel'; readonly runId: string }
   /** Base and adapted masks on a validation scan, with their Dice against its labels. */
-  | { readonly type: 'train-compare'; readonly request: number; readonly runId: string; readonly backend: 'auto' | 'wasm' };
+  | { readonly type: 'train-compare'; readonly request: number; readonly runId: string; readonly backend: 'auto' | 'wasm' | 'webgpu' };
 
 export interface CompareSide {
   readonly labels: LabelVolume;

@@ -304,7 +304,7 @@ export class TrainingService {
   }
 
   /** Segments a validation scan with the base and the adapted model and scores both. */
-  private async compare(request: number, runId: string, preference: 'auto' | 'wasm'): Promise<void> {
+  private async compare(request: number, runId: string, preference: 'auto' | 'wasm' | 'webgpu'): Promise<void> {
     const built: OrtWebBackend[] = [];
     try {
       const store = await this.deps.store();

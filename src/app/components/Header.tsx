@@ -58,6 +58,7 @@ export function Header({ studio, models }: { studio: Studio; models: readonly Mo
             >
               <option value="auto">GPU (WebGPU), else CPU</option>
               <option value="wasm">CPU only (wasm)</option>
+              <option value="webgpu">WebGPU, even without a GPU</option>
             </select>
           </label>
           <ScanPathControls studio={studio} />

@@ -67,7 +67,7 @@ export class TrainingClient {
     return reply.estimate;
   }
 
-  async compare(runId: string, backend: 'auto' | 'wasm'): Promise<NonNullable<Compared['result']>> {
+  async compare(runId: string, backend: 'auto' | 'wasm' | 'webgpu'): Promise<NonNullable<Compared['result']>> {
     const reply = await this.ask((request) => ({ type: 'train-compare', request, runId, backend }));
     if (reply.type !== 'train-compared') throw new Error(`unexpected reply ${reply.type}`);
     if (!reply.result) throw new Error(reply.message ?? 'the comparison failed');
