@@ -1,7 +1,7 @@
 /**
  * Full-head pipeline benchmark:
  *   npm run bench -- pipeline [scan.nii.gz …] [--reps N] [--model <id | model.onnx>]
- *                             [--runtimes cpu,wasm] [--peer <brainchop model> | --peer none] [--peer-reps N]
+ *                             [--runtimes cpu,wasm,webgpu] [--peer <brainchop model> | --peer none] [--peer-reps N]
  *
  * Times every stage from a dropped file to both hippocampus masks on the scan's grid, on the
  * full-head sample by default: read, classify, conformed grid, localise (pyramid and each
@@ -12,6 +12,11 @@
  *     studio's worker configures it (`configureOrtWeb`, src/infer/ort-web.ts: one thread, no
  *     cross-origin isolation). It runs in Node: same wasm binary and the same JS pipeline as
  *     in the worker, without a browser's scheduling noise.
+ *   - webgpu (only when asked for): onnxruntime-web's WebGPU provider, set up as the studio's
+ *     worker sets it up (`createOrtWebBackend`, trial window included), in Node on Dawn
+ *     (bench/lib/ort-webgpu-node.ts; lane `SEAHORSE_WEBGPU_BACKEND`, `vulkan` on a GPU machine).
+ *     If the provider falls back to wasm the run stops with the reason: no wasm figure is
+ *     printed as a WebGPU one. On a software adapter (SwiftShader, llvmpipe) the table says so.
  * The template is prepared once per session (worker start / CLI run) and timed apart.
  *
  * Peer: brainchop's MeshNet (default `model18cls`, hippocampus = class 14, left and right
@@ -25,7 +30,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import * as ortNode from 'onnxruntime-node';
 import { classifyScan, conformedGrid, LEVELS_MM, prepareTemplate } from '../src/core/fullhead';
 import { readTemplate } from '../src/core/fullhead/template-node';
 import { readVolume } from '../src/core/io';
@@ -35,15 +39,14 @@ import type { Dims3, Volume } from '../src/core/volume';
 import type { InferenceBackend } from '../src/infer/backend';
 import { segmentFullHead, type FullHeadResult } from '../src/infer/fullhead';
 import type { ModelManifest } from '../src/infer/manifest';
-import { createOrtNodeBackend } from '../src/infer/ort-node';
-import { configureOrtWeb, createOrtWebBackend } from '../src/infer/ort-web';
+import { configureOrtWeb, createOrtWebBackend, largestBufferBytes } from '../src/infer/ort-web';
 import { listInstalledModels, readModelNode } from '../src/infer/registry-node';
 import { prepareForWeb, serializeModel } from '../src/onnx';
 import { layersToOnnx, readLayersModel } from '../src/onnx/tfjs';
 import { dataDir } from '../src/testing/shared';
 import { brainchopConform, brainchopInput, brainchopLabels, CONFORMED_SIZE, type BrainchopSettings } from './lib/brainchop';
 
-type Runtime = 'cpu' | 'wasm';
+type Runtime = 'cpu' | 'wasm' | 'webgpu';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -59,7 +62,7 @@ const runtimes = (option('--runtimes') ?? 'cpu,wasm').split(',') as Runtime[];
 const peerName = option('--peer') ?? 'model18cls';
 const modelSpec = option('--model') ?? listInstalledModels().find((m) => m.manifest.status === 'trained')?.manifest.id;
 if (!modelSpec) throw new Error('no trained model is installed: name one with --model <id | model.onnx>');
-if (runtimes.some((r) => r !== 'cpu' && r !== 'wasm')) throw new Error(`--runtimes takes cpu and/or wasm, got ${runtimes.join(',')}`);
+if (runtimes.some((r) => r !== 'cpu' && r !== 'wasm' && r !== 'webgpu')) throw new Error(`--runtimes takes cpu, wasm and/or webgpu, got ${runtimes.join(',')}`);
 
 /** brainchop's hippocampus class in its 18-class atlas models (left and right merged). */
 const MESHNET_HIPPOCAMPUS: Record<string, number> = { model18cls: 14, model30chan18cls: 14 };
@@ -85,9 +88,16 @@ const cpuMs = () => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cell = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(0)).padStart(10);
 
-async function openBackend(runtime: Runtime, bytes: Uint8Array, inputSize: Dims3): Promise<InferenceBackend> {
-  if (runtime === 'cpu') return createOrtNodeBackend(bytes);
-  return createOrtWebBackend(prepareForWeb(bytes), { preference: 'wasm', inputSize, bufferBytes: 0, forcedReason: 'benchmark: the studio’s wasm fallback' });
+async function openBackend(runtime: Runtime, bytes: Uint8Array, inputSize: Dims3, bufferBytes = 0): Promise<InferenceBackend> {
+  // onnxruntime-node is loaded only when asked for (a GPU machine may carry ORT-web alone).
+  if (runtime === 'cpu') return (await import('../src/infer/ort-node')).createOrtNodeBackend(bytes);
+  if (runtime === 'wasm') return createOrtWebBackend(prepareForWeb(bytes), { preference: 'wasm', inputSize, bufferBytes: 0, forcedReason: 'benchmark: the studio’s wasm fallback' });
+  const backend = await createOrtWebBackend(prepareForWeb(bytes), { preference: 'auto', inputSize, bufferBytes });
+  if (backend.name !== 'webgpu') {
+    await backend.dispose();
+    throw new Error(`the WebGPU execution provider was not used: ${backend.reason}`);
+  }
+  return backend;
 }
 
 /** Prints rows of stage → one column per runtime (wall ms, median). */
@@ -103,7 +113,20 @@ function addRow(rows: Map<string, Map<string, number>>, stage: string, column: s
 }
 
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`onnxruntime-node ${ortNode.env.versions.node} (cpu, all cores); onnxruntime-web wasm, 1 thread (the studio's fallback). No GPU here.`);
+const described: Record<Runtime, string> = {
+  cpu: `onnxruntime-node ${runtimes.includes('cpu') ? (await import('onnxruntime-node')).env.versions.node : ''} (cpu, all cores)`,
+  wasm: "onnxruntime-web wasm, 1 thread (the studio's fallback)",
+  webgpu: 'onnxruntime-web WebGPU EP',
+};
+if (runtimes.includes('webgpu')) {
+  // Dawn (a native module) is loaded only for this runtime.
+  const { installNodeWebGpu } = await import('./lib/ort-webgpu-node');
+  const { nodeLane } = await import('../src/engine/device-node');
+  const adapter = await installNodeWebGpu();
+  const software = /swiftshader|llvmpipe|lavapipe|softpipe/i.test(adapter);
+  described.webgpu += ` in Node on Dawn (${nodeLane()} lane): ${adapter}${software ? ' — a SOFTWARE adapter: not a GPU figure' : ''}`;
+}
+console.log(`${runtimes.map((r) => described[r]).join('; ')}.`);
 const [prepared, prep] = await timed(() => prepareTemplate(readTemplate()));
 console.log(`template: read + prepare, once per session: wall ${prep.wall.toFixed(0)} ms, cpu ${prep.cpu.toFixed(0)} ms`);
 
@@ -114,7 +137,7 @@ const backends = new Map<Runtime, InferenceBackend>();
 /** Session creation per runtime, ms (wall): part of a cold drop's wait, unless made while the page is idle. */
 const modelLoadMs = new Map<Runtime, number>();
 for (const runtime of runtimes) {
-  const [backend, load] = await timed(() => openBackend(runtime, modelBytes, manifest.inputSize as unknown as Dims3));
+  const [backend, load] = await timed(() => openBackend(runtime, modelBytes, manifest.inputSize as unknown as Dims3, largestBufferBytes(manifest)));
   backends.set(runtime, backend);
   modelLoadMs.set(runtime, load.wall);
   console.log(`model load (${runtime} session): wall ${load.wall.toFixed(0)} ms, cpu ${load.cpu.toFixed(0)} ms`);
