@@ -7,8 +7,8 @@
 #   here, once:    bash bench/gpu-check.sh --prepare  # loader .debs into .gl/, then checks what
 #                                                     # the device run needs (see "Can it travel?")
 #   here, any time: bash bench/gpu-check.sh --dry     # every step on this machine's SwiftShader
-#                                                     # adapter at tiny sizes: checks the plumbing,
-#                                                     # prints no figures worth keeping
+#                                                     # adapter at tiny sizes (finetune on wasm):
+#                                                     # checks the plumbing, no figures to keep
 #   on the GPU:    run(command="bash bench/gpu-check.sh", carry=[".gl", "node_modules"], timeout_s=540)
 #
 # Steps (a failed step is a row, not the end of the run):
@@ -115,15 +115,19 @@ step() {
 if [ $DRY = 1 ]; then
   ENGINE_ARGS=(--reps 1 --sizes 64 --scale 16 --no-models --no-browser)
   FT_MODELS=(unetr-tiny-test swinunetr-tiny-test)
-  FT_ARGS=(--steps 1 --batch 1 --limit 1)
+  # One step on the wasm engine: the WGSL engine's ~100 pipelines take minutes to compile on
+  # SwiftShader here (a 1-step WebGPU run of the tiny UNETR passed 300 s), so --dry checks the
+  # finetune command and its table, not the WebGPU training path.
+  FT_ARGS=(--steps 1 --batch 1 --limit 1 --engine wasm)
+  # The tiny model: onnxruntime-web's WebGPU session takes ~4 min to build on SwiftShader here.
   PIPE_ARGS=(--reps 1 --model unetr-tiny-test)
-  T_ENGINE=300 T_FT=300 T_PIPE=400
+  T_ENGINE=300 T_FT=300 T_PIPE=900
 else
   FT_MODELS=(unetr swinunetr)
   ENGINE_ARGS=(--reps 3)
   # Chromium carries the ORT-web side of the engine benchmark; without it the Node rows still run.
   command -v "${SEAHORSE_CHROMIUM:-/usr/bin/chromium}" > /dev/null || ENGINE_ARGS+=(--no-browser)
-  FT_ARGS=(--steps 20 --batch 2)
+  FT_ARGS=(--steps 20 --batch 2 --engine webgpu)
   PIPE_ARGS=(--reps 3)
   T_ENGINE=180 T_FT=75 T_PIPE=90
 fi
@@ -136,7 +140,7 @@ step adapter 30 node --import tsx --input-type=module -e "
   process.exit(isSoftwareAdapter(d) && !$DRY ? 3 : 0);"
 step engine-bench "$T_ENGINE" npm run bench -- engine "${ENGINE_ARGS[@]}"
 for m in "${FT_MODELS[@]}"; do
-  step "finetune-$m" "$T_FT" node bin/seahorse.mjs finetune --model "$m" --method full --data "$MSD" --split "$MSD/split.json" --set fewshot_pool "${FT_ARGS[@]}" --engine webgpu -o "$OUT/$m.seahorse-adapter"
+  step "finetune-$m" "$T_FT" node bin/seahorse.mjs finetune --model "$m" --method full --data "$MSD" --split "$MSD/split.json" --set fewshot_pool "${FT_ARGS[@]}" -o "$OUT/$m.seahorse-adapter"
 done
 step pipeline-webgpu "$T_PIPE" npm run bench -- pipeline --runtimes webgpu --peer none "${PIPE_ARGS[@]}"
 
