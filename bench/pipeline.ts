@@ -13,7 +13,7 @@
  *     cross-origin isolation). It runs in Node: same wasm binary and the same JS pipeline as
  *     in the worker, without a browser's scheduling noise.
  *   - webgpu (only when asked for): onnxruntime-web's WebGPU provider, set up as the studio's
- *     worker sets it up (`createOrtWebBackend`, trial window included), in Node on Dawn
+ *     worker sets it up (`createOrtWebBackend` with preference `webgpu`, trial window included), in Node on Dawn
  *     (bench/lib/ort-webgpu-node.ts; lane `SEAHORSE_WEBGPU_BACKEND`, `vulkan` on a GPU machine).
  *     If the provider falls back to wasm the run stops with the reason: no wasm figure is
  *     printed as a WebGPU one. On a software adapter (SwiftShader, llvmpipe) the table says so.
@@ -92,7 +92,7 @@ async function openBackend(runtime: Runtime, bytes: Uint8Array, inputSize: Dims3
   // onnxruntime-node is loaded only when asked for (a GPU machine may carry ORT-web alone).
   if (runtime === 'cpu') return (await import('../src/infer/ort-node')).createOrtNodeBackend(bytes);
   if (runtime === 'wasm') return createOrtWebBackend(prepareForWeb(bytes), { preference: 'wasm', inputSize, bufferBytes: 0, forcedReason: 'benchmark: the studio’s wasm fallback' });
-  const backend = await createOrtWebBackend(prepareForWeb(bytes), { preference: 'auto', inputSize, bufferBytes });
+  const backend = await createOrtWebBackend(prepareForWeb(bytes), { preference: 'webgpu', inputSize, bufferBytes });
   if (backend.name !== 'webgpu') {
     await backend.dispose();
     throw new Error(`the WebGPU execution provider was not used: ${backend.reason}`);
