@@ -25,7 +25,7 @@ const LOGITS: Record<FixtureModel, number> = { unetr_tiny: 3 * 32 ** 3, swinunet
 
 export async function expectFixtureParity(page: Page, model: FixtureModel): Promise<void> {
   await page.goto('/e2e/pages/parity.html');
-  const report: ParityReport = await page.evaluate((m) => window.seahorseParity(m, 'auto'), model);
+  const report: ParityReport = await page.evaluate((m) => window.seahorseParity(m, 'webgpu'), model);
   console.log(
     `${model}: ${report.backend} (${report.reason}), max |Δ| ${report.maxAbs.toExponential(2)}, rel-L2 ${report.relL2.toExponential(2)}, ${report.count} logits, run ${(report.runMs / 1000).toFixed(1)} s`,
   );
