@@ -25,14 +25,12 @@ const trained = firstTrained && modelForProtocol(installed, firstTrained, { choi
 const skip = !hasShared ? sharedMissing : !trained ? '(skipped: no trained model is installed)' : '';
 
 /**
- * Known shortfalls, measured and stated rather than hidden: these cases are expected to miss
- * their criteria with the named model (`it.fails`: the test fails as soon as they pass, so the
- * note is removed when the model improves).
- * - swinunetr-fs on vxm_subject: right Dice 0.723 < 0.75 (left 0.780; 1.7/2.0 mm from the
- *   true centroids), 2026-12-04. vxm's labels are aseg-style of unstated origin with larger
- *   outlines (6,115/6,328 mm³) than bert's FreeSurfer 7.2 aseg, on which the model reaches 0.83/0.81.
+ * Known shortfalls, measured and stated rather than hidden: cases expected to miss their
+ * criteria with the named model (`it.fails`: the test fails as soon as they pass, so the note
+ * is removed when the model improves). None with swinunetr-fs at 2,400 steps: the last one,
+ * vxm_subject (right Dice 0.723 at 560 steps), reaches 0.794 / 0.800 (bench fs-real, 2026-12-04).
  */
-const KNOWN_SHORTFALLS: Record<string, readonly string[]> = { 'swinunetr-fs': ['vxm, none'] };
+const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 
 /** Subject → the cases run here (the expensive grid is the benchmark's). */
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
