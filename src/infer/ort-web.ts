@@ -15,10 +15,11 @@ import type { ModelManifest } from './manifest';
 
 /** `auto`: WebGPU if it works for this model, else wasm. `wasm`: always wasm. */
 /**
- * `auto`: a hardware GPU through WebGPU, else wasm (a software adapter such as SwiftShader runs
- * a full head ~7× slower than wasm on the same cores: 600 s against 89 s in headless Chromium,
- * 2026-12-04); `webgpu`: WebGPU on whatever adapter there is (tests, and users who ask for it);
- * `wasm`: the CPU.
+ * `auto`: a hardware GPU through WebGPU, else wasm. A software adapter is slower than wasm on
+ * the same cores: the sample head took 424 s from click to volumes on SwiftShader's WebGPU
+ * (313 s computing) against 65 s on wasm (10.4 s computing), headless Chromium on 2 cores, dev
+ * server, 2026-12-04. `webgpu`: WebGPU on whatever adapter there is (tests; users who ask for
+ * it). `wasm`: the CPU.
  */
 export type OrtWebPreference = 'auto' | 'wasm' | 'webgpu';
 
