@@ -6,7 +6,7 @@
  * composition of engine ops: y = leakyRelu(x)·(1 − m) + x·s, with m = 1 and s = the reference
  * slope at the listed elements (0 elsewhere). Forward values there change by < 1e-4·std.
  */
-import { add, leakyRelu, mul, type Engine, type Tensor } from '../../engine';
+import { add, keep, leakyRelu, mul, noGrad, reshape, type Engine, type Tensor } from '../../engine';
 import { LEAKY_SLOPE, type LeakyReluCall } from '../context';
 
 export interface KinkCall {
@@ -33,5 +33,53 @@ export function pinnedLeakyRelu(engine: Engine, calls: readonly KinkCall[]): (x:
     }
     const kept = mul(leakyRelu(x, LEAKY_SLOPE), engine.tensor(keep, x.shape));
     return add(kept, mul(x, engine.tensor(slope, x.shape)));
+  };
+}
+
+/**
+ * The LeakyReLU calls of a kink list that also records other activations (hyps.json → kinks
+ * lists the 36 HyPS adapter ReLUs first, ordinals 0–35), renumbered in forward order as the
+ * model's `leakyRelu` hook counts them.
+ */
+export function leakyReluCalls(calls: readonly KinkCall[]): (KinkCall & { fixture_ordinal: number })[] {
+  return [...calls]
+    .sort((a, b) => a.call_ordinal - b.call_ordinal)
+    .filter((c) => c.call.endsWith('.lrelu'))
+    .map((c, i) => ({ ...c, call_ordinal: i, fixture_ordinal: c.call_ordinal }));
+}
+
+export interface KinkFlip {
+  call: string;
+  /** The fixture's ordinal of the call (`kinks.per_call[].call_ordinal`). */
+  ordinal: number;
+  flatIndex: number;
+  valueF64: number;
+  value: number;
+}
+
+/**
+ * A LeakyReLU hook that leaves the op as it is (returns undefined) and keeps the pre-activations
+ * of the calls with near-kink elements; `flips()` then lists the near-kink elements this engine
+ * put on the other side of 0 from the float64 reference. `calls` in the model's LeakyReLU order
+ * (`leakyReluCalls`); `fixtureOrdinal` maps back to the fixture's numbering for the report.
+ */
+export function recordKinkFlips(calls: readonly KinkCall[], fixtureOrdinal: (i: number) => number = (i) => i) {
+  const held: { i: number; t: Tensor }[] = [];
+  return {
+    hook: (x: Tensor, call: LeakyReluCall): undefined => {
+      if (calls[call.ordinal]?.near_kink.length) held.push({ i: call.ordinal, t: keep(noGrad(() => reshape(x, x.shape))) });
+    },
+    async flips(): Promise<KinkFlip[]> {
+      const out: KinkFlip[] = [];
+      for (const { i, t } of held) {
+        const v = await t.data();
+        t.dispose();
+        for (const k of calls[i].near_kink) {
+          if (v[k.flat_index] > 0 !== k.value_f64 > 0) out.push({ call: calls[i].call, ordinal: fixtureOrdinal(i), flatIndex: k.flat_index, valueF64: k.value_f64, value: v[k.flat_index] });
+        }
+      }
+      held.length = 0;
+      return out;
+    },
   };
 }
