@@ -61,6 +61,7 @@ const finetune: Finetune = new Finetune({
   base: import.meta.env.BASE_URL,
   backend: () => useStudio.getState().backendPreference,
   download: downloadBytes,
+  promptTool: () => samTool,
 });
 void finetune.init();
 

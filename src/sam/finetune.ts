@@ -50,20 +50,12 @@ export interface SamFinetuneOptions {
   /** A structure must cover at least this many pixels of a slice to train on it. */
   readonly minPixels: number;
   readonly onStep?: (r: { step: number; loss: number; lr: number; ms: number; kind: 'box' | 'points' }) => void;
+  /** Stops before the next step (the studio's Cancel); the weights trained so far come back. */
+  readonly signal?: AbortSignal;
 }
 
-/** Defaults (SAM fine-tuning practice, e.g. MedSAM: AdamW, lr 1e-4, weight decay 0.01; small here for 2 CPU cores). */
-export const SAM_FINETUNE_DEFAULTS: Omit<SamFinetuneOptions, 'onStep'> = {
-  steps: 100,
-  batch: 2,
-  lr: 1e-4,
-  warmup: 10,
-  weightDecay: 0.01,
-  seed: 1,
-  boxFraction: 0.75,
-  jitter: 4,
-  minPixels: 10,
-};
+/** The defaults live beside the training data's (no engine code for the page to load). */
+export { SAM_FINETUNE_DEFAULTS } from './training-data';
 
 /** The loss's Dice smoothing (as the engine's diceLoss). */
 const DICE_EPS = 1e-5;
@@ -156,6 +148,11 @@ export function warmupLr(base: number, step: number, steps: number, warmup: numb
   return polyLr(base, step - warmup, Math.max(1, steps - warmup));
 }
 
+/** The one decoder parameter that stays frozen: the prompt encoder's random Fourier matrix. */
+export function isFrozenSamParam(name: string): boolean {
+  return name.endsWith('positional_encoding_gaussian_matrix');
+}
+
 /** The (slice, structure) pairs worth training on. */
 export function trainingPairs(slices: readonly SamTrainSlice[], structures: readonly number[], minPixels: number): { slice: number; label: number }[] {
   const out: { slice: number; label: number }[] = [];
@@ -171,6 +168,7 @@ export interface SamFinetuneResult {
   /** The trained parameters, by our (SAM state-dict) names. */
   readonly trained: Map<string, HostWeight>;
   readonly trainable: number;
+  /** One per step taken (fewer than asked when stopped by the signal). */
   readonly losses: number[];
   readonly pairs: number;
   readonly ms: number;
@@ -186,8 +184,7 @@ export async function finetuneSamDecoder(
 ): Promise<SamFinetuneResult> {
   const pairs = trainingPairs(slices, structures, opts.minPixels);
   if (!pairs.length) throw new Error(`none of the structures ${structures.join(', ')} covers ${opts.minPixels} pixels of any training slice`);
-  const frozen = (n: string) => n.endsWith('positional_encoding_gaussian_matrix');
-  const model = SamMaskDecoder.fromWeights(engine, weights, (n) => !frozen(n));
+  const model = SamMaskDecoder.fromWeights(engine, weights, (n) => !isFrozenSamParam(n));
   const params = model.trainable();
   const trainable = params.reduce((n, t) => n + t.size, 0);
   const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay });
@@ -196,6 +193,7 @@ export async function finetuneSamDecoder(
   const t0 = performance.now();
   try {
     for (let step = 0; step < opts.steps; step++) {
+      if (opts.signal?.aborted) break;
       const s0 = performance.now();
       const kind: 'box' | 'points' = r() < opts.boxFraction ? 'box' : 'points';
       const emb = new Float32Array(opts.batch * 256 * 64 * 64);

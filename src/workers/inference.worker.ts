@@ -29,6 +29,22 @@ const templateUrl = `${import.meta.env.BASE_URL}models/templates/`;
 /** One registration template for both services: training localises full heads as inference does. */
 const template = loadTemplateOnce(fetchBytes, templateUrl);
 
+// Segment Anything's two models, served from this page's origin (vite.config.ts `shipSam`),
+// fetched once for the prompt tool and SAM fine-tuning alike.
+const samUrl = `${import.meta.env.BASE_URL}${SAM_WEB_PATH}`;
+let samModels: Promise<{ encoder: Uint8Array; decoder: Uint8Array }> | undefined;
+function loadSamModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Array }> {
+  samModels ??= (async () => {
+    const [encoder, decoder] = await Promise.all([
+      fetchBytes(`${samUrl}encoder.onnx`).then((b) => checkSamModelBytes('encoder', b)),
+      fetchBytes(`${samUrl}sam.onnx`).then((b) => checkSamModelBytes('decoder', b)),
+    ]);
+    return { encoder, decoder };
+  })();
+  samModels.catch(() => (samModels = undefined));
+  return samModels;
+}
+
 const training = new TrainingService({
   post: (reply: TrainingReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   fetchBytes,
@@ -36,6 +52,7 @@ const training = new TrainingService({
   store: workerStore,
   createBackend: createOrtWebBackend,
   template,
+  sam: { models: loadSamModels, createRuntime: createSamWebRuntime },
 });
 
 const service = new InferenceService({
@@ -48,17 +65,13 @@ const service = new InferenceService({
   template,
 });
 
-// Segment Anything's two models, served from this page's origin (vite.config.ts `shipSam`).
-const samUrl = `${import.meta.env.BASE_URL}${SAM_WEB_PATH}`;
 const sam = new SamService({
   post: (reply: SamReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   scan: () => service.openScan(),
-  createRuntime: async (preference) => {
-    const [encoder, decoder] = await Promise.all([
-      fetchBytes(`${samUrl}encoder.onnx`).then((b) => checkSamModelBytes('encoder', b)),
-      fetchBytes(`${samUrl}sam.onnx`).then((b) => checkSamModelBytes('decoder', b)),
-    ]);
-    return createSamWebRuntime(encoder, decoder, preference);
+  // With an adapter (a stored SAM fine-tuning run), its decoder weights are merged into sam.onnx here.
+  createRuntime: async (preference, adapter) => {
+    const { encoder, decoder } = await loadSamModels();
+    return createSamWebRuntime(encoder, adapter ? await training.samDecoder(adapter) : decoder, preference);
   },
 });
 

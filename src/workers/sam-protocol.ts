@@ -19,6 +19,8 @@ export type SamRequest =
       /** Two opposite corners on the slice. */
       readonly box?: { readonly start: Mm3; readonly end: Mm3 };
       readonly backend: BackendPreference;
+      /** A stored SAM fine-tuning run (its id): its decoder weights, merged into sam.onnx, answer the prompt. */
+      readonly adapter?: string;
     }
   /** Extend the last mask through the neighbouring slices, both ways. */
   | { readonly type: 'sam-propagate'; readonly request: number; readonly maxSlices: number }

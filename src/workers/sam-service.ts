@@ -16,12 +16,12 @@ export interface SamServiceDeps {
   readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
   /** The scan the inference service has open (undefined before one is). */
   readonly scan: () => Volume | undefined;
-  /** Fetches both ONNX files and opens a runtime on them. */
-  readonly createRuntime: (preference: BackendPreference) => Promise<SamRuntime>;
+  /** Fetches both ONNX files and opens a runtime on them; with `adapter` (a stored run id), its decoder weights merged in. */
+  readonly createRuntime: (preference: BackendPreference, adapter?: string) => Promise<SamRuntime>;
 }
 
 export class SamService {
-  private runtime: { preference: BackendPreference; runtime: Promise<SamRuntime> } | undefined;
+  private runtime: { preference: BackendPreference; adapter: string | undefined; runtime: Promise<SamRuntime> } | undefined;
   private sam: SamVolume | undefined;
   private last: { plane: PlaneName; mask: SliceMask } | undefined;
   private readonly runs = new Map<number, AbortController>();
@@ -41,16 +41,16 @@ export class SamService {
     }
   }
 
-  private async volumeFor(preference: BackendPreference): Promise<SamVolume> {
+  private async volumeFor(preference: BackendPreference, adapter: string | undefined): Promise<SamVolume> {
     const scan = this.deps.scan();
     if (!scan) throw new Error('Open a scan first.');
-    if (!this.runtime || this.runtime.preference !== preference) {
+    if (!this.runtime || this.runtime.preference !== preference || this.runtime.adapter !== adapter) {
       const previous = this.runtime;
       const runtime = (async () => {
         await (await previous?.runtime.catch(() => undefined))?.dispose();
-        return this.deps.createRuntime(preference);
+        return this.deps.createRuntime(preference, adapter);
       })();
-      this.runtime = { preference, runtime };
+      this.runtime = { preference, adapter, runtime };
       runtime.catch(() => this.runtime?.runtime === runtime && (this.runtime = undefined));
       this.sam = undefined;
     }
@@ -65,7 +65,7 @@ export class SamService {
   }
 
   private async segment(r: Extract<SamRequest, { type: 'sam-segment' }>): Promise<void> {
-    const sam = await this.volumeFor(r.backend);
+    const sam = await this.volumeFor(r.backend, r.adapter);
     const { plane } = sam.plane(r.plane);
     const toVoxel = voxelOf(sam.volume);
     const anchor = r.box?.start ?? r.points[0]?.mm;

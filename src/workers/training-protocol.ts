@@ -6,8 +6,8 @@
  */
 import type { LabelVolume } from '../core/volume';
 import type { RunEstimate } from '../train/estimate';
-import type { AdapterSummary, RunSettings, RunStatus, ValidationPoint } from '../train/adapter-store';
-import type { ModelSource } from './protocol';
+import type { AdapterSummary, RunBase, RunSettings, RunStatus, ValidationPoint } from '../train/adapter-store';
+import type { BackendPreference } from './protocol';
 
 /** The model URL of an adapted model: the worker merges stored adapter `<run id>` into its base. */
 export const ADAPTED_MODEL_PREFIX = 'adapted:';
@@ -40,19 +40,24 @@ export type PairCheck =
   | { readonly name: string; readonly ok: false; readonly message: string };
 
 export type TrainingRequest =
-  /** Read and check pairs as the run would (geometry, labels after the map, finite values). */
-  | { readonly type: 'train-check'; readonly request: number; readonly base: ModelSource; readonly pairs: readonly PairFiles[]; readonly labelMap: string }
+  /**
+   * Read and check pairs as the run would (geometry, labels after the map, finite values); for a
+   * SAM base, which of `structures` each pair labels.
+   */
+  | { readonly type: 'train-check'; readonly request: number; readonly base: RunBase; readonly pairs: readonly PairFiles[]; readonly labelMap: string; readonly structures?: readonly number[] }
   /** Trainable parameters and a memory estimate for these settings. */
-  | { readonly type: 'train-estimate'; readonly request: number; readonly base: ModelSource; readonly settings: RunSettings }
+  | { readonly type: 'train-estimate'; readonly request: number; readonly base: RunBase; readonly settings: RunSettings }
   /** Store the pairs and start a new run. */
   | {
       readonly type: 'train-start';
       readonly runId: string;
       readonly name: string;
-      readonly base: ModelSource;
+      readonly base: RunBase;
       readonly settings: RunSettings;
       readonly pairs: readonly PairFiles[];
       readonly labelMap: string;
+      /** Where SAM's image encoder runs (the studio's compute setting). */
+      readonly backend?: BackendPreference;
     }
   /** Continue a stored run from its last checkpoint (after pause, reload or device loss). */
   | { readonly type: 'train-resume'; readonly runId: string }

@@ -18,8 +18,15 @@ import { readOnnxModel } from '../models/load';
 import { inlineModel, prepareForWeb } from '../onnx';
 import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
-import type { AdapterStore, AdapterRecord, RunSettings, RunStatus, StoredPair, ValidationPoint } from '../train/adapter-store';
-import { summarise } from '../train/adapter-store';
+import type { AdapterStore, AdapterRecord, RunBase, RunSettings, RunStatus, SamBaseSource, StoredPair, ValidationPoint } from '../train/adapter-store';
+import { isSamBase, summarise } from '../train/adapter-store';
+import { applySamAdapter, makeSamAdapter, SAM_BASE_LABEL } from '../sam/adapter';
+import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS } from '../sam/finetune';
+import type { SamRuntime } from '../sam/runtime';
+import { decodeModel } from '../onnx/proto';
+import { BaseModelMismatchError } from '../peft/errors';
+import { checkSamPair, encodeSamTrainingSlices, samEstimate, samStructuresLine, type SamTrainingDeps } from './sam-training';
 import { estimateRun } from '../train/estimate';
 import type { PreparedTemplate } from '../core/fullhead';
 import { applyLabelMap, combinedWholeMap, describeLabelMap, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups, type LabelMap } from '../train/label-map';
@@ -43,6 +50,8 @@ export interface TrainingDeps {
   readonly createBackend: (modelBytes: Uint8Array, options: OrtWebOptions) => Promise<OrtWebBackend>;
   /** The registration template (the one inference localises with), asked for when a full-head pair comes in. */
   readonly template: () => Promise<PreparedTemplate>;
+  /** Segment Anything's models and runtime (decoder-only runs); absent: SAM runs are refused. */
+  readonly sam?: SamTrainingDeps;
 }
 
 interface ActiveRun {
@@ -65,6 +74,7 @@ export class TrainingService {
   async handle(request: TrainingRequest): Promise<void> {
     switch (request.type) {
       case 'train-check':
+        if (isSamBase(request.base)) return this.checkSam(request.request, request.pairs, request.structures ?? []);
         return this.check(request.request, request.base, request.pairs, request.labelMap);
       case 'train-estimate':
         return this.estimate(request.request, request.base, request.settings);
@@ -96,9 +106,11 @@ export class TrainingService {
       const key = `${runId}@${record.step}`;
       let merged = this.merged.get(key);
       if (!merged) {
+        const base = record.base;
+        if (isSamBase(base)) throw new Error(`“${record.name}” is a Segment Anything adapter: use it in the prompt tool (Any structure), not as a segmentation model`);
         merged = (async () => {
           const adapter = await decodeAdapter(record.adapter, `adapter “${record.name}”`);
-          return (await applyAdapterToOnnx(await this.baseBytes(record.base), adapter, record.base.manifest.name)).bytes;
+          return (await applyAdapterToOnnx(await this.baseBytes(base), adapter, base.manifest.name)).bytes;
         })();
         this.merged.set(key, merged);
         merged.catch(() => this.merged.delete(key));
@@ -106,6 +118,46 @@ export class TrainingService {
       return merged;
     })();
   }
+
+  /**
+   * SAM's `sam.onnx` with a stored SAM adapter merged in, for the prompt tool; refused with the
+   * reason when the adapter was trained on another `sam.onnx` than this page serves.
+   */
+  samDecoder(runId: string): Promise<Uint8Array> {
+    return (async () => {
+      const store = await this.deps.store();
+      const record = await store.require(runId);
+      if (!isSamBase(record.base)) throw new Error(`“${record.name}” was trained on ${record.base.manifest.name}, not on Segment Anything: use it with “segment with it” in the Fine-tune dock`);
+      const key = `sam:${runId}@${record.step}`;
+      let merged = this.merged.get(key);
+      if (!merged) {
+        merged = (async () => {
+          const adapter = await decodeAdapter(record.adapter, `adapter “${record.name}”`);
+          try {
+            return (await applySamAdapter((await this.samDeps().models()).decoder, adapter, `this page's ${SAM_BASE_LABEL}`)).bytes;
+          } catch (error) {
+            if (error instanceof BaseModelMismatchError) throw new BaseModelMismatchError(`the adapter “${record.name}” does not fit the Segment Anything model this page serves: ${error.message}`);
+            throw error;
+          }
+        })();
+        this.merged.set(key, merged);
+        merged.catch(() => this.merged.delete(key));
+      }
+      return merged;
+    })();
+  }
+
+  private samDeps(): SamTrainingDeps {
+    if (!this.deps.sam) throw new Error('Segment Anything is not available in this worker');
+    return this.deps.sam;
+  }
+
+  private async checkSam(request: number, pairs: readonly PairFiles[], structures: readonly number[]): Promise<void> {
+    const checks = pairs.map((p) => checkSamPair(toStored(p), structures));
+    this.deps.post({ type: 'train-checked', request, checks, mapping: samStructuresLine(structures, checks) });
+  }
+
+  private samCount: Promise<NonNullable<Extract<TrainingReply, { type: 'train-estimated' }>['estimate']>> | undefined;
 
   private baseBytes(base: ModelSource): Promise<Uint8Array> {
     let bytes = this.bases.get(base.onnxUrl);
@@ -145,8 +197,14 @@ export class TrainingService {
     this.deps.post({ type: 'train-checked', request, checks: withMixedSetAdvice(checks, codes), mapping });
   }
 
-  private async estimate(request: number, base: ModelSource, settings: RunSettings): Promise<void> {
+  private async estimate(request: number, base: RunBase, settings: RunSettings): Promise<void> {
     try {
+      if (isSamBase(base)) {
+        this.samCount ??= this.samDeps().models().then((m) => samEstimate(m.encoder, m.decoder));
+        this.samCount.catch(() => (this.samCount = undefined));
+        this.deps.post({ type: 'train-estimated', request, estimate: await this.samCount });
+        return;
+      }
       const { spec } = readOnnxModel(await this.baseBytes(base), { label: base.manifest.name });
       const estimate = estimateRun(spec, settings.method, settings.batch, base.manifest.inputSize as Dims3);
       this.deps.post({ type: 'train-estimated', request, estimate });
@@ -168,7 +226,9 @@ export class TrainingService {
       this.deps.post({ type: 'train-state', runId: request.runId, status: 'failed', step: 0, totalSteps: request.settings.steps, message: messageOf(error) });
       return;
     }
-    await this.run(request.runId, { name: request.name, base: request.base, settings: request.settings });
+    const base = request.base;
+    if (isSamBase(base)) await this.runSam(request.runId, request.name, base, request.settings, request.backend ?? 'auto');
+    else await this.run(request.runId, { name: request.name, base, settings: request.settings });
   }
 
   private async resume(runId: string): Promise<void> {
@@ -176,7 +236,133 @@ export class TrainingService {
       if (this.active.runId !== runId) this.deps.post({ type: 'train-state', runId, status: 'failed', step: 0, totalSteps: 0, message: 'Another run is training; pause or cancel it first.' });
       return;
     }
+    try {
+      const record = await (await this.deps.store()).get(runId);
+      if (record && isSamBase(record.base)) {
+        // The record is left as it was: its adapter stays usable.
+        this.deps.post({ type: 'train-state', runId, status: 'failed', step: record.step, totalSteps: record.settings?.steps ?? record.step, message: 'Segment Anything runs do not resume (their encoded slices are not kept): train a new run', summary: summarise(record) });
+        return;
+      }
+    } catch {
+      // run() says what went wrong.
+    }
     await this.run(runId, null);
+  }
+
+  /**
+   * A Segment Anything run (decoder-only, on cached embeddings): every pair's slices through the
+   * structures are encoded once (SAM's image encoder on onnxruntime-web), then the prompt encoder +
+   * mask decoder train on the engine exactly as `seahorse finetune --model sam` trains them
+   * (src/sam/finetune.ts). The record is written when the run ends (done, or cancelled: the
+   * adapter holds the steps taken); such runs do not pause or resume.
+   */
+  private async runSam(runId: string, name: string, base: SamBaseSource, settings: RunSettings, preference: 'auto' | 'wasm' | 'webgpu'): Promise<void> {
+    let finish!: () => void;
+    const active: ActiveRun = { runId, controller: new AbortController(), intent: null, finished: new Promise((r) => (finish = r)) };
+    this.active = active;
+    const totalSteps = settings.steps;
+    let step = 0;
+    const state = (status: RunStatus | 'preparing', message?: string, record?: AdapterRecord) =>
+      this.deps.post({ type: 'train-state', runId, status, step, totalSteps, message, summary: record ? summarise(record) : undefined });
+    let runtime: SamRuntime | undefined;
+    try {
+      const sam = settings.sam;
+      if (!sam) throw new Error('a Segment Anything run needs its structures, plane and slices');
+      const deps = this.samDeps();
+      const store = await this.deps.store();
+      const dataset = await store.dataset(runId);
+      if (!dataset) throw new Error('the scans of this run are no longer in browser storage');
+      state('preparing', 'Loading Segment Anything');
+      const models = await deps.models();
+      runtime = await deps.createRuntime(models.encoder, models.decoder, preference);
+      const where = runtime.reason;
+      const data = await encodeSamTrainingSlices(dataset.pairs, sam, runtime, {
+        signal: active.controller.signal,
+        onSlice: (done, total, id) => state('preparing', `Encoding slice ${done + 1} of ${total} (${id}); ${where}`),
+      });
+      await runtime.dispose();
+      runtime = undefined;
+      const left = [
+        data.missing.length ? `not in any label file, left out: ${data.missing.join(', ')}` : '',
+        data.skipped.length ? `no structure labelled in ${data.skipped.join(', ')}` : '',
+      ].filter(Boolean);
+      const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slices)${left.length ? `; ${left.join('; ')}` : ''}`;
+      const weights = readSamDecoderWeights(decodeModel(models.decoder));
+      const engine = await this.deps.engine();
+      engine.resetPeak();
+      const opts = { ...SAM_FINETUNE_DEFAULTS, steps: settings.steps, batch: settings.batch, lr: settings.lr, warmup: sam.warmup, seed: settings.seed };
+      let result: Awaited<ReturnType<typeof finetuneSamDecoder>> | undefined;
+      if (!active.controller.signal.aborted) {
+        state('training', about);
+        result = await finetuneSamDecoder(engine, weights, data.slices, data.present, {
+          ...opts,
+          signal: active.controller.signal,
+          onStep: (r) => {
+            step = r.step;
+            this.deps.post({ type: 'train-step', runId, step: r.step, totalSteps, loss: r.loss, ms: r.ms, peakBytes: engine.memory().peakBytes });
+          },
+        });
+      }
+      if (!result || result.losses.length === 0) {
+        state('cancelled', 'Cancelled before the first step: no adapter was made');
+        return;
+      }
+      step = result.losses.length;
+      const training = {
+        model: 'sam',
+        mode: 'decoder-only on cached embeddings',
+        studio: true,
+        structures: data.present,
+        missingStructures: data.missing,
+        plane: sam.plane,
+        slicesPerScan: sam.slicesPerScan,
+        scans: dataset.pairs.map((p) => p.name),
+        slices: data.slices.length,
+        pairs: result.pairs,
+        steps: step,
+        requestedSteps: settings.steps,
+        batch: opts.batch,
+        lr: opts.lr,
+        warmup: opts.warmup,
+        weightDecay: opts.weightDecay,
+        seed: opts.seed,
+        loss: 'soft Dice + BCE on the 256² low-res logits',
+        losses: result.losses,
+        trainableParameters: result.trainable,
+        trainMs: result.ms,
+        encoder: where,
+        engine: engine.description,
+      };
+      const adapter = await encodeAdapter(await makeSamAdapter(weights, result.trained, training));
+      const done = step === totalSteps;
+      const status: RunStatus = done ? 'done' : 'cancelled';
+      const message = done ? undefined : `Stopped at step ${step}; the adapter holds that state (Segment Anything runs do not resume)`;
+      const now = Date.now();
+      const record: AdapterRecord = {
+        id: runId,
+        name,
+        base,
+        status,
+        step,
+        settings,
+        message,
+        adapter,
+        losses: result.losses,
+        validation: [],
+        trainable: result.trainable,
+        labelMapping: about,
+        created: now,
+        updated: now,
+      };
+      await store.put(record);
+      state(status, done ? `Finished ${step} steps. ${about}` : message, record);
+    } catch (error) {
+      state('failed', messageOf(error));
+    } finally {
+      await runtime?.dispose().catch(() => undefined);
+      this.active = undefined;
+      finish();
+    }
   }
 
   /** Trains a new run (`fresh`) or continues the stored one from its checkpoint. */
@@ -194,6 +380,7 @@ export class TrainingService {
       const existing = fresh ? undefined : await store.require(runId);
       const settings = fresh?.settings ?? existing?.settings;
       const base = fresh?.base ?? existing!.base;
+      if (isSamBase(base)) throw new Error('Segment Anything runs do not resume: train a new run');
       if (!settings) throw new Error('this adapter was imported: it holds no training settings to resume');
       totalSteps = settings.steps;
       step = existing?.step ?? 0;
@@ -312,7 +499,9 @@ export class TrainingService {
       const dataset = await store.dataset(runId);
       const pair = dataset?.pairs.find((p) => p.role === 'val') ?? dataset?.pairs[0];
       if (!dataset || !pair) throw new Error('this adapter has no labelled scans in browser storage to compare on');
-      const manifest = record.base.manifest;
+      const base = record.base;
+      if (isSamBase(base)) throw new Error('a Segment Anything adapter is compared in the prompt tool (choose it there), not here');
+      const manifest = base.manifest;
       const map = parseLabelMap(dataset.labelMap);
       // The first crop the run validated on (a full head's left crop), as inference feeds it to the model.
       const [crop] = (await pairCrops(pair, map, this.deps.template)).crops;
@@ -325,7 +514,7 @@ export class TrainingService {
         const { labels } = await segmentVolume(image, { manifest: cropManifest, backend });
         return { labels, ...scoreAgainst(labels, crop.labels, manifest, map) };
       };
-      const baseSide = await side(await this.baseBytes(record.base));
+      const baseSide = await side(await this.baseBytes(base));
       const adaptedSide = await side(await this.mergedModel(runId));
       const data = Float32Array.from(image.data);
       this.deps.post(

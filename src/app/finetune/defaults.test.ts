@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveMethod } from '../../peft/methods';
-import { defaultMethod, defaultSettings, methodForBase, methodsFor, modelKind } from './defaults';
+import { SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
+import { defaultMethod, defaultSamDockSettings, defaultSettings, methodForBase, methodLabel, methodsFor, methodsForTarget, modelKind, samSettings } from './defaults';
 
 describe('fine-tune defaults', () => {
   it('the method follows the base: LoRA-PT for UNETR, HyPS for SwinUNETR', () => {
@@ -33,5 +34,17 @@ describe('fine-tune defaults', () => {
     expect(s.lr).toBe(1e-4);
     expect(s.length).toEqual({ unit: 'steps', value: 15 });
     expect(s.batch).toBe(1);
+  });
+
+  it("Segment Anything: one method, decoder-only, with the CLI's settings and the twelve structures", () => {
+    expect(methodsForTarget('sam', 'unetr')).toEqual(['decoder']);
+    expect(methodsForTarget('sam', undefined)).toEqual(['decoder']);
+    expect(methodsForTarget('studio', 'swinunetr')).toEqual(methodsFor('swinunetr'));
+    expect(methodLabel('decoder', 'sam')).toMatch(/mask decoder/);
+    expect(methodLabel('decoder', 'studio')).toBe('Decoder only');
+    const s = samSettings();
+    expect(s).toMatchObject({ method: 'decoder', lr: SAM_FINETUNE_DEFAULTS.lr, batch: SAM_FINETUNE_DEFAULTS.batch, augment: false });
+    expect(s.length).toEqual({ unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps });
+    expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10 });
   });
 });

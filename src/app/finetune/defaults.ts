@@ -6,12 +6,28 @@
  * a method that cannot apply to the base (`METHODS[m].models`) is not offered.
  *
  * The learning rate, length and batch are the measured ones in src/train/finetune-defaults.ts.
+ *
+ * Segment Anything (the dock's other target) offers one method, decoder-only on cached
+ * embeddings, with the CLI's settings (`seahorse finetune --model sam`, src/sam/training-data.ts).
  */
 import type { ModelManifest } from '../../infer/manifest';
 import type { ModelKind } from '../../models/model';
 import { METHODS, type MethodName } from '../../peft/methods';
+import type { PlaneName } from '../../sam/slice-geometry';
+import { DEFAULT_SAM_STRUCTURES, SAM_FINETUNE_DEFAULTS, SAM_SLICES_PER_SCAN } from '../../sam/training-data';
 import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_STEPS } from '../../train/finetune-defaults';
 import type { FinetuneSettings } from './store';
+
+/** What the dock adapts: the studio's selected segmentation model, or Segment Anything's decoder. */
+export type FinetuneTarget = 'studio' | 'sam';
+
+/** A SAM run's own settings, as typed in the dock (the structures stay text until the run starts). */
+export interface SamDockSettings {
+  readonly structures: string;
+  readonly plane: PlaneName;
+  readonly slicesPerScan: number;
+  readonly warmup: number;
+}
 
 /** The order the panel lists methods in: the paper methods first. */
 const METHOD_ORDER: readonly MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'];
@@ -54,3 +70,31 @@ export function methodForBase(current: MethodName, pickedByHand: boolean, kind: 
   if (pickedByHand && methodsFor(kind).includes(current)) return current;
   return defaultMethod(kind);
 }
+
+/** The methods the dock offers for a target: SAM has one, decoder-only on cached embeddings. */
+export function methodsForTarget(target: FinetuneTarget, kind: ModelKind | undefined): MethodName[] {
+  return target === 'sam' ? ['decoder'] : methodsFor(kind);
+}
+
+/** How the dock names a method for a target. */
+export function methodLabel(method: MethodName, target: FinetuneTarget): string {
+  return target === 'sam' && method === 'decoder' ? 'Prompt encoder + mask decoder (cached embeddings)' : METHODS[method].label;
+}
+
+/** A SAM run starts with the CLI's settings (augmentation does not apply: prompts are drawn from the labels). */
+export const samSettings = (): FinetuneSettings => ({
+  method: 'decoder',
+  rank: null,
+  lr: SAM_FINETUNE_DEFAULTS.lr,
+  length: { unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps },
+  batch: SAM_FINETUNE_DEFAULTS.batch,
+  augment: false,
+  checkpointEvery: 5,
+});
+
+export const defaultSamDockSettings = (): SamDockSettings => ({
+  structures: DEFAULT_SAM_STRUCTURES.join(','),
+  plane: 'coronal',
+  slicesPerScan: SAM_SLICES_PER_SCAN,
+  warmup: SAM_FINETUNE_DEFAULTS.warmup,
+});

@@ -8,11 +8,13 @@
 import type { ModelManifest } from '../../infer/manifest';
 import { ADAPTER_EXTENSION, decodeAdapter } from '../../peft/adapter-file';
 import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
-import { AdapterStore, newAdapterId, summarise, type AdapterRecord, type RunSettings } from '../../train/adapter-store';
-import type { BackendPreference, ModelSource } from '../../workers/protocol';
+import { SAM_BASE_LABEL } from '../../sam/model-files';
+import { parseStructures, SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
+import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, type RunBase, type RunSettings } from '../../train/adapter-store';
+import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
-import { methodForBase, methodsFor, modelKind } from './defaults';
+import { defaultSettings, methodForBase, methodLabel, methodsForTarget, modelKind, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
 import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
@@ -31,6 +33,8 @@ export interface FinetuneDeps {
   readonly base: string;
   readonly backend: () => BackendPreference;
   readonly download: (bytes: Uint8Array, fileName: string) => void;
+  /** The prompt tool, for a Segment Anything adapter ("use in the prompt tool"). */
+  readonly promptTool?: () => { useAdapter(adapter: { id: string; name: string } | null): void };
 }
 
 /** Step durations kept for the step rate: the recent ones (the first steps include shader compilation). */
@@ -133,7 +137,8 @@ export class Finetune {
   }
 
   private async pairBytes(): Promise<PairFiles[]> {
-    const val = this.validationSet();
+    // A SAM run trains on every pair (it has no validation pass).
+    const val = this.state.target === 'sam' ? new Set<string>() : this.validationSet();
     return Promise.all(
       this.pairs().map(async (p) => ({
         name: p.key,
@@ -152,7 +157,12 @@ export class Finetune {
       return this.estimate();
     }
     try {
-      const { checks, mapping } = await this.deps.client.check(base, await this.pairBytes(), this.state.labelMap);
+      const structures = isSamBase(base) ? this.samStructures() : undefined;
+      if (structures === null) {
+        this.set({ checks: {}, mapping: null });
+        return this.estimate();
+      }
+      const { checks, mapping } = await this.deps.client.check(base, await this.pairBytes(), this.state.labelMap, structures);
       this.set({ checks: Object.fromEntries(checks.map((c) => [c.name, c])), mapping: mapping ?? null });
     } catch (error) {
       this.fail(error);
@@ -167,8 +177,41 @@ export class Finetune {
     void this.estimate();
   }
 
+  /** Adapt the studio's model or Segment Anything: the settings become the target's defaults; pairs are checked again. */
+  async setTarget(target: FinetuneTarget): Promise<void> {
+    if (target === this.state.target) return;
+    const settings = target === 'sam' ? samSettings() : defaultSettings(modelKind(this.baseModel()));
+    this.set({ target, settings, methodByHand: false, checks: {}, mapping: null, estimate: null, estimateError: null });
+    await this.check();
+  }
+
+  updateSam(patch: Partial<SamDockSettings>): void {
+    this.set({ sam: { ...this.state.sam, ...patch } });
+    if (patch.structures !== undefined) void this.check();
+    else void this.estimate();
+  }
+
+  /** The structure codes typed for a SAM run, or null (with the reason in `samError()`) when they do not parse. */
+  samStructures(): number[] | null {
+    try {
+      return parseStructures(this.state.sam.structures);
+    } catch {
+      return null;
+    }
+  }
+
+  samError(): string | null {
+    try {
+      parseStructures(this.state.sam.structures);
+      return null;
+    } catch (error) {
+      return `Structures: ${messageOf(error)}`;
+    }
+  }
+
   /** The studio's model changed: the method follows the new base (defaults.ts), then the estimate. */
   async baseChanged(): Promise<void> {
+    if (this.state.target === 'sam') return;
     const { settings, methodByHand } = this.state;
     const method = methodForBase(settings.method, methodByHand, modelKind(this.baseModel()));
     if (method !== settings.method) this.set({ settings: { ...settings, method, rank: null } });
@@ -177,7 +220,11 @@ export class Finetune {
 
   /** The methods the panel offers: those that apply to the selected base. */
   methodChoices(): MethodName[] {
-    return methodsFor(modelKind(this.baseModel()));
+    return methodsForTarget(this.state.target, modelKind(this.baseModel()));
+  }
+
+  methodLabel(method: MethodName): string {
+    return methodLabel(method, this.state.target);
   }
 
   /** The selected studio model, when it can be fine-tuned (a UNETR or SwinUNETR base, not an adapted model). */
@@ -187,13 +234,30 @@ export class Finetune {
     return m;
   }
 
-  private baseSource(): ModelSource | undefined {
+  private baseSource(): RunBase | undefined {
+    if (this.state.target === 'sam') return { kind: 'sam', label: SAM_BASE_LABEL };
     const m = this.baseModel();
     return m && modelSource(m, this.deps.base);
   }
 
   runSettings(): RunSettings {
     const s = this.state.settings;
+    if (this.state.target === 'sam') {
+      // SAM runs count steps only; they have no epochs, validation, augmentation or checkpoints before the end.
+      const { plane, slicesPerScan, warmup } = this.state.sam;
+      const steps = s.length.value;
+      return {
+        method: { method: 'decoder' },
+        steps,
+        batch: s.batch,
+        lr: s.lr,
+        augment: false,
+        checkpointEvery: steps,
+        stepsPerEpoch: steps,
+        seed: SAM_FINETUNE_DEFAULTS.seed, // the CLI's prompt-sampling seed
+        sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup },
+      };
+    }
     const trainPairs = Math.max(1, this.pairs().length - this.validationSet().size);
     const stepsPerEpoch = Math.max(1, Math.ceil(trainPairs / s.batch));
     const steps = s.length.unit === 'steps' ? s.length.value : s.length.value * stepsPerEpoch;
@@ -205,7 +269,7 @@ export class Finetune {
   async estimate(): Promise<void> {
     const base = this.baseSource();
     if (!base) {
-      this.set({ estimate: null, estimateError: 'Select a UNETR or SwinUNETR base model in the header to fine-tune it.' });
+      this.set({ estimate: null, estimateError: 'Select a UNETR or SwinUNETR base model in the header to fine-tune it, or choose Segment Anything.' });
       return;
     }
     try {
@@ -220,12 +284,15 @@ export class Finetune {
   /** Why Train is disabled, or null when a run can start. */
   blocker(): string | null {
     if (this.state.run && (this.state.run.status === 'training' || this.state.run.status === 'preparing')) return 'A run is training.';
-    if (!this.baseModel()) return 'Select a UNETR or SwinUNETR base model.';
+    const sam = this.state.target === 'sam';
+    if (!sam && !this.baseModel()) return 'Select a UNETR or SwinUNETR base model.';
+    if (sam && this.samError()) return this.samError();
     const pairs = this.pairs();
     if (pairs.length === 0) return 'Add labelled scans (scan + label file pairs).';
     const bad = pairs.map((p) => this.state.checks[p.key]).find((c) => c && !c.ok);
     if (bad && !bad.ok) return `${bad.name}: ${bad.message}`;
-    if (pairs.length - this.validationSet().size < 1) return 'Keep at least one pair for training.';
+    if (!sam && pairs.length - this.validationSet().size < 1) return 'Keep at least one pair for training.';
+    if (sam && !pairs.some((p) => this.state.checks[p.key]?.ok)) return 'Waiting for the pairs to be checked.';
     if (this.state.estimateError) return this.state.estimateError;
     return null;
   }
@@ -237,9 +304,10 @@ export class Finetune {
     const runId = newAdapterId();
     const pairs = await this.pairBytes();
     const train = pairs.filter((p) => p.role === 'train').length;
-    const name = `${METHODS[settings.method.method].label} · ${base.manifest.id} · ${train} scan${train === 1 ? '' : 's'} · ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`;
-    this.set({ run: emptyRun(runId, name, settings.steps), error: null, notice: null, comparison: null });
-    this.deps.client.start({ runId, name, base, settings, pairs, labelMap: this.state.labelMap });
+    const what = isSamBase(base) ? `Segment Anything decoder · ${settings.sam?.structures.join(',')}` : `${METHODS[settings.method.method].label} · ${base.manifest.id}`;
+    const name = `${what} · ${train} scan${train === 1 ? '' : 's'} · ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`;
+    this.set({ run: { ...emptyRun(runId, name, settings.steps), sam: isSamBase(base) }, error: null, notice: null, comparison: null });
+    this.deps.client.start({ runId, name, base, settings, pairs, labelMap: this.state.labelMap, backend: this.deps.backend() });
   }
 
   pause(): void {
@@ -327,6 +395,7 @@ export class Finetune {
         validation: r.validation,
         lastCheckpoint: r.step,
         message: r.message ?? null,
+        sam: isSamBase(r.base),
       },
     });
   }
@@ -381,15 +450,17 @@ export class Finetune {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const adapter = await decodeAdapter(bytes, `“${file.name}”`);
-      const base = this.deps.models.find((m) => m.id === adapter.base.label);
-      if (!base) throw new Error(`“${file.name}” was trained on “${adapter.base.label ?? adapter.base.kind}”, which is not installed here`);
+      // A SAM adapter's base is the page's sam.onnx: whether it fits is checked when the prompt tool merges it.
+      const sam = adapter.base.kind === 'sam-decoder';
+      const base = sam ? undefined : this.deps.models.find((m) => m.id === adapter.base.label);
+      if (!sam && !base) throw new Error(`“${file.name}” was trained on “${adapter.base.label ?? adapter.base.kind}”, which is not installed here`);
       const now = Date.now();
       const steps = typeof adapter.training.steps === 'number' ? adapter.training.steps : 0;
       const losses = Array.isArray(adapter.training.losses) ? (adapter.training.losses as unknown[]).filter((x): x is number => typeof x === 'number') : [];
       const record: AdapterRecord = {
         id: newAdapterId(),
         name: file.name.replace(new RegExp(`${ADAPTER_EXTENSION.replace('.', '\\.')}$`), '') || 'imported adapter',
-        base: modelSource(base, this.deps.base),
+        base: base ? modelSource(base, this.deps.base) : { kind: 'sam', label: adapter.base.label ?? SAM_BASE_LABEL },
         status: 'imported',
         step: steps,
         adapter: bytes,
@@ -399,7 +470,7 @@ export class Finetune {
         updated: now,
       };
       await (await this.deps.openStore()).put(record);
-      this.set({ adapters: [summarise(record), ...this.state.adapters], notice: `Imported “${record.name}” (${METHODS[adapter.method.method].label}, base ${base.name}).` });
+      this.set({ adapters: [summarise(record), ...this.state.adapters], notice: `Imported “${record.name}” (${base ? `${METHODS[adapter.method.method].label}, base ${base.name}` : 'Segment Anything decoder: use it in the prompt tool'}).` });
     } catch (error) {
       this.set({ error: `Could not import the adapter: ${messageOf(error)}` });
     }
@@ -409,6 +480,10 @@ export class Finetune {
   async useForInference(id: string, select = true): Promise<void> {
     try {
       const r = await (await this.deps.openStore()).require(id);
+      if (isSamBase(r.base)) {
+        this.useInPromptTool(id, r.name);
+        return;
+      }
       const base = r.base.manifest;
       const manifest: ModelManifest = {
         ...base,
@@ -426,6 +501,17 @@ export class Finetune {
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** A Segment Anything adapter answers the prompt tool's prompts (merged into sam.onnx in the worker). */
+  useInPromptTool(id: string, name: string): void {
+    const tool = this.deps.promptTool?.();
+    if (!tool) {
+      this.set({ error: 'The prompt tool is not available here.' });
+      return;
+    }
+    tool.useAdapter({ id, name });
+    this.set({ notice: `The prompt tool (Any structure) now uses “${name}”; open it on a scan.` });
   }
 
   async compare(id: string): Promise<void> {

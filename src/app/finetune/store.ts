@@ -8,7 +8,7 @@ import type { MethodName } from '../../peft/methods';
 import type { AdapterSummary, RunStatus, ValidationPoint } from '../../train/adapter-store';
 import type { RunEstimate } from '../../train/estimate';
 import type { CompareSide, PairCheck } from '../../workers/training-protocol';
-import { defaultSettings } from './defaults';
+import { defaultSamDockSettings, defaultSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
 import type { FileRole } from './pairing';
 
 export interface TrainingFile {
@@ -46,6 +46,8 @@ export interface RunView {
   readonly peakBytes: number | null;
   readonly lastCheckpoint: number | null;
   readonly message: string | null;
+  /** A Segment Anything run: it cannot pause or resume (its encoded slices are not kept). */
+  readonly sam?: boolean;
 }
 
 export interface Comparison {
@@ -66,6 +68,10 @@ export interface FinetuneState {
   /** How the label map was applied to the checked pairs (e.g. “FreeSurfer aseg: 17 → left hippocampus, …”). */
   readonly mapping: string | null;
   readonly settings: FinetuneSettings;
+  /** What the dock adapts: the studio's selected model, or Segment Anything's decoder. */
+  readonly target: FinetuneTarget;
+  /** The settings only a SAM run has. */
+  readonly sam: SamDockSettings;
   /** The user chose the method (it then survives a change of base where it still applies). */
   readonly methodByHand: boolean;
   readonly estimate: RunEstimate | null;
@@ -90,6 +96,8 @@ export const initialFinetuneState = (): FinetuneState => ({
   checks: {},
   mapping: null,
   settings: defaultSettings(),
+  target: 'studio',
+  sam: defaultSamDockSettings(),
   methodByHand: false,
   estimate: null,
   estimateError: null,

@@ -4,9 +4,8 @@
  * an answer (check, estimate, compare) return promises. If the worker dies, the listener hears
  * it and pending answers fail; the next request starts a fresh worker.
  */
-import type { RunSettings } from '../../train/adapter-store';
+import type { RunBase, RunSettings } from '../../train/adapter-store';
 import type { RunEstimate } from '../../train/estimate';
-import type { ModelSource } from '../../workers/protocol';
 import { isTrainingReply, type PairCheck, type PairFiles, type TrainingReply, type TrainingRequest } from '../../workers/training-protocol';
 
 type Compared = Extract<TrainingReply, { type: 'train-compared' }>;
@@ -54,13 +53,13 @@ export class TrainingClient {
   }
 
   /** Each pair's check, and how the label map turns codes into targets (absent when the map is invalid). */
-  async check(base: ModelSource, pairs: readonly PairFiles[], labelMap: string): Promise<{ checks: readonly PairCheck[]; mapping?: string }> {
-    const reply = await this.ask((request) => ({ type: 'train-check', request, base, pairs, labelMap }), transfers(pairs));
+  async check(base: RunBase, pairs: readonly PairFiles[], labelMap: string, structures?: readonly number[]): Promise<{ checks: readonly PairCheck[]; mapping?: string }> {
+    const reply = await this.ask((request) => ({ type: 'train-check', request, base, pairs, labelMap, structures }), transfers(pairs));
     if (reply.type !== 'train-checked') throw new Error(`unexpected reply ${reply.type}`);
     return { checks: reply.checks, mapping: reply.mapping };
   }
 
-  async estimate(base: ModelSource, settings: RunSettings): Promise<RunEstimate> {
+  async estimate(base: RunBase, settings: RunSettings): Promise<RunEstimate> {
     const reply = await this.ask((request) => ({ type: 'train-estimate', request, base, settings }));
     if (reply.type !== 'train-estimated') throw new Error(`unexpected reply ${reply.type}`);
     if (!reply.estimate) throw new Error(reply.message ?? 'no estimate');

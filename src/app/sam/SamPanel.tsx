@@ -1,5 +1,7 @@
 import { useState } from 'react';
 import { SAM_CAVEAT } from '../../sam/caveat';
+import { isSamBase } from '../../train/adapter-store';
+import { useFinetune } from '../finetune/store';
 import { cssColour } from '../label-colormap';
 import { useStudio } from '../store';
 import type { SamTool } from './sam-tool';
@@ -17,7 +19,10 @@ export function SamPanel({ tool }: { tool: SamTool }) {
   const scan = useStudio((s) => s.scan);
   const s = useSamTool();
   const [custom, setCustom] = useState({ value: '', name: '' });
+  const adapters = useFinetune((f) => f.adapters);
   if (!scan) return null;
+  // Fine-tuned decoders from the Fine-tune dock (Segment Anything runs that made an adapter).
+  const samAdapters = adapters.filter((a) => isSamBase(a.base) && a.status !== 'failed');
   if (!s.open) {
     return (
       <section className="card" aria-label="Prompt tool">
@@ -44,6 +49,28 @@ export function SamPanel({ tool }: { tool: SamTool }) {
         ))}
       </div>
       <p className="muted small">{hint}</p>
+      {(samAdapters.length > 0 || s.adapter) && (
+        <label className="small">
+          Decoder{' '}
+          <select
+            data-testid="sam-adapter"
+            aria-label="Decoder"
+            value={s.adapter?.id ?? ''}
+            onChange={(e) => {
+              const a = samAdapters.find((x) => x.id === e.target.value);
+              tool.useAdapter(a ? { id: a.id, name: a.name } : null);
+            }}
+          >
+            <option value="">as shipped (zero-shot)</option>
+            {samAdapters.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+            {s.adapter && !samAdapters.some((a) => a.id === s.adapter!.id) && <option value={s.adapter.id}>{s.adapter.name}</option>}
+          </select>
+        </label>
+      )}
       <label className="small">
         Structure{' '}
         <select

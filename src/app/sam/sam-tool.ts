@@ -64,7 +64,7 @@ export class SamTool {
     this.edits = new LabelEdits(labels ? labels.data.slice() : new Uint8Array(size));
     this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
     this.resetPrompt();
-    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode });
+    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, adapter: this.state.adapter });
     this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, this.state.mode === 'box' ? 'box' : 'point');
     this.refreshCounts();
     void this.show();
@@ -91,6 +91,19 @@ export class SamTool {
     this.set({ label: structureFor(value, name), error: null });
   }
 
+  /**
+   * Prompts are answered by SAM as shipped (null) or with a fine-tuned decoder from the
+   * Fine-tune dock (merged into sam.onnx in the worker; a mismatching sam.onnx is refused there).
+   * The unaccepted mask came from the other decoder: it is dropped.
+   */
+  useAdapter(adapter: { id: string; name: string } | null): void {
+    if (adapter?.id === this.state.adapter?.id) return;
+    this.seq++;
+    this.resetPrompt();
+    this.set({ adapter, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice: adapter ? `Prompts now use the fine-tuned decoder “${adapter.name}”.` : 'Prompts now use Segment Anything as shipped.' });
+    void this.show();
+  }
+
   /** A click on a slice: a point of the current mode. A click on another plane starts a new prompt. */
   async click(plane: PlaneName, mm: Mm3): Promise<void> {
     if (!this.state.open || this.state.mode === 'box') return;
@@ -112,7 +125,8 @@ export class SamTool {
     this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null });
     const backend: BackendPreference = this.deps.studio.getState().backendPreference;
     try {
-      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend }, (message) => seq === this.seq && this.set({ busy: message }));
+      const adapter = this.state.adapter?.id;
+      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend, adapter }, (message) => seq === this.seq && this.set({ busy: message }));
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-mask') return;
       if (this.state.slice !== null && this.state.slice !== r.slice && this.state.plane === plane) {
@@ -126,7 +140,7 @@ export class SamTool {
         busy: null,
         slice: r.slice,
         backend: r.backend,
-        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}` },
+        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}${this.state.adapter ? `, decoder “${this.state.adapter.name}”` : ''}` },
         notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
       });
       await this.show();

@@ -26,6 +26,8 @@ export interface SamToolState {
   readonly undoable: number;
   /** Labels in the working volume, with voxel counts. */
   readonly labels: readonly (LabelInfo & { readonly voxels: number })[];
+  /** A stored SAM fine-tuning run whose decoder answers the prompts (null: SAM as shipped). */
+  readonly adapter: { readonly id: string; readonly name: string } | null;
 }
 
 export const initialSamState: SamToolState = {
@@ -43,6 +45,7 @@ export const initialSamState: SamToolState = {
   notice: null,
   undoable: 0,
   labels: [],
+  adapter: null,
 };
 
 export const useSamTool = create<SamToolState>()(() => initialSamState);

@@ -1,0 +1,59 @@
+/**
+ * What SAM decoder fine-tuning trains on, shared by the CLI (`seahorse finetune --model sam`)
+ * and the studio's fine-tune dock: the structure codes asked for, which of them the labels
+ * hold, and which slices of a labelled volume to encode. Pure functions; the encoding and the
+ * training loop are elsewhere (sam-volume.ts, finetune.ts).
+ */
+import type { SamFinetuneOptions } from './finetune';
+
+/** Issue 17's acceptance structures (FreeSurfer aseg): hippocampus, amygdala, thalamus, putamen, caudate, pallidum; left, right. */
+export const DEFAULT_SAM_STRUCTURES: readonly number[] = [17, 53, 18, 54, 10, 49, 12, 51, 11, 50, 13, 52];
+
+/** Defaults (SAM fine-tuning practice, e.g. MedSAM: AdamW, lr 1e-4, weight decay 0.01; small here for 2 CPU cores). */
+export const SAM_FINETUNE_DEFAULTS: Omit<SamFinetuneOptions, 'onStep' | 'signal'> = {
+  steps: 100,
+  batch: 2,
+  lr: 1e-4,
+  warmup: 10,
+  weightDecay: 0.01,
+  seed: 1,
+  boxFraction: 0.75,
+  jitter: 4,
+  minPixels: 10,
+};
+
+/** Slices per scan, evenly spaced through the structures (the CLI's `--slices` default). */
+export const SAM_SLICES_PER_SCAN = 24;
+
+/** "17, 53,18" → [17, 53, 18]; refuses anything but positive integer codes, and duplicates. */
+export function parseStructures(text: string): number[] {
+  const parts = text.split(/[\s,]+/).filter((s) => s !== '');
+  if (parts.length === 0) throw new Error('give at least one label code to train on, e.g. 17,53');
+  const codes = parts.map((s) => Number(s));
+  const bad = parts.filter((_, i) => !Number.isInteger(codes[i]) || codes[i] <= 0);
+  if (bad.length) throw new Error(`label codes must be positive whole numbers; “${bad.join(', ')}” ${bad.length === 1 ? 'is' : 'are'} not`);
+  const dup = codes.filter((c, i) => codes.indexOf(c) !== i);
+  if (dup.length) throw new Error(`label code ${dup[0]} is listed twice`);
+  return codes;
+}
+
+/** The requested codes split into those some label volume holds and those none does (order kept). */
+export function presentStructures(requested: readonly number[], present: ReadonlySet<number>): { present: number[]; missing: number[] } {
+  return { present: requested.filter((c) => present.has(c)), missing: requested.filter((c) => !present.has(c)) };
+}
+
+/** Slices (of `sliceCount`) through any of the structures, `count` of them evenly spaced. */
+export function chooseSlices(slice: (s: number) => ArrayLike<number>, sliceCount: number, structures: ReadonlySet<number>, count: number): number[] {
+  const hit: number[] = [];
+  for (let s = 0; s < sliceCount; s++) {
+    const px = slice(s);
+    for (let p = 0; p < px.length; p++) {
+      if (structures.has(px[p])) {
+        hit.push(s);
+        break;
+      }
+    }
+  }
+  if (hit.length <= count) return hit;
+  return Array.from({ length: count }, (_, i) => hit[Math.floor(((i + 0.5) * hit.length) / count)]);
+}

@@ -1,0 +1,133 @@
+/**
+ * The training service's Segment Anything side (decoder-only, on cached embeddings): checks a
+ * labelled pair for the structures asked for, counts the trainable parameters, and encodes the
+ * training slices of the dock's pairs with SAM's image encoder (onnxruntime-web, as the prompt
+ * tool's runtime). The training itself is src/sam/finetune.ts, as the CLI runs it.
+ */
+import { readVolume } from '../core/io';
+import type { Volume } from '../core/volume';
+import { decodeModel } from '../onnx/proto';
+import type { RunEstimate } from '../train/estimate';
+import type { SamRunSettings, StoredPair } from '../train/adapter-store';
+import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
+import { isFrozenSamParam, type SamTrainSlice } from '../sam/finetune';
+import type { SamRuntime } from '../sam/runtime';
+import { SamVolume } from '../sam/sam-volume';
+import { extractSlice } from '../sam/slice-geometry';
+import { chooseSlices, presentStructures } from '../sam/training-data';
+import type { PairCheck } from './training-protocol';
+
+/** What the worker gives the training service for SAM. */
+export interface SamTrainingDeps {
+  /** `encoder.onnx` and `sam.onnx` as this page serves them, checked against their SHA-256. */
+  readonly models: () => Promise<{ readonly encoder: Uint8Array; readonly decoder: Uint8Array }>;
+  /** A runtime on these model bytes (the encoder encodes the training slices). */
+  readonly createRuntime: (encoder: Uint8Array, decoder: Uint8Array, preference: 'auto' | 'wasm' | 'webgpu') => Promise<SamRuntime>;
+}
+
+/** A pair's scan and labels, on one grid. */
+export function readSamPair(pair: StoredPair): { image: Volume; labels: Volume } {
+  const image = readVolume(pair.image.bytes, pair.image.name);
+  const labels = readVolume(pair.label.bytes, pair.label.name);
+  if (image.dims.length !== 3) throw new Error(`${pair.name}: the scan is not a 3-D volume`);
+  if (labels.dims.length !== 3 || labels.dims.some((d, i) => d !== image.dims[i])) {
+    throw new Error(`${pair.name}: the labels (${labels.dims.join('×')}) and the scan (${image.dims.join('×')}) differ in size`);
+  }
+  return { image, labels };
+}
+
+/** Voxels per label code (0 left out). */
+export function codeCounts(data: ArrayLike<number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let p = 0; p < data.length; p++) if (data[p] !== 0) counts.set(data[p], (counts.get(data[p]) ?? 0) + 1);
+  return counts;
+}
+
+export function codeList(codes: Iterable<number>): string {
+  const sorted = [...codes].sort((a, b) => a - b);
+  return sorted.length > 12 ? `${sorted.slice(0, 12).join(', ')} and ${sorted.length - 12} more` : sorted.join(', ') || 'none';
+}
+
+/** A pair as a SAM run reads it: one grid, and at least one of the structures labelled. */
+export function checkSamPair(pair: StoredPair, structures: readonly number[]): PairCheck {
+  try {
+    const { image, labels } = readSamPair(pair);
+    const counts = codeCounts(labels.data);
+    const { present, missing } = presentStructures(structures, new Set(counts.keys()));
+    if (present.length === 0) {
+      return { name: pair.name, ok: false, message: `none of the structures ${structures.join(', ')} is labelled here (codes present: ${codeList(counts.keys())})` };
+    }
+    return {
+      name: pair.name,
+      ok: true,
+      dims: image.dims,
+      labelCounts: Object.fromEntries(present.map((c) => [c, counts.get(c)!])),
+      path: 'crop',
+      samples: [],
+      space: 'classes',
+      notes: [`structures ${present.join(', ')}${missing.length ? `; not labelled here: ${missing.join(', ')}` : ''}`],
+    };
+  } catch (error) {
+    return { name: pair.name, ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The line under the pairs: what the run will train on, and which requested codes no pair holds. */
+export function samStructuresLine(structures: readonly number[], checks: readonly PairCheck[]): string {
+  const labelled = new Set(checks.flatMap((c) => (c.ok ? Object.keys(c.labelCounts).map(Number) : [])));
+  const { present, missing } = presentStructures(structures, labelled);
+  if (present.length === 0) return `Segment Anything: none of the structures ${structures.join(', ')} is in the label files.`;
+  return `Segment Anything trains on ${present.join(', ')}${missing.length ? `; not in any label file, left out: ${missing.join(', ')}` : ''}.`;
+}
+
+/** Trainable (every decoder parameter but the Fourier matrix) of all parameters (encoder + decoder). */
+export function samEstimate(encoder: Uint8Array, decoder: Uint8Array): RunEstimate {
+  let trainable = 0;
+  for (const [name, w] of readSamDecoderWeights(decodeModel(decoder))) if (!isFrozenSamParam(name)) trainable += w.data.length;
+  const total = onnxParamCount(encoder) + onnxParamCount(decoder);
+  return { method: { method: 'decoder' }, counts: { method: 0, base: trainable, total: trainable, modelParams: total }, memoryBytes: null };
+}
+
+export interface EncodedSamData {
+  readonly slices: SamTrainSlice[];
+  /** Requested codes some label file holds (the run trains on these), and those none does. */
+  readonly present: number[];
+  readonly missing: number[];
+  /** Cases with none of the structures (left out). */
+  readonly skipped: string[];
+}
+
+/**
+ * Every pair's slices through the structures (`slicesPerScan` of them, evenly spaced, as the CLI
+ * chooses them), encoded once each; stops early (what is encoded so far) when `signal` aborts.
+ */
+export async function encodeSamTrainingSlices(
+  pairs: readonly StoredPair[],
+  settings: SamRunSettings,
+  runtime: SamRuntime,
+  opts: { readonly onSlice?: (done: number, total: number, id: string) => void; readonly signal?: AbortSignal } = {},
+): Promise<EncodedSamData> {
+  const read = pairs.map((p) => ({ name: p.name, ...readSamPair(p) }));
+  const labelled = new Set<number>();
+  for (const r of read) for (const c of codeCounts(r.labels.data).keys()) labelled.add(c);
+  const { present, missing } = presentStructures(settings.structures, labelled);
+  if (present.length === 0) throw new Error(`none of the structures ${settings.structures.join(', ')} is in the label files (codes present: ${codeList(labelled)})`);
+  const want = new Set(present);
+  const plan = read.map((r) => {
+    const sam = new SamVolume(r.image, runtime, { cacheSlices: 1 });
+    const { plane, geometry } = sam.plane(settings.plane);
+    const labelSlice = (s: number) => extractSlice(plane, r.labels.dims, r.labels.data, s);
+    return { name: r.name, sam, geometry, labelSlice, chosen: chooseSlices(labelSlice, plane.sliceCount, want, settings.slicesPerScan) };
+  });
+  const total = plan.reduce((n, p) => n + p.chosen.length, 0);
+  const slices: SamTrainSlice[] = [];
+  for (const p of plan) {
+    for (const s of p.chosen) {
+      if (opts.signal?.aborted) return { slices, present, missing, skipped: [] };
+      const id = `${p.name}:${settings.plane}:${s}`;
+      opts.onSlice?.(slices.length, total, id);
+      slices.push({ id, embedding: await p.sam.embedding(settings.plane, s), labels: p.labelSlice(s), geometry: p.geometry });
+    }
+  }
+  return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name) };
+}
