@@ -29,7 +29,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await waitForResult(page);
 
   await page.getByTestId('finetune-open').click();
-  await page.getByLabel('Model to adapt').selectOption('sam');
+  await page.getByLabel('Network to adapt').selectOption('sam');
   // Only the method that applies to SAM is offered.
   await expect(page.getByLabel('Method').locator('option')).toHaveText([/mask decoder/]);
   await expect(page.getByLabel('Label map')).toHaveCount(0);

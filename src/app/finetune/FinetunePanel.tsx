@@ -279,8 +279,8 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
       <h2>Settings</h2>
       <div className="settings-grid">
         <label className="field wide">
-          <span>Model to adapt</span>
-          <select aria-label="Model to adapt" data-testid="finetune-target" value={target} onChange={(e) => void finetune.setTarget(e.target.value as 'studio' | 'sam')}>
+          <span>Network to adapt</span>
+          <select aria-label="Network to adapt" data-testid="finetune-target" value={target} onChange={(e) => void finetune.setTarget(e.target.value as 'studio' | 'sam')}>
             <option value="studio">{base ? base.name : 'the studio’s model (choose a UNETR or SwinUNETR)'}</option>
             <option value="sam">Segment Anything (prompt tool)</option>
           </select>
