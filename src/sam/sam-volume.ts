@@ -58,10 +58,19 @@ export class SamVolume {
   constructor(
     readonly volume: Volume,
     readonly runtime: SamRuntime,
-    opts: { readonly cacheSlices?: number; readonly window?: IntensityWindow } = {},
+    opts: { readonly cacheSlices?: number; readonly window?: IntensityWindow; readonly cache?: EmbeddingCache } = {},
   ) {
     this.window = opts.window ?? intensityWindow(volume.data);
-    this.cache = new EmbeddingCache(opts.cacheSlices ?? DEFAULT_CACHE_SLICES);
+    this.cache = opts.cache ?? new EmbeddingCache(opts.cacheSlices ?? DEFAULT_CACHE_SLICES);
+  }
+
+  /**
+   * The same volume on another runtime whose encoder is the same model on the same provider
+   * (another decoder: a fine-tuned one): the embeddings already encoded stay valid and are kept.
+   */
+  withDecoderOf(runtime: SamRuntime): SamVolume {
+    if (runtime.name !== this.runtime.name) throw new Error(`the encoder moved from ${this.runtime.name} to ${runtime.name}: its embeddings are not the same`);
+    return new SamVolume(this.volume, runtime, { window: this.window, cache: this.cache });
   }
 
   plane(name: PlaneName): { plane: SlicePlane; geometry: ResizeGeometry } {

@@ -1,7 +1,8 @@
 /**
  * The worker's SAM service in Node, on the real model (onnxruntime-node standing in for
  * onnxruntime-web: the same SamRuntime interface) and bert: a box dragged in world mm, then
- * propagation one slice each way. Three encoder runs.
+ * propagation one slice each way. Three encoder runs. Then another decoder (as an adapter gives
+ * it: a second runtime) answers on the same slice without encoding it again.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,16 +21,25 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
   let scan: Volume | undefined;
   let aseg: Volume;
   let runtime: SamRuntime;
+  /** The runtime the service opens for an adapter (here on the shipped decoder: only the runtime differs). */
+  let adapted: SamRuntime | undefined;
   const replies: SamReply[] = [];
   let service: SamService;
   beforeAll(async () => {
     const dir = join(dataDir, 'fullhead_labelled/bert');
     aseg = readVolume(new Uint8Array(readFileSync(join(dir, 'aseg.mgz'))), 'aseg.mgz');
     runtime = await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 });
-    service = new SamService({ post: (r) => replies.push(r), scan: () => scan, createRuntime: async () => runtime });
+    service = new SamService({
+      post: (r) => replies.push(r),
+      scan: () => scan,
+      createRuntime: async (_preference, adapter) => (adapter ? (adapted ??= await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })) : runtime),
+    });
     scan = readVolume(new Uint8Array(readFileSync(join(dir, 'norm.mgz'))), 'norm.mgz');
   }, 120_000);
-  afterAll(() => runtime?.dispose());
+  afterAll(async () => {
+    // The service disposed the first runtime when the adapter's replaced it.
+    await adapted?.dispose();
+  });
 
   it('refuses a prompt before a scan is open, and propagation before a mask', async () => {
     const saved = scan;
@@ -76,5 +86,15 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     for (const v of done.voxels) perSlice.set(Math.floor(v / 65536), (perSlice.get(Math.floor(v / 65536)) ?? 0) + 1);
     expect([...perSlice.keys()].sort()).toEqual([k - 1, k, k + 1]);
     expect(perSlice.get(k)).toBe(mask.voxels.length);
+
+    // Another decoder on the same encoder and provider: slice k's embedding is kept (no encoding), and
+    // the same decoder weights give the same mask.
+    replies.length = 0;
+    await service.handle({ type: 'sam-segment', request: 6, plane: 'coronal', points: [], box: { start, end }, backend: 'wasm', adapter: 'run-1' });
+    expect(replies.map((r) => r.type)).toEqual(['sam-mask']);
+    const again = replies[0];
+    if (again.type !== 'sam-mask') return;
+    expect(again.timingsMs.encode).toBe(0);
+    expect(Array.from(again.voxels)).toEqual(Array.from(mask.voxels));
   });
 });

@@ -52,13 +52,14 @@ export class SamService {
       })();
       this.runtime = { preference, adapter, runtime };
       runtime.catch(() => this.runtime?.runtime === runtime && (this.runtime = undefined));
-      this.sam = undefined;
     }
     const runtime = await this.runtime.runtime.catch((error: unknown) => {
       throw new Error(`Could not load Segment Anything: ${error instanceof Error ? error.message : String(error)}`);
     });
     if (!this.sam || this.sam.volume !== scan || this.sam.runtime !== runtime) {
-      this.sam = new SamVolume(scan, runtime);
+      // Another decoder (an adapter) with the encoder on the same provider: the encoded slices are kept.
+      const sameEncoder = this.sam?.volume === scan && this.sam.runtime.name === runtime.name;
+      this.sam = sameEncoder ? this.sam!.withDecoderOf(runtime) : new SamVolume(scan, runtime);
       this.last = undefined;
     }
     return this.sam;
