@@ -3,13 +3,6 @@
  * 0 success, 1 the input or the model could not be used (one clear message on stderr),
  * 2 a bad command line (with usage).
  */
-import { runBids, BIDS_USAGE } from './bids';
-import { runBidsWorker } from './bids-worker';
-import { runEval, EVAL_USAGE } from './eval';
-import { runFinetune, FINETUNE_USAGE } from './finetune';
-import { runPrompt, PROMPT_USAGE } from './prompt';
-import { runSegment, SEGMENT_USAGE } from './segment';
-import { runStats, STATS_USAGE } from './stats';
 import { ExitStatus, UsageError } from './usage';
 
 export interface CliIO {
@@ -36,15 +29,23 @@ Commands:
 
 Run "seahorse <command> --help" for a command's options.`;
 
-const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<void>; usage: string }> = {
-  segment: { run: runSegment, usage: SEGMENT_USAGE },
-  eval: { run: runEval, usage: EVAL_USAGE },
-  finetune: { run: runFinetune, usage: FINETUNE_USAGE },
-  prompt: { run: runPrompt, usage: PROMPT_USAGE },
-  bids: { run: runBids, usage: BIDS_USAGE },
-  stats: { run: runStats, usage: STATS_USAGE },
+/**
+ * Each command's module is imported only when it runs: a command then loads only the
+ * libraries it needs (start-up is part of the wait a user has; pdf-lib alone costs ~0.5 s).
+ */
+interface Command {
+  readonly run: (args: string[], io: CliIO) => Promise<void>;
+  readonly usage: string;
+}
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  segment: async () => import('./segment').then((m) => ({ run: m.runSegment, usage: m.SEGMENT_USAGE })),
+  eval: async () => import('./eval').then((m) => ({ run: m.runEval, usage: m.EVAL_USAGE })),
+  finetune: async () => import('./finetune').then((m) => ({ run: m.runFinetune, usage: m.FINETUNE_USAGE })),
+  prompt: async () => import('./prompt').then((m) => ({ run: m.runPrompt, usage: m.PROMPT_USAGE })),
+  bids: async () => import('./bids').then((m) => ({ run: m.runBids, usage: m.BIDS_USAGE })),
+  stats: async () => import('./stats').then((m) => ({ run: m.runStats, usage: m.STATS_USAGE })),
   // A worker process of `bids … participant --n-procs N` (not listed in the usage).
-  '_bids-worker': { run: (args) => runBidsWorker(args), usage: '' },
+  '_bids-worker': async () => import('./bids-worker').then((m) => ({ run: (args) => m.runBidsWorker(args), usage: '' })),
 };
 
 const stdio: CliIO = {
@@ -58,11 +59,12 @@ export async function main(argv: readonly string[], io: CliIO = stdio): Promise<
     io.out(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const entry = COMMANDS[command];
-  if (!entry) {
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!load) {
     io.err(`seahorse: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
+  const entry = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(entry.usage);
     return 0;

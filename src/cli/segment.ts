@@ -17,7 +17,6 @@ import { listInstalledModels, loadModelNode, type LoadedNodeModel } from '../inf
 import { modelCaveat } from '../infer/registry';
 import type { ModelManifest } from '../infer/manifest';
 import type { Volume } from '../core/volume';
-import { buildReport, reportFormat, reportHtml, reportPdf, softwareName } from '../report';
 import { applyAdapterToOnnx } from '../peft/apply';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
@@ -107,7 +106,9 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
   if (values['full-head'] && values.crop) throw new UsageError('choose one of --full-head and --crop', SEGMENT_USAGE);
   const path: ScanPath | undefined = values['full-head'] ? 'full-head' : values.crop ? 'crop' : undefined;
   const report = values.report === undefined ? null : resolve(values.report);
-  if (report && !reportFormat(report)) throw new UsageError(`the report must be a .pdf or .html file (got ${basename(report)})`, SEGMENT_USAGE);
+  // The report writers (pdf-lib, fast-png: ~0.5 s to load) are imported only when a report is asked for.
+  const reports = report ? await import('../report') : null;
+  if (report && !reports!.reportFormat(report)) throw new UsageError(`the report must be a .pdf or .html file (got ${basename(report)})`, SEGMENT_USAGE);
   if (report && !existsSync(dirname(report))) throw new Error(`the report's folder does not exist: ${dirname(report)}`);
   if (values.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(values.protocol)) {
     throw new UsageError(`--protocol takes ${PROTOCOLS.join(' or ')} (got ${values.protocol})`, SEGMENT_USAGE);
@@ -158,7 +159,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     );
     const caveat = modelCaveat(model.manifest);
     const { manifest, backend } = model;
-    if (report) await writeReport(report, basename(input), image, result, manifest, caveat, backend);
+    if (report) await writeReport(reports!, report, basename(input), image, result, manifest, caveat, backend);
     // The whole wait, as a user has it: reading the file, loading the model and the template included.
     const timingsMs = {
       read: readMs,
@@ -217,6 +218,7 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
 
 /** The report of this run, as PDF or self-contained HTML by the file's extension. */
 async function writeReport(
+  reports: typeof import('../report'),
   file: string,
   scanName: string,
   image: Volume,
@@ -226,6 +228,7 @@ async function writeReport(
   backend: { name: string; reason: string },
 ): Promise<void> {
   const loc = result.path === 'full-head' ? result.fullHead.localisation : null;
+  const { buildReport, reportFormat, reportHtml, reportPdf, softwareName } = reports;
   const content = buildReport({
     scanName,
     scan: image,
