@@ -18,6 +18,7 @@ import { formatTsv } from '../bids/tsv';
 import type { PreparedTemplate } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
+import { gunzipNode } from '../core/io/gunzip-node';
 import { createOrtNodeBackend } from '../infer/ort-node';
 import type { LoadedModel } from '../infer/pipeline';
 import { PROTOCOLS, type Protocol } from '../infer/manifest';
@@ -152,7 +153,7 @@ export async function processScan(job: ScanJob, ctx: RunContext): Promise<ScanOu
   const out = (rel: string) => join(job.outputDir, rel);
   try {
     const source = join(job.bidsDir, job.scan.path);
-    const image = readVolume(new Uint8Array(readFileSync(source)), basename(source));
+    const image = readVolume(new Uint8Array(readFileSync(source)), basename(source), { gunzip: gunzipNode });
     const result = await segmentScan(image, ctx.model, { template: ctx.template, localiserModel: ctx.localiserModel });
     const measures = scanMeasures(reportOf(result), ctx.identity.status);
     const maxLabel = Math.max(...result.labelInfo.map((l) => l.value));

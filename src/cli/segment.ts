@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { choosePath, MaskRefusedError, ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
+import { gunzipNode } from '../core/io/gunzip-node';
 import { axisCodes } from '../core/orientation';
 import type { FullHeadResult } from '../infer/fullhead';
 import { segmentScan, type SegmentScanResult } from '../infer/segment-scan';
@@ -77,7 +78,7 @@ export function defaultModelId(): string {
 /** Reads a scan from disk with the file name in every message. */
 export function readScan(path: string) {
   if (!existsSync(path)) throw new Error(`scan not found: ${path}`);
-  return readVolume(new Uint8Array(readFileSync(path)), basename(path));
+  return readVolume(new Uint8Array(readFileSync(path)), basename(path), { gunzip: gunzipNode });
 }
 
 export async function runSegment(args: readonly string[], io: CliIO): Promise<void> {

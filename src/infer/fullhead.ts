@@ -247,7 +247,8 @@ export async function segmentFullHead(
   const largest = opts.largestComponent ?? true;
   const connected: number[] = [];
   const wholeOf = (labels: Uint8Array, frame: HippocampusBox) => {
-    const mask = Uint8Array.from(labels, (v) => (v !== 0 ? 1 : 0));
+    const mask = new Uint8Array(labels.length);
+    for (let n = 0; n < mask.length; n++) mask[n] = labels[n] !== 0 ? 1 : 0;
     const kept = keepLargestComponentPerLabel(mask, frame.grid.dims);
     const count = (m: Uint8Array) => m.reduce((sum, v) => sum + v, 0);
     const raw = count(mask);
@@ -297,7 +298,12 @@ export async function segmentFullHead(
   if (largest && block) keepLargestPerSide(sides, block);
   let labels: LabelVolume = sides;
   if (opts.sublabels) {
-    const heads = pasteBoxMasks(scan, frames.map((box, s) => ({ box, mask: Uint8Array.from(boxLabels[s], (v, n) => (whole[s][n] && v === MODEL_HEAD ? 1 : 0)) })));
+    const headOf = (s: number) => {
+      const head = new Uint8Array(boxLabels[s].length);
+      for (let n = 0; n < head.length; n++) head[n] = whole[s][n] && boxLabels[s][n] === MODEL_HEAD ? 1 : 0;
+      return head;
+    };
+    const heads = pasteBoxMasks(scan, frames.map((box, s) => ({ box, mask: headOf(s) })));
     labels = { ...sides, data: sublabelled(sides, heads.data, block) };
   }
   const labelInfo = opts.sublabels ? SUBLABEL_INFO : SIDE_LABELS;

@@ -72,7 +72,7 @@ export function prepareTemplate(template: Template): PreparedTemplate {
   const levels = buildPyramid(template.t1, LEVELS_MM);
   const masks = levels.map((level) => brainMaskAt(template, level, MASK_RIM_MM));
   const finest = levels[levels.length - 1];
-  const stripped = buildPyramid({ ...template.t1, data: Float32Array.from(template.t1.data as ArrayLike<number>, (v, n) => (v * template.brain.data[n]) / FRACTION_SCALE) }, LEVELS_MM);
+  const stripped = buildPyramid({ ...template.t1, data: strippedT1(template) }, LEVELS_MM);
   const interiorMask = brainMaskAt(template, finest, 0, FRACTION_SCALE / 2);
   return {
     template,
@@ -84,6 +84,15 @@ export function prepareTemplate(template: Template): PreparedTemplate {
     brainCentre: brainCentreOf(template),
     brainMm3: templateBrainMm3(template),
   };
+}
+
+/** The template T1 × its brain fraction (plain loops here and below: V8's TypedArray.from with a callback is ~12× slower). */
+function strippedT1(template: Template): Float32Array {
+  const t1 = template.t1.data;
+  const fraction = template.brain.data;
+  const out = new Float32Array(t1.length);
+  for (let n = 0; n < out.length; n++) out[n] = (t1[n] * fraction[n]) / FRACTION_SCALE;
+  return out;
 }
 
 /** Fraction-weighted centre of the template brain, world mm. */
@@ -119,9 +128,12 @@ export interface LocaliseOptions {
 
 /** A pyramid level multiplied by a brain mask (linear on the level's grid: soft edges at the mask's resolution). */
 function maskLevel(level: ImageLevel, mask: Volume): ImageLevel {
-  const binary: Volume = { ...mask, data: Float32Array.from(mask.data as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0)) };
-  const weight = resampleLinear(binary, level.dims, level.affine);
-  return { ...level, data: Float32Array.from(level.data, (v, n) => v * weight.data[n]) };
+  const inside = new Float32Array(mask.data.length);
+  for (let n = 0; n < inside.length; n++) inside[n] = mask.data[n] !== 0 ? 1 : 0;
+  const weight = resampleLinear({ ...mask, data: inside }, level.dims, level.affine).data;
+  const data = new Float32Array(level.data.length);
+  for (let n = 0; n < data.length; n++) data[n] = level.data[n] * weight[n];
+  return { ...level, data };
 }
 
 /**
@@ -140,7 +152,8 @@ function matchesStripped(prepared: PreparedTemplate, coarse: ImageLevel, initial
 function brainMaskAt(template: Template, level: ImageLevel, rimMm: number, min = 0): Uint8Array {
   const factors = blockFactors(spacingFromAffine(template.brain.affine), level.levelMm);
   const brain = blockAverage(template.brain, factors, level.levelMm);
-  const mask = Uint8Array.from(brain.data, (v) => (v > min ? 1 : 0));
+  const mask = new Uint8Array(brain.data.length);
+  for (let n = 0; n < mask.length; n++) mask[n] = brain.data[n] > min ? 1 : 0;
   return dilate6(mask, brain.dims, Math.round(rimMm / level.levelMm));
 }
 

@@ -155,7 +155,8 @@ function voxelVolumeMm3(affine: Mat4): number {
 }
 
 function side(probs: Float32Array[], cls: Uint8Array, c: number, grid: Grid): LocalisedSide {
-  const mask = Uint8Array.from(cls, (v) => (v === c ? 1 : 0));
+  const mask = new Uint8Array(cls.length);
+  for (let p = 0; p < mask.length; p++) mask[p] = cls[p] === c ? 1 : 0;
   const comp = largestComponent(mask, grid.dims);
   if (!comp) return { centroidMm: null, volumeMm3: 0, confidence: 0, voxels: 0, voxelsAllComponents: 0 };
   const [nx, ny] = grid.dims;
@@ -184,7 +185,8 @@ function side(probs: Float32Array[], cls: Uint8Array, c: number, grid: Grid): Lo
 export function decodeLocaliser(logits: Float32Array, grid: Grid): LocaliserMeasures {
   const probs = softmaxVolumes(logits, grid.dims, LOCALISER_CLASSES.length);
   const cls = argmax(probs);
-  const intracranial = Uint8Array.from(cls, (v) => (v === CLASS_BRAIN || v === CLASS_LEFT || v === CLASS_RIGHT ? 1 : 0));
+  const intracranial = new Uint8Array(cls.length);
+  for (let p = 0; p < cls.length; p++) intracranial[p] = cls[p] === CLASS_BRAIN || cls[p] === CLASS_LEFT || cls[p] === CLASS_RIGHT ? 1 : 0;
   const brain = largestComponent(intracranial, grid.dims);
   const brainMask = new Uint8Array(intracranial.length);
   const [nx, ny] = grid.dims;

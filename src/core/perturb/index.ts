@@ -136,6 +136,13 @@ export function cropWorld<T extends VoxelArray>(vol: Volume<T>, worldAxis: 0 | 1
 }
 
 /** Calls `visit` with each voxel's index and world position (RAS mm). */
+/** `Ctor.from(data, f)` as a plain loop (V8's TypedArray.from with a callback is ~12× slower). */
+function mapVoxels<T extends Float32Array | Uint8Array>(data: ArrayLike<number>, Ctor: new (length: number) => T, f: (v: number, n: number) => number): T {
+  const out = new Ctor(data.length);
+  for (let n = 0; n < out.length; n++) out[n] = f(data[n], n);
+  return out;
+}
+
 function forEachWorld(vol: { readonly dims: Dims3; readonly affine: Mat4 }, visit: (n: number, x: number, y: number, z: number) => void): void {
   const m = vol.affine;
   const [nx, ny, nz] = vol.dims;
@@ -163,7 +170,7 @@ export function deface(vol: Volume, anteriorMm: number, superiorMm: number, slop
 /** Everything outside a brain mask (same grid, non-zero inside) set to 0, as a skull-stripping tool leaves it. */
 export function skullStrip(vol: Volume, brain: Volume): Volume<Float32Array> {
   if (brain.dims.some((d, a) => d !== vol.dims[a])) throw new Error('the brain mask is not on the scan grid');
-  return { ...vol, data: Float32Array.from(vol.data as ArrayLike<number>, (v, n) => (brain.data[n] !== 0 ? v : 0)) };
+  return { ...vol, data: mapVoxels(vol.data, Float32Array, (v, n) => (brain.data[n] !== 0 ? v : 0)) };
 }
 
 /**
@@ -188,7 +195,7 @@ export function biasField(vol: Volume, ratio: number, seed: number): Volume<Floa
     peak = Math.max(peak, Math.abs(f));
   });
   const scale = peak > 0 ? Math.log(ratio) / peak : 0;
-  return { ...vol, data: Float32Array.from(vol.data as ArrayLike<number>, (v, n) => v * Math.exp(scale * log[n])) };
+  return { ...vol, data: mapVoxels(vol.data, Float32Array, (v, n) => v * Math.exp(scale * log[n])) };
 }
 
 /**
@@ -200,7 +207,7 @@ export function ricianNoise(vol: Volume, sigmaFraction: number, seed: number): V
   const sigma = sigmaFraction * p99;
   const rand = uniformStream(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  return { ...vol, data: Float32Array.from(vol.data as ArrayLike<number>, (v) => Math.hypot(v + sigma * gauss(), sigma * gauss())) };
+  return { ...vol, data: mapVoxels(vol.data, Float32Array, (v) => Math.hypot(v + sigma * gauss(), sigma * gauss())) };
 }
 
 /**
@@ -212,10 +219,10 @@ export function rescaleIntensity(vol: Volume, opts: { scale?: number; offset?: n
   let max = 0;
   for (let n = 0; n < vol.data.length; n++) if (vol.data[n] > max) max = vol.data[n];
   const f = (v: number) => (max > 0 && v > 0 ? scale * Math.pow(v / max, gamma) * max : scale * v) + offset;
-  if (!opts.uint8) return { ...vol, data: Float32Array.from(vol.data as ArrayLike<number>, f) };
+  if (!opts.uint8) return { ...vol, data: mapVoxels(vol.data, Float32Array, f) };
   let top = 0;
   for (let n = 0; n < vol.data.length; n++) top = Math.max(top, f(vol.data[n]));
-  return { ...vol, data: Uint8Array.from(vol.data as ArrayLike<number>, (v) => Math.max(0, Math.min(255, Math.round((255 * f(v)) / (top || 1))))) };
+  return { ...vol, data: mapVoxels(vol.data, Uint8Array, (v) => Math.max(0, Math.min(255, Math.round((255 * f(v)) / (top || 1))))) };
 }
 
 /** World centroid (RAS mm) of the voxels of `labels` equal to `value`; null when there are none. */

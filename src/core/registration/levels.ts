@@ -41,26 +41,36 @@ export function blockAverage(
   const my = Math.ceil(ny / fy);
   const mz = Math.ceil(nz / fz);
   const sum = new Float64Array(mx * my * mz);
-  const count = new Float64Array(mx * my * mz);
   const data = src.data;
-  const blockOfI = Int32Array.from({ length: nx }, (_, i) => (i / fx) | 0);
-  // Walk the source once in memory order; the destination index changes only at block edges.
+  // Walk the source once in memory order; each block's voxels are added to its sum one by
+  // one in that order (so the sums round as a voxel-by-voxel walk does).
   for (let k = 0; k < nz; k++) {
     const dk = ((k / fz) | 0) * mx * my;
     for (let j = 0; j < ny; j++) {
       const dj = dk + ((j / fy) | 0) * mx;
       const row = (k * ny + j) * nx;
-      for (let i = 0; i < nx; i++) {
-        const v = data[row + i];
-        const d = dj + blockOfI[i];
-        // v − v is 0 for finite numbers, NaN otherwise.
-        if (v - v === 0) sum[d] += v;
-        count[d] += 1;
+      for (let i0 = 0, d = dj; i0 < nx; i0 += fx, d++) {
+        const end = Math.min(i0 + fx, nx);
+        let s = sum[d];
+        for (let i = i0; i < end; i++) {
+          const v = data[row + i];
+          // v − v is 0 for finite numbers, NaN otherwise.
+          if (v - v === 0) s += v;
+        }
+        sum[d] = s;
       }
     }
   }
+  // Every voxel counts (non-finite ones as 0), so a block's count is its size: full blocks
+  // f0·f1·f2, partial ones at the far edges what is left of each axis.
+  const size = (n: number, f: number, b: number) => Math.min(f, n - b * f);
   const out = new Float32Array(mx * my * mz);
-  for (let d = 0; d < out.length; d++) out[d] = sum[d] / count[d];
+  for (let c = 0, d = 0; c < mz; c++) {
+    for (let b = 0; b < my; b++) {
+      const count = size(nz, fz, c) * size(ny, fy, b);
+      for (let a = 0; a < mx; a++, d++) out[d] = sum[d] / (count * size(nx, fx, a));
+    }
+  }
   const scaleShift = mat4([fx, 0, 0, (fx - 1) / 2, 0, fy, 0, (fy - 1) / 2, 0, 0, fz, (fz - 1) / 2, 0, 0, 0, 1]);
   return { dims: [mx, my, mz], affine: multiply(src.affine, scaleShift), data: out, levelMm };
 }
