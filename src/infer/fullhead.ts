@@ -347,7 +347,11 @@ function nonzeroBlock(labels: LabelVolume): Block | null {
   const [nx, ny, nz] = labels.dims;
   const lo = [nx, ny, nz];
   const hi = [-1, -1, -1];
-  for (let k = 0, n = 0; k < nz; k++) {
+  // The first and last non-zero voxels bound the slices to search (a head scan is mostly zeros).
+  const [first, last] = nonzeroExtent(labels.data);
+  if (first < 0) return null;
+  const sxy = nx * ny;
+  for (let k = Math.floor(first / sxy), n = k * sxy; k <= Math.floor(last / sxy); k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++, n++) {
         if (labels.data[n] === 0) continue;
@@ -361,6 +365,22 @@ function nonzeroBlock(labels: LabelVolume): Block | null {
     }
   }
   return hi[0] < 0 ? null : { lo: lo as unknown as Dims3, hi: hi as unknown as Dims3 };
+}
+
+/** Indices of the first and last non-zero entries ([-1, -1] when all are zero), read four bytes at a time where aligned. */
+function nonzeroExtent(data: Uint8Array): [number, number] {
+  const words = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >> 2) : new Uint32Array(0);
+  const tail = words.length << 2;
+  let w = 0;
+  while (w < words.length && words[w] === 0) w++;
+  let first = w << 2;
+  while (first < data.length && data[first] === 0) first++;
+  if (first === data.length) return [-1, -1];
+  let last = -1;
+  for (let n = data.length - 1; n >= tail && last < 0; n--) if (data[n] !== 0) last = n;
+  for (let v = words.length - 1; v >= 0 && last < 0; v--) if (words[v] !== 0) last = (v << 2) + 3;
+  while (data[last] === 0) last--;
+  return [first, last];
 }
 
 /** Visits every voxel of a block: its index in the volume and its voxel coordinates. */

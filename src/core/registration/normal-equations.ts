@@ -84,6 +84,7 @@ export function accumulate(
   let sse = 0;
   let sf = 0, sm = 0, sff = 0, smm = 0, sfm = 0;
   let inside = 0;
+  let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0, r7 = 0, r8 = 0, r9 = 0, r10 = 0, r11 = 0, r12 = 0, r13 = 0;
   const xyz = fixed.xyz;
   const val = fixed.value;
   const count = fixed.count;
@@ -124,12 +125,16 @@ export function accumulate(
     sf += f; sm += m; sff += f * f; smm += m * m; sfm += f * m;
     if (!withJacobian) continue;
     const ax = a * gx, ay = a * gy, az = a * gz;
+    // Jᵀr in registers (the same products, added in the same order as through J).
+    r0 += ax * x * r; r1 += ax * y * r; r2 += ax * z * r; r3 += ax * r;
+    r4 += ay * x * r; r5 += ay * y * r; r6 += ay * z * r; r7 += ay * r;
+    r8 += az * x * r; r9 += az * y * r; r10 += az * z * r; r11 += az * r;
+    r12 += m * r; r13 += r;
+    if (q % hessianStride !== 0) continue;
     J[0] = ax * x; J[1] = ax * y; J[2] = ax * z; J[3] = ax;
     J[4] = ay * x; J[5] = ay * y; J[6] = ay * z; J[7] = ay;
     J[8] = az * x; J[9] = az * y; J[10] = az * z; J[11] = az;
     J[12] = m; J[13] = 1;
-    for (let u = 0; u < PARAM_COUNT; u++) jtr[u] += J[u] * r;
-    if (q % hessianStride !== 0) continue;
     for (let u = 0; u < PARAM_COUNT; u++) {
       const ju = J[u];
       if (ju === 0) continue;
@@ -138,6 +143,7 @@ export function accumulate(
     }
   }
   if (withJacobian) {
+    jtr.set([r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13]);
     for (let u = 0; u < PARAM_COUNT; u++) {
       for (let w = u; w < PARAM_COUNT; w++) jtj[u * PARAM_COUNT + w] *= hessianStride;
       for (let w = 0; w < u; w++) jtj[u * PARAM_COUNT + w] = jtj[w * PARAM_COUNT + u];
