@@ -40,8 +40,19 @@ export function blockAverage(
   const mx = Math.ceil(nx / fx);
   const my = Math.ceil(ny / fy);
   const mz = Math.ceil(nz / fz);
-  const sum = new Float64Array(mx * my * mz);
+  const scaleShift = mat4([fx, 0, 0, (fx - 1) / 2, 0, fy, 0, (fy - 1) / 2, 0, 0, fz, (fz - 1) / 2, 0, 0, 0, 1]);
+  const affine = multiply(src.affine, scaleShift);
   const data = src.data;
+  if (fx === 1 && fy === 1 && fz === 1) {
+    // One voxel per block (a level at the input's own size): the voxel itself, 0 + v as the sum gives it (−0 becomes 0).
+    const copy = new Float32Array(data.length);
+    for (let n = 0; n < copy.length; n++) {
+      const v = data[n];
+      copy[n] = v - v === 0 ? 0 + v : 0;
+    }
+    return { dims: [nx, ny, nz], affine, data: copy, levelMm };
+  }
+  const sum = new Float64Array(mx * my * mz);
   // Walk the source once in memory order; each block's voxels are added to its sum one by
   // one in that order (so the sums round as a voxel-by-voxel walk does).
   for (let k = 0; k < nz; k++) {
@@ -71,8 +82,7 @@ export function blockAverage(
       for (let a = 0; a < mx; a++, d++) out[d] = sum[d] / (count * size(nx, fx, a));
     }
   }
-  const scaleShift = mat4([fx, 0, 0, (fx - 1) / 2, 0, fy, 0, (fy - 1) / 2, 0, 0, fz, (fz - 1) / 2, 0, 0, 0, 1]);
-  return { dims: [mx, my, mz], affine: multiply(src.affine, scaleShift), data: out, levelMm };
+  return { dims: [mx, my, mz], affine, data: out, levelMm };
 }
 
 /** The intensity percentile mapped to 1 (bright tissue: white matter or scalp fat in a T1 head). */
