@@ -24,6 +24,8 @@ function bundleIsFresh() {
 
 let main;
 if (bundleIsFresh()) {
+  // Modules that start threads from the bundle's other entries find them here (src/cli/template-thread.ts).
+  globalThis.seahorseCliBundle = bundle.href;
   ({ main } = await import(bundle.href));
 } else {
   const { register } = await import('tsx/esm/api');

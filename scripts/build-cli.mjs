@@ -41,7 +41,8 @@ const building = `${outDir}.tmp-${process.pid}`;
 const started = performance.now();
 try {
   await esbuild.build({
-    entryPoints: { main: entry },
+    // template-worker: the worker thread that prepares the registration template (src/cli/template-thread.ts).
+    entryPoints: { main: entry, 'template-worker': join(root, 'src/cli/template-worker.ts') },
     bundle: true,
     splitting: true, // commands imported on demand stay separate chunks, their packages load only with them
     format: 'esm',
