@@ -10,7 +10,8 @@
 # CPU only (onnxruntime-node); about 0.4 GB of memory per scan being segmented.
 #
 # UNBUILT: the development machine has no Docker daemon, so this file has never been built or
-# run; it was checked by reading against the package layout (entry bin/seahorse.mjs runs
+# run; it was checked by reading against the package layout (entry bin/seahorse.mjs runs the CLI bundle
+# built below, else
 # src/cli/main.ts through tsx, a runtime dependency; package.json gives the version; models/
 # holds the shipped ONNX, manifests and templates/). Treat the first build as its first test.
 FROM node:20-bookworm-slim
@@ -22,6 +23,8 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 COPY package.json package-lock.json ./
+# npm ci runs the `prepare` script (the CLI bundle); without src/ yet it only says so.
+COPY scripts/build-cli.mjs ./scripts/build-cli.mjs
 # Dev dependencies included: the CLI runs on onnxruntime-node (a dev dependency of the studio).
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
@@ -31,7 +34,9 @@ COPY models ./models
 COPY workflow ./workflow
 COPY tsconfig.json ./
 
-RUN ln -s /opt/seahorse/bin/seahorse.mjs /usr/local/bin/seahorse \
+# The CLI bundle (bin/seahorse.mjs falls back to tsx without it): ~1.5 s less start-up per process.
+RUN node scripts/build-cli.mjs \
+ && ln -s /opt/seahorse/bin/seahorse.mjs /usr/local/bin/seahorse \
  && node bin/seahorse.mjs bids --help > /dev/null
 
 USER node
