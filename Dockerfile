@@ -10,10 +10,10 @@
 # CPU only (onnxruntime-node); about 0.4 GB of memory per scan being segmented.
 #
 # UNBUILT: the development machine has no Docker daemon, so this file has never been built or
-# run; it was checked by reading against the package layout (entry bin/seahorse.mjs runs the CLI bundle
-# built below, else
-# src/cli/main.ts through tsx, a runtime dependency; package.json gives the version; models/
-# holds the shipped ONNX, manifests and templates/). Treat the first build as its first test.
+# run; it was checked by reading against the package layout (entry bin/seahorse.mjs runs the CLI
+# bundle built below, else src/cli/main.ts through tsx, a runtime dependency; package.json gives the
+# version; models/ holds the shipped ONNX, manifests and templates/). Treat the first build as its
+# first test.
 FROM node:20-bookworm-slim
 
 WORKDIR /opt/seahorse
