@@ -45,14 +45,6 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await expect(page.getByTestId('label-mapping')).toHaveText('Segment Anything trains on 1, 2; not in any label file, left out: 17.');
   await expect(page.getByTestId('trainable-count')).toHaveText('4,059,876 of 9,796,528 (41.4%)');
 
-  // Every control of the dock with SAM's settings stays usable at the smallest and largest sizes.
-  for (const [width, height] of [[1024, 768], [1920, 1080]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.waitForTimeout(200);
-    expect.soft(await layoutProblems(page, ['aside.finetune-panel']), `SAM settings at ${width} × ${height}`).toEqual([]);
-  }
-  await page.setViewportSize({ width: 1360, height: 820 }); // the drag below assumes the default tiles
-
   await page.getByLabel('Length', { exact: true }).fill('1');
   await page.getByLabel('Batch size').fill('1');
   await page.getByLabel('Slices per scan').fill('1');
@@ -79,6 +71,14 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   expect(adapter.base.kind).toBe('sam-decoder');
   expect(adapter.method.method).toBe('decoder');
   expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 1, plane: 'coronal' });
+
+  // Every control of the dock (SAM's settings, the run, its adapter row) stays usable at first-use's four sizes.
+  for (const [width, height] of [[1024, 768], [1280, 800], [1440, 900], [1920, 1080]] as const) {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(200);
+    expect.soft(await layoutProblems(page, ['aside.finetune-panel']), `the dock with a SAM run at ${width} × ${height}`).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1360, height: 820 }); // the drag below assumes the default tiles
 
   // The prompt tool answers a box with the fine-tuned decoder (merged into sam.onnx in the worker).
   await row.getByTestId('use-sam-adapter').click();

@@ -3,21 +3,25 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ValidationPoint } from '../../train/adapter-store';
 
-const WIDTH = 340;
+/** The chart fills its card; below this it would be unreadable. */
+const MIN_WIDTH = 200;
 const HEIGHT = 150;
 
 /**
  * Training loss per step and validation loss and Dice per epoch, on one step axis (uPlot).
- * Loss on the left axis, Dice (0–1) on the right.
+ * Loss on the left axis, Dice (0–1) on the right. As wide as its card (a fixed width overflowed
+ * the dock's narrower layouts): resized with it.
  */
 export function LossChart({ losses, validation }: { losses: readonly number[]; validation: readonly ValidationPoint[] }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
   useEffect(() => {
-    if (!host.current) return;
+    const el = host.current;
+    if (!el) return;
+    const width = () => Math.max(MIN_WIDTH, Math.floor(el.clientWidth));
     const opts: uPlot.Options = {
-      width: WIDTH,
+      width: width(),
       height: HEIGHT,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
@@ -34,8 +38,13 @@ export function LossChart({ losses, validation }: { losses: readonly number[]; v
         { label: 'val Dice', scale: 'dice', stroke: '#009e73', width: 1.5, points: { show: true, size: 5 }, spanGaps: true },
       ],
     };
-    plot.current = new uPlot(opts, [[], [], [], []], host.current);
+    plot.current = new uPlot(opts, [[], [], [], []], el);
+    const resized = new ResizeObserver(() => {
+      if (plot.current && plot.current.width !== width()) plot.current.setSize({ width: width(), height: HEIGHT });
+    });
+    resized.observe(el);
     return () => {
+      resized.disconnect();
       plot.current?.destroy();
       plot.current = null;
     };
