@@ -78,7 +78,7 @@ export function methodsForTarget(target: FinetuneTarget, kind: ModelKind | undef
 
 /** How the dock names a method for a target. */
 export function methodLabel(method: MethodName, target: FinetuneTarget): string {
-  return target === 'sam' && method === 'decoder' ? 'Prompt encoder + mask decoder (cached embeddings)' : METHODS[method].label;
+  return target === 'sam' && method === 'decoder' ? 'Prompt encoder + mask decoder' : METHODS[method].label;
 }
 
 /** A SAM run starts with the CLI's settings (augmentation does not apply: prompts are drawn from the labels). */
