@@ -3,15 +3,15 @@
  * the whole hippocampus (label > 0), HD95 in mm and volumes, printed and written as JSON; run
  * here with a shipped model id and a split file, as the manifests' numbers are produced.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import type { LabelInfo } from '../core/labels';
 import { mat4, type Dims3, type Volume } from '../core/volume';
-import { hasShared, msdDir, sharedMissing } from '../testing/shared';
-import { runEval, scoreCase } from './eval';
+import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
+import { referenceLabels, runEval, scoreCase } from './eval';
 
 const labels: LabelInfo[] = [
   { value: 0, name: 'background', rgb: [0, 0, 0] },
@@ -110,5 +110,57 @@ describe.skipIf(!hasShared)(`seahorse eval with a shipped model ${hasShared ? ''
       expect(meanRow[4 + s]).toBe(m.hd95.mean.toFixed(2));
       expect(meanRow[7 + s]).toBe(`${m.mm3Predicted.mean.toFixed(0)}/${m.mm3Reference.mean.toFixed(0)}`);
     });
+  });
+});
+
+describe('referenceLabels', () => {
+  const dims: Dims3 = [4, 1, 1];
+  const affine = mat4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+  const ref = (data: number[]): Volume => ({ dims, spacing: [1, 1, 1], affine, data: Int32Array.from(data) });
+
+  it('reads an aseg under the FreeSurfer protocol as 17 → 1 left, 53 → 2 right, the rest 0', () => {
+    expect([...referenceLabels(ref([17, 53, 2035, 0]), 'freesurfer').data]).toEqual([1, 2, 0, 0]);
+  });
+
+  it('keeps labels already in the pipeline’s codes, and any 0–255 labels without a protocol', () => {
+    expect([...referenceLabels(ref([1, 2, 0, 2]), 'freesurfer').data]).toEqual([1, 2, 0, 2]);
+    expect([...referenceLabels(ref([17, 53, 0, 1]), null).data]).toEqual([17, 53, 0, 1]);
+  });
+
+  it('refuses what it cannot read: no hippocampus code, codes over 255 without the protocol, non-integers', () => {
+    expect(() => referenceLabels(ref([3, 4, 0, 0]), 'freesurfer')).toThrow(/neither hippocampus \(17, 53\)/);
+    expect(() => referenceLabels(ref([2035, 0, 0, 0]), 'msd')).toThrow(/exceed 255 .*--protocol freesurfer/);
+    expect(() => referenceLabels({ ...ref([0, 0, 0, 0]), data: Float32Array.from([0, 0.5, 0, 0]) }, null)).toThrow(/voxel 1 is 0.5/);
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse eval --protocol freesurfer on a full head ${hasShared ? '' : sharedMissing}`, () => {
+  it('segments the full head as segment does and scores it against the aseg (17/53)', { timeout: 600_000 }, async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-eval-fs-'));
+    mkdirSync(join(work, 'images'));
+    mkdirSync(join(work, 'labels'));
+    const bert = join(dataDir, 'fullhead_labelled', 'bert');
+    symlinkSync(join(bert, 'norm.mgz'), join(work, 'images', 'bert.mgz'));
+    symlinkSync(join(bert, 'aseg.mgz'), join(work, 'labels', 'bert.mgz'));
+    const json = join(work, 'eval.json');
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(`stderr: ${t}`) };
+    await runEval(['--protocol', 'freesurfer', '--data', work, '--json', json], io);
+    const printed = lines.join('\n');
+    expect(printed).toMatch(/^Model swinunetr-fs \(trained, freesurfer protocol\)/);
+    expect(printed).toMatch(/Labels: 1 = left hippocampus, 2 = right hippocampus; all = label > 0/);
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.model).toMatchObject({ id: 'swinunetr-fs', protocol: 'freesurfer' });
+    const [left, right] = result.cases[0].scores;
+    // bench fs-real measured 0.855 / 0.848 through the same pipeline on this scan.
+    expect(left).toMatchObject({ label: 1, name: 'left hippocampus' });
+    expect(right).toMatchObject({ label: 2, name: 'right hippocampus' });
+    expect(left.dice).toBeGreaterThan(0.83);
+    expect(right.dice).toBeGreaterThan(0.83);
+    // The aseg's own volumes (1 mm³ voxels): 4,508 / 4,634 mm³.
+    expect([left.mm3Reference, right.mm3Reference]).toEqual([4508, 4634]);
+
+    // A model of the other protocol is refused before any scan is read.
+    await expect(runEval(['--model', 'swinunetr', '--protocol', 'freesurfer', '--data', work], io)).rejects.toThrow(/swinunetr follows the msd protocol, not freesurfer/);
   });
 });

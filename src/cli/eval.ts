@@ -1,6 +1,7 @@
 /**
- * `seahorse eval`: segments each scan of a labelled folder and compares it with the
- * reference: Dice per label and for the whole structure (label > 0), HD95 in mm, volumes.
+ * `seahorse eval`: segments each scan of a labelled folder as `seahorse segment` does (crops
+ * and full heads alike) and compares it with the reference: Dice per label and for the whole
+ * structure (label > 0), HD95 in mm, volumes.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,26 +10,37 @@ import { WHOLE_STRUCTURE, type LabelInfo } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
 import { dice, hausdorff, maskOf } from '../core/metrics';
 import type { Volume } from '../core/volume';
-import { segmentVolume } from '../infer/pipeline';
-import { loadModelNode } from '../infer/registry-node';
+import { readTemplate } from '../core/fullhead/template-node';
+import { loadLocaliserNode } from '../infer/localiser-node';
+import { PROTOCOLS, type Protocol } from '../infer/manifest';
+import { loadModelNode, type LoadedNodeModel } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
+import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { parse } from './args';
+import { chooseModel } from './bids-scan';
 import { num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
 import { UsageError } from './usage';
 
-export const EVAL_USAGE = `Usage: seahorse eval --model <id | model.onnx> --data <dir> [--split <split.json> --set <name>]
-                     [--limit <N>] [--json <results.json>]
+export const EVAL_USAGE = `Usage: seahorse eval (--model <id | model.onnx> | --protocol freesurfer|msd) --data <dir>
+                     [--split <split.json> --set <name>] [--limit <N>] [--json <results.json>]
 
-Segments every scan in <dir>/images and compares it with the reference labels of the same
-file name in <dir>/labels: Dice per label and for the whole structure (label > 0), HD95 in
-mm (95th-percentile symmetric surface distance, MONAI's definition) and volumes in mm³.
-Prints one row per case (for each label and for the whole: Dice, HD95, volume predicted/
-reference) and the means; --json writes the same numbers.
+Segments every scan in <dir>/images as \`seahorse segment\` does (a crop as it is, a full head
+through localisation and two crops: labels 1 left, 2 right) and compares it with the reference
+labels of the same file name in <dir>/labels: Dice per label and for the whole structure
+(label > 0), HD95 in mm (95th-percentile symmetric surface distance, MONAI's definition) and
+volumes in mm³. Prints one row per case (for each label and for the whole: Dice, HD95, volume
+predicted/reference) and the means; --json writes the same numbers. A scan the pipeline
+refuses is a row with the reason, and the run ends with an error.
 
 Options:
-  --model <id | file>   a model id from models/ or the path of an .onnx file (required)
+  --model <id | file>   a model id from models/ or the path of an .onnx file
+  --protocol <name>     the labelling protocol: freesurfer (aseg 17/53) or msd. Without
+                        --model, the trained model of that protocol; with it, the model must
+                        follow it. With freesurfer, reference files in FreeSurfer's codes (an
+                        aseg or aparc+aseg: any code above 2) are read as 17 → 1 (left),
+                        53 → 2 (right), every other code → 0
   --data <dir>          a folder with images/ and labels/
   --split <file>        JSON mapping set names to lists of file names
   --set <name>          which list of --split to evaluate (required with --split)
@@ -73,7 +85,40 @@ export function caseList(dataDir: string, split: string | undefined, set: string
   return readdirSync(images).filter((f) => SCAN.test(f)).sort();
 }
 
-/** Dice, HD95 and volumes of each manifest label and of the whole structure. */
+/** FreeSurfer's aseg codes of the left and right hippocampus (FreeSurferColorLUT.txt). */
+const ASEG_LEFT_HIPPOCAMPUS = 17;
+const ASEG_RIGHT_HIPPOCAMPUS = 53;
+
+/**
+ * The reference as integer labels 0–255 on its grid. Under the FreeSurfer protocol, a file in
+ * FreeSurfer's codes (any code above the pipeline's 1 left / 2 right) becomes 17 → 1, 53 → 2,
+ * the rest 0; one holding neither hippocampus code is refused, as is any non-integer value.
+ */
+export function referenceLabels(reference: Volume, protocol: Protocol | null): Volume<Uint8Array> {
+  const src = reference.data;
+  let max = 0;
+  for (let n = 0; n < src.length; n++) {
+    const v = src[n];
+    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`the reference labels are not non-negative integers (voxel ${n} is ${v})`);
+    if (v > max) max = v;
+  }
+  const data = new Uint8Array(src.length);
+  if (protocol === 'freesurfer' && max > 2) {
+    let found = 0;
+    for (let n = 0; n < src.length; n++) {
+      const v = src[n];
+      data[n] = v === ASEG_LEFT_HIPPOCAMPUS ? 1 : v === ASEG_RIGHT_HIPPOCAMPUS ? 2 : 0;
+      found += data[n] ? 1 : 0;
+    }
+    if (!found) throw new Error(`the reference holds FreeSurfer-style codes (up to ${max}) but neither hippocampus (${ASEG_LEFT_HIPPOCAMPUS}, ${ASEG_RIGHT_HIPPOCAMPUS})`);
+    return { ...reference, data };
+  }
+  if (max > 255) throw new Error(`the reference labels exceed 255 (up to ${max}); with FreeSurfer codes, pass --protocol freesurfer`);
+  for (let n = 0; n < src.length; n++) data[n] = src[n];
+  return { ...reference, data };
+}
+
+/** Dice, HD95 and volumes of each label and of the whole structure. */
 export function scoreCase(predicted: Uint8Array, reference: Volume<Uint8Array>, labels: readonly LabelInfo[]): StructureScore[] {
   const structures: { label: number | 'all'; name: string }[] = [
     ...labels.filter((l) => l.value !== 0).map((l) => ({ label: l.value, name: l.name })),
@@ -111,6 +156,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
     args,
     {
       model: { type: 'string' },
+      protocol: { type: 'string' },
       data: { type: 'string' },
       split: { type: 'string' },
       set: { type: 'string' },
@@ -120,7 +166,10 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
     EVAL_USAGE,
   );
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, EVAL_USAGE);
-  if (!values.model) throw new UsageError('choose a model: --model <id | model.onnx>', EVAL_USAGE);
+  if (!values.model && !values.protocol) throw new UsageError('choose a model (--model <id | model.onnx>) or a protocol (--protocol freesurfer|msd)', EVAL_USAGE);
+  if (values.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(values.protocol)) {
+    throw new UsageError(`--protocol takes ${PROTOCOLS.join(' or ')} (got ${values.protocol})`, EVAL_USAGE);
+  }
   if (!values.data) throw new UsageError('say where the labelled scans are: --data <dir>', EVAL_USAGE);
   if (values.split && !values.set) throw new UsageError('--split needs --set <name>', EVAL_USAGE);
   const limit = values.limit === undefined ? Infinity : Number(values.limit);
@@ -129,30 +178,39 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   const dataDir = resolve(values.data);
   const cases = caseList(dataDir, values.split, values.set).slice(0, limit);
   if (cases.length === 0) throw new Error(`no scans to evaluate in ${join(dataDir, 'images')}`);
-  const model = await loadModelNode(values.model);
+  const choice = chooseModel({ model: values.model, protocol: values.protocol });
+  const model = await loadModelNode(choice.model);
   const { manifest } = model;
+  if (choice.protocol && manifest.protocol !== choice.protocol) {
+    await model.backend.dispose();
+    throw new Error(`model ${manifest.id} follows the ${manifest.protocol ?? 'unknown'} protocol, not ${choice.protocol}; leave out --model or --protocol`);
+  }
+  const protocol = manifest.protocol ?? choice.protocol;
   const caveat = modelCaveat(manifest);
-  const foreground = manifest.labels.filter((l) => l.value !== 0);
-  const header = tableHeader(foreground.map((l) => String(l.value)));
+  const template = templateOnce(() => readTemplate());
+  let localiser: Promise<LoadedNodeModel | null> | undefined;
+  const localiserModel = () => (localiser ??= loadLocaliserNode());
+  // The columns are the first scored case's labels (crops: the model's; full heads: 1 left, 2 right).
+  let labelSet: readonly LabelInfo[] | null = null;
   const results: CaseResult[] = [];
   try {
-    io.out(`Model ${manifest.id} (${manifest.status}) on ${backendLine(model.backend)}; ${cases.length} cases from ${dataDir}`);
+    io.out(`Model ${manifest.id} (${manifest.status}${protocol ? `, ${protocol} protocol` : ''}) on ${backendLine(model.backend)}; ${cases.length} cases from ${dataDir}`);
     if (caveat) io.out(caveat);
-    io.out(`Labels: ${foreground.map((l) => `${l.value} = ${l.name}`).join(', ')}; all = label > 0. HD95 in mm; volumes in mm³, predicted/reference.`);
-    const rows: string[][] = [header];
+    const rows: string[][] = [];
     for (const name of cases) {
       try {
         const image = readScan(join(dataDir, 'images', name));
-        const reference = readScan(join(dataDir, 'labels', name));
-        if (!(reference.data instanceof Uint8Array) && !reference.data.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
-          throw new Error('the reference labels are not integers 0–255');
-        }
-        const refLabels: Volume<Uint8Array> = { ...reference, data: Uint8Array.from(reference.data) };
-        if (reference.dims.some((d, a) => d !== image.dims[a]) || maxAbsDiff(reference.affine, image.affine) > GRID_TOLERANCE_MM) {
+        const refLabels = referenceLabels(readScan(join(dataDir, 'labels', name)), protocol);
+        if (refLabels.dims.some((d, a) => d !== image.dims[a]) || maxAbsDiff(refLabels.affine, image.affine) > GRID_TOLERANCE_MM) {
           throw new Error('the reference labels are not on the scan’s grid (different size or affine)');
         }
-        const result = await segmentVolume(image, model);
-        const scores = scoreCase(result.labels.data, refLabels, manifest.labels);
+        const result = await segmentScan(image, model, { template, localiserModel });
+        const labels = result.labelInfo;
+        labelSet ??= labels;
+        if (!sameLabels(labels, labelSet)) {
+          throw new Error(`this scan took the ${result.path} path, whose labels (${describeLabels(labels)}) differ from the first case's (${describeLabels(labelSet)}); evaluate crops and full heads separately`);
+        }
+        const scores = scoreCase(result.labels.data, refLabels, labels);
         results.push({ case: name, scores });
         rows.push([name, ...tableCells(scores)]);
       } catch (err) {
@@ -175,12 +233,14 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
       const means = mean.map((m) => ({ dice: m.dice.mean, hd95: m.hd95.mean, mm3Predicted: m.mm3Predicted.mean, mm3Reference: m.mm3Reference.mean }));
       rows.push([`mean of ${ok.length}`, ...tableCells(means)]);
     }
-    io.out(table(rows.map((r) => (r.length === header.length ? r : [r[0], r.slice(1).join(' ')]))));
+    const header = tableHeader((labelSet ?? manifest.labels).filter((l) => l.value !== 0).map((l) => String(l.value)));
+    if (labelSet) io.out(`Labels: ${describeLabels(labelSet)}; all = label > 0. HD95 in mm; volumes in mm³, predicted/reference.`);
+    io.out(table([header, ...rows].map((r) => (r.length === header.length ? r : [r[0], r.slice(1).join(' ')]))));
     if (values.json) {
       writeFileSync(
         resolve(values.json),
         toJson({
-          model: { id: manifest.id, name: manifest.name, status: manifest.status, caveat },
+          model: { id: manifest.id, name: manifest.name, status: manifest.status, protocol, caveat },
           backend: { name: model.backend.name, reason: model.backend.reason },
           data: dataDir,
           split: values.split ? { file: resolve(values.split), set: values.set } : null,
@@ -208,6 +268,14 @@ function tableCells(scores: readonly Pick<StructureScore, 'dice' | 'hd95' | 'mm3
     ...scores.map((s) => num(s.hd95, 2)),
     ...scores.map((s) => `${num(s.mm3Predicted, 0)}/${num(s.mm3Reference, 0)}`),
   ];
+}
+
+function sameLabels(a: readonly LabelInfo[], b: readonly LabelInfo[]): boolean {
+  return a.length === b.length && a.every((l, n) => l.value === b[n].value && l.name === b[n].name);
+}
+
+function describeLabels(labels: readonly LabelInfo[]): string {
+  return labels.filter((l) => l.value !== 0).map((l) => `${l.value} = ${l.name}`).join(', ');
 }
 
 function backendLine(b: { name: string; reason: string }): string {

@@ -16,7 +16,9 @@ Hippocampus segmentation of brain MRI on this machine (onnxruntime on the CPU in
 
 Commands:
   segment <scan> -o <labels.nii.gz>   segment one scan, print label volumes
-  eval --model <id> --data <dir>      Dice, HD95 and volumes against reference labels
+  eval --model <id> | --protocol freesurfer|msd --data <dir>
+                                      Dice, HD95 and volumes against reference labels
+                                      (crops and full heads; an aseg as 1 left, 2 right)
   finetune --model <id> --data <dir> -o <adapter>
                                       fine-tune with a PEFT method, write an adapter
   prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 -o <labels.nii.gz>
