@@ -2,8 +2,9 @@
  * Segment Anything fine-tuned in the studio (headless Chromium, wasm): the Fine-tune dock adapts
  * SAM's prompt encoder + mask decoder on one labelled MSD crop — the default structures are
  * refused with the codes the labels hold, codes 1,2 train (one coronal slice encoded, one step on
- * the worker's engine) — the adapter is stored in IndexedDB and downloaded, the prompt tool
- * answers a box with it, and an adapter made for another sam.onnx is refused with the reason.
+ * the worker's engine) — the adapter is stored in IndexedDB and downloaded, it is still listed
+ * after a reload, the prompt tool answers a box with it, and an adapter made for another
+ * sam.onnx is refused with the reason.
  * Kept small: one slice (~5 s to encode on wasm), one step, one prompt.
  */
 import { readFileSync } from 'node:fs';
@@ -25,8 +26,6 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   const t0 = Date.now();
   const log = (what: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${what}`);
   await openStudio(page, { backend: 'wasm' });
-  await dropFile(page, msdScan); // the prompt tool works on the open scan
-  await waitForResult(page);
 
   await page.getByTestId('finetune-open').click();
   await page.getByLabel('Network to adapt').selectOption('sam');
@@ -80,8 +79,15 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   }
   await page.setViewportSize({ width: 1360, height: 820 }); // the drag below assumes the default tiles
 
-  // The prompt tool answers a box with the fine-tuned decoder (merged into sam.onnx in the worker).
+  // After a reload the adapter is still there (IndexedDB); the prompt tool, on an open scan, answers
+  // a box with the fine-tuned decoder (merged into sam.onnx in the worker).
+  await page.reload();
+  await page.getByTestId('finetune-open').click();
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId('adapter-name')).toHaveText(stored.name);
   await row.getByTestId('use-sam-adapter').click();
+  await dropFile(page, msdScan);
+  await waitForResult(page);
   await page.getByTestId('sam-open').click();
   await expect(page.getByTestId('sam-adapter').locator('option:checked')).toHaveText(stored.name);
   const canvas = page.getByTestId('viewer-canvas');
