@@ -95,7 +95,7 @@ export function readModelNode(spec: string, opts: { modelsDir?: string } = {}): 
     }
     const id = basename(onnxPath, '.onnx');
     manifest = manifestFromOnnx(model, { id, name: id, onnx: onnxPath, externalData: [...external.keys()] });
-    return { manifest, bytes: inlineModel(bytes, external), onnxPath };
+    return { manifest, bytes: inlineModel(bytes, external, model), onnxPath };
   }
   const installed = listAllManifests(opts.modelsDir ?? modelsDir);
   const found = installed.find((m) => m.manifest.id === spec);
@@ -109,9 +109,10 @@ export function readModelNode(spec: string, opts: { modelsDir?: string } = {}): 
   for (const ref of manifest.externalData ?? []) {
     external.set(externalDataLocation(ref, manifest.onnx), readFile(resolveRef(ref, found.dir), `weights file of ${manifest.id}`));
   }
-  const graphSize = modelInputSize(decodeModel(bytes));
+  const model = decodeModel(bytes);
+  const graphSize = modelInputSize(model);
   if (graphSize.some((d, a) => d !== manifest.inputSize[a])) {
     throw new Error(`model ${manifest.id}: the manifest says input ${manifest.inputSize.join('×')}, the ONNX graph ${graphSize.join('×')}`);
   }
-  return { manifest, bytes: inlineModel(bytes, external), onnxPath };
+  return { manifest, bytes: inlineModel(bytes, external, model), onnxPath };
 }
