@@ -192,10 +192,11 @@ def main() -> None:
     ap.add_argument('--p-anywhere', type=float, default=0.10, help='share of crops placed anywhere in the head (else around the hippocampi)')
     ap.add_argument('--hippo-weight', type=float, default=1.0)
     ap.add_argument('--run-dir', type=Path, default=RUN_DIR)
+    ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (not a setting: may change on resume)')
     ap.add_argument('--init-from', type=Path, default=None,
                     help='start a new phase from another run\'s checkpoint (weights only; recorded in settings)')
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     run_dir = args.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     settings = dict(seed=args.seed, steps=args.steps, lr=args.lr, batch=args.batch, widths=args.widths, crop=CROP)
