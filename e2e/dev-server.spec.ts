@@ -29,5 +29,8 @@ test('the dev server: the studio renders, "Try a sample scan" opens a full head 
   await expect(rows).toHaveCount(2);
   await expect(rows.nth(0)).toContainText('left hippocampus');
   await expect(rows.nth(1)).toContainText('right hippocampus');
+  // The model named in the URL is used as it is, and the results name it.
+  await expect(page.getByTestId('result-model')).toHaveText(/^By .+\.$/);
+  await expect(page.getByTestId('result-model')).not.toContainText('Protocol setting');
   expect(errors).toEqual([]);
 });

@@ -194,6 +194,8 @@ test('the studio opens on a trained model, shows its validation Dice, and segmen
     expect(backend).toBe('wasm');
     await expect(page.getByTestId('backend-reason')).toContainText('is a software renderer, not a GPU');
   }
+  // A crop on Protocol: Auto keeps the selected (MSD-protocol) model, and the results name it.
+  await expect(page.getByTestId('result-model')).toHaveText(`By ${manifest!.name}.`);
   const mask = readMask(await exportMask(page, scratchDir('shipped-studio')));
   const reference = readScan(labelPath);
   expect(mask.dims).toEqual(reference.dims);

@@ -143,6 +143,7 @@ function BackendLine({ backend }: { backend: BackendInfo }) {
 function ResultsCard({ studio, models }: { studio: Studio; models: readonly ModelManifest[] }) {
   const segmentation = useStudio((s) => s.segmentation);
   const opacity = useStudio((s) => s.overlayOpacity);
+  const selectedId = useStudio((s) => s.modelId);
   if (!segmentation) return null;
   const model = models.find((m) => m.id === segmentation.modelId);
   const caveat = model ? modelCaveat(model) : null;
@@ -152,6 +153,14 @@ function ResultsCard({ studio, models }: { studio: Studio; models: readonly Mode
   return (
     <section className="card" aria-label="Results">
       <h2>Volumes</h2>
+      {model && (
+        // Protocol: Auto can run another model than the one selected in the header (a full head
+        // gets the FreeSurfer-protocol model): say which one made these masks.
+        <p className="timing" data-testid="result-model">
+          By {model.name}
+          {model.id !== selectedId ? ', which the Protocol setting chose for this scan' : ''}.
+        </p>
+      )}
       {caveat && (
         <p className="untrained-note" role="note" data-testid="model-caveat">
           {caveat}
