@@ -59,6 +59,20 @@ export async function dropFile(page: Page, file: string): Promise<void> {
  * Waits for a segmentation to finish and returns the backend the studio reports. SwiftShader
  * runs a 32³ window of the test model in seconds on an idle machine, minutes on a busy one.
  */
+/**
+ * Drags a box inside the top-left tile of the multiplanar grid (the coronal slice) as a user
+ * draws one. The fractions fit the default 1360 × 820 viewport with the 32 × 47 × 32 MSD crop
+ * open (its tiles start at 18 % of the canvas width).
+ */
+export async function dragBoxInCoronalTile(page: Page): Promise<void> {
+  const box = (await page.getByTestId('viewer-canvas').boundingBox())!;
+  const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
+  await page.mouse.move(...at(0.22, 0.08));
+  await page.mouse.down();
+  for (let t = 1; t <= 6; t++) await page.mouse.move(...at(0.22 + (0.16 * t) / 6, 0.08 + (0.22 * t) / 6));
+  await page.mouse.up();
+}
+
 export async function waitForResult(page: Page): Promise<string> {
   await expect(page.getByTestId('volumes-table')).toBeVisible({ timeout: 600_000 });
   return (await page.getByTestId('backend-name').textContent()) ?? '';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { decodeAdapter, encodeAdapter } from '../src/peft/adapter-file';
 import { hasShared, msdDir, sharedMissing } from '../src/testing/shared';
-import { dropFile, msdScan, openStudio, scratchDir, storedAdapters, waitForResult } from './helpers';
+import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, storedAdapters, waitForResult } from './helpers';
 import { layoutProblems } from './layout';
 
 test.skip(!hasShared, sharedMissing);
@@ -90,16 +90,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await waitForResult(page);
   await page.getByTestId('sam-open').click();
   await expect(page.getByTestId('sam-adapter').locator('option:checked')).toHaveText(stored.name);
-  const canvas = page.getByTestId('viewer-canvas');
-  const box = (await canvas.boundingBox())!;
-  const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
-  const drag = async () => {
-    await page.mouse.move(...at(0.22, 0.08));
-    await page.mouse.down();
-    for (let t = 1; t <= 6; t++) await page.mouse.move(...at(0.22 + (0.16 * t) / 6, 0.08 + (0.22 * t) / 6));
-    await page.mouse.up();
-  };
-  await drag();
+  await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+, .*decoder “/, { timeout: 120_000 });
   log('prompted with the adapter');
 
@@ -108,7 +99,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await page.getByTestId('adapter-import').setInputFiles({ name: 'other-sam.seahorse-adapter', mimeType: 'application/octet-stream', buffer: Buffer.from(foreign) });
   await expect(page.getByTestId('finetune-notice')).toContainText('Imported “other-sam” (Segment Anything decoder');
   await page.getByTestId('sam-adapter').selectOption({ label: 'other-sam' });
-  await drag();
+  await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-error')).toContainText('the adapter “other-sam” does not fit the Segment Anything model this page serves');
   expect(errors).toEqual([]);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect, test, type Request } from '@playwright/test';
 import { readVolume } from '../src/core/io';
 import { hasShared, sharedMissing } from '../src/testing/shared';
-import { dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
+import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -26,18 +26,7 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await page.getByTestId('sam-open').click();
   await expect(page.getByTestId('sam-caveat')).toContainText('trained on photographs');
   await expect(page.getByTestId('sam-mode-box')).toHaveAttribute('aria-checked', 'true');
-  // A drag inside the top-left tile of the multiplanar grid (the coronal slice; at 1360 × 820 the
-  // tiles of this 32 × 47 × 32 crop start at 18 % of the canvas width), as a user draws a box.
-  const canvas = page.getByTestId('viewer-canvas');
-  const box = (await canvas.boundingBox())!;
-  const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
-  const drag = async () => {
-    await page.mouse.move(...at(0.22, 0.08));
-    await page.mouse.down();
-    for (let t = 1; t <= 6; t++) await page.mouse.move(...at(0.22 + (0.16 * t) / 6, 0.08 + (0.22 * t) / 6));
-    await page.mouse.up();
-  };
-  await drag();
+  await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
   await expect(page.getByTestId('sam-backend')).toContainText('encoder on wasm');
   const previewVoxels = Number((await page.getByTestId('sam-preview').textContent())!.match(/Mask: ([\d,]+)/)![1].replace(/,/g, ''));
@@ -56,7 +45,7 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await page.getByLabel('Label name').fill('amygdala, left');
   await page.getByRole('button', { name: 'Use' }).click();
   await expect(page.getByTestId('sam-label')).toContainText('amygdala, left = 18');
-  await drag();
+  await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(`Mask: ${previewVoxels.toLocaleString('en')} voxels`);
   await page.getByTestId('sam-accept').click();
   const row = rows.filter({ hasText: 'amygdala, left (18)' });

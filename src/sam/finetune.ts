@@ -174,6 +174,21 @@ export interface SamFinetuneResult {
   readonly ms: number;
 }
 
+/** How a run trained, as the adapter file records it (the CLI and the studio add their own facts). */
+export function samRecipe(opts: SamFinetuneOptions, result: SamFinetuneResult) {
+  return {
+    model: 'sam',
+    mode: 'decoder-only on cached embeddings',
+    pairs: result.pairs,
+    batch: opts.batch,
+    lr: opts.lr,
+    warmup: opts.warmup,
+    weightDecay: opts.weightDecay,
+    seed: opts.seed,
+    loss: 'soft Dice + BCE on the 256² low-res logits',
+  };
+}
+
 /** Trains the decoder (every parameter but the frozen Fourier matrix) and returns its new weights. */
 export async function finetuneSamDecoder(
   engine: Engine,

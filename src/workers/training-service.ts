@@ -22,7 +22,7 @@ import type { AdapterStore, AdapterRecord, RunBase, RunSettings, RunStatus, SamB
 import { isSamBase, summarise } from '../train/adapter-store';
 import { applySamAdapter, makeSamAdapter, SAM_BASE_LABEL } from '../sam/adapter';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
 import { decodeModel } from '../onnx/proto';
 import { BaseModelMismatchError } from '../peft/errors';
@@ -309,8 +309,7 @@ export class TrainingService {
       }
       step = result.losses.length;
       const training = {
-        model: 'sam',
-        mode: 'decoder-only on cached embeddings',
+        ...samRecipe(opts, result),
         studio: true,
         structures: data.present,
         missingStructures: data.missing,
@@ -318,15 +317,8 @@ export class TrainingService {
         slicesPerScan: sam.slicesPerScan,
         scans: dataset.pairs.map((p) => p.name),
         slices: data.slices.length,
-        pairs: result.pairs,
         steps: step,
         requestedSteps: settings.steps,
-        batch: opts.batch,
-        lr: opts.lr,
-        warmup: opts.warmup,
-        weightDecay: opts.weightDecay,
-        seed: opts.seed,
-        loss: 'soft Dice + BCE on the 256² low-res logits',
         losses: result.losses,
         trainableParameters: result.trainable,
         trainMs: result.ms,
