@@ -56,7 +56,7 @@ describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : 
     // bundle, the template is prepared on a worker thread meanwhile: its own time is listed too.
     const threaded = 'template, on a worker thread';
     const stages = Object.keys(report.timingsMs).filter((s) => !s.startsWith('localiser') && s !== threaded);
-    expect(stages).toEqual(['read', 'model load', 'template', 'localise', 'crop', 'segment left', 'segment right', 'paste', 'total', 'total, read to masks']);
+    expect(stages).toEqual(['read', 'model load', 'template', 'localise', 'crop', 'segment left', 'segment right', 'paste', 'pipeline, scan in memory to masks', 'total, read to masks']);
     if (threaded in report.timingsMs) expect(report.timingsMs[threaded]).toBeGreaterThan(0);
 
     const labels = readNii(out);

@@ -169,6 +169,8 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
     const { manifest, backend } = model;
     if (report) await writeReport(reports!, report, basename(input), image, result, manifest, caveat, backend);
     // The whole wait, as a user has it: reading the file, loading the model and the template included.
+    // The pipeline's own total is named as the span it covers, so it is not mistaken for the whole wait.
+    const { total: pipelineMs, ...pipelineStages } = result.timingsMs;
     const timingsMs = {
       read: readMs,
       'model load': modelMs,
@@ -176,7 +178,8 @@ export async function runSegment(args: readonly string[], io: CliIO): Promise<vo
       ...(templateMs ? { template: templateMs } : {}),
       // The thread's own time: spent while the scan was read and the model opened, `template` is what was left to wait.
       ...(templateThreadMs ? { 'template, on a worker thread': templateThreadMs } : {}),
-      ...result.timingsMs,
+      ...pipelineStages,
+      ...(pipelineMs !== undefined ? { 'pipeline, scan in memory to masks': pipelineMs } : {}),
       'total, read to masks': performance.now() - started,
     };
     if (values.json) {
