@@ -98,6 +98,15 @@ export class ShapeBackend implements Backend {
   conv3dBackwardFilter(_g: Storage, _x: Storage, s: ConvSpec): Storage {
     return this.make(s.Co * s.Ci * prod(s.kernel), 'conv3dBackwardFilter');
   }
+  depthwiseConv(_x: Storage, _w: Storage, s: ConvSpec): Storage {
+    return this.make(s.N * s.Co * prod(s.outShape), 'depthwiseConv');
+  }
+  depthwiseConvBackwardData(_g: Storage, _w: Storage, s: ConvSpec): Storage {
+    return this.make(s.N * s.Ci * prod(s.inShape), 'depthwiseConvBackwardData');
+  }
+  depthwiseConvBackwardFilter(_g: Storage, _x: Storage, s: ConvSpec): Storage {
+    return this.make(s.Co * prod(s.kernel), 'depthwiseConvBackwardFilter');
+  }
   roll(x: Storage): Storage {
     return this.make(x.size, 'roll');
   }

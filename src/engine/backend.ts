@@ -141,6 +141,13 @@ export interface Backend {
   conv3d(x: Storage, w: Storage, spec: ConvSpec): Storage;
   conv3dBackwardData(g: Storage, w: Storage, spec: ConvSpec): Storage;
   conv3dBackwardFilter(g: Storage, x: Storage, spec: ConvSpec): Storage;
+  /**
+   * Depthwise convolution (groups = channels, one filter per channel): x [N, C, …in],
+   * w [C, 1, …kernel], y [N, C, …out], with spec.Ci = spec.Co = C.
+   */
+  depthwiseConv(x: Storage, w: Storage, spec: ConvSpec): Storage;
+  depthwiseConvBackwardData(g: Storage, w: Storage, spec: ConvSpec): Storage;
+  depthwiseConvBackwardFilter(g: Storage, x: Storage, spec: ConvSpec): Storage;
   /** Cyclic shift: out[(i + shift) mod n] = x[i] along each axis. */
   roll(x: Storage, shape: readonly number[], shifts: readonly number[]): Storage;
   /** out[i, :] = table[index[i], :], table [rows, cols]. */

@@ -21,6 +21,7 @@ export { reshape, permute, transpose, slice, pad, concat, split, roll, unsqueeze
 export { matmul, linear, type MatmulOptions } from './ops/matmul';
 export { softmax, logSoftmax, layerNorm, instanceNorm, gatherRows, attention, type AttentionOptions } from './ops/nn';
 export { conv3d, convTranspose3d, type Conv3dOptions } from './ops/conv';
+export { conv2d, convTranspose2d, type Conv2dOptions } from './ops/conv2d';
 export {
   windowPartition, windowReverse, patchMergeGather, relativePositionIndex, shiftedWindowMask, MERGE_ORDER, SHIFT_MASK_VALUE, type MergeOrder,
 } from './ops/swin';

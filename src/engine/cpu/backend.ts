@@ -11,6 +11,7 @@ import { Engine } from '../engine';
 import { DisposedError } from '../errors';
 import { sizeOf } from '../shape';
 import { conv3d, conv3dBackwardData, conv3dBackwardFilter } from './conv';
+import { depthwiseConvBackwardDataInto, depthwiseConvBackwardFilterInto, depthwiseConvInto } from './depthwise';
 import { binary, unary } from './elementwise';
 import { matmul } from './matmul';
 import { reduceSum } from './reduce';
@@ -133,6 +134,22 @@ export class CpuBackend implements Backend {
   }
   conv3dBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
     return this.make(conv3dBackwardFilter(this.a(g), this.a(x), s));
+  }
+
+  depthwiseConv(x: Storage, w: Storage, s: ConvSpec): Storage {
+    const y = new Float64Array(s.N * s.Co * s.outShape[0] * s.outShape[1] * s.outShape[2]);
+    depthwiseConvInto(this.a(x), this.a(w), y, s);
+    return this.make(y);
+  }
+  depthwiseConvBackwardData(g: Storage, w: Storage, s: ConvSpec): Storage {
+    const dx = new Float64Array(s.N * s.Ci * s.inShape[0] * s.inShape[1] * s.inShape[2]);
+    depthwiseConvBackwardDataInto(this.a(g), this.a(w), dx, s);
+    return this.make(dx);
+  }
+  depthwiseConvBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
+    const dw = new Float64Array(s.Co * s.kernel[0] * s.kernel[1] * s.kernel[2]);
+    depthwiseConvBackwardFilterInto(this.a(g), this.a(x), dw, s);
+    return this.make(dw);
   }
 
   roll(x: Storage, shape: readonly number[], shifts: readonly number[]): Storage {

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, add, attention, backward, concat, conv3d, convTranspose3d, createCpuEngine, crossEntropy, diceLoss, div, exp, gatherRows, gelu, instanceNorm,
+  Adam, add, attention, backward, concat, conv2d, conv3d, convTranspose2d, convTranspose3d, createCpuEngine, crossEntropy, diceLoss, div, exp, gatherRows, gelu, instanceNorm,
   layerNorm, leakyRelu, linear, logSoftmax, matmul, mean, mul, oneHot, pad, patchMergeGather, permute, randnArray, relu, roll, sigmoid, slice, softmax, sqrt,
   sub, sum, tanh, tidy, windowPartition, erf, abs, type Engine, type Tensor, type IndexTensor,
 } from '../index';
@@ -80,6 +80,13 @@ const convs: Case[] = [
   ['conv3d k3 p1, 20 → 20 channels (16-row tiles)', ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 20, 4, 5, 6] }, { shape: [20, 20, 3, 3, 3] }]],
   ['conv3d 1×1×1, 130 out channels (128-tile)', ([x, w]) => conv3d(x, w, null), [{ shape: [1, 4, 6, 5, 5] }, { shape: [130, 4, 1, 1, 1] }]],
   ['convTranspose3d k2 s2', ([x, w, b]) => convTranspose3d(x, w, b), [{ shape: [1, 6, 3, 2, 3] }, { shape: [6, 4, 2, 2, 2] }, { shape: [4] }]],
+  ['conv2d k3 s2 p1 (TinyViT patch embed)', ([x, w, b]) => conv2d(x, w, b, { stride: 2, padding: 1 }), [{ shape: [1, 3, 9, 10] }, { shape: [5, 3, 3, 3] }, { shape: [5] }]],
+  // 48² positions: the filter gradient's tree sum runs 256 lanes (more than 2048 terms) on WebGPU.
+  ['depthwise conv2d k3 p1, 48² (MBConv)', ([x, w, b]) => conv2d(x, w, b, { padding: 1, groups: 3 }), [{ shape: [1, 3, 48, 48] }, { shape: [3, 1, 3, 3] }, { shape: [3] }]],
+  ['depthwise conv2d k3 s2 p1, odd sizes, batch 2', ([x, w]) => conv2d(x, w, null, { stride: 2, padding: 1, groups: 5 }), [{ shape: [2, 5, 7, 9] }, { shape: [5, 1, 3, 3] }]],
+  ['depthwise conv2d anisotropic stride, padding, dilation', ([x, w]) => conv2d(x, w, null, { stride: [1, 2], padding: [2, 0], dilation: [2, 1], groups: 2 }), [{ shape: [1, 2, 6, 7] }, { shape: [2, 1, 3, 2] }]],
+  ['grouped conv2d, 2 groups', ([x, w]) => conv2d(x, w, null, { padding: 1, groups: 2 }), [{ shape: [1, 4, 5, 6] }, { shape: [6, 2, 3, 3] }]],
+  ['convTranspose2d k2 s2', ([x, w, b]) => convTranspose2d(x, w, b), [{ shape: [1, 6, 3, 4] }, { shape: [6, 4, 2, 2] }, { shape: [4] }]],
 ];
 
 /**

@@ -12,6 +12,8 @@
  *                                                     summed in float64 (kernels.wat, gemmAcc64) and rounded once
  *   data grad      dtile = Wᵀ·G[:, chunk], col2im
  * im2col and col2im split the input channels over the threads (disjoint inputs for col2im).
+ * Depthwise convolutions (one filter per channel: memory-bound, ~9 multiply-adds per output) are
+ * the host loops of `cpu/depthwise.ts` on float32 views, on the calling thread.
  * Every output element is summed by one thread in a fixed order: results are identical for any
  * number of threads.
  */
@@ -19,6 +21,7 @@ import type {
   AdamHyper, Backend, BinaryOp, ConvSpec, IndexStorage, MatmulSpec, MemoryStats, ReduceSpec, SoftmaxSpec, Storage, StridedView, UnaryOp,
 } from '../backend';
 import { inputSize, positions, RUN, tapRuns, taps } from '../cpu/conv';
+import { depthwiseConvBackwardDataInto, depthwiseConvBackwardFilterInto, depthwiseConvInto } from '../cpu/depthwise';
 import { binaryInto, unaryInto } from '../cpu/elementwise';
 import { adamStepInPlace, copyView, gatherRowsInto, normalizeBackwardInto, normalizeInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from '../cpu/host';
 import { reduceSumInto } from '../cpu/reduce';
@@ -353,6 +356,22 @@ export class WasmBackend implements Backend {
       this.release(tile);
       this.heap.release(dw64, s.Co * T * 8);
     }
+    return dw;
+  }
+
+  depthwiseConv(x: Storage, w: Storage, s: ConvSpec): Storage {
+    const y = this.alloc(s.N * s.Co * positions(s));
+    depthwiseConvInto(this.f(x), this.f(w), this.f(y), s);
+    return y;
+  }
+  depthwiseConvBackwardData(g: Storage, w: Storage, s: ConvSpec): Storage {
+    const dx = this.alloc(s.N * inputSize(s));
+    depthwiseConvBackwardDataInto(this.f(g), this.f(w), this.f(dx), s);
+    return dx;
+  }
+  depthwiseConvBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
+    const dw = this.alloc(s.Co * s.kernel[0] * s.kernel[1] * s.kernel[2]);
+    depthwiseConvBackwardFilterInto(this.f(g), this.f(x), this.f(dw), s);
     return dw;
   }
 

@@ -15,6 +15,7 @@ import { adamKernel, binaryKernel, fillKernel, unaryKernel } from './kernels/ele
 import {
   chooseTile, convBackwardDataVariant, convBackwardFilterVariant, convForwardVariant, gemmKernel, matmulVariant, type GemmVariant,
 } from './kernels/gemm';
+import { depthwiseBackwardDataKernel, depthwiseBackwardFilterKernel, depthwiseForwardKernel } from './kernels/depthwise';
 import { copyKernel, gatherRowsKernel, rollKernel, scatterRowsKernel, writeIntoKernel } from './kernels/layout';
 import { normalizeBackwardKernel, normalizeKernel, reduceSumKernel, softmaxBackwardKernel, softmaxKernel } from './kernels/reduce';
 import { grid1d, Params, PARAM_WORDS, WG } from './wgsl';
@@ -368,6 +369,28 @@ export class WebGPUBackend implements Backend {
     if (splits === 1) return part;
     const dw = this.reduceSum(part, { outShape: [M * cols], outStrides: [1], redShape: [splits], redStrides: [M * cols] });
     this.release(part);
+    return dw;
+  }
+
+  depthwiseConv(x: Storage, w: Storage, s: ConvSpec): Storage {
+    const n = s.N * s.Co * sizeOf(s.outShape);
+    const y = this.alloc(n, 'depthwiseConv');
+    this.dispatch('depthwiseConv', depthwiseForwardKernel(s), [this.s(x), this.s(w), y], new Params().u(n), this.grid(n));
+    return y;
+  }
+
+  depthwiseConvBackwardData(g: Storage, w: Storage, s: ConvSpec): Storage {
+    const n = s.N * s.Ci * sizeOf(s.inShape);
+    const dx = this.alloc(n, 'depthwiseConv.dx');
+    this.dispatch('depthwiseConv.dx', depthwiseBackwardDataKernel(s), [this.s(g), this.s(w), dx], new Params().u(n), this.grid(n));
+    return dx;
+  }
+
+  depthwiseConvBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
+    const rows = s.Co * sizeOf(s.kernel);
+    const dw = this.alloc(rows, 'depthwiseConv.dw');
+    const size = s.N * sizeOf(s.outShape) > 2048 ? 256 : 64;
+    this.dispatch('depthwiseConv.dw', depthwiseBackwardFilterKernel(s, size), [this.s(g), this.s(x), dw], new Params().u(rows, s.N), this.rowsGrid(rows));
     return dw;
   }
 

@@ -7,7 +7,7 @@ import { decode, header, main1d } from '../wgsl';
  * stale values (measured: variance off by 2×), so call sites never share scratch memory.
  * Call `wg_<name>(v, lid)` from uniform control flow.
  */
-function treeFns(size: number, sites: readonly [name: string, op: 'sum' | 'max'][]): string {
+export function treeFns(size: number, sites: readonly [name: string, op: 'sum' | 'max'][]): string {
   return sites
     .map(([name, op]) => `
 var<workgroup> red_${name}: array<f32, ${size}>;
@@ -26,7 +26,7 @@ fn wg_${name}(v: f32, lid: u32) -> f32 {
 }
 
 /** Workgroup-per-row entry: `row` = linear workgroup index; rows beyond `rowsWord` return (uniformly). */
-function mainRows(size: number, rowsWord: number, body: string): string {
+export function mainRows(size: number, rowsWord: number, body: string): string {
   return `@compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
