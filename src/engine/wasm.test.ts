@@ -109,6 +109,15 @@ describe('wasm convolution filter gradients, summed in float64 (kernels.wat gemm
   });
 });
 
+describe('wasm direct convolutions (stride 1) split over threads', () => {
+  it('match the float64 reference where padding, the conv and its data gradient all run on both threads', async () => {
+    // 16 channels of 23×25×27 padded to 25×27×29: above PARALLEL_MIN_COPIES and _MACS (backend.ts).
+    const r = await compareEngines(e2, cpu, ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 16, 23, 25, 27] }, { shape: [6, 16, 3, 3, 3] }]);
+    expect(r.out).toBeLessThan(TOL);
+    expect(r.grad).toBeLessThan(TOL);
+  });
+});
+
 describe('wasm gradients against finite differences on the wasm engine itself', () => {
   // Central differences in float32: h = 1e-2 keeps the loss's float32 rounding (~1e-6 of it,
   // divided by 2h) and the O(h²) truncation of these smooth functions both under ~1e-4 of

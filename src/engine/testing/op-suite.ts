@@ -79,6 +79,11 @@ const convs: Case[] = [
   // 20 out channels: 16-row tiles forward and for dW; 20 in channels: the same for dx.
   ['conv3d k3 p1, 20 → 20 channels (16-row tiles)', ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 20, 4, 5, 6] }, { shape: [20, 20, 3, 3, 3] }]],
   ['conv3d 1×1×1, 130 out channels (128-tile)', ([x, w]) => conv3d(x, w, null), [{ shape: [1, 4, 6, 5, 5] }, { shape: [130, 4, 1, 1, 1] }]],
+  // Stride 1 with uneven padding and dilation, a row longer than 8 with a remainder (wasm's direct
+  // kernel, forward and data gradient), and padding beyond the kernel's reach (direct forward,
+  // im2col data gradient).
+  ['conv3d stride 1, anisotropic padding and dilation, 13-wide rows', ([x, w]) => conv3d(x, w, null, { padding: [1, 0, 2], dilation: [2, 1, 1] }), [{ shape: [1, 3, 5, 6, 13] }, { shape: [6, 3, 3, 2, 3] }]],
+  ['conv3d 1×1×1 with padding 1', ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [2, 2, 3, 4, 5] }, { shape: [3, 2, 1, 1, 1] }]],
   ['convTranspose3d k2 s2', ([x, w, b]) => convTranspose3d(x, w, b), [{ shape: [1, 6, 3, 2, 3] }, { shape: [6, 4, 2, 2, 2] }, { shape: [4] }]],
   ['conv2d k3 s2 p1 (TinyViT patch embed)', ([x, w, b]) => conv2d(x, w, b, { stride: 2, padding: 1 }), [{ shape: [1, 3, 9, 10] }, { shape: [5, 3, 3, 3] }, { shape: [5] }]],
   // 48² positions: the filter gradient's tree sum runs 256 lanes (more than 2048 terms) on WebGPU.

@@ -36,6 +36,7 @@ import { CONTROL_BYTES, KernelThreads, type SpawnKernelWorker } from './threads'
 
 const BYTES = 4;
 const ceil8 = (n: number) => (n + 7) & ~7;
+type Triple = readonly [number, number, number];
 /** Elements of one im2col tile: 1 MiB of float32, as on cpu (there float64, 2 MiB). */
 export const TILE_ELEMENTS = 1 << 18;
 /**
@@ -45,6 +46,8 @@ export const TILE_ELEMENTS = 1 << 18;
 const PARALLEL_MIN_MACS = 1 << 20;
 /** Below this many copied elements im2col and col2im run on one thread. */
 const PARALLEL_MIN_COPIES = 1 << 18;
+/** The GEMM's K slice (kernels.wat $KC): the direct convolution sums in the same slices. */
+const KC = 256;
 
 class WasmStorage implements Storage {
   constructor(
@@ -290,10 +293,101 @@ export class WasmBackend implements Backend {
     new Float32Array(this.mem.buffer, ptr, n).fill(0);
   }
 
+  /**
+   * A stride-1 convolution by the direct kernel (kernels.wat convDirect): per batch item, the
+   * input x [C, …inShape] is zero-padded (`before` on each axis) into a scratch volume whose
+   * origin is the output's, then y [Co, …outShape] is computed from it and the weight packed by
+   * packDirect (wp, byte pointer). x and y are byte pointers to batch item 0.
+   *   forward (data false): k = c·T + t, summed in slices of KC as the im2col GEMM did;
+   *   data gradient (x = g, C = the forward's Co): k = t·C + c over the flipped taps, one tap's
+   *   channels per slice, as the GEMM (Wᵀ·G over channels) and col2im (over taps) did.
+   */
+  private direct(x: number, C: number, inShape: Triple, before: Triple, y: number, Co: number, outShape: Triple, kernel: Triple, dilation: Triple, wp: number, N: number, data: boolean): void {
+    const P = outShape.map((o, i) => o + dilation[i] * (kernel[i] - 1)) as unknown as Triple;
+    const vol = P[0] * P[1] * P[2];
+    const T = kernel[0] * kernel[1] * kernel[2];
+    const inVol = inShape[0] * inShape[1] * inShape[2];
+    const outVol = outShape[0] * outShape[1] * outShape[2];
+    // 8 elements of slack: the last tile of a row reads 8 positions whatever Wo is.
+    const xpBytes = (C * vol + 8) * BYTES;
+    const xp = this.heap.alloc(xpBytes);
+    const K = C * T;
+    const offs = this.heap.alloc(K * 4);
+    try {
+      this.zero(xp + C * vol * BYTES, 8);
+      const tap: number[] = [];
+      for (let kd = 0; kd < kernel[0]; kd++) {
+        for (let kh = 0; kh < kernel[1]; kh++) {
+          for (let kw = 0; kw < kernel[2]; kw++) tap.push(BYTES * ((kd * dilation[0] * P[1] + kh * dilation[1]) * P[2] + kw * dilation[2]));
+        }
+      }
+      // The byte offset in xp of each k (the order of the packed weight's columns).
+      const o = this.i32(offs, K);
+      for (let c = 0; c < C; c++) {
+        for (let t = 0; t < T; t++) {
+          if (data) o[t * C + c] = tap[T - 1 - t] + c * vol * BYTES;
+          else o[c * T + t] = tap[t] + c * vol * BYTES;
+        }
+      }
+      const kc = data ? Math.min(C, KC) : KC;
+      const serialPad = C * vol < PARALLEL_MIN_COPIES;
+      const serial = Co * K * outVol < PARALLEL_MIN_MACS;
+      for (let n = 0; n < N; n++) {
+        this.threads.run('pad3d', [x + n * C * inVol * BYTES, C, ...inShape, xp, ...P, ...before], serialPad);
+        this.threads.run('convDirect', [wp, xp, y + n * Co * outVol * BYTES, offs, K, kc, Co, P[1], P[2], outShape[1], outShape[2], outShape[0] * outShape[1], this.scratch], serial);
+      }
+    } finally {
+      this.heap.release(offs, K * 4);
+      this.heap.release(xp, xpBytes);
+    }
+  }
+
+  /**
+   * The weight in convDirect's 4-row panels over K: forward, row co, column ci·T + t is
+   * w[co, ci, t]; for the data gradient (`data`), row ci, column t·Co + co is w[co, ci, t] (the
+   * adjoint of a stride-1 convolution is the convolution with the flipped, channel-swapped
+   * kernel; `direct` flips the taps' offsets).
+   */
+  private packDirect(w: Storage, s: ConvSpec, data: boolean): { ptr: number; bytes: number } {
+    const T = taps(s) / s.Ci;
+    const [rows, K] = data ? [s.Ci, s.Co * T] : [s.Co, s.Ci * T];
+    const bytes = Math.max(1, ((rows + 3) & ~3) * K) * BYTES;
+    const ptr = this.heap.alloc(bytes);
+    const d = new Float32Array(this.mem.buffer, ptr, bytes / BYTES);
+    const W = this.f(w);
+    d.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const panel = (r >> 2) * K * 4 + (r & 3);
+      if (!data) {
+        for (let k = 0; k < K; k++) d[panel + 4 * k] = W[r * K + k];
+      } else {
+        for (let co = 0; co < s.Co; co++) {
+          const src = (co * s.Ci + r) * T;
+          for (let t = 0; t < T; t++) d[panel + 4 * (t * s.Co + co)] = W[src + t];
+        }
+      }
+    }
+    return { ptr, bytes };
+  }
+
+  /** Whether the data gradient can use the direct kernel: stride 1, padding ≤ dilation·(kernel − 1). */
+  private static directData(s: ConvSpec): boolean {
+    return s.stride.every((v) => v === 1) && s.padding.every((p, i) => p <= s.dilation[i] * (s.kernel[i] - 1));
+  }
+
   conv3d(x: Storage, w: Storage, s: ConvSpec): Storage {
     const T = taps(s);
     const P = positions(s);
     const y = this.alloc(s.N * s.Co * P);
+    if (s.stride.every((v) => v === 1)) {
+      const wp = this.packDirect(w, s, false);
+      try {
+        this.direct(this.ptr(x), s.Ci, s.inShape, s.padding, this.ptr(y), s.Co, s.outShape, s.kernel, s.dilation, wp.ptr, s.N, false);
+      } finally {
+        this.heap.release(wp.ptr, wp.bytes);
+      }
+      return y;
+    }
     // The tile is the GEMM's B [T × chunk], written by im2col straight into 8-column panels.
     const tile = this.alloc(T * ceil8(this.chunk(s)));
     try {
@@ -314,6 +408,16 @@ export class WasmBackend implements Backend {
     const T = taps(s);
     const P = positions(s);
     const dx = this.alloc(s.N * inputSize(s));
+    if (WasmBackend.directData(s)) {
+      const wp = this.packDirect(w, s, true);
+      const before = s.padding.map((p, i) => s.dilation[i] * (s.kernel[i] - 1) - p) as unknown as Triple;
+      try {
+        this.direct(this.ptr(g), s.Co, s.outShape, before, this.ptr(dx), s.Ci, s.inShape, s.kernel, s.dilation, wp.ptr, s.N, true);
+      } finally {
+        this.heap.release(wp.ptr, wp.bytes);
+      }
+      return dx;
+    }
     this.f(dx).fill(0);
     const dtile = this.alloc(T * this.chunk(s));
     try {

@@ -600,4 +600,218 @@
         (br $l)))
       (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
       (br $cl))))
+
+  ;; ---- Direct convolution, stride 1: no im2col tile ----
+  ;; For a stride-1 convolution the B operand of the im2col GEMM is the zero-padded input read at
+  ;; a fixed offset per tap: output (d, h, w) of channel co is
+  ;;   y[co, d, h, w] = Σ_ci Σ_t W[co, ci, t]·xp[ci·vol + (d·Hp + h)·Wp + w + off[t]]
+  ;; over a padded input xp [Ci, Dp, Hp, Wp] (pad3d) whose origin is the output's. The 4×8
+  ;; register tile reads its 8 positions straight from xp (unaligned loads), so nothing is
+  ;; copied per tap: with 16 channels the im2col tile costs ~4× the GEMM it feeds (profile in
+  ;; bench/RESULTS.md). The data gradient of a stride-1 convolution is the same kernel over the
+  ;; padded output gradient with the weight flipped and its channels swapped (backend.ts).
+
+  ;; One 4×8 tile over all of K: acc = Σ_k ap[4k + i]·xb[offs[k] + j] (offs in bytes), in slices
+  ;; of kc each summed from zero and added to the slices before, as $gemmRange adds its KC slices
+  ;; into C, so the forward convolution (kc = KC) rounds as the im2col GEMM did, bit for bit, and
+  ;; the data gradient (kc = Co, one tap's channels) as the GEMM + col2im did. Then C = acc for
+  ;; the tile's first `rows` rows and `cols` columns; `buf` holds 8 v128 between slices.
+  (func $microDirect (param $ap i32) (param $xb i32) (param $offs i32) (param $K i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32) (param $edge i32) (param $buf i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local $op i32) (local $oend i32) (local $kend i32) (local $src i32) (local $ld i32) (local $i i32) (local $j i32) (local $p i32) (local $first i32)
+    (local.set $oend (i32.add (local.get $offs) (i32.shl (local.get $K) (i32.const 2))))
+    (local.set $op (local.get $offs))
+    (local.set $first (i32.const 1))
+    (loop $sl
+      (local.set $kend (call $min (local.get $oend) (i32.add (local.get $op) (i32.shl (local.get $kc) (i32.const 2)))))
+      (loop $tl
+        (local.set $src (i32.add (local.get $xb) (i32.load (local.get $op))))
+        (local.set $b0 (v128.load (local.get $src)))
+        (local.set $b1 (v128.load offset=16 (local.get $src)))
+        (local.set $a (v128.load32_splat (local.get $ap)))
+        (local.set $c00 (MADD (local.get $a) (local.get $b0) (local.get $c00)))
+        (local.set $c01 (MADD (local.get $a) (local.get $b1) (local.get $c01)))
+        (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
+        (local.set $c10 (MADD (local.get $a) (local.get $b0) (local.get $c10)))
+        (local.set $c11 (MADD (local.get $a) (local.get $b1) (local.get $c11)))
+        (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
+        (local.set $c20 (MADD (local.get $a) (local.get $b0) (local.get $c20)))
+        (local.set $c21 (MADD (local.get $a) (local.get $b1) (local.get $c21)))
+        (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
+        (local.set $c30 (MADD (local.get $a) (local.get $b0) (local.get $c30)))
+        (local.set $c31 (MADD (local.get $a) (local.get $b1) (local.get $c31)))
+        (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+        (local.set $op (i32.add (local.get $op) (i32.const 4)))
+        (br_if $tl (i32.lt_u (local.get $op) (local.get $kend))))
+      (if (i32.eqz (local.get $first))
+        (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $buf))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $buf))))
+          (local.set $c10 (f32x4.add (local.get $c10) (v128.load offset=32 (local.get $buf))))
+          (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=48 (local.get $buf))))
+          (local.set $c20 (f32x4.add (local.get $c20) (v128.load offset=64 (local.get $buf))))
+          (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=80 (local.get $buf))))
+          (local.set $c30 (f32x4.add (local.get $c30) (v128.load offset=96 (local.get $buf))))
+          (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=112 (local.get $buf))))))
+      (if (i32.lt_u (local.get $op) (local.get $oend))
+        (then
+          (v128.store (local.get $buf) (local.get $c00))
+          (v128.store offset=16 (local.get $buf) (local.get $c01))
+          (v128.store offset=32 (local.get $buf) (local.get $c10))
+          (v128.store offset=48 (local.get $buf) (local.get $c11))
+          (v128.store offset=64 (local.get $buf) (local.get $c20))
+          (v128.store offset=80 (local.get $buf) (local.get $c21))
+          (v128.store offset=96 (local.get $buf) (local.get $c30))
+          (v128.store offset=112 (local.get $buf) (local.get $c31))
+          (local.set $c00 (v128.const i32x4 0 0 0 0))
+          (local.set $c01 (v128.const i32x4 0 0 0 0))
+          (local.set $c10 (v128.const i32x4 0 0 0 0))
+          (local.set $c11 (v128.const i32x4 0 0 0 0))
+          (local.set $c20 (v128.const i32x4 0 0 0 0))
+          (local.set $c21 (v128.const i32x4 0 0 0 0))
+          (local.set $c30 (v128.const i32x4 0 0 0 0))
+          (local.set $c31 (v128.const i32x4 0 0 0 0))
+          (local.set $first (i32.const 0))
+          (br $sl))))
+    (local.set $ld (i32.shl (local.get $ldc) (i32.const 2)))
+    (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $cols) (i32.const 8)))
+      (then
+        (local.set $p (local.get $c))
+        (v128.store (local.get $p) (local.get $c00))
+        (v128.store offset=16 (local.get $p) (local.get $c01))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c10))
+        (v128.store offset=16 (local.get $p) (local.get $c11))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c20))
+        (v128.store offset=16 (local.get $p) (local.get $c21))
+        (local.set $p (i32.add (local.get $p) (local.get $ld)))
+        (v128.store (local.get $p) (local.get $c30))
+        (v128.store offset=16 (local.get $p) (local.get $c31))
+        (return)))
+    (v128.store (local.get $edge) (local.get $c00))
+    (v128.store offset=16 (local.get $edge) (local.get $c01))
+    (v128.store offset=32 (local.get $edge) (local.get $c10))
+    (v128.store offset=48 (local.get $edge) (local.get $c11))
+    (v128.store offset=64 (local.get $edge) (local.get $c20))
+    (v128.store offset=80 (local.get $edge) (local.get $c21))
+    (v128.store offset=96 (local.get $edge) (local.get $c30))
+    (v128.store offset=112 (local.get $edge) (local.get $c31))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il
+      (br_if $id (i32.ge_s (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $jd (loop $jl
+        (br_if $jd (i32.ge_s (local.get $j) (local.get $cols)))
+        (f32.store (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ld)) (i32.shl (local.get $j) (i32.const 2))))
+          (f32.load (i32.add (local.get $edge) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $j)) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; y [Co, rows·Wo] (rows = Do·Ho output rows (d, h), Wo positions each) from the packed weight
+  ;; wp (4-row panels over K: wp[((co >> 2)·K + k)·4 + (co & 3)], zero past Co), the padded input
+  ;; xp (at least 8 readable elements past its end) and the byte offset in xp of each k, `offs`
+  ;; (K i32s), summed in slices of kc (see $microDirect). Each thread a contiguous run of output
+  ;; rows: every element is summed by one thread, over k in order, whatever nth is.
+  (func (export "convDirect") (param $wp i32) (param $xp i32) (param $y i32) (param $offs i32) (param $K i32) (param $kc i32) (param $Co i32)
+    (param $Hp i32) (param $Wp i32) (param $Ho i32) (param $Wo i32) (param $rows i32) (param $scratch i32) (param $tid i32) (param $nth i32)
+    (local $r i32) (local $r1 i32) (local $K4 i32) (local $outVol i32) (local $ws i32) (local $edge i32) (local $xrow i32) (local $yrow i32) (local $cb i32) (local $w0 i32)
+    (local.set $ws (i32.add (local.get $scratch) (i32.mul (local.get $tid) (global.get $SCRATCH_BYTES))))
+    (local.set $edge (i32.add (local.get $ws) (i32.add (global.get $A_BYTES) (global.get $B_BYTES))))
+    (local.set $K4 (i32.shl (local.get $K) (i32.const 2)))
+    (local.set $outVol (i32.mul (local.get $rows) (local.get $Wo)))
+    (local.set $r (i32.div_u (i32.mul (local.get $rows) (local.get $tid)) (local.get $nth)))
+    (local.set $r1 (i32.div_u (i32.mul (local.get $rows) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_s (local.get $r) (local.get $r1)))
+      (local.set $xrow (i32.add (local.get $xp) (i32.shl (i32.mul (i32.add (i32.mul (i32.div_u (local.get $r) (local.get $Ho)) (local.get $Hp)) (i32.rem_u (local.get $r) (local.get $Ho))) (local.get $Wp)) (i32.const 2))))
+      (local.set $yrow (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $Wo)) (i32.const 2))))
+      (local.set $cb (i32.const 0))
+      (block $cbd (loop $cbl
+        (br_if $cbd (i32.ge_s (local.get $cb) (local.get $Co)))
+        (local.set $w0 (i32.const 0))
+        (block $wd (loop $wl
+          (br_if $wd (i32.ge_s (local.get $w0) (local.get $Wo)))
+          (call $microDirect
+            (i32.add (local.get $wp) (i32.mul (local.get $cb) (local.get $K4)))
+            (i32.add (local.get $xrow) (i32.shl (local.get $w0) (i32.const 2)))
+            (local.get $offs) (local.get $K) (local.get $kc)
+            (i32.add (local.get $yrow) (i32.shl (i32.add (i32.mul (local.get $cb) (local.get $outVol)) (local.get $w0)) (i32.const 2)))
+            (local.get $outVol)
+            (call $min (i32.const 4) (i32.sub (local.get $Co) (local.get $cb)))
+            (call $min (i32.const 8) (i32.sub (local.get $Wo) (local.get $w0)))
+            (local.get $edge) (local.get $ws))
+          (local.set $w0 (i32.add (local.get $w0) (i32.const 8)))
+          (br $wl)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 4)))
+        (br $cbl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl))))
+
+  ;; n floats at dst = 0.
+  (func $zero (param $dst i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (block $vd (loop $vl
+      (br_if $vd (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $vl)))
+    (block $sd (loop $sl
+      (br_if $sd (i32.ge_u (local.get $dst) (local.get $end)))
+      (f32.store (local.get $dst) (f32.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (br $sl))))
+
+  ;; n floats from src to dst (not overlapping).
+  (func $copy (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $vd (loop $vl
+      (br_if $vd (i32.gt_u (i32.add (local.get $src) (i32.const 16)) (local.get $end)))
+      (v128.store (local.get $dst) (v128.load (local.get $src)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $vl)))
+    (block $sd (loop $sl
+      (br_if $sd (i32.ge_u (local.get $src) (local.get $end)))
+      (f32.store (local.get $dst) (f32.load (local.get $src)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (br $sl))))
+
+  ;; xp [C, P0, P1, P2] = x [C, S0, S1, S2] placed at (o0, o1, o2), zero elsewhere (what does not
+  ;; fit is dropped). Each thread a contiguous run of channels.
+  (func (export "pad3d") (param $x i32) (param $C i32) (param $S0 i32) (param $S1 i32) (param $S2 i32) (param $xp i32) (param $P0 i32) (param $P1 i32) (param $P2 i32)
+    (param $o0 i32) (param $o1 i32) (param $o2 i32) (param $tid i32) (param $nth i32)
+    (local $c i32) (local $c1 i32) (local $i0 i32) (local $i1 i32) (local $n0 i32) (local $n1 i32) (local $n2 i32) (local $pvol i32)
+    (local.set $c (i32.div_u (i32.mul (local.get $C) (local.get $tid)) (local.get $nth)))
+    (local.set $c1 (i32.div_u (i32.mul (local.get $C) (i32.add (local.get $tid) (i32.const 1))) (local.get $nth)))
+    (local.set $pvol (i32.mul (i32.mul (local.get $P0) (local.get $P1)) (local.get $P2)))
+    (local.set $n0 (call $min (local.get $S0) (i32.sub (local.get $P0) (local.get $o0))))
+    (local.set $n1 (call $min (local.get $S1) (i32.sub (local.get $P1) (local.get $o1))))
+    (local.set $n2 (call $min (local.get $S2) (i32.sub (local.get $P2) (local.get $o2))))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_s (local.get $c) (local.get $c1)))
+      (call $zero (i32.add (local.get $xp) (i32.shl (i32.mul (local.get $c) (local.get $pvol)) (i32.const 2))) (local.get $pvol))
+      (local.set $i0 (i32.const 0))
+      (block $d0 (loop $l0
+        (br_if $d0 (i32.ge_s (local.get $i0) (local.get $n0)))
+        (local.set $i1 (i32.const 0))
+        (block $d1 (loop $l1
+          (br_if $d1 (i32.ge_s (local.get $i1) (local.get $n1)))
+          (call $copy
+            (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $c) (local.get $S0)) (local.get $i0)) (local.get $S1)) (local.get $i1)) (local.get $S2)) (i32.const 2)))
+            (i32.add (local.get $xp) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $c) (local.get $P0)) (i32.add (local.get $i0) (local.get $o0))) (local.get $P1)) (i32.add (local.get $i1) (local.get $o1))) (local.get $P2)) (local.get $o2)) (i32.const 2)))
+            (local.get $n2))
+          (local.set $i1 (i32.add (local.get $i1) (i32.const 1)))
+          (br $l1)))
+        (local.set $i0 (i32.add (local.get $i0) (i32.const 1)))
+        (br $l0)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $cl))))
 )

@@ -13,10 +13,14 @@ export interface KernelExports {
   gemmAcc64(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, ldc: number, M: number, N: number, K: number, byRows: number, bpre: number, scratch: number, tid: number, nth: number): void;
   im2col(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
   col2im(runs: number, nruns: number, Ci: number, taps: number, inVol: number, sw: number, x: number, tile: number, ts: number, js: number, mode: number, tid: number, nth: number): void;
+  /** A stride-1 convolution straight from a padded input (no im2col tile); see kernels.wat. */
+  convDirect(wp: number, xp: number, y: number, offs: number, K: number, kc: number, Co: number, Hp: number, Wp: number, Ho: number, Wo: number, rows: number, scratch: number, tid: number, nth: number): void;
+  /** xp [C, P0, P1, P2] = x [C, S0, S1, S2] placed at (o0, o1, o2), zero elsewhere. */
+  pad3d(x: number, C: number, S0: number, S1: number, S2: number, xp: number, P0: number, P1: number, P2: number, o0: number, o1: number, o2: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
-export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im'] as const;
+export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
