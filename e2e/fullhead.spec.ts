@@ -20,7 +20,7 @@ import { writeNifti } from '../src/core/io';
 import { mat4 } from '../src/core/volume';
 import { SIDE_LABELS } from '../src/infer/fullhead';
 import { dataDir, hasShared, sharedMissing } from '../src/testing/shared';
-import { dropFile, exportMask, msdScan, openStudio, pickFile, readMask, repoRoot, scratchDir, waitForResult } from './helpers';
+import { dropFile, expectWaitLine, exportMask, msdScan, openStudio, pickFile, readMask, repoRoot, scratchDir, waitForResult } from './helpers';
 import { countColour, decodePng, type Rgba } from './png';
 
 const model = 'swinunetr';
@@ -66,6 +66,9 @@ test('a full-head LIA scan: registration, two masks in mm³ and % of ICV, templa
   await dropFile(page, sample);
   await expect(page.getByTestId('scan-kind')).toHaveText('256 × 256 × 256 mm: whole head');
   expect(await waitForResult(page)).toBe('wasm');
+  // The whole wait by stage, drop to masks on screen (issue 13), adding up to its total.
+  const stages = await expectWaitLine(page, 'the drop');
+  for (const name of ['localising', 'segmenting', 'pasting and checks']) expect(stages.has(name), name).toBe(true);
 
   // The template came from the page's own origin.
   const origin = new URL(page.url()).origin;

@@ -153,3 +153,31 @@ export async function storedAdapterFiles(page: Page): Promise<Uint8Array[]> {
   );
   return b64.map((s) => new Uint8Array(Buffer.from(s, 'base64')));
 }
+
+/**
+ * The side panel's wait line (src/app/wait-stages.ts): "Masks on screen T s after <start>:
+ * stage a s, …." Checks that it is there for the run just finished, names the stages every
+ * run has, and that the stages add up to the total (each is rounded to 0.1 s, so the sum may
+ * be off by 0.05 s per stage). Returns the stages in seconds.
+ */
+export async function expectWaitLine(page: Page, start: string): Promise<Map<string, number>> {
+  const line = page.getByTestId('wait-line');
+  await expect(line).toBeVisible({ timeout: 120_000 });
+  const text = (await line.textContent()) ?? '';
+  const parsed = /^Masks on screen (\d+\.\d) s after (.+?): (.+?)\.(?: The scan was on screen after (\d+\.\d) s\.)?$/.exec(text);
+  expect(parsed, text).not.toBeNull();
+  const [, total, started, list, scanShown] = parsed!;
+  expect(started).toBe(start);
+  const stages = new Map(
+    list.split(', ').map((part) => {
+      const stage = /^([a-z -]+) (\d+\.\d) s$/.exec(part);
+      expect(stage, part).not.toBeNull();
+      return [stage![1], Number(stage![2])] as const;
+    }),
+  );
+  for (const name of ['reading', 'decoding', 'transfers', 'drawing']) expect([...stages.keys()], text).toContain(name);
+  const sum = [...stages.values()].reduce((a, b) => a + b, 0);
+  expect(Math.abs(sum - Number(total)), `${text}: the stages add up to ${sum.toFixed(2)} s`).toBeLessThanOrEqual(0.05 * (stages.size + 1) + 1e-9);
+  if (scanShown !== undefined) expect(Number(scanShown)).toBeLessThanOrEqual(Number(total));
+  return stages;
+}

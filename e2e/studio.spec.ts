@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import type { ModelManifest } from '../src/infer/manifest';
 import { hasShared, sharedMissing } from '../src/testing/shared';
-import { cliMask, exportMask, msdScan, openStudio, pickFile, readMask, repoRoot, scratchDir, testModel, waitForResult } from './helpers';
+import { cliMask, expectWaitLine, exportMask, msdScan, openStudio, pickFile, readMask, repoRoot, scratchDir, testModel, waitForResult } from './helpers';
 import { countColour, decodePng } from './png';
 
 test.skip(!hasShared, sharedMissing);
@@ -90,6 +90,9 @@ test('?backend=wasm forces the wasm fallback: export equal to the CLI', async ({
   await pickFile(page, msdScan);
   expect(await waitForResult(page)).toBe('wasm');
   await expect(page.getByTestId('backend-reason')).toContainText('wasm was selected');
+  // The whole wait by stage (issue 13): from the pick to the masks drawn, adding up.
+  const stages = await expectWaitLine(page, 'the file was picked');
+  expect(stages.has('segmenting')).toBe(true);
   await expectMaskEqualsCli(page, 'wasm');
 
   // A GPU reset takes NiiVue's WebGL context: the viewer comes back on a fresh canvas,

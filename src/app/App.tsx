@@ -24,7 +24,7 @@ export function App({
   finetune: Finetune;
   samTool: SamTool;
 }) {
-  const dragging = useWindowDrop((files) => void studio.openFiles(files));
+  const dragging = useWindowDrop((files, droppedAt) => void studio.openFiles(files, undefined, { at: droppedAt, by: 'drop' }));
   // Adapted models from the Fine-tune panel are selectable like the installed ones.
   const adapted = useFinetune((s) => s.adaptedModels);
   const models = useMemo(() => [...installed, ...adapted], [installed, adapted]);
@@ -48,8 +48,11 @@ export function App({
   );
 }
 
-/** Files dropped anywhere on the page (folders included); returns whether a drag is over it. */
-function useWindowDrop(onFiles: (files: File[]) => void): boolean {
+/**
+ * Files dropped anywhere on the page (folders included), with the drop's time (page clock,
+ * ms: the user's wait starts there); returns whether a drag is over it.
+ */
+function useWindowDrop(onFiles: (files: File[], droppedAt: number) => void): boolean {
   const [dragging, setDragging] = useState(false);
   const handler = useRef(onFiles);
   handler.current = onFiles;
@@ -73,7 +76,7 @@ function useWindowDrop(onFiles: (files: File[]) => void): boolean {
       e.preventDefault();
       depth = 0;
       setDragging(false);
-      if (e.dataTransfer) void droppedFiles(e.dataTransfer).then((files) => handler.current(files));
+      if (e.dataTransfer) void droppedFiles(e.dataTransfer).then((files) => handler.current(files, e.timeStamp));
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragover', over);

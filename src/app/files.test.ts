@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayName, intake, maxScanBytes, scanStem } from './files';
+import { intake, maxScanBytes, scanStem } from './files';
 
 const file = (name: string, size = 10) => new File([new Uint8Array(size)], name);
 
@@ -34,22 +34,6 @@ describe('intake', () => {
     // One scan among side files (a BIDS folder of one participant): that scan.
     expect(intake([a, file('a.json')])).toEqual({ kind: 'scan', file: a });
     expect(intake([])).toMatchObject({ kind: 'refused' });
-  });
-});
-
-describe('displayName', () => {
-  const gzip = new Uint8Array([0x1f, 0x8b, 8, 0]);
-  const plain = new Uint8Array([92, 1, 0, 0]);
-
-  it('keeps a known extension but never the original name (NiiVue must not see it)', () => {
-    expect(displayName('Jane Doe T1.NII.GZ', gzip)).toBe('scan.nii.gz');
-    expect(displayName('x.mgz', gzip)).toBe('scan.mgz');
-    expect(displayName('x.nii', plain)).toBe('scan.nii');
-  });
-
-  it('names an extension-less scan by its content', () => {
-    expect(displayName('T1', gzip)).toBe('scan.nii.gz');
-    expect(displayName('T1', plain)).toBe('scan.nii');
   });
 });
 

@@ -7,7 +7,7 @@
 /** Larger files are refused up front: a browser tab cannot hold them twice (display + model). */
 export const maxScanBytes = 1024 ** 3;
 
-/** Extensions NiiVue recognises by name; other names are shown under a neutral one. */
+/** Scan file extensions: one such file among others makes a drop a scan, several a batch. */
 const displayExtensions = ['.nii.gz', '.nii', '.mgz', '.mgh'] as const;
 
 const dicomExtension = /\.(dcm|dicom|ima)$/i;
@@ -54,19 +54,6 @@ function checkScan(file: File): Intake {
 /** `.DS_Store`, `._x` and friends come along with dropped folders. */
 function isHidden(name: string): boolean {
   return name.startsWith('.');
-}
-
-/**
- * The name NiiVue gets for the display copy. NiiVue picks its parser from the extension and
- * fetches the name as a URL when it does not know it; the core reader accepts files by content,
- * so a scan without a known extension is shown under a neutral, content-based name.
- */
-export function displayName(name: string, bytes: Uint8Array): string {
-  const lower = name.toLowerCase();
-  const known = displayExtensions.find((ext) => lower.endsWith(ext));
-  if (known) return `scan${known}`;
-  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
-  return gzip ? 'scan.nii.gz' : 'scan.nii';
 }
 
 /** `sub-01_T1w.nii.gz` → `sub-01_T1w` (for naming exports after the scan). */

@@ -5,17 +5,20 @@
  */
 import type { LabelVolume } from '../core/volume';
 import type { Progress } from '../infer/progress';
-import type {
-  BackendInfo,
-  BackendPreference,
-  FailureStage,
-  ModelSource,
-  RegistrationSummary,
-  ScanSummary,
-  SegmentSettings,
-  WorkerReply,
-  WorkerRequest,
+import {
+  epochMs,
+  type BackendInfo,
+  type BackendPreference,
+  type DisplayFile,
+  type FailureStage,
+  type ModelSource,
+  type RegistrationSummary,
+  type ScanSummary,
+  type SegmentSettings,
+  type WorkerReply,
+  type WorkerRequest,
 } from '../workers/protocol';
+import type { WorkerTrip } from './wait-stages';
 
 /**
  * A request the worker could not do; `stage` says which part failed. A failed localisation
@@ -38,13 +41,21 @@ export interface SegmentEvents {
   readonly onProgress?: (progress: Progress) => void;
 }
 
-/** The worker's result, as it sent it. */
-export type SegmentResult = Omit<Extract<WorkerReply, { type: 'result' }>, 'type' | 'id'>;
+/** The worker's result, as it sent it, and the round trip as the page saw it. */
+export type SegmentResult = Omit<Extract<WorkerReply, { type: 'result' }>, 'type' | 'id'> & { readonly trip: WorkerTrip };
 
 export type SegmentOutcome = ({ readonly kind: 'result' } & SegmentResult) | { readonly kind: 'cancelled' };
 
+/** A scan the worker read: its summary, the file for the viewer, and the round trip. */
+export interface OpenedScan {
+  readonly scan: ScanSummary;
+  readonly display: DisplayFile;
+  readonly trip: WorkerTrip;
+}
+
 interface Pending {
-  readonly reply: (reply: WorkerReply) => void;
+  /** `arrivedAt`: when the reply reached the page (page clock, ms). */
+  readonly reply: (reply: WorkerReply, arrivedAt: number) => void;
   readonly fail: (failure: WorkerFailure) => void;
 }
 
@@ -60,18 +71,19 @@ export class InferenceClient {
     private readonly onDeviceLost: (message: string) => void,
   ) {}
 
-  /** Parses a scan in the worker (the bytes move there) and keeps it for `segment`. */
-  open(name: string, bytes: ArrayBuffer): Promise<ScanSummary> {
+  /** Parses a scan in the worker (the bytes move there, and come back inflated for the viewer) and keeps it for `segment`. */
+  open(name: string, bytes: ArrayBuffer): Promise<OpenedScan> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      const postedAt = performance.now();
       this.pending.set(id, {
         fail: reject,
-        reply: (reply) => {
-          if (reply.type === 'opened') this.settle(id, () => resolve(reply.scan));
+        reply: (reply, arrivedAt) => {
+          if (reply.type === 'opened') this.settle(id, () => resolve({ scan: reply.scan, display: reply.display, trip: { postedAt, arrivedAt, stagesMs: reply.stagesMs } }));
           else if (reply.type === 'failed') this.settle(id, () => reject(new WorkerFailure(reply.stage, reply.message)));
         },
       });
-      this.send({ type: 'open', id, name, bytes }, [bytes]);
+      this.send({ type: 'open', id, name, bytes, sentAt: epochMs() }, [bytes]);
     });
   }
 
@@ -84,9 +96,10 @@ export class InferenceClient {
   ): { readonly id: number; readonly outcome: Promise<SegmentOutcome> } {
     const id = this.nextId++;
     const outcome = new Promise<SegmentOutcome>((resolve, reject) => {
+      const postedAt = performance.now();
       this.pending.set(id, {
         fail: reject,
-        reply: (reply) => {
+        reply: (reply, arrivedAt) => {
           switch (reply.type) {
             case 'loading-model':
               return events.onLoadingModel?.(reply.modelName);
@@ -96,7 +109,7 @@ export class InferenceClient {
               return events.onProgress?.(reply.progress);
             case 'result': {
               const { type: _type, id: _id, ...result } = reply;
-              return this.settle(id, () => resolve({ kind: 'result', ...result }));
+              return this.settle(id, () => resolve({ kind: 'result', ...result, trip: { postedAt, arrivedAt, stagesMs: result.stagesMs } }));
             }
             case 'cancelled':
               return this.settle(id, () => resolve({ kind: 'cancelled' }));
@@ -105,7 +118,7 @@ export class InferenceClient {
           }
         },
       });
-      this.send({ type: 'segment', id, model, backend, settings });
+      this.send({ type: 'segment', id, model, backend, settings, sentAt: epochMs() });
     });
     return { id, outcome };
   }
@@ -163,9 +176,10 @@ export class InferenceClient {
     const worker = this.spawn();
     this.generation++;
     worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      const arrivedAt = performance.now();
       const reply = event.data;
       if (reply.type === 'device-lost') this.onDeviceLost(reply.message);
-      else this.pending.get(reply.id)?.reply(reply);
+      else this.pending.get(reply.id)?.reply(reply, arrivedAt);
     };
     worker.onerror = (event) => {
       event.preventDefault();

@@ -9,6 +9,7 @@ import type { LabelVolume } from '../core/volume';
 import type { SideMeasure } from '../infer/fullhead';
 import type { ProtocolChoice } from '../infer/protocol-choice';
 import type { BackendInfo, BackendPreference, RegistrationSummary, ScanPathChoice, ScanSummary, VolumeMeasure } from '../workers/protocol';
+import type { WaitBreakdown, WaitStart } from './wait-stages';
 
 /** Where the studio is in its one job: file in, masks out. */
 export type Phase = 'empty' | 'opening' | 'ready' | 'loading-model' | 'running' | 'done';
@@ -24,6 +25,8 @@ export interface Segmentation {
   readonly warnings: readonly string[];
   /** Full head: left then right, whole hippocampus each. */
   readonly hippocampi?: readonly SideMeasure[];
+  /** The user's whole wait for these masks, by stage (set once they are drawn). */
+  readonly wait?: { readonly breakdown: WaitBreakdown; readonly start: WaitStart };
 }
 
 export interface StudioState {

@@ -11,9 +11,10 @@ import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice'
 import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
 import { BatchRunner, batchCsv, useBatch } from './batch';
 import type { ConvertedSeries } from './dicom';
-import { displayName, intake, scanStem } from './files';
+import { intake, scanStem } from './files';
 import type { InferenceClient } from './inference-client';
 import { WorkerFailure } from './inference-client';
+import { waitBreakdown, type WaitStart, type WaitTimeline, type WorkerTrip } from './wait-stages';
 import { labelColormap } from './label-colormap';
 import { modelSource } from './models';
 import { OUTLINE_LABELS } from './outline-colours';
@@ -24,11 +25,18 @@ import type { ScanViewer } from './viewer';
 
 const cancelledNotice = 'Segmentation cancelled.';
 
+/** How the wait for the next masks began: a drop, a pick, the sample's click (with the scan's reading and decoding), or Segment. */
+type WaitBegun = Pick<WaitTimeline, 'startedAt' | 'readAt' | 'open'> & { readonly start: WaitStart };
+
+/** Marks on the page's performance timeline (a benchmark reads them: bench/studio-drop.ts). */
+export const MARK_MASKS_ON_SCREEN = 'seahorse:masks-on-screen';
+export const MARK_WARMED = 'seahorse:warmed';
+
 export interface StudioDeps {
   readonly client: Pick<InferenceClient, 'open' | 'segment' | 'cancel' | 'outline' | 'generation'> & Partial<Pick<InferenceClient, 'warm'>>;
   readonly viewer: Pick<
     ScanViewer,
-    'showScan' | 'showLabels' | 'setLabelOpacity' | 'clearLabels' | 'showOutline' | 'setOutlineVisible' | 'clearOutline' | 'centreOn'
+    'showScan' | 'showLabels' | 'setLabelOpacity' | 'clearLabels' | 'showOutline' | 'setOutlineVisible' | 'clearOutline' | 'nextFrame'
   >;
   readonly store: {
     getState(): StudioState;
@@ -57,6 +65,10 @@ export class Studio {
   private registrationSeq = 0;
   /** The registration whose outline the viewer has (or is fetching). */
   private outlineOf = -1;
+  /** The open scan's drop (or pick, or click), read and decoded, until its first run takes it. */
+  private begun: WaitBegun | undefined;
+  /** The viewer loading the open scan (beside the worker's run): when it was on screen, page clock ms. */
+  private scanShown: Promise<number> | undefined;
 
   /** Batch mode (several scans dropped): its own table and store, the same worker. */
   readonly batch: BatchRunner;
@@ -108,8 +120,12 @@ export class Studio {
     return this.file;
   }
 
-  /** Opens what the user picked or dropped, then segments it; `about` is said beside it (the sample's source). */
-  async openFiles(files: readonly File[], about?: string): Promise<void> {
+  /**
+   * Opens what the user picked or dropped, then segments it; `about` is said beside it (the
+   * sample's source). `started`: when and how the user began (the drop event's time), for the
+   * wait line; by default a pick, now.
+   */
+  async openFiles(files: readonly File[], about?: string, started: { readonly at: number; readonly by: WaitStart } = { at: performance.now(), by: 'pick' }): Promise<void> {
     const routed = intake(files);
     if (routed.kind === 'refused') {
       this.set({ error: routed.message });
@@ -140,13 +156,16 @@ export class Studio {
     } else {
       file = routed.file;
     }
-    if (!(await this.openScan(file))) return;
+    const opened = await this.openScan(file);
+    if (!opened) return;
+    this.begun = { startedAt: started.at, start: started.by, ...opened };
     this.set({ notice: notice ?? this.state.notice });
     await this.segment();
   }
 
   /** "Try a sample scan": the shipped full-head T1, fetched from this origin, opened and segmented. */
   async openSample(): Promise<void> {
+    const at = performance.now();
     this.set({ phase: 'opening', error: null, notice: null });
     let file: File;
     try {
@@ -157,34 +176,43 @@ export class Studio {
       this.set({ phase: this.settledPhase(), error: `Could not load the sample scan: ${messageOf(error)}` });
       return;
     }
-    await this.openFiles([file], `Sample scan: ${SAMPLE_SCAN.description}.`);
+    await this.openFiles([file], `Sample scan: ${SAMPLE_SCAN.description}.`, { at, by: 'click' });
   }
 
-  private async openScan(file: File): Promise<boolean> {
+  /**
+   * Reads the file, has the worker decode it, and starts the viewer loading it (not awaited:
+   * the worker segments meanwhile). Returns when the bytes were read and the worker's trip,
+   * or undefined after a failure (said in the store).
+   */
+  private async openScan(file: File): Promise<{ readAt: number; open: WorkerTrip } | undefined> {
     let bytes: ArrayBuffer;
     try {
       bytes = await file.arrayBuffer();
     } catch (error) {
       this.set({ phase: this.settledPhase(), error: `Could not read “${file.name}”: ${messageOf(error)}` });
-      return false;
+      return undefined;
     }
-    const display = bytes.slice(0); // the worker takes the original
+    const readAt = performance.now();
+    let opened;
     try {
-      const scan = await this.deps.client.open(file.name, bytes);
+      // The bytes move to the worker; the viewer gets them back from it, inflated.
+      opened = await this.deps.client.open(file.name, bytes);
       this.file = file;
       this.openedIn = this.deps.client.generation;
       this.registrationSeq++;
-      this.set({ phase: 'ready', scan, segmentation: null, backend: null, registration: null });
+      this.set({ phase: 'ready', scan: opened.scan, segmentation: null, backend: null, registration: null });
     } catch (error) {
       this.set({ phase: this.settledPhase(), error: `Could not open the scan: ${messageOf(error)}` });
-      return false;
+      return undefined;
     }
-    try {
-      await this.deps.viewer.showScan(display, displayName(file.name, new Uint8Array(display)));
-    } catch (error) {
-      this.set({ notice: `The viewer could not display this scan (${messageOf(error)}); segmentation still works.` });
-    }
-    return true;
+    this.scanShown = this.deps.viewer.showScan(opened.display.bytes, opened.display.name).then(
+      () => performance.now(),
+      (error: unknown) => {
+        this.set({ notice: `The viewer could not display this scan (${messageOf(error)}); segmentation still works.` });
+        return performance.now();
+      },
+    );
+    return { readAt, open: opened.trip };
   }
 
   /**
@@ -218,7 +246,8 @@ export class Studio {
     } catch {
       // no model of the protocol: warm the selected one
     }
-    await this.deps.client.warm(modelSource(manifest, this.deps.base), this.state.backendPreference, this.localiserSource()).catch(() => undefined);
+    const warmed = await this.deps.client.warm(modelSource(manifest, this.deps.base), this.state.backendPreference, this.localiserSource()).catch(() => undefined);
+    if (warmed) performance.mark(MARK_WARMED, { detail: warmed });
   }
 
   private localiserSource() {
@@ -241,6 +270,8 @@ export class Studio {
       return;
     }
     if (!this.state.scan || !this.file || !manifest) return;
+    const begun: WaitBegun = this.begun ?? { startedAt: performance.now(), start: 'segment' };
+    this.begun = undefined;
     this.stopRun();
     if (this.deps.client.generation !== this.openedIn && !(await this.openScan(this.file))) return;
     this.deps.viewer.clearLabels();
@@ -272,21 +303,35 @@ export class Studio {
         return;
       }
       const { labels, labelInfo, volumes, timingsMs, path, warnings, hippocampi } = result;
+      const segmentation = { modelId: manifest.id, labels, labelInfo, volumes, timingsMs, path, warnings, hippocampi };
       this.set({
         phase: 'done',
         progress: null,
         backend: result.backend,
-        segmentation: { modelId: manifest.id, labels, labelInfo, volumes, timingsMs, path, warnings, hippocampi },
+        segmentation,
         registration: result.registration ?? null,
       });
       // Uncompressed: NiiVue reads it straight away; only the export is gzipped.
       const nifti = this.deps.writeNifti(labels, { gzip: false });
+      // The masks go over the scan: wait for the viewer to have it (it loaded beside the run).
+      const scanShownAt = await this.scanShown;
+      if (this.runId !== id) return;
+      // A whole head's middle slices miss the hippocampi: go to one, in the same drawing.
+      const centre = hippocampi?.find((h) => h.centroidMm)?.centroidMm ?? undefined;
       await this.deps.viewer
-        .showLabels(nifti, labelColormap(labelInfo), this.state.overlayOpacity)
+        .showLabels(nifti, labelColormap(labelInfo), this.state.overlayOpacity, centre)
         .catch((error: unknown) => this.set({ notice: `The viewer could not show the masks (${messageOf(error)}).` }));
-      // A whole head's middle slices miss the hippocampi: go to one.
-      const centre = hippocampi?.find((h) => h.centroidMm)?.centroidMm;
-      if (centre) this.deps.viewer.centreOn(centre);
+      await this.deps.viewer.nextFrame();
+      if (this.runId !== id) return;
+      const breakdown = waitBreakdown({
+        ...begun,
+        // Only a scan opened for this run was waited for; an earlier one was already on screen.
+        ...(begun.open && scanShownAt !== undefined ? { scanShownAt } : {}),
+        segment: result.trip,
+        masksDrawnAt: performance.now(),
+      });
+      performance.mark(MARK_MASKS_ON_SCREEN, { detail: { ...breakdown, start: begun.start } });
+      if (this.state.segmentation === segmentation) this.set({ segmentation: { ...segmentation, wait: { breakdown, start: begun.start } } });
       outline = result.registration !== undefined;
     } catch (error) {
       if (this.runId !== id) return;

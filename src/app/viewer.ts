@@ -142,12 +142,21 @@ export class ScanViewer {
     if (this.nv) await this.redraw(this.nv);
   }
 
-  /** Shows a label volume (a NIfTI file) over the scan with the given colours. */
-  async showLabels(nifti: Uint8Array, colormap: NiivueLabelColormap, opacity: number): Promise<void> {
+  /**
+   * Shows a label volume (a NIfTI file) over the scan with the given colours; `centre` (world
+   * RAS mm) moves the crosshair there in the same drawing.
+   */
+  async showLabels(nifti: Uint8Array, colormap: NiivueLabelColormap, opacity: number, centre?: readonly [number, number, number]): Promise<void> {
     this.opacity = opacity;
+    if (centre) this.focusMm = centre;
     this.shown = { ...this.shown, labels: { file: new Blob([nifti as Uint8Array<ArrayBuffer>]), colormap } };
     await this.attached;
     if (this.nv) await this.drawLabels(this.nv);
+  }
+
+  /** Resolves after the next frame is painted: what was just drawn is on screen. */
+  nextFrame(): Promise<void> {
+    return new Promise((resolve) => requestAnimationFrame(() => resolve()));
   }
 
   setLabelOpacity(opacity: number): void {
@@ -169,10 +178,14 @@ export class ScanViewer {
     if (this.nv && this.scanImage) this.applyFocus(this.nv);
   }
 
-  private applyFocus(nv: Niivue): void {
+  private applyFocus(nv: Niivue, draw = true): void {
     if (!this.focusMm) return;
     nv.scene.crosshairPos = nv.mm2frac([...this.focusMm]);
-    nv.updateGLVolume();
+    // As NiiVue's own crosshair moves: only a scan too large for a 3-D texture (drawn slice by
+    // slice) needs its layers rebuilt; otherwise the scene is drawn again.
+    if (!draw) return;
+    if (nv.opts.is2DSliceShader) nv.updateGLVolume();
+    else nv.drawScene();
   }
 
   /** Shows the template outline (a NIfTI label file on the scan's grid), or keeps it hidden. */
@@ -266,7 +279,8 @@ export class ScanViewer {
     image.setColormapLabel(labels.colormap);
     if (this.labelImage) nv.removeVolume(this.labelImage);
     this.labelImage = image;
-    nv.addVolume(image);
+    this.applyFocus(nv, false); // drawn with the masks
+    addOverlay(nv, image);
   }
 
   private async drawOutline(nv: Niivue): Promise<void> {
@@ -280,6 +294,24 @@ export class ScanViewer {
     image.setColormapLabel(outline.colormap);
     if (this.outlineImage) nv.removeVolume(this.outlineImage);
     this.outlineImage = image;
-    nv.addVolume(image);
+    addOverlay(nv, image);
   }
+}
+
+/**
+ * Adds an overlay on top of the layers shown, building only its own layer. NiiVue's
+ * `addVolume` rebuilds every layer, the scan's included (its 3-D texture and the gradients of
+ * the 3-D render), and waits for the GPU (`gl.finish`): seconds of a blocked page per
+ * overlay on a software GPU (SwiftShader), the same picture. Overlays are composited in
+ * order into one texture, so building the last one alone is what a full rebuild would do.
+ */
+function addOverlay(nv: Niivue, image: NVImage): void {
+  if (nv.volumes.length === 0) {
+    nv.addVolume(image);
+    return;
+  }
+  nv.volumes = [...nv.volumes, image];
+  nv.overlays = nv.volumes.slice(1);
+  nv.refreshLayers(image, nv.volumes.length - 1);
+  nv.drawScene();
 }

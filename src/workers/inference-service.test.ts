@@ -92,8 +92,14 @@ describe.skipIf(!hasShared)(`InferenceService ${hasShared ? '' : sharedMissing}`
         type: 'opened',
         id: 1,
         scan: { name: scanName, dims: crop, spacing: [1, 1, 1], range: expect.any(Array), classification: expect.objectContaining({ kind: 'crop' }) },
+        display: { bytes: expect.any(ArrayBuffer), name: 'scan.nii' },
+        stagesMs: { queued: 0, decode: expect.any(Number) },
       },
     ]);
+    // The viewer's copy is the file inflated once: it reads back to the same scan.
+    const opened = of(1)[0];
+    if (opened.type !== 'opened') throw new Error('expected opened');
+    expect(readVolume(new Uint8Array(opened.display.bytes), opened.display.name)).toEqual(readVolume(scanFile, scanName));
 
     await service.handle({ type: 'segment', id: 2, model, backend: 'auto', settings: auto });
     const run = of(2);
@@ -109,6 +115,11 @@ describe.skipIf(!hasShared)(`InferenceService ${hasShared ? '' : sharedMissing}`
     expect(result.labels.dims).toEqual(crop);
     expect(result.labels.data.length).toBe(crop[0] * crop[1] * crop[2]);
     expect(result.volumes.map((v) => v.name)).toEqual(['hippocampus head', 'hippocampus body + tail']);
+    // The worker's whole time by stage: the waits, the pipeline's stages (not its total), the rest.
+    expect(Object.keys(result.stagesMs)).toEqual(['queued', 'model wait', 'template wait', 'localiser wait', 'preprocess', 'inference', 'postprocess', 'other']);
+    expect(result.stagesMs.inference).toBe(result.timingsMs.inference);
+    expect(result.stagesMs['model wait']).toBeGreaterThan(0); // the session was built for this run
+    expect(result.stagesMs.other).toBeGreaterThanOrEqual(0);
 
     // A truncated file is refused; the scan opened before stays open.
     const truncated = scanBytes().slice(0, scanFile.length / 2);

@@ -7,21 +7,25 @@
  */
 import { classifyScan, LocalisationError, MaskRefusedError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
 import { readVolume } from '../core/io';
+import { gunzipPrefix } from '../core/io/gzip';
+import { niftiVersion } from '../core/io/nifti-header';
 import type { Dims3, Mat4, Volume } from '../core/volume';
 import type { OrtWebBackend, OrtWebOptions } from '../infer/ort-web';
 import { largestBufferBytes } from '../infer/ort-web';
 import type { LoadedModel } from '../infer/pipeline';
 import { fetchTemplate, segmentScan, templateOnce } from '../infer/segment-scan';
 import { prepareForWeb } from '../onnx';
-import type {
-  BackendInfo,
-  BackendPreference,
-  ModelSource,
-  RegistrationSummary,
-  ScanSummary,
-  SegmentSettings,
-  WorkerReply,
-  WorkerRequest,
+import {
+  epochMs,
+  type BackendInfo,
+  type BackendPreference,
+  type DisplayFile,
+  type ModelSource,
+  type RegistrationSummary,
+  type ScanSummary,
+  type SegmentSettings,
+  type WorkerReply,
+  type WorkerRequest,
 } from './protocol';
 
 export interface ServiceDeps {
@@ -55,6 +59,8 @@ export class InferenceService {
   private readonly runs = new Map<number, AbortController>();
   private readonly template: () => Promise<PreparedTemplate>;
   private templateReady = false;
+  /** How the last session build went, ms: fetching and preparing the model, creating the session. */
+  private lastBuild: { readonly 'model fetch + prepare': number; readonly session: number } | undefined;
   /**
    * The open scan's last registration (template → scan world), failed ones included; cleared
    * when a scan is opened or a run starts.
@@ -73,9 +79,9 @@ export class InferenceService {
   async handle(request: WorkerRequest): Promise<void> {
     switch (request.type) {
       case 'open':
-        return this.open(request.id, request.name, request.bytes);
+        return this.open(request.id, request.name, request.bytes, queuedMs(request.sentAt));
       case 'segment':
-        return this.segment(request.id, request.model, request.backend, request.settings);
+        return this.segment(request.id, request.model, request.backend, request.settings, queuedMs(request.sentAt));
       case 'outline':
         return this.outline(request.id);
       case 'warm':
@@ -86,20 +92,37 @@ export class InferenceService {
     }
   }
 
-  private async open(id: number, name: string, bytes: ArrayBuffer): Promise<void> {
+  private async open(id: number, name: string, bytes: ArrayBuffer, queued: number): Promise<void> {
     for (const run of this.runs.values()) run.abort();
+    const t0 = performance.now();
     try {
-      // A file that fails to parse leaves the previous scan open.
-      const volume = readVolume(new Uint8Array(bytes), name);
+      // A file that fails to parse leaves the previous scan open. The inflated file is kept for
+      // the viewer: the page then neither copies the file nor inflates it a second time.
+      let inflated: Uint8Array | undefined;
+      const volume = readVolume(new Uint8Array(bytes), name, { gunzip: (gz, size) => (inflated = gunzipPrefix(gz, size, name)) });
       this.scan = volume;
       this.registered = undefined;
-      this.deps.post({ type: 'opened', id, scan: summarise(name, volume) });
+      const scan = summarise(name, volume);
+      // The reader copied the voxels out: the file's buffer is free to move to the page.
+      const display = displayFile(inflated ?? new Uint8Array(bytes));
+      this.deps.post({ type: 'opened', id, scan, display, stagesMs: { queued, decode: performance.now() - t0 } }, [display.bytes]);
     } catch (error) {
       this.deps.post({ type: 'failed', id, stage: 'open', message: messageOf(error) });
     }
   }
 
-  private async segment(id: number, model: ModelSource, preference: BackendPreference, settings: SegmentSettings): Promise<void> {
+  private async segment(id: number, model: ModelSource, preference: BackendPreference, settings: SegmentSettings, queued = 0): Promise<void> {
+    const start = performance.now();
+    // The worker's whole time on this request, by stage (protocol.ts `result.stagesMs`).
+    const waits = { queued, 'model wait': 0, 'template wait': 0, 'localiser wait': 0 };
+    const timed = async <T>(stage: keyof typeof waits, work: Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await work;
+      } finally {
+        waits[stage] += performance.now() - t0;
+      }
+    };
     const scan = this.scan;
     if (!scan) {
       this.deps.post({ type: 'failed', id, stage: 'segment', message: 'Open a scan before segmenting.' });
@@ -112,7 +135,7 @@ export class InferenceService {
     try {
       let backend: OrtWebBackend;
       try {
-        backend = await this.backendFor(id, model, preference);
+        backend = await timed('model wait', this.backendFor(id, model, preference));
       } catch (error) {
         this.deps.post({
           type: 'failed',
@@ -134,8 +157,8 @@ export class InferenceService {
         {
           path: settings.path === 'auto' ? undefined : settings.path,
           sublabels: settings.sublabels,
-          template: () => this.preparedTemplate(id),
-          localiserModel: settings.localiser ? () => this.localiserFor(settings.localiser!, preference) : undefined,
+          template: () => timed('template wait', this.preparedTemplate(id)),
+          localiserModel: settings.localiser ? () => timed('localiser wait', this.localiserFor(settings.localiser!, preference)) : undefined,
           onProgress: (progress) => this.deps.post({ type: 'progress', id, progress }),
           signal: controller.signal,
         },
@@ -143,6 +166,9 @@ export class InferenceService {
       const { labels, labelInfo, volumes, timingsMs, path, warnings } = result;
       const fullHead = result.path === 'full-head' ? result.fullHead : undefined;
       if (fullHead) this.registered = { scan, transform: fullHead.localisation.transform };
+      const { total: _total, ...pipelineMs } = timingsMs;
+      const counted = [...Object.values(waits), ...Object.values(pipelineMs)].reduce((a, b) => a + b, 0) - queued;
+      const stagesMs = { ...waits, ...pipelineMs, other: Math.max(0, performance.now() - start - counted) };
       this.deps.post(
         {
           type: 'result',
@@ -151,6 +177,7 @@ export class InferenceService {
           labelInfo,
           volumes,
           timingsMs,
+          stagesMs,
           backend: info,
           path,
           warnings,
@@ -190,7 +217,7 @@ export class InferenceService {
       const t2 = performance.now();
       await this.template();
       this.templateReady = true;
-      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, 'localiser load': t2 - t1, template: performance.now() - t2 } });
+      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, ...this.lastBuild, 'localiser load': t2 - t1, template: performance.now() - t2 } });
     } catch (error) {
       this.deps.post({ type: 'failed', id, stage: 'model', message: messageOf(error) });
     }
@@ -254,7 +281,9 @@ export class InferenceService {
     this.deps.post({ type: 'loading-model', id, modelName: model.manifest.name });
     const backend = (async () => {
       if (previous) await (await previous.backend.catch(() => undefined))?.dispose();
+      const t0 = performance.now();
       const bytes = await this.loadModel(model);
+      const t1 = performance.now();
       const created = await this.deps.createBackend(bytes, {
         preference,
         inputSize: model.manifest.inputSize as Dims3,
@@ -262,6 +291,7 @@ export class InferenceService {
         forcedReason: preference === 'wasm' ? 'wasm was selected (settings or ?backend=wasm)' : undefined,
       });
       void created.lost.then((message) => this.forget(created, message));
+      this.lastBuild = { 'model fetch + prepare': t1 - t0, session: performance.now() - t1 };
       return created;
     })();
     this.cached = { key, backend };
@@ -289,6 +319,17 @@ export class InferenceService {
     void backend.dispose().catch(() => undefined);
     this.deps.post({ type: 'device-lost', message });
   }
+}
+
+/** How long a request waited for the worker: from the page's `sentAt` (absent in tests) to now. */
+function queuedMs(sentAt: number | undefined): number {
+  return sentAt === undefined ? 0 : Math.max(0, epochMs() - sentAt);
+}
+
+/** The uncompressed file under the name NiiVue parses it by. */
+function displayFile(file: Uint8Array): DisplayFile {
+  const bytes = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength ? (file.buffer as ArrayBuffer) : file.slice().buffer;
+  return { bytes, name: niftiVersion(file) !== 0 ? 'scan.nii' : 'scan.mgh' };
 }
 
 function backendInfo(backend: OrtWebBackend): BackendInfo {

@@ -78,8 +78,11 @@ export interface RegistrationSummary {
 export type VolumeMeasure = LabelVolumeMeasure & { readonly icvFraction?: number };
 
 export type WorkerRequest =
-  /** Parse a scan with the core reader and keep it for the next `segment`. */
-  | { readonly type: 'open'; readonly id: number; readonly name: string; readonly bytes: ArrayBuffer }
+  /**
+   * Parse a scan with the core reader and keep it for the next `segment`. `sentAt`: when the
+   * page posted it (`epochMs()`), so the worker can say how long the request waited for it.
+   */
+  | { readonly type: 'open'; readonly id: number; readonly name: string; readonly bytes: ArrayBuffer; readonly sentAt?: number }
   /** Segment the open scan. */
   | {
       readonly type: 'segment';
@@ -87,6 +90,7 @@ export type WorkerRequest =
       readonly model: ModelSource;
       readonly backend: BackendPreference;
       readonly settings: SegmentSettings;
+      readonly sentAt?: number;
     }
   /**
    * The brain template's outline on the open scan's grid, as the last registration of that
@@ -108,8 +112,30 @@ export type WorkerRequest =
  */
 export type FailureStage = 'open' | 'model' | 'segment' | 'localise' | 'checks' | 'outline';
 
+/**
+ * The scan file as the viewer should get it: decompressed once, by the worker's reader (the
+ * page neither copies nor inflates it again), and moved back to the page.
+ */
+export interface DisplayFile {
+  readonly bytes: ArrayBuffer;
+  /** `scan.nii` or `scan.mgh`: NiiVue picks its parser from the name. */
+  readonly name: string;
+}
+
+/** Milliseconds since the epoch on a clock the page and the worker share (their time origins differ). */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export type WorkerReply =
-  | { readonly type: 'opened'; readonly id: number; readonly scan: ScanSummary }
+  | {
+      readonly type: 'opened';
+      readonly id: number;
+      readonly scan: ScanSummary;
+      readonly display: DisplayFile;
+      /** `queued` (the request waited for the busy worker) and `decode` (inflate, parse, summary), ms. */
+      readonly stagesMs: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'loading-model'; readonly id: number; readonly modelName: string }
   | { readonly type: 'backend'; readonly id: number; readonly backend: BackendInfo }
   | { readonly type: 'progress'; readonly id: number; readonly progress: Progress }
@@ -121,6 +147,12 @@ export type WorkerReply =
       readonly labelInfo: readonly LabelInfo[];
       readonly volumes: readonly VolumeMeasure[];
       readonly timingsMs: Readonly<Record<string, number>>;
+      /**
+       * The worker's whole time on the request, by stage, ms: `queued`, the waits for the
+       * warm-up (`model wait`, `template wait`, `localiser wait`), the pipeline's own stages
+       * (`timingsMs` without its total) and `other` (app/wait-stages.ts groups them).
+       */
+      readonly stagesMs: Readonly<Record<string, number>>;
       readonly backend: BackendInfo;
       readonly path: ScanPath;
       /** Sentences to show beside the masks (a poor registration, a cut-off or empty side). */

@@ -7,6 +7,7 @@ import { interimCheckpoint, validationDice } from '../model-facts';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import { volumeRows } from '../../report/volume-rows';
+import { waitLine } from '../wait-stages';
 import { RegistrationCard } from './RegistrationCard';
 import { SamPanel } from '../sam/SamPanel';
 import type { SamTool } from '../sam/sam-tool';
@@ -215,6 +216,12 @@ function ResultsCard({ studio, models }: { studio: Studio; models: readonly Mode
         </button>
         <ReportButton studio={studio} />
       </div>
+      {segmentation.wait && (
+        // The user's whole wait, by stage (issue 13); the pipeline's own time below it.
+        <p className="timing" data-testid="wait-line">
+          {waitLine(segmentation.wait.breakdown, segmentation.wait.start)}
+        </p>
+      )}
       {totalMs !== undefined && <p className="timing">Computed in {(totalMs / 1000).toFixed(1)} s on this machine.</p>}
     </section>
   );
