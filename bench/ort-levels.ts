@@ -3,7 +3,8 @@
  *   npm run bench -- ort-levels [--model swinunetr-fs] [--levels disabled,basic,extended,all]
  * Times session creation and one window (the studio's worker configuration: one wasm thread,
  * `configureOrtWeb`), and compares each level's logits and argmax with 'all' (what the studio
- * used). In Node: the same wasm binary as the worker, without a browser's scheduling.
+ * used). In Node: onnxruntime-web's Node build, whose wasm module is the plain one (the studio's
+ * worker loads the asyncify build that WebGPU needs), without a browser's scheduling.
  */
 import { loadavg, cpus } from 'node:os';
 import * as ort from 'onnxruntime-web';

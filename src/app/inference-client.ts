@@ -53,6 +53,11 @@ export interface OpenedScan {
   readonly trip: WorkerTrip;
 }
 
+/** An `epochMs()` time from the worker on the page's clock (`performance.now()`). */
+function pageTime(epoch: number): number {
+  return epoch - performance.timeOrigin;
+}
+
 interface Pending {
   /** `arrivedAt`: when the reply reached the page (page clock, ms). */
   readonly reply: (reply: WorkerReply, arrivedAt: number) => void;
@@ -79,7 +84,7 @@ export class InferenceClient {
       this.pending.set(id, {
         fail: reject,
         reply: (reply, arrivedAt) => {
-          if (reply.type === 'opened') this.settle(id, () => resolve({ scan: reply.scan, display: reply.display, trip: { postedAt, arrivedAt, stagesMs: reply.stagesMs } }));
+          if (reply.type === 'opened') this.settle(id, () => resolve({ scan: reply.scan, display: reply.display, trip: { postedAt, arrivedAt, stagesMs: reply.stagesMs, repliedAt: pageTime(reply.repliedAt) } }));
           else if (reply.type === 'failed') this.settle(id, () => reject(new WorkerFailure(reply.stage, reply.message)));
         },
       });
@@ -109,7 +114,7 @@ export class InferenceClient {
               return events.onProgress?.(reply.progress);
             case 'result': {
               const { type: _type, id: _id, ...result } = reply;
-              return this.settle(id, () => resolve({ kind: 'result', ...result, trip: { postedAt, arrivedAt, stagesMs: result.stagesMs } }));
+              return this.settle(id, () => resolve({ kind: 'result', ...result, trip: { postedAt, arrivedAt, stagesMs: result.stagesMs, repliedAt: pageTime(result.repliedAt) } }));
             }
             case 'cancelled':
               return this.settle(id, () => resolve({ kind: 'cancelled' }));

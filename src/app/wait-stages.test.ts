@@ -36,6 +36,16 @@ describe('waitBreakdown', () => {
     expect(b.scanShownMs).toBe(3000);
   });
 
+  it('a reply that waited for the page loading the scan counts as showing the scan, not as a transfer', () => {
+    const t = timeline(8000);
+    // The worker replied at 8190 and the page took the reply at 8230, after drawing the scan until 8200.
+    const b = waitBreakdown({ ...t, scanShownAt: 8200, segment: { ...t.segment, repliedAt: 8190 } });
+    const stages = Object.fromEntries(b.stages.map((s) => [s.stage, Math.round(s.ms)]));
+    expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);
+    expect(stages['showing the scan']).toBe(10); // 8190 → 8200 of the reply's 40 ms wait
+    expect(stages.transfers).toBe(100 - 10);
+  });
+
   it('counts the viewer, not the worker, when the scan took longer to show than the masks to compute', () => {
     const b = waitBreakdown(timeline(8500));
     expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);

@@ -18,6 +18,8 @@ export interface WorkerTrip {
   readonly arrivedAt: number;
   /** The worker's stages in ms, by name (`WORKER_STAGE_GROUP`); their sum is at most the round trip. */
   readonly stagesMs: Readonly<Record<string, number>>;
+  /** When the worker posted its reply (page clock, ms): a reply that waits for a busy page waits from here. */
+  readonly repliedAt?: number;
 }
 
 /** What the studio recorded for one run (page clock, ms). */
@@ -94,7 +96,7 @@ export function waitBreakdown(t: WaitTimeline): WaitBreakdown {
     add(stage, time - at);
     at = Math.max(at, time);
   };
-  const trip = (w: WorkerTrip) => {
+  const trip = (w: WorkerTrip, pageBusy?: readonly [number, number]) => {
     advanceTo(w.postedAt, 'other');
     const roundTrip = Math.max(0, w.arrivedAt - at);
     let inWorker = 0;
@@ -104,15 +106,25 @@ export function waitBreakdown(t: WaitTimeline): WaitBreakdown {
       add(WORKER_STAGE_GROUP[name] ?? 'other', take);
       inWorker += take;
     }
-    add('transfers', roundTrip - inWorker);
+    let transfers = roundTrip - inWorker;
+    // A reply that came while the page was loading the scan into the viewer (NiiVue waits for
+    // the GPU with the page's thread) waited for that, not for a transfer.
+    if (pageBusy && w.repliedAt !== undefined) {
+      const waited = Math.min(w.arrivedAt, pageBusy[1]) - Math.max(w.repliedAt, pageBusy[0]);
+      const busy = Math.min(Math.max(0, waited), transfers);
+      add('showing the scan', busy);
+      transfers -= busy;
+    }
+    add('transfers', transfers);
     at = Math.max(at, w.arrivedAt);
   };
 
   if (t.readAt !== undefined) advanceTo(t.readAt, 'reading');
   if (t.open) trip(t.open);
   // The viewer loads the scan while the worker segments: the later one is what was waited for.
+  const scanFrom = at;
   if (t.scanShownAt !== undefined && t.scanShownAt > t.segment.arrivedAt) advanceTo(t.scanShownAt, 'showing the scan');
-  else trip(t.segment);
+  else trip(t.segment, t.scanShownAt !== undefined ? [scanFrom, t.scanShownAt] : undefined);
   advanceTo(t.masksDrawnAt, 'drawing');
 
   const stages = ORDER.filter((s) => sums.has(s)).map((stage) => ({ stage, ms: sums.get(stage)! }));

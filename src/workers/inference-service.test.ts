@@ -94,6 +94,7 @@ describe.skipIf(!hasShared)(`InferenceService ${hasShared ? '' : sharedMissing}`
         scan: { name: scanName, dims: crop, spacing: [1, 1, 1], range: expect.any(Array), classification: expect.objectContaining({ kind: 'crop' }) },
         display: { bytes: expect.any(ArrayBuffer), name: 'scan.nii' },
         stagesMs: { queued: 0, decode: expect.any(Number) },
+        repliedAt: expect.any(Number),
       },
     ]);
     // The viewer's copy is the file inflated once: it reads back to the same scan.

@@ -105,7 +105,7 @@ export class InferenceService {
       const scan = summarise(name, volume);
       // The reader copied the voxels out: the file's buffer is free to move to the page.
       const display = displayFile(inflated ?? new Uint8Array(bytes));
-      this.deps.post({ type: 'opened', id, scan, display, stagesMs: { queued, decode: performance.now() - t0 } }, [display.bytes]);
+      this.deps.post({ type: 'opened', id, scan, display, stagesMs: { queued, decode: performance.now() - t0 }, repliedAt: epochMs() }, [display.bytes]);
     } catch (error) {
       this.deps.post({ type: 'failed', id, stage: 'open', message: messageOf(error) });
     }
@@ -178,6 +178,7 @@ export class InferenceService {
           volumes,
           timingsMs,
           stagesMs,
+          repliedAt: epochMs(),
           backend: info,
           path,
           warnings,

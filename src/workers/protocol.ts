@@ -135,6 +135,8 @@ export type WorkerReply =
       readonly display: DisplayFile;
       /** `queued` (the request waited for the busy worker) and `decode` (inflate, parse, summary), ms. */
       readonly stagesMs: Readonly<Record<string, number>>;
+      /** When the reply was posted (`epochMs()`). */
+      readonly repliedAt: number;
     }
   | { readonly type: 'loading-model'; readonly id: number; readonly modelName: string }
   | { readonly type: 'backend'; readonly id: number; readonly backend: BackendInfo }
@@ -153,6 +155,8 @@ export type WorkerReply =
        * (`timingsMs` without its total) and `other` (app/wait-stages.ts groups them).
        */
       readonly stagesMs: Readonly<Record<string, number>>;
+      /** When the reply was posted (`epochMs()`). */
+      readonly repliedAt: number;
       readonly backend: BackendInfo;
       readonly path: ScanPath;
       /** Sentences to show beside the masks (a poor registration, a cut-off or empty side). */
