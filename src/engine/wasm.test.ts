@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvSpec } from './backend';
 import { conv3dBackwardFilter } from './cpu/conv';
+import { binaryInto, unaryInto } from './cpu/elementwise';
+import { adamStepInPlace, normalizeBackwardInto, normalizeInto } from './cpu/host';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
 import { gradCheck } from './testing/check';
 import { compareEngines } from './testing/compare';
@@ -115,6 +117,86 @@ describe('wasm direct convolutions (stride 1) split over threads', () => {
     const r = await compareEngines(e2, cpu, ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 16, 23, 25, 27] }, { shape: [6, 16, 3, 3, 3] }]);
     expect(r.out).toBeLessThan(TOL);
     expect(r.grad).toBeLessThan(TOL);
+  });
+});
+
+describe('wasm memory-bound kernels (kernels.wat) against the host loops they replace, on both threads', () => {
+  // 70,001 elements: above PARALLEL_MIN_ELEMENTS (both threads), not a multiple of 4 (scalar tails).
+  const N = 70001;
+  const b = () => e2.backend as WasmBackend;
+  const f32 = (n: number, seed: number) => Float32Array.from(randnArray(n, seed));
+  /** The first index where a and b differ in bits, −1 if none (toEqual on 70k elements takes seconds). */
+  const firstDiff = (a: Float32Array, b: Float32Array) => {
+    const [x, y] = [new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length)];
+    if (x.length !== y.length) return 0;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+    return -1;
+  };
+  async function run(inputs: Float32Array[], fn: (s: ReturnType<WasmBackend['upload']>[]) => ReturnType<WasmBackend['upload']>[]): Promise<Float32Array[]> {
+    const st = inputs.map((x) => b().upload(x));
+    const out = fn(st);
+    const got = await Promise.all(out.map((o) => b().read(o)));
+    for (const t of new Set([...st, ...out])) b().release(t);
+    return got;
+  }
+
+  it('elementwise ops are bit for bit the float64 host loop rounded once (leaky slopes and affine in float64)', async () => {
+    const x = f32(N, 31);
+    for (const [op, p0, p1] of [['relu', 0, 0], ['leakyRelu', 0.01, 0], ['neg', 0, 0], ['abs', 0, 0], ['square', 0, 0], ['affine', 0.3, -1.7]] as const) {
+      const [got] = await run([x], ([s]) => [b().unary(op, s, p0, p1)]);
+      const want = new Float32Array(N);
+      unaryInto(op, x, want, p0, p1);
+      expect(firstDiff(got, want), op).toBe(-1);
+    }
+    // [2, 3, L] with b broadcast as [1, 3, 1] (one row per (n, c)) and as [2, 3, L] itself.
+    const L = 11667;
+    const shape = [2, 3, L];
+    const a = f32(6 * L, 32);
+    const full = f32(6 * L, 33);
+    const ch = f32(3, 34);
+    for (const op of ['add', 'sub', 'mul', 'div', 'reluGrad', 'leakyReluGrad'] as const) {
+      for (const [bb, sb] of [[full, [3 * L, L, 1]], [ch, [0, 1, 0]]] as const) {
+        const [got] = await run([a, bb], ([sa, sbb]) => [b().binary(op, sa, sbb, shape, [3 * L, L, 1], sb, 0.01)]);
+        const want = new Float32Array(6 * L);
+        binaryInto(op, a, bb, want, shape, [3 * L, L, 1], sb, 0.01);
+        expect(firstDiff(got, want), `${op} ${bb.length}`).toBe(-1);
+      }
+    }
+  });
+
+  it('Adam and AdamW (amsgrad) steps are bit for bit the host loop', async () => {
+    const [p, g, m, v, vm] = [f32(N, 41), f32(N, 42), f32(N, 43).map(Math.abs), f32(N, 44).map(Math.abs), f32(N, 45).map(Math.abs)];
+    for (const h of [
+      { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, l2: 1e-5, decoupled: 0, bias1: 1 - 0.9 ** 3, bias2: 1 - 0.999 ** 3, amsgrad: true },
+      { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6, l2: 0, decoupled: 0.01, bias1: 1 - 0.8 ** 7, bias2: 1 - 0.99 ** 7, amsgrad: false },
+    ]) {
+      const got = await run([p, g, m, v, vm], ([sp, sg, sm, sv, svm]) => {
+        b().adamStep(sp, sg, sm, sv, h.amsgrad ? svm : null, h);
+        return [sp, sm, sv, svm];
+      });
+      const want = [p, m, v, vm].map((t) => t.slice());
+      adamStepInPlace(want[0], g, want[1], want[2], h.amsgrad ? want[3] : null, h);
+      got.forEach((t, i) => expect(firstDiff(t, want[i]), `${h.amsgrad ? 'Adam' : 'AdamW'} output ${i}`).toBe(-1));
+    }
+  });
+
+  it('normalisation forward and backward match the host loop to float32 rounding (float64 sums in another order)', async () => {
+    for (const [rows, len] of [[6, 11667], [37, 193]]) {
+      const x = f32(rows * len, 51).map((v, i) => v * 3 + (i % 7));
+      const g = f32(rows * len, 52);
+      const [xhat, rstd, dx] = await run([x, g], ([sx, sg]) => {
+        const n = b().normalize(sx, rows, len, 1e-5);
+        return [n.xhat, n.rstd, b().normalizeBackward(n.xhat, n.rstd, sg, rows, len)];
+      });
+      const [wy, wr, wd] = [new Float32Array(rows * len), new Float32Array(rows), new Float32Array(rows * len)];
+      normalizeInto(x, wy, wr, rows, len, 1e-5);
+      normalizeBackwardInto(wy, wr, g, wd, rows, len);
+      for (const [got, want] of [[xhat, wy], [rstd, wr], [dx, wd]]) {
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3));
+        expect(worst).toBeLessThan(1e-6);
+      }
+    }
   });
 });
 

@@ -23,12 +23,12 @@ import type {
 import { inputSize, positions, RUN, tapRuns, taps } from '../cpu/conv';
 import { depthwiseConvBackwardDataInto, depthwiseConvBackwardFilterInto, depthwiseConvInto } from '../cpu/depthwise';
 import { binaryInto, unaryInto } from '../cpu/elementwise';
-import { adamStepInPlace, copyView, gatherRowsInto, normalizeBackwardInto, normalizeInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from '../cpu/host';
+import { copyView, gatherRowsInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from '../cpu/host';
 import { reduceSumInto } from '../cpu/reduce';
-import { forEachRow } from '../cpu/strided';
+import { coalesce, forEachRow } from '../cpu/strided';
 import { Engine } from '../engine';
 import { DisposedError } from '../errors';
-import { sizeOf } from '../shape';
+import { sizeOf, stridesOf } from '../shape';
 import { MAX_PAGES } from './assemble-constants';
 import { WasmHeap } from './heap';
 import { compileKernels, type KernelExports } from './module';
@@ -46,6 +46,16 @@ export const TILE_ELEMENTS = 1 << 18;
 const PARALLEL_MIN_MACS = 1 << 20;
 /** Below this many copied elements im2col and col2im run on one thread. */
 const PARALLEL_MIN_COPIES = 1 << 18;
+/** Below this many elements the memory-bound kernels (elementwise, normalisation, Adam) run on one thread. */
+const PARALLEL_MIN_ELEMENTS = 1 << 16;
+/** Byte offset of the float64 parameter block of the memory-bound kernels (between the control block and the scratch). */
+const PARAMS = 512;
+const PARAMS_F64 = 64;
+/** kernels.wat's codes of the elementwise ops it runs; the others stay on the host loops. */
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = { relu: 0, leakyRelu: 1, neg: 2, abs: 3, square: 4, affine: 5 };
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluGrad: 4, leakyReluGrad: 5 };
+/** Binary rows shorter than this run on the host loop (a row table entry per few elements does not pay). */
+const MIN_ROW = 8;
 /** The GEMM's K slice (kernels.wat $KC): the direct convolution sums in the same slices. */
 const KC = 256;
 
@@ -98,7 +108,7 @@ export class WasmBackend implements Backend {
     const initial = Math.ceil((base + (64 << 20)) / 65536);
     const memory = new WebAssembly.Memory(shared ? { initial, maximum: MAX_PAGES, shared: true } : { initial, maximum: MAX_PAGES });
     const k = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as KernelExports;
-    if (control + CONTROL_BYTES > scratch) throw new Error('wasm engine: control block overlaps scratch');
+    if (control + CONTROL_BYTES > PARAMS || PARAMS + PARAMS_F64 * 8 > scratch) throw new Error('wasm engine: control block, parameters and scratch overlap');
     const threads = await KernelThreads.start(k, compiled.module, memory, control, nth, shared ? opts.spawn! : null);
     return new WasmBackend(memory, new WasmHeap(memory, base, MAX_PAGES), threads, scratch, compiled.relaxed);
   }
@@ -154,14 +164,45 @@ export class WasmBackend implements Backend {
     this.live--;
   }
 
+  /** Writes the memory-bound kernels' float64 parameters; returns their byte pointer. */
+  private params(...v: number[]): number {
+    new Float64Array(this.mem.buffer, PARAMS, v.length).set(v);
+    return PARAMS;
+  }
+
   unary(op: UnaryOp, x: Storage, p0: number, p1: number): Storage {
     const y = this.alloc(x.size);
-    unaryInto(op, this.f(x), this.f(y), p0, p1);
+    const code = UNARY_CODES[op];
+    if (code === undefined) unaryInto(op, this.f(x), this.f(y), p0, p1);
+    else this.threads.run('unary', [code, this.ptr(y), this.ptr(x), x.size, this.params(p0, p1)], x.size < PARALLEL_MIN_ELEMENTS);
     return y;
   }
   binary(op: BinaryOp, a: Storage, b: Storage, outShape: readonly number[], sa: readonly number[], sb: readonly number[], p0: number): Storage {
-    const y = this.alloc(sizeOf(outShape));
-    binaryInto(op, this.f(a), this.f(b), this.f(y), outShape, sa, sb, p0);
+    const size = sizeOf(outShape);
+    const y = this.alloc(size);
+    const code = BINARY_CODES[op];
+    const c = coalesce(outShape, stridesOf(outShape), sa, sb);
+    const r = c.shape.length;
+    const n = r ? c.shape[r - 1] : 1;
+    const [da, db] = r ? [c.strides[1][r - 1], c.strides[2][r - 1]] : [0, 0];
+    if (code === undefined || n < MIN_ROW || da > 1 || db > 1 || size === 0) {
+      binaryInto(op, this.f(a), this.f(b), this.f(y), outShape, sa, sb, p0);
+      return y;
+    }
+    // One (a, b) start per row of n outputs; kernels.wat "binary" runs the rows.
+    const rows = size / n;
+    const table = this.heap.alloc(rows * 8);
+    try {
+      const t = this.i32(table, 2 * rows);
+      let i = 0;
+      forEachRow(c.shape, c.strides[1], c.strides[2], 0, 0, (_o, ia, ib) => {
+        t[i++] = ia;
+        t[i++] = ib;
+      });
+      this.threads.run('binary', [code, this.ptr(y), this.ptr(a), this.ptr(b), table, rows, n, da, db, this.params(p0)], size < PARALLEL_MIN_ELEMENTS);
+    } finally {
+      this.heap.release(table, rows * 8);
+    }
     return y;
   }
   copy(x: Storage, v: StridedView): Storage {
@@ -192,12 +233,12 @@ export class WasmBackend implements Backend {
   normalize(x: Storage, rows: number, len: number, eps: number): { xhat: Storage; rstd: Storage } {
     const xhat = this.alloc(x.size);
     const rstd = this.alloc(rows);
-    normalizeInto(this.f(x), this.f(xhat), this.f(rstd), rows, len, eps);
+    this.threads.run('normalize', [this.ptr(x), this.ptr(xhat), this.ptr(rstd), rows, len, this.params(eps)], rows < 2 || x.size < PARALLEL_MIN_ELEMENTS);
     return { xhat, rstd };
   }
   normalizeBackward(xhat: Storage, rstd: Storage, g: Storage, rows: number, len: number): Storage {
     const d = this.alloc(xhat.size);
-    normalizeBackwardInto(this.f(xhat), this.f(rstd), this.f(g), this.f(d), rows, len);
+    this.threads.run('normalizeBackward', [this.ptr(xhat), this.ptr(rstd), this.ptr(g), this.ptr(d), rows, len], rows < 2 || xhat.size < PARALLEL_MIN_ELEMENTS);
     return d;
   }
   roll(x: Storage, shape: readonly number[], shifts: readonly number[]): Storage {
@@ -218,7 +259,9 @@ export class WasmBackend implements Backend {
     return y;
   }
   adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vmax: Storage | null, h: AdamHyper): void {
-    adamStepInPlace(this.f(p), this.f(g), this.f(m), this.f(v), vmax ? this.f(vmax) : null, h);
+    // The constants exactly as cpu/host.ts adamStepInPlace computes them (kernels.wat "adam").
+    const prm = this.params(h.lr / h.bias1, Math.sqrt(h.bias2), h.eps, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.l2, 1 - h.lr * h.decoupled, h.decoupled ? 1 : 0);
+    this.threads.run('adam', [this.ptr(p), this.ptr(g), this.ptr(m), this.ptr(v), vmax ? this.ptr(vmax) : 0, p.size, prm], p.size < PARALLEL_MIN_ELEMENTS);
   }
 
   /**

@@ -16,11 +16,17 @@ export interface KernelExports {
   /** A stride-1 convolution straight from a padded input (no im2col tile); see kernels.wat. */
   convDirect(wp: number, xp: number, y: number, offs: number, K: number, kc: number, Co: number, Hp: number, Wp: number, Ho: number, Wo: number, rows: number, scratch: number, tid: number, nth: number): void;
   /** xp [C, P0, P1, P2] = x [C, S0, S1, S2] placed at (o0, o1, o2), zero elsewhere. */
+  /** Elementwise, normalisation and Adam kernels (kernels.wat); prm: a float64 parameter block. */
+  unary(op: number, y: number, x: number, E: number, prm: number, tid: number, nth: number): void;
+  binary(op: number, y: number, a: number, b: number, table: number, nrows: number, n: number, da: number, db: number, prm: number, tid: number, nth: number): void;
+  normalize(x: number, y: number, R: number, rows: number, len: number, prm: number, tid: number, nth: number): void;
+  normalizeBackward(xhat: number, R: number, g: number, dx: number, rows: number, len: number, tid: number, nth: number): void;
+  adam(p: number, g: number, m: number, v: number, vm: number, E: number, prm: number, tid: number, nth: number): void;
   pad3d(x: number, C: number, S0: number, S1: number, S2: number, xp: number, P0: number, P1: number, P2: number, o0: number, o1: number, o2: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
-export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d'] as const;
+export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d', 'unary', 'binary', 'normalize', 'normalizeBackward', 'adam'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
