@@ -43,7 +43,7 @@ describe('wasm kernels', () => {
     expect(e2.description).toMatch(/relaxed FMA, 2 threads/);
   });
 
-  it('GEMM across its cache blocks (K > 256, M > 128, N > 512), both transposes, on both SIMD paths', async () => {
+  it('GEMM across its cache blocks (K > 256, M > 128, N > 512), both transposes, and the direct convolution, on both SIMD paths', async () => {
     const plain = await createNodeWasmEngine({ threads: 2, relaxed: false });
     expect(plain.description).not.toMatch(/relaxed/);
     for (const e of [e2, plain]) {
@@ -53,6 +53,10 @@ describe('wasm kernels', () => {
       const t = await compareEngines(e, cpu, ([a, b]) => matmul(a, b, { transA: true, transB: true }), [{ shape: [263, 9] }, { shape: [21, 263] }]);
       expect(t.out).toBeLessThan(TOL);
       expect(t.grad).toBeLessThan(TOL);
+      // The direct stride-1 convolution (its 4×8 tile has its own MADDs), K = 270 > one slice.
+      const c = await compareEngines(e, cpu, ([x, w]) => conv3d(x, w, null, { padding: 1 }), [{ shape: [1, 10, 4, 5, 11] }, { shape: [7, 10, 3, 3, 3] }]);
+      expect(c.out).toBeLessThan(TOL);
+      expect(c.grad).toBeLessThan(TOL);
     }
     plain.dispose();
   });

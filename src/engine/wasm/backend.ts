@@ -2,11 +2,15 @@
  * The wasm backend: float32 tensors in one WebAssembly memory, GEMM and convolution in SIMD
  * kernels (kernels.wat: 4×8 register tiles over packed, cache-blocked panels; relaxed-SIMD FMA
  * where the runtime has it), on several threads when the memory is shared (threads.ts). The
- * memory-bound ops are the host loops shared with the float64 reference (`cpu/host.ts`,
- * `cpu/elementwise.ts`, `cpu/reduce.ts`) run on float32 views of the same memory, each
- * element computed in float64 and rounded once.
+ * common memory-bound ops (add/sub/mul/div, relu/leakyRelu and their gradients, normalisation,
+ * Adam) are SIMD kernels there too, giving the host loops' results; the rest are the host loops
+ * shared with the float64 reference (`cpu/host.ts`, `cpu/elementwise.ts`, `cpu/reduce.ts`) run
+ * on float32 views of the same memory, each element computed in float64 and rounded once.
  *
- * Convolutions are GEMMs over im2col tiles of bounded size, as on `cpu` (see cpu/conv.ts):
+ * Stride-1 convolutions (forward, and the data gradient when padding ≤ dilation·(kernel − 1))
+ * run the direct kernel (`direct`, kernels.wat convDirect) over a zero-padded copy of the input:
+ * no im2col tile. The others, and every filter gradient, are GEMMs over im2col tiles of bounded
+ * size, as on `cpu` (see cpu/conv.ts):
  *   forward        Y[:, chunk] = W·tile               tile [T × chunk] in the GEMM's packed panels
  *   filter grad    dW += G[:, chunk]·tileᵀ            tileᵀ [chunk × T] in the GEMM's packed panels,
  *                                                     summed in float64 (kernels.wat, gemmAcc64) and rounded once
