@@ -283,7 +283,10 @@ function choosePathOrAuto(image: ReturnType<typeof readScan>, forced: ScanPath |
 }
 
 function checksLine(f: FullHeadResult): string {
-  const by = f.placedBy === 'localiser' ? 'crops placed by the localiser' : 'crops placed by the registration';
+  const by =
+    f.placedBy === 'localiser'
+      ? 'crops placed by the localiser'
+      : `crops placed by the registration${f.crossCheck ? ', cross-checked by the learned localiser' : ''}`;
   const n = f.qc.findings.length;
   return `${f.qc.verdict === 'ok' ? 'volume, asymmetry, connectivity, position: all plausible' : `${n} finding${n === 1 ? '' : 's'} (see the warnings)`}; ${by}`;
 }
@@ -295,6 +298,8 @@ function fullHeadReport(f: FullHeadResult) {
     qc: f.qc,
     placedBy: f.placedBy,
     localiser: f.localiser ? { left: f.localiser.left, right: f.localiser.right, brainCentroidMm: f.localiser.brainCentroidMm, brainVolumeMm3: f.localiser.brainVolumeMm3 } : null,
+    /** The learned localiser's hippocampi when it only cross-checks the registration (its manifest's localiserRole). */
+    crossCheck: f.crossCheck ? { left: f.crossCheck.left, right: f.crossCheck.right } : null,
     registration: {
       template: loc.template,
       quality: loc.quality,

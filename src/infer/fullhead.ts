@@ -70,6 +70,9 @@ export interface LocaliserFindings {
   readonly brainCentroidMm: Vec3;
 }
 
+/** A cross-check localiser's per-side findings. */
+export type CrossCheckFindings = Pick<LocaliserFindings, 'left' | 'right'>;
+
 export interface FullHeadOptions extends SegmentOptions {
   /** Head and body + tail per side (labels 1–4, `SUBLABELS`) instead of one label per side. */
   readonly sublabels?: boolean;
@@ -79,6 +82,14 @@ export interface FullHeadOptions extends SegmentOptions {
    * the localiser's hippocampi, and localiser and registration check each other.
    */
   readonly localiser?: LocaliserFindings;
+  /**
+   * A cross-check localiser's findings (one whose manifest says `localiserRole: cross-check`:
+   * less accurate than the registration). It changes nothing in the registration or the crops;
+   * each side's centroid is compared with the registration's (qc.ts, CROSSCHECK_WARN_MM). A
+   * promise is awaited only for the checks (the localiser may run while the registration does);
+   * null: it found no sure hippocampi, nothing to compare.
+   */
+  readonly crossCheck?: CrossCheckFindings | Promise<CrossCheckFindings | null>;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
 }
@@ -120,6 +131,8 @@ export interface FullHeadResult extends SegmentResult {
   readonly placedBy: 'localiser' | 'registration';
   /** The localiser's findings, when it ran. */
   readonly localiser?: LocaliserFindings;
+  /** The cross-check localiser's per-side findings, when it ran and found both sides. */
+  readonly crossCheck?: CrossCheckFindings;
 }
 
 /** A box of the conformed grid around `centreMm` (MSD orientation: the right one mirrored), for crops placed by the localiser. */
@@ -315,6 +328,9 @@ export async function segmentFullHead(
     .map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], mm3: counts[l.value] * mm3PerVoxel, icvFraction: (counts[l.value] * mm3PerVoxel) / icv }));
   const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
   lap('paste');
+  // The cross-check localiser ran beside the stages above; what is left of it is waited for here.
+  const crossCheck = (await opts.crossCheck) ?? undefined;
+  if (opts.crossCheck) lap('localiser wait');
   timingsMs.total = performance.now() - start;
 
   const evidence = hippocampi.map(
@@ -324,6 +340,7 @@ export async function segmentFullHead(
       connectedFraction: connected[s],
       centroidMm: h.centroidMm,
       localiser: found ? { centroidMm: found[h.side].centroidMm, confidence: found[h.side].confidence } : null,
+      crossCheck: crossCheck ? { centroidMm: crossCheck[h.side].centroidMm } : null,
       registration: { centroidMm: registrationCentre(localisation.hippocampi[s]), quality: localisation.quality },
     }),
   ) as [SideEvidence, SideEvidence];
@@ -334,7 +351,7 @@ export async function segmentFullHead(
     warnings.push(`Seahorse would refuse these masks from one of its own models; model ${manifest.id} follows no protocol Seahorse knows, so they are shown, unchecked.`);
   }
   progress({ stage: 'done' });
-  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}) };
+  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(crossCheck ? { crossCheck } : {}) };
 }
 
 /** The bounding block of a label volume's non-zero voxels, inclusive; null when there are none. */

@@ -58,7 +58,16 @@ export interface ModelManifest {
    * offered as a segmentation model).
    */
   readonly task?: ModelTask;
+  /**
+   * A localiser's role in the full-head path: `placement` (it places the crops; the
+   * registration is the cross-check) or `cross-check` (absent means this: its centroids only
+   * check the registration's, for a localiser measured less accurate than the registration).
+   */
+  readonly localiserRole?: LocaliserRole;
 }
+
+export const LOCALISER_ROLES = ['placement', 'cross-check'] as const;
+export type LocaliserRole = (typeof LOCALISER_ROLES)[number];
 
 export const MODEL_TASKS = ['segmentation', 'localisation'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];

@@ -5,7 +5,7 @@
  */
 import type { LabelInfo } from '../core/labels';
 import { describeModel, modelInputSize, type ModelProto } from '../onnx';
-import { MODEL_TASKS, PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
+import { LOCALISER_ROLES, MODEL_TASKS, PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
 
 /** Manifest file references with this prefix live in the shared test fixtures. */
 export const FIXTURES_PREFIX = 'fixtures:';
@@ -106,6 +106,7 @@ export function parseManifest(json: unknown, source: string): ModelManifest {
     sha256: typeof json.sha256 === 'string' ? json.sha256 : undefined,
     protocol: json.protocol === undefined ? undefined : oneOf(json, 'protocol', PROTOCOLS, source),
     task: json.task === undefined ? undefined : oneOf(json, 'task', MODEL_TASKS, source),
+    localiserRole: json.localiserRole === undefined ? undefined : oneOf(json, 'localiserRole', LOCALISER_ROLES, source),
   };
 }
 

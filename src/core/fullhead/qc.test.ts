@@ -8,6 +8,7 @@ import {
   CONFIDENCE_WARN,
   CONNECTED_REFUSE,
   CONNECTED_WARN,
+  CROSSCHECK_WARN_MM,
   DISTANCE_REFUSE_MM,
   DISTANCE_WARN_MM,
   MaskRefusedError,
@@ -101,6 +102,23 @@ describe('full-head mask QC', () => {
     const apart = (d: number) => ({ localiser: { centroidMm: shift(L, -d / 2), confidence: 0.9 }, registration: { centroidMm: shift(L, d / 2), quality: 'good' as const } });
     expect(found(withLeft(apart(AGREEMENT_WARN_MM - 0.5)))).toEqual([]);
     expect(found(withLeft(apart(AGREEMENT_WARN_MM + 0.5)))).toEqual(only('agreement', 'warning'));
+  });
+
+  it('a cross-check localiser only checks the registration, at its own (wider) distance', () => {
+    // No placement localiser; the mask sits on the registration's expectation.
+    const crossed = (d: number, quality: 'good' | 'poor' | 'failed' = 'good') => ({
+      localiser: null,
+      crossCheck: { centroidMm: shift(L, d) },
+      registration: { centroidMm: L, quality },
+    });
+    expect(found(withLeft(crossed(CROSSCHECK_WARN_MM - 0.5)))).toEqual([]);
+    expect(found(withLeft(crossed(CROSSCHECK_WARN_MM + 0.5)))).toEqual(only('cross-check', 'warning'));
+    expect(checkMasks(withLeft(crossed(CROSSCHECK_WARN_MM + 0.5)), 'freesurfer').findings[0].message).toMatch(
+      new RegExp(`learned localiser puts the left hippocampus ${(CROSSCHECK_WARN_MM + 0.5).toFixed(0)} mm from`),
+    );
+    // Never a refusal, and nothing to compare with a failed registration.
+    expect(found(withLeft(crossed(60)))).toEqual(only('cross-check', 'warning'));
+    expect(found(withLeft(crossed(60, 'failed')))).toEqual([]);
   });
 
   it('the localiser’s confidence: weak is warned, none is refused (and its position is then not used)', () => {
