@@ -85,11 +85,9 @@ export interface FullHeadOptions extends SegmentOptions {
   /**
    * A cross-check localiser's findings (one whose manifest says `localiserRole: cross-check`:
    * less accurate than the registration). It changes nothing in the registration or the crops;
-   * each side's centroid is compared with the registration's (qc.ts, CROSSCHECK_WARN_MM). A
-   * promise is awaited only for the checks (the localiser may run while the registration does);
-   * null: it found no sure hippocampi, nothing to compare.
+   * each side's centroid is compared with the registration's (qc.ts, CROSSCHECK_WARN_MM).
    */
-  readonly crossCheck?: CrossCheckFindings | Promise<CrossCheckFindings | null>;
+  readonly crossCheck?: CrossCheckFindings;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
 }
@@ -328,11 +326,9 @@ export async function segmentFullHead(
     .map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], mm3: counts[l.value] * mm3PerVoxel, icvFraction: (counts[l.value] * mm3PerVoxel) / icv }));
   const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
   lap('paste');
-  // The cross-check localiser ran beside the stages above; what is left of it is waited for here.
-  const crossCheck = (await opts.crossCheck) ?? undefined;
-  if (opts.crossCheck) lap('localiser wait');
   timingsMs.total = performance.now() - start;
 
+  const crossCheck = opts.crossCheck;
   const evidence = hippocampi.map(
     (h, s): SideEvidence => ({
       side: h.side,

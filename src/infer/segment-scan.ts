@@ -72,52 +72,30 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const localiser = opts.localiserModel ? await opts.localiserModel() : null;
   const extra: string[] = [];
   let localiserMs: number | undefined;
-  const unsure = (problems: readonly string[], places: boolean) =>
-    places
-      ? `The localiser could not stand behind what it found (${problems.join(' ')}): the hippocampi were placed by the template registration alone.`
-      : `The learned localiser that cross-checks the template registration could not stand behind what it found (${problems.join(' ')}): the registration's placement of the hippocampi is unchecked.`;
   let role: Pick<FullHeadOptions, 'localiser' | 'crossCheck'> = {};
-  let crossCheck: Promise<LocaliserResult> | undefined;
   if (localiser) {
     opts.onProgress?.({ stage: 'localise' });
     const t0 = performance.now();
-    const run = localiseHippocampi(scan, localiser).then((found) => {
-      localiserMs = performance.now() - t0;
-      return found;
-    });
-    if (localiser.manifest.localiserRole === 'placement') {
-      // It places the crops: the registration waits for it (and starts from its brain).
-      const found = await run;
-      const findings = localiserFindings(found);
-      if (findings) role = { localiser: findings };
-      else extra.push(unsure(found.problems, true)); // the registration alone then places the crops, and the checks say how far to trust them
+    const found = await localiseHippocampi(scan, localiser);
+    localiserMs = performance.now() - t0;
+    const findings = localiserFindings(found);
+    // A localiser places the crops only when its manifest says so; otherwise it cross-checks the registration.
+    const places = localiser.manifest.localiserRole === 'placement';
+    if (findings) role = places ? { localiser: findings } : { crossCheck: { left: findings.left, right: findings.right } };
+    else if (places) {
+      // The registration alone then places the crops, and the checks say how far to trust them.
+      extra.push(`The localiser could not stand behind what it found (${found.problems.join(' ')}): the hippocampi were placed by the template registration alone.`);
     } else {
-      // A cross-check changes nothing upstream: the model runs on ORT's threads while the
-      // registration runs here, and the checks read its answer at the end.
-      crossCheck = run;
-      run.catch(() => {}); // awaited below; a registration failure must not leave it unhandled
-      role = {
-        crossCheck: run.then((found) => {
-          const f = localiserFindings(found);
-          return f ? { left: f.left, right: f.right } : null;
-        }),
-      };
+      extra.push(
+        `The learned localiser that cross-checks the template registration could not stand behind what it found (${found.problems.join(' ')}): ` +
+          "the registration's placement of the hippocampi is unchecked.",
+      );
     }
   }
   const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...role });
-  if (crossCheck) {
-    const found = await crossCheck;
-    if (!localiserFindings(found)) extra.push(unsure(found.problems, false));
-  }
   const { labels, volumes, labelInfo } = fullHead;
   const warnings = [...extra, ...fullHead.warnings];
-  // A cross-check ran beside the other stages: its time is listed, the total is the wall time.
-  const timingsMs =
-    localiserMs === undefined
-      ? fullHead.timingsMs
-      : crossCheck
-        ? { 'localiser, beside the registration': localiserMs, ...fullHead.timingsMs }
-        : { localiser: localiserMs, ...fullHead.timingsMs, total: fullHead.timingsMs.total + localiserMs };
+  const timingsMs = localiserMs === undefined ? fullHead.timingsMs : { localiser: localiserMs, ...fullHead.timingsMs, total: fullHead.timingsMs.total + localiserMs };
   return { labels, volumes, timingsMs, labelInfo, warnings, path, classification, fullHead: { ...fullHead, warnings } };
 }
 

@@ -96,3 +96,28 @@ describe.each(SHIPPED)('shipped model %s', (id) => {
     });
   });
 });
+
+describe('shipped localiser', () => {
+  const installed = listInstalledModels(undefined, 'localisation').find((m) => m.manifest.id === 'localiser');
+
+  it('is the ONNX its manifest hashes, small, web-ready, and a cross-check with its data, licence, command, seeds and metrics', () => {
+    expect(installed, 'models/localiser.json is missing').toBeDefined();
+    const { manifest, dir } = installed!;
+    expect(manifest.status).toBe('trained');
+    expect(manifest.localiserRole).toBe('cross-check');
+    const bytes = readFileSync(resolveRef(manifest.onnx, dir));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.sha256);
+    // It runs beside every full-head segmentation: a few MB at most (1.5 MB as shipped).
+    expect(bytes.length).toBeLessThan(5e6);
+    expect(nodesOf(graphOf(decodeModel(new Uint8Array(bytes)))).some((n) => n.opType === 'ConvTranspose')).toBe(false);
+    const provenance = manifest.provenance as Record<string, unknown>;
+    expect(provenance.data).toMatch(/SynthSeg.*Apache-2\.0/);
+    expect(provenance.command).toMatch(/training\/train_localiser\.py --seed \d+.*training\/export_localiser\.py/);
+    expect((provenance.seed as unknown[]).every((s) => Number.isInteger(s))).toBe(true);
+    const metrics = manifest.metrics as Record<string, Record<string, unknown>>;
+    expect(metrics.synthetic_held_out.sides).toBe(48);
+    expect(metrics.synthetic_held_out.sides_missed).toBe(0);
+    expect((metrics.real_subjects.cases as unknown[]).length).toBeGreaterThan(0);
+    expect(metrics.ort_node_vs_pytorch.argmax_agreement).toBeGreaterThan(0.9999);
+  });
+});
