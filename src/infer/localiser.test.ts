@@ -153,7 +153,7 @@ describe.skipIf(skip !== '')(`localiser on real scans ${skip}`, () => {
     }
   }, SLOW);
 
-  it('reports no head, with the reason, for noise and for an MSD hippocampus crop', async () => {
+  it('finds nothing, with the reason, in noise and in an MSD hippocampus crop', async () => {
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     const noise: Volume = {
@@ -163,10 +163,17 @@ describe.skipIf(skip !== '')(`localiser on real scans ${skip}`, () => {
       data: Float32Array.from({ length: 128 ** 3 }, () => 1000 * rand()),
     };
     const crop = read(join(dataDir, 'msd_hippocampus', 'images', 'hippocampus_001.nii.gz'));
-    for (const [name, v] of [['noise', noise], ['MSD crop', crop]] as const) {
+    // The crop holds too little brain. Uniform noise is not found either, but not for want of a
+    // head: the shipped model calls 4.2 L of it brain (and finds no right hippocampus in it), so
+    // its "a head is in view" is no evidence on its own; the registration refuses noise, and a
+    // cross-check localiser is only compared with a registration that did not fail.
+    for (const [name, v, why] of [
+      ['noise', noise, /hippocampus was found|No head was found/],
+      ['MSD crop', crop, /No head was found/],
+    ] as const) {
       const r = await localiseHippocampi(v, model);
       expect(r.found, name).toBe(false);
-      expect(r.problems.join(' '), name).toMatch(/No head was found/);
+      expect(r.problems.join(' '), name).toMatch(why);
     }
   }, SLOW);
 });
