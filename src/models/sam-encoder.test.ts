@@ -8,70 +8,79 @@
  * src/sam/sam-encoder.model.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { backward, createCpuEngine, mul, noGrad, randnArray, sum, tidy, type Tensor } from '../engine';
+import { add, backward, createCpuEngine, matmul, mul, noGrad, randnArray, scale, sum, tidy, type Tensor } from '../engine';
 import { decodeModel } from '../onnx/proto';
 import { readSamEncoderWeights } from '../sam/encoder-weights';
 import { readSamModel } from '../sam/model-files-node';
-import { SamImageEncoder } from './sam-encoder';
+import { SamImageEncoder, type SamEncoderHooks } from './sam-encoder';
 
 const S = 64;
-const INPUT = 'image';
+/** LoRA on one attention's qkv through the `param` hook: W + (α/r)·B·A. */
+const LORA_TARGET = 'layers.1.blocks.0.attn.qkv.weight'; // 7² windows over 8² tokens: padded and cropped
+const RANK = 2;
+const ALPHA = 2;
 
 describe('SAM image encoder on the engine: gradients', () => {
-  it('of attention projections, depthwise and dense convs, and the input match finite differences (float64, 64² input)', async () => {
+  it('of LoRA factors on qkv, attention projections, depthwise and dense convs, and the input match finite differences (float64, 64² input)', async () => {
     const e = createCpuEngine();
     const weights = readSamEncoderWeights(decodeModel(readSamModel('encoder'))).weights;
     const names = [
-      'layers.1.blocks.0.attn.qkv.weight', // 7² windows over 8² tokens: padded and cropped
       'layers.2.blocks.5.attn.proj.weight',
       'layers.0.blocks.1.conv2.c.weight', // MBConv depthwise
       'layers.1.blocks.1.local_conv.c.weight',
     ];
-    const image = randnArray(3 * S * S, 1);
+    const [, inDim] = weights.get(LORA_TARGET)!.shape;
+    const outDim = weights.get(LORA_TARGET)!.shape[0];
+    const base: Record<string, { shape: number[]; data: ArrayLike<number> }> = {
+      image: { shape: [1, 3, S, S], data: randnArray(3 * S * S, 1) },
+      'lora.A': { shape: [RANK, inDim], data: randnArray(RANK * inDim, 3).map((v) => 0.1 * v) },
+      // Non-zero (LoRA starts from B = 0) so that A has a gradient to check.
+      'lora.B': { shape: [outDim, RANK], data: randnArray(outDim * RANK, 4).map((v) => 0.1 * v) },
+    };
     const r = e.tensor(randnArray(256 * (S / 16) ** 2, 2), [1, 256, S / 16, S / 16]);
-    const lossOf = (m: SamImageEncoder, x: Tensor) => tidy(() => sum(mul(m.forward(x), r)));
-
     const model = SamImageEncoder.fromWeights(e, weights, (n) => names.includes(n));
-    const x = e.param(image, [1, 3, S, S], INPUT);
-    const xFrozen = e.tensor(image, [1, 3, S, S]);
-    const l0 = lossOf(model, x);
+    const loss = (ts: Record<string, Tensor>, m = model) => {
+      const hooks: SamEncoderHooks = { param: (n) => (n === LORA_TARGET ? add(model.params.get(n)!, scale(matmul(ts['lora.B'], ts['lora.A']), ALPHA / RANK)) : undefined) };
+      return tidy(() => sum(mul(m.forward(ts.image, hooks), r)));
+    };
+
+    const leaves = Object.fromEntries(Object.entries(base).map(([n, b]) => [n, e.param(b.data, b.shape, n)]));
+    const l0 = loss(leaves);
     backward(l0);
     l0.dispose();
     const h = 1e-5;
     let worst = 0;
-    for (const name of [...names, INPUT]) {
-      const t = name === INPUT ? x : model.params.get(name)!;
+    for (const name of [...names, ...Object.keys(base)]) {
+      const t = names.includes(name) ? model.params.get(name)! : leaves[name];
       const grad = await t.grad!.data();
-      const base = name === INPUT ? image : weights.get(name)!.data;
+      const b0 = names.includes(name) ? weights.get(name)!.data : base[name].data;
       // The entry with the largest |gradient| (one per tensor keeps the check to a few seconds).
-      let i0 = 0;
-      for (let i = 1; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[i0])) i0 = i;
-      for (const i of [i0]) {
-        const probe = async (d: number) => {
-          const v = Float64Array.from(base);
-          v[i] += d;
-          // The same frozen tensors, the probed one replaced.
-          const moved = e.tensor(v, t.shape);
-          const m = name === INPUT ? model : new SamImageEncoder(e, new Map([...model.params, [name, moved]]));
-          const l = noGrad(() => lossOf(m, name === INPUT ? moved : xFrozen));
-          const y = await l.item();
-          l.dispose();
-          moved.dispose();
-          return y;
-        };
-        const fd = ((await probe(h)) - (await probe(-h))) / (2 * h);
-        const err = Math.abs(grad[i] - fd) / Math.abs(grad[i0]);
-        worst = Math.max(worst, err);
-        // float64, h = 1e-5: rounding (~1e-16·|loss|/h) and truncation (~h²) stay near 1e-8 of the
-        // gradient (measured worst 4.9e-8 over two entries of each tensor); a missing or wrong
-        // backward (window crop, depthwise filter) is O(1).
-        expect(err, `${name}[${i}]: autograd ${grad[i]}, finite difference ${fd}`).toBeLessThan(1e-6);
-      }
+      let i = 0;
+      for (let j = 1; j < grad.length; j++) if (Math.abs(grad[j]) > Math.abs(grad[i])) i = j;
+      const probe = async (d: number) => {
+        const v = Float64Array.from(b0);
+        v[i] += d;
+        // The same tensors, the probed one replaced by a moved copy.
+        const moved = e.tensor(v, t.shape);
+        const ts = Object.fromEntries(Object.keys(base).map((n) => [n, n === name ? moved : leaves[n]]));
+        const m = names.includes(name) ? new SamImageEncoder(e, new Map([...model.params, [name, moved]])) : model;
+        const l = noGrad(() => loss(ts, m));
+        const y = await l.item();
+        l.dispose();
+        moved.dispose();
+        return y;
+      };
+      const fd = ((await probe(h)) - (await probe(-h))) / (2 * h);
+      const err = Math.abs(grad[i] - fd) / Math.abs(grad[i]);
+      worst = Math.max(worst, err);
+      // float64, h = 1e-5: rounding (~1e-16·|loss|/h) and truncation (~h²) stay near 1e-8 of the
+      // gradient (measured worst 6.0e-8); a missing or wrong
+      // backward (window crop, depthwise filter) is O(1).
+      expect(err, `${name}[${i}]: autograd ${grad[i]}, finite difference ${fd}`).toBeLessThan(1e-6);
     }
-    console.log(`SAM encoder gradient check: worst error ${worst.toExponential(2)} of the tensor's largest gradient, ${names.length + 1} tensors`);
+    console.log(`SAM encoder gradient check: worst relative error ${worst.toExponential(2)} over ${names.length + 3} tensors`);
     model.dispose();
-    x.dispose();
-    xFrozen.dispose();
+    for (const t of Object.values(leaves)) t.dispose();
     r.dispose();
   }, 300_000);
 });

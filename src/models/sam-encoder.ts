@@ -9,6 +9,10 @@
 import {
   add, attention, conv2d, gelu, layerNorm, linear, pad, permute, reshape, slice, tidy, type Engine, type Tensor,
 } from '../engine';
+import type { ForwardOptions } from './context';
+
+/** The hooks a forward pass takes (`src/models/context.ts`): parameter substitution (e.g. LoRA's W + B·A) and Linear replacement. */
+export type SamEncoderHooks = Pick<ForwardOptions, 'param' | 'linear'>;
 
 /** MobileSAM's `build_sam_vit_t` (setup_mobile_sam.py): TinyViT-5M's stages. */
 export const TINY_VIT = {
@@ -26,6 +30,9 @@ const LN2D_EPS = 1e-6; // segment_anything LayerNorm2d, the neck
 const STRIDE1_DIMS = new Set([320, 448, 576]);
 
 export class SamImageEncoder {
+  /** The current forward pass's hooks (set for its duration). */
+  private hooks: SamEncoderHooks = {};
+
   constructor(readonly engine: Engine, readonly params: ReadonlyMap<string, Tensor>) {}
 
   /** Every weight as a frozen tensor, except those `trainable` names (engine params). */
@@ -36,12 +43,19 @@ export class SamImageEncoder {
   }
 
   private p(name: string): Tensor {
-    const t = this.params.get(name);
+    const t = this.hooks.param?.(name) ?? this.params.get(name);
     if (!t) throw new Error(`the SAM image encoder has no parameter "${name}"`);
     return t;
   }
   private has(name: string): boolean {
     return this.params.has(name);
+  }
+
+  /** nn.Linear `module`, through the `linear` hook when one is given. */
+  private linear(module: string, x: Tensor): Tensor {
+    const w = this.p(`${module}.weight`);
+    const b = this.p(`${module}.bias`);
+    return this.hooks.linear?.(module, x, w, b) ?? linear(x, w, b);
   }
 
   /** A Conv2d_BN (BatchNorm folded) or plain conv at `path`. */
@@ -70,10 +84,10 @@ export class SamImageEncoder {
     const [Bw, N, C] = x.shape;
     const kd = C / heads;
     const xn = layerNorm(x, this.p(`${path}.norm.weight`), this.p(`${path}.norm.bias`), LN_EPS);
-    const qkv = reshape(linear(xn, this.p(`${path}.qkv.weight`), this.p(`${path}.qkv.bias`)), [Bw, N, heads, 3 * kd]);
+    const qkv = reshape(this.linear(`${path}.qkv`, xn), [Bw, N, heads, 3 * kd]);
     const part = (i: number) => permute(slice(qkv, [null, null, null, [i * kd, (i + 1) * kd]]), [0, 2, 1, 3]);
     const o = attention(part(0), part(1), part(2), { scale: kd ** -0.5, bias: this.p(`${path}.attention_bias`) });
-    return linear(reshape(permute(o, [0, 2, 1, 3]), [Bw, N, C]), this.p(`${path}.proj.weight`), this.p(`${path}.proj.bias`));
+    return this.linear(`${path}.proj`, reshape(permute(o, [0, 2, 1, 3]), [Bw, N, C]));
   }
 
   /** TinyViTBlock on tokens [B, H·W, C]: window attention (zero-padded to whole windows) + x, local depthwise conv, MLP + x. */
@@ -99,8 +113,8 @@ export class SamImageEncoder {
     const local = this.conv(`${path}.local_conv.c`, img, { padding: 1, groups: C });
     const x2 = permute(reshape(local, [B, C, L]), [0, 2, 1]);
     const m = `${path}.mlp`;
-    const h = gelu(linear(layerNorm(x2, this.p(`${m}.norm.weight`), this.p(`${m}.norm.bias`), LN_EPS), this.p(`${m}.fc1.weight`), this.p(`${m}.fc1.bias`)));
-    return add(x2, linear(h, this.p(`${m}.fc2.weight`), this.p(`${m}.fc2.bias`)));
+    const h = gelu(this.linear(`${m}.fc1`, layerNorm(x2, this.p(`${m}.norm.weight`), this.p(`${m}.norm.bias`), LN_EPS)));
+    return add(x2, this.linear(`${m}.fc2`, h));
   }
 
   /** LayerNorm2d over the channels of [B, C, H, W]. */
@@ -109,11 +123,25 @@ export class SamImageEncoder {
     return permute(n, [0, 3, 1, 2]);
   }
 
-  /** [B, 3, H, W] (SAM-normalised pixels) → [B, 256, H/16, W/16]. Temporaries are freed; the graph is kept for backward. */
-  forward(image: Tensor): Tensor {
+  /**
+   * [B, 3, H, W] (SAM-normalised pixels) → [B, 256, H/16, W/16]. Temporaries are freed; the graph
+   * is kept for backward. `hooks` substitute parameters or Linears by name (LoRA on `attn.qkv`:
+   * `param` returning W + (α/r)·B·A for `layers.L.blocks.B.attn.qkv.weight`; its rows are per
+   * head [q | k | v] of 32 channels, TinyViT's layout).
+   */
+  forward(image: Tensor, hooks: SamEncoderHooks = {}): Tensor {
     if (image.rank !== 4 || image.shape[1] !== 3 || image.shape[2] % 32 || image.shape[3] % 32) {
       throw new Error(`the SAM image encoder takes [B, 3, H, W] with H, W multiples of 32, got [${image.shape}]`);
     }
+    this.hooks = hooks;
+    try {
+      return this.run(image);
+    } finally {
+      this.hooks = {};
+    }
+  }
+
+  private run(image: Tensor): Tensor {
     return tidy(() => {
       const B = image.shape[0];
       let x = this.conv('patch_embed.seq.2.c', gelu(this.conv('patch_embed.seq.0.c', image, { stride: 2, padding: 1 })), { stride: 2, padding: 1 });
