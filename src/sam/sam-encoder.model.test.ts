@@ -83,5 +83,5 @@ describe.skipIf(!hasShared)(`SAM image encoder on the engine = onnxruntime on en
     // attention bias by 5e-2: bounds of 5e-5 (max) and 5e-6 (rms) of the range catch both.
     expect(maxErr / maxAbs).toBeLessThan(5e-5);
     expect(rms / maxAbs).toBeLessThan(5e-6);
-  }, 300_000);
+  }, 600_000); // ~40 s on a 2-core CI machine; minutes on a shared, loaded one
 });
