@@ -1,6 +1,6 @@
 /**
  * The studio's whole wait, drop to masks on screen, by stage (issue 13 item 4):
- *   npx vite build && npm run bench -- studio-drop [--reps N] [--scenarios cold-click,warm-click,warm-drop] [--port P] [--no-marks 1 --warm-wait S]
+ *   npx vite build && npm run bench -- studio-drop [--reps N] [--scenarios cold-click,warm-click,warm-drop] [--port P] [--no-marks 1 --warm-wait S] [--profile 1]
  *
  * Serves the production build (`vite preview`: cross-origin isolated, as shipped) and drives
  * Debian's headless Chromium (/usr/bin/chromium, or SEAHORSE_CHROMIUM; WebGL on SwiftShader,
@@ -11,7 +11,9 @@
  *   - warm-drop: the sample file dropped on the page after the warm-up (read from disk, not fetched).
  * The figures are the studio's own (`seahorse:masks-on-screen` mark: src/app/wait-stages.ts),
  * the same numbers its side panel prints. The machine, its load average before and after each
- * run, the browser and its WebGL renderer are printed with the table: on a shared machine the
+ * run, the browser and its WebGL renderer are printed with the table; `--profile 1` also samples the
+ * page's main thread (Chrome's CPU profiler, 2 ms) from the click to the masks and prints the
+ * functions with the most self time (GPU calls such as texSubImage3D wait for the GPU process). On a shared machine the
  * wall times measure the neighbours too, so compare stage shares and ratios within one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -110,6 +112,12 @@ async function runOnce(browser: Browser, scenario: Scenario): Promise<Run> {
     if (option('--no-marks')) await page.waitForTimeout(Number(option('--warm-wait') ?? 60) * 1000);
     else warmed = await warmedMark(page);
   }
+  const cdp = option('--profile') ? await context.newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 2000 });
+    await cdp.send('Profiler.start');
+  }
   const clicked = Date.now();
   if (scenario === 'warm-drop') await dropSample(page);
   else await page.getByTestId('try-sample').click();
@@ -122,6 +130,7 @@ async function runOnce(browser: Browser, scenario: Scenario): Promise<Run> {
   const breakdown = marked
     ? await page.evaluate(() => (performance.getEntriesByName('seahorse:masks-on-screen')[0] as PerformanceMark).detail as Breakdown)
     : { totalMs: NaN, stages: [], start: scenario };
+  if (cdp) printProfile(scenario, (await cdp.send('Profiler.stop')).profile);
   const computed = (await page.getByText(/^Computed in [\d.]+ s/).textContent()) ?? '';
   const backend = (await page.getByTestId('backend-name').textContent()) ?? '';
   if (!option('--no-marks')) warmed ??= await warmedMark(page).catch(() => undefined);
@@ -136,6 +145,19 @@ async function runOnce(browser: Browser, scenario: Scenario): Promise<Run> {
     ...(warmed ? { warmedMs: warmed.at, warmup: warmed.detail } : {}),
     load: [before, after],
   };
+}
+
+/** The main thread's functions by self time, ms (top 15). */
+function printProfile(scenario: string, profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples?: number[]; timeDeltas?: number[] }): void {
+  const perNode = new Map<number, number>();
+  profile.samples?.forEach((id, i) => perNode.set(id, (perNode.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0)));
+  const self = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop() ?? ''}:${n.callFrame.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (perNode.get(n.id) ?? 0) / 1000);
+  }
+  console.log(`${scenario}: the page's main thread, self time`);
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${Math.round(ms).toLocaleString('en').padStart(9)} ms  ${name}`);
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
