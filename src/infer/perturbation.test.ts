@@ -27,8 +27,8 @@ const skip = !hasShared ? sharedMissing : !trained ? '(skipped: no trained model
 /**
  * Known shortfalls, measured and stated rather than hidden: cases expected to miss their
  * criteria with the named model (`it.fails`: the test fails as soon as they pass, so the note
- * is removed when the model improves). None with swinunetr-fs at 4,000 steps: the last one,
- * vxm_subject (right Dice 0.723 at 560 steps), reaches 0.812 / 0.814 (bench fs-real, 2026-12-04).
+ * is removed when the model improves). None with swinunetr-fs at 6,000 steps: the last one,
+ * vxm_subject (right Dice 0.723 at 560 steps), reaches 0.818 / 0.818 (bench fs-real, 2026-12-04).
  */
 const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 
