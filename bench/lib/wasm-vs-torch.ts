@@ -22,6 +22,9 @@ import { UNETR } from '../../src/models/unetr';
 const PYTHON = '/usr/bin/python3';
 const SIZE = [32, 64, 32] as const;
 const BATCH = 2;
+/** The benchmark's input size and batch (bench/wasm-profile.ts profiles the same step). */
+export const BENCH_SIZE = SIZE;
+export const BENCH_BATCH = BATCH;
 
 interface Row {
   what: string;
@@ -46,7 +49,8 @@ function manifestConfig(id: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../../models/${id}.json`, import.meta.url), 'utf8')).config;
 }
 
-function build(e: Engine, id: 'unetr' | 'swinunetr'): SegmentationModel {
+/** The shipped model's configuration (models/<id>.json) with seeded untrained weights, at the benchmark's size. */
+export function buildBenchModel(e: Engine, id: 'unetr' | 'swinunetr'): SegmentationModel {
   const c = manifestConfig(id) as Record<string, number & number[]>;
   if (id === 'unetr') return UNETR.init(e, { inChannels: 1, outChannels: 3, imgSize: [...SIZE], featureSize: c.feature_size, hiddenSize: c.hidden_size, mlpDim: c.mlp_dim, numHeads: c.num_heads }, 1);
   return SwinUNETR.init(e, { inChannels: 1, outChannels: 3, featureSize: c.feature_size, depths: c.depths, numHeads: c.num_heads, windowSize: c.window_size }, 1);
@@ -68,7 +72,7 @@ async function gemmGflops(e: Engine, n: number, reps: number): Promise<number> {
 }
 
 async function stepSeconds(e: Engine, id: 'unetr' | 'swinunetr', reps: number): Promise<{ median: number; peak: number }> {
-  const model = build(e, id);
+  const model = buildBenchModel(e, id);
   const x = e.randn([BATCH, 1, ...SIZE], { seed: 5 });
   const voxels = SIZE[0] * SIZE[1] * SIZE[2];
   const labels = Array.from({ length: BATCH * voxels }, (_, i) => Math.floor(((i % voxels) / voxels) * 3));
