@@ -2,7 +2,8 @@
  * Few-shot transfer benchmark (issue #8):
  *   npm run bench -- fewshot [--models swinunetr,unetr] [--methods full,decoder,lora,pissa,hyps,lorapt:nodecoder]
  *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3] [--batch 2] [--crop 32,64,32]
- *                            [--test-cases 20] [--domain-seed 1] [--engine webgpu|cpu] [--out bench/fewshot]
+ *                            [--test-cases 20] [--domain-seed 1] [--engine wasm|webgpu|cpu] [--threads N]
+ *                            [--holdout test|validation] [--val-cases 10] [--out bench/fewshot]
  *   real scans: --train-dir <dir> --test-dir <dir> --label-map <preset | code:target,…> [--margin 8]
  *
  * Each base model is adapted to a target domain with k labelled scans by every method, and
@@ -14,6 +15,12 @@
  * (held out, never trained on) under the simulated scanner of src/train/domain-shift.ts
  * (TARGET_SCANNER; each scan's bias field and noise drawn from --domain-seed and its name).
  * The base model on the same held-out scans without the shift is printed as a reference.
+ * `--holdout validation` scores on --val-cases scans drawn (VALIDATION_SUBSET_SEED) from the `val`
+ * scans outside the test subset (keep --test-cases as in the test runs), for choosing steps and
+ * learning rates without looking at the test scans (a section of its own).
+ *
+ * Engine: `--engine` when given, else the choice of `seahorse finetune` (src/engine/open-node.ts:
+ * WebGPU on a hardware GPU, else the wasm engine); `--threads N` sets the wasm engine's threads.
  * Real scans: folders with images/ and labels/ (same file names), any label codes through
  * --label-map; each pair is cropped to its labels' box plus --margin voxels (crop models).
  *
@@ -35,7 +42,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readVolume } from '../src/core/io';
 import type { Dims3 } from '../src/core/volume';
-import { createCpuEngine, createWebGPUEngine, uniformStream, type Engine } from '../src/engine';
+import { uniformStream, type Engine } from '../src/engine';
+import { openNodeEngine } from '../src/engine/open-node';
 import type { ModelManifest } from '../src/infer/manifest';
 import { createOrtNodeBackend } from '../src/infer/ort-node';
 import { modelCaveat } from '../src/infer/registry';
@@ -61,7 +69,10 @@ const { values: opt } = parseArgs({
     crop: { type: 'string' },
     'test-cases': { type: 'string', default: '20' },
     'domain-seed': { type: 'string', default: '1' },
-    engine: { type: 'string', default: 'webgpu' },
+    engine: { type: 'string' },
+    threads: { type: 'string' },
+    holdout: { type: 'string', default: 'test' },
+    'val-cases': { type: 'string', default: '10' },
     out: { type: 'string', default: 'bench/fewshot' },
     'train-dir': { type: 'string' },
     'test-dir': { type: 'string' },
@@ -73,6 +84,8 @@ const { values: opt } = parseArgs({
 
 /** The held-out subset of `val` is drawn with this fixed seed, so every run scores the same scans. */
 const TEST_SUBSET_SEED = 8;
+/** The validation scans (`--holdout validation`) are drawn from the rest of `val` with this seed. */
+const VALIDATION_SUBSET_SEED = 9;
 const MiB = 2 ** 20;
 const COMMAND = `npm run bench -- fewshot ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -161,9 +174,17 @@ function loadDomain(): Domain {
   const domainSeed = ints(opt['domain-seed'], '--domain-seed')[0];
   const shift = (s: LabelledScan): LabelledScan => ({ ...s, image: simulateScanner(s.image, TARGET_SCANNER, caseSeed(domainSeed, s.id)) });
   const testCases = drawSubset(split.val, ints(opt['test-cases'], '--test-cases')[0], TEST_SUBSET_SEED);
-  const unshifted = testCases.map((c) => readPair(msdDir, c, null));
+  if (opt.holdout !== 'test' && opt.holdout !== 'validation') throw new Error(`--holdout must be test or validation, got "${opt.holdout}"`);
+  const validation = opt.holdout === 'validation';
+  const rest = split.val.filter((c) => !testCases.includes(c));
+  const heldOut = validation ? drawSubset(rest, ints(opt['val-cases'], '--val-cases')[0], VALIDATION_SUBSET_SEED) : testCases;
+  if (heldOut.length === 0) throw new Error(`--holdout validation: --test-cases ${opt['test-cases']} leaves no scan of val outside the test subset`);
+  const unshifted = heldOut.map((c) => readPair(msdDir, c, null));
+  const heldOutText = validation
+    ? `VALIDATION (not the test scans): ${heldOut.length} of the ${rest.length} val scans outside the test subset (${testCases.length} of val drawn with seed ${TEST_SUBSET_SEED}), drawn with seed ${VALIDATION_SUBSET_SEED}`
+    : `${heldOut.length} of val drawn with seed ${TEST_SUBSET_SEED}`;
   return {
-    description: `MSD Task04 under the simulated scanner TARGET_SCANNER (src/train/domain-shift.ts: ${JSON.stringify(TARGET_SCANNER)}), domain seed ${domainSeed}; training pool: fewshot_pool (${split.fewshot_pool.length} scans); held out: ${testCases.length} of val drawn with seed ${TEST_SUBSET_SEED}`,
+    description: `MSD Task04 under the simulated scanner TARGET_SCANNER (src/train/domain-shift.ts: ${JSON.stringify(TARGET_SCANNER)}), domain seed ${domainSeed}; training pool: fewshot_pool (${split.fewshot_pool.length} scans); held out: ${heldOutText}`,
     pool: split.fewshot_pool.map((c) => shift(readPair(msdDir, c, null))),
     test: unshifted.map(shift),
     space: 'classes',
@@ -171,11 +192,13 @@ function loadDomain(): Domain {
   };
 }
 
-async function openEngine(): Promise<Engine> {
-  if (opt.engine === 'cpu') return createCpuEngine();
-  if (opt.engine !== 'webgpu') throw new Error(`--engine must be webgpu or cpu, got "${opt.engine}"`);
-  const { requestNodeDevice } = await import('../src/engine/device-node');
-  return createWebGPUEngine(await requestNodeDevice());
+/** The engine and how it was chosen (recorded in the section). */
+async function openEngine(): Promise<{ engine: Engine; how: string }> {
+  const threads = opt.threads === undefined ? undefined : ints(opt.threads, '--threads')[0];
+  if (threads !== undefined && !(threads > 0)) throw new Error(`--threads must be a positive integer, got "${opt.threads}"`);
+  const { engine, fallback } = await openNodeEngine(opt.engine, { threads });
+  const how = opt.engine ? `asked for with --engine ${opt.engine}` : fallback ? `the default without a hardware GPU (${fallback})` : 'the default on a hardware GPU';
+  return { engine, how };
 }
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
@@ -256,11 +279,11 @@ function scope(engine: string, config: Record<string, unknown>): string {
   const seeds = (config.seeds as number[]).length;
   const steps = config.steps as number;
   const full = FULL_GRID.ks.every((k) => ks.includes(k)) && seeds >= FULL_GRID.seeds && steps >= FULL_GRID.steps;
-  const software = /cpu|llvmpipe|swiftshader|lavapipe|software/i.test(engine);
-  if (full && !software) return 'Scope: the full grid of issue #8.';
+  const software = /cpu|wasm|llvmpipe|swiftshader|lavapipe|software/i.test(engine);
+  if (full) return `Scope: the full grid of issue #8, on ${engine}.`;
   return [
     `Scope: a SUBSET of the issue's grid ran here (k = ${ks.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''}; ${steps} steps per run${config.crop ? `; crops ${(config.crop as number[]).join('×')}` : ''}; batch ${String(config.batch)}), on ${engine}${software ? ', a CPU without a GPU' : ''}.`,
-    `The full grid (every method, k = ${FULL_GRID.ks.join(', ')}, ${FULL_GRID.seeds} seeds, ${FULL_GRID.steps} steps at the model's input size) needs a GPU: \`npm run bench -- fewshot\` with its defaults (Node WebGPU; \`SEAHORSE_WEBGPU_BACKEND=vulkan\` on a GPU machine).`,
+    `The full grid (every method, k = ${FULL_GRID.ks.join(', ')}, ${FULL_GRID.seeds} seeds, ${FULL_GRID.steps} steps at the model's input size) is \`npm run bench -- fewshot\` with its defaults (Node WebGPU on a GPU machine, \`SEAHORSE_WEBGPU_BACKEND=vulkan\`; without one the wasm engine, resumable over several sittings).`,
     steps < FULL_GRID.steps ? `With ${steps} steps the models have barely moved from the base: differences between methods here are within what a few optimiser steps and one draw of training scans can produce, and say nothing about the methods' few-shot ability.` : '',
   ].filter(Boolean).join(' ');
 }
@@ -276,6 +299,8 @@ interface Section {
   readonly started: string;
   written: string;
   readonly engine: string;
+  /** How the engine was chosen (absent in sections written before `--engine` had a default). */
+  engineChoice?: string;
   machine: string;
   readonly domain: string;
   /** The comparable settings and the union of every grid (methods, ks, seeds) asked of this section. */
@@ -325,7 +350,7 @@ function writeReport(out: string, sections: readonly Section[]): void {
     const result: ComparisonResult = { device: s.device, structures: structuresOfRuns(s.runs), runs: s.runs };
     const rows = summarise(result);
     md.push('', `## ${s.id} (${s.manifest.architecture}, status ${s.manifest.status}) — section ${s.key}`, '');
-    md.push(`Command${s.commands.length > 1 ? 's' : ''}: ${s.commands.map((c) => `\`${c}\``).join(', ')}`, '', `Started ${s.started}; last written ${s.written}. Training engine: ${s.engine}. Machine: ${s.machine}.`, '', `Target domain: ${s.domain}.`, '', `Settings: ${JSON.stringify(s.config)}.`, '', scope(s.engine, s.config), '');
+    md.push(`Command${s.commands.length > 1 ? 's' : ''}: ${s.commands.map((c) => `\`${c}\``).join(', ')}`, '', `Started ${s.started}; last written ${s.written}. Training engine: ${s.engine}${s.engineChoice ? ` (${s.engineChoice})` : ''}. Machine: ${s.machine}.`, '', `Target domain: ${s.domain}.`, '', `Settings: ${JSON.stringify(s.config)}.`, '', scope(s.engine, s.config), '');
     const caveat = modelCaveat(s.manifest);
     if (caveat) md.push(caveat, '');
     const prov = s.manifest.provenance as Record<string, unknown> | undefined;
@@ -365,7 +390,7 @@ async function main(): Promise<void> {
   const batch = positive(opt.batch, '--batch');
   const crop = opt.crop ? (ints(opt.crop, '--crop') as unknown as Dims3) : undefined;
   const domain = loadDomain();
-  const engine = await openEngine();
+  const { engine, how } = await openEngine();
   console.error(`few-shot benchmark on ${engine.description}; ${domain.pool.length} training scans, ${domain.test.length} held out`);
   const openBackend = (bytes: Uint8Array) => createOrtNodeBackend(bytes);
   try {
@@ -380,6 +405,7 @@ async function main(): Promise<void> {
       const section: Section = previous ?? { key, id, manifest, commands: [], started: now, written: now, engine: engine.description, machine: machine(), domain: domain.description, config: {}, planned: 0, finished: false, device: engine.description, runs: [] };
       if (!previous) sections.push(section);
       if (!section.commands.includes(COMMAND)) section.commands.push(COMMAND);
+      section.engineChoice = how;
       const grid = section.config as { methods?: MethodConfig[]; ks?: number[]; seeds?: number[] };
       const union = <T>(a: readonly T[] | undefined, b: readonly T[], same: (x: T, y: T) => boolean) => [...(a ?? []), ...b.filter((y) => !(a ?? []).some((x) => same(x, y)))];
       section.config = {

@@ -4,8 +4,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createCpuEngine, createWebGPUEngine, isSoftwareAdapter, type Engine } from '../engine';
-import { createNodeWasmEngine } from '../engine/wasm/node';
+import type { Engine } from '../engine';
+import { EngineChoiceError, openNodeEngine } from '../engine/open-node';
 import { readModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import type { Adapter } from '../peft/adapter-file';
@@ -91,29 +91,17 @@ function numberOption(v: string | undefined, what: string, integer: boolean): nu
   return x;
 }
 
-/**
- * The engine to train on: `--engine` when given; otherwise WebGPU on a hardware GPU, and the
- * wasm engine (float32 WebAssembly SIMD on all cores) when there is none or only a software
- * adapter (llvmpipe, SwiftShader), which trains several times slower than the wasm engine.
- */
+/** The engine to train on (src/engine/open-node.ts: WebGPU on a hardware GPU, else wasm), saying so when it fell back. */
 async function openEngine(kind: string | undefined, io: CliIO, quiet: boolean): Promise<Engine> {
-  if (kind === 'cpu') return createCpuEngine();
-  if (kind === 'wasm') return createNodeWasmEngine();
-  if (kind !== undefined && kind !== 'webgpu') throw new UsageError(`--engine must be wasm, webgpu or cpu, got "${kind}"`, FINETUNE_USAGE);
-  let reason: string;
+  let choice;
   try {
-    const { requestNodeDevice } = await import('../engine/device-node');
-    const dev = await requestNodeDevice();
-    if (kind === 'webgpu' || !isSoftwareAdapter(dev)) return createWebGPUEngine(dev);
-    dev.device.destroy();
-    reason = `the only WebGPU adapter is a software one (${dev.description})`;
+    choice = await openNodeEngine(kind);
   } catch (e) {
-    if (kind === 'webgpu') throw e;
-    reason = `WebGPU is not available (${e instanceof Error ? e.message : e})`;
+    if (e instanceof EngineChoiceError) throw new UsageError(e.message, FINETUNE_USAGE);
+    throw e;
   }
-  const engine = await createNodeWasmEngine();
-  if (!quiet) io.err(`No hardware GPU: ${reason}. Training on the ${engine.description} engine; --engine webgpu forces WebGPU.`);
-  return engine;
+  if (choice.fallback && !quiet) io.err(`${choice.fallback}. Training on the ${choice.engine.description} engine; --engine webgpu forces WebGPU.`);
+  return choice.engine;
 }
 
 export async function runFinetune(args: readonly string[], io: CliIO): Promise<void> {
