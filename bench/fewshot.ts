@@ -1,7 +1,7 @@
 /**
  * Few-shot transfer benchmark (issue #8):
  *   npm run bench -- fewshot [--models swinunetr,unetr] [--methods full,decoder,lora,pissa,hyps,lorapt:nodecoder]
- *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3] [--batch 2] [--crop 32,64,32]
+ *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3 | full=…,decoder=…,*=…] [--batch 2] [--crop 32,64,32]
  *                            [--test-cases 20] [--domain-seed 1] [--engine wasm|webgpu|cpu] [--threads N]
  *                            [--holdout test|validation] [--val-cases 10] [--out bench/fewshot]
  *   real scans: --train-dir <dir> --test-dir <dir> --label-map <preset | code:target,…> [--margin 8]
@@ -112,6 +112,32 @@ function parseMethod(token: string): MethodConfig {
     else throw new Error(`method option "${o}" in "${token}": use r=N, d=N or nodecoder`);
   }
   return cfg;
+}
+
+/**
+ * `--lr 1e-4` for every method, or per method name with `*` for the rest, e.g.
+ * `full=1e-4,decoder=1e-4,*=1e-3` (a sweep may find different rates for the families). A single
+ * number stays a number in the section's settings, so sections written before keep their keys.
+ */
+function parseLr(text: string): { value: number | string; of: (method: MethodName) => number } {
+  if (!text.includes('=')) {
+    const lr = positive(text, '--lr');
+    return { value: lr, of: () => lr };
+  }
+  const map = new Map<string, number>();
+  for (const pair of text.split(',')) {
+    const [name, v] = pair.split('=');
+    if (name !== '*' && !(name in METHODS)) throw new Error(`--lr: unknown method "${name}" in "${pair}" (methods: ${Object.keys(METHODS).join(', ')}, or * for the rest)`);
+    map.set(name, positive(v ?? '', `--lr ${name}`));
+  }
+  return {
+    value: text,
+    of: (method) => {
+      const lr = map.get(method) ?? map.get('*');
+      if (lr === undefined) throw new Error(`--lr "${text}" gives no rate for ${method} (add ${method}=… or *=…)`);
+      return lr;
+    },
+  };
 }
 
 /** Every method of the issue, and the paper method without the decoder (the "< 1 % of the parameters" goal). */
@@ -386,7 +412,7 @@ async function main(): Promise<void> {
   const ks = ints(opt.k, '--k');
   const seeds = ints(opt.seeds, '--seeds');
   const steps = positive(opt.steps, '--steps');
-  const lr = positive(opt.lr, '--lr');
+  const lrs = parseLr(opt.lr);
   const batch = positive(opt.batch, '--batch');
   const crop = opt.crop ? (ints(opt.crop, '--crop') as unknown as Dims3) : undefined;
   const domain = loadDomain();
@@ -397,8 +423,9 @@ async function main(): Promise<void> {
     for (const id of modelIds) {
       const { manifest, bytes } = readModelNode(id);
       const methods = opt.methods ? opt.methods.split(',').map(parseMethod) : defaultMethods(manifest.architecture);
+      for (const m of methods) lrs.of(m.method); // refuse a missing rate before hours of training
       // Runs are comparable (and reusable) when these agree; the grid itself may grow.
-      const comparable = { model: id, steps, lr, batch, crop: crop ?? manifest.inputSize, space: domain.space };
+      const comparable = { model: id, steps, lr: lrs.value, batch, crop: crop ?? manifest.inputSize, space: domain.space };
       const key = sectionKey(manifest, domain.description, comparable, engine.description);
       const previous = sections.find((x) => x.key === key);
       const now = new Date().toISOString();
@@ -433,33 +460,43 @@ async function main(): Promise<void> {
         save();
       }
       const runs: RunResult[] = [];
+      const sameKey = (a: RunResult, b: RunResult) => a.method === b.method && a.k === b.k && a.seed === b.seed;
       let runStart = 0;
-      const result = await runComparison(
-        engine,
-        { manifest, onnxBytes: bytes },
-        domain.pool,
-        domain.test,
-        { methods, ks, seeds, steps, lr, batch, crop, space: domain.space },
-        openBackend,
-        {
-          reuse: sameRun,
-          onRunStart: (key, index, total) => {
-            runStart = performance.now();
-            console.error(`[${index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed}`}`);
+      let index = 0;
+      const total = 1 + methods.length * ks.length * seeds.length;
+      // One comparison per method, in the grid's order (method, k, seed), so each can have its own lr;
+      // the zero-shot row is computed by the first and reused by the others.
+      for (const method of methods) {
+        await runComparison(
+          engine,
+          { manifest, onnxBytes: bytes },
+          domain.pool,
+          domain.test,
+          { methods: [method], ks, seeds, steps, lr: lrs.of(method.method), batch, crop, space: domain.space },
+          openBackend,
+          {
+            reuse: (k) => runs.find((r) => sameKey(r, k as RunResult)) ?? sameRun(k),
+            onRunStart: (key) => {
+              runStart = performance.now();
+              console.error(`[${key.method === ZERO_SHOT ? 0 : ++index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed} lr ${lrs.of(method.method)}`}`);
+            },
+            onStep: (_key, s) => console.error(`    step ${s.step}/${steps}  loss ${s.loss.toFixed(4)}  ${(s.ms / 1000).toFixed(1)} s`),
+            onRun: (r) => {
+              if (r.method !== ZERO_SHOT && done.includes(r)) index++;
+              if (runs.some((x) => sameKey(x, r))) return;
+              runs.push(r);
+              // Runs in grid order: reused ones where they fall, new ones as they finish.
+              section.runs = [...runs, ...done.filter((d) => !runs.includes(d))];
+              if (!done.includes(r)) console.error(`    ${r.method}: whole Dice ${f3(runMean(r, WHOLE, 'dice'))} (${secs(performance.now() - runStart)})`);
+              save();
+            },
           },
-          onStep: (_key, s) => console.error(`    step ${s.step}/${steps}  loss ${s.loss.toFixed(4)}  ${(s.ms / 1000).toFixed(1)} s`),
-          onRun: (r) => {
-            runs.push(r);
-            // Runs in grid order: reused ones where they fall, new ones as they finish.
-            section.runs = [...runs, ...done.filter((d) => !runs.includes(d))];
-            if (!done.includes(r)) console.error(`    ${r.method}: whole Dice ${f3(runMean(r, WHOLE, 'dice'))} (${secs(performance.now() - runStart)})`);
-            save();
-          },
-        },
-      );
-      section.runs = [...result.runs, ...done.filter((d) => !result.runs.includes(d))];
+        );
+      }
+      section.runs = [...runs, ...done.filter((d) => !runs.includes(d))];
       section.finished = section.runs.filter((r) => r.method !== ZERO_SHOT).length >= section.planned;
       save();
+      const result: ComparisonResult = { device: engine.description, structures: structuresOfRuns(runs), runs };
       const rows = summarise(result);
       console.log(`\n${id} on ${engine.description}\n${table(rows, result.structures)}\n${verdicts(rows, manifest.architecture).join('\n')}`);
     }
