@@ -223,7 +223,7 @@ async function openEngine(): Promise<{ engine: Engine; how: string }> {
   const threads = opt.threads === undefined ? undefined : ints(opt.threads, '--threads')[0];
   if (threads !== undefined && !(threads > 0)) throw new Error(`--threads must be a positive integer, got "${opt.threads}"`);
   const { engine, fallback } = await openNodeEngine(opt.engine, { threads });
-  const how = opt.engine ? `asked for with --engine ${opt.engine}` : fallback ? `the default without a hardware GPU (${fallback})` : 'the default on a hardware GPU';
+  const how = opt.engine ? `asked for with --engine ${opt.engine}` : fallback ? `the default without a hardware GPU: ${fallback}` : 'the default on a hardware GPU';
   return { engine, how };
 }
 
@@ -299,6 +299,9 @@ function plot(rows: Summary[], modelId: string): string {
 /** The issue's full grid: every method, k = 1, 3, 5, 10, three seeds, the default steps. */
 const FULL_GRID = { ks: [1, 3, 5, 10], seeds: 3, steps: 100 };
 
+/** The earlier probes' 3–15 steps (INVESTIGATION.md): too few to tell the methods apart. */
+const FEW_STEPS = 20;
+
 /** Says plainly which part of the grid ran, and where the rest has to run. */
 function scope(engine: string, config: Record<string, unknown>): string {
   const ks = config.ks as number[];
@@ -310,7 +313,7 @@ function scope(engine: string, config: Record<string, unknown>): string {
   return [
     `Scope: a SUBSET of the issue's grid ran here (k = ${ks.join(', ')}; ${seeds} seed${seeds > 1 ? 's' : ''}; ${steps} steps per run${config.crop ? `; crops ${(config.crop as number[]).join('×')}` : ''}; batch ${String(config.batch)}), on ${engine}${software ? ', a CPU without a GPU' : ''}.`,
     `The full grid (every method, k = ${FULL_GRID.ks.join(', ')}, ${FULL_GRID.seeds} seeds, ${FULL_GRID.steps} steps at the model's input size) is \`npm run bench -- fewshot\` with its defaults (Node WebGPU on a GPU machine, \`SEAHORSE_WEBGPU_BACKEND=vulkan\`; without one the wasm engine, resumable over several sittings).`,
-    steps < FULL_GRID.steps ? `With ${steps} steps the models have barely moved from the base: differences between methods here are within what a few optimiser steps and one draw of training scans can produce, and say nothing about the methods' few-shot ability.` : '',
+    steps < FEW_STEPS ? `With ${steps} steps the models have barely moved from the base: differences between methods here are within what a few optimiser steps and one draw of training scans can produce, and say nothing about the methods' few-shot ability.` : '',
   ].filter(Boolean).join(' ');
 }
 
@@ -363,6 +366,45 @@ function sectionKey(manifest: ModelManifest, domain: string, config: Record<stri
 }
 
 const plotName = (s: Section) => `fewshot-${s.id}-${s.key}.svg`;
+const lossPlotName = (s: Section) => `fewshot-${s.id}-${s.key}-loss.svg`;
+
+/** Windows of the loss curves: the mean training loss over each tenth of a run shows whether it flattened. */
+const LOSS_WINDOWS = 10;
+/** The plotted loss is a moving mean over this many steps (one step's loss is one batch of 2 random crops: noisy). */
+const LOSS_SMOOTHING = 10;
+
+const windowMeans = (xs: readonly number[], n: number) =>
+  Array.from({ length: Math.min(n, xs.length) }, (_, i) => {
+    const part = xs.slice(Math.floor((i * xs.length) / n), Math.floor(((i + 1) * xs.length) / n));
+    return part.reduce((a, b) => a + b, 0) / part.length;
+  });
+
+/** Each run's mean training loss per tenth of its steps (soft Dice loss summed over the classes). */
+function lossTable(runs: readonly RunResult[]): string {
+  const trained = runs.filter((r) => r.method !== ZERO_SHOT && r.losses.length > 0);
+  const n = Math.min(LOSS_WINDOWS, ...trained.map((r) => r.losses.length));
+  const steps = trained[0]?.losses.length ?? 0;
+  const head = ['method', 'k', 'seed', ...Array.from({ length: n }, (_, i) => `steps ${Math.floor((i * steps) / n) + 1}–${Math.floor(((i + 1) * steps) / n)}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of trained) lines.push(`| ${[r.method, String(r.k), String(r.seed), ...windowMeans(r.losses, n).map((x) => x.toFixed(3))].join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function lossPlot(runs: readonly RunResult[], modelId: string): string {
+  const trained = runs.filter((r) => r.method !== ZERO_SHOT && r.losses.length > 0);
+  const smooth = (xs: readonly number[]) => xs.map((_, i) => {
+    const part = xs.slice(Math.max(0, i + 1 - LOSS_SMOOTHING), i + 1);
+    return part.reduce((a, b) => a + b, 0) / part.length;
+  });
+  const all = trained.flatMap((r) => smooth(r.losses));
+  const steps = Math.max(1, ...trained.map((r) => r.losses.length));
+  const lo = Math.floor(Math.min(...all) * 20) / 20;
+  const hi = Math.ceil(Math.max(...all) * 20) / 20;
+  return lineChartSvg(
+    trained.map((r) => ({ name: `${r.method} k=${r.k} s${r.seed}`, points: smooth(r.losses).map((y, i) => ({ x: i + 1, y })) })),
+    { title: `${modelId}: training loss (moving mean of ${LOSS_SMOOTHING} steps)`, xLabel: 'step', yLabel: 'soft Dice loss', xTicks: [1, Math.round(steps / 4), Math.round(steps / 2), Math.round((3 * steps) / 4), steps], yRange: [lo, hi > lo ? hi : lo + 0.05] },
+  );
+}
 
 function writeReport(out: string, sections: readonly Section[]): void {
   const md: string[] = [
@@ -387,6 +429,10 @@ function writeReport(out: string, sections: readonly Section[]): void {
     if (rows.length === 0) continue;
     md.push(table(rows, result.structures), '', `Plot: [${plotName(s)}](${plotName(s)})`, '', "### Against the issue's acceptance and goal", '', ...verdicts(rows, s.manifest.architecture));
     writeFileSync(join(out, plotName(s)), plot(rows, s.id));
+    if (s.runs.some((r) => r.method !== ZERO_SHOT && r.losses.length >= LOSS_WINDOWS)) {
+      md.push('', '### Training loss', '', `Mean training loss over each tenth of a run (one step: one batch of ${String(s.config.batch)} random crops, so single steps are noisy; the learning rate decays poly(0.9) to 0 at the last step). Plot (moving mean of ${LOSS_SMOOTHING} steps): [${lossPlotName(s)}](${lossPlotName(s)})`, '', lossTable(s.runs));
+      writeFileSync(join(out, lossPlotName(s)), lossPlot(s.runs, s.id));
+    }
   }
   writeFileSync(join(out, 'RESULTS.md'), md.join('\n') + '\n');
 }

@@ -100,7 +100,7 @@ async function openEngine(kind: string | undefined, io: CliIO, quiet: boolean): 
     if (e instanceof EngineChoiceError) throw new UsageError(e.message, FINETUNE_USAGE);
     throw e;
   }
-  if (choice.fallback && !quiet) io.err(`${choice.fallback}. Training on the ${choice.engine.description} engine; --engine webgpu forces WebGPU.`);
+  if (choice.fallback && !quiet) io.err(`No hardware GPU: ${choice.fallback}. Training on the ${choice.engine.description} engine; --engine webgpu forces WebGPU.`);
   return choice.engine;
 }
 

@@ -19,7 +19,7 @@ export class EngineChoiceError extends Error {
 
 export interface NodeEngineChoice {
   readonly engine: Engine;
-  /** Why the default fell back to wasm (no hardware GPU); absent when the engine was asked for or is WebGPU. */
+  /** Why the default fell back to wasm (why there is no hardware GPU); absent when the engine was asked for or is WebGPU. */
   readonly fallback?: string;
 }
 
@@ -40,5 +40,5 @@ export async function openNodeEngine(kind: string | undefined, opts: { threads?:
     if (kind === 'webgpu') throw e;
     reason = `WebGPU is not available (${e instanceof Error ? e.message : e})`;
   }
-  return { engine: await wasm(), fallback: `No hardware GPU: ${reason}` };
+  return { engine: await wasm(), fallback: reason };
 }
