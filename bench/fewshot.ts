@@ -401,7 +401,7 @@ function lossPlot(runs: readonly RunResult[], modelId: string): string {
   const lo = Math.floor(Math.min(...all) * 20) / 20;
   const hi = Math.ceil(Math.max(...all) * 20) / 20;
   return lineChartSvg(
-    trained.map((r) => ({ name: `${r.method} k=${r.k} s${r.seed}`, points: smooth(r.losses).map((y, i) => ({ x: i + 1, y })) })),
+    trained.map((r) => ({ name: trained.filter((x) => x.method === r.method).length > 1 ? `${r.method} k${r.k} s${r.seed}` : r.method, points: smooth(r.losses).map((y, i) => ({ x: i + 1, y })) })),
     { title: `${modelId}: training loss (moving mean of ${LOSS_SMOOTHING} steps)`, xLabel: 'step', yLabel: 'soft Dice loss', xTicks: [1, Math.round(steps / 4), Math.round(steps / 2), Math.round((3 * steps) / 4), steps], yRange: [lo, hi > lo ? hi : lo + 0.05] },
   );
 }
