@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Issue #16, step 3: the grid slice that answers the papers' question first, on the held-out TEST
+# scans (20 of val, seed 8), with the steps and learning rates of the validation sweep (sweep.sh,
+# INVESTIGATION.md). Order: seed 1 before seeds 2 and 3; k = 3, then 1, then 5; for each, first the
+# methods of the question (decoder-only, LoRA, the paper method without and with the decoder) for
+# both base models, then the rest (PiSSA, LoRA and PiSSA without the decoder, full).
+# Resumable: rerun the same script to skip the finished runs. 2 wasm threads.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+STEPS=${STEPS:-80}
+# Per model, from the sweep: the full/decoder family and the PEFT family at their own rates.
+LR_unetr=${LR_unetr:?set LR_unetr, e.g. full=1e-4,decoder=1e-4,*=1e-3}
+LR_swinunetr=${LR_swinunetr:?set LR_swinunetr}
+run() { node --import tsx bench/fewshot.ts "$@" & echo $! > .bench-pid; wait $!; }
+for seed in ${SEEDS:-1 2 3}; do
+  for k in ${KS:-3 1 5}; do
+    for phase in question rest; do
+      for model in unetr swinunetr; do
+        own=$([ "$model" = unetr ] && echo lorapt || echo hyps)
+        lr_var="LR_$model"
+        if [ "$phase" = question ]; then methods="decoder,lora,$own:nodecoder,$own"; else methods="pissa,lora:nodecoder,pissa:nodecoder,full"; fi
+        run --models "$model" --methods "$methods" --k "$k" --seeds "$seed" --steps "$STEPS" --lr "${!lr_var}" --threads 2
+      done
+    done
+  done
+done
