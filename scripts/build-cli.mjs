@@ -41,8 +41,8 @@ const building = `${outDir}.tmp-${process.pid}`;
 const started = performance.now();
 try {
   await esbuild.build({
-    // template-worker: the worker thread that prepares the registration template (src/cli/template-thread.ts).
-    entryPoints: { main: entry, 'template-worker': join(root, 'src/cli/template-worker.ts') },
+    // The worker threads that prepare the registration template and open models (src/cli/template-thread.ts, model-thread.ts).
+    entryPoints: { main: entry, 'template-worker': join(root, 'src/cli/template-worker.ts'), 'model-worker': join(root, 'src/cli/model-worker.ts') },
     bundle: true,
     splitting: true, // commands imported on demand stay separate chunks, their packages load only with them
     format: 'esm',

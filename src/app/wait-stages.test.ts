@@ -36,6 +36,18 @@ describe('waitBreakdown', () => {
     expect(b.scanShownMs).toBe(3000);
   });
 
+  it('a cross-check localiser that ran beside the registration: only its wait at the end is on the path', () => {
+    const t = timeline(4000);
+    const { localiser: _ran, ...rest } = t.segment.stagesMs;
+    // The same run with the localiser beside the rest: 300 ms of it were still left after the paste.
+    const beside = { ...rest, 'cross-check wait': 300, 'localiser, beside the rest': 2100 };
+    const b = waitBreakdown({ ...t, segment: { ...t.segment, stagesMs: beside } });
+    expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);
+    const stages = Object.fromEntries(b.stages.map((s) => [s.stage, Math.round(s.ms)]));
+    expect(stages.localising).toBe(1500 + 300);
+    expect(stages.transfers).toBe(100);
+  });
+
   it('a reply that waited for the page loading the scan counts as showing the scan, not as a transfer', () => {
     const t = timeline(8000);
     // The worker replied at 8190 and the page took the reply at 8230, after drawing the scan until 8200.

@@ -66,6 +66,7 @@ export const WORKER_STAGE_GROUP: Readonly<Record<string, WaitStage>> = {
   decode: 'decoding',
   localiser: 'localising',
   localise: 'localising',
+  'cross-check wait': 'localising',
   crop: 'segmenting',
   'segment left': 'segmenting',
   'segment right': 'segmenting',
@@ -74,6 +75,9 @@ export const WORKER_STAGE_GROUP: Readonly<Record<string, WaitStage>> = {
   paste: 'pasting and checks',
   postprocess: 'pasting and checks',
 };
+
+/** Stages that ran beside others (infer/segment-scan.ts: a cross-check localiser): not on the path waited on. */
+const OVERLAPPED_STAGES: ReadonlySet<string> = new Set(['localiser, beside the rest']);
 
 export interface WaitBreakdown {
   /** From the start to the masks on screen, ms. */
@@ -101,6 +105,7 @@ export function waitBreakdown(t: WaitTimeline): WaitBreakdown {
     const roundTrip = Math.max(0, w.arrivedAt - at);
     let inWorker = 0;
     for (const [name, ms] of Object.entries(w.stagesMs)) {
+      if (OVERLAPPED_STAGES.has(name)) continue;
       // A worker's stages can only fill its round trip (its clock and ours tick alike).
       const take = Math.min(Math.max(0, ms), roundTrip - inWorker);
       add(WORKER_STAGE_GROUP[name] ?? 'other', take);

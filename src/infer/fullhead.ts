@@ -86,8 +86,10 @@ export interface FullHeadOptions extends SegmentOptions {
    * A cross-check localiser's findings (one whose manifest says `localiserRole: cross-check`:
    * less accurate than the registration). It changes nothing in the registration or the crops;
    * each side's centroid is compared with the registration's (qc.ts, CROSSCHECK_WARN_MM).
+   * Only the checks at the end need it, so it may still be arriving (a promise: the localiser
+   * then runs beside the registration and segmentation); null when it found nothing to check with.
    */
-  readonly crossCheck?: CrossCheckFindings;
+  readonly crossCheck?: CrossCheckFindings | PromiseLike<CrossCheckFindings | null>;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
 }
@@ -326,9 +328,12 @@ export async function segmentFullHead(
     .map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], mm3: counts[l.value] * mm3PerVoxel, icvFraction: (counts[l.value] * mm3PerVoxel) / icv }));
   const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
   lap('paste');
+  const pending = opts.crossCheck;
+  const crossCheck = (await pending) ?? undefined;
+  // The time the masks waited for a localiser that ran beside them (usually none).
+  if (pending && 'then' in pending) lap('cross-check wait');
   timingsMs.total = performance.now() - start;
 
-  const crossCheck = opts.crossCheck;
   const evidence = hippocampi.map(
     (h, s): SideEvidence => ({
       side: h.side,

@@ -72,30 +72,47 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const localiser = opts.localiserModel ? await opts.localiserModel() : null;
   const extra: string[] = [];
   let localiserMs: number | undefined;
-  let role: Pick<FullHeadOptions, 'localiser' | 'crossCheck'> = {};
-  if (localiser) {
-    opts.onProgress?.({ stage: 'localise' });
+  const localise = async () => {
     const t0 = performance.now();
-    const found = await localiseHippocampi(scan, localiser);
+    const found = await localiseHippocampi(scan, localiser!);
     localiserMs = performance.now() - t0;
+    return found;
+  };
+  let role: Pick<FullHeadOptions, 'localiser' | 'crossCheck'> = {};
+  const places = localiser?.manifest.localiserRole === 'placement';
+  if (localiser && places) {
+    opts.onProgress?.({ stage: 'localise' });
+    const found = await localise();
     const findings = localiserFindings(found);
-    // A localiser places the crops only when its manifest says so; otherwise it cross-checks the registration.
-    const places = localiser.manifest.localiserRole === 'placement';
-    if (findings) role = places ? { localiser: findings } : { crossCheck: { left: findings.left, right: findings.right } };
-    else if (places) {
-      // The registration alone then places the crops, and the checks say how far to trust them.
-      extra.push(`The localiser could not stand behind what it found (${found.problems.join(' ')}): the hippocampi were placed by the template registration alone.`);
-    } else {
+    if (findings) role = { localiser: findings };
+    // The registration alone then places the crops, and the checks say how far to trust them.
+    else extra.push(`The localiser could not stand behind what it found (${found.problems.join(' ')}): the hippocampi were placed by the template registration alone.`);
+  } else if (localiser) {
+    // A cross-check changes neither the registration nor the crops: it runs beside them (on
+    // another thread where its backend has one) and only the checks at the end wait for it.
+    const crossCheck = localise().then((found) => {
+      const findings = localiserFindings(found);
+      if (findings) return { left: findings.left, right: findings.right };
       extra.push(
         `The learned localiser that cross-checks the template registration could not stand behind what it found (${found.problems.join(' ')}): ` +
           "the registration's placement of the hippocampi is unchecked.",
       );
-    }
+      return null;
+    });
+    // Awaited at the checks; a failure before them (e.g. a refused registration) must not go unhandled meanwhile.
+    crossCheck.catch(() => {});
+    role = { crossCheck };
   }
   const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...role });
   const { labels, volumes, labelInfo } = fullHead;
   const warnings = [...extra, ...fullHead.warnings];
-  const timingsMs = localiserMs === undefined ? fullHead.timingsMs : { localiser: localiserMs, ...fullHead.timingsMs, total: fullHead.timingsMs.total + localiserMs };
+  // A placing localiser ran before the rest; a cross-check's time overlapped it (its own line, not in the total).
+  const timingsMs =
+    localiserMs === undefined
+      ? fullHead.timingsMs
+      : places
+        ? { localiser: localiserMs, ...fullHead.timingsMs, total: fullHead.timingsMs.total + localiserMs }
+        : { ...fullHead.timingsMs, 'localiser, beside the rest': localiserMs };
   return { labels, volumes, timingsMs, labelInfo, warnings, path, classification, fullHead: { ...fullHead, warnings } };
 }
 
