@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npx seahorse …` inside the repository. Runs the prebuilt bundle of the CLI
-// (scripts/build-cli.mjs, made by `npm ci`) while it is newer than every file under src/,
+// (scripts/build-cli.mjs, made by `npm ci`) while it is newer than every file under src/ but tests,
 // package.json and its build script; otherwise the TypeScript source through tsx, no build
 // step (so an edit is never shadowed by a stale bundle). SEAHORSE_CLI=source forces tsx.
 import { readdirSync, statSync } from 'node:fs';
@@ -15,7 +15,8 @@ function bundleIsFresh() {
   try {
     const built = statSync(bundle).mtimeMs;
     const inputs = [`${root}package.json`, `${root}scripts/build-cli.mjs`, `${root}src`];
-    for (const entry of readdirSync(`${root}src`, { recursive: true })) inputs.push(`${root}src/${entry}`);
+    // Tests are not in the bundle: editing one leaves it fresh.
+    for (const entry of readdirSync(`${root}src`, { recursive: true })) if (!/\.test\.tsx?$/.test(entry)) inputs.push(`${root}src/${entry}`);
     return inputs.every((path) => statSync(path).mtimeMs < built);
   } catch {
     return false;
@@ -24,7 +25,7 @@ function bundleIsFresh() {
 
 let main;
 if (bundleIsFresh()) {
-  // Modules that start threads from the bundle's other entries find them here (src/cli/template-thread.ts).
+  // Modules that start threads from the bundle's other entries find them here (src/cli/template-thread.ts, model-thread.ts).
   globalThis.seahorseCliBundle = bundle.href;
   ({ main } = await import(bundle.href));
 } else {

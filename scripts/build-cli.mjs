@@ -2,7 +2,7 @@
 // The CLI as one prebuilt JavaScript bundle of our own source (`.cache/cli/`), so that
 // `npx seahorse` starts without compiling TypeScript through tsx (~1–1.7 s saved per run on
 // 2 cores). Runs as npm's `prepare` (after `npm ci` / `npm install`). bin/seahorse.mjs uses the
-// bundle only while it is newer than every file under src/ (and package.json and this
+// bundle only while it is newer than every file under src/ but tests (and package.json and this
 // script); otherwise it runs the source through tsx, so an edit is never shadowed.
 //
 // npm packages stay external (loaded from node_modules as before). Modules that find files
