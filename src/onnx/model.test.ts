@@ -84,5 +84,10 @@ describe.skipIf(!hasShared)(`ONNX fixtures ${hasShared ? '' : sharedMissing}`, (
     // Serialising an already self-contained model round-trips.
     const bytes = serializeModel(plain);
     expect(sameBytes(serializeModel(decodeModel(bytes)), bytes)).toBe(true);
+    // A self-contained model without ConvTranspose (the shipped ones) is passed on as it came;
+    // one with it is rewritten.
+    const ready = serializeModel(web);
+    expect(prepareForWeb(ready)).toBe(ready);
+    expect(prepareForWeb(bytes)).not.toBe(bytes);
   });
 });
