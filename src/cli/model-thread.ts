@@ -11,11 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { InferenceBackend } from '../infer/backend';
 import type { ModelTask } from '../infer/manifest';
 import { listInstalledModels, resolveRef, type LoadedNodeModel } from '../infer/registry-node';
-
-/** Where bin/seahorse.mjs records the bundle it runs (a file URL of its main.mjs), if any. */
-interface BundleGlobal {
-  seahorseCliBundle?: string;
-}
+import { bundleEntry } from './bundle';
 
 /** What model-worker.ts is asked to open (its `workerData`). */
 export interface ModelThreadData {
@@ -51,12 +47,12 @@ export interface ModelThread {
  * from the bundle or when no such model is installed (the caller then opens it as before).
  */
 export function startModelThread(id: string, task: ModelTask, opts: Omit<ModelThreadData, 'id'> = {}): ModelThread | null {
-  const bundle = (globalThis as BundleGlobal).seahorseCliBundle;
-  if (!bundle) return null;
+  const entry = bundleEntry('model-worker.mjs');
+  if (!entry) return null;
   const installed = listInstalledModels(undefined, task).find((m) => m.manifest.id === id);
   if (!installed) return null;
   const data: ModelThreadData = { id, ...opts };
-  const worker = new Worker(new URL('model-worker.mjs', bundle), { workerData: data });
+  const worker = new Worker(entry, { workerData: data });
 
   const pending = new Map<number, { done: (logits: Float32Array) => void; fail: (err: Error) => void }>();
   let nextId = 0;

@@ -7,11 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { PreparedTemplate } from '../core/fullhead';
-
-/** Where bin/seahorse.mjs records the bundle it runs (a file URL of its main.mjs), if any. */
-interface BundleGlobal {
-  seahorseCliBundle?: string;
-}
+import { bundleEntry } from './bundle';
 
 export interface TemplateThread {
   /** The prepared template and the worker's own time for it (ms); asking for it keeps the process alive until it comes. */
@@ -22,9 +18,9 @@ export interface TemplateThread {
 
 /** Starts preparing the template on a worker thread; null when not running from the bundle. */
 export function startTemplateThread(): TemplateThread | null {
-  const bundle = (globalThis as BundleGlobal).seahorseCliBundle;
-  if (!bundle) return null;
-  const worker = new Worker(new URL('template-worker.mjs', bundle));
+  const entry = bundleEntry('template-worker.mjs');
+  if (!entry) return null;
+  const worker = new Worker(entry);
   // Unasked for (a crop, or a run that fails first), it never holds the process open.
   worker.unref();
   const result = new Promise<{ prepared: PreparedTemplate; ms: number }>((done, fail) => {

@@ -1,0 +1,13 @@
+/**
+ * The CLI's prebuilt bundle, when this process runs from it: bin/seahorse.mjs records the file
+ * URL of its main.mjs, and worker threads start from the bundle's other entries beside it.
+ */
+interface BundleGlobal {
+  seahorseCliBundle?: string;
+}
+
+/** The URL of the bundle's entry `name` (e.g. `template-worker.mjs`); null when running the source through tsx. */
+export function bundleEntry(name: string): URL | null {
+  const bundle = (globalThis as BundleGlobal).seahorseCliBundle;
+  return bundle ? new URL(name, bundle) : null;
+}
