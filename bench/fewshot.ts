@@ -415,7 +415,11 @@ function writeReport(out: string, sections: readonly Section[]): void {
     'Dice: mean over seeds of each run\'s mean over the held-out scans (± sample sd over seeds; none with one seed). HD95 in mm (MONAI definition). "time/step": median wall time of a training step; "train total": opening the model with the method (SVD/t-SVD initialisation) plus all steps, mean over seeds; peak engine memory: live + pooled engine buffers (on the CPU engine: float64 host arrays). Held-out scoring: onnxruntime-node (CPU) on the merged ONNX of each run, the shipped inference pipeline (sliding window, largest component).',
   ];
   for (const s of sections) {
-    const result: ComparisonResult = { device: s.device, structures: structuresOfRuns(s.runs), runs: s.runs };
+    // Rows in the grid's method order (zero-shot first), however the runs were spread over commands.
+    const order = [ZERO_SHOT, ...((s.config.methods as MethodConfig[] | undefined) ?? []).map(methodLabel)];
+    const rank = (m: string) => (order.includes(m) ? order.indexOf(m) : order.length);
+    const sorted = [...s.runs].sort((a, b) => rank(a.method) - rank(b.method));
+    const result: ComparisonResult = { device: s.device, structures: structuresOfRuns(sorted), runs: sorted };
     const rows = summarise(result);
     md.push('', `## ${s.id} (${s.manifest.architecture}, status ${s.manifest.status}) — section ${s.key}`, '');
     md.push(`Command${s.commands.length > 1 ? 's' : ''}: ${s.commands.map((c) => `\`${c}\``).join(', ')}`, '', `Started ${s.started}; last written ${s.written}. Training engine: ${s.engine}${s.engineChoice ? ` (${s.engineChoice})` : ''}. Machine: ${s.machine}.`, '', `Target domain: ${s.domain}.`, '', `Settings: ${JSON.stringify(s.config)}.`, '', scope(s.engine, s.config), '');
