@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${STEPS:-80}
 # Per model, from the sweep: the full/decoder family and the PEFT family at their own rates.
-LR_unetr=${LR_unetr:?set LR_unetr, e.g. full=1e-4,decoder=1e-4,*=1e-3}
-LR_swinunetr=${LR_swinunetr:?set LR_swinunetr}
+# (INVESTIGATION.md, 2026-12-04: UNETR 3e-4 for both families; SwinUNETR decoder/full 1e-4, PEFT 1e-3.)
+LR_unetr=${LR_unetr:-3e-4}
+LR_swinunetr=${LR_swinunetr:-full=1e-4,decoder=1e-4,*=1e-3}
 run() { node --import tsx bench/fewshot.ts "$@" & echo $! > .bench-pid; wait $!; }
 for seed in ${SEEDS:-1 2 3}; do
   for k in ${KS:-3 1 5}; do
