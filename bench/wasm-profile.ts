@@ -9,10 +9,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { Adam, backward, diceLoss, oneHot, tidy } from '../src/engine';
 import type { ConvSpec, MatmulSpec } from '../src/engine/backend';
 import { createNodeWasmEngine } from '../src/engine/wasm/node';
-import { buildBenchModel, BENCH_BATCH, BENCH_SIZE } from './lib/wasm-vs-torch';
+import { benchTrainingStep } from './lib/wasm-vs-torch';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -55,12 +54,7 @@ for (const name of TIMED) {
   };
 }
 
-const model = buildBenchModel(e, id);
-const x = e.randn([BENCH_BATCH, 1, ...BENCH_SIZE], { seed: 5 });
-const voxels = BENCH_SIZE[0] * BENCH_SIZE[1] * BENCH_SIZE[2];
-const labels = Array.from({ length: BENCH_BATCH * voxels }, (_, i) => Math.floor(((i % voxels) / voxels) * 3));
-const target = oneHot(e, labels, [BENCH_BATCH, ...BENCH_SIZE], 3);
-const opt2 = new Adam([...model.params.entries()].map(([, p]) => p).filter((p) => p.requiresGrad), { lr: 1e-4 });
+const training = benchTrainingStep(e, id);
 const session = profileOut ? new Session() : null;
 if (session) {
   session.connect();
@@ -73,12 +67,7 @@ for (let i = 0; i <= reps; i++) {
     if (session) await session.post('Profiler.start');
   }
   const t0 = performance.now();
-  const loss = tidy(() => diceLoss(model.forward(x), target));
-  backward(loss);
-  opt2.step();
-  opt2.zeroGrad();
-  await loss.item();
-  loss.dispose();
+  await training.step();
   if (i) times.push(performance.now() - t0);
 }
 if (session && profileOut) {
@@ -90,6 +79,5 @@ const rows = [...stats].map(([k, s]) => ({ k, ms: s.ms / reps, calls: s.calls / 
 console.log(`${id} on ${e.description}: ${step.toFixed(0)} ms per step (mean of ${reps} after a warm-up), ${rows.reduce((a, r) => a + r.ms, 0).toFixed(0)} ms in backend calls`);
 console.log('| op | ms per step | share | calls | GFLOP/s |\n|---|---:|---:|---:|---:|');
 for (const r of rows.filter((r) => r.ms >= 0.005 * step)) console.log(`| ${r.k} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / step).toFixed(1)} % | ${r.calls} | ${r.gflops ? r.gflops.toFixed(1) : ''} |`);
-for (const t of [x, target, model]) t.dispose();
-opt2.dispose();
+training.dispose();
 e.dispose();

@@ -22,9 +22,6 @@ import { UNETR } from '../../src/models/unetr';
 const PYTHON = '/usr/bin/python3';
 const SIZE = [32, 64, 32] as const;
 const BATCH = 2;
-/** The benchmark's input size and batch (bench/wasm-profile.ts profiles the same step). */
-export const BENCH_SIZE = SIZE;
-export const BENCH_BATCH = BATCH;
 
 interface Row {
   what: string;
@@ -50,7 +47,7 @@ function manifestConfig(id: string): Record<string, unknown> {
 }
 
 /** The shipped model's configuration (models/<id>.json) with seeded untrained weights, at the benchmark's size. */
-export function buildBenchModel(e: Engine, id: 'unetr' | 'swinunetr'): SegmentationModel {
+function buildBenchModel(e: Engine, id: 'unetr' | 'swinunetr'): SegmentationModel {
   const c = manifestConfig(id) as Record<string, number & number[]>;
   if (id === 'unetr') return UNETR.init(e, { inChannels: 1, outChannels: 3, imgSize: [...SIZE], featureSize: c.feature_size, hiddenSize: c.hidden_size, mlpDim: c.mlp_dim, numHeads: c.num_heads }, 1);
   return SwinUNETR.init(e, { inChannels: 1, outChannels: 3, featureSize: c.feature_size, depths: c.depths, numHeads: c.num_heads, windowSize: c.window_size }, 1);
@@ -71,28 +68,45 @@ async function gemmGflops(e: Engine, n: number, reps: number): Promise<number> {
   return (2 * n ** 3) / (median(t) / 1000) / 1e9;
 }
 
-async function stepSeconds(e: Engine, id: 'unetr' | 'swinunetr', reps: number): Promise<{ median: number; peak: number }> {
+/**
+ * The benchmark's training step on `id` (bench/wasm-profile.ts profiles the same step) (batch BATCH of SIZE, seeded input, a fixed 3-class
+ * target, soft Dice, Adam): `step()` resolves once the loss is read back, so its time is the
+ * whole step; `dispose()` frees the model, data and optimiser.
+ */
+export function benchTrainingStep(e: Engine, id: 'unetr' | 'swinunetr'): { step: () => Promise<void>; dispose: () => void } {
   const model = buildBenchModel(e, id);
   const x = e.randn([BATCH, 1, ...SIZE], { seed: 5 });
   const voxels = SIZE[0] * SIZE[1] * SIZE[2];
   const labels = Array.from({ length: BATCH * voxels }, (_, i) => Math.floor(((i % voxels) / voxels) * 3));
   const target = oneHot(e, labels, [BATCH, ...SIZE], 3);
   const opt = new Adam([...model.params.entries()].map(([, p]) => p).filter((p) => p.requiresGrad), { lr: 1e-4 });
+  return {
+    async step() {
+      const loss = tidy(() => diceLoss(model.forward(x), target));
+      backward(loss);
+      opt.step();
+      opt.zeroGrad();
+      await loss.item();
+      loss.dispose();
+    },
+    dispose() {
+      opt.dispose();
+      for (const t of [x, target, model]) t.dispose();
+    },
+  };
+}
+
+async function stepSeconds(e: Engine, id: 'unetr' | 'swinunetr', reps: number): Promise<{ median: number; peak: number }> {
+  const training = benchTrainingStep(e, id);
   const times: number[] = [];
   e.resetPeak();
   for (let i = 0; i <= reps; i++) {
     const t0 = performance.now();
-    const loss = tidy(() => diceLoss(model.forward(x), target));
-    backward(loss);
-    opt.step();
-    opt.zeroGrad();
-    await loss.item();
-    loss.dispose();
+    await training.step();
     if (i) times.push((performance.now() - t0) / 1000);
   }
   const peak = e.memory().peakBytes;
-  opt.dispose();
-  for (const t of [x, target, model]) t.dispose();
+  training.dispose();
   return { median: median(times), peak };
 }
 
