@@ -72,9 +72,9 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const localiser = opts.localiserModel ? await opts.localiserModel() : null;
   const extra: string[] = [];
   let localiserMs: number | undefined;
-  const localise = async () => {
+  const localise = async (localiserModel: LoadedModel) => {
     const t0 = performance.now();
-    const found = await localiseHippocampi(scan, localiser!);
+    const found = await localiseHippocampi(scan, localiserModel);
     localiserMs = performance.now() - t0;
     return found;
   };
@@ -82,7 +82,7 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const places = localiser?.manifest.localiserRole === 'placement';
   if (localiser && places) {
     opts.onProgress?.({ stage: 'localise' });
-    const found = await localise();
+    const found = await localise(localiser);
     const findings = localiserFindings(found);
     if (findings) role = { localiser: findings };
     // The registration alone then places the crops, and the checks say how far to trust them.
@@ -90,7 +90,7 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   } else if (localiser) {
     // A cross-check changes neither the registration nor the crops: it runs beside them (on
     // another thread where its backend has one) and only the checks at the end wait for it.
-    const crossCheck = localise().then((found) => {
+    const crossCheck = localise(localiser).then((found) => {
       const findings = localiserFindings(found);
       if (findings) return { left: findings.left, right: findings.right };
       extra.push(
