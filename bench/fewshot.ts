@@ -4,6 +4,7 @@
  *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3 | full=…,decoder=…,*=…] [--batch 2] [--crop 32,64,32]
  *                            [--test-cases 20] [--domain-seed 1] [--engine wasm|webgpu|cpu] [--threads N]
  *                            [--holdout test|validation] [--val-cases 10] [--out bench/fewshot]
+ *                            [--domain scanner|msd|freesurfer]
  *   real scans: --train-dir <dir> --test-dir <dir> --label-map <preset | code:target,…> [--margin 8]
  *
  * Each base model is adapted to a target domain with k labelled scans by every method, and
@@ -18,6 +19,15 @@
  * `--holdout validation` scores on --val-cases scans drawn (VALIDATION_SUBSET_SEED) from the `val`
  * scans outside the test subset (keep --test-cases as in the test runs), for choosing steps and
  * learning rates without looking at the test scans (a section of its own).
+ *
+ * `--domain` (issue #16's protocol shift; `scanner`, the default, is the domain above):
+ * - `msd`: MSD Task04 as it is (no scanner), its labels as the whole hippocampus (label > 0), the
+ *   same training pool and held-out scans: a FreeSurfer-protocol base (`--models swinunetr-fs,unetr-fs`)
+ *   adapted to MSD's outline (the reverse protocol shift);
+ * - `freesurfer`: an MSD-protocol base adapted to FreeSurfer's hippocampus (aseg 17/53 as one
+ *   structure) from synthetic crops of the SynthSeg label maps, held out: the FS models' validation
+ *   maps and the real FreeSurfer-labelled subjects (bench/lib/fewshot-fs-domain.ts; make the crops
+ *   first with bench/fewshot/fs_synth_crops.py).
  *
  * Engine: `--engine` when given, else the choice of `seahorse finetune` (src/engine/open-node.ts:
  * WebGPU on a hardware GPU, else the wasm engine); `--threads N` sets the wasm engine's threads.
@@ -55,6 +65,7 @@ import { caseSeed, simulateScanner, TARGET_SCANNER } from '../src/train/domain-s
 import { applyLabelMap, parseLabelMap, type LabelMap } from '../src/train/label-map';
 import { asLabels } from '../src/train/samples';
 import { msdDir } from '../src/testing/shared';
+import { loadFreeSurferDomain } from './lib/fewshot-fs-domain';
 import { lineChartSvg } from './lib/line-chart';
 
 const { values: opt } = parseArgs({
@@ -78,6 +89,7 @@ const { values: opt } = parseArgs({
     'test-dir': { type: 'string' },
     'label-map': { type: 'string' },
     margin: { type: 'string', default: '8' },
+    domain: { type: 'string', default: 'scanner' },
     report: { type: 'boolean', default: false },
   },
 });
@@ -196,7 +208,13 @@ function loadDomain(): Domain {
       space: map.space,
     };
   }
+  if (!['scanner', 'msd', 'freesurfer'].includes(opt.domain)) throw new Error(`--domain must be scanner, msd or freesurfer, got "${opt.domain}"`);
+  if (opt.domain === 'freesurfer') {
+    if (opt.holdout !== 'test') throw new Error('--domain freesurfer has no validation split (--holdout test only)');
+    return { ...loadFreeSurferDomain(), space: 'whole' };
+  }
   const split = JSON.parse(readFileSync(join(msdDir, 'split.json'), 'utf8')) as Record<string, string[]>;
+  if (opt.domain === 'msd') return msdWholeDomain(split);
   const domainSeed = ints(opt['domain-seed'], '--domain-seed')[0];
   const shift = (s: LabelledScan): LabelledScan => ({ ...s, image: simulateScanner(s.image, TARGET_SCANNER, caseSeed(domainSeed, s.id)) });
   const testCases = drawSubset(split.val, ints(opt['test-cases'], '--test-cases')[0], TEST_SUBSET_SEED);
@@ -215,6 +233,23 @@ function loadDomain(): Domain {
     test: unshifted.map(shift),
     space: 'classes',
     unshiftedTest: unshifted,
+  };
+}
+
+/**
+ * The reverse protocol shift: MSD scans as they are, MSD's labels as the whole hippocampus (a
+ * FreeSurfer-protocol base learns MSD's outline), the scanner domain's pool and held-out scans.
+ */
+function msdWholeDomain(split: Record<string, string[]>): Domain {
+  const whole = parseLabelMap('binary');
+  const read = (c: string) => readPair(msdDir, c, whole);
+  const testCases = drawSubset(split.val, ints(opt['test-cases'], '--test-cases')[0], TEST_SUBSET_SEED);
+  if (opt.holdout !== 'test') throw new Error('--domain msd scores on the test scans only (--holdout test)');
+  return {
+    description: `MSD Task04 as it is (no scanner shift), labels as the whole hippocampus (label map "${whole.text}"); training pool: fewshot_pool (${split.fewshot_pool.length} scans); held out: ${testCases.length} of val drawn with seed ${TEST_SUBSET_SEED}`,
+    pool: split.fewshot_pool.map(read),
+    test: testCases.map(read),
+    space: 'whole',
   };
 }
 

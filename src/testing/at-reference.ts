@@ -8,11 +8,11 @@
  */
 import { applyToPoint, invert, multiply, type Vec3 } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
-import { boxToConformed, conformedGrid, extractBox, pasteBoxMasks, type HippocampusBox } from '../core/fullhead';
+import { boxToConformed, conformedGrid, extractBox, extractBoxLabels, pasteBoxMasks, type HippocampusBox } from '../core/fullhead';
 import { LEFT, RIGHT } from '../core/fullhead';
 import { dice } from '../core/metrics';
 import { voxelVolumeMm3 } from '../core/measure';
-import type { Volume } from '../core/volume';
+import type { LabelVolume, Volume } from '../core/volume';
 import { frameToBox, maskGeometry, msdFrame, RECENTRE_VOXELS } from '../infer/msd-frame';
 import { segmentVolume, type LoadedModel } from '../infer/pipeline';
 
@@ -41,6 +41,40 @@ export function labelCentroidMm(reference: Volume, code: number): Vec3 | null {
 }
 
 /**
+ * The side's box (the whole conformed grid, mirrored for the right as roi.ts's boxes are) and
+ * the reference hippocampus' centroid in it: where the full-head path would frame the crop
+ * once it had found that hippocampus.
+ */
+export function referenceBox(scan: Volume, reference: Volume, code: number, side: 'left' | 'right'): { box: HippocampusBox; centre: Vec3 } {
+  if (reference.dims.some((d, a) => d !== scan.dims[a])) throw new Error('the reference labels must be on the scan grid');
+  const centreMm = labelCentroidMm(reference, code);
+  if (!centreMm) throw new Error(`the reference has no label ${code}`);
+  const conformed = conformedGrid(scan);
+  const box: HippocampusBox = {
+    side,
+    label: side === 'left' ? LEFT : RIGHT,
+    grid: { dims: conformed.dims, affine: multiply(conformed.affine, boxToConformed([0, 0, 0], conformed.dims, side)) },
+    inView: 1,
+    centreMm,
+  };
+  return { box, centre: applyToPoint(invert(box.grid.affine), centreMm) };
+}
+
+/**
+ * One side of a labelled full-head scan as a crop model's training or test pair: the image
+ * (trilinear) and `labels` (the reference mapped to the model's targets, on the scan grid;
+ * nearest) on the MSD-framed crop at the reference hippocampus' centroid, the framing the
+ * full-head path gives a crop model (bench/fewshot.ts `--domain freesurfer` adapts and scores on
+ * such crops).
+ */
+export function msdCropAtReference(scan: Volume, reference: Volume, code: number, side: 'left' | 'right', labels: LabelVolume): { image: Volume<Float32Array>; labels: LabelVolume } {
+  if (labels.dims.some((d, a) => d !== scan.dims[a])) throw new Error('the labels must be on the scan grid');
+  const { box, centre } = referenceBox(scan, reference, code, side);
+  const frame = msdFrame(box, centre);
+  return { image: extractBox(scan, frame), labels: extractBoxLabels(labels, frame) };
+}
+
+/**
  * Segments one side of `scan` with the crop framed at the reference hippocampus `code`
  * (FreeSurfer: 17 left, 53 right) and compares the whole-hippocampus mask (label > 0) with it.
  * `reference` (label codes, any voxel type) must share the scan's grid.
@@ -52,25 +86,13 @@ export async function segmentAtReference(
   side: 'left' | 'right',
   model: LoadedModel,
 ): Promise<AtReferenceResult> {
-  if (reference.dims.some((d, a) => d !== scan.dims[a])) throw new Error('the reference labels must be on the scan grid');
-  const centreMm = labelCentroidMm(reference, code);
-  if (!centreMm) throw new Error(`the reference has no label ${code}`);
-  const conformed = conformedGrid(scan);
-  // The whole conformed grid as the side's box (mirrored for the right, like roi.ts's boxes).
-  const box: HippocampusBox = {
-    side,
-    label: side === 'left' ? LEFT : RIGHT,
-    grid: { dims: conformed.dims, affine: multiply(conformed.affine, boxToConformed([0, 0, 0], conformed.dims, side)) },
-    inView: 1,
-    centreMm,
-  };
+  const { box, centre } = referenceBox(scan, reference, code, side);
   const asTrained: LoadedModel = { ...model, manifest: { ...model.manifest, orientation: 'as-is' } };
   const segment = async (frame: HippocampusBox) => {
     const result = await segmentVolume(extractBox(scan, frame), asTrained, { largestComponent: false });
     const whole = Uint8Array.from(result.labels.data, (v) => (v !== 0 ? 1 : 0));
     return keepLargestComponentPerLabel(whole, frame.grid.dims);
   };
-  const centre = applyToPoint(invert(box.grid.affine), centreMm);
   let frame = msdFrame(box, centre);
   let mask = await segment(frame);
   let recentred = false;
