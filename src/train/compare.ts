@@ -21,7 +21,7 @@ import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
 import { modelShapeOf } from '../peft/merge';
 import { countTrainable, METHODS, type MethodConfig, type ResolvedMethodConfig, type TrainableCount } from '../peft/methods';
 import { classGroupsFor, type TargetSpace } from './label-map';
-import { train, type StepReport } from './loop';
+import { train, type Checkpoint, type StepReport } from './loop';
 import { batches, makeSample } from './samples';
 import { openForFineTuning } from './setup';
 
@@ -101,6 +101,11 @@ export interface ComparisonCallbacks {
   onRunStart?: (run: RunKey, index: number, total: number) => void;
   onStep?: (run: RunKey, report: StepReport) => void;
   onRun?: (result: RunResult) => void;
+  /**
+   * The trained tensors before the first step and after every step (a host read each step:
+   * for measuring how far they move, bench/factor-motion.ts; leave unset otherwise).
+   */
+  onState?: (run: RunKey, checkpoint: Checkpoint) => void;
   signal?: AbortSignal;
 }
 
@@ -236,6 +241,7 @@ export async function runComparison(
             classGroups: groups,
             signal: callbacks.signal,
             onStep: (r) => callbacks.onStep?.(key, r),
+            ...(callbacks.onState ? { checkpointEvery: 1, onCheckpoint: (c: Checkpoint) => callbacks.onState?.(key, c) } : {}),
           });
         } catch (e) {
           adapted.dispose();
