@@ -315,6 +315,34 @@ function verdicts(rows: Summary[], architecture: string): string[] {
   return out;
 }
 
+/**
+ * The papers' comparison seed by seed (the same k scans for every method of a seed): the paper
+ * method minus decoder-only and LoRA, in Dice points, so the spread over seeds shows beside the
+ * mean. Only where a k ≤ 5 has runs of both for some seed.
+ */
+function seedDifferences(runs: readonly RunResult[], architecture: string): string[] {
+  const own = architecture === 'UNETR' ? 'LoRA-PT' : 'HyPS';
+  const dice = (r: RunResult) => runMean(r, WHOLE, 'dice');
+  const out: string[] = [];
+  for (const k of [...new Set(runs.map((r) => r.k))].filter((k) => k > 0 && k <= 5).sort((a, b) => a - b)) {
+    for (const mine of [...new Set(runs.filter((r) => r.k === k && r.method.startsWith(own)).map((r) => r.method))]) {
+      for (const other of ['Decoder only', 'LoRA']) {
+        const pairs = runs
+          .filter((r) => r.k === k && r.method === mine)
+          .map((m) => [m, runs.find((o) => o.k === k && o.seed === m.seed && o.method === other)] as const)
+          .filter((p): p is readonly [RunResult, RunResult] => p[1] !== undefined)
+          .sort((a, b) => a[0].seed - b[0].seed);
+        if (pairs.length === 0) continue;
+        const d = pairs.map(([m, o]) => 100 * (dice(m) - dice(o)));
+        const mean = d.reduce((a, b) => a + b, 0) / d.length;
+        const sd = d.length > 1 ? Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1)) : NaN;
+        out.push(`- k = ${k}: ${mine} − ${other}, per seed: ${pairs.map(([m], i) => `seed ${m.seed} ${d[i] >= 0 ? '+' : ''}${d[i].toFixed(1)}`).join(', ')} points; mean ${mean >= 0 ? '+' : ''}${mean.toFixed(1)}${Number.isFinite(sd) ? ` ± ${sd.toFixed(1)} (sd over ${d.length} seeds)` : ' (one seed)'}.`);
+      }
+    }
+  }
+  return out;
+}
+
 function plot(rows: Summary[], modelId: string): string {
   const methods = [...new Set(rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.method))];
   const ks = [...new Set(rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.k))].sort((a, b) => a - b);
@@ -467,6 +495,8 @@ function writeReport(out: string, sections: readonly Section[]): void {
     if (s.unshiftedWholeDice !== undefined) md.push(`Reference: the base model on the same held-out scans without the simulated scanner: whole Dice ${f3(s.unshiftedWholeDice)} (the zero-shot row below is under the shift).`, '');
     if (rows.length === 0) continue;
     md.push(table(rows, result.structures), '', `Plot: [${plotName(s)}](${plotName(s)})`, '', "### Against the issue's acceptance and goal", '', ...verdicts(rows, s.manifest.architecture));
+    const perSeed = seedDifferences(s.runs, s.manifest.architecture);
+    if (perSeed.length) md.push('', '### The papers\' question seed by seed', '', 'Whole-hippocampus Dice of the paper method minus each baseline on the same seed (the same k training scans):', '', ...perSeed);
     writeFileSync(join(out, plotName(s)), plot(rows, s.id));
     if (s.runs.some((r) => r.method !== ZERO_SHOT && r.losses.length >= LOSS_WINDOWS)) {
       md.push('', '### Training loss', '', `Mean training loss over each tenth of a run (one step: one batch of ${String(s.config.batch)} random crops, so single steps are noisy; the learning rate decays poly(0.9) to 0 at the last step). Plot (moving mean of ${LOSS_SMOOTHING} steps): [${lossPlotName(s)}](${lossPlotName(s)})`, '', lossTable(s.runs));
