@@ -4,7 +4,7 @@
  *                            [--k 1,3,5,10] [--seeds 1,2,3] [--steps 100] [--lr 1e-3 | full=…,decoder=…,*=…] [--batch 2] [--crop 32,64,32]
  *                            [--test-cases 20] [--domain-seed 1] [--engine wasm|webgpu|cpu] [--threads N]
  *                            [--holdout test|validation] [--val-cases 10] [--out bench/fewshot]
- *                            [--domain scanner|msd|freesurfer]
+ *                            [--domain scanner|msd|freesurfer]   (--methods none: the zero-shot row only)
  *   real scans: --train-dir <dir> --test-dir <dir> --label-map <preset | code:target,…> [--margin 8]
  *
  * Each base model is adapted to a target domain with k labelled scans by every method, and
@@ -537,7 +537,8 @@ async function main(): Promise<void> {
   try {
     for (const id of modelIds) {
       const { manifest, bytes } = readModelNode(id);
-      const methods = opt.methods ? opt.methods.split(',').map(parseMethod) : defaultMethods(manifest.architecture);
+      // `--methods none`: the zero-shot row alone (a base model as the reference on a domain).
+      const methods = opt.methods === 'none' ? [] : opt.methods ? opt.methods.split(',').map(parseMethod) : defaultMethods(manifest.architecture);
       for (const m of methods) lrs.of(m.method); // refuse a missing rate before hours of training
       // Runs are comparable (and reusable) when these agree; the grid itself may grow.
       const comparable = { model: id, steps, lr: lrs.value, batch, crop: crop ?? manifest.inputSize, space: domain.space };
@@ -581,19 +582,19 @@ async function main(): Promise<void> {
       const total = 1 + methods.length * ks.length * seeds.length;
       // One comparison per method, in the grid's order (method, k, seed), so each can have its own lr;
       // the zero-shot row is computed by the first and reused by the others.
-      for (const method of methods) {
+      for (const method of methods.length ? methods : [null]) {
         await runComparison(
           engine,
           { manifest, onnxBytes: bytes },
           domain.pool,
           domain.test,
-          { methods: [method], ks, seeds, steps, lr: lrs.of(method.method), batch, crop, space: domain.space },
+          { methods: method ? [method] : [], ks, seeds, steps, lr: method ? lrs.of(method.method) : undefined, batch, crop, space: domain.space },
           openBackend,
           {
             reuse: (k) => runs.find((r) => sameKey(r, k as RunResult)) ?? sameRun(k),
             onRunStart: (key) => {
               runStart = performance.now();
-              console.error(`[${key.method === ZERO_SHOT ? 0 : ++index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed} lr ${lrs.of(method.method)}`}`);
+              console.error(`[${key.method === ZERO_SHOT ? 0 : ++index}/${total - 1}] ${id} ${key.method}${key.method === ZERO_SHOT ? '' : ` k=${key.k} seed ${key.seed} lr ${method ? lrs.of(method.method) : '–'}`}`);
             },
             onStep: (_key, s) => console.error(`    step ${s.step}/${steps}  loss ${s.loss.toFixed(4)}  ${(s.ms / 1000).toFixed(1)} s`),
             onRun: (r) => {
