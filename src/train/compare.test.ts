@@ -85,11 +85,16 @@ describe.skipIf(!hasShared)(`comparison end to end (UNETR test fixture, CPU engi
       const pool = split.fewshot_pool.slice(0, 2).map(read).map(mapped);
       const test = split.val.slice(0, 1).map(read).map(mapped);
       const seen: string[] = [];
+      const states: { step: number; first: Float32Array }[] = [];
       await expect(runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { methods: [{ method: 'decoder' }], ks: [3], seeds: [1], steps: 1 }, (b) => createOrtNodeBackend(b))).rejects.toThrow(/pool holds 2/);
       const result = await runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { methods: [{ method: 'decoder' }], ks: [1], seeds: [1], steps: 2, batch: 1, space }, (b) => createOrtNodeBackend(b), {
         onRun: (r) => void seen.push(r.method),
+        onState: (_key, c) => void states.push({ step: c.step, first: Float32Array.from(c.state.values().next().value!.data) }),
       });
       engine.dispose();
+      // The trained tensors before the first step and after each: they move.
+      expect(states.map((x) => x.step)).toEqual([0, 1, 2]);
+      expect(states[2].first.some((v, i) => v !== states[0].first[i])).toBe(true);
       expect(seen).toEqual([ZERO_SHOT, 'Decoder only']);
       expect(result.structures).toEqual(space === 'whole' ? [WHOLE] : ['hippocampus head', 'hippocampus body + tail', WHOLE]);
       const [zero, tuned] = result.runs;
