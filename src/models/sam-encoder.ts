@@ -29,6 +29,19 @@ const LN2D_EPS = 1e-6; // segment_anything LayerNorm2d, the neck
 /** PatchMerging keeps the resolution (stride 1) into these widths (tiny_vit_sam.py: out_dim in [320, 448, 576]). */
 const STRIDE1_DIMS = new Set([320, 448, 576]);
 
+function checkImage(image: Tensor): void {
+  if (image.rank !== 4 || image.shape[1] !== 3 || image.shape[2] % 32 || image.shape[3] % 32) {
+    throw new Error(`the SAM image encoder takes [B, 3, H, W] with H, W multiples of 32, got [${image.shape}]`);
+  }
+}
+
+/** The attention stages (1–3): where LoRA can sit. */
+export const SAM_ATTENTION_STAGES = [1, 2, 3] as const;
+
+function checkStage(stage: number): void {
+  if (!SAM_ATTENTION_STAGES.includes(stage as 1)) throw new Error(`the SAM image encoder's attention stages are 1, 2 and 3, not ${stage}`);
+}
+
 export class SamImageEncoder {
   /** The current forward pass's hooks (set for its duration). */
   private hooks: SamEncoderHooks = {};
@@ -130,33 +143,61 @@ export class SamImageEncoder {
    * head [q | k | v] of 32 channels, TinyViT's layout).
    */
   forward(image: Tensor, hooks: SamEncoderHooks = {}): Tensor {
-    if (image.rank !== 4 || image.shape[1] !== 3 || image.shape[2] % 32 || image.shape[3] % 32) {
-      throw new Error(`the SAM image encoder takes [B, 3, H, W] with H, W multiples of 32, got [${image.shape}]`);
-    }
+    checkImage(image);
+    return this.withHooks(hooks, () => tidy(() => this.runFrom(this.runTo(image, 1), 1)));
+  }
+
+  /**
+   * The features entering stage `stage` (1–3, the attention stages): [B, C, H, W] after
+   * `layers.{stage − 1}`'s downsample. With LoRA only from that stage on, they do not depend
+   * on anything trained: a fine-tuning run computes them once per slice (`fromStage`).
+   */
+  stageInput(image: Tensor, stage: number, hooks: SamEncoderHooks = {}): Tensor {
+    checkImage(image);
+    checkStage(stage);
+    return this.withHooks(hooks, () => tidy(() => this.runTo(image, stage)));
+  }
+
+  /** The rest of the encoder from `stageInput(image, stage)` to the embedding; = `forward(image)`. */
+  fromStage(features: Tensor, stage: number, hooks: SamEncoderHooks = {}): Tensor {
+    checkStage(stage);
+    const C = TINY_VIT.embedDims[stage];
+    if (features.rank !== 4 || features.shape[1] !== C) throw new Error(`stage ${stage} of the SAM image encoder takes [B, ${C}, H, W], got [${features.shape}]`);
+    return this.withHooks(hooks, () => tidy(() => this.runFrom(features, stage)));
+  }
+
+  private withHooks<T>(hooks: SamEncoderHooks, f: () => T): T {
     this.hooks = hooks;
     try {
-      return this.run(image);
+      return f();
     } finally {
       this.hooks = {};
     }
   }
 
-  private run(image: Tensor): Tensor {
-    return tidy(() => {
-      const B = image.shape[0];
-      let x = this.conv('patch_embed.seq.2.c', gelu(this.conv('patch_embed.seq.0.c', image, { stride: 2, padding: 1 })), { stride: 2, padding: 1 });
-      for (let b = 0; b < TINY_VIT.depths[0]; b++) x = this.mbconv(`layers.0.blocks.${b}`, x);
-      x = this.merge('layers.0.downsample', x);
-      for (let l = 1; l < 4; l++) {
-        const [, C, H, W] = x.shape;
-        let t = permute(reshape(x, [B, C, H * W]), [0, 2, 1]);
-        for (let b = 0; b < TINY_VIT.depths[l]; b++) t = this.block(`layers.${l}.blocks.${b}`, t, H, W, TINY_VIT.heads[l], TINY_VIT.windows[l]);
-        x = reshape(permute(t, [0, 2, 1]), [B, C, H, W]);
-        if (l < 3) x = this.merge(`layers.${l}.downsample`, x);
-      }
-      const n1 = this.norm2d('neck.1', this.conv('neck.0', x));
-      return this.norm2d('neck.3', this.conv('neck.2', n1, { padding: 1 }));
-    });
+  /** Patch embed, the MBConv stage and the stages before `stage`, each with its downsample. */
+  private runTo(image: Tensor, stage: number): Tensor {
+    let x = this.conv('patch_embed.seq.2.c', gelu(this.conv('patch_embed.seq.0.c', image, { stride: 2, padding: 1 })), { stride: 2, padding: 1 });
+    for (let b = 0; b < TINY_VIT.depths[0]; b++) x = this.mbconv(`layers.0.blocks.${b}`, x);
+    x = this.merge('layers.0.downsample', x);
+    for (let l = 1; l < stage; l++) x = this.stage(l, x);
+    return x;
+  }
+
+  /** Stages `stage`…3 and the neck. */
+  private runFrom(x: Tensor, stage: number): Tensor {
+    for (let l = stage; l < 4; l++) x = this.stage(l, x);
+    const n1 = this.norm2d('neck.1', this.conv('neck.0', x));
+    return this.norm2d('neck.3', this.conv('neck.2', n1, { padding: 1 }));
+  }
+
+  /** Attention stage l (1–3) on an image [B, C, H, W], then its downsample (none after the last). */
+  private stage(l: number, x: Tensor): Tensor {
+    const [B, C, H, W] = x.shape;
+    let t = permute(reshape(x, [B, C, H * W]), [0, 2, 1]);
+    for (let b = 0; b < TINY_VIT.depths[l]; b++) t = this.block(`layers.${l}.blocks.${b}`, t, H, W, TINY_VIT.heads[l], TINY_VIT.windows[l]);
+    const y = reshape(permute(t, [0, 2, 1]), [B, C, H, W]);
+    return l < 3 ? this.merge(`layers.${l}.downsample`, y) : y;
   }
 
   dispose(): void {

@@ -32,8 +32,12 @@ const DIGEST_AT = 16;
 /** A header larger than this is not one we wrote (guards against reading garbage lengths). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
-/** What an adapter was trained on: a segmentation model, or SAM's prompt encoder + mask decoder (src/sam/adapter.ts). */
-export type AdapterBaseKind = ModelKind | 'sam-decoder';
+/**
+ * What an adapter was trained on: a segmentation model, SAM's prompt encoder + mask decoder
+ * (`sam-decoder`), or SAM's image encoder (LoRA) + prompt encoder + mask decoder (`sam-lora`);
+ * the SAM kinds are written and merged by src/sam/adapter.ts.
+ */
+export type AdapterBaseKind = ModelKind | 'sam-decoder' | 'sam-lora';
 
 export interface AdapterBase {
   readonly kind: AdapterBaseKind;
@@ -145,7 +149,7 @@ export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file
   if (header?.format !== 'seahorse-adapter' || !Array.isArray(header.tensors) || !header.method || !header.base) fail(`${label} is corrupted: its header lacks the adapter fields`);
   const bad = invalidResolvedConfig(header.method);
   if (bad) fail(`${label} cannot be used by this version of Seahorse: ${bad}`);
-  if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr' && header.base.kind !== 'sam-decoder') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
+  if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr' && header.base.kind !== 'sam-decoder' && header.base.kind !== 'sam-lora') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
   if (typeof header.base.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(header.base.fingerprint)) fail(`${label} is corrupted: it names no valid base-model fingerprint`);
   const dataStart = alignUp(PREAMBLE + headerLength);
   const data = bytes.subarray(dataStart);

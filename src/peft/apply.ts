@@ -75,7 +75,7 @@ export interface AppliedOnnx {
  */
 export async function applyAdapterToOnnx(onnxBytes: Uint8Array, adapter: Adapter, label = 'the base model'): Promise<AppliedOnnx> {
   const base = adapter.base;
-  if (base.kind === 'sam-decoder') throw new BaseModelMismatchError(`this adapter was trained on Segment Anything's mask decoder; use it with seahorse prompt --adapter, not with ${label}`);
+  if (base.kind === 'sam-decoder' || base.kind === 'sam-lora') throw new BaseModelMismatchError(`this adapter was trained on Segment Anything${base.kind === 'sam-lora' ? ' (image encoder LoRA + mask decoder)' : "'s mask decoder"}; use it with seahorse prompt --adapter, not with ${label}`);
   const proto = decodeModel(onnxBytes);
   const source = onnxWeightSource(proto, label);
   const shape = modelShapeOf(base.kind, base.config);

@@ -27,7 +27,7 @@ export class LoraAdapter implements MethodAdapter {
   }
 
   hooks(): ForwardHooks {
-    const w = this.branches.weights(this.model);
+    const w = this.branches.weights((n) => this.model.params.get(n));
     return { param: (name) => w.get(name) };
   }
 

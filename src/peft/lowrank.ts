@@ -163,9 +163,9 @@ export class LoraBranches {
     }
   }
 
-  /** W + s·B·A per weight name (W the model's frozen weight). */
-  weights(model: SegmentationModel): Map<string, Tensor> {
-    return new Map(this.layers.map((l) => [l.target.weight, add(model.params.get(l.target.weight), scale(matmul(l.b, l.a), this.scaling))]));
+  /** W + s·B·A per weight name (W the frozen weight `base` gives: a model's parameter, SAM's image encoder's). */
+  weights(base: (name: string) => Tensor): Map<string, Tensor> {
+    return new Map(this.layers.map((l) => [l.target.weight, add(base(l.target.weight), scale(matmul(l.b, l.a), this.scaling))]));
   }
 
   dispose(): void {

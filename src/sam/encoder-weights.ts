@@ -15,7 +15,7 @@
  *   `layers.L.blocks.B.attn.attention_bias` (not a state-dict name: the table and its index are gone).
  */
 import { tensorToFloat32 } from '../onnx/initializers';
-import { attributesOf, graphOf, initializersOf, nodesOf, toNumber, type ModelProto, type TensorProto } from '../onnx/proto';
+import { attributesOf, DataType, graphOf, initializersOf, nodesOf, onnx, outputsOf, toNumber, type ModelProto, type TensorProto } from '../onnx/proto';
 import type { HostWeight } from './decoder-weights';
 
 /** The module path of a node from its scope name: `/patch_embed/seq/seq.0/c/Conv` → `patch_embed.seq.0.c`. */
@@ -84,4 +84,46 @@ export function readSamEncoderWeights(model: ModelProto): SamEncoderWeights {
   // The named ones (LayerNorms, Linear biases) as they are.
   for (const name of inits.keys()) if (!used.has(name) && !name.startsWith('onnx::')) take(name, name);
   return { weights, initializersUsed: used.size, initializersTotal: inits.size };
+}
+
+/**
+ * Writes Linear weights (our names, torch layout [out, in]) into their transposed `onnx::MatMul_N`
+ * initializers, in place (merging the encoder LoRA). Throws naming a weight that is not a
+ * MatMul initializer of the graph or has the wrong shape. Returns how many were written.
+ */
+export function writeSamEncoderLinears(model: ModelProto, values: ReadonlyMap<string, HostWeight>): number {
+  const g = graphOf(model);
+  const inits = new Map(initializersOf(g).map((t) => [t.name, t]));
+  const refs = new Map<string, TensorProto>();
+  for (const n of nodesOf(g)) if (n.opType === 'MatMul' && inits.has(n.input[1])) refs.set(`${modulePath(n.name ?? '')}.weight`, inits.get(n.input[1])!);
+  for (const [name, v] of values) {
+    const init = refs.get(name);
+    if (!init) throw new Error(`encoder.onnx has no Linear weight "${name}"`);
+    const [inF, outF] = init.dims.map(toNumber);
+    if (v.shape.length !== 2 || v.shape[0] !== outF || v.shape[1] !== inF) throw new Error(`"${name}" is [${v.shape}], the encoder's is [${outF}, ${inF}]`);
+    const data = transpose2(Float32Array.from(v.data), outF, inF);
+    init.rawData = new Uint8Array(data.buffer);
+    init.floatData = [];
+    init.externalData = [];
+    init.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+  }
+  return values.size;
+}
+
+/**
+ * encoder.onnx with one more output: the features entering attention stage `stage` (1–3), the
+ * output of `layers.{stage − 1}`'s downsample (its last Conv, [1, C, H, W]) — what LoRA training
+ * caches per slice (`SamImageEncoder.stageInput` on the engine gives the same). Returns the
+ * bytes and the new output's name.
+ */
+export function encoderWithStageOutput(model: ModelProto, stage: number): { model: ModelProto; output: string } {
+  const g = graphOf(model);
+  const nodeName = `/layers.${stage - 1}/downsample/conv3/c/Conv`;
+  const node = nodesOf(g).find((n) => n.name === nodeName);
+  if (!node) throw new Error(`encoder.onnx has no node ${nodeName} (stage ${stage}'s input)`);
+  const output = node.output[0];
+  if (!outputsOf(g).some((o) => o.name === output)) {
+    outputsOf(g).push(onnx.ValueInfoProto.create({ name: output, type: { tensorType: { elemType: DataType.FLOAT } } }));
+  }
+  return { model, output };
 }

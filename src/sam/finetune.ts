@@ -17,6 +17,9 @@ import {
   type Engine, type Tensor,
 } from '../engine';
 import { SamMaskDecoder, type SamPromptBatch } from '../models/sam-decoder';
+import { TINY_VIT } from '../models/sam-encoder';
+import type { HostTensors } from '../peft/adapted-model';
+import { SamEncoderLora, type SamLoraConfig } from './encoder-lora';
 import type { HostWeight } from './decoder-weights';
 import { SAM_IMAGE_SIZE, type ResizeGeometry } from './preprocess';
 import { SAM_LOW_RES } from './postprocess';
@@ -26,8 +29,10 @@ import { encodePrompt, maskBox, type SlicePrompt } from './prompts';
 export interface SamTrainSlice {
   /** Where it came from, for logs: "case:plane:slice". */
   readonly id: string;
-  /** [256 × 64 × 64]. */
+  /** [256 × 64 × 64] (decoder-only); empty when the run trains encoder LoRA from `features`. */
   readonly embedding: Float32Array;
+  /** With encoder LoRA: the features entering the first adapted stage, [C × H × W] (`encoderWithStageOutput`). */
+  readonly features?: Float32Array;
   /** Label codes, row-major width × height (the slice grid of slice-geometry.ts). */
   readonly labels: ArrayLike<number>;
   readonly geometry: ResizeGeometry;
@@ -52,6 +57,8 @@ export interface SamFinetuneOptions {
   readonly onStep?: (r: { step: number; loss: number; lr: number; ms: number; kind: 'box' | 'points' }) => void;
   /** Stops before the next step (the studio's Cancel); the weights trained so far come back. */
   readonly signal?: AbortSignal;
+  /** LoRA on the image encoder too (the encoder's weights and where LoRA sits); the slices then carry `features`. */
+  readonly encoderLora?: { readonly weights: ReadonlyMap<string, HostWeight>; readonly cfg: SamLoraConfig; readonly current?: HostTensors };
 }
 
 /** The defaults live beside the training data's (no engine code for the page to load). */
@@ -165,9 +172,11 @@ export function trainingPairs(slices: readonly SamTrainSlice[], structures: read
 }
 
 export interface SamFinetuneResult {
-  /** The trained parameters, by our (SAM state-dict) names. */
+  /** The trained parameters, by our (SAM state-dict) names; with encoder LoRA also `<module>.lora_A/B`. */
   readonly trained: Map<string, HostWeight>;
   readonly trainable: number;
+  /** Of `trainable`: the encoder's LoRA factors (0 for decoder-only). */
+  readonly trainableLora: number;
   /** One per step taken (fewer than asked when stopped by the signal). */
   readonly losses: number[];
   readonly pairs: number;
@@ -178,7 +187,7 @@ export interface SamFinetuneResult {
 export function samRecipe(opts: SamFinetuneOptions, result: SamFinetuneResult) {
   return {
     model: 'sam',
-    mode: 'decoder-only on cached embeddings',
+    mode: opts.encoderLora ? `LoRA (rank ${opts.encoderLora.cfg.rank}, α ${opts.encoderLora.cfg.alpha}) on the image encoder's attention qkv/proj of stages ${opts.encoderLora.cfg.stages.join(', ')} + decoder, from cached stage-${opts.encoderLora.cfg.stages[0]} features` : 'decoder-only on cached embeddings',
     pairs: result.pairs,
     batch: opts.batch,
     lr: opts.lr,
@@ -189,7 +198,17 @@ export function samRecipe(opts: SamFinetuneOptions, result: SamFinetuneResult) {
   };
 }
 
-/** Trains the decoder (every parameter but the frozen Fourier matrix) and returns its new weights. */
+/** [C, H, W] of the features entering attention stage 1–3 for SAM's 1024² input (stage 3 keeps stage 2's 64²: PatchMerging with stride 1). */
+export function stageInputShape(stage: number): number[] {
+  const side = stage === 1 ? 128 : 64;
+  return [TINY_VIT.embedDims[stage], side, side];
+}
+
+/**
+ * Trains the decoder (every parameter but the frozen Fourier matrix) and, with `encoderLora`,
+ * LoRA factors on the image encoder's attention projections (each step runs the adapted stages
+ * and the neck from the slices' cached features, then the decoder); returns the new weights.
+ */
 export async function finetuneSamDecoder(
   engine: Engine,
   weights: ReadonlyMap<string, HostWeight>,
@@ -199,9 +218,23 @@ export async function finetuneSamDecoder(
 ): Promise<SamFinetuneResult> {
   const pairs = trainingPairs(slices, structures, opts.minPixels);
   if (!pairs.length) throw new Error(`none of the structures ${structures.join(', ')} covers ${opts.minPixels} pixels of any training slice`);
+  const lora = opts.encoderLora;
+  const stage = lora ? lora.cfg.stages[0] : 0;
+  const featureShape = lora ? stageInputShape(stage) : [];
+  const featureSize = featureShape.reduce((a, b) => a * b, 1);
+  if (lora) for (const s of slices) if (s.features?.length !== featureSize) throw new Error(`slice ${s.id}: encoder LoRA from stage ${stage} needs its [${featureShape}] features, got ${s.features?.length ?? 'none'}`);
   const model = SamMaskDecoder.fromWeights(engine, weights, (n) => !isFrozenSamParam(n));
-  const params = model.trainable();
+  let encoder: SamEncoderLora | null = null;
+  try {
+    encoder = lora ? SamEncoderLora.create(engine, lora.weights, lora.cfg, lora.current) : null;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const loraParams = encoder ? [...encoder.params.values()] : [];
+  const params = [...model.trainable(), ...loraParams];
   const trainable = params.reduce((n, t) => n + t.size, 0);
+  const trainableLora = loraParams.reduce((n, t) => n + t.size, 0);
   const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay });
   const r = rng(opts.seed);
   const losses: number[] = [];
@@ -211,7 +244,7 @@ export async function finetuneSamDecoder(
       if (opts.signal?.aborted) break;
       const s0 = performance.now();
       const kind: 'box' | 'points' = r() < opts.boxFraction ? 'box' : 'points';
-      const emb = new Float32Array(opts.batch * 256 * 64 * 64);
+      const emb = new Float32Array(opts.batch * (lora ? featureSize : 256 * 64 * 64));
       const targets = new Float32Array(opts.batch * SAM_LOW_RES * SAM_LOW_RES);
       const coords: number[] = [];
       const labels: number[] = [];
@@ -228,7 +261,8 @@ export async function finetuneSamDecoder(
         const dp = encodePrompt(prompt, s.geometry);
         if (points >= 0 && dp.count !== points) continue; // one point count per batch (a negative may be missing)
         points = dp.count;
-        emb.set(s.embedding, b * s.embedding.length);
+        if (lora) emb.set(s.features!, b * featureSize);
+        else emb.set(s.embedding, b * s.embedding.length);
         targets.set(lowResTarget(mask, s.geometry), b * SAM_LOW_RES * SAM_LOW_RES);
         coords.push(...dp.coords);
         labels.push(...dp.labels);
@@ -239,7 +273,7 @@ export async function finetuneSamDecoder(
       opt.lr = lr;
       const [t0k, t1k] = candidateTokens(points);
       const loss = tidy(() => {
-        const x = engine.tensor(emb, [opts.batch, 256, 64, 64]);
+        const x = encoder ? encoder.embed(engine.tensor(emb, [opts.batch, ...featureShape])) : engine.tensor(emb, [opts.batch, 256, 64, 64]);
         const y = engine.tensor(targets, [opts.batch, 1, SAM_LOW_RES, SAM_LOW_RES]);
         const out = model.forward(x, batch);
         return samMaskLoss(slice(out.masks, [null, [t0k, t1k]]), y);
@@ -258,8 +292,10 @@ export async function finetuneSamDecoder(
       if (!t.requiresGrad) continue;
       trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
     }
-    return { trained, trainable, losses, pairs: pairs.length, ms: performance.now() - t0 };
+    if (encoder) for (const [name, t] of encoder.params) trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    return { trained, trainable, trainableLora, losses, pairs: pairs.length, ms: performance.now() - t0 };
   } finally {
     model.dispose();
+    encoder?.dispose();
   }
 }

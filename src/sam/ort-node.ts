@@ -5,6 +5,8 @@ import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } 
 export interface SamNodeOptions {
   /** Intra-op threads; default: onnxruntime's choice (all cores). */
   readonly threads?: number;
+  /** Every encoder output of each encode by name (e.g. a stage's features added by `encoderWithStageOutput`). */
+  readonly onEncoderOutputs?: (outputs: Record<string, Float32Array>) => void;
 }
 
 export async function createSamNodeRuntime(encoderBytes: Uint8Array, decoderBytes: Uint8Array, opts: SamNodeOptions = {}): Promise<SamRuntime> {
@@ -32,6 +34,7 @@ export async function createSamNodeRuntime(encoderBytes: Uint8Array, decoderByte
     async encode(image) {
       const out = await encoder.run({ [encIn]: new ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
       const data = out[encOut].data as Float32Array;
+      opts.onEncoderOutputs?.(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])));
       if (data.length !== SAM_EMBEDDING_SIZE) throw new Error(`the encoder returned ${data.length} values, expected 256 × 64 × 64`);
       return data;
     },

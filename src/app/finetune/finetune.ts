@@ -451,6 +451,7 @@ export class Finetune {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const adapter = await decodeAdapter(bytes, `“${file.name}”`);
       // A SAM adapter's base is the page's sam.onnx: whether it fits is checked when the prompt tool merges it.
+      if (adapter.base.kind === 'sam-lora') throw new Error(`“${file.name}” adapts Segment Anything's image encoder too (LoRA); the studio's prompt tool takes decoder-only SAM adapters: use it with “seahorse prompt --adapter”`);
       const sam = adapter.base.kind === 'sam-decoder';
       const base = sam ? undefined : this.deps.models.find((m) => m.id === adapter.base.label);
       if (!sam && !base) throw new Error(`“${file.name}” was trained on “${adapter.base.label ?? adapter.base.kind}”, which is not installed here`);
