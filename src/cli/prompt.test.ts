@@ -40,6 +40,15 @@ describe('seahorse prompt: arguments', () => {
     const noData = await inProcess(['finetune', '--model', 'sam', '--train', 'no-such-dir', '--structures', '17,53', '-o', 'a.seahorse-adapter']);
     expect(noData.status).toBe(1);
     expect(noData.stderr).toMatch(/has no images\/ folder/);
+    // --method lora and its options are checked before any model loads too.
+    const sam = ['finetune', '--model', 'sam', '--train', 'dir', '--structures', '17,53', '-o', 'a.seahorse-adapter'];
+    const badStage = await inProcess([...sam, '--method', 'lora', '--lora-stages', '0,3']);
+    expect(badStage.status).toBe(2);
+    expect(badStage.stderr).toMatch(/attention stages 1, 2, 3/);
+    expect((await inProcess([...sam, '--method', 'lora', '--rank', '400'])).stderr).toMatch(/rank 400 exceeds/);
+    expect((await inProcess([...sam, '--method', 'pissa'])).stderr).toMatch(/--method decoder or lora/);
+    expect((await inProcess([...sam, '--rank', '4'])).stderr).toMatch(/--rank is for --method lora/);
+    expect((await inProcess(['finetune', '--help'])).stdout).toMatch(/--method lora --rank R/);
   });
 });
 

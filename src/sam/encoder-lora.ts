@@ -85,6 +85,7 @@ export class SamEncoderLora {
     readonly encoder: SamImageEncoder,
     readonly cfg: SamLoraConfig,
     current: HostTensors,
+    private readonly ownsEncoder: boolean,
   ) {
     this.branches = new LoraBranches(encoder.engine, checkSamLora(cfg), current, cfg.alpha / cfg.rank, 'SAM encoder LoRA');
     this.firstStage = cfg.stages[0];
@@ -94,11 +95,16 @@ export class SamEncoderLora {
   static create(engine: Engine, weights: ReadonlyMap<string, HostWeight>, cfg: SamLoraConfig, current: HostTensors = samLoraInit(cfg)): SamEncoderLora {
     const encoder = SamImageEncoder.fromWeights(engine, weights);
     try {
-      return new SamEncoderLora(encoder, cfg, current);
+      return new SamEncoderLora(encoder, cfg, current, true);
     } catch (e) {
       encoder.dispose();
       throw e;
     }
+  }
+
+  /** LoRA factors on an encoder already on the engine (which `dispose` leaves to its owner). */
+  static on(encoder: SamImageEncoder, cfg: SamLoraConfig, current: HostTensors = samLoraInit(cfg)): SamEncoderLora {
+    return new SamEncoderLora(encoder, cfg, current, false);
   }
 
   get params(): ReadonlyMap<string, Tensor> {
@@ -118,7 +124,7 @@ export class SamEncoderLora {
 
   dispose(): void {
     this.branches.dispose();
-    this.encoder.dispose();
+    if (this.ownsEncoder) this.encoder.dispose();
   }
 }
 
