@@ -339,6 +339,7 @@ function fullHeadReport(f: FullHeadResult) {
     crossCheck: f.crossCheck ? { left: f.crossCheck.left, right: f.crossCheck.right } : null,
     registration: {
       template: loc.template,
+      startedFrom: loc.startedFrom,
       quality: loc.quality,
       ncc: loc.ncc,
       brainNcc: loc.brainNcc,
@@ -359,7 +360,9 @@ function fullHeadReport(f: FullHeadResult) {
 function registrationLine(f: FullHeadResult): string {
   const loc = f.localisation;
   return (
-    `${loc.quality}: similarity ${loc.ncc.toFixed(2)} overall, ${loc.brainNcc.toFixed(2)} inside the brain; ` +
+    `${loc.quality}: similarity ${loc.ncc.toFixed(2)} overall, ${loc.brainNcc.toFixed(2)} inside the brain` +
+    (loc.startedFrom === 'localiser brain' ? " (started again from the localiser's brain: the start from the field of view's centre did worse)" : '') +
+    '; ' +
     `intracranial volume ≈ ${(loc.icvMm3 / 1e6).toFixed(2)} L`
   );
 }

@@ -15,7 +15,7 @@
 import type { Vec3 } from '../core/affine';
 import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
-import { assertLocalised, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
+import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
 import type { HippocampusBox, Localisation, PreparedTemplate } from '../core/fullhead';
 import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
@@ -70,8 +70,8 @@ export interface LocaliserFindings {
   readonly brainCentroidMm: Vec3;
 }
 
-/** A cross-check localiser's per-side findings. */
-export type CrossCheckFindings = Pick<LocaliserFindings, 'left' | 'right'>;
+/** A cross-check localiser's findings: each side checks the registration; the brain restarts a registration that went wrong. */
+export type CrossCheckFindings = LocaliserFindings;
 
 export interface FullHeadOptions extends SegmentOptions {
   /** Head and body + tail per side (labels 1–4, `SUBLABELS`) instead of one label per side. */
@@ -88,6 +88,10 @@ export interface FullHeadOptions extends SegmentOptions {
    * each side's centroid is compared with the registration's (qc.ts, CROSSCHECK_WARN_MM).
    * Only the checks at the end need it, so it may still be arriving (a promise: the localiser
    * then runs beside the registration and segmentation); null when it found nothing to check with.
+   * Two exceptions, both for a registration that went wrong: one that is not good is tried
+   * again from the brain it found (`registerWithRescue`) and the better of the two is kept; one
+   * that still failed leaves the crops to a localiser sure of both sides (`placedBy: 'localiser'`,
+   * with a warning in words), instead of no masks.
    */
   readonly crossCheck?: CrossCheckFindings | PromiseLike<CrossCheckFindings | null>;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
@@ -213,12 +217,15 @@ export async function segmentFullHead(
   progress({ stage: 'preprocess' });
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
-  const found = opts.localiser;
-  const localisation = localise(scan, template, found ? { brain: { centreMm: found.brainCentroidMm, mask: found.brainMask } } : {});
+  const localisation = opts.localiser
+    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask } })
+    : await registerWithRescue(scan, template, opts.crossCheck);
+  // A cross-check localiser stands in for a registration that failed.
+  const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
   const warnings: string[] = [];
   // A sure localiser places the crops itself; the registration is then the cross-check, the
   // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
-  const placedBy = found && found.left.confidence >= CONFIDENCE_WARN && found.right.confidence >= CONFIDENCE_WARN ? 'localiser' : 'registration';
+  const placedBy = found && isSure(found) ? 'localiser' : 'registration';
   if (placedBy === 'registration' || localisation.quality !== 'failed') assertLocalised(localisation);
   else {
     warnings.push(
@@ -353,6 +360,39 @@ export async function segmentFullHead(
   }
   progress({ stage: 'done' });
   return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(crossCheck ? { crossCheck } : {}) };
+}
+
+/**
+ * The template registration, started from the centre of the bright voxels in the field of view.
+ * When that is not good (a neck, a face cut away or a cropped field of view can pull the start
+ * far from the brain), it starts again from the brain the cross-check localiser found, and the
+ * better of the two is kept. The second start only moves where the search begins: the same
+ * similarity thresholds judge it, and the localiser's hippocampi still check its boxes.
+ */
+async function registerWithRescue(
+  scan: Volume,
+  template: PreparedTemplate,
+  crossCheck: FullHeadOptions['crossCheck'],
+): Promise<Localisation> {
+  const first = localise(scan, template);
+  if (first.quality === 'good' || !crossCheck) return first;
+  // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
+  const found = await settled(crossCheck);
+  if (!found) return first;
+  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm } }));
+}
+
+/** A cross-check's findings once they arrive; undefined when there are none or the localiser failed (its failure is not the answer's). */
+async function settled(crossCheck: FullHeadOptions['crossCheck']): Promise<CrossCheckFindings | undefined> {
+  return Promise.resolve(crossCheck).then(
+    (found) => found ?? undefined,
+    () => undefined,
+  );
+}
+
+/** A localiser sure enough of both sides to place the crops. */
+function isSure(found: LocaliserFindings): boolean {
+  return found.left.confidence >= CONFIDENCE_WARN && found.right.confidence >= CONFIDENCE_WARN;
 }
 
 /** The bounding block of a label volume's non-zero voxels, inclusive; null when there are none. */

@@ -88,11 +88,12 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
     // The registration alone then places the crops, and the checks say how far to trust them.
     else extra.push(`The localiser could not stand behind what it found (${found.problems.join(' ')}): the hippocampi were placed by the template registration alone.`);
   } else if (localiser) {
-    // A cross-check changes neither the registration nor the crops: it runs beside them (on
-    // another thread where its backend has one) and only the checks at the end wait for it.
+    // A cross-check runs beside the registration and segmentation (on another thread where its
+    // backend has one): only the checks at the end wait for it, and a registration that went
+    // wrong (segmentFullHead restarts it from the brain found here, or lets it place the crops).
     const crossCheck = localise(localiser).then((found) => {
       const findings = localiserFindings(found);
-      if (findings) return { left: findings.left, right: findings.right };
+      if (findings) return findings;
       extra.push(
         `The learned localiser that cross-checks the template registration could not stand behind what it found (${found.problems.join(' ')}): ` +
           "the registration's placement of the hippocampi is unchecked.",

@@ -338,7 +338,7 @@ function backendInfo(backend: OrtWebBackend): BackendInfo {
 }
 
 function registrationSummary(loc: Localisation): RegistrationSummary {
-  return { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 };
+  return { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3, startedFrom: loc.startedFrom };
 }
 
 function summarise(name: string, volume: Volume): ScanSummary {

@@ -2,7 +2,7 @@
  * The typed message protocol between the studio (main thread) and the inference worker.
  * Every request carries an `id`; every reply names the request it answers.
  */
-import type { ScanClassification, ScanPath } from '../core/fullhead';
+import type { RegistrationStart, ScanClassification, ScanPath } from '../core/fullhead';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
 import type { Dims3, LabelVolume, SpacingMm } from '../core/volume';
 import type { BackendName } from '../infer/backend';
@@ -72,6 +72,8 @@ export interface RegistrationSummary {
   readonly brainCoverage: number;
   /** Intracranial-volume estimate, mm³. */
   readonly icvMm3: number;
+  /** Where the registration started: the field of view's centre, or (when that did worse) the brain the localiser found. */
+  readonly startedFrom: RegistrationStart;
 }
 
 /** A label's volume; on the full-head path also its share of the intracranial volume. */

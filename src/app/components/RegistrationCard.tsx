@@ -29,6 +29,12 @@ export function RegistrationCard({ studio }: { studio: Studio }) {
         <dd data-testid="registration-similarity">
           {registration.ncc.toFixed(2)} overall, {registration.brainNcc.toFixed(2)} inside the brain
         </dd>
+        <dt>Started from</dt>
+        <dd data-testid="registration-start">
+          {registration.startedFrom === 'localiser brain'
+            ? "the brain the localiser found (the start from the field of view's centre matched worse)"
+            : "the field of view's centre"}
+        </dd>
         <dt>Brain in view</dt>
         <dd>{(100 * registration.brainCoverage).toFixed(0)}%</dd>
         <dt>Intracranial volume</dt>

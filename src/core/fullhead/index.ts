@@ -20,6 +20,7 @@ export { conform, conformedGrid, CONFORMED_MM } from './conform';
 export {
   localise,
   assertLocalised,
+  betterLocalisation,
   prepareTemplate,
   coverage,
   LocalisationError,
@@ -35,6 +36,7 @@ export {
   type PreparedTemplate,
   type BrainPrior,
   type LocaliseOptions,
+  type RegistrationStart,
 } from './localise';
 export { extractBox, extractBoxLabels, boxToConformed, MSD_ORIENTATION, ROI_MARGIN_MM, type HippocampusBox } from './roi';
 export { templateOutline, OUTLINE_BRAIN, OUTLINE_HIPPOCAMPUS } from './outline';

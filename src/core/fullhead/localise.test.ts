@@ -10,7 +10,8 @@ import type { Volume } from '../volume';
 import { mat4 } from '../volume';
 import { classifyScan } from './detect';
 import type { PreparedTemplate } from './localise';
-import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, assertLocalised, localise, prepareTemplate } from './localise';
+import type { Localisation } from './localise';
+import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, assertLocalised, betterLocalisation, localise, prepareTemplate } from './localise';
 import { readTemplate } from './template-node';
 
 /** Registration of real scans is seconds per case on 2 busy cores. */
@@ -150,5 +151,23 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
   it('keeps the thresholds ordered', () => {
     expect(NCC_FAILED).toBeLessThan(NCC_POOR);
     expect(BRAIN_NCC_FAILED).toBeLessThan(BRAIN_NCC_POOR);
+  });
+});
+
+describe('betterLocalisation', () => {
+  // Only quality and brainNcc decide; the rest of a Localisation does not matter here.
+  const loc = (quality: Localisation['quality'], brainNcc: number) => ({ quality, brainNcc }) as Localisation;
+
+  it('prefers the better quality, whatever the similarities', () => {
+    expect(betterLocalisation(loc('failed', 0.29), loc('poor', 0.2)).quality).toBe('poor');
+    expect(betterLocalisation(loc('good', 0.41), loc('poor', 0.39)).quality).toBe('good');
+    expect(betterLocalisation(loc('poor', 0.35), loc('good', 0.45)).quality).toBe('good');
+  });
+
+  it('breaks a tie of quality by the similarity inside the brain, keeping the first on equality', () => {
+    const first = loc('poor', 0.35);
+    expect(betterLocalisation(first, loc('poor', 0.38)).brainNcc).toBe(0.38);
+    expect(betterLocalisation(first, loc('poor', 0.31))).toBe(first);
+    expect(betterLocalisation(first, loc('poor', 0.35))).toBe(first);
   });
 });

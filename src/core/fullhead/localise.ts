@@ -157,6 +157,8 @@ function brainMaskAt(template: Template, level: ImageLevel, rimMm: number, min =
   return dilate6(mask, brain.dims, Math.round(rimMm / level.levelMm));
 }
 
+export type RegistrationStart = 'field of view' | 'localiser brain';
+
 export type LocalisationProblemKind = 'registration-failed' | 'partial-coverage' | 'hippocampus-out-of-view';
 
 export interface LocalisationProblem {
@@ -179,6 +181,8 @@ export interface Localisation {
   readonly icvMm3: number;
   /** Which template the scan was matched to: the whole head, or the skull-stripped brain (stripped scans, or a localiser's brain mask). */
   readonly template: 'head' | 'brain';
+  /** Where the registration started: the centre of the bright voxels in the field of view, or the brain a learned localiser found. */
+  readonly startedFrom: RegistrationStart;
   /** The scan's conformed grid (RAS, 1 mm) the boxes live on. */
   readonly conformed: Grid;
   /** Left (label 1) then right (label 2). */
@@ -280,6 +284,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
     quality,
     brainCoverage,
     template: stripped ? 'brain' : 'head',
+    startedFrom: brain ? 'localiser brain' : 'field of view',
     icvMm3: prepared.brainMm3 * Math.abs(det3(transform)),
     conformed,
     hippocampi,
@@ -287,6 +292,14 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
     levels: result.levels,
     timingsMs: times,
   };
+}
+
+const QUALITY_RANK = { failed: 0, poor: 1, good: 2 } as const;
+
+/** The better of two registrations of one scan: the better quality, then the higher similarity inside the brain. */
+export function betterLocalisation(a: Localisation, b: Localisation): Localisation {
+  const byQuality = QUALITY_RANK[b.quality] - QUALITY_RANK[a.quality];
+  return byQuality > 0 || (byQuality === 0 && b.brainNcc > a.brainNcc) ? b : a;
 }
 
 /** Throws a LocalisationError when the localisation has problems; returns it otherwise. */

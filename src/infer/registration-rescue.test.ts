@@ -1,0 +1,101 @@
+/**
+ * A registration that goes wrong is not the end of a scan (fullhead.ts, `registerWithRescue`
+ * and the localiser's stand-in placement), with the perturbation suite's cases:
+ * - the brainchop sample with its face cut away: started from the centre of the bright voxels,
+ *   the registration fails; started again from the brain the cross-check localiser found, it
+ *   matches, and the masks are those of the intact scan;
+ * - bert with the field of view ending 15 mm above the hippocampi: the registration fails from
+ *   both starts, the localiser places the crops, and the masks come with that said in words.
+ * Real registration, real localiser (models/localiser.onnx), the full-head model `seahorse segment` picks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalisationError, localise, prepareTemplate, type PreparedTemplate } from '../core/fullhead';
+import { readTemplate } from '../core/fullhead/template-node';
+import { dice } from '../core/metrics';
+import type { LabelVolume } from '../core/volume';
+import { labelsOnGrid } from '../core/perturb';
+import { loadSubject, PERTURBATIONS, type Subject } from '../testing/perturb-cases';
+import { hasShared, sharedMissing } from '../testing/shared';
+import { LOCALISER_ID } from './localiser';
+import { loadLocaliserNode } from './localiser-node';
+import { modelForProtocol } from './protocol-choice';
+import { listInstalledModels, loadModelNode, type LoadedNodeModel } from './registry-node';
+import { segmentScan } from './segment-scan';
+
+const SLOW = 300_000;
+const installed = listInstalledModels().map((m) => m.manifest);
+const firstTrained = installed.find((m) => m.status === 'trained');
+const fullHeadModel = firstTrained && modelForProtocol(installed, firstTrained, { choice: 'auto', path: 'full-head', sublabels: false }).id;
+const hasLocaliser = listInstalledModels(undefined, 'localisation').some((m) => m.manifest.id === LOCALISER_ID);
+const skip = !hasShared ? sharedMissing : !fullHeadModel || !hasLocaliser ? '(skipped: needs a trained model and models/localiser.json)' : '';
+
+describe.skipIf(skip !== '')(`a registration that went wrong ${skip}`, () => {
+  let prepared: PreparedTemplate;
+  let model: LoadedNodeModel;
+  let localiser: LoadedNodeModel;
+  let sample: Subject;
+  let intact: LabelVolume;
+  const run = (scan: Subject['scan']) => segmentScan(scan, model, { template: () => prepared, localiserModel: () => localiser });
+
+  beforeAll(async () => {
+    prepared = prepareTemplate(readTemplate());
+    model = await loadModelNode(fullHeadModel!);
+    localiser = (await loadLocaliserNode())!;
+    sample = await loadSubject('sample', async (scan) => {
+      intact = (await run(scan)).labels;
+      return intact;
+    });
+  }, SLOW);
+  afterAll(async () => {
+    await model?.backend.dispose();
+    await localiser?.backend.dispose();
+  });
+
+  it('defaced: the registration starts again from the localiser’s brain and gives the intact scan’s masks', async () => {
+    const defaced = PERTURBATIONS.find((p) => p.name === 'defaced')!.apply(sample).scan;
+    // From the field of view's centre alone, the registration fails on this scan.
+    const alone = localise(defaced, prepared);
+    expect(alone.quality).toBe('failed');
+    expect(alone.startedFrom).toBe('field of view');
+
+    const result = await segmentScan(defaced, model, { template: () => prepared, localiserModel: () => localiser });
+    if (result.path !== 'full-head') throw new Error(`took the ${result.path} path`);
+    const { localisation, placedBy } = result.fullHead;
+    expect(localisation.startedFrom).toBe('localiser brain');
+    expect(localisation.quality).toBe('good');
+    // The registration, not the localiser, still places the crops; the localiser still cross-checks them.
+    expect(placedBy).toBe('registration');
+    expect(result.fullHead.crossCheck).toBeDefined();
+    expect(result.warnings).toEqual([]);
+    for (const side of [1, 2]) {
+      const d = dice(
+        Uint8Array.from(result.labels.data, (v) => (v === side ? 1 : 0)),
+        Uint8Array.from(intact.data, (v) => (v === side ? 1 : 0)),
+      );
+      // Measured 2026-12-04: see the commit; the face is far from the hippocampi, so the masks barely change.
+      expect(d, `side ${side}`).toBeGreaterThan(0.95);
+    }
+  }, SLOW);
+
+  it('a field of view that cuts the brain off: the localiser places the crops, and the warning says so', async () => {
+    const bert = await loadSubject('bert');
+    const perturbed = PERTURBATIONS.find((p) => p.name === 'tight FOV')!.apply(bert);
+    // Without the localiser this scan is refused.
+    await expect(segmentScan(perturbed.scan, model, { template: () => prepared })).rejects.toThrow(LocalisationError);
+
+    const result = await run(perturbed.scan);
+    if (result.path !== 'full-head') throw new Error(`took the ${result.path} path`);
+    expect(result.fullHead.localisation.quality).toBe('failed');
+    expect(result.fullHead.placedBy).toBe('localiser');
+    expect(result.warnings[0]).toMatch(/^The template registration failed .*: the hippocampi were placed by the localiser alone; the template outline is wrong/);
+    const truth = labelsOnGrid(perturbed.truth, result.labels);
+    for (const side of [1, 2]) {
+      const d = dice(
+        Uint8Array.from(result.labels.data, (v) => (v === side ? 1 : 0)),
+        Uint8Array.from(truth.data, (v) => (v === side ? 1 : 0)),
+      );
+      // Measured 0.845 / 0.831 (npm run bench -- perturb, 2026-12-04); the intact scan gives 0.852 / 0.846.
+      expect(d, `side ${side}`).toBeGreaterThan(0.8);
+    }
+  }, SLOW);
+});
