@@ -47,6 +47,7 @@ Options:
                             lora: + LoRA on the image encoder (each step runs the adapted stages)
   --rank <r>                LoRA rank (default ${SAM_LORA_DEFAULTS.rank})
   --alpha <a>               LoRA scale numerator: updates are scaled by alpha/rank (default: the rank)
+  --lora-lr <x>             LoRA: peak learning rate of the factors (default: --lr)
   --lora-stages <list>      which attention stages get LoRA: 1 (2 blocks, 128²), 2 (6 blocks, 64²),
                             3 (2 blocks, 64²), e.g. 2,3, or all (default ${SAM_LORA_DEFAULTS.stages.join(',')}: the cheapest;
                             the stages before the first one are computed once per slice)
@@ -88,6 +89,7 @@ export interface FinetuneSamValues {
   readonly rank?: string;
   readonly alpha?: string;
   readonly 'lora-stages'?: string;
+  readonly 'lora-lr'?: string;
 }
 
 function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
@@ -118,6 +120,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const method = values.method ?? 'decoder';
   if (method !== 'decoder' && method !== 'lora') throw new UsageError(`Segment Anything fine-tunes with --method decoder or lora, got "${method}"`, FINETUNE_SAM_USAGE);
   let lora: SamLoraConfig | null = null;
+  const loraLr = positive(values['lora-lr'], '--lora-lr', false);
   if (method === 'lora') {
     const rank = positive(values.rank, '--rank', true) ?? SAM_LORA_DEFAULTS.rank;
     let stages: number[];
@@ -129,7 +132,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       throw new UsageError(e instanceof Error ? e.message : String(e), FINETUNE_SAM_USAGE);
     }
   } else {
-    for (const o of ['rank', 'alpha', 'lora-stages'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --method lora`, FINETUNE_SAM_USAGE);
+    for (const o of ['rank', 'alpha', 'lora-stages', 'lora-lr'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --method lora`, FINETUNE_SAM_USAGE);
   }
   const perScan = positive(values.slices, '--slices', true) ?? SAM_SLICES_PER_SCAN;
   const threads = positive(values.threads, '--threads', true);
@@ -208,6 +211,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     result = await finetuneSamDecoder(engine, base, slices, structures, {
       ...opts,
       encoderLora: lora && encoderBase ? { weights: encoderBase, cfg: lora } : undefined,
+      loraLr,
       onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${opts.steps}  ${r.kind.padEnd(6)} loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
     });
   } finally {

@@ -138,6 +138,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       warmup: { type: 'string' },
       threads: { type: 'string' },
       'lora-stages': { type: 'string' },
+      'lora-lr': { type: 'string' },
     },
     FINETUNE_USAGE,
   );
@@ -147,7 +148,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
     return;
   }
-  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
+  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages', 'lora-lr'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
   if (values.structures !== undefined) throw new UsageError('--structures is for --model sam (Segment Anything)', FINETUNE_USAGE);
   if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
   const trainDir = values.train ?? values.data;

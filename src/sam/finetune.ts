@@ -59,6 +59,11 @@ export interface SamFinetuneOptions {
   readonly signal?: AbortSignal;
   /** LoRA on the image encoder too (the encoder's weights and where LoRA sits); the slices then carry `features`. */
   readonly encoderLora?: { readonly weights: ReadonlyMap<string, HostWeight>; readonly cfg: SamLoraConfig; readonly current?: HostTensors };
+  /**
+   * Peak learning rate of the LoRA factors (default `lr`): B starts at 0, so with Adam the
+   * update B·A grows by about lr per step and element; LoRA is commonly trained at a higher rate.
+   */
+  readonly loraLr?: number;
 }
 
 /** The defaults live beside the training data's (no engine code for the page to load). */
@@ -193,6 +198,7 @@ export function samRecipe(opts: SamFinetuneOptions, result: SamFinetuneResult) {
     lr: opts.lr,
     warmup: opts.warmup,
     weightDecay: opts.weightDecay,
+    ...(opts.encoderLora ? { loraLr: opts.loraLr ?? opts.lr } : {}),
     seed: opts.seed,
     loss: 'soft Dice + BCE on the 256² low-res logits',
   };
@@ -232,10 +238,13 @@ export async function finetuneSamDecoder(
     throw e;
   }
   const loraParams = encoder ? [...encoder.params.values()] : [];
-  const params = [...model.trainable(), ...loraParams];
-  const trainable = params.reduce((n, t) => n + t.size, 0);
+  const decoderParams = model.trainable();
+  const trainable = [...decoderParams, ...loraParams].reduce((n, t) => n + t.size, 0);
   const trainableLora = loraParams.reduce((n, t) => n + t.size, 0);
-  const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay });
+  const loraLr = opts.loraLr ?? opts.lr;
+  // One optimiser per learning rate, both on the warm-up schedule.
+  const opt = new AdamW(decoderParams, { lr: opts.lr, weightDecay: opts.weightDecay });
+  const loraOpt = loraParams.length ? new AdamW(loraParams, { lr: loraLr, weightDecay: opts.weightDecay }) : null;
   const r = rng(opts.seed);
   const losses: number[] = [];
   const t0 = performance.now();
@@ -271,6 +280,7 @@ export async function finetuneSamDecoder(
       const batch: SamPromptBatch = { coords, labels, batch: opts.batch, points };
       const lr = warmupLr(opts.lr, step, opts.steps, opts.warmup);
       opt.lr = lr;
+      if (loraOpt) loraOpt.lr = warmupLr(loraLr, step, opts.steps, opts.warmup);
       const [t0k, t1k] = candidateTokens(points);
       const loss = tidy(() => {
         const x = encoder ? encoder.embed(engine.tensor(emb, [opts.batch, ...featureShape])) : engine.tensor(emb, [opts.batch, 256, 64, 64]);
@@ -281,6 +291,8 @@ export async function finetuneSamDecoder(
       backward(loss);
       opt.step();
       opt.zeroGrad();
+      loraOpt?.step();
+      loraOpt?.zeroGrad();
       const v = await loss.item();
       loss.dispose();
       if (!Number.isFinite(v)) throw new Error(`SAM fine-tuning diverged at step ${step + 1} (loss ${v}); try a smaller --lr`);
