@@ -129,7 +129,7 @@ function writeOutputs(runs: MotionRun[]): void {
   renameSync(`${JSON_FILE}.tmp`, JSON_FILE);
   // Log scale: the kinds differ by orders of magnitude (a singular value barely moves while its
   // vectors turn); step 0 is 0 by definition and left out.
-  const series = runs.flatMap((r) => Object.entries(r.relative).map(([kind, ys]) => ({ name: `${r.model} ${r.method}: ${kind}`, dashed: kind === 'W', points: ys.map((y, i) => ({ x: i + 1, y: Math.log10(Math.max(100 * y, 1e-6)) })) })));
+  const series = runs.flatMap((r) => Object.entries(r.relative).map(([kind, ys]) => ({ name: `${r.method.replace(' (no decoder)', '')}${runs.some((x) => x.model !== r.model) ? ` ${r.model}` : ''} ${kind === 'W' ? 'W (merged)' : kind}`, dashed: kind === 'W', points: ys.map((y, i) => ({ x: i + 1, y: Math.log10(Math.max(100 * y, 1e-6)) })) })));
   const steps = Math.max(1, ...runs.map((r) => r.steps));
   const ys = series.flatMap((x) => x.points.map((p) => p.y));
   writeFileSync(
