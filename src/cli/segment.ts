@@ -353,7 +353,7 @@ function fullHeadReport(f: FullHeadResult) {
     /** The registration's boxes around AAL's hippocampi (scan world mm per box voxel). */
     boxes: loc.hippocampi.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine) })),
     /** The MSD-framed crops the model segmented. */
-    frames: f.frames.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine), recentred: b.recentred })),
+    frames: f.frames.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine), recentred: b.recentred, widened: b.widened })),
   };
 }
 

@@ -25,7 +25,8 @@ import { gridWithSpacing } from '../core/resample';
 import { DEFAULT_OVERLAP, windowPositions } from '../core/sliding-window';
 import type { Dims3, LabelVolume, Volume } from '../core/volume';
 import type { ModelManifest } from './manifest';
-import { EDGE_FRACTION_WARNING, expectedCentre, frameToBox, maskGeometry, msdFrame, RECENTRE_VOXELS } from './msd-frame';
+import { segmentFramedSide } from './framed-side';
+import { EDGE_FRACTION_WARNING, expectedCentre, msdFrame } from './msd-frame';
 import { needsResampling, segmentVolume, type LoadedModel, type SegmentOptions, type SegmentResult } from './pipeline';
 
 /** Output labels of the full-head path: one per side (values are core/fullhead's LEFT and RIGHT). */
@@ -109,9 +110,10 @@ export interface SideMeasure {
   readonly centroidMm: Vec3 | null;
 }
 
-/** A crop the model segmented, and whether it was cut again around a first mask. */
+/** A crop the model segmented, whether it was cut again around a first mask, and whether it is the wider crop. */
 export interface ModelFrame extends HippocampusBox {
   readonly recentred: boolean;
+  readonly widened: boolean;
 }
 
 /** A label's volume with its share of the intracranial-volume estimate. */
@@ -249,8 +251,8 @@ export async function segmentFullHead(
   const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));
   lap('crop');
 
-  const perFrame = windowCount(firstFrames[0], manifest, overlap);
-  let windows = 2 * perFrame;
+  // One progress bar over both sides: each crop cut again adds its windows.
+  let windows = firstFrames.reduce((n, f) => n + windowCount(f, manifest, overlap), 0);
   let done = 0;
   const segment = async (crop: Volume): Promise<Uint8Array> => {
     const result = await segmentVolume(crop, asTrained, {
@@ -265,46 +267,33 @@ export async function segmentFullHead(
     return result.labels.data;
   };
   const largest = opts.largestComponent ?? true;
-  const connected: number[] = [];
-  const wholeOf = (labels: Uint8Array, frame: HippocampusBox) => {
-    const mask = new Uint8Array(labels.length);
-    for (let n = 0; n < mask.length; n++) mask[n] = labels[n] !== 0 ? 1 : 0;
-    const kept = keepLargestComponentPerLabel(mask, frame.grid.dims);
-    const count = (m: Uint8Array) => m.reduce((sum, v) => sum + v, 0);
-    const raw = count(mask);
-    connected[boxLabels.length] = raw > 0 ? count(kept) / raw : 1;
-    return largest ? kept : mask;
-  };
   const frames: ModelFrame[] = [];
   const boxLabels: Uint8Array[] = [];
   const whole: Uint8Array[] = [];
+  const connected: number[] = [];
   if (localisation.warning) warnings.push(localisation.warning);
   for (const [s, box] of boxes.entries()) {
-    const centre = centres[s];
-    let frame = firstFrames[s];
-    let labels = await segment(firstCrops[s]);
-    let mask = wholeOf(labels, frame);
-    let geometry = maskGeometry(mask, frame.grid.dims);
-    let recentred = false;
-    const found = geometry && frameToBox(frame, box, geometry.centroid);
-    if (found && found.some((c, a) => Math.abs(c - centre[a]) > RECENTRE_VOXELS)) {
-      // The hippocampus is not where the template put it: frame it again around the mask.
-      windows += perFrame;
-      frame = msdFrame(box, found);
-      labels = await segment(extractBox(scan, frame));
-      mask = wholeOf(labels, frame);
-      geometry = maskGeometry(mask, frame.grid.dims);
-      recentred = true;
-    }
+    const run = async (frame: HippocampusBox) => {
+      if (frame !== firstFrames[s]) windows += windowCount(frame, manifest, overlap);
+      const labels = await segment(frame === firstFrames[s] ? firstCrops[s] : extractBox(scan, frame));
+      const raw = new Uint8Array(labels.length);
+      for (let n = 0; n < raw.length; n++) raw[n] = labels[n] !== 0 ? 1 : 0;
+      const kept = keepLargestComponentPerLabel(raw, frame.grid.dims);
+      const rawCount = count(raw);
+      return { labels, mask: largest ? kept : raw, connected: rawCount > 0 ? count(kept) / rawCount : 1 };
+    };
+    const side = await segmentFramedSide(box, centres[s], run, firstFrames[s]);
+    const { geometry } = side;
     if (geometry && geometry.edgeFraction > EDGE_FRACTION_WARNING) {
       warnings.push(
         `The ${box.side} hippocampus mask reaches the edge of the region the model saw (${(100 * geometry.edgeFraction).toFixed(1)}% of it ` +
-          'on the border): part of it may be cut off.',
+          `on the border${side.widened ? ', in the wider crop too' : ''}): part of it may be cut off.`,
       );
     }
-    frames.push({ ...frame, recentred });
-    boxLabels.push(labels);
-    whole.push(mask);
+    frames.push({ ...side.frame, recentred: side.recentred, widened: side.widened });
+    boxLabels.push(side.answer.labels);
+    whole.push(side.answer.mask);
+    connected.push(side.answer.connected);
     lap(`segment ${box.side}`);
   }
 
@@ -394,6 +383,8 @@ async function settled(crossCheck: FullHeadOptions['crossCheck']): Promise<Cross
 function isSure(found: LocaliserFindings): boolean {
   return found.left.confidence >= CONFIDENCE_WARN && found.right.confidence >= CONFIDENCE_WARN;
 }
+
+const count = (mask: Uint8Array) => mask.reduce((sum, v) => sum + v, 0);
 
 /** The bounding block of a label volume's non-zero voxels, inclusive; null when there are none. */
 interface Block {

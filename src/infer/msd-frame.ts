@@ -46,14 +46,28 @@ export const RECENTRE_VOXELS = 2;
 export const EDGE_FRACTION_WARNING = 0.01;
 
 /**
- * An MSD-framed crop inside a registration box: same orientation and lattice as the box
- * (so crops of an axis-aligned 1 mm scan are exact voxel copies), MSD's size, placed so that
- * `centre` (box voxel coordinates of the hippocampus centroid) lies where MSD crops have it.
+ * The larger crop a side is segmented in again when its mask reaches the faces of an
+ * MSD-sized one (a large hippocampus: vxm_subject's aseg holds 6,100–6,300 mm³). Inside the
+ * sizes the crop models were trained on (MSD crops reach 43 × 59 × 47; shared/data README);
+ * measured in bench/RESULTS.md ("a mask at the crop's edge").
  */
-export function msdFrame(box: HippocampusBox, centre: Vec3): HippocampusBox {
-  const first = MSD_CROP_DIMS.map((d, a) => Math.round(centre[a] - MSD_CENTROID_OFFSET[a] - (d - 1) / 2));
+export const WIDE_CROP_DIMS: Dims3 = [40, 56, 40];
+
+/** Centroid (voxel coordinates) and share of voxels on the grid's faces of a non-empty mask. */
+export interface MaskGeometry {
+  readonly centroid: Vec3;
+  readonly edgeFraction: number;
+}
+
+/**
+ * An MSD-framed crop inside a registration box: same orientation and lattice as the box
+ * (so crops of an axis-aligned 1 mm scan are exact voxel copies), MSD's size (or `dims`), placed so
+ * that `centre` (box voxel coordinates of the hippocampus centroid) lies where MSD crops have it.
+ */
+export function msdFrame(box: HippocampusBox, centre: Vec3, dims: Dims3 = MSD_CROP_DIMS): HippocampusBox {
+  const first = dims.map((d, a) => Math.round(centre[a] - MSD_CENTROID_OFFSET[a] - (d - 1) / 2));
   const shift = mat4([1, 0, 0, first[0], 0, 1, 0, first[1], 0, 0, 1, first[2], 0, 0, 0, 1]);
-  return { ...box, grid: { dims: MSD_CROP_DIMS, affine: multiply(box.grid.affine, shift) } };
+  return { ...box, grid: { dims, affine: multiply(box.grid.affine, shift) } };
 }
 
 /** The first guess of the hippocampus centroid in box voxels: AAL's registered centre, corrected. */
@@ -68,7 +82,7 @@ export function frameToBox(frame: HippocampusBox, box: HippocampusBox, p: Vec3):
 }
 
 /** Centroid of a mask (voxel coordinates, i fastest) and the fraction of it on the grid's faces; null when empty. */
-export function maskGeometry(mask: Uint8Array, dims: Dims3): { centroid: Vec3; edgeFraction: number } | null {
+export function maskGeometry(mask: Uint8Array, dims: Dims3): MaskGeometry | null {
   const [nx, ny, nz] = dims;
   let count = 0;
   let edge = 0;

@@ -13,7 +13,8 @@ import { LEFT, RIGHT } from '../core/fullhead';
 import { dice } from '../core/metrics';
 import { voxelVolumeMm3 } from '../core/measure';
 import type { LabelVolume, Volume } from '../core/volume';
-import { frameToBox, maskGeometry, msdFrame, RECENTRE_VOXELS } from '../infer/msd-frame';
+import { segmentFramedSide } from '../infer/framed-side';
+import { msdFrame } from '../infer/msd-frame';
 import { segmentVolume, type LoadedModel } from '../infer/pipeline';
 
 export interface AtReferenceResult {
@@ -21,8 +22,9 @@ export interface AtReferenceResult {
   readonly dice: number;
   readonly mm3: number;
   readonly referenceMm3: number;
-  /** Whether the crop was cut again around the first mask. */
+  /** Whether the crop was cut again around the first mask, and whether it is the wider crop. */
   readonly recentred: boolean;
+  readonly widened: boolean;
 }
 
 /** World centroid (scan mm) of the voxels of `reference` equal to `code`; null when there are none. */
@@ -93,16 +95,8 @@ export async function segmentAtReference(
     const whole = Uint8Array.from(result.labels.data, (v) => (v !== 0 ? 1 : 0));
     return keepLargestComponentPerLabel(whole, frame.grid.dims);
   };
-  let frame = msdFrame(box, centre);
-  let mask = await segment(frame);
-  let recentred = false;
-  const geometry = maskGeometry(mask, frame.grid.dims);
-  const found = geometry && frameToBox(frame, box, geometry.centroid);
-  if (found && found.some((c, a) => Math.abs(c - centre[a]) > RECENTRE_VOXELS)) {
-    frame = msdFrame(box, found);
-    mask = await segment(frame);
-    recentred = true;
-  }
+  const { frame, answer, recentred, widened } = await segmentFramedSide(box, centre, async (f) => ({ mask: await segment(f) }));
+  const mask = answer.mask;
   const pasted = pasteBoxMasks(scan, [{ box: frame, mask }]).data;
   const truth = Uint8Array.from(reference.data, (v) => (v === code ? 1 : 0));
   let predicted = 0;
@@ -112,5 +106,5 @@ export async function segmentAtReference(
     if (truth[n]) referenceCount++;
   }
   const mm3 = voxelVolumeMm3(scan.affine);
-  return { side, dice: dice(pasted, truth), mm3: predicted * mm3, referenceMm3: referenceCount * mm3, recentred };
+  return { side, dice: dice(pasted, truth), mm3: predicted * mm3, referenceMm3: referenceCount * mm3, recentred, widened };
 }
