@@ -42,9 +42,10 @@ describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : 
       ['left', 'RAS'],
       ['right', 'LAS'],
     ]);
-    expect(frames.map((b: { side: string; orientation: string; dims: number[] }) => [b.side, b.orientation, b.dims])).toEqual([
-      ['left', 'RAS', [35, 50, 36]],
-      ['right', 'LAS', [35, 50, 36]],
+    // The directional model labels the crops' faces: each side was segmented again in the wider crop.
+    expect(frames.map((b: { side: string; orientation: string; dims: number[]; widened: boolean }) => [b.side, b.orientation, b.dims, b.widened])).toEqual([
+      ['left', 'RAS', [40, 56, 40], true],
+      ['right', 'LAS', [40, 56, 40], true],
     ]);
     expect(hippocampi.map((h: { side: string }) => h.side)).toEqual(['left', 'right']);
     // The directional model labels most of each crop, faces included: the CLI passes the edge warnings on.

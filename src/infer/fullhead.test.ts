@@ -14,7 +14,7 @@ import { decodeModel } from '../onnx';
 import { aboveMeanModel, directionalModel } from '../testing/onnx-models';
 import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { SIDE_LABELS, SUBLABEL_INFO, SUBLABELS, segmentFullHead } from './fullhead';
-import { MSD_CROP_DIMS } from './msd-frame';
+import { WIDE_CROP_DIMS } from './msd-frame';
 import { createOrtNodeBackend } from './ort-node';
 import { segmentVolume, type LoadedModel } from './pipeline';
 import type { Progress } from './progress';
@@ -74,7 +74,8 @@ function directionalAnswer(crop: Volume<Float32Array>): Uint8Array {
 
 /**
  * The labels a scan voxel must get: the answer at the box voxel nearest its centre
- * (scan voxel → world → box voxel), as sub-labels of the box's side.
+ * (scan voxel → world → box voxel), as sub-labels of the box's side; `BOTH` where both sides' answers
+ * label it (this model labels whole crops, and the wider crops can meet at the midline).
  */
 function expectedOnScan(scan: Volume, boxes: readonly HippocampusBox[], answers: readonly Uint8Array[]): Uint8Array {
   const [nx, ny, nz] = scan.dims;
@@ -92,7 +93,7 @@ function expectedOnScan(scan: Volume, boxes: readonly HippocampusBox[], answers:
           const z = Math.round(m[8] * i + m[9] * j + m[10] * k + m[11]);
           if (x < 0 || y < 0 || z < 0 || x >= bx || y >= by || z >= bz) continue;
           const a = answers[s][x + bx * (y + by * z)];
-          if (a !== 0) out[n] = a === 1 ? head : body;
+          if (a !== 0) out[n] = out[n] === 0 ? (a === 1 ? head : body) : BOTH;
         }
       }
     }
@@ -100,9 +101,13 @@ function expectedOnScan(scan: Volume, boxes: readonly HippocampusBox[], answers:
   return out;
 }
 
+/** A voxel both sides' crops label: either answer is right there. */
+const BOTH = 255;
+
+/** Voxels where `a` differs from the expected `b` (any value goes where `b` is `BOTH`). */
 function countDiffering(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
-  for (let n = 0; n < a.length; n++) if (a[n] !== b[n]) d++;
+  for (let n = 0; n < a.length; n++) if (b[n] !== BOTH && a[n] !== b[n]) d++;
   return d;
 }
 
@@ -123,15 +128,20 @@ describe.skipIf(!hasShared)(`segmentFullHead on the full-head sample (LIA 256³)
     expect(result.labels.dims).toEqual(sample.dims);
     expect(result.labels.affine).toBe(sample.affine);
     expect(result.labelInfo).toBe(SUBLABEL_INFO);
-    // The crops the model saw: MSD-framed, in the boxes' orientation.
+    // The crops the model saw: MSD-framed, in the boxes' orientation. This model labels most of
+    // each crop, faces included, so each side was segmented again in the wider crop (which cut less).
     const boxes = result.frames;
-    expect(boxes.map((b) => [b.side, b.grid.dims])).toEqual([
-      ['left', MSD_CROP_DIMS],
-      ['right', MSD_CROP_DIMS],
+    expect(boxes.map((b) => [b.side, b.widened, b.grid.dims])).toEqual([
+      ['left', true, WIDE_CROP_DIMS],
+      ['right', true, WIDE_CROP_DIMS],
     ]);
     const answers = boxes.map((box) => directionalAnswer(extractBox(sample, box)));
     const expected = expectedOnScan(sample, boxes, answers);
     expect(countDiffering(result.labels.data, expected)).toBe(0);
+    const labelled = expected.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+    const both = expected.reduce((n, v) => n + (v === BOTH ? 1 : 0), 0);
+    // Measured 0.028: the comparison above still covers 97 % of the labelled voxels.
+    expect(both / labelled, 'share of voxels both crops label').toBeLessThan(0.05);
     for (const value of [1, 2, 3, 4]) expect(expected.includes(value), `label ${value} occurs`).toBe(true);
 
     // The check can tell orientations apart: had the right box been un-mirrored (RAS, as
@@ -145,9 +155,10 @@ describe.skipIf(!hasShared)(`segmentFullHead on the full-head sample (LIA 256³)
     const wrong = expectedOnScan(sample, [boxes[0], unmirrored], [answers[0], directionalAnswer(extractBox(sample, unmirrored))]);
     expect(countDiffering(wrong, expected)).toBeGreaterThan(1000);
 
-    // One progress bar over both crops (one window each here, and one more for each crop cut
-    // again around its first mask), then post-processing.
-    const windows = 2 + boxes.filter((b) => b.recentred).length;
+    // One progress bar over both sides' crops (the first, one cut again around an off-centre
+    // mask, the wider one), then post-processing.
+    const windows = events.filter((e) => e.stage === 'window').length;
+    expect(windows).toBeGreaterThanOrEqual(2 + boxes.filter((b) => b.recentred).length + boxes.filter((b) => b.widened).length);
     expect(events.slice(0, 2)).toEqual([{ stage: 'preprocess' }, { stage: 'localise' }]);
     expect(events.slice(2, 2 + windows).map((e) => (e.stage === 'window' ? e.index : -1))).toEqual([...Array(windows).keys()]);
     expect(events.at(-3)).toEqual({ stage: 'window', index: windows - 1, total: windows });
