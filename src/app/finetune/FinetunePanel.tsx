@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { ModelKind } from '../../models/model';
 import type { MethodName } from '../../peft/methods';
 import { PLANES, type PlaneName } from '../../sam/slice-geometry';
 import { isSamBase, type AdapterSummary } from '../../train/adapter-store';
@@ -7,6 +8,9 @@ import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
+import { modelKind } from './defaults';
+import FEWSHOT_EVIDENCE from './fewshot-evidence.json' with { type: 'json' };
+import { methodEvidence } from './method-evidence';
 import type { Finetune } from './finetune';
 import { LossChart } from './LossChart';
 import { runTiming } from './run-timing';
@@ -328,6 +332,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
             </label>
           </>
         )}
+        {!sam && <MethodEvidenceCard kind={modelKind(base)} methods={finetune.methodChoices()} chosen={settings.method} />}
         {settings.method !== 'full' && settings.method !== 'decoder' && (
           <label className="field">
             <span>Rank</span>
@@ -558,4 +563,34 @@ function formatDuration(s: number): string {
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** Next to the method choice: how each method did in the few-shot benchmark (method-evidence.ts). */
+function MethodEvidenceCard({ kind, methods, chosen }: { kind: ModelKind | undefined; methods: readonly MethodName[]; chosen: MethodName }) {
+  const table = methodEvidence(FEWSHOT_EVIDENCE, kind, methods);
+  if (!table) return null;
+  return (
+    <details className="field wide method-evidence" data-testid="method-evidence">
+      <summary className="small">How each method did in the benchmark (zero-shot {table.zeroShot})</summary>
+      <table className="small">
+        <thead>
+          <tr>
+            <th>method</th>
+            <th>with decoder</th>
+            <th>without decoder</th>
+          </tr>
+        </thead>
+        <tbody>
+          {table.rows.map((r) => (
+            <tr key={r.method} className={r.method === chosen ? 'chosen' : undefined}>
+              <td>{r.label}</td>
+              <td>{r.withDecoder}</td>
+              <td>{r.withoutDecoder}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted small">{table.caption}</p>
+    </details>
+  );
 }

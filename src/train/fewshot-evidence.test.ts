@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from './compare';
+import { fewshotEvidence, GRID_EVIDENCE, runWholeDice, type EvidenceSection } from './fewshot-evidence';
+
+const root = join(__dirname, '..', '..');
+
+/** A run whose held-out scans score `wholes` (whole-hippocampus Dice). */
+function run(method: string, k: number, seed: number, wholes: number[], trainDecoder?: boolean): RunResult {
+  return {
+    method,
+    k,
+    seed,
+    config: method === 'zero-shot' ? null : ({ method, ...(trainDecoder === undefined ? {} : { trainDecoder }) } as never),
+    status: method === 'zero-shot' ? 'zero-shot' : 'done',
+    trainCases: [],
+    trainable: null,
+    steps: 80,
+    losses: [],
+    msPerStep: 1,
+    trainMs: 1,
+    evalMs: 1,
+    peakBytes: 0,
+    scores: wholes.map((dice, i) => ({ case: `c${i}`, structures: [{ structure: 'head', dice: 0, hd95: 0 }, { structure: 'whole', dice, hd95: 1 }] })),
+  };
+}
+
+describe('fewshotEvidence', () => {
+  it('averages each run over its held-out scans, then over seeds, with and without the decoder apart', () => {
+    const section: EvidenceSection = {
+      id: 'swinunetr',
+      domain: `${GRID_EVIDENCE.domainPrefix} (details)`,
+      config: { steps: 80, lr: 'full=1e-4,*=1e-3' },
+      runs: [
+        run('zero-shot', 0, 0, [0.8, 0.9]),
+        run('hyps', 3, 1, [0.82, 0.9]),
+        run('hyps', 3, 2, [0.84, 0.9]),
+        run('hyps', 3, 1, [0.9, 0.9], false),
+        run('hyps', 1, 1, [0.1, 0.1]),
+        { ...run('lora', 3, 1, [0.5, 0.5]), status: 'non-finite' },
+      ],
+    };
+    const probe: EvidenceSection = { ...section, config: { steps: 3, lr: 1e-3 }, id: 'unetr' };
+    const otherDomain: EvidenceSection = { ...section, domain: 'MSD Task04 as it is', id: 'unetr-fs' };
+    const e = fewshotEvidence([section, probe, otherDomain]);
+    expect(Object.keys(e.models)).toEqual(['swinunetr']);
+    const m = e.models.swinunetr;
+    expect(m.zeroShot).toBeCloseTo(0.85, 12);
+    expect(m.heldOut).toBe(2);
+    expect(m.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.865, 12), seeds: 2 });
+    expect(m.methods.hyps.withoutDecoder).toEqual({ dice: expect.closeTo(0.9, 12), seeds: 1 });
+    // A run that diverged is not evidence.
+    expect(m.methods.lora).toBeUndefined();
+  });
+
+  it('leaves NaN scans out of a run’s mean', () => {
+    expect(runWholeDice(run('lora', 3, 1, [0.8, NaN, 0.6]))).toBeCloseTo(0.7, 12);
+  });
+
+  it('the studio’s copy (src/app/finetune/fewshot-evidence.json) is what results.json says: npm run bench -- fewshot-evidence', () => {
+    const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
+    const committed = JSON.parse(readFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidence(sections))));
+  });
+});

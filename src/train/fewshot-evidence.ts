@@ -1,0 +1,80 @@
+/**
+ * What the few-shot benchmark found per base model and method, in the form the studio shows
+ * next to each method (issue 16): whole-hippocampus Dice on the held-out scans after adapting
+ * from k labelled scans, averaged over the seeds that ran, with the zero-shot base beside it.
+ * Read from bench/fewshot/results.json (`npm run bench -- fewshot-evidence` writes
+ * src/app/finetune/fewshot-evidence.json; a test keeps the two in step). Pure.
+ */
+import { WHOLE, ZERO_SHOT, type RunResult } from './compare';
+
+/** The parts of a results.json section this needs. */
+export interface EvidenceSection {
+  readonly id: string;
+  readonly domain: string;
+  readonly config: { readonly steps?: number; readonly lr?: unknown };
+  readonly runs: readonly RunResult[];
+}
+
+export interface MethodEvidence {
+  /** Mean over seeds of each run's mean whole Dice over the held-out scans. */
+  readonly dice: number;
+  readonly seeds: number;
+}
+
+export interface ModelEvidence {
+  readonly zeroShot: number;
+  readonly heldOut: number;
+  readonly steps: number;
+  readonly lr: string;
+  /** By method name (`MethodName`): trained with the decoder (the method's default) and without (`--no-decoder`). */
+  readonly methods: Readonly<Record<string, { readonly withDecoder?: MethodEvidence; readonly withoutDecoder?: MethodEvidence }>>;
+}
+
+export interface FewshotEvidence {
+  readonly source: string;
+  readonly k: number;
+  readonly domain: string;
+  readonly models: Readonly<Record<string, ModelEvidence>>;
+}
+
+export interface EvidenceChoice {
+  readonly k: number;
+  /** The target domain's description starts with this. */
+  readonly domainPrefix: string;
+  /** Sections trained for fewer steps are earlier probes, left out. */
+  readonly minSteps: number;
+}
+
+/** The grid's main slice (bench/fewshot/grid.sh): k = 3 under the simulated scanner, 80 steps. */
+export const GRID_EVIDENCE: EvidenceChoice = { k: 3, domainPrefix: 'MSD Task04 under the simulated scanner', minSteps: 80 };
+
+/** A run's mean whole Dice over its held-out scans (NaN scans left out). */
+export function runWholeDice(run: Pick<RunResult, 'scores'>): number {
+  const values = run.scores.map((s) => s.structures.find((x) => x.structure === WHOLE)?.dice ?? NaN).filter((d) => Number.isFinite(d));
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function fewshotEvidence(sections: readonly EvidenceSection[], choice: EvidenceChoice = GRID_EVIDENCE): FewshotEvidence {
+  const models: Record<string, ModelEvidence> = {};
+  for (const s of sections) {
+    if (!s.domain.startsWith(choice.domainPrefix) || (s.config.steps ?? 0) < choice.minSteps || models[s.id]) continue;
+    const zero = s.runs.find((r) => r.method === ZERO_SHOT);
+    const runs = s.runs.filter((r) => r.status === 'done' && r.k === choice.k && r.config);
+    if (!zero || runs.length === 0) continue;
+    const groups = new Map<string, number[]>();
+    for (const r of runs) {
+      const c = r.config!;
+      const key = `${c.method}\u0000${'trainDecoder' in c && !c.trainDecoder ? 'withoutDecoder' : 'withDecoder'}`;
+      groups.set(key, [...(groups.get(key) ?? []), runWholeDice(r)]);
+    }
+    const methods: Record<string, { withDecoder?: MethodEvidence; withoutDecoder?: MethodEvidence }> = {};
+    for (const [key, dices] of groups) {
+      const [method, variant] = key.split('\u0000') as [string, 'withDecoder' | 'withoutDecoder'];
+      methods[method] = { ...methods[method], [variant]: { dice: mean(dices), seeds: dices.length } };
+    }
+    models[s.id] = { zeroShot: runWholeDice(zero), heldOut: zero.scores.length, steps: s.config.steps!, lr: String(s.config.lr), methods };
+  }
+  return { source: 'bench/fewshot/results.json (npm run bench -- fewshot-evidence)', k: choice.k, domain: choice.domainPrefix, models };
+}
