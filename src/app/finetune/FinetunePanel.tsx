@@ -8,7 +8,7 @@ import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
-import { modelKind } from './defaults';
+import { hasDecoderChoice, modelKind } from './defaults';
 import FEWSHOT_EVIDENCE from './fewshot-evidence.json' with { type: 'json' };
 import { methodEvidence } from './method-evidence';
 import type { Finetune } from './finetune';
@@ -371,6 +371,12 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
         <label className="field checkbox">
           <input aria-label="Augmentation" type="checkbox" checked={settings.augment} onChange={(e) => set({ augment: e.target.checked })} />
           <span>Augmentation (flips, intensity)</span>
+        </label>
+        )}
+        {!sam && hasDecoderChoice(settings.method) && (
+        <label className="field checkbox">
+          <input aria-label="Train the decoder too" type="checkbox" checked={settings.trainDecoder} onChange={(e) => set({ trainDecoder: e.target.checked })} />
+          <span>Train the decoder too (off: the adapters alone)</span>
         </label>
         )}
       </div>

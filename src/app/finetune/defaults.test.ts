@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveMethod } from '../../peft/methods';
 import { SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
-import { defaultMethod, defaultSamDockSettings, defaultSettings, methodForBase, methodLabel, methodsFor, methodsForTarget, modelKind, samSettings } from './defaults';
+import { defaultMethod, defaultSamDockSettings, defaultSettings, hasDecoderChoice, methodConfigOf, methodForBase, methodLabel, methodsFor, methodsForTarget, modelKind, samSettings } from './defaults';
 
 describe('fine-tune defaults', () => {
   it('the method follows the base: LoRA-PT for UNETR, HyPS for SwinUNETR', () => {
@@ -46,5 +46,16 @@ describe('fine-tune defaults', () => {
     expect(s).toMatchObject({ method: 'decoder', lr: SAM_FINETUNE_DEFAULTS.lr, batch: SAM_FINETUNE_DEFAULTS.batch, augment: false });
     expect(s.length).toEqual({ unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps });
     expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10 });
+  });
+
+  it('the method config: the decoder trains unless the user unticks it, and only adapter methods can freeze it', () => {
+    expect(defaultSettings('swinunetr').trainDecoder).toBe(true);
+    expect(methodConfigOf({ method: 'hyps', rank: null, trainDecoder: true })).toEqual({ method: 'hyps' });
+    expect(methodConfigOf({ method: 'hyps', rank: 4, trainDecoder: false })).toEqual({ method: 'hyps', rank: 4, trainDecoder: false });
+    expect(methodConfigOf({ method: 'decoder', rank: null, trainDecoder: false })).toEqual({ method: 'decoder' });
+    expect(methodConfigOf({ method: 'full', rank: null, trainDecoder: false })).toEqual({ method: 'full' });
+    // Settings stored before the choice existed keep the decoder training.
+    expect(methodConfigOf({ method: 'lorapt', rank: null } as never)).toEqual({ method: 'lorapt' });
+    expect(['lora', 'pissa', 'lorapt', 'hyps'].every((m) => hasDecoderChoice(m as never))).toBe(true);
   });
 });

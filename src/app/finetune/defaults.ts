@@ -12,7 +12,7 @@
  */
 import type { ModelManifest } from '../../infer/manifest';
 import type { ModelKind } from '../../models/model';
-import { METHODS, type MethodName } from '../../peft/methods';
+import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { DEFAULT_SAM_STRUCTURES, SAM_FINETUNE_DEFAULTS, SAM_SLICES_PER_SCAN } from '../../sam/training-data';
 import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_STEPS } from '../../train/finetune-defaults';
@@ -59,8 +59,21 @@ export const defaultSettings = (kind?: ModelKind): FinetuneSettings => ({
   length: { unit: 'steps', value: DEFAULT_STEPS },
   batch: DEFAULT_BATCH,
   augment: true,
+  trainDecoder: true,
   checkpointEvery: 5,
 });
+
+/** Whether a method has encoder adapters, so that its decoder may train or stay frozen. */
+export const hasDecoderChoice = (method: MethodName): boolean => method !== 'full' && method !== 'decoder';
+
+/** The method as the worker takes it: the rank when one is set, the decoder frozen when asked (adapter methods only). */
+export function methodConfigOf(s: Pick<FinetuneSettings, 'method' | 'rank' | 'trainDecoder'>): MethodConfig {
+  const method: MethodConfig = { method: s.method };
+  if (s.rank !== null) method.rank = s.rank;
+  // Settings stored before the choice existed have no field: the decoder trained then.
+  if (s.trainDecoder === false && hasDecoderChoice(s.method)) method.trainDecoder = false;
+  return method;
+}
 
 /**
  * The method after the base changed: the base's default unless the user chose one by hand
@@ -89,6 +102,7 @@ export const samSettings = (): FinetuneSettings => ({
   length: { unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps },
   batch: SAM_FINETUNE_DEFAULTS.batch,
   augment: false,
+  trainDecoder: true,
   checkpointEvery: 5,
 });
 

@@ -7,14 +7,14 @@
  */
 import type { ModelManifest } from '../../infer/manifest';
 import { ADAPTER_EXTENSION, decodeAdapter } from '../../peft/adapter-file';
-import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
+import { METHODS, type MethodName } from '../../peft/methods';
 import { SAM_BASE_LABEL } from '../../sam/model-files';
 import { parseStructures, SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
 import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, type RunBase, type RunSettings } from '../../train/adapter-store';
 import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
-import { defaultSettings, methodForBase, methodLabel, methodsForTarget, modelKind, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
+import { defaultSettings, methodConfigOf, methodForBase, methodLabel, methodsForTarget, modelKind, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
 import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
@@ -261,8 +261,7 @@ export class Finetune {
     const trainPairs = Math.max(1, this.pairs().length - this.validationSet().size);
     const stepsPerEpoch = Math.max(1, Math.ceil(trainPairs / s.batch));
     const steps = s.length.unit === 'steps' ? s.length.value : s.length.value * stepsPerEpoch;
-    const method: MethodConfig = { method: s.method };
-    if (s.rank !== null) method.rank = s.rank;
+    const method = methodConfigOf(s);
     return { method, steps, batch: s.batch, lr: s.lr, augment: s.augment, checkpointEvery: s.checkpointEvery, stepsPerEpoch, seed: 1000 };
   }
 

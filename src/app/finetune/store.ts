@@ -30,6 +30,8 @@ export interface FinetuneSettings {
   readonly length: { readonly unit: 'steps' | 'epochs'; readonly value: number };
   readonly batch: number;
   readonly augment: boolean;
+  /** Adapter methods: the decoder trains with the adapters (the methods' default), or stays frozen (the CLI's --no-decoder). */
+  readonly trainDecoder: boolean;
   readonly checkpointEvery: number;
 }
 
