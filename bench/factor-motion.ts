@@ -38,7 +38,7 @@ import { methodLabel, runComparison, runMean, WHOLE, type LabelledScan } from '.
 import { caseSeed, simulateScanner, TARGET_SCANNER } from '../src/train/domain-shift';
 import { asLabels } from '../src/train/samples';
 import { msdDir } from '../src/testing/shared';
-import { uniformStream } from '../src/engine';
+import { drawSubset, TEST_SUBSET_SEED } from './lib/fewshot-split';
 import { lineChartSvg } from './lib/line-chart';
 
 const { values: opt } = parseArgs({
@@ -56,8 +56,7 @@ const { values: opt } = parseArgs({
 
 const OUT = 'bench/fewshot';
 const JSON_FILE = join(OUT, 'factor-motion.json');
-/** bench/fewshot.ts: the held-out subset of val and the default domain seed. */
-const TEST_SUBSET_SEED = 8;
+/** bench/fewshot.ts's default domain seed. */
 const DOMAIN_SEED = 1;
 const TEST_CASES = 20;
 
@@ -110,15 +109,6 @@ const sqDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return d;
 };
 
-function drawSubset<T>(xs: readonly T[], n: number, seed: number): T[] {
-  const rand = uniformStream(seed);
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, Math.min(n, a.length));
-}
 
 function readRuns(): MotionRun[] {
   return existsSync(JSON_FILE) ? (JSON.parse(readFileSync(JSON_FILE, 'utf8')) as { runs: MotionRun[] }).runs : [];

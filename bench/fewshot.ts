@@ -52,7 +52,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readVolume } from '../src/core/io';
 import type { Dims3 } from '../src/core/volume';
-import { uniformStream, type Engine } from '../src/engine';
+import type { Engine } from '../src/engine';
+import { drawSubset, TEST_SUBSET_SEED, VALIDATION_SUBSET_SEED } from './lib/fewshot-split';
 import { openNodeEngine } from '../src/engine/open-node';
 import type { ModelManifest } from '../src/infer/manifest';
 import { createOrtNodeBackend } from '../src/infer/ort-node';
@@ -94,10 +95,6 @@ const { values: opt } = parseArgs({
   },
 });
 
-/** The held-out subset of `val` is drawn with this fixed seed, so every run scores the same scans. */
-const TEST_SUBSET_SEED = 8;
-/** The validation scans (`--holdout validation`) are drawn from the rest of `val` with this seed. */
-const VALIDATION_SUBSET_SEED = 9;
 const MiB = 2 ** 20;
 const COMMAND = `npm run bench -- fewshot ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -175,15 +172,6 @@ function folderCases(dir: string): string[] {
   return readdirSync(images).filter((f) => /\.(nii|nii\.gz|mgh|mgz)$/i.test(f)).sort();
 }
 
-function drawSubset<T>(xs: readonly T[], n: number, seed: number): T[] {
-  const rand = uniformStream(seed);
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, Math.min(n, a.length));
-}
 
 interface Domain {
   readonly description: string;
