@@ -376,7 +376,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
         {!sam && hasDecoderChoice(settings.method) && (
         <label className="field checkbox">
           <input aria-label="Train the decoder too" type="checkbox" checked={settings.trainDecoder} onChange={(e) => set({ trainDecoder: e.target.checked })} />
-          <span>Train the decoder too (off: the adapters alone)</span>
+          <span title="Off: the adapters alone train (the CLI's --no-decoder)">Train the decoder too</span>
         </label>
         )}
       </div>
