@@ -30,6 +30,7 @@ import { labelBox } from './label-boxes';
 import { readSamModel } from './model-files-node';
 import { intensityWindow, resizeGeometry, samEncoderInput, SAM_IMAGE_SIZE } from './preprocess';
 import { extractSlice, slicePlane } from './slice-geometry';
+import { rangeError } from '../testing/range-error';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 const CFG: SamLoraConfig = { rank: 4, alpha: 4, stages: [1, 2, 3], seed: 3 };
@@ -102,20 +103,8 @@ describe.skipIf(!hasShared)(`a sam-lora adapter merged into encoder.onnx = the e
     })();
     e.dispose();
 
-    const stats = (a: ArrayLike<number>, ref: ArrayLike<number>) => {
-      let max = 0;
-      let sq = 0;
-      let range = 0;
-      for (let i = 0; i < ref.length; i++) {
-        const d = Math.abs(a[i] - ref[i]);
-        max = Math.max(max, d);
-        sq += d * d;
-        range = Math.max(range, Math.abs(ref[i]));
-      }
-      return { max: max / range, rms: Math.sqrt(sq / ref.length) / range };
-    };
-    const err = stats(ours, theirs);
-    const moved = stats(base, theirs);
+    const err = rangeError(ours, theirs);
+    const moved = rangeError(base, theirs);
     console.log(`SAM encoder LoRA (all 3 stages, r 4), engine (wasm float32, from stage 1) vs onnxruntime on the merged encoder.onnx: max ${err.max.toExponential(2)}, rms ${err.rms.toExponential(2)} of the range; the LoRA moved the embedding by max ${moved.max.toExponential(2)}, rms ${moved.rms.toExponential(2)}`);
     // The bounds of the base encoder's parity test (sam-encoder.model.test.ts: 5e-5 max, 5e-6 rms
     // of the range); the LoRA's own effect must be far above them, or the check says nothing.
