@@ -90,6 +90,8 @@ export function startModelThread(id: string, task: ModelTask, opts: Omit<ModelTh
   worker.unref();
 
   let closing: Promise<void> | undefined;
+  /** Runs called and not yet answered (some may still wait for the session). */
+  let waiting = 0;
   const close = () =>
     (closing ??= (async () => {
       worker.ref();
@@ -103,17 +105,21 @@ export function startModelThread(id: string, task: ModelTask, opts: Omit<ModelTh
       return reason;
     },
     async run(input, dims) {
-      await opened;
-      if (stopped) throw stopped;
-      const runId = nextId++;
+      // A caller waiting on the thread, for its session to open or for a run, holds the process
+      // open: with the thread unreferenced, a main thread with nothing else to do would end the
+      // process (exit code 13) while it waits.
+      waiting++;
       worker.ref();
       try {
+        await opened;
+        if (stopped) throw stopped;
+        const runId = nextId++;
         return await new Promise<Float32Array>((done, fail) => {
           pending.set(runId, { done, fail });
           worker.postMessage({ type: 'run', id: runId, input, dims } satisfies ModelWorkerRequest);
         });
       } finally {
-        if (pending.size === 0 && !closing) worker.unref();
+        if (--waiting === 0 && !closing) worker.unref();
       }
     },
     dispose: close,
