@@ -9,11 +9,9 @@
  * Costs one onnxruntime encode of the base and of the merged model, and one engine pass from
  * stage 1 (~15 s of CPU in all).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { readVolume } from '../core/io';
 import { noGrad, randnArray } from '../engine';
 import { createNodeWasmEngine } from '../engine/wasm/node';
 import { decodeModel, serializeModel } from '../onnx/proto';
@@ -26,11 +24,9 @@ import { readSamDecoderWeights } from './decoder-weights';
 import { mergeSamLora, SamEncoderLora, samLoraInit, type SamLoraConfig } from './encoder-lora';
 import { encoderWithStageOutput, readSamEncoderWeights } from './encoder-weights';
 import { stageInputShape } from './finetune';
-import { labelBox } from './label-boxes';
 import { readSamModel } from './model-files-node';
-import { intensityWindow, resizeGeometry, samEncoderInput, SAM_IMAGE_SIZE } from './preprocess';
-import { extractSlice, slicePlane } from './slice-geometry';
 import { rangeError } from '../testing/range-error';
+import { bertHippocampusSliceInput } from './testing-slice';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 const CFG: SamLoraConfig = { rank: 4, alpha: 4, stages: [1, 2, 3], seed: 3 };
@@ -70,13 +66,7 @@ describe.skipIf(!hasShared)(`a sam-lora adapter merged into encoder.onnx = the e
     await expect(applyAdapterToOnnx(decoderBytes, adapter)).rejects.toThrow(/seahorse prompt --adapter/);
 
     // One real 1024² slice.
-    const img = readVolume(new Uint8Array(readFileSync(join(bert, 'norm.mgz'))), 'norm.mgz');
-    const seg = readVolume(new Uint8Array(readFileSync(join(bert, 'aseg.mgz'))), 'aseg.mgz');
-    const b = labelBox(Uint8Array.from(seg.data, (v) => +(v === 17)), seg.dims, 1, 2)!;
-    const plane = slicePlane(img.dims, img.affine, img.spacing, 'coronal');
-    const pixels = extractSlice(plane, img.dims, img.data, Math.round((b.lo[2] + b.hi[2]) / 2));
-    const input = samEncoderInput(pixels, resizeGeometry(plane.width, plane.height, plane.pixelMm), intensityWindow(img.data));
-    const shape = [1, 3, SAM_IMAGE_SIZE, SAM_IMAGE_SIZE];
+    const { input, shape } = bertHippocampusSliceInput(bert);
     const run = async (bytes: Uint8Array) => {
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
       const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, shape) });

@@ -6,22 +6,18 @@
  * two threads); one encode each side (~30 s of CPU in all, most of it ours: the engine's
  * elementwise ops are float64 host loops).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { readVolume } from '../core/io';
 import { noGrad } from '../engine';
 import { createNodeWasmEngine } from '../engine/wasm/node';
 import { SamImageEncoder } from '../models/sam-encoder';
 import { decodeModel } from '../onnx/proto';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
 import { readSamEncoderWeights } from './encoder-weights';
-import { labelBox } from './label-boxes';
 import { readSamModel } from './model-files-node';
-import { intensityWindow, resizeGeometry, samEncoderInput, SAM_IMAGE_SIZE } from './preprocess';
-import { extractSlice, slicePlane } from './slice-geometry';
 import { rangeError } from '../testing/range-error';
+import { bertHippocampusSliceInput } from './testing-slice';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 
@@ -41,13 +37,7 @@ describe('the SAM image encoder in the ONNX file', () => {
 
 describe.skipIf(!hasShared)(`SAM image encoder on the engine = onnxruntime on encoder.onnx ${hasShared ? '' : sharedMissing}`, () => {
   it('the 256 × 64 × 64 embedding of a real 1024² slice matches', async () => {
-    const img = readVolume(new Uint8Array(readFileSync(join(bert, 'norm.mgz'))), 'norm.mgz');
-    const seg = readVolume(new Uint8Array(readFileSync(join(bert, 'aseg.mgz'))), 'aseg.mgz');
-    const b = labelBox(Uint8Array.from(seg.data, (v) => +(v === 17)), seg.dims, 1, 2)!;
-    const plane = slicePlane(img.dims, img.affine, img.spacing, 'coronal');
-    const pixels = extractSlice(plane, img.dims, img.data, Math.round((b.lo[2] + b.hi[2]) / 2));
-    const input = samEncoderInput(pixels, resizeGeometry(plane.width, plane.height, plane.pixelMm), intensityWindow(img.data));
-    const shape = [1, 3, SAM_IMAGE_SIZE, SAM_IMAGE_SIZE];
+    const { input, shape } = bertHippocampusSliceInput(bert);
 
     const bytes = readSamModel('encoder');
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
