@@ -3,12 +3,11 @@
  *   npm run bench -- ort-levels [--model swinunetr-fs] [--levels disabled,basic,extended,all]
  * Times session creation and one window (the studio's worker configuration: one wasm thread,
  * `configureOrtWeb`), and compares each level's logits and argmax with 'all' (what the studio
- * used). In Node: onnxruntime-web's Node build, whose wasm module is the plain one (the studio's
- * worker loads the asyncify build that WebGPU needs), without a browser's scheduling.
+ * uses). In Node, on the build the studio's wasm sessions use (`ortForWasm`), without a
+ * browser's scheduling.
  */
 import { loadavg, cpus } from 'node:os';
-import * as ort from 'onnxruntime-web';
-import { configureOrtWeb } from '../src/infer/ort-web';
+import { configureOrtWeb, ortForWasm as ort } from '../src/infer/ort-web';
 import { readModelNode } from '../src/infer/registry-node';
 import { prepareForWeb } from '../src/onnx';
 

@@ -4,7 +4,8 @@
  * float64 reference. The Playwright suite calls `window.seahorseParity`; a developer can press
  * the button to check a GPU.
  */
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import type { Dims3 } from '../../src/core/volume';
 import { configureOrtWeb, createOrtWebBackend, largestBufferBytes, type OrtWebPreference } from '../../src/infer/ort-web';
 import { prepareForWeb } from '../../src/onnx';
@@ -25,7 +26,7 @@ export interface ParityReport {
   readonly runMs: number;
 }
 
-configureOrtWeb({ wasmUrl: ortWasmUrl });
+configureOrtWeb({ cpu: ortCpuWasmUrl, webgpu: ortWebGpuWasmUrl });
 
 async function bytesOf(url: string): Promise<Uint8Array> {
   const response = await fetch(url);

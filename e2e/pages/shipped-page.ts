@@ -3,11 +3,11 @@
  * studio's ORT-web backend, on a scan the Playwright suite passes in. Every window's input and
  * logits are recorded so the suite can run the same inputs on onnxruntime-node and compare.
  */
-import * as ort from 'onnxruntime-web/webgpu';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { registryModels, modelSource } from '../../src/app/models';
 import { readVolume } from '../../src/core/io';
-import { largestBufferBytes, configureOrtWeb, createOrtWebBackend, type AdapterReport } from '../../src/infer/ort-web';
+import { largestBufferBytes, configureOrtWeb, createOrtWebBackend, ortForWebGpu, type AdapterReport } from '../../src/infer/ort-web';
 import { segmentVolume } from '../../src/infer/pipeline';
 import { prepareForWeb } from '../../src/onnx';
 
@@ -32,7 +32,7 @@ export interface ShippedReport {
   readonly cpuNodes: string | null;
 }
 
-configureOrtWeb({ wasmUrl: ortWasmUrl });
+configureOrtWeb({ cpu: ortCpuWasmUrl, webgpu: ortWebGpuWasmUrl });
 const models = registryModels(import.meta.glob('../../models/*.json', { eager: true, import: 'default' }));
 
 function toBase64(bytes: Uint8Array): string {
@@ -57,7 +57,7 @@ async function bytesOf(url: string): Promise<Uint8Array> {
  */
 async function cpuNodes(model: Uint8Array): Promise<string | null> {
   try {
-    const session = await ort.InferenceSession.create(model, {
+    const session = await ortForWebGpu.InferenceSession.create(model, {
       executionProviders: ['webgpu'],
       graphOptimizationLevel: 'all',
       extra: { session: { disable_cpu_ep_fallback: '1' } },

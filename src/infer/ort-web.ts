@@ -7,7 +7,8 @@
  * give finite logits (ORT-web can fail at run time, e.g. 3-D ConvTranspose, and some drivers
  * miscompile shaders into NaNs). Any failure falls back to wasm and says why.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import * as ortGpu from 'onnxruntime-web/webgpu';
+import * as ortCpu from 'onnxruntime-web/wasm';
 import type { Dims3 } from '../core/volume';
 import { isSoftwareAdapterInfo } from '../engine/device';
 import type { InferenceBackend } from './backend';
@@ -45,14 +46,38 @@ export interface OrtWebBackend extends InferenceBackend {
 const bytesPerFloat = 4;
 
 /**
- * One-time runtime set-up. `wasmUrl` is where the bundler put ORT's wasm binary (production
- * builds must say so explicitly); one wasm thread, because threads need cross-origin
+ * onnxruntime-web in two builds, one per provider. The WebGPU build's wasm binary is compiled
+ * with asyncify (27 MB), and its CPU kernels run several times slower than the plain SIMD build's
+ * (14 MB): one `swinunetr-fs` window took 0.97 s against 0.21 s in Node, with equal logits
+ * (`npm run bench -- ort-builds`). So wasm sessions use the plain build, and a machine without a GPU never fetches
+ * or compiles the asyncify binary. Each build keeps its own `Tensor` class: a session only takes
+ * tensors made by its own build.
+ */
+export type OrtBuild = typeof ortCpu;
+export const ortForWebGpu: OrtBuild = ortGpu;
+export const ortForWasm: OrtBuild = ortCpu;
+
+/** Where the bundler put each build's wasm binary (production builds must say so explicitly). */
+export interface OrtWasmUrls {
+  /** `onnxruntime-web/ort-wasm-simd-threaded.wasm?url`: the plain build, for wasm sessions. */
+  readonly cpu?: string;
+  /** `onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url`: the WebGPU build. */
+  readonly webgpu?: string;
+}
+
+/**
+ * One-time runtime set-up of both builds: one wasm thread, because threads need cross-origin
  * isolation and a second worker pool beside ours.
  */
-export function configureOrtWeb(options: { readonly wasmUrl?: string } = {}): void {
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = 'error';
-  if (options.wasmUrl) ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
+export function configureOrtWeb(urls: OrtWasmUrls = {}): void {
+  for (const [build, url] of [
+    [ortForWasm, urls.cpu],
+    [ortForWebGpu, urls.webgpu],
+  ] as const) {
+    build.env.wasm.numThreads = 1;
+    build.env.logLevel = 'error';
+    if (url) build.env.wasm.wasmPaths = { wasm: url };
+  }
 }
 
 /**
@@ -202,14 +227,14 @@ export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWe
   if (!gpu.ok) return wasmBackend(modelBytes, `WebGPU not used: ${gpu.reason}`);
   const shortfall = bufferShortfall(gpu.adapter, options.bufferBytes);
   if (shortfall) return wasmBackend(modelBytes, `WebGPU not used: ${shortfall}`);
-  let session: ort.InferenceSession | undefined;
+  let session: ortGpu.InferenceSession | undefined;
   try {
-    session = await ort.InferenceSession.create(modelBytes, {
+    session = await ortForWebGpu.InferenceSession.create(modelBytes, {
       executionProviders: [{ name: 'webgpu', device: gpu.device }],
       graphOptimizationLevel: 'all',
     });
     const lost = gpu.device.lost.then((info) => `WebGPU device lost (${info.reason}): ${info.message}`);
-    const backend = sessionBackend('webgpu', session, `WebGPU on ${adapterName(gpu.adapter)}`, lost, gpu.adapter);
+    const backend = sessionBackend('webgpu', ortForWebGpu, session, `WebGPU on ${adapterName(gpu.adapter)}`, lost, gpu.adapter);
     if (options.trialRun ?? true) await trialRun(backend, options.inputSize);
     return backend;
   } catch (error) {
@@ -219,16 +244,17 @@ export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWe
 }
 
 async function wasmBackend(modelBytes: Uint8Array, reason: string): Promise<OrtWebBackend> {
-  const session = await ort.InferenceSession.create(modelBytes, {
+  const session = await ortForWasm.InferenceSession.create(modelBytes, {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });
-  return sessionBackend('wasm', session, reason, new Promise<string>(() => undefined));
+  return sessionBackend('wasm', ortForWasm, session, reason, new Promise<string>(() => undefined));
 }
 
 function sessionBackend(
   name: 'webgpu' | 'wasm',
-  session: ort.InferenceSession,
+  ort: OrtBuild,
+  session: ortCpu.InferenceSession,
   reason: string,
   lost: Promise<string>,
   adapter?: AdapterReport,

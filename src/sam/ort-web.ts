@@ -4,31 +4,37 @@
  * output), else on wasm, with the reason for each. The shared worker GPU device
  * (infer/ort-web.ts `webGpuDevice`) is reused. One session runs one call at a time: calls queue.
  */
-import * as ort from 'onnxruntime-web/webgpu';
-import { inferenceGpu, type OrtWebPreference } from '../infer/ort-web';
+import type { InferenceSession } from 'onnxruntime-web/wasm';
+import { inferenceGpu, ortForWasm, ortForWebGpu, type OrtBuild, type OrtWebPreference } from '../infer/ort-web';
 import { encodePrompt } from './prompts';
 import { resizeGeometry } from './preprocess';
 import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } from './runtime';
 
 type Provider = 'webgpu' | 'wasm';
 
-async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<{ session: ort.InferenceSession; provider: Provider; why: string }> {
-  if (preference !== 'wasm') {
-    const gpu = await inferenceGpu(preference);
-    if (gpu.ok) {
-      try {
-        const session = await ort.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device: gpu.device }], graphOptimizationLevel: 'all' });
-        return { session, provider: 'webgpu', why: 'WebGPU' };
-      } catch (err) {
-        const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-        return { session, provider: 'wasm', why: `wasm (WebGPU failed: ${err instanceof Error ? err.message : String(err)})` };
-      }
-    }
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    return { session, provider: 'wasm', why: `wasm (${gpu.reason})` };
+interface OpenSession {
+  readonly session: InferenceSession;
+  /** The build the session belongs to: its tensors must be made by it. */
+  readonly ort: OrtBuild;
+  readonly provider: Provider;
+  readonly why: string;
+}
+
+async function wasmSession(bytes: Uint8Array, why: string): Promise<OpenSession> {
+  const session = await ortForWasm.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  return { session, ort: ortForWasm, provider: 'wasm', why };
+}
+
+async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<OpenSession> {
+  if (preference === 'wasm') return wasmSession(bytes, 'wasm (selected in the settings)');
+  const gpu = await inferenceGpu(preference);
+  if (!gpu.ok) return wasmSession(bytes, `wasm (${gpu.reason})`);
+  try {
+    const session = await ortForWebGpu.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device: gpu.device }], graphOptimizationLevel: 'all' });
+    return { session, ort: ortForWebGpu, provider: 'webgpu', why: 'WebGPU' };
+  } catch (err) {
+    return wasmSession(bytes, `wasm (WebGPU failed: ${err instanceof Error ? err.message : String(err)})`);
   }
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  return { session, provider: 'wasm', why: 'wasm (selected in the settings)' };
 }
 
 function queued() {
@@ -51,7 +57,7 @@ export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes
   let dec = await openSession(decoderBytes, preference);
   checkSamInterface(enc.session.inputNames, dec.session.inputNames, dec.session.outputNames);
   const encodeRaw = async (image: Float32Array) => {
-    const out = await enc.session.run({ [enc.session.inputNames[0]]: new ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
+    const out = await enc.session.run({ [enc.session.inputNames[0]]: new enc.ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
     const t = out[enc.session.outputNames[0]];
     try {
       return new Float32Array((await t.getData()) as Float32Array);
@@ -60,8 +66,8 @@ export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes
     }
   };
   const decodeRaw = async (input: Parameters<SamRuntime['decode']>[0]) => {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [n, t] of Object.entries(decoderFeeds(input))) feeds[n] = new ort.Tensor('float32', t.data, t.dims);
+    const feeds: Record<string, InstanceType<OrtBuild['Tensor']>> = {};
+    for (const [n, t] of Object.entries(decoderFeeds(input))) feeds[n] = new dec.ort.Tensor('float32', t.data, t.dims);
     const out = await dec.session.run(feeds, ['low_res_masks', 'iou_predictions']);
     try {
       const lowRes = new Float32Array((await out.low_res_masks.getData()) as Float32Array);

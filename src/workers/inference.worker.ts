@@ -4,7 +4,8 @@
  * and training-protocol.ts). Both services use one GPUDevice: the engine trains on the device
  * that ORT's WebGPU sessions are given.
  */
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { createSamWebRuntime } from '../sam/ort-web';
@@ -16,7 +17,7 @@ import { TrainingService } from './training-service';
 import { ADAPTED_MODEL_PREFIX, isTrainingRequest, type TrainingReply, type TrainingRequest } from './training-protocol';
 import { workerEngine, workerStore } from './training-deps';
 
-configureOrtWeb({ wasmUrl: ortWasmUrl });
+configureOrtWeb({ cpu: ortCpuWasmUrl, webgpu: ortWebGpuWasmUrl });
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
