@@ -1,4 +1,4 @@
-import { readVolume } from '../io';
+import { readVolume, type ReadOptions } from '../io';
 import { voxelVolumeMm3 } from '../measure';
 import type { LabelVolume, Volume } from '../volume';
 import { FRACTION_SCALE } from './template-build';
@@ -24,11 +24,14 @@ export const TEMPLATE_FILES = {
 
 export type TemplateBytes = Readonly<Record<keyof typeof TEMPLATE_FILES, Uint8Array>>;
 
-/** Parses the three template files (bytes from disk or fetch) and checks they fit together. */
-export function parseTemplate(bytes: TemplateBytes): Template {
-  const t1 = readVolume(bytes.t1, TEMPLATE_FILES.t1);
-  const brain = readVolume(bytes.brain, TEMPLATE_FILES.brain);
-  const hippocampus = readVolume(bytes.hippocampus, TEMPLATE_FILES.hippocampus);
+/**
+ * Parses the three template files (bytes from disk or fetch) and checks they fit together.
+ * `options` as for `readVolume` (Node passes its native gunzip).
+ */
+export function parseTemplate(bytes: TemplateBytes, options: ReadOptions = {}): Template {
+  const t1 = readVolume(bytes.t1, TEMPLATE_FILES.t1, options);
+  const brain = readVolume(bytes.brain, TEMPLATE_FILES.brain, options);
+  const hippocampus = readVolume(bytes.hippocampus, TEMPLATE_FILES.hippocampus, options);
   if (!(brain.data instanceof Uint8Array) || !(hippocampus.data instanceof Uint8Array)) {
     throw new Error('template masks must be uint8');
   }
