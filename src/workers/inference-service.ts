@@ -211,14 +211,21 @@ export class InferenceService {
    */
   private async warm(id: number, model: ModelSource, preference: BackendPreference, localiser?: ModelSource): Promise<void> {
     const t0 = performance.now();
+    // All three at once: their downloads overlap each other and the others' CPU work (one
+    // thread does the CPU work either way). Each part's time is when it ended, from the start.
+    const endedAt = async (work: Promise<unknown>) => (await work, performance.now() - t0);
     try {
-      await this.backendFor(id, model, preference);
-      const t1 = performance.now();
-      if (localiser) await this.localiserFor(localiser, preference);
-      const t2 = performance.now();
-      await this.template();
+      const [modelMs, localiserMs, templateMs] = await Promise.all([
+        endedAt(this.backendFor(id, model, preference)),
+        endedAt(localiser ? this.localiserFor(localiser, preference) : Promise.resolve()),
+        endedAt(this.template()),
+      ]);
       this.templateReady = true;
-      this.deps.post({ type: 'warmed', id, timingsMs: { 'model load': t1 - t0, ...this.lastBuild, 'localiser load': t2 - t1, template: performance.now() - t2 } });
+      this.deps.post({
+        type: 'warmed',
+        id,
+        timingsMs: { 'model ready at': modelMs, ...this.lastBuild, 'localiser ready at': localiserMs, 'template ready at': templateMs },
+      });
     } catch (error) {
       this.deps.post({ type: 'failed', id, stage: 'model', message: messageOf(error) });
     }
