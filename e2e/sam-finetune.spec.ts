@@ -91,7 +91,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await page.getByTestId('sam-open').click();
   await expect(page.getByTestId('sam-adapter').locator('option:checked')).toHaveText(stored.name);
   await dragBoxInCoronalTile(page);
-  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+, .*decoder “/, { timeout: 120_000 });
+  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+, .*adapter “/, { timeout: 120_000 });
   log('prompted with the adapter');
 
   // An adapter for another sam.onnx (its base fingerprint differs) is imported, then refused with the reason.

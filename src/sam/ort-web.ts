@@ -52,17 +52,29 @@ function finite(data: Float32Array, what: string): Float32Array {
   return data;
 }
 
-export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes: Uint8Array, preference: OrtWebPreference): Promise<SamRuntime> {
+export interface SamWebOptions {
+  /** Every encoder output of each encode by name (e.g. a stage's features added by `encoderWithStageOutput`: encoder LoRA training). */
+  readonly onEncoderOutputs?: (outputs: Record<string, Float32Array>) => void;
+  /** Which encoder weights these are (`SamRuntime.encoderKey`; default the base's). */
+  readonly encoderKey?: string;
+}
+
+export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes: Uint8Array, preference: OrtWebPreference, opts: SamWebOptions = {}): Promise<SamRuntime> {
   let enc = await openSession(encoderBytes, preference);
   let dec = await openSession(decoderBytes, preference);
   checkSamInterface(enc.session.inputNames, dec.session.inputNames, dec.session.outputNames);
-  const encodeRaw = async (image: Float32Array) => {
+  const encodeRaw = async (image: Float32Array, all = false) => {
     const out = await enc.session.run({ [enc.session.inputNames[0]]: new enc.ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
-    const t = out[enc.session.outputNames[0]];
     try {
-      return new Float32Array((await t.getData()) as Float32Array);
+      const embedding = new Float32Array((await out[enc.session.outputNames[0]].getData()) as Float32Array);
+      if (all && opts.onEncoderOutputs) {
+        const outputs: Record<string, Float32Array> = {};
+        for (const [name, t] of Object.entries(out)) outputs[name] = new Float32Array((await t.getData()) as Float32Array);
+        opts.onEncoderOutputs(outputs);
+      }
+      return embedding;
     } finally {
-      t.dispose();
+      for (const t of Object.values(out)) t.dispose();
     }
   };
   const decodeRaw = async (input: Parameters<SamRuntime['decode']>[0]) => {
@@ -100,8 +112,9 @@ export async function createSamWebRuntime(encoderBytes: Uint8Array, decoderBytes
   const decQueue = queued();
   return {
     name: enc.provider,
+    ...(opts.encoderKey ? { encoderKey: opts.encoderKey } : {}),
     reason: `encoder on ${enc.why}; decoder on ${dec.why}`,
-    encode: (image) => encQueue(() => encodeRaw(image)),
+    encode: (image) => encQueue(() => encodeRaw(image, true)),
     decode: (input) => decQueue(() => decodeRaw(input)),
     async dispose() {
       await Promise.all([encQueue(() => enc.session.release()), decQueue(() => dec.session.release())]);

@@ -28,6 +28,11 @@ export interface SamDecodeOutput {
 
 export interface SamRuntime {
   readonly name: BackendName;
+  /**
+   * Which image-encoder weights run here: absent for the base's, else an id of the adapted ones
+   * (an encoder-LoRA adapter); embeddings carry over between runtimes with the same key and name.
+   */
+  readonly encoderKey?: string;
   /** Where each model runs and why (e.g. "encoder: WebGPU …; decoder: wasm"). */
   readonly reason: string;
   /** [1, 3, 1024, 1024] preprocessed image → embedding [1, 256, 64, 64]. */

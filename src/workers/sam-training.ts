@@ -1,6 +1,7 @@
 /**
- * The training service's Segment Anything side (decoder-only, on cached embeddings): checks a
- * labelled pair for the structures asked for, counts the trainable parameters, and encodes the
+ * The training service's Segment Anything side (decoder-only on cached embeddings, or encoder
+ * LoRA + decoder from cached stage features): checks a labelled pair for the structures asked
+ * for, counts the trainable parameters, reads a run's LoRA configuration, and encodes the
  * training slices of the dock's pairs with SAM's image encoder (onnxruntime-web, as the prompt
  * tool's runtime). The training itself is src/sam/finetune.ts, as the CLI runs it.
  */
@@ -8,8 +9,9 @@ import { readVolume } from '../core/io';
 import type { Volume } from '../core/volume';
 import { decodeModel } from '../onnx/proto';
 import type { RunEstimate } from '../train/estimate';
-import type { SamRunSettings, StoredPair } from '../train/adapter-store';
+import type { RunSettings, SamRunSettings, StoredPair } from '../train/adapter-store';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
+import { checkSamLora, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig } from '../sam/encoder-lora';
 import { isFrozenSamParam, type SamTrainSlice } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
@@ -21,8 +23,16 @@ import type { PairCheck } from './training-protocol';
 export interface SamTrainingDeps {
   /** `encoder.onnx` and `sam.onnx` as this page serves them, checked against their SHA-256. */
   readonly models: () => Promise<{ readonly encoder: Uint8Array; readonly decoder: Uint8Array }>;
-  /** A runtime on these model bytes (the encoder encodes the training slices). */
-  readonly createRuntime: (encoder: Uint8Array, decoder: Uint8Array, preference: 'auto' | 'wasm' | 'webgpu') => Promise<SamRuntime>;
+  /**
+   * A runtime on these model bytes (the encoder encodes the training slices); `onEncoderOutputs`
+   * gets every encoder output of each encode (encoder LoRA: the stage features `encoderWithStageOutput` adds).
+   */
+  readonly createRuntime: (
+    encoder: Uint8Array,
+    decoder: Uint8Array,
+    preference: 'auto' | 'wasm' | 'webgpu',
+    opts?: { readonly onEncoderOutputs?: (outputs: Record<string, Float32Array>) => void },
+  ) => Promise<SamRuntime>;
 }
 
 /** A pair's scan and labels, on one grid. */
@@ -80,12 +90,31 @@ export function samStructuresLine(structures: readonly number[], checks: readonl
   return `Segment Anything trains on ${present.join(', ')}${missing.length ? `; not in any label file, left out: ${missing.join(', ')}` : ''}.`;
 }
 
-/** Trainable (every decoder parameter but the Fourier matrix) of all parameters (encoder + decoder). */
-export function samEstimate(encoder: Uint8Array, decoder: Uint8Array): RunEstimate {
+/**
+ * A SAM run's encoder LoRA (method `lora`: rank, α from the method, stages and seed from the SAM
+ * settings, as the CLI's --rank/--alpha/--lora-stages/--seed), or null for decoder-only; checked.
+ */
+export function samLoraOf(settings: RunSettings): SamLoraConfig | null {
+  const m = settings.method;
+  if (m.method === 'decoder') return null;
+  if (m.method !== 'lora') throw new Error(`Segment Anything trains decoder-only or with LoRA on its image encoder, not with ${m.method}`);
+  const rank = m.rank ?? SAM_LORA_DEFAULTS.rank;
+  const cfg: SamLoraConfig = { rank, alpha: m.alpha ?? rank, stages: [...(settings.sam?.loraStages ?? SAM_LORA_DEFAULTS.stages)].sort((a, b) => a - b), seed: settings.seed };
+  checkSamLora(cfg);
+  return cfg;
+}
+
+/**
+ * Trainable of all parameters (encoder + decoder): every decoder parameter but the Fourier
+ * matrix, plus with encoder LoRA its factors (`method` counts those, `base` the decoder's).
+ */
+export function samEstimate(encoder: Uint8Array, decoder: Uint8Array, lora: SamLoraConfig | null = null): RunEstimate {
   let trainable = 0;
   for (const [name, w] of readSamDecoderWeights(decodeModel(decoder))) if (!isFrozenSamParam(name)) trainable += w.data.length;
   const total = onnxParamCount(encoder) + onnxParamCount(decoder);
-  return { method: { method: 'decoder' }, counts: { method: 0, base: trainable, total: trainable, modelParams: total }, memoryBytes: null };
+  const loraCount = lora ? samLoraParamCount(lora) : 0;
+  const method = lora ? { method: 'lora' as const, rank: lora.rank, alpha: lora.alpha, trainDecoder: true, seed: lora.seed } : { method: 'decoder' as const };
+  return { method, counts: { method: loraCount, base: trainable, total: trainable + loraCount, modelParams: total }, memoryBytes: null };
 }
 
 export interface EncodedSamData {
@@ -105,7 +134,12 @@ export async function encodeSamTrainingSlices(
   pairs: readonly StoredPair[],
   settings: SamRunSettings,
   runtime: SamRuntime,
-  opts: { readonly onSlice?: (done: number, total: number, id: string) => void; readonly signal?: AbortSignal } = {},
+  opts: {
+    readonly onSlice?: (done: number, total: number, id: string) => void;
+    readonly signal?: AbortSignal;
+    /** Encoder LoRA: the stage features of the slice just encoded (the runtime's extra output); the slice keeps those instead of its embedding. */
+    readonly takeFeatures?: () => Float32Array | undefined;
+  } = {},
 ): Promise<EncodedSamData> {
   const read = pairs.map((p) => ({ name: p.name, ...readSamPair(p) }));
   const labelled = new Set<number>();
@@ -126,7 +160,12 @@ export async function encodeSamTrainingSlices(
       if (opts.signal?.aborted) return { slices, present, missing, skipped: [] };
       const id = `${p.name}:${settings.plane}:${s}`;
       opts.onSlice?.(slices.length, total, id);
-      slices.push({ id, embedding: await p.sam.embedding(settings.plane, s), labels: p.labelSlice(s), geometry: p.geometry });
+      const embedding = await p.sam.embedding(settings.plane, s);
+      if (opts.takeFeatures) {
+        const features = opts.takeFeatures();
+        if (!features) throw new Error(`the encoder returned no stage features for ${id}`);
+        slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(s), geometry: p.geometry });
+      } else slices.push({ id, embedding, labels: p.labelSlice(s), geometry: p.geometry });
     }
   }
   return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name) };

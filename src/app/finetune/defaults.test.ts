@@ -36,16 +36,17 @@ describe('fine-tune defaults', () => {
     expect(s.batch).toBe(1);
   });
 
-  it("Segment Anything: one method, decoder-only, with the CLI's settings and the twelve structures", () => {
-    expect(methodsForTarget('sam', 'unetr')).toEqual(['decoder']);
-    expect(methodsForTarget('sam', undefined)).toEqual(['decoder']);
+  it("Segment Anything: the CLI's two methods (decoder-only first), with the CLI's settings and the twelve structures", () => {
+    expect(methodsForTarget('sam', 'unetr')).toEqual(['decoder', 'lora']);
+    expect(methodsForTarget('sam', undefined)).toEqual(['decoder', 'lora']);
     expect(methodsForTarget('studio', 'swinunetr')).toEqual(methodsFor('swinunetr'));
     expect(methodLabel('decoder', 'sam')).toMatch(/mask decoder/);
+    expect(methodLabel('lora', 'sam')).toBe('LoRA on the image encoder + decoder');
     expect(methodLabel('decoder', 'studio')).toBe('Decoder only');
     const s = samSettings();
     expect(s).toMatchObject({ method: 'decoder', lr: SAM_FINETUNE_DEFAULTS.lr, batch: SAM_FINETUNE_DEFAULTS.batch, augment: false });
     expect(s.length).toEqual({ unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps });
-    expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10 });
+    expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10, loraStages: [3], loraLr: null });
   });
 
   it('the method config: the decoder trains unless the user unticks it, and only adapter methods can freeze it', () => {

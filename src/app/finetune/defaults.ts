@@ -7,8 +7,10 @@
  *
  * The learning rate, length and batch are the measured ones in src/train/finetune-defaults.ts.
  *
- * Segment Anything (the dock's other target) offers one method, decoder-only on cached
- * embeddings, with the CLI's settings (`seahorse finetune --model sam`, src/sam/training-data.ts).
+ * Segment Anything (the dock's other target) offers the CLI's two methods with its settings
+ * (`seahorse finetune --model sam`, src/sam/training-data.ts): decoder-only on cached
+ * embeddings (the default: measured as good as LoRA for a fraction of the time, src/sam/README.md)
+ * and LoRA on the image encoder's attention + the decoder (`--method lora`).
  */
 import type { ModelManifest } from '../../infer/manifest';
 import type { ModelKind } from '../../models/model';
@@ -27,7 +29,20 @@ export interface SamDockSettings {
   readonly plane: PlaneName;
   readonly slicesPerScan: number;
   readonly warmup: number;
+  /** With LoRA: the encoder's attention stages adapted (the CLI's --lora-stages; one of `SAM_LORA_STAGE_CHOICES`). */
+  readonly loraStages: readonly number[];
+  /** With LoRA: the factors' peak learning rate (--lora-lr); null: the run's. */
+  readonly loraLr: number | null;
 }
+
+/**
+ * The stage sets the dock offers (the CLI takes any): 3 (the default: cheapest), 2–3, all.
+ * Kept here, not read from src/sam/encoder-lora.ts, so the page loads no engine code; the worker checks them.
+ */
+export const SAM_LORA_STAGE_CHOICES: readonly (readonly number[])[] = [[3], [2, 3], [1, 2, 3]];
+
+/** LoRA rank the dock starts SAM with (src/sam/encoder-lora.ts `SAM_LORA_DEFAULTS.rank`, the CLI's --rank default). */
+export const SAM_LORA_DEFAULT_RANK = 4;
 
 /** The order the panel lists methods in: the paper methods first. */
 const METHOD_ORDER: readonly MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'];
@@ -84,14 +99,16 @@ export function methodForBase(current: MethodName, pickedByHand: boolean, kind: 
   return defaultMethod(kind);
 }
 
-/** The methods the dock offers for a target: SAM has one, decoder-only on cached embeddings. */
+/** The methods the dock offers for a target: SAM has the CLI's two, decoder-only on cached embeddings and encoder LoRA + decoder. */
 export function methodsForTarget(target: FinetuneTarget, kind: ModelKind | undefined): MethodName[] {
-  return target === 'sam' ? ['decoder'] : methodsFor(kind);
+  return target === 'sam' ? ['decoder', 'lora'] : methodsFor(kind);
 }
 
 /** How the dock names a method for a target. */
 export function methodLabel(method: MethodName, target: FinetuneTarget): string {
-  return target === 'sam' && method === 'decoder' ? 'Prompt encoder + mask decoder' : METHODS[method].label;
+  if (target === 'sam' && method === 'decoder') return 'Prompt encoder + mask decoder';
+  if (target === 'sam' && method === 'lora') return 'LoRA on the image encoder + decoder';
+  return METHODS[method].label;
 }
 
 /** A SAM run starts with the CLI's settings (augmentation does not apply: prompts are drawn from the labels). */
@@ -111,4 +128,6 @@ export const defaultSamDockSettings = (): SamDockSettings => ({
   plane: 'coronal',
   slicesPerScan: SAM_SLICES_PER_SCAN,
   warmup: SAM_FINETUNE_DEFAULTS.warmup,
+  loraStages: SAM_LORA_STAGE_CHOICES[0],
+  loraLr: null,
 });

@@ -14,7 +14,7 @@ import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, t
 import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
-import { defaultSettings, methodConfigOf, methodForBase, methodLabel, methodsForTarget, modelKind, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
+import { defaultSettings, methodConfigOf, methodForBase, methodLabel, methodsForTarget, modelKind, SAM_LORA_DEFAULT_RANK, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
 import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
@@ -244,10 +244,11 @@ export class Finetune {
     const s = this.state.settings;
     if (this.state.target === 'sam') {
       // SAM runs count steps only; they have no epochs, validation, augmentation or checkpoints before the end.
-      const { plane, slicesPerScan, warmup } = this.state.sam;
+      const { plane, slicesPerScan, warmup, loraStages, loraLr } = this.state.sam;
       const steps = s.length.value;
+      const lora = s.method === 'lora';
       return {
-        method: { method: 'decoder' },
+        method: lora ? { method: 'lora', rank: s.rank ?? SAM_LORA_DEFAULT_RANK } : { method: 'decoder' },
         steps,
         batch: s.batch,
         lr: s.lr,
@@ -255,7 +256,7 @@ export class Finetune {
         checkpointEvery: steps,
         stepsPerEpoch: steps,
         seed: SAM_FINETUNE_DEFAULTS.seed, // the CLI's prompt-sampling seed
-        sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup },
+        sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup, ...(lora ? { loraStages, ...(loraLr !== null ? { loraLr } : {}) } : {}) },
       };
     }
     const trainPairs = Math.max(1, this.pairs().length - this.validationSet().size);
@@ -303,7 +304,7 @@ export class Finetune {
     const runId = newAdapterId();
     const pairs = await this.pairBytes();
     const train = pairs.filter((p) => p.role === 'train').length;
-    const what = isSamBase(base) ? `Segment Anything decoder · ${settings.sam?.structures.join(',')}` : `${METHODS[settings.method.method].label} · ${base.manifest.id}`;
+    const what = isSamBase(base) ? `Segment Anything ${settings.method.method === 'lora' ? `LoRA r${settings.method.rank}` : 'decoder'} · ${settings.sam?.structures.join(',')}` : `${METHODS[settings.method.method].label} · ${base.manifest.id}`;
     const name = `${what} · ${train} scan${train === 1 ? '' : 's'} · ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`;
     this.set({ run: { ...emptyRun(runId, name, settings.steps), sam: isSamBase(base) }, error: null, notice: null, comparison: null });
     this.deps.client.start({ runId, name, base, settings, pairs, labelMap: this.state.labelMap, backend: this.deps.backend() });
@@ -450,8 +451,7 @@ export class Finetune {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const adapter = await decodeAdapter(bytes, `“${file.name}”`);
       // A SAM adapter's base is the page's sam.onnx: whether it fits is checked when the prompt tool merges it.
-      if (adapter.base.kind === 'sam-lora') throw new Error(`“${file.name}” adapts Segment Anything's image encoder too (LoRA); the studio's prompt tool takes decoder-only SAM adapters: use it with “seahorse prompt --adapter”`);
-      const sam = adapter.base.kind === 'sam-decoder';
+      const sam = adapter.base.kind === 'sam-decoder' || adapter.base.kind === 'sam-lora';
       const base = sam ? undefined : this.deps.models.find((m) => m.id === adapter.base.label);
       if (!sam && !base) throw new Error(`“${file.name}” was trained on “${adapter.base.label ?? adapter.base.kind}”, which is not installed here`);
       const now = Date.now();
@@ -470,7 +470,7 @@ export class Finetune {
         updated: now,
       };
       await (await this.deps.openStore()).put(record);
-      this.set({ adapters: [summarise(record), ...this.state.adapters], notice: `Imported “${record.name}” (${base ? `${METHODS[adapter.method.method].label}, base ${base.name}` : 'Segment Anything decoder: use it in the prompt tool'}).` });
+      this.set({ adapters: [summarise(record), ...this.state.adapters], notice: `Imported “${record.name}” (${base ? `${METHODS[adapter.method.method].label}, base ${base.name}` : `Segment Anything ${adapter.base.kind === 'sam-lora' ? 'LoRA (image encoder + decoder)' : 'decoder'}: use it in the prompt tool`}).` });
     } catch (error) {
       this.set({ error: `Could not import the adapter: ${messageOf(error)}` });
     }

@@ -21,7 +21,7 @@ export function SamPanel({ tool }: { tool: SamTool }) {
   const [custom, setCustom] = useState({ value: '', name: '' });
   const adapters = useFinetune((f) => f.adapters);
   if (!scan) return null;
-  // Fine-tuned decoders from the Fine-tune dock (Segment Anything runs that made an adapter).
+  // Fine-tuned Segment Anything from the Fine-tune dock (runs that made an adapter: decoder-only or encoder LoRA + decoder).
   const samAdapters = adapters.filter((a) => isSamBase(a.base) && a.status !== 'failed');
   if (!s.open) {
     return (
@@ -51,10 +51,10 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       <p className="muted small">{hint}</p>
       {(samAdapters.length > 0 || s.adapter) && (
         <label className="small">
-          Decoder{' '}
+          Adapter{' '}
           <select
             data-testid="sam-adapter"
-            aria-label="Decoder"
+            aria-label="Adapter"
             value={s.adapter?.id ?? ''}
             onChange={(e) => {
               const a = samAdapters.find((x) => x.id === e.target.value);

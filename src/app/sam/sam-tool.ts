@@ -92,15 +92,15 @@ export class SamTool {
   }
 
   /**
-   * Prompts are answered by SAM as shipped (null) or with a fine-tuned decoder from the
-   * Fine-tune dock (merged into sam.onnx in the worker; a mismatching sam.onnx is refused there).
-   * The unaccepted mask came from the other decoder: it is dropped.
+   * Prompts are answered by SAM as shipped (null) or with a fine-tuned adapter from the
+   * Fine-tune dock (merged into sam.onnx, with encoder LoRA into encoder.onnx too, in the worker;
+   * mismatching models are refused there). The unaccepted mask came from the other model: it is dropped.
    */
   useAdapter(adapter: { id: string; name: string } | null): void {
     if (adapter?.id === this.state.adapter?.id) return;
     this.seq++;
     this.resetPrompt();
-    this.set({ adapter, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice: adapter ? `Prompts now use the fine-tuned decoder “${adapter.name}”.` : 'Prompts now use Segment Anything as shipped.' });
+    this.set({ adapter, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice: adapter ? `Prompts now use the fine-tuned adapter “${adapter.name}”.` : 'Prompts now use Segment Anything as shipped.' });
     void this.show();
   }
 
@@ -140,7 +140,7 @@ export class SamTool {
         busy: null,
         slice: r.slice,
         backend: r.backend,
-        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}${this.state.adapter ? `, decoder “${this.state.adapter.name}”` : ''}` },
+        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}${this.state.adapter ? `, adapter “${this.state.adapter.name}”` : ''}` },
         notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
       });
       await this.show();
