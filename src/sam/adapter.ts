@@ -44,7 +44,7 @@ export async function makeSamAdapter(base: ReadonlyMap<string, HostWeight>, trai
 /** The decoder ONNX with the adapter's weights merged in; refuses adapters for other bases. */
 export async function applySamAdapter(decoderBytes: Uint8Array, adapter: Adapter, label = SAM_BASE_LABEL): Promise<{ bytes: Uint8Array; replaced: number }> {
   if (adapter.base.kind === SAM_LORA_ADAPTER_KIND) {
-    throw new BaseModelMismatchError('this SAM adapter adapts the image encoder too (LoRA): it needs encoder.onnx and sam.onnx merged together (applySamAdapterToModels: seahorse prompt --adapter, the studio's prompt tool)');
+    throw new BaseModelMismatchError("this SAM adapter adapts the image encoder too (LoRA): it needs encoder.onnx and sam.onnx merged together (applySamAdapterToModels: seahorse prompt --adapter, the studio's prompt tool)");
   }
   if (adapter.base.kind !== SAM_ADAPTER_KIND) {
     throw new BaseModelMismatchError(`this adapter was trained on a ${adapter.base.kind}${adapter.base.label ? ` ("${adapter.base.label}")` : ''}, not on Segment Anything's mask decoder; use it with seahorse segment --adapter`);

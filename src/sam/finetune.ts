@@ -14,7 +14,7 @@
  */
 import {
   abs, add, AdamW, addScalar, backward, exp, log, mean, mul, neg, polyLr, relu, scale, sigmoid, slice, sub, sum, tidy, div,
-  type Engine, type Tensor,
+  type AdamState, type Engine, type Tensor,
 } from '../engine';
 import { SamMaskDecoder, type SamPromptBatch } from '../models/sam-decoder';
 import { TINY_VIT } from '../models/sam-encoder';
@@ -64,6 +64,25 @@ export interface SamFinetuneOptions {
    * update B·A grows by about lr per step and element; LoRA is commonly trained at a higher rate.
    */
   readonly loraLr?: number;
+  /** A paused or interrupted run's state: training goes on from its step, as if it had not stopped. */
+  readonly resume?: SamCheckpoint;
+  /** Calls `onCheckpoint` every this many steps before the last (the state where the run ends or stops is the result's `checkpoint`). */
+  readonly checkpointEvery?: number;
+  readonly onCheckpoint?: (c: SamCheckpoint) => Promise<void> | void;
+  /** Before the first step: what trains (the counts a checkpoint records). */
+  readonly onStart?: (r: Pick<SamFinetuneResult, 'trainable' | 'trainableLora' | 'pairs'>) => void;
+}
+
+/**
+ * Everything a run's next step depends on besides the data and the options: the steps taken, the
+ * trained tensors (decoder + LoRA factors), Adam's state (the decoder's slots, then the LoRA
+ * factors'; one step count: both step together) and the prompt sampler's state.
+ */
+export interface SamCheckpoint {
+  readonly step: number;
+  readonly trained: Map<string, HostWeight>;
+  readonly optimizer: AdamState;
+  readonly sampler: number;
 }
 
 /** The defaults live beside the training data's (no engine code for the page to load). */
@@ -72,16 +91,25 @@ export { SAM_FINETUNE_DEFAULTS } from './training-data';
 /** The loss's Dice smoothing (as the engine's diceLoss). */
 const DICE_EPS = 1e-5;
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
+/** A seeded generator whose state can be saved (a checkpoint) and restored. */
+export interface SeededRng {
+  (): number;
+  /** The state after the draws so far: `rng(seed, r.state())` draws what `r` draws next. */
+  state(): number;
+}
+
+/** mulberry32: small, seeded, reproducible; `state` resumes a saved generator. */
+export function rng(seed: number, state = seed >>> 0): SeededRng {
+  let a = state >>> 0;
+  const next = (() => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }) as SeededRng;
+  next.state = () => a;
+  return next;
 }
 
 /**
@@ -182,14 +210,16 @@ export interface SamFinetuneResult {
   readonly trainable: number;
   /** Of `trainable`: the encoder's LoRA factors (0 for decoder-only). */
   readonly trainableLora: number;
-  /** One per step taken (fewer than asked when stopped by the signal). */
+  /** One per step taken in this call (fewer than asked when stopped by the signal; from `resume.step` on for a resumed run). */
   readonly losses: number[];
+  /** The state at the last step taken (the run's total steps in `step`): a later call resumes from it. */
+  readonly checkpoint: SamCheckpoint;
   readonly pairs: number;
   readonly ms: number;
 }
 
 /** How a run trained, as the adapter file records it (the CLI and the studio add their own facts). */
-export function samRecipe(opts: SamFinetuneOptions, result: SamFinetuneResult) {
+export function samRecipe(opts: SamFinetuneOptions, result: Pick<SamFinetuneResult, 'pairs'>) {
   return {
     model: 'sam',
     mode: opts.encoderLora ? `LoRA (rank ${opts.encoderLora.cfg.rank}, α ${opts.encoderLora.cfg.alpha}) on the image encoder's attention qkv/proj of stages ${opts.encoderLora.cfg.stages.join(', ')} + decoder, from cached stage-${opts.encoderLora.cfg.stages[0]} features` : 'decoder-only on cached embeddings',
@@ -229,10 +259,15 @@ export async function finetuneSamDecoder(
   const featureShape = lora ? stageInputShape(stage) : [];
   const featureSize = featureShape.reduce((a, b) => a * b, 1);
   if (lora) for (const s of slices) if (s.features?.length !== featureSize) throw new Error(`slice ${s.id}: encoder LoRA from stage ${stage} needs its [${featureShape}] features, got ${s.features?.length ?? 'none'}`);
-  const model = SamMaskDecoder.fromWeights(engine, weights, (n) => !isFrozenSamParam(n));
+  const resume = opts.resume;
+  const start = resume?.step ?? 0;
+  // A resumed run starts from its trained tensors (the decoder's over the base's, and its LoRA factors).
+  const decoderWeights = resume ? new Map([...weights].map(([n, w]) => [n, resume.trained.get(n) ?? w])) : weights;
+  const loraStart = resume && lora ? new Map([...resume.trained].filter(([n]) => /\.lora_[AB]$/.test(n))) : lora?.current;
+  const model = SamMaskDecoder.fromWeights(engine, decoderWeights, (n) => !isFrozenSamParam(n));
   let encoder: SamEncoderLora | null = null;
   try {
-    encoder = lora ? SamEncoderLora.create(engine, lora.weights, lora.cfg, lora.current) : null;
+    encoder = lora ? SamEncoderLora.create(engine, lora.weights, lora.cfg, loraStart) : null;
   } catch (e) {
     model.dispose();
     throw e;
@@ -245,11 +280,31 @@ export async function finetuneSamDecoder(
   // One optimiser per learning rate, both on the warm-up schedule.
   const opt = new AdamW(decoderParams, { lr: opts.lr, weightDecay: opts.weightDecay });
   const loraOpt = loraParams.length ? new AdamW(loraParams, { lr: loraLr, weightDecay: opts.weightDecay }) : null;
-  const r = rng(opts.seed);
+  const r = rng(opts.seed, resume?.sampler);
   const losses: number[] = [];
   const t0 = performance.now();
+  const checkpoint = async (step: number): Promise<SamCheckpoint> => {
+    const trained = new Map<string, HostWeight>();
+    for (const [name, t] of model.params) {
+      if (!t.requiresGrad) continue;
+      trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    }
+    if (encoder) for (const [name, t] of encoder.params) trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    const d = await opt.saveState();
+    const l = loraOpt ? await loraOpt.saveState() : null;
+    return { step, trained, optimizer: { t: d.t, slots: [...d.slots, ...(l?.slots ?? [])] }, sampler: r.state() };
+  };
   try {
-    for (let step = 0; step < opts.steps; step++) {
+    if (resume) {
+      // One saved state for both optimisers: the decoder's slots first.
+      const n = decoderParams.length;
+      if (resume.optimizer.slots.length !== n + loraParams.length) throw new Error(`this checkpoint's optimiser state holds ${resume.optimizer.slots.length} parameters, the run trains ${n + loraParams.length}`);
+      opt.loadState({ t: resume.optimizer.t, slots: resume.optimizer.slots.slice(0, n) });
+      loraOpt?.loadState({ t: resume.optimizer.t, slots: resume.optimizer.slots.slice(n) });
+    }
+    opts.onStart?.({ trainable, trainableLora, pairs: pairs.length });
+    let step = start;
+    for (; step < opts.steps; step++) {
       if (opts.signal?.aborted) break;
       const s0 = performance.now();
       const kind: 'box' | 'points' = r() < opts.boxFraction ? 'box' : 'points';
@@ -298,14 +353,10 @@ export async function finetuneSamDecoder(
       if (!Number.isFinite(v)) throw new Error(`SAM fine-tuning diverged at step ${step + 1} (loss ${v}); try a smaller --lr`);
       losses.push(v);
       opts.onStep?.({ step: step + 1, loss: v, lr, ms: performance.now() - s0, kind });
+      if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) await opts.onCheckpoint(await checkpoint(step + 1));
     }
-    const trained = new Map<string, HostWeight>();
-    for (const [name, t] of model.params) {
-      if (!t.requiresGrad) continue;
-      trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
-    }
-    if (encoder) for (const [name, t] of encoder.params) trained.set(name, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
-    return { trained, trainable, trainableLora, losses, pairs: pairs.length, ms: performance.now() - t0 };
+    const last = await checkpoint(step);
+    return { trained: last.trained, trainable, trainableLora, losses, checkpoint: last, pairs: pairs.length, ms: performance.now() - t0 };
   } finally {
     model.dispose();
     encoder?.dispose();

@@ -102,6 +102,8 @@ export interface AdapterRecord {
    * resume with fresh moment estimates.
    */
   readonly optimizer?: AdamState;
+  /** Segment Anything runs: the prompt sampler's state at `step` (src/sam/finetune.ts `SamCheckpoint`). */
+  readonly sampler?: number;
   /** Training loss per step, validation per epoch, as far as the checkpoint. */
   readonly losses: readonly number[];
   readonly validation: readonly ValidationPoint[];

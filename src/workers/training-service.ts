@@ -23,7 +23,7 @@ import { isSamBase, summarise } from '../train/adapter-store';
 import { applySamAdapter, applySamAdapterToModels, makeSamAdapter, makeSamLoraAdapter, SAM_BASE_LABEL, SAM_LORA_ADAPTER_KIND } from '../sam/adapter';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
 import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoint } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
 import { decodeModel, serializeModel } from '../onnx/proto';
 import { BaseModelMismatchError } from '../peft/errors';
@@ -86,7 +86,7 @@ export class TrainingService {
       case 'train-start':
         return this.start(request);
       case 'train-resume':
-        return this.resume(request.runId);
+        return this.resume(request.runId, request.backend);
       case 'train-pause':
       case 'train-cancel':
         if (this.active?.runId === request.runId) {
@@ -243,11 +243,11 @@ export class TrainingService {
       return;
     }
     const base = request.base;
-    if (isSamBase(base)) await this.runSam(request.runId, request.name, base, request.settings, request.backend ?? 'auto');
+    if (isSamBase(base)) await this.runSam(request.runId, { name: request.name, base, settings: request.settings }, request.backend ?? 'auto');
     else await this.run(request.runId, { name: request.name, base, settings: request.settings });
   }
 
-  private async resume(runId: string): Promise<void> {
+  private async resume(runId: string, backend?: 'auto' | 'wasm' | 'webgpu'): Promise<void> {
     if (this.active) {
       if (this.active.runId !== runId) this.deps.post({ type: 'train-state', runId, status: 'failed', step: 0, totalSteps: 0, message: 'Another run is training; pause or cancel it first.' });
       return;
@@ -255,8 +255,7 @@ export class TrainingService {
     try {
       const record = await (await this.deps.store()).get(runId);
       if (record && isSamBase(record.base)) {
-        // The record is left as it was: its adapter stays usable.
-        this.deps.post({ type: 'train-state', runId, status: 'failed', step: record.step, totalSteps: record.settings?.steps ?? record.step, message: 'Segment Anything runs do not resume (their encoded slices are not kept): train a new run', summary: summarise(record) });
+        await this.runSam(runId, null, backend ?? 'auto');
         return;
       }
     } catch {
@@ -266,30 +265,42 @@ export class TrainingService {
   }
 
   /**
-   * A Segment Anything run (decoder-only, on cached embeddings): every pair's slices through the
-   * structures are encoded once (SAM's image encoder on onnxruntime-web), then the prompt encoder +
-   * mask decoder train on the engine exactly as `seahorse finetune --model sam` trains them
-   * (src/sam/finetune.ts). The record is written when the run ends (done, or cancelled: the
-   * adapter holds the steps taken); such runs do not pause or resume.
+   * A Segment Anything run, decoder-only or with LoRA on the image encoder: every pair's slices
+   * through the structures are encoded once (SAM's image encoder on onnxruntime-web; with LoRA the
+   * features entering the first adapted stage), then training runs on the engine exactly as
+   * `seahorse finetune --model sam` trains (src/sam/finetune.ts). The record (adapter, Adam's
+   * state, the prompt sampler's state, losses) is written every `checkpointEvery` steps and when
+   * the run ends, pauses or is cancelled. A resume (`fresh` null) encodes the slices again (they
+   * are not stored) and goes on from the stored checkpoint: the same prompts, the same updates.
    */
-  private async runSam(runId: string, name: string, base: SamBaseSource, settings: RunSettings, preference: 'auto' | 'wasm' | 'webgpu'): Promise<void> {
+  private async runSam(runId: string, fresh: { name: string; base: SamBaseSource; settings: RunSettings } | null, preference: 'auto' | 'wasm' | 'webgpu'): Promise<void> {
     let finish!: () => void;
     const active: ActiveRun = { runId, controller: new AbortController(), intent: null, finished: new Promise((r) => (finish = r)) };
     this.active = active;
-    const totalSteps = settings.steps;
+    let totalSteps = fresh?.settings.steps ?? 0;
     let step = 0;
+    let stored = false;
     const state = (status: RunStatus | 'preparing', message?: string, record?: AdapterRecord) =>
       this.deps.post({ type: 'train-state', runId, status, step, totalSteps, message, summary: record ? summarise(record) : undefined });
     let runtime: SamRuntime | undefined;
     try {
-      const sam = settings.sam;
-      if (!sam) throw new Error('a Segment Anything run needs its structures, plane and slices');
       const deps = this.samDeps();
       const store = await this.deps.store();
+      const existing = fresh ? undefined : await store.require(runId);
+      stored = existing !== undefined;
+      const settings = fresh?.settings ?? existing?.settings;
+      if (!settings) throw new Error('this adapter was imported: it holds no training settings to resume');
+      const sam = settings.sam;
+      if (!sam) throw new Error('a Segment Anything run needs its structures, plane and slices');
+      totalSteps = settings.steps;
+      step = existing?.step ?? 0;
+      if (existing && step > 0 && (!existing.optimizer || existing.sampler === undefined)) {
+        throw new Error(`this Segment Anything run was stored at step ${step} without its optimiser and sampler state (before runs could resume): train a new run`);
+      }
       const dataset = await store.dataset(runId);
       if (!dataset) throw new Error('the scans of this run are no longer in browser storage');
       const lora = samLoraOf(settings);
-      state('preparing', 'Loading Segment Anything');
+      state('preparing', existing ? `Resuming from the checkpoint at step ${step}: loading Segment Anything to encode the slices again` : 'Loading Segment Anything');
       const models = await deps.models();
       // Encoder LoRA: the encoder also returns the features entering the first adapted stage (the frozen prefix's output), as the CLI's.
       const stageOut = lora ? encoderWithStageOutput(decodeModel(models.encoder), lora.stages[0]) : null;
@@ -316,6 +327,15 @@ export class TrainingService {
       const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
       const encoderBase = lora ? readSamEncoderWeights(decodeModel(models.encoder)).weights : null;
+      const resume: SamCheckpoint | undefined =
+        existing && step > 0
+          ? {
+              step,
+              trained: new Map([...(await decodeAdapter(existing.adapter, `adapter “${existing.name}”`)).trained].map(([n, t]) => [n, { shape: [...t.shape], data: Float32Array.from(t.data) }])),
+              optimizer: existing.optimizer!,
+              sampler: existing.sampler!,
+            }
+          : undefined;
       const engine = await this.deps.engine();
       engine.resetPeak();
       const opts = {
@@ -328,67 +348,76 @@ export class TrainingService {
         encoderLora: lora && encoderBase ? { weights: encoderBase, cfg: lora } : undefined,
         loraLr: lora ? (sam.loraLr ?? settings.lr) : undefined,
       };
+      const losses = [...(existing?.losses ?? [])].slice(0, step);
+      const name = fresh?.name ?? existing!.name;
+      const created = existing?.created ?? Date.now();
+      let trainable = existing?.trainable ?? 0;
+      const save = async (c: SamCheckpoint, status: RunStatus, message: string | undefined, extra: Record<string, unknown>): Promise<AdapterRecord> => {
+        const training = {
+          ...samRecipe(opts, { pairs: extra.pairs as number }),
+          studio: true,
+          structures: data.present,
+          missingStructures: data.missing,
+          plane: sam.plane,
+          slicesPerScan: sam.slicesPerScan,
+          scans: dataset.pairs.map((p) => p.name),
+          slices: data.slices.length,
+          steps: c.step,
+          requestedSteps: settings.steps,
+          losses: losses.slice(0, c.step),
+          ...extra,
+          ...(lora ? { loraStages: lora.stages } : {}),
+          encoder: where,
+          engine: engine.description,
+        };
+        const adapter = await encodeAdapter(lora && encoderBase ? await makeSamLoraAdapter(encoderBase, weights, lora, c.trained, training) : await makeSamAdapter(weights, c.trained, training));
+        const record: AdapterRecord = { id: runId, name, base: fresh?.base ?? (existing!.base as SamBaseSource), status, step: c.step, settings, message, adapter, optimizer: c.optimizer, sampler: c.sampler, losses: losses.slice(0, c.step), validation: [], trainable, labelMapping: about, created, updated: Date.now() };
+        await store.put(record);
+        stored = true;
+        return record;
+      };
       let result: Awaited<ReturnType<typeof finetuneSamDecoder>> | undefined;
+      let counts: Record<string, unknown> = {};
       if (!active.controller.signal.aborted) {
-        state('training', about);
+        state('training', about, existing ? await store.patch(runId, { status: 'training', message: undefined }) : undefined);
         result = await finetuneSamDecoder(engine, weights, data.slices, data.present, {
           ...opts,
+          resume,
+          checkpointEvery: settings.checkpointEvery,
           signal: active.controller.signal,
           onStep: (r) => {
             step = r.step;
+            losses[r.step - 1] = r.loss;
             this.deps.post({ type: 'train-step', runId, step: r.step, totalSteps, loss: r.loss, ms: r.ms, peakBytes: engine.memory().peakBytes });
+          },
+          onCheckpoint: async (c) => {
+            await save(c, 'training', undefined, counts);
+            this.deps.post({ type: 'train-checkpoint', runId, step: c.step });
+          },
+          onStart: (r) => {
+            trainable = r.trainable;
+            counts = { pairs: r.pairs, trainableParameters: r.trainable, trainableLora: r.trainableLora };
           },
         });
       }
-      if (!result || result.losses.length === 0) {
-        state('cancelled', 'Cancelled before the first step: no adapter was made');
+      if (!result || (!existing && result.checkpoint.step === 0)) {
+        state('cancelled', `${active.intent === 'pause' ? 'Paused' : 'Cancelled'} before the first step: no adapter was made`);
         return;
       }
-      step = result.losses.length;
-      const training = {
-        ...samRecipe(opts, result),
-        studio: true,
-        structures: data.present,
-        missingStructures: data.missing,
-        plane: sam.plane,
-        slicesPerScan: sam.slicesPerScan,
-        scans: dataset.pairs.map((p) => p.name),
-        slices: data.slices.length,
-        steps: step,
-        requestedSteps: settings.steps,
-        losses: result.losses,
-        trainableParameters: result.trainable,
-        trainableLora: result.trainableLora,
-        ...(lora ? { loraStages: lora.stages } : {}),
-        trainMs: result.ms,
-        encoder: where,
-        engine: engine.description,
-      };
-      const adapter = await encodeAdapter(lora && encoderBase ? await makeSamLoraAdapter(encoderBase, weights, lora, result.trained, training) : await makeSamAdapter(weights, result.trained, training));
+      step = result.checkpoint.step;
+      const extra = { ...counts, trainMs: result.ms };
       const done = step === totalSteps;
-      const status: RunStatus = done ? 'done' : 'cancelled';
-      const message = done ? undefined : `Stopped at step ${step}; the adapter holds that state (Segment Anything runs do not resume)`;
-      const now = Date.now();
-      const record: AdapterRecord = {
-        id: runId,
-        name,
-        base,
-        status,
-        step,
-        settings,
-        message,
-        adapter,
-        losses: result.losses,
-        validation: [],
-        trainable: result.trainable,
-        labelMapping: about,
-        created: now,
-        updated: now,
-      };
-      await store.put(record);
+      const status: RunStatus = done ? 'done' : active.intent === 'pause' ? 'paused' : 'cancelled';
+      const message = done ? undefined : status === 'paused' ? `Paused at step ${step}` : `Cancelled at step ${step}; the adapter holds that state`;
+      const record = await save(result.checkpoint, status, message, extra);
       state(status, done ? `Finished ${step} steps. ${about}` : message, record);
     } catch (error) {
-      state('failed', messageOf(error));
+      const lost = error instanceof DeviceLostError || /device (was )?lost/i.test(messageOf(error));
+      const status = lost ? 'interrupted' : 'failed';
+      const message = lost ? `${messageOf(error)}. Resume continues from the last checkpoint.` : messageOf(error);
+      const record = stored ? await this.setStatus(runId, status, message) : undefined;
+      if (record) step = record.step;
+      state(status, message, record);
     } finally {
       await runtime?.dispose().catch(() => undefined);
       this.active = undefined;
@@ -411,7 +440,7 @@ export class TrainingService {
       const existing = fresh ? undefined : await store.require(runId);
       const settings = fresh?.settings ?? existing?.settings;
       const base = fresh?.base ?? existing!.base;
-      if (isSamBase(base)) throw new Error('Segment Anything runs do not resume: train a new run');
+      if (isSamBase(base)) throw new Error('a Segment Anything run resumes through runSam');
       if (!settings) throw new Error('this adapter was imported: it holds no training settings to resume');
       totalSteps = settings.steps;
       step = existing?.step ?? 0;

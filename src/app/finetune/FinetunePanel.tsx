@@ -381,12 +381,10 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
           <span>Batch</span>
           <input aria-label="Batch size" type="number" min={1} value={settings.batch} onChange={(e) => set({ batch: Math.max(1, Math.round(number(e.target.value, 1))) })} />
         </label>
-        {!sam && (
         <label className="field">
           <span>Checkpoint every</span>
           <input aria-label="Checkpoint every" type="number" min={1} value={settings.checkpointEvery} onChange={(e) => set({ checkpointEvery: Math.max(1, Math.round(number(e.target.value, 1))) })} />
         </label>
-        )}
         {!sam && (
         <label className="field checkbox">
           <input aria-label="Augmentation" type="checkbox" checked={settings.augment} onChange={(e) => set({ augment: e.target.checked })} />
@@ -436,7 +434,7 @@ function RunCard({ finetune }: { finetune: Finetune }) {
   useStudio((s) => s.modelId);
   const blocker = finetune.blocker();
   const active = run && (run.status === 'training' || run.status === 'preparing');
-  const resumable = run && !run.sam && (run.status === 'paused' || run.status === 'interrupted');
+  const resumable = run && (run.status === 'paused' || run.status === 'interrupted');
   const timing = run ? runTiming(run) : null;
   return (
     <section className="card" aria-label="Training">
@@ -448,7 +446,7 @@ function RunCard({ finetune }: { finetune: Finetune }) {
           </button>
         )}
         {active && (
-          <button type="button" data-testid="pause" disabled={run.status !== 'training' || run.sam} title={run.sam ? 'Segment Anything runs do not pause: Cancel keeps the steps taken' : undefined} onClick={() => finetune.pause()}>
+          <button type="button" data-testid="pause" disabled={run.status !== 'training'} title={run.sam ? 'Resuming encodes the slices again, then goes on from the last step' : undefined} onClick={() => finetune.pause()}>
             Pause
           </button>
         )}
@@ -548,7 +546,7 @@ function AdapterRow({ adapter, finetune }: { adapter: AdapterSummary; finetune: 
         {adapter.validation.length > 0 && !Number.isNaN(adapter.validation.at(-1)!.dice) && ` · val Dice ${adapter.validation.at(-1)!.dice.toFixed(3)}${adapter.labelSpace === 'whole' ? ' (whole hippocampus)' : ''}`}
       </p>
       <div className="adapter-actions">
-        {(adapter.status === 'paused' || adapter.status === 'interrupted') && !busy && !sam && (
+        {(adapter.status === 'paused' || adapter.status === 'interrupted') && !busy && (
           <button type="button" className="link" onClick={() => void finetune.resume(adapter.id)}>
             resume
           </button>

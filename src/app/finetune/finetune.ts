@@ -243,7 +243,7 @@ export class Finetune {
   runSettings(): RunSettings {
     const s = this.state.settings;
     if (this.state.target === 'sam') {
-      // SAM runs count steps only; they have no epochs, validation, augmentation or checkpoints before the end.
+      // SAM runs count steps only; they have no epochs, validation or augmentation.
       const { plane, slicesPerScan, warmup, loraStages, loraLr } = this.state.sam;
       const steps = s.length.value;
       const lora = s.method === 'lora';
@@ -253,7 +253,7 @@ export class Finetune {
         batch: s.batch,
         lr: s.lr,
         augment: false,
-        checkpointEvery: steps,
+        checkpointEvery: s.checkpointEvery,
         stepsPerEpoch: steps,
         seed: SAM_FINETUNE_DEFAULTS.seed, // the CLI's prompt-sampling seed
         sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup, ...(lora ? { loraStages, ...(loraLr !== null ? { loraLr } : {}) } : {}) },
@@ -326,7 +326,7 @@ export class Finetune {
       this.showRecord(await store.require(runId));
       this.set({ notice: null, error: null });
       this.patchRun({ status: 'preparing', message: 'Resuming from the last checkpoint' });
-      this.deps.client.send({ type: 'train-resume', runId });
+      this.deps.client.send({ type: 'train-resume', runId, backend: this.deps.backend() });
     } catch (error) {
       this.fail(error);
     }
