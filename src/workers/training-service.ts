@@ -400,7 +400,14 @@ export class TrainingService {
           },
         });
       }
-      if (!result || (!existing && result.checkpoint.step === 0)) {
+      if (!result && existing) {
+        // Stopped while encoding the slices again: the stored checkpoint stays as it was.
+        const status: RunStatus = active.intent === 'cancel' ? 'cancelled' : 'paused';
+        const message = `${status === 'paused' ? 'Paused' : 'Cancelled'} at step ${step}, before training went on`;
+        state(status, message, await store.patch(runId, { status, message }));
+        return;
+      }
+      if (!result || result.checkpoint.step === 0) {
         state('cancelled', `${active.intent === 'pause' ? 'Paused' : 'Cancelled'} before the first step: no adapter was made`);
         return;
       }
