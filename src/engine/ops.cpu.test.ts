@@ -12,7 +12,7 @@ import {
   scale, sigmoid, slice, softmax, split, sqrt, square, sub, sum, tanh, erf, abs, reciprocal, broadcastTo, windowPartition, windowReverse,
   patchMergeGather, relativePositionIndex, shiftedWindowMask, MERGE_ORDER, ShapeError, type Tensor,
 } from './index';
-import { erf as erf64 } from './cpu/math';
+import { erf as erf64, erfc as erfc64, normalCdf } from './cpu/math';
 import { gradCheck, relErr, type InputSpec } from './testing/check';
 import { fixturesDir, hasShared } from '../testing/shared';
 
@@ -45,6 +45,14 @@ describe('cpu math', () => {
       [4.5, 0.9999999998033839], [6, 1], [-1.3, -0.9340079449406524],
     ];
     for (const [x, y] of ref) expect(Math.abs(erf64(x) - y)).toBeLessThan(2e-16 * Math.max(1, Math.abs(y)) * 4);
+  });
+
+  it('erfc and the normal CDF keep their relative accuracy in the tails (GELU on x < 0)', () => {
+    // scipy.special.erfc and ndtr (/usr/bin/python3): ½(1 + erf) would lose them entirely past x ≈ −8.
+    const erfcRef: [number, number][] = [[0.5, 0.4795001221869535], [2, 0.004677734981047266], [3, 2.2090496998585445e-5], [5, 1.5374597944280347e-12], [10, 2.0884875837625446e-45], [26, 5.663192408856145e-296]];
+    for (const [x, y] of erfcRef) expect(Math.abs(erfc64(x) - y) / y, `erfc ${x}`).toBeLessThan(1e-11);
+    const cdfRef: [number, number][] = [[-3, 0.0013498980316300933], [-5, 2.866515718791933e-7], [-10, 7.61985302416047e-24], [-20, 2.7536241186061556e-89], [-37, 5.7255712225239266e-300]];
+    for (const [x, y] of cdfRef) expect(Math.abs(normalCdf(x) - y) / y, `Φ(${x})`).toBeLessThan(1e-11);
   });
 });
 

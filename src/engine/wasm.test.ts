@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvSpec } from './backend';
 import { conv3dBackwardFilter } from './cpu/conv';
 import { binaryInto, unaryInto } from './cpu/elementwise';
+import { erf as erf64, gelu as gelu64, geluGrad as geluGrad64, normalCdf } from './cpu/math';
 import { adamStepInPlace, normalizeBackwardInto, normalizeInto } from './cpu/host';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
 import { gradCheck } from './testing/check';
@@ -201,6 +202,94 @@ describe('wasm memory-bound kernels (kernels.wat) against the host loops they re
         expect(worst).toBeLessThan(1e-6);
       }
     }
+  });
+});
+
+describe('wasm erf and GELU kernels (float32 polynomials, kernels.wat) against the float64 reference', () => {
+  // A dense grid over [−20, 20] (2⁻¹¹ apart: 81,921 points, both threads, scalar tails) and the
+  // edge cases: powers of two down to the subnormals, the kernels' region and clamp boundaries,
+  // huge values and infinities. Bounds, in units of u = 2⁻²⁴ (float32's unit roundoff), measured
+  // on both SIMD paths with room for an FMA that fuses differently (SEAHORSE_PRINT_ERRORS=1 prints
+  // them; measured: erf 2.8u, GELU 0.66 of its bound (7.2u for |GELU| ≥ 2⁻¹⁰⁰; x < −13, where Φ
+  // is subnormal, needs the absolute term), GELU′ 3.9u):
+  //   erf        |got − ref| ≤ 4u·|ref| + 2⁻¹⁴⁹ (a subnormal result's rounding)
+  //   GELU       |got − ref| ≤ 10u·|ref| + 2⁻¹²⁰
+  //   GELU′·g    |got − ref| ≤ 6u·(Φ(x) + |x·φ(x)|)·|g| + 2⁻¹²⁰   (Φ + xφ cancels near x = −0.75)
+  const U = 2 ** -24;
+  const grid: number[] = [];
+  for (let i = -20 * 2048; i <= 20 * 2048; i++) grid.push(i / 2048);
+  for (let k = -149; k <= 127; k += 3) for (const v of [2 ** k, -(2 ** k), 1.3 * 2 ** k, -1.7 * 2 ** k]) grid.push(v);
+  grid.push(-0, 0.99999994, -0.99999994, 1.0000001, -1.0000001, 10.5, -10.5, 14.849242, -14.849243, 3.4e38, -3.4e38, Infinity);
+  const x = Float32Array.from(grid);
+  const g = Float32Array.from(randnArray(x.length, 61));
+  const N = x.length;
+
+  /** The kernels' erf(x), GELU(x), g·GELU′(x) and 1·GELU′(x). */
+  async function kernels(e: Engine): Promise<Record<'erf' | 'gelu' | 'grad' | 'dgelu', Float32Array>> {
+    const b = e.backend as WasmBackend;
+    const [sx, sg, s1] = [b.upload(x), b.upload(g), b.upload(new Float32Array(N).fill(1))];
+    const out = [b.unary('erf', sx, 0, 0), b.unary('gelu', sx, 0, 0), b.binary('geluGrad', sx, sg, [N], [1], [1], 0), b.binary('geluGrad', sx, s1, [N], [1], [1], 0)];
+    const [erf, gelu, grad, dgelu] = await Promise.all(out.map((o) => b.read(o)));
+    for (const t of [sx, sg, s1, ...out]) b.release(t);
+    return { erf, gelu, grad, dgelu };
+  }
+  /** |got − ref| / scale, 0 when equal (0 = 0, ±0), NaN (failing the bound) when got is NaN and ref is not. */
+  const err = (got: number, ref: number, scale: number) => (got === ref ? 0 : Math.abs(got - ref) / scale);
+
+  it('stay within their stated bounds on both SIMD paths', async () => {
+    const plain = await createNodeWasmEngine({ threads: 2, relaxed: false });
+    // The float64 references (erf, GELU, g·GELU′, and GELU′'s scale (Φ(x) + |x·φ(x)|)·|g|).
+    const ref = [0, 1, 2, 3].map(() => new Float64Array(N));
+    for (let i = 0; i < N; i++) {
+      const xi = x[i];
+      [ref[0][i], ref[1][i], ref[2][i]] = [erf64(xi), gelu64(xi), geluGrad64(xi) * g[i]];
+      ref[3][i] = (normalCdf(xi) + Math.abs((xi * Math.exp(-0.5 * xi * xi)) / Math.sqrt(2 * Math.PI))) * Math.abs(g[i]);
+    }
+    for (const e of [e2, plain]) {
+      const got = await kernels(e);
+      const worst = { erf: 0, gelu: 0, grad: 0 };
+      let notProduct = 0;
+      for (let i = 0; i < N; i++) {
+        const xi = x[i];
+        const [refErf, refGelu, refGrad, scale] = [ref[0][i], ref[1][i], ref[2][i], ref[3][i]];
+        if (!Number.isFinite(xi)) {
+          // As the reference: erf 1, GELU ∞, GELU′ = Φ + ∞·φ = 1 + ∞·0 = NaN.
+          expect([got.erf[i], got.gelu[i], got.grad[i], refErf, refGelu, refGrad], `x = ${xi}`).toEqual([1, Infinity, NaN, 1, Infinity, NaN]);
+          continue;
+        }
+        // The product by g is one float32 multiplication of GELU′(x).
+        if (got.grad[i] !== Math.fround(g[i] * got.dgelu[i])) notProduct++;
+        worst.erf = Math.max(worst.erf, err(got.erf[i], refErf, U * Math.abs(refErf) + 2 ** -149 / 4));
+        worst.gelu = Math.max(worst.gelu, err(got.gelu[i], refGelu, 10 * U * Math.abs(refGelu) + 2 ** -120));
+        worst.grad = Math.max(worst.grad, err(got.grad[i], refGrad, U * scale + 2 ** -120 / 6));
+      }
+      if (process.env.SEAHORSE_PRINT_ERRORS) console.log(e.description, worst);
+      expect(notProduct).toBe(0);
+      expect(worst.erf, e.description).toBeLessThanOrEqual(4);
+      expect(worst.gelu, e.description).toBeLessThanOrEqual(1);
+      expect(worst.grad, e.description).toBeLessThanOrEqual(6);
+    }
+    plain.dispose();
+  });
+
+  it('give bit-identical results on 1 and 3 threads, and GELU′ with a broadcast gradient row', async () => {
+    const one = await createNodeWasmEngine({ threads: 1 });
+    const three = await createNodeWasmEngine({ threads: 3 });
+    const [a, c] = [await kernels(one), await kernels(three)];
+    for (const k of ['erf', 'gelu', 'grad', 'dgelu'] as const) expect(Buffer.from(c[k].buffer).equals(Buffer.from(a[k].buffer)), k).toBe(true);
+    // x as [3, N/3] rows against one g row broadcast down them: the row kernel with db = 1 per row.
+    const rows = 3;
+    const L = Math.floor(N / rows);
+    const b = three.backend as WasmBackend;
+    const [sx, sg] = [b.upload(x.subarray(0, rows * L)), b.upload(g.subarray(0, L))];
+    const d = b.binary('geluGrad', sx, sg, [rows, L], [L, 1], [0, 1], 0);
+    const got = await b.read(d);
+    for (const t of [sx, sg, d]) b.release(t);
+    let bad = -1;
+    for (let j = 0; j < rows * L && bad < 0; j++) if (!Object.is(got[j], Math.fround(g[j % L] * a.dgelu[j]))) bad = j;
+    expect(bad).toBe(-1);
+    one.dispose();
+    three.dispose();
   });
 });
 

@@ -56,8 +56,8 @@ const PARALLEL_MIN_ELEMENTS = 1 << 16;
 const PARAMS = 512;
 const PARAMS_F64 = 64;
 /** kernels.wat's codes of the elementwise ops it runs; the others stay on the host loops. */
-const UNARY_CODES: Partial<Record<UnaryOp, number>> = { relu: 0, leakyRelu: 1, neg: 2, abs: 3, square: 4, affine: 5 };
-const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluGrad: 4, leakyReluGrad: 5 };
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = { relu: 0, leakyRelu: 1, neg: 2, abs: 3, square: 4, affine: 5, gelu: 6, erf: 7 };
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluGrad: 4, leakyReluGrad: 5, geluGrad: 6 };
 /** Binary rows shorter than this run on the host loop (a row table entry per few elements does not pay). */
 const MIN_ROW = 8;
 /** The GEMM's K slice (kernels.wat $KC): the direct convolution sums in the same slices. */

@@ -845,8 +845,133 @@
   (func $share (param $E i32) (param $tid i32) (param $nth i32) (result i32)
     (i32.wrap_i64 (i64.div_u (i64.mul (i64.extend_i32_u (local.get $E)) (i64.extend_i32_u (local.get $tid))) (i64.extend_i32_u (local.get $nth)))))
 
+  ;; erf, the normal CDF Φ and GELU in float32 (the reference, cpu/math.ts, is float64 to ~1e-15).
+  ;; Coefficients from training/fit_erf_f32.py (near-minimax fits in float64, printed as float32):
+  ;;   |z| ≤ 1:         erf z = z·P(z²), P of degree 6 (fit error 1.2e-9 relative);
+  ;;   0.7 ≤ z ≤ 10.5:  erfc z = t·exp(−z² + R(t)), t = 1/(1 + z/2), R of degree 8 (1.4e-8 relative;
+  ;;                    Numerical Recipes' erfcc form, refitted on a range ending where erfc
+  ;;                    underflows float32, so z is clamped there).
+  ;; z² enters exp as hi² (exact: hi keeps 12 significant bits) plus a small rest, so erfc keeps
+  ;; its relative accuracy in the tails (a rounded z² would cost z²·2⁻²⁴ there, 16 ulps at z = 4).
+  ;; Both SIMD variants (MADD fused or not) stay within the bounds wasm.test.ts measures.
+
+  ;; exp(a + b) per lane, a + b in [−170, 88]: a the large part (exact), b a small rest added
+  ;; after the Cody–Waite reduction r = a − n·ln2 (ln2 in two parts, n·C1 exact), so a + b is
+  ;; never rounded into r. exp(r), |r| ≤ ln2/2, by Cephes expf's polynomial; 2ⁿ applied as two
+  ;; factors so that results down to the subnormals (n ≥ −252) come out right.
+  (func $exp2 (param $a v128) (param $b v128) (result v128)
+    (local $n v128) (local $r v128) (local $p v128) (local $c v128) (local $i v128) (local $i1 v128)
+    (local.set $n (f32x4.nearest (f32x4.mul (f32x4.add (local.get $a) (local.get $b)) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+    (local.set $r (f32x4.add (f32x4.sub (f32x4.sub (local.get $a) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))) (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))) (local.get $b)))
+    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $c (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3))
+    (local.set $p (MADD (local.get $p) (local.get $r) (local.get $c)))
+    (local.set $c (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3))
+    (local.set $p (MADD (local.get $p) (local.get $r) (local.get $c)))
+    (local.set $c (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2))
+    (local.set $p (MADD (local.get $p) (local.get $r) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.16666665459 0.16666665459 0.16666665459 0.16666665459))
+    (local.set $p (MADD (local.get $p) (local.get $r) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.50000001201 0.50000001201 0.50000001201 0.50000001201))
+    (local.set $p (MADD (local.get $p) (local.get $r) (local.get $c)))
+    (local.set $c (f32x4.mul (local.get $r) (local.get $r)))
+    (local.set $p (f32x4.add (MADD (local.get $p) (local.get $c) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    (local.set $i (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $i1 (i32x4.shr_s (local.get $i) (i32.const 1)))
+    (local.set $i (i32x4.sub (local.get $i) (local.get $i1)))
+    (f32x4.mul (f32x4.mul (local.get $p) (i32x4.shl (i32x4.add (local.get $i1) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+      (i32x4.shl (i32x4.add (local.get $i) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; erfc(z)-tail: t·exp(−s·w² + R(t)) for w ≥ 0 (z = w·√s), t given; s = 1 (erf) or ½ (Φ).
+  (func $erfcTail (param $w v128) (param $t v128) (param $s v128) (result v128)
+    (local $p v128) (local $c v128) (local $h v128)
+    (local.set $p (v128.const f32x4 -0.16352343559265137 -0.16352343559265137 -0.16352343559265137 -0.16352343559265137))
+    (local.set $c (v128.const f32x4 0.38901960849761963 0.38901960849761963 0.38901960849761963 0.38901960849761963))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.08951129019260406 -0.08951129019260406 -0.08951129019260406 -0.08951129019260406))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.34796640276908875 -0.34796640276908875 -0.34796640276908875 -0.34796640276908875))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.06050178036093712 0.06050178036093712 0.06050178036093712 0.06050178036093712))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.03272702172398567 0.03272702172398567 0.03272702172398567 0.03272702172398567))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.38465943932533264 0.38465943932533264 0.38465943932533264 0.38465943932533264))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.9990248680114746 0.9990248680114746 0.9990248680114746 0.9990248680114746))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $c (v128.const f32x4 -1.2654714584350586 -1.2654714584350586 -1.2654714584350586 -1.2654714584350586))
+    (local.set $p (MADD (local.get $p) (local.get $t) (local.get $c)))
+    (local.set $h (v128.and (local.get $w) (v128.const i32x4 0xfffff000 0xfffff000 0xfffff000 0xfffff000)))
+    (f32x4.mul (local.get $t)
+      (call $exp2 (f32x4.neg (f32x4.mul (local.get $s) (f32x4.mul (local.get $h) (local.get $h))))
+        (f32x4.sub (local.get $p) (f32x4.mul (local.get $s) (f32x4.mul (f32x4.sub (local.get $w) (local.get $h)) (f32x4.add (local.get $w) (local.get $h))))))))
+
+  (func $erfV (param $x v128) (result v128)
+    (local $u v128) (local $r v128) (local $c v128) (local $z v128) (local $e v128)
+    (local.set $u (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $r (v128.const f32x4 7.889109110692516e-05 7.889109110692516e-05 7.889109110692516e-05 7.889109110692516e-05))
+    (local.set $c (v128.const f32x4 -0.0008020838140510023 -0.0008020838140510023 -0.0008020838140510023 -0.0008020838140510023))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.005189535208046436 0.005189535208046436 0.005189535208046436 0.005189535208046436))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.026854444295167923 -0.026854444295167923 -0.026854444295167923 -0.026854444295167923))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.11283600330352783 0.11283600330352783 0.11283600330352783 0.11283600330352783))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.3761262595653534 -0.3761262595653534 -0.3761262595653534 -0.3761262595653534))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 1.1283791065216064 1.1283791065216064 1.1283791065216064 1.1283791065216064))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $r (f32x4.mul (local.get $x) (local.get $r)))
+    (local.set $z (f32x4.min (f32x4.abs (local.get $x)) (v128.const f32x4 10.5 10.5 10.5 10.5)))
+    (local.set $e (call $erfcTail (local.get $z) (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5)))) (v128.const f32x4 1 1 1 1)))
+    ;; 1 − erfc with x's sign (x's sign bit or'ed in: 1 − erfc ≥ 0).
+    (local.set $e (v128.or (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $e)) (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+    (v128.bitselect (local.get $r) (local.get $e) (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 1 1 1 1))))
+
+  ;; Φ(x) = ½ erfc(−x/√2): |x| < 1 as ½ + x·Q(x²), Q = P rescaled (further out ½ + x·Q would
+  ;; cancel for x < 0: Φ(−1.4) = 0.08); else the tail at
+  ;; w = min(|x|, 10.5·√2), t = 1/(1 + w/(2√2)), s = ½: Φ(−|x|), and 1 − that for x > 0.
+  (func $phiV (param $x v128) (result v128)
+    (local $u v128) (local $r v128) (local $c v128) (local $w v128) (local $e v128)
+    (local.set $u (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $r (v128.const f32x4 4.358158207651286e-07 4.358158207651286e-07 4.358158207651286e-07 4.358158207651286e-07))
+    (local.set $c (v128.const f32x4 -8.86185807758011e-06 -8.86185807758011e-06 -8.86185807758011e-06 -8.86185807758011e-06))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.00011467360309325159 0.00011467360309325159 0.00011467360309325159 0.00011467360309325159))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.0011868099682033062 -0.0011868099682033062 -0.0011868099682033062 -0.0011868099682033062))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.00997338816523552 0.00997338816523552 0.00997338816523552 0.00997338816523552))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 -0.06649035960435867 -0.06649035960435867 -0.06649035960435867 -0.06649035960435867))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $c (v128.const f32x4 0.3989422917366028 0.3989422917366028 0.3989422917366028 0.3989422917366028))
+    (local.set $r (MADD (local.get $r) (local.get $u) (local.get $c)))
+    (local.set $r (f32x4.add (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.mul (local.get $x) (local.get $r))))
+    (local.set $w (f32x4.min (f32x4.abs (local.get $x)) (v128.const f32x4 14.849242 14.849242 14.849242 14.849242)))
+    (local.set $e (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (call $erfcTail (local.get $w) (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $w) (v128.const f32x4 0.35355339 0.35355339 0.35355339 0.35355339)))) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+    (local.set $e (v128.bitselect (local.get $e) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $e)) (f32x4.lt (local.get $x) (v128.const i32x4 0 0 0 0))))
+    (v128.bitselect (local.get $r) (local.get $e) (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 1 1 1 1))))
+
+  ;; GELU x·Φ(x) (exact erf form, torch's nn.GELU() default).
+  (func $geluV (param $x v128) (result v128)
+    (f32x4.mul (local.get $x) (call $phiV (local.get $x))))
+
+  ;; GELU's derivative Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π) with x² split as in $erfcTail
+  ;; (|x| clamped at 10.5·√2, where φ underflows float32).
+  (func $geluGradV (param $x v128) (result v128)
+    (local $w v128) (local $h v128)
+    (local.set $w (f32x4.min (f32x4.abs (local.get $x)) (v128.const f32x4 14.849242 14.849242 14.849242 14.849242)))
+    (local.set $h (v128.and (local.get $w) (v128.const i32x4 0xfffff000 0xfffff000 0xfffff000 0xfffff000)))
+    (f32x4.add (call $phiV (local.get $x))
+      (f32x4.mul (f32x4.mul (local.get $x) (v128.const f32x4 0.39894228 0.39894228 0.39894228 0.39894228))
+        (call $exp2 (f32x4.mul (v128.const f32x4 -0.5 -0.5 -0.5 -0.5) (f32x4.mul (local.get $h) (local.get $h)))
+          (f32x4.mul (v128.const f32x4 -0.5 -0.5 -0.5 -0.5) (f32x4.mul (f32x4.sub (local.get $w) (local.get $h)) (f32x4.add (local.get $w) (local.get $h))))))))
+
   ;; y[i] = op(a[i·da], b[i·db]) for i < n (da, db ∈ {0, 1}); op 0 add, 1 sub, 2 mul, 3 div,
-  ;; 4 reluGrad (a = x, b = g), 5 leakyReluGrad (slope p0).
+  ;; 4 reluGrad (a = x, b = g), 5 leakyReluGrad (slope p0), 6 geluGrad (b·GELU′(a)).
   (func $binRow (param $op i32) (param $y i32) (param $a i32) (param $b i32) (param $n i32) (param $da i32) (param $db i32) (param $p0 f64)
     (local $va v128) (local $vb v128) (local $sa4 i32) (local $sb4 i32) (local $sa1 i32) (local $sb1 i32)
     (local.set $sa1 (i32.shl (local.get $da) (i32.const 2)))
@@ -968,6 +1093,29 @@
           (local.set $n (i32.sub (local.get $n) (i32.const 1)))
           (br $sl)))
         (return)))
+    (if (i32.eq (local.get $op) (i32.const 6))
+      (then
+        (block $vd (loop $vl
+          (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+          (local.set $va (if (result v128) (local.get $da) (then (v128.load (local.get $a))) (else (f32x4.splat (f32.load (local.get $a))))))
+          (local.set $vb (if (result v128) (local.get $db) (then (v128.load (local.get $b))) (else (f32x4.splat (f32.load (local.get $b))))))
+          (v128.store (local.get $y) (f32x4.mul (local.get $vb) (call $geluGradV (local.get $va))))
+          (local.set $y (i32.add (local.get $y) (i32.const 16)))
+          (local.set $a (i32.add (local.get $a) (local.get $sa4)))
+          (local.set $b (i32.add (local.get $b) (local.get $sb4)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+          (br $vl)))
+        (block $sd (loop $sl
+          (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+          (local.set $va (f32x4.splat (f32.load (local.get $a))))
+          (local.set $vb (f32x4.splat (f32.load (local.get $b))))
+          (f32.store (local.get $y) (f32x4.extract_lane 0 (f32x4.mul (local.get $vb) (call $geluGradV (local.get $va)))))
+          (local.set $y (i32.add (local.get $y) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (local.get $sa1)))
+          (local.set $b (i32.add (local.get $b) (local.get $sb1)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $sl)))
+        (return)))
     (if (i32.eq (local.get $op) (i32.const 5))
       (then
         (block $vd (loop $vl
@@ -1012,9 +1160,44 @@
       (local.set $e (i32.add (local.get $e) (local.get $len)))
       (br $l))))
 
-  ;; y[i] = op(x[i]) for i < n; op 0 relu, 1 leakyRelu (slope p0), 2 neg, 3 abs, 4 square, 5 affine p0·x + p1.
+  ;; y[i] = op(x[i]) for i < n; op 0 relu, 1 leakyRelu (slope p0), 2 neg, 3 abs, 4 square, 5 affine p0·x + p1,
+  ;; 6 gelu, 7 erf.
   (func $unRow (param $op i32) (param $y i32) (param $x i32) (param $n i32) (param $p0 f64) (param $p1 f64)
     (local $va v128)
+    (if (i32.eq (local.get $op) (i32.const 6))
+      (then
+        (block $vd (loop $vl
+          (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+          (v128.store (local.get $y) (call $geluV (v128.load (local.get $x))))
+          (local.set $y (i32.add (local.get $y) (i32.const 16)))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+          (br $vl)))
+        (block $sd (loop $sl
+          (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+          (f32.store (local.get $y) (f32x4.extract_lane 0 (call $geluV (f32x4.splat (f32.load (local.get $x))))))
+          (local.set $y (i32.add (local.get $y) (i32.const 4)))
+          (local.set $x (i32.add (local.get $x) (i32.const 4)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $sl)))
+        (return)))
+    (if (i32.eq (local.get $op) (i32.const 7))
+      (then
+        (block $vd (loop $vl
+          (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+          (v128.store (local.get $y) (call $erfV (v128.load (local.get $x))))
+          (local.set $y (i32.add (local.get $y) (i32.const 16)))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+          (br $vl)))
+        (block $sd (loop $sl
+          (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+          (f32.store (local.get $y) (f32x4.extract_lane 0 (call $erfV (f32x4.splat (f32.load (local.get $x))))))
+          (local.set $y (i32.add (local.get $y) (i32.const 4)))
+          (local.set $x (i32.add (local.get $x) (i32.const 4)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $sl)))
+        (return)))
     (if (i32.eq (local.get $op) (i32.const 0))
       (then
         (block $vd (loop $vl
