@@ -10,7 +10,7 @@ import type { ConvSpec } from './backend';
 import { conv3dBackwardFilter } from './cpu/conv';
 import { binaryInto, unaryInto } from './cpu/elementwise';
 import { erf as erf64, gelu as gelu64, geluGrad as geluGrad64, normalCdf } from './cpu/math';
-import { adamStepInPlace, normalizeBackwardInto, normalizeInto } from './cpu/host';
+import { adamStepInPlace, normalizeBackwardInto, normalizeInto, softmaxBackwardInto, softmaxInto } from './cpu/host';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
 import { gradCheck } from './testing/check';
 import { compareEngines } from './testing/compare';
@@ -203,6 +203,39 @@ describe('wasm memory-bound kernels (kernels.wat) against the host loops they re
       }
     }
   });
+
+  it('softmax along the last axis: within 6u·y + 2⁻¹⁴⁸ of the float64 host loop; its backward the host loop but for the order of the float64 dot product', async () => {
+    // float32 exp (kernels.wat $expDiff, 2–3u) over rows of odd lengths, both threads and one;
+    // inputs spread wide enough for subnormal and zero outputs (a subnormal exp and its quotient
+    // round twice on the 2⁻¹⁴⁹ grid), and a −∞ (gives 0, as the host).
+    const U = 2 ** -24;
+    for (const [rows, len, spread] of [[67, 1021, 30], [5, 7, 3], [1, 70001, 10]]) {
+      const x = f32(rows * len, 53).map((v) => v * spread);
+      x[3] = -Infinity;
+      const g = f32(rows * len, 54);
+      const spec = { outer: rows, len, inner: 1, log: false };
+      const [y, d] = await run([x, g], ([sx, sg]) => {
+        const sy = b().softmax(sx, spec);
+        return [sy, b().softmaxBackward(sy, sg, spec)];
+      });
+      const [wy, wd] = [new Float32Array(rows * len), new Float32Array(rows * len)];
+      softmaxInto(x, wy, spec);
+      softmaxBackwardInto(y, g, wd, spec);
+      let [worstY, worstD] = [0, 0];
+      for (let r = 0; r < rows; r++) {
+        let absDot = 0;
+        for (let i = r * len; i < (r + 1) * len; i++) absDot += Math.abs(g[i] * y[i]);
+        for (let i = r * len; i < (r + 1) * len; i++) {
+          worstY = Math.max(worstY, y[i] === wy[i] ? 0 : Math.abs(y[i] - wy[i]) / (6 * U * wy[i] + 2 ** -148));
+          // Another order of a float64 dot: ~2⁻⁵² of Σ|g·y| apart, then rounded to float32.
+          worstD = Math.max(worstD, d[i] === wd[i] ? 0 : Math.abs(d[i] - wd[i]) / (U * Math.abs(wd[i]) + 2 ** -40 * absDot * y[i]));
+        }
+      }
+      expect(y[3]).toBe(0);
+      expect(worstY, `${rows}×${len}`).toBeLessThanOrEqual(1);
+      expect(worstD, `${rows}×${len}`).toBeLessThanOrEqual(1);
+    }
+  });
 });
 
 describe('wasm erf and GELU kernels (float32 polynomials, kernels.wat) against the float64 reference', () => {
@@ -224,14 +257,17 @@ describe('wasm erf and GELU kernels (float32 polynomials, kernels.wat) against t
   const g = Float32Array.from(randnArray(x.length, 61));
   const N = x.length;
 
-  /** The kernels' erf(x), GELU(x), g·GELU′(x) and 1·GELU′(x). */
-  async function kernels(e: Engine): Promise<Record<'erf' | 'gelu' | 'grad' | 'dgelu', Float32Array>> {
+  /** The kernels' erf(x), GELU(x), g·GELU′(x) and 1·GELU′(x), and (for the thread test) softmax and its backward over rows of 1021 of x. */
+  async function kernels(e: Engine): Promise<Record<'erf' | 'gelu' | 'grad' | 'dgelu' | 'softmax' | 'softmaxGrad', Float32Array>> {
     const b = e.backend as WasmBackend;
     const [sx, sg, s1] = [b.upload(x), b.upload(g), b.upload(new Float32Array(N).fill(1))];
-    const out = [b.unary('erf', sx, 0, 0), b.unary('gelu', sx, 0, 0), b.binary('geluGrad', sx, sg, [N], [1], [1], 0), b.binary('geluGrad', sx, s1, [N], [1], [1], 0)];
-    const [erf, gelu, grad, dgelu] = await Promise.all(out.map((o) => b.read(o)));
-    for (const t of [sx, sg, s1, ...out]) b.release(t);
-    return { erf, gelu, grad, dgelu };
+    const sm = { outer: Math.floor(N / 1021), len: 1021, inner: 1, log: false };
+    const [xr, gr] = [b.upload(x.subarray(0, sm.outer * sm.len)), b.upload(g.subarray(0, sm.outer * sm.len))];
+    const y = b.softmax(xr, sm);
+    const out = [b.unary('erf', sx, 0, 0), b.unary('gelu', sx, 0, 0), b.binary('geluGrad', sx, sg, [N], [1], [1], 0), b.binary('geluGrad', sx, s1, [N], [1], [1], 0), y, b.softmaxBackward(y, gr, sm)];
+    const [erf, gelu, grad, dgelu, softmax, softmaxGrad] = await Promise.all(out.map((o) => b.read(o)));
+    for (const t of [sx, sg, s1, xr, gr, ...out]) b.release(t);
+    return { erf, gelu, grad, dgelu, softmax, softmaxGrad };
   }
   /** |got − ref| / scale, 0 when equal (0 = 0, ±0), NaN (failing the bound) when got is NaN and ref is not. */
   const err = (got: number, ref: number, scale: number) => (got === ref ? 0 : Math.abs(got - ref) / scale);
@@ -272,11 +308,11 @@ describe('wasm erf and GELU kernels (float32 polynomials, kernels.wat) against t
     plain.dispose();
   });
 
-  it('give bit-identical results on 1 and 3 threads, and GELU′ with a broadcast gradient row', async () => {
+  it('give bit-identical results on 1 and 3 threads (softmax too), and GELU′ with a broadcast gradient row', async () => {
     const one = await createNodeWasmEngine({ threads: 1 });
     const three = await createNodeWasmEngine({ threads: 3 });
     const [a, c] = [await kernels(one), await kernels(three)];
-    for (const k of ['erf', 'gelu', 'grad', 'dgelu'] as const) expect(Buffer.from(c[k].buffer).equals(Buffer.from(a[k].buffer)), k).toBe(true);
+    for (const k of ['erf', 'gelu', 'grad', 'dgelu', 'softmax', 'softmaxGrad'] as const) expect(Buffer.from(c[k].buffer).equals(Buffer.from(a[k].buffer)), k).toBe(true);
     // x as [3, N/3] rows against one g row broadcast down them: the row kernel with db = 1 per row.
     const rows = 3;
     const L = Math.floor(N / rows);

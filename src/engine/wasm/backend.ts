@@ -3,7 +3,9 @@
  * kernels (kernels.wat: 4×8 register tiles over packed, cache-blocked panels; relaxed-SIMD FMA
  * where the runtime has it), on several threads when the memory is shared (threads.ts). The
  * common memory-bound ops (add/sub/mul/div, relu/leakyRelu and their gradients, normalisation,
- * Adam) are SIMD kernels there too, giving the host loops' results; the rest are the host loops
+ * Adam) are SIMD kernels there too, giving the host loops' results, and so are GELU, its
+ * gradient and erf (float32 polynomials within a few ulps of the float64 reference, README), and
+ * softmax along the last axis; the rest are the host loops
  * shared with the float64 reference (`cpu/host.ts`, `cpu/elementwise.ts`, `cpu/reduce.ts`) run
  * on float32 views of the same memory, each element computed in float64 and rounded once.
  *
@@ -224,14 +226,18 @@ export class WasmBackend implements Backend {
     reduceSumInto(this.f(x), Y, spec);
     return y;
   }
+  // Softmax along the last axis (attention's) runs kernels.wat's row kernels; log-softmax and
+  // other axes the host loops.
   softmax(x: Storage, s: SoftmaxSpec): Storage {
     const y = this.alloc(x.size);
-    softmaxInto(this.f(x), this.f(y), s);
+    if (s.inner !== 1 || s.log || s.len === 0) softmaxInto(this.f(x), this.f(y), s);
+    else this.threads.run('softmax', [this.ptr(x), this.ptr(y), s.outer, s.len], s.outer < 2 || x.size < PARALLEL_MIN_ELEMENTS);
     return y;
   }
   softmaxBackward(y: Storage, g: Storage, s: SoftmaxSpec): Storage {
     const d = this.alloc(y.size);
-    softmaxBackwardInto(this.f(y), this.f(g), this.f(d), s);
+    if (s.inner !== 1 || s.log || s.len === 0) softmaxBackwardInto(this.f(y), this.f(g), this.f(d), s);
+    else this.threads.run('softmaxBackward', [this.ptr(y), this.ptr(g), this.ptr(d), s.outer, s.len], s.outer < 2 || y.size < PARALLEL_MIN_ELEMENTS);
     return d;
   }
   normalize(x: Storage, rows: number, len: number, eps: number): { xhat: Storage; rstd: Storage } {

@@ -1321,6 +1321,155 @@
     (call $unRow (local.get $op) (i32.add (local.get $y) (i32.shl (local.get $e) (i32.const 2))) (i32.add (local.get $x) (i32.shl (local.get $e) (i32.const 2)))
       (i32.sub (local.get $e1) (local.get $e)) (f64.load (local.get $prm)) (f64.load offset=8 (local.get $prm))))
 
+  ;; exp(v − m) per lane with v − m split exactly (TwoSum) into its float32 rounding a and the
+  ;; rest b, so exp sees the difference unrounded (as the host loop's float64 subtraction does);
+  ;; a clamped at −150, b then 0 (exp underflows float32 there; keeps $exp2's 2ⁿ in range, and
+  ;; v = −∞ gives 0 as the host loop does, not TwoSum's NaN).
+  (func $expDiff (param $v v128) (param $m v128) (result v128)
+    (local $a v128) (local $bb v128) (local $b v128)
+    (local.set $a (f32x4.sub (local.get $v) (local.get $m)))
+    (local.set $bb (f32x4.sub (local.get $a) (local.get $v)))
+    (local.set $b (f32x4.sub (f32x4.sub (local.get $v) (f32x4.sub (local.get $a) (local.get $bb))) (f32x4.add (local.get $m) (local.get $bb))))
+    (call $exp2 (f32x4.max (local.get $a) (v128.const f32x4 -150 -150 -150 -150))
+      (v128.and (local.get $b) (f32x4.gt (local.get $a) (v128.const f32x4 -150 -150 -150 -150)))))
+
+  ;; Softmax along rows of len (the last axis): y = exp(x − max)/Σ exp(x − max), per row by one
+  ;; thread in a fixed order. exp in float32 ($expDiff), the sum in float64 (lanes (0, 1) and
+  ;; (2, 3) in two f64x2 sums, then in order, as $sum64), the division in float32 by the sum
+  ;; rounded once. The host loop (cpu/host.ts softmaxInto) does all in float64; the bound is in
+  ;; wasm.test.ts.
+  (func (export "softmax") (param $x i32) (param $y i32) (param $rows i32) (param $len i32) (param $tid i32) (param $nth i32)
+    (local $r i32) (local $r1 i32) (local $p i32) (local $q i32) (local $n i32) (local $m v128) (local $e v128)
+    (local $s0 v128) (local $s1 v128) (local $sum f64) (local $mx f32) (local $d v128)
+    (local.set $r (call $share (local.get $rows) (local.get $tid) (local.get $nth)))
+    (local.set $r1 (call $share (local.get $rows) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_s (local.get $r) (local.get $r1)))
+      ;; max
+      (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $len)) (i32.const 2))))
+      (local.set $n (local.get $len))
+      (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+      (block $vd (loop $vl
+        (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+        (local.set $m (f32x4.max (local.get $m) (v128.load (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $vl)))
+      (local.set $mx (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+        (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+        (local.set $mx (f32.max (local.get $mx) (f32.load (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $sl)))
+      ;; exp into y, summed
+      (local.set $m (f32x4.splat (local.get $mx)))
+      (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $len)) (i32.const 2))))
+      (local.set $q (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $len)) (i32.const 2))))
+      (local.set $n (local.get $len))
+      (local.set $s0 (v128.const i64x2 0 0))
+      (local.set $s1 (v128.const i64x2 0 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+        (local.set $e (call $expDiff (v128.load (local.get $p)) (local.get $m)))
+        (v128.store (local.get $q) (local.get $e))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $e))))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $vl)))
+      (local.set $sum (f64.add (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+        (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+        (local.set $e (call $expDiff (f32x4.splat (f32.load (local.get $p))) (local.get $m)))
+        (f32.store (local.get $q) (f32x4.extract_lane 0 (local.get $e)))
+        (local.set $sum (f64.add (local.get $sum) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $e)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $sl)))
+      ;; y /= sum
+      (local.set $d (f32x4.splat (f32.demote_f64 (local.get $sum))))
+      (local.set $q (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $len)) (i32.const 2))))
+      (local.set $n (local.get $len))
+      (block $vd (loop $vl
+        (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+        (v128.store (local.get $q) (f32x4.div (v128.load (local.get $q)) (local.get $d)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+        (f32.store (local.get $q) (f32.div (f32.load (local.get $q)) (f32x4.extract_lane 0 (local.get $d))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $sl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl))))
+
+  ;; Softmax's backward along rows of len: d = y·(g − Σ g·y), per row by one thread: the dot in
+  ;; float64 (products of float32s exact; lanes summed as $sum64), each d in float64 and rounded
+  ;; once, as the host loop (cpu/host.ts softmaxBackwardInto) but for the dot's summation order.
+  (func (export "softmaxBackward") (param $yv i32) (param $g i32) (param $dx i32) (param $rows i32) (param $len i32) (param $tid i32) (param $nth i32)
+    (local $r i32) (local $r1 i32) (local $o i32) (local $i i32) (local $n i32) (local $vy v128) (local $vg v128)
+    (local $s0 v128) (local $s1 v128) (local $dot f64) (local $k v128)
+    (local.set $r (call $share (local.get $rows) (local.get $tid) (local.get $nth)))
+    (local.set $r1 (call $share (local.get $rows) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_s (local.get $r) (local.get $r1)))
+      (local.set $o (i32.shl (i32.mul (local.get $r) (local.get $len)) (i32.const 2)))
+      (local.set $n (local.get $len))
+      (local.set $i (local.get $o))
+      (local.set $s0 (v128.const i64x2 0 0))
+      (local.set $s1 (v128.const i64x2 0 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+        (local.set $vy (v128.load (i32.add (local.get $yv) (local.get $i))))
+        (local.set $vg (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $vg)) (f64x2.promote_low_f32x4 (local.get $vy)))))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vg) (local.get $vg)))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vy) (local.get $vy))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $vl)))
+      (local.set $dot (f64.add (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+        (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+        (local.set $dot (f64.add (local.get $dot) (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $g) (local.get $i)))) (f64.promote_f32 (f32.load (i32.add (local.get $yv) (local.get $i)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $sl)))
+      (local.set $k (f64x2.splat (local.get $dot)))
+      (local.set $n (local.get $len))
+      (local.set $i (local.get $o))
+      (block $vd (loop $vl
+        (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+        (local.set $vy (v128.load (i32.add (local.get $yv) (local.get $i))))
+        (local.set $vg (v128.load (i32.add (local.get $g) (local.get $i))))
+        (v128.store (i32.add (local.get $dx) (local.get $i))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 (local.get $vg)) (local.get $k)) (f64x2.promote_low_f32x4 (local.get $vy))))
+            (f32x4.demote_f64x2_zero (f64x2.mul
+              (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vg) (local.get $vg))) (local.get $k))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vy) (local.get $vy)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+        (f32.store (i32.add (local.get $dx) (local.get $i))
+          (f32.demote_f64 (f64.mul (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $g) (local.get $i)))) (local.get $dot)) (f64.promote_f32 (f32.load (i32.add (local.get $yv) (local.get $i)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $sl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl))))
+
   ;; Σ x[i] (float64) over n float32s: lanes (0, 1) and (2, 3) in two f64x2 sums, then in order.
   (func $sum64 (param $x i32) (param $n i32) (result f64)
     (local $s0 v128) (local $s1 v128) (local $v v128) (local $t f64)
