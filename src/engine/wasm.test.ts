@@ -10,7 +10,7 @@ import type { ConvSpec } from './backend';
 import { conv3dBackwardFilter } from './cpu/conv';
 import { binaryInto, unaryInto } from './cpu/elementwise';
 import { erf as erf64, gelu as gelu64, geluGrad as geluGrad64, normalCdf } from './cpu/math';
-import { adamStepInPlace, normalizeBackwardInto, normalizeInto, softmaxBackwardInto, softmaxInto } from './cpu/host';
+import { adamStepInPlace, copyView, normalizeBackwardInto, normalizeInto, softmaxBackwardInto, softmaxInto, writeView } from './cpu/host';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
 import { gradCheck } from './testing/check';
 import { compareEngines } from './testing/compare';
@@ -201,6 +201,34 @@ describe('wasm memory-bound kernels (kernels.wat) against the host loops they re
         for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3));
         expect(worst).toBeLessThan(1e-6);
       }
+    }
+  });
+
+  it('strided copies (transpose, permute, slice with steps) and their scatters are exact', async () => {
+    // [37, 1021] transposed (rows of 37 read 1021 apart), a 4-D permute keeping the last axis
+    // (contiguous rows: four at a time), a stepped slice with an offset, and a copy too small
+    // for the kernel's rows (host loop); both threads where above PARALLEL_MIN_ELEMENTS.
+    const x = f32(N, 55);
+    const views = [
+      { shape: [1021, 37], offset: 0, strides: [1, 1021] },
+      { shape: [5, 7, 3, 571], offset: 0, strides: [3 * 571, 15 * 571, 571, 1] },
+      { shape: [33, 1000], offset: 17, strides: [2111, 2] },
+      { shape: [2, 9, 5], offset: 3, strides: [700, 70, 7] },
+    ];
+    for (const v of views) {
+      const n = v.shape.reduce((a, c) => a * c, 1);
+      const [y] = await run([x], ([sx]) => [b().copy(sx, v)]);
+      const want = new Float32Array(n);
+      copyView(x, v, want);
+      expect(firstDiff(y, want), `copy ${v.shape}`).toBe(-1);
+      const src = f32(n, 56);
+      const [d] = await run([x, src], ([sd, ss]) => {
+        b().writeInto(sd, ss, v);
+        return [sd];
+      });
+      const wd = x.slice();
+      writeView(wd, src, v);
+      expect(firstDiff(d, wd), `writeInto ${v.shape}`).toBe(-1);
     }
   });
 

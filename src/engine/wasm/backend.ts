@@ -5,7 +5,7 @@
  * common memory-bound ops (add/sub/mul/div, relu/leakyRelu and their gradients, normalisation,
  * Adam) are SIMD kernels there too, giving the host loops' results, and so are GELU, its
  * gradient and erf (float32 polynomials within a few ulps of the float64 reference, README), and
- * softmax along the last axis; the rest are the host loops
+ * softmax along the last axis and strided copies; the rest are the host loops
  * shared with the float64 reference (`cpu/host.ts`, `cpu/elementwise.ts`, `cpu/reduce.ts`) run
  * on float32 views of the same memory, each element computed in float64 and rounded once.
  *
@@ -213,11 +213,36 @@ export class WasmBackend implements Backend {
   }
   copy(x: Storage, v: StridedView): Storage {
     const y = this.alloc(sizeOf(v.shape));
-    copyView(this.f(x), v, this.f(y));
+    if (!this.strided(this.ptr(y), this.ptr(x), v, false)) copyView(this.f(x), v, this.f(y));
     return y;
   }
   writeInto(dst: Storage, src: Storage, v: StridedView): void {
-    writeView(this.f(dst), this.f(src), v);
+    if (!this.strided(this.ptr(src), this.ptr(dst), v, true)) writeView(this.f(dst), this.f(src), v);
+  }
+  /**
+   * The view's coalesced rows by kernels.wat "strided" (c: the contiguous side, s: the strided
+   * one; gather c = s[view], or scatter s[view] = c); false (nothing done) when its rows are
+   * shorter than MIN_ROW, which the host loop does as fast.
+   */
+  private strided(c: number, s: number, v: StridedView, scatter: boolean): boolean {
+    const size = sizeOf(v.shape);
+    const co = coalesce(v.shape, stridesOf(v.shape), v.strides);
+    const r = co.shape.length;
+    const n = r ? co.shape[r - 1] : 1;
+    if (n < MIN_ROW || size === 0) return false;
+    const rows = size / n;
+    const table = this.heap.alloc(rows * 4);
+    try {
+      const t = this.i32(table, rows);
+      let i = 0;
+      forEachRow(co.shape, co.strides[1], co.strides[1], v.offset, 0, (_o, ia) => {
+        t[i++] = ia;
+      });
+      this.threads.run('strided', [c, s, table, rows, n, co.strides[1][r - 1], scatter ? 1 : 0], size < PARALLEL_MIN_ELEMENTS);
+    } finally {
+      this.heap.release(table, rows * 4);
+    }
+    return true;
   }
   reduceSum(x: Storage, spec: ReduceSpec): Storage {
     const y = this.alloc(sizeOf(spec.outShape));

@@ -1470,6 +1470,48 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rl))))
 
+  ;; Strided copies (transpose, permute, slice, concat, pad), over nrows rows of n elements:
+  ;; gather (scatter = 0) y[r·n + i] = x[t_r + i·dx]; scatter (scatter ≠ 0) x[t_r + i·dx] = y[r·n + i]
+  ;; (a view never overlaps itself, so the threads' shares write disjoint elements); t_r at
+  ;; table + 4r (element offsets). Rows with dx = 1 move four elements at a time. Exact copies.
+  (func (export "strided") (param $y i32) (param $x i32) (param $table i32) (param $nrows i32) (param $n i32) (param $dx i32) (param $scatter i32) (param $tid i32) (param $nth i32)
+    (local $E i32) (local $e i32) (local $e1 i32) (local $r i32) (local $i i32) (local $len i32) (local $src i32) (local $dst i32) (local $sx i32) (local $sy i32) (local $t i32)
+    (local.set $E (i32.mul (local.get $nrows) (local.get $n)))
+    (local.set $e (call $share (local.get $E) (local.get $tid) (local.get $nth)))
+    (local.set $e1 (call $share (local.get $E) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (local.set $sx (i32.shl (local.get $dx) (i32.const 2)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_s (local.get $e) (local.get $e1)))
+      (local.set $r (i32.div_u (local.get $e) (local.get $n)))
+      (local.set $i (i32.sub (local.get $e) (i32.mul (local.get $r) (local.get $n))))
+      (local.set $len (call $min (i32.sub (local.get $n) (local.get $i)) (i32.sub (local.get $e1) (local.get $e))))
+      ;; src: the strided side, dst: the contiguous side.
+      (local.set $src (i32.add (local.get $x) (i32.shl (i32.add (i32.load (i32.add (local.get $table) (i32.shl (local.get $r) (i32.const 2)))) (i32.mul (local.get $i) (local.get $dx))) (i32.const 2))))
+      (local.set $dst (i32.add (local.get $y) (i32.shl (local.get $e) (i32.const 2))))
+      (local.set $e (i32.add (local.get $e) (local.get $len)))
+      (if (local.get $scatter)
+        (then (local.set $t (local.get $src)) (local.set $src (local.get $dst)) (local.set $dst (local.get $t))
+          (local.set $sy (local.get $sx)) (local.set $t (i32.const 4)))
+        (else (local.set $sy (i32.const 4)) (local.set $t (local.get $sx))))
+      ;; now dst advances by $sy, src by $t per element.
+      (if (i32.and (i32.eq (local.get $sy) (i32.const 4)) (i32.eq (local.get $t) (i32.const 4)))
+        (then
+          (block $vd (loop $vl
+            (br_if $vd (i32.lt_s (local.get $len) (i32.const 4)))
+            (v128.store (local.get $dst) (v128.load (local.get $src)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+            (local.set $len (i32.sub (local.get $len) (i32.const 4)))
+            (br $vl)))))
+      (block $sd (loop $sl
+        (br_if $sd (i32.le_s (local.get $len) (i32.const 0)))
+        (i32.store (local.get $dst) (i32.load (local.get $src)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $sy)))
+        (local.set $src (i32.add (local.get $src) (local.get $t)))
+        (local.set $len (i32.sub (local.get $len) (i32.const 1)))
+        (br $sl)))
+      (br $l))))
+
   ;; Σ x[i] (float64) over n float32s: lanes (0, 1) and (2, 3) in two f64x2 sums, then in order.
   (func $sum64 (param $x i32) (param $n i32) (result f64)
     (local $s0 v128) (local $s1 v128) (local $v v128) (local $t f64)
