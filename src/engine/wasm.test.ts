@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvSpec } from './backend';
 import { conv3dBackwardFilter } from './cpu/conv';
 import { binaryInto, unaryInto } from './cpu/elementwise';
+import { reduceSumInto } from './cpu/reduce';
 import { erf as erf64, gelu as gelu64, geluGrad as geluGrad64, normalCdf } from './cpu/math';
 import { adamStepInPlace, copyView, normalizeBackwardInto, normalizeInto, softmaxBackwardInto, softmaxInto, writeView } from './cpu/host';
 import { Adam, backward, conv3d, createCpuEngine, diceLoss, gelu, instanceNorm, layerNorm, leakyRelu, matmul, oneHot, randnArray, softmax, tidy, type Engine, type Tensor } from './index';
@@ -229,6 +230,32 @@ describe('wasm memory-bound kernels (kernels.wat) against the host loops they re
       const wd = x.slice();
       writeView(wd, src, v);
       expect(firstDiff(d, wd), `writeInto ${v.shape}`).toBe(-1);
+    }
+  });
+
+  it('sums along contiguous last axes match the host loop to float32 rounding (float64 sums in another order)', async () => {
+    // [67, 1021] over its last axis (both threads), [3, 5, 7, 11] over its last two (one row of
+    // 77 per output), [70001] to a scalar; the float64 sums differ by ≤ n·2⁻⁵³·Σ|x| before rounding.
+    const U = 2 ** -24;
+    const x = f32(N, 57);
+    const specs = [
+      { outShape: [67], outStrides: [1021], redShape: [1021], redStrides: [1] },
+      { outShape: [3, 5], outStrides: [385, 77], redShape: [7, 11], redStrides: [11, 1] },
+      { outShape: [], outStrides: [], redShape: [N], redStrides: [1] },
+    ];
+    for (const spec of specs) {
+      const n = spec.redShape.reduce((a, c) => a * c, 1);
+      const outs = spec.outShape.reduce((a, c) => a * c, 1);
+      const [y] = await run([x], ([sx]) => [b().reduceSum(sx, spec)]);
+      const want = new Float32Array(outs);
+      reduceSumInto(x, want, spec);
+      let worst = 0;
+      for (let o = 0; o < outs; o++) {
+        let abs = 0;
+        for (let j = 0; j < n; j++) abs += Math.abs(x[o * n + j]);
+        worst = Math.max(worst, y[o] === want[o] ? 0 : Math.abs(y[o] - want[o]) / (U * Math.abs(want[o]) + n * 2 ** -53 * abs));
+      }
+      expect(worst, `${spec.outShape} ← ${spec.redShape}`).toBeLessThanOrEqual(1);
     }
   });
 

@@ -5,7 +5,7 @@
  * common memory-bound ops (add/sub/mul/div, relu/leakyRelu and their gradients, normalisation,
  * Adam) are SIMD kernels there too, giving the host loops' results, and so are GELU, its
  * gradient and erf (float32 polynomials within a few ulps of the float64 reference, README), and
- * softmax along the last axis and strided copies; the rest are the host loops
+ * softmax along the last axis, strided copies and last-axis sums; the rest are the host loops
  * shared with the float64 reference (`cpu/host.ts`, `cpu/elementwise.ts`, `cpu/reduce.ts`) run
  * on float32 views of the same memory, each element computed in float64 and rounded once.
  *
@@ -246,10 +246,35 @@ export class WasmBackend implements Backend {
   }
   reduceSum(x: Storage, spec: ReduceSpec): Storage {
     const y = this.alloc(sizeOf(spec.outShape));
+    if (this.rowSum(y, x, spec)) return y;
     const Y = this.f(y);
     Y.fill(0);
     reduceSumInto(this.f(x), Y, spec);
     return y;
+  }
+  /**
+   * A sum whose reduced axes coalesce to one contiguous row of ≥ MIN_ROW terms per output, each
+   * output's row not a whole output row (as cpu/reduce.ts picks its loops): kernels.wat "rowSum",
+   * float64 sums in another order than the host loop's, rounded once. False when not such a sum.
+   */
+  private rowSum(y: Storage, x: Storage, spec: ReduceSpec): boolean {
+    const out = coalesce(spec.outShape, spec.outStrides);
+    const red = coalesce(spec.redShape, spec.redStrides);
+    const os = out.strides[0];
+    const n = red.shape.length ? red.shape[0] : 0;
+    const outStep = out.shape.length ? os[os.length - 1] : Infinity;
+    if (red.shape.length !== 1 || red.strides[0][0] !== 1 || n < MIN_ROW || outStep < 1 || y.size === 0) return false;
+    const table = this.heap.alloc(y.size * 4);
+    try {
+      const t = this.i32(table, y.size);
+      forEachRow(out.shape, os, os, 0, 0, (o, base, _b, m, dOut) => {
+        for (let i = 0; i < m; i++) t[o + i] = base + i * dOut;
+      });
+      this.threads.run('rowSum', [this.ptr(y), this.ptr(x), table, y.size, n], y.size < 2 || y.size * n < PARALLEL_MIN_ELEMENTS);
+    } finally {
+      this.heap.release(table, y.size * 4);
+    }
+    return true;
   }
   // Softmax along the last axis (attention's) runs kernels.wat's row kernels; log-softmax and
   // other axes the host loops.

@@ -1533,6 +1533,20 @@
       (br $sl)))
     (local.get $t))
 
+  ;; Sums along a contiguous last axis: y[o] = Σ_{j<n} x[t_o + j] for o < nout, t_o at table + 4o
+  ;; (element offsets), in float64 ($sum64's lane order) and rounded once; outputs split over
+  ;; the threads.
+  (func (export "rowSum") (param $y i32) (param $x i32) (param $table i32) (param $nout i32) (param $n i32) (param $tid i32) (param $nth i32)
+    (local $o i32) (local $o1 i32)
+    (local.set $o (call $share (local.get $nout) (local.get $tid) (local.get $nth)))
+    (local.set $o1 (call $share (local.get $nout) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_s (local.get $o) (local.get $o1)))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $o) (i32.const 2)))
+        (f32.demote_f64 (call $sum64 (i32.add (local.get $x) (i32.shl (i32.load (i32.add (local.get $table) (i32.shl (local.get $o) (i32.const 2)))) (i32.const 2))) (local.get $n))))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $l))))
+
   ;; Per row of len: mean and biased variance in float64, rstd = 1/sqrt(var + eps),
   ;; y = (x − mean)·rstd rounded once; R[r] = rstd. prm: [eps].
   (func (export "normalize") (param $x i32) (param $y i32) (param $R i32) (param $rows i32) (param $len i32) (param $prm i32) (param $tid i32) (param $nth i32)

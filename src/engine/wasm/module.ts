@@ -27,11 +27,13 @@ export interface KernelExports {
   softmaxBackward(y: number, g: number, dx: number, rows: number, len: number, tid: number, nth: number): void;
   /** Strided copies: gather y[r·n + i] = x[t_r + i·dx] (scatter: the other way), t_r at table + 4r. */
   strided(y: number, x: number, table: number, nrows: number, n: number, dx: number, scatter: number, tid: number, nth: number): void;
+  /** y[o] = Σ_{j<n} x[t_o + j] in float64, rounded once; t_o at table + 4o. */
+  rowSum(y: number, x: number, table: number, nout: number, n: number, tid: number, nth: number): void;
   pad3d(x: number, C: number, S0: number, S1: number, S2: number, xp: number, P0: number, P1: number, P2: number, o0: number, o1: number, o2: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
-export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d', 'unary', 'binary', 'normalize', 'normalizeBackward', 'adam', 'softmax', 'softmaxBackward', 'strided'] as const;
+export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d', 'unary', 'binary', 'normalize', 'normalizeBackward', 'adam', 'softmax', 'softmaxBackward', 'strided', 'rowSum'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
