@@ -1,12 +1,13 @@
 /**
  * Segment Anything fine-tuned in the studio (headless Chromium, wasm): the Fine-tune dock adapts
  * SAM's prompt encoder + mask decoder on one labelled MSD crop — the default structures are
- * refused with the codes the labels hold, codes 1,2 train (one coronal slice encoded, one step on
- * the worker's engine) — the adapter is stored in IndexedDB and downloaded; then one step of LoRA
- * on the image encoder (stage 3) + decoder; both are still listed after a reload, the prompt tool
- * answers a box with each (the LoRA one merged into both models, the slice encoded again), and an
- * adapter made for another sam.onnx is refused with the reason.
- * Kept small: one slice (~5 s to encode on wasm), one step per method, one prompt per adapter.
+ * refused with the codes the labels hold, codes 1,2 train on one coronal slice for 3 steps on the
+ * worker's engine, paused during the run and resumed (the slice encoded again) — the adapter is
+ * stored in IndexedDB and downloaded; then one step of LoRA on the image encoder (stage 3) +
+ * decoder; both are still listed after a reload, the prompt tool answers a box with each (the
+ * LoRA one merged into both models, the slice encoded again), and an adapter made for another
+ * sam.onnx is refused with the reason.
+ * Kept small: one slice (~5 s to encode on wasm), 3 decoder steps and 1 LoRA step, one prompt per adapter.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,18 +46,29 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await expect(page.getByTestId('label-mapping')).toHaveText('Segment Anything trains on 1, 2; not in any label file, left out: 17.');
   await expect(page.getByTestId('trainable-count')).toHaveText('4,059,876 of 9,796,528 (41.4%)');
 
-  await page.getByLabel('Length', { exact: true }).fill('1');
+  // Three steps, paused during the run and resumed: the slice is encoded again and the run finishes.
+  await page.getByLabel('Length', { exact: true }).fill('3');
   await page.getByLabel('Batch size').fill('1');
   await page.getByLabel('Slices per scan').fill('1');
   await page.getByTestId('train').click();
   log('training');
+  await expect(page.getByTestId('run-step')).toHaveText('1', { timeout: 300_000 });
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
+  const pausedAt = Number(await page.getByTestId('run-step').textContent());
+  expect([1, 2]).toContain(pausedAt); // the step under way when Pause arrived is finished first
+  const [paused] = await storedAdapters(page);
+  expect(paused).toMatchObject({ status: 'paused', step: pausedAt });
+  log(`paused at step ${pausedAt}`);
+  await page.getByTestId('resume').click();
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
   log('trained');
-  await expect(page.getByTestId('run-step')).toHaveText('1');
+  await expect(page.getByTestId('run-step')).toHaveText('3');
   const [stored] = await storedAdapters(page);
-  expect(stored).toMatchObject({ status: 'done', step: 1 });
-  expect(stored.losses).toHaveLength(1);
-  expect(Number.isFinite(stored.losses[0])).toBe(true);
+  expect(stored).toMatchObject({ status: 'done', step: 3 });
+  expect(stored.losses).toHaveLength(3);
+  expect(stored.losses.slice(0, pausedAt)).toEqual(paused.losses);
+  expect(stored.losses.every(Number.isFinite)).toBe(true);
 
   // Downloaded: a SAM decoder adapter in the project's format, with what it trained on.
   const row = page.getByTestId('adapter-row');
@@ -70,11 +82,12 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   const adapter = await decodeAdapter(bytes, path);
   expect(adapter.base.kind).toBe('sam-decoder');
   expect(adapter.method.method).toBe('decoder');
-  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 1, plane: 'coronal' });
+  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 3, plane: 'coronal' });
 
   // LoRA on the image encoder (stage 3, rank 4) + decoder, one step: the worker encodes the slice's
   // stage-3 features on onnxruntime-web and runs the adapted stages, the neck and the decoder on its engine.
   await page.getByLabel('Method').selectOption('lora');
+  await page.getByLabel('Length', { exact: true }).fill('1');
   await expect(page.getByLabel('LoRA stages')).toHaveValue('3');
   await expect(page.getByTestId('trainable-count')).toHaveText('4,075,236 of 9,796,528 (41.6%)');
   await page.getByLabel('LoRA learning rate').fill('0.002');
