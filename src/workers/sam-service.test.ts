@@ -2,7 +2,8 @@
  * The worker's SAM service in Node, on the real model (onnxruntime-node standing in for
  * onnxruntime-web: the same SamRuntime interface) and bert: a box dragged in world mm, then
  * propagation one slice each way. Three encoder runs. Then another decoder (as an adapter gives
- * it: a second runtime) answers on the same slice without encoding it again.
+ * it: a second runtime) answers on the same slice without encoding it again, and an encoder-LoRA
+ * adapter's runtime (another `encoderKey`) encodes it again: a fourth encoder run.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
   let runtime: SamRuntime;
   /** The runtime the service opens for an adapter (here on the shipped decoder: only the runtime differs). */
   let adapted: SamRuntime | undefined;
+  /** An encoder-LoRA adapter's runtime (here the shipped models: only its `encoderKey` says the encoder differs). */
+  let loraAdapted: SamRuntime | undefined;
   const replies: SamReply[] = [];
   let service: SamService;
   beforeAll(async () => {
@@ -32,13 +35,16 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     service = new SamService({
       post: (r) => replies.push(r),
       scan: () => scan,
-      createRuntime: async (_preference, adapter) => (adapter ? (adapted ??= await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })) : runtime),
+      createRuntime: async (_preference, adapter) => {
+        if (adapter === 'lora-1') return (loraAdapted ??= { ...(await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })), encoderKey: 'sam:lora-1@1' });
+        return adapter ? (adapted ??= await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })) : runtime;
+      },
     });
     scan = readVolume(new Uint8Array(readFileSync(join(dir, 'norm.mgz'))), 'norm.mgz');
   }, 120_000);
   afterAll(async () => {
-    // The service disposed the first runtime when the adapter's replaced it.
-    await adapted?.dispose();
+    // The service disposed each runtime when the next adapter's replaced it.
+    await loraAdapted?.dispose();
   });
 
   it('refuses a prompt before a scan is open, and propagation before a mask', async () => {
@@ -96,5 +102,14 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     if (again.type !== 'sam-mask') return;
     expect(again.timingsMs.encode).toBe(0);
     expect(Array.from(again.voxels)).toEqual(Array.from(mask.voxels));
+
+    // An encoder-LoRA adapter's runtime (another encoderKey): its encoder has other weights, so slice k is encoded again.
+    replies.length = 0;
+    await service.handle({ type: 'sam-segment', request: 7, plane: 'coronal', points: [], box: { start, end }, backend: 'wasm', adapter: 'lora-1' });
+    expect(replies.map((r) => r.type)).toEqual(['sam-progress', 'sam-mask']);
+    const encoded = replies[1];
+    if (encoded.type !== 'sam-mask') return;
+    expect(encoded.timingsMs.encode).toBeGreaterThan(0);
+    expect(Array.from(encoded.voxels)).toEqual(Array.from(mask.voxels)); // the same weights here
   });
 });
