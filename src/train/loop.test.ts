@@ -71,6 +71,29 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  it('reads a stop that arrives as a message (a macrotask) before the next step', async () => {
+    const shape = new UNETR(engine, SMALL);
+    const cfg = resolveMethod(shape, { method: 'decoder' });
+    const model = UNETR.init(engine, SMALL, 13, { trainable: baseTrainable('unetr', cfg) });
+    const adapted = await attachMethod(model, cfg);
+    const stop = new AbortController();
+    // As a worker's Pause: queued as a task while the first step computes. The float64 engine,
+    // like the wasm one, resolves its results as microtasks, so only a yield lets it in.
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = () => stop.abort();
+    const result = await train(adapted, () => batch(1), {
+      steps: 10,
+      onStep: (r) => void (r.step === 1 && port1.postMessage('pause')),
+      signal: stop.signal,
+    });
+    port1.close();
+    port2.close();
+    expect(result.status).toBe('aborted');
+    expect(result.reports).toHaveLength(1);
+    adapted.dispose();
+    model.dispose();
+  });
+
   it("resumed with the checkpoint's optimiser state, a stopped run ends exactly where an unbroken one does", async () => {
     const shape = new UNETR(engine, SMALL);
     const cfg = resolveMethod(shape, { method: 'lora', rank: 2 });
