@@ -9,19 +9,15 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { configureOrtWeb, ortForWasm, ortForWebGpu, type OrtBuild } from '../src/infer/ort-web';
-import { readModelNode } from '../src/infer/registry-node';
-import { prepareForWeb } from '../src/onnx';
+import { webModelWindow } from './lib/web-model-window';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const id = option('--model') ?? 'swinunetr-fs';
 const windows = Number(option('--windows') ?? 5);
 configureOrtWeb();
-const { manifest, bytes } = readModelNode(id);
-const web = prepareForWeb(bytes);
-const [x, y, z] = manifest.inputSize;
-let seed = 1;
-const input = Float32Array.from({ length: x * y * z }, () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+const { web, dims, input } = webModelWindow(id);
+const [x, y, z] = dims;
 console.log(`ort-builds: ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, model ${id}, window ${x}×${y}×${z}, ${windows} windows`);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
