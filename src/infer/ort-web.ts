@@ -14,7 +14,6 @@ import { isSoftwareAdapterInfo } from '../engine/device';
 import type { InferenceBackend } from './backend';
 import type { ModelManifest } from './manifest';
 
-/** `auto`: WebGPU if it works for this model, else wasm. `wasm`: always wasm. */
 /**
  * `auto`: a hardware GPU through WebGPU, else wasm. A software adapter is slower than wasm on
  * the same cores: the sample head took 424 s from click to volumes on SwiftShader's WebGPU

@@ -24,6 +24,7 @@ import type { HostWeight } from './decoder-weights';
 import { SAM_IMAGE_SIZE, type ResizeGeometry } from './preprocess';
 import { SAM_LOW_RES } from './postprocess';
 import { encodePrompt, maskBox, type SlicePrompt } from './prompts';
+import { yieldToMessages } from '../train/yield-to-messages';
 
 /** One encoded training slice: its embedding and its labels on the slice grid. */
 export interface SamTrainSlice {
@@ -353,9 +354,7 @@ export async function finetuneSamDecoder(
       if (!Number.isFinite(v)) throw new Error(`SAM fine-tuning diverged at step ${step + 1} (loss ${v}); try a smaller --lr`);
       losses.push(v);
       opts.onStep?.({ step: step + 1, loss: v, lr, ms: performance.now() - s0, kind });
-      // A macrotask between steps: the wasm engine blocks its thread while it computes (Atomics.wait),
-      // so without it a worker would read no message (Pause, Cancel) until the run ends.
-      await new Promise<void>((r) => setTimeout(r, 0));
+      await yieldToMessages();
       if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) await opts.onCheckpoint(await checkpoint(step + 1));
     }
     const last = await checkpoint(step);

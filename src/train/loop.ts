@@ -9,6 +9,7 @@ import { add, Adam, backward, diceLoss, noGrad, oneHot, polyLr, square, sum, tid
 import type { AdaptedModel, HostTensor } from '../peft/adapted-model';
 import { groupedDiceLoss } from './grouped-dice';
 import type { Batch } from './samples';
+import { yieldToMessages } from './yield-to-messages';
 
 export interface TrainOptions {
   /** Optimiser steps to run (the total, counting `startStep`). */
@@ -169,10 +170,7 @@ export async function train(model: AdaptedModel, next: () => Batch, opts: TrainO
       const report = { step: step + 1, loss: value, lr: opt.lr, gradNorm: Math.sqrt(g2), ms: performance.now() - t0 };
       reports.push(report);
       await opts.onStep?.(report);
-      // A macrotask between steps: the wasm engine holds its thread while it computes and its
-      // results resolve as microtasks, so without it a worker would read no message (Pause,
-      // Cancel) until the run ends.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      await yieldToMessages();
       const last = step + 1 === opts.steps;
       if (last || (opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0)) {
         const state = await model.trainedState();
