@@ -323,7 +323,7 @@ function checksLine(f: FullHeadResult): string {
   const by =
     f.placedBy === 'localiser'
       ? 'crops placed by the localiser'
-      : `crops placed by the registration${f.crossCheck ? ', cross-checked by the learned localiser' : ''}`;
+      : `crops placed by the registration${f.crossCheck ? `, cross-checked by the learned localiser${f.crossCheckLook === 'registration frame' ? " (a second look, in the registration's frame)" : ''}` : ''}`;
   const n = f.qc.findings.length;
   return `${f.qc.verdict === 'ok' ? 'volume, asymmetry, connectivity, position: all plausible' : `${n} finding${n === 1 ? '' : 's'} (see the warnings)`}; ${by}`;
 }
@@ -336,7 +336,7 @@ function fullHeadReport(f: FullHeadResult) {
     placedBy: f.placedBy,
     localiser: f.localiser ? { left: f.localiser.left, right: f.localiser.right, brainCentroidMm: f.localiser.brainCentroidMm, brainVolumeMm3: f.localiser.brainVolumeMm3 } : null,
     /** The learned localiser's hippocampi when it only cross-checks the registration (its manifest's localiserRole). */
-    crossCheck: f.crossCheck ? { left: f.crossCheck.left, right: f.crossCheck.right } : null,
+    crossCheck: f.crossCheck ? { left: f.crossCheck.left, right: f.crossCheck.right, look: f.crossCheckLook } : null,
     registration: {
       template: loc.template,
       startedFrom: loc.startedFrom,

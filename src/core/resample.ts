@@ -4,13 +4,18 @@
  * source affine. Target voxels outside the source's field of view (its outer voxel
  * edges) get `fill` (0 by default); nearest-neighbour uses the same rule.
  */
-import { invert, multiply, spacingFromAffine } from './affine';
+import { applyToPoint, invert, multiply, spacingFromAffine } from './affine';
 import { voxelCount, type Dims3, type Mat4, type Volume, type VoxelArray } from './volume';
 
 /** A voxel grid in world space. */
 export interface Grid {
   readonly dims: Dims3;
   readonly affine: Mat4;
+}
+
+/** The world position of the centre of a grid's voxels, mm. */
+export function gridCentre(grid: Grid): [number, number, number] {
+  return applyToPoint(grid.affine, [(grid.dims[0] - 1) / 2, (grid.dims[1] - 1) / 2, (grid.dims[2] - 1) / 2]);
 }
 
 /** Target voxel → source voxel, as one affine (source⁻¹ · target). */

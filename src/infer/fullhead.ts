@@ -28,6 +28,7 @@ import type { ModelManifest } from './manifest';
 import { segmentFramedSide } from './framed-side';
 import { EDGE_FRACTION_WARNING, expectedCentre, msdFrame } from './msd-frame';
 import { needsResampling, segmentVolume, type LoadedModel, type SegmentOptions, type SegmentResult } from './pipeline';
+import { crossCheckWithSecondLook, type CrossCheckLook, type JudgedCrossCheck, type LookAgain } from './second-look';
 
 /** Output labels of the full-head path: one per side (values are core/fullhead's LEFT and RIGHT). */
 export const SIDE_LABELS: readonly LabelInfo[] = [
@@ -95,6 +96,12 @@ export interface FullHeadOptions extends SegmentOptions {
    * with a warning in words), instead of no masks.
    */
   readonly crossCheck?: CrossCheckFindings | PromiseLike<CrossCheckFindings | null>;
+  /**
+   * The cross-check localiser run again on another grid: given, a cross-check that disagrees
+   * with the registration looks again in the registration's frame (second-look.ts) and the
+   * checks judge that answer.
+   */
+  readonly crossCheckAgain?: LookAgain;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
 }
@@ -139,6 +146,8 @@ export interface FullHeadResult extends SegmentResult {
   readonly localiser?: LocaliserFindings;
   /** The cross-check localiser's per-side findings, when it ran and found both sides. */
   readonly crossCheck?: CrossCheckFindings;
+  /** Where `crossCheck` was seen: the scan's own grid, or a second look in the registration's frame. */
+  readonly crossCheckLook?: CrossCheckLook;
 }
 
 /** A box of the conformed grid around `centreMm` (MSD orientation: the right one mirrored), for crops placed by the localiser. */
@@ -325,9 +334,12 @@ export async function segmentFullHead(
   const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
   lap('paste');
   const pending = opts.crossCheck;
-  const crossCheck = (await pending) ?? undefined;
+  const firstLook = (await pending) ?? undefined;
   // The time the masks waited for a localiser that ran beside them (usually none).
   if (pending && 'then' in pending) lap('cross-check wait');
+  const judged = firstLook && (await judgeCrossCheck(firstLook, scan, localisation, opts.crossCheckAgain));
+  if (judged?.lookedAgain) lap('cross-check, second look');
+  const crossCheck = judged?.findings;
   timingsMs.total = performance.now() - start;
 
   const evidence = hippocampi.map(
@@ -337,7 +349,7 @@ export async function segmentFullHead(
       connectedFraction: connected[s],
       centroidMm: h.centroidMm,
       localiser: found ? { centroidMm: found[h.side].centroidMm, confidence: found[h.side].confidence } : null,
-      crossCheck: crossCheck ? { centroidMm: crossCheck[h.side].centroidMm } : null,
+      crossCheck: crossCheck ? { centroidMm: crossCheck[h.side].centroidMm, lookedAgain: judged!.look === 'registration frame' } : null,
       registration: { centroidMm: registrationCentre(localisation.hippocampi[s]), quality: localisation.quality },
     }),
   ) as [SideEvidence, SideEvidence];
@@ -348,7 +360,14 @@ export async function segmentFullHead(
     warnings.push(`Seahorse would refuse these masks from one of its own models; model ${manifest.id} follows no protocol Seahorse knows, so they are shown, unchecked.`);
   }
   progress({ stage: 'done' });
-  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(crossCheck ? { crossCheck } : {}) };
+  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(judged ? { crossCheck, crossCheckLook: judged.look } : {}) };
+}
+
+/** The cross-check as the checks judge it: a registration that did not fail, and a disagreement, earn a second look (second-look.ts). */
+async function judgeCrossCheck(first: CrossCheckFindings, scan: Volume, localisation: Localisation, lookAgain: LookAgain | undefined): Promise<JudgedCrossCheck> {
+  if (!lookAgain || localisation.quality === 'failed') return { findings: first, look: 'scan grid', lookedAgain: false };
+  const centresMm = [registrationCentre(localisation.hippocampi[0]), registrationCentre(localisation.hippocampi[1])] as const;
+  return crossCheckWithSecondLook(first, scan, { transform: localisation.transform, centresMm }, lookAgain);
 }
 
 /**

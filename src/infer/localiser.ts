@@ -90,13 +90,16 @@ function judgeSide(s: LocalisedSide, name: string, problems: string[]): Localise
   return { ...s, found };
 }
 
-/** Runs the localiser on a scan (any orientation); pure apart from the backend call. */
-export async function localiseHippocampi(scan: Volume, localiser: LoadedModel): Promise<LocaliserResult> {
+/**
+ * Runs the localiser on a scan (any orientation); pure apart from the backend call. `grid` is
+ * where it looks: the scan's own localiser grid by default, or another 72³ × 4 mm grid over the
+ * same world (e.g. `localiserGridInFrame`: the scan turned into a registration's frame).
+ */
+export async function localiseHippocampi(scan: Volume, localiser: LoadedModel, grid: Grid = localiserGrid(scan)): Promise<LocaliserResult> {
   const { manifest, backend } = localiser;
   checkLocaliserManifest(manifest);
   const n = manifest.normalisation as Extract<ModelManifest['normalisation'], { kind: 'positive-percentile' }>;
   const t0 = performance.now();
-  const grid = localiserGrid(scan);
   const input = localiserInput(scan, grid, n.percentile, n.clipMax);
   const t1 = performance.now();
   const logits = await backend.run(input, grid.dims);

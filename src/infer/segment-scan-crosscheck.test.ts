@@ -3,7 +3,8 @@
  * the registration must not wait for it, its findings must still reach the checks, and its
  * failure must neither go unhandled nor hide the registration's own refusal. The localiser is
  * the shipped one (models/localiser.onnx on onnxruntime-node) behind a backend that holds its
- * logits back, so that "beside" is observable on any machine.
+ * logits back, so that "beside" is observable on any machine. On an oblique scan that fools its
+ * first look, the second look (second-look.ts) runs on the path and the false alarm is gone.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalisationError, prepareTemplate, type PreparedTemplate } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume } from '../core/io';
+import { oblique } from '../core/perturb';
 import { directionalModel } from '../testing/onnx-models';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
 import type { InferenceBackend } from './backend';
@@ -23,6 +25,9 @@ import { segmentScan } from './segment-scan';
 const SLOW = 300_000;
 /** How long the wrapped localiser holds its logits back, ms: longer than the registration takes on an idle core. */
 const HOLD_MS = 4_000;
+/** The oblique acquisition whose first look is a false alarm (second-look.test.ts): 25° about world y. */
+const TURN_AXIS = 1;
+const TURN_DEGREES = 25;
 const installed = listInstalledModels(undefined, 'localisation').find((m) => m.manifest.id === LOCALISER_ID);
 const skip = !hasShared ? sharedMissing : !installed ? '(skipped: models/localiser.json is not installed)' : '';
 const read = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
@@ -74,11 +79,28 @@ describe.skipIf(skip !== '')(`a cross-check localiser runs beside the registrati
     // Beside, not before: the registration's stage ended while the localiser was still held.
     expect(stageEnds.get('localise')!).toBeLessThan(answered[0]);
     expect(result.fullHead.crossCheck?.left.centroidMm).toHaveLength(3);
+    // It agreed with the registration, so it did not run again (second-look.ts).
+    expect(result.fullHead.crossCheckLook).toBe('scan grid');
     const t = result.timingsMs;
+    expect(t).not.toHaveProperty('cross-check, second look');
     expect(t['localiser, beside the rest']).toBeGreaterThanOrEqual(HOLD_MS);
     // The stages on the path waited on add up to the total; the localiser's own time is not among them.
     const onPath = Object.entries(t).filter(([k]) => k !== 'total' && k !== 'localiser, beside the rest');
     expect(onPath.map(([k]) => k)).toContain('cross-check wait');
+    expect(onPath.reduce((sum, [, ms]) => sum + ms, 0)).toBeCloseTo(t.total, 0);
+  }, SLOW);
+
+  it(`the sample turned ${TURN_DEGREES}° (oblique): the cross-check looks again in the registration's frame, on the path, and does not warn`, async () => {
+    const result = await segmentScan(oblique(read(sample), TURN_AXIS, TURN_DEGREES), segmenter, { template: () => template, localiserModel: () => localiser });
+    expect(result.path).toBe('full-head');
+    if (result.path !== 'full-head') return;
+    expect(result.fullHead.localisation.quality).toBe('good');
+    expect(result.fullHead.crossCheckLook).toBe('registration frame');
+    expect(result.fullHead.qc.findings.filter((f) => f.check === 'cross-check')).toEqual([]);
+    expect(result.warnings.join(' ')).not.toMatch(/learned localiser puts/);
+    const t = result.timingsMs;
+    expect(t['cross-check, second look']).toBeGreaterThan(0);
+    const onPath = Object.entries(t).filter(([k]) => k !== 'total' && k !== 'localiser, beside the rest');
     expect(onPath.reduce((sum, [, ms]) => sum + ms, 0)).toBeCloseTo(t.total, 0);
   }, SLOW);
 

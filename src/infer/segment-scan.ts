@@ -78,7 +78,7 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
     localiserMs = performance.now() - t0;
     return found;
   };
-  let role: Pick<FullHeadOptions, 'localiser' | 'crossCheck'> = {};
+  let role: Pick<FullHeadOptions, 'localiser' | 'crossCheck' | 'crossCheckAgain'> = {};
   const places = localiser?.manifest.localiserRole === 'placement';
   if (localiser && places) {
     opts.onProgress?.({ stage: 'localise' });
@@ -102,7 +102,8 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
     });
     // Awaited at the checks; a failure before them (e.g. a refused registration) must not go unhandled meanwhile.
     crossCheck.catch(() => {});
-    role = { crossCheck };
+    // Run again only when it disagrees with the registration: then on a grid in the registration's frame (second-look.ts).
+    role = { crossCheck, crossCheckAgain: async (grid) => localiserFindings(await localiseHippocampi(scan, localiser, grid)) };
   }
   const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...role });
   const { labels, volumes, labelInfo } = fullHead;

@@ -4,16 +4,18 @@
  *
  * Grid: 72³ voxels of 4 mm (288 mm), axes along the scan's own voxel axes after the
  * permute/flip to the closest RAS (no rotation: an oblique scan gives an oblique grid, as
- * the training's random rotations expect), centred on the centre of the scan's voxel grid.
+ * the training's random rotations expect), centred on the centre of the scan's voxel grid;
+ * or, for the cross-check's second look, along the rotation a registration found (the head as
+ * the template holds it, whatever the scan's grid).
  * Each grid voxel is the mean of 8 trilinear samples at ±1 mm along the grid axes: the
  * training synthesised at 2 mm and block-averaged to 4 mm (training/train_localiser.py),
  * and this is the same partial-volume average on a real scan. Zero outside the scan.
  */
-import { applyToPoint, multiply } from '../affine';
+import { applyToPoint, closestOrthogonal, det3, linearPart, multiply } from '../affine';
 import { connectedComponents } from '../components';
 import { positivePercentileScale } from '../normalise';
 import { rasReorientation } from '../orientation';
-import { resampleLinear, type Grid } from '../resample';
+import { gridCentre, resampleLinear, type Grid } from '../resample';
 import { mat4, voxelCount, type Dims3, type Mat4, type Volume } from '../volume';
 
 /** Voxels per axis of the localiser grid. */
@@ -34,15 +36,35 @@ type Vec3 = [number, number, number];
 export function localiserGrid(scan: Grid): Grid {
   const r = rasReorientation(scan.dims, scan.affine);
   const ras = multiply(scan.affine, r.outputToInputVoxel);
-  const centre = applyToPoint(scan.affine, [(scan.dims[0] - 1) / 2, (scan.dims[1] - 1) / 2, (scan.dims[2] - 1) / 2]);
+  const axes = linearPart(ras);
+  for (let col = 0; col < 3; col++) {
+    const norm = Math.hypot(axes[col], axes[3 + col], axes[6 + col]);
+    for (let row = 0; row < 3; row++) axes[3 * row + col] /= norm;
+  }
+  return gridAlong(axes, gridCentre(scan));
+}
+
+/**
+ * The localiser grid in a registration's frame: centred like `localiserGrid`, its axes along the
+ * template's R, A and S as the registration (template world mm → scan world mm) carries them
+ * into the scan, rotation only (the closest one to the affine's linear part: no scale or shear,
+ * so the voxels stay 4 mm). The head then sits in it as the template does, however the scan's
+ * own grid is turned. Null for a registration that mirrors the head (no rotation is its frame).
+ */
+export function localiserGridInFrame(scan: Grid, templateToScan: Mat4): Grid | null {
+  if (det3(templateToScan) <= 0) return null;
+  return gridAlong(closestOrthogonal(linearPart(templateToScan)), gridCentre(scan));
+}
+
+/** 72³ voxels of 4 mm along the unit `axes` (3×3 row-major, one axis per column), centred on `centreMm`. */
+function gridAlong(axes: readonly number[], centreMm: Vec3): Grid {
   const half = (LOCALISER_SIZE - 1) / 2;
   const m = new Float64Array(16);
   m[15] = 1;
-  for (let col = 0; col < 3; col++) {
-    const norm = Math.hypot(ras[col], ras[4 + col], ras[8 + col]);
-    for (let row = 0; row < 3; row++) m[4 * row + col] = (ras[4 * row + col] / norm) * LOCALISER_SPACING_MM;
+  for (let row = 0; row < 3; row++) {
+    for (let col = 0; col < 3; col++) m[4 * row + col] = axes[3 * row + col] * LOCALISER_SPACING_MM;
+    m[4 * row + 3] = centreMm[row] - half * (m[4 * row] + m[4 * row + 1] + m[4 * row + 2]);
   }
-  for (let row = 0; row < 3; row++) m[4 * row + 3] = centre[row] - half * (m[4 * row] + m[4 * row + 1] + m[4 * row + 2]);
   return { dims: [LOCALISER_SIZE, LOCALISER_SIZE, LOCALISER_SIZE], affine: mat4(m) };
 }
 

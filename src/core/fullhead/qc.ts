@@ -64,6 +64,11 @@ export const AGREEMENT_WARN_MM = 8;
  * (localiser-crosscheck.test.ts moves it so on real scans).
  */
 export const CROSSCHECK_WARN_MM = 12;
+/** A cross-check localiser's centroid and the registration's are more than CROSSCHECK_WARN_MM apart. */
+export function crossCheckDisagrees(localiserMm: Vec3, registrationMm: Vec3): boolean {
+  return dist(localiserMm, registrationMm) > CROSSCHECK_WARN_MM;
+}
+
 /** The localiser's own per-side confidence (0–1). */
 export const CONFIDENCE_WARN = 0.5;
 export const CONFIDENCE_REFUSE = 0.2;
@@ -83,7 +88,11 @@ export interface SideEvidence {
    * Where a cross-check localiser puts it: one that places nothing (its error is larger than
    * the registration's), only checked against the registration, at CROSSCHECK_WARN_MM.
    */
-  readonly crossCheck?: { readonly centroidMm: Vec3 } | null;
+  readonly crossCheck?: {
+    readonly centroidMm: Vec3;
+    /** Seen on a second look, the scan turned into the registration's frame after a first disagreement (src/infer/second-look.ts). */
+    readonly lookedAgain?: boolean;
+  } | null;
   /** Where the registration's anatomy prior puts it, and the registration's quality. */
   readonly registration?: { readonly centroidMm: Vec3; readonly quality: 'good' | 'poor' | 'failed' } | null;
 }
@@ -205,7 +214,7 @@ export function checkMasks(sides: readonly [SideEvidence, SideEvidence], protoco
     }
     if (s.crossCheck && s.registration && s.registration.quality !== 'failed') {
       const d = dist(s.crossCheck.centroidMm, s.registration.centroidMm);
-      if (d > CROSSCHECK_WARN_MM) {
+      if (crossCheckDisagrees(s.crossCheck.centroidMm, s.registration.centroidMm)) {
         add({
           check: 'cross-check',
           side: s.side,
@@ -213,7 +222,8 @@ export function checkMasks(sides: readonly [SideEvidence, SideEvidence], protoco
           value: d,
           limit: CROSSCHECK_WARN_MM,
           message:
-            `The learned localiser puts the ${s.side} hippocampus ${d.toFixed(0)} mm from where the template registration put it ` +
+            `The learned localiser puts the ${s.side} hippocampus ${d.toFixed(0)} mm from where the template registration put it` +
+            `${s.crossCheck.lookedAgain ? ", also when it looked again with the scan turned into the registration's frame" : ''} ` +
             `(they agree within ${CROSSCHECK_WARN_MM} mm on the scans it was tested on): the registration may have misplaced it; check the ${s.side} mask's position.`,
         });
       }

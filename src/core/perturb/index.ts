@@ -12,7 +12,7 @@
 import { applyToPoint, multiply, spacingFromAffine, type Vec3 } from '../affine';
 import { percentiles } from '../normalise';
 import { applyReorientation, rasReorientation, reorientToRAS, type Reorientation } from '../orientation';
-import { gridWithSpacing, resampleLinear, resampleNearest } from '../resample';
+import { gridCentre, gridWithSpacing, resampleLinear, resampleNearest } from '../resample';
 import { uniformStream } from '../random';
 import { mat4, type Dims3, type Mat4, type Volume, type VoxelArray } from '../volume';
 
@@ -72,11 +72,6 @@ export function rotationAbout(axis: 0 | 1 | 2, degrees: number, centre: Vec3): M
   r[3 * q + q] = c;
   const rc = [0, 1, 2].map((row) => centre[row] - (r[3 * row] * centre[0] + r[3 * row + 1] * centre[1] + r[3 * row + 2] * centre[2]));
   return mat4([r[0], r[1], r[2], rc[0], r[3], r[4], r[5], rc[1], r[6], r[7], r[8], rc[2], 0, 0, 0, 1]);
-}
-
-/** The world position of a grid's centre. */
-export function gridCentre(grid: { readonly dims: Dims3; readonly affine: Mat4 }): Vec3 {
-  return applyToPoint(grid.affine, [(grid.dims[0] - 1) / 2, (grid.dims[1] - 1) / 2, (grid.dims[2] - 1) / 2]);
 }
 
 /**
