@@ -123,6 +123,13 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'header LPS', description: 'the same voxels written LPS (DICOM order)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v) => reorient(v, 'LPS')) },
   { name: 'header ASL', description: 'sagittal acquisition order (A, S, L)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v) => reorient(v, 'ASL')) },
   { name: 'oblique 12°', description: 'grid turned 12° about the left–right axis (oblique acquisition)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => oblique(v, 0, 12, i)) },
+  {
+    name: 'oblique 25°',
+    description: "grid turned 25° about the anterior–posterior axis, beyond the localiser's ±15° training (its first look misplaced the sample's right hippocampus by 36 mm)",
+    expect: 'mask',
+    applies: always,
+    apply: (s) => geometric(s, (v, i) => oblique(v, 1, 25, i)),
+  },
   { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
   { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
   {
