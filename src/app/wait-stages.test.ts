@@ -48,6 +48,17 @@ describe('waitBreakdown', () => {
     expect(stages.transfers).toBe(100);
   });
 
+  it("the cross-check's second look (after a disagreement) is on the path, as localising", () => {
+    const t = timeline(4000);
+    const { localiser: _ran, ...rest } = t.segment.stagesMs;
+    const lookedAgain = { ...rest, 'cross-check wait': 100, 'cross-check, second look': 200, 'localiser, beside the rest': 2100 };
+    const b = waitBreakdown({ ...t, segment: { ...t.segment, stagesMs: lookedAgain } });
+    expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);
+    const stages = Object.fromEntries(b.stages.map((s) => [s.stage, Math.round(s.ms)]));
+    expect(stages.localising).toBe(1500 + 100 + 200);
+    expect(stages.other).toBe(50);
+  });
+
   it('a reply that waited for the page loading the scan counts as showing the scan, not as a transfer', () => {
     const t = timeline(8000);
     // The worker replied at 8190 and the page took the reply at 8230, after drawing the scan until 8200.

@@ -67,6 +67,7 @@ export const WORKER_STAGE_GROUP: Readonly<Record<string, WaitStage>> = {
   localiser: 'localising',
   localise: 'localising',
   'cross-check wait': 'localising',
+  'cross-check, second look': 'localising',
   crop: 'segmenting',
   'segment left': 'segmenting',
   'segment right': 'segmenting',

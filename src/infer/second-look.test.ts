@@ -7,7 +7,7 @@
  * registration that is wrong (moved 20 mm, or tilted about the vertex) is still warned about after
  * the second look, and on the unturned sample the localiser does not run again. The mask evidence is
  * held at the registration's centre (as in localiser-crosscheck.test.ts) so that only the
- * cross-check speaks.
+ * cross-check speaks. First, the decision alone, on stated findings.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +51,56 @@ function crossCheckFindings(judged: JudgedCrossCheck, registration: Registration
   }) as [SideEvidence, SideEvidence];
   return checkMasks(evidence, 'freesurfer').findings.filter((f) => f.check === 'cross-check');
 }
+
+describe('crossCheckWithSecondLook: when it looks again, and what it keeps', () => {
+  const scan: Grid = { dims: [160, 200, 180], affine: mat4([1, 0, 0, -80, 0, 1, 0, -100, 0, 0, 1, -90, 0, 0, 0, 1]) };
+  const identity = mat4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+  const centresMm: [Vec3, Vec3] = [[-25, -20, -12], [25, -20, -12]];
+  const findings = (left: Vec3, right: Vec3): CrossCheckFindings => ({
+    left: { centroidMm: left, volumeMm3: 3000, confidence: 0.9 },
+    right: { centroidMm: right, volumeMm3: 3000, confidence: 0.9 },
+    brainMask: { ...scan, spacing: [1, 1, 1], data: new Uint8Array(0) },
+    brainVolumeMm3: 1.4e6,
+    brainCentroidMm: [0, 0, 10],
+  });
+  const agreeing = findings([-27, -21, -13], [23, -18, -11]);
+  const off: Vec3 = [25 + CROSSCHECK_WARN_MM + 1, -20, -12];
+  const disagreeing = findings([-27, -21, -13], off);
+  const counting = (answer: CrossCheckFindings | null) => {
+    const grids: Grid[] = [];
+    return { grids, lookAgain: async (grid: Grid) => (grids.push(grid), answer) };
+  };
+
+  it('agreeing within CROSSCHECK_WARN_MM on both sides: no second look', async () => {
+    const { grids, lookAgain } = counting(agreeing);
+    expect(await crossCheckWithSecondLook(agreeing, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: agreeing, look: 'scan grid', lookedAgain: false });
+    expect(grids).toHaveLength(0);
+  });
+
+  it("disagreeing on one side: one look on the registration's grid, whose answer is judged", async () => {
+    const { grids, lookAgain } = counting(agreeing);
+    const judged = await crossCheckWithSecondLook(disagreeing, scan, { transform: identity, centresMm }, lookAgain);
+    expect(judged).toEqual({ findings: agreeing, look: 'registration frame', lookedAgain: true });
+    expect(grids).toHaveLength(1);
+    expect(grids[0].dims).toEqual([72, 72, 72]);
+  });
+
+  it('a second look that finds nothing keeps the first answer, and its warning', async () => {
+    const { grids, lookAgain } = counting(null);
+    const registration = { transform: identity, centresMm };
+    const judged = await crossCheckWithSecondLook(disagreeing, scan, registration, lookAgain);
+    expect(judged).toEqual({ findings: disagreeing, look: 'scan grid', lookedAgain: true });
+    expect(grids).toHaveLength(1);
+    expect(crossCheckFindings(judged, registration).map((f) => f.side)).toEqual(['right']);
+  });
+
+  it('a registration that mirrors the head has no frame to look in: the first answer stands', async () => {
+    const { grids, lookAgain } = counting(agreeing);
+    const mirrored = mat4([-1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    expect(await crossCheckWithSecondLook(disagreeing, scan, { transform: mirrored, centresMm }, lookAgain)).toEqual({ findings: disagreeing, look: 'scan grid', lookedAgain: false });
+    expect(grids).toHaveLength(0);
+  });
+});
 
 describe.skipIf(skip !== '')(`the cross-check looks again in the registration's frame ${skip}`, () => {
   let prepared: PreparedTemplate;
@@ -97,7 +147,8 @@ describe.skipIf(skip !== '')(`the cross-check looks again in the registration's 
     const [l, r] = registration.centresMm;
     const pivot: Vec3 = [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2, (l[2] + r[2]) / 2 + PIVOT_ABOVE_MM];
     const wrongs: [string, Mat4][] = [
-      ...([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]] as Vec3[]).map((d): [string, Mat4] => [`moved along ${d}`, translation(d.map((v) => v * WRONG_BY_MM) as unknown as Vec3)]),
+      // One direction per axis (each costs a localiser run; localiser-crosscheck.test.ts covers all directions without one).
+      ...([[1, 0, 0], [0, -1, 0], [0, 0, 1]] as Vec3[]).map((d): [string, Mat4] => [`moved along ${d}`, translation(d.map((v) => v * WRONG_BY_MM) as unknown as Vec3)]),
       [`tilted about x`, rotationAbout(0, TILT_DEGREES, pivot)],
     ];
     for (const [how, wrong] of wrongs) {
