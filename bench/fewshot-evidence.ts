@@ -1,25 +1,27 @@
 /**
  * The few-shot benchmark's findings in the form the studio shows next to each method:
  *   npm run bench -- fewshot-evidence
- * reads bench/fewshot/results.json and writes src/app/finetune/fewshot-evidence.json
+ * reads bench/fewshot/results.json and writes src/app/finetune/fewshot-evidence.json, one slice per k
  * (src/train/fewshot-evidence.ts; the test src/train/fewshot-evidence.test.ts fails while the two disagree).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fewshotEvidence, type EvidenceSection } from '../src/train/fewshot-evidence';
+import { fewshotEvidenceByK, type EvidenceSection } from '../src/train/fewshot-evidence';
 
 const root = join(import.meta.dirname, '..');
 const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
-const evidence = fewshotEvidence(sections);
-writeFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), `${JSON.stringify(evidence, null, 1)}\n`);
+const slices = fewshotEvidenceByK(sections);
+writeFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), `${JSON.stringify(slices, null, 1)}\n`);
 const f3 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3));
-console.log(`k = ${evidence.k}, ${evidence.domain}; whole Dice, mean over seeds (seeds)`);
-console.log('| model | method | with decoder | without decoder | zero-shot |');
-console.log('|---|---|---:|---:|---:|');
-for (const [id, m] of Object.entries(evidence.models)) {
-  for (const [method, e] of Object.entries(m.methods)) {
-    const cell = (x?: { dice: number; seeds: number }) => (x ? `${f3(x.dice)} (${x.seeds})` : '–');
-    console.log(`| ${id} | ${method} | ${cell(e.withDecoder)} | ${cell(e.withoutDecoder)} | ${f3(m.zeroShot)} |`);
+for (const evidence of slices) {
+  console.log(`\nk = ${evidence.k}, ${evidence.domain}; whole Dice, mean over seeds (seeds)`);
+  console.log('| model | method | with decoder | without decoder | zero-shot |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const [id, m] of Object.entries(evidence.models)) {
+    for (const [method, e] of Object.entries(m.methods)) {
+      const cell = (x?: { dice: number; seeds: number }) => (x ? `${f3(x.dice)} (${x.seeds})` : '–');
+      console.log(`| ${id} | ${method} | ${cell(e.withDecoder)} | ${cell(e.withoutDecoder)} | ${f3(m.zeroShot)} |`);
+    }
   }
 }
-console.log('wrote src/app/finetune/fewshot-evidence.json');
+console.log(`wrote src/app/finetune/fewshot-evidence.json (k = ${slices.map((e) => e.k).join(', ')})`);

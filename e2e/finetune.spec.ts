@@ -58,6 +58,9 @@ test('fine-tune two scans, reload mid-run, resume, segment with the adapter; not
   await page.getByLabel('Learning rate').fill('0.01');
   await page.getByLabel('Checkpoint every').fill('1');
   await page.getByLabel('Augmentation').uncheck();
+  // Two training scans: the decoder starts frozen (src/train/finetune-defaults.ts); ticked by hand, it stays ticked.
+  await expect(page.getByLabel('Train the decoder too')).not.toBeChecked();
+  await page.getByLabel('Train the decoder too').check();
   // The trainable count is exact (LoRA-PT factors 10,824 + the tiny UNETR's decoder), shown before training.
   await expect(page.getByTestId('trainable-count')).toContainText(/of [\d,]+/, { timeout: 120_000 });
   await expect(page.getByTestId('memory-estimate')).toContainText('MiB');

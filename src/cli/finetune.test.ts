@@ -30,6 +30,9 @@ describe('seahorse finetune: command line', () => {
     const badMethod = await cli(['finetune', '--model', 'm', '--data', '.', '-o', 'x', '--method', 'dora']);
     expect(badMethod.status).toBe(2);
     expect(badMethod.stderr).toMatch(/--method must be one of full, decoder, lora, pissa, lorapt, hyps/);
+    const decoderBoth = await cli(['finetune', '--model', 'm', '--data', '.', '-o', 'x', '--decoder', '--no-decoder']);
+    expect(decoderBoth.status).toBe(2);
+    expect(decoderBoth.stderr).toMatch(/give --decoder or --no-decoder, not both/);
   });
 });
 
@@ -46,7 +49,8 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const report = JSON.parse(run.stdout);
-      expect(report).toMatchObject({ steps: 1, status: 'done', cases: 2, method: { method: 'lorapt', ranks: { W_up: 1, W_sa: 1, W_down: 1 }, trainDecoder: true } });
+      // Two labelled scans: below DECODER_FROM_SCANS, so the decoder stays frozen by default.
+      expect(report).toMatchObject({ steps: 1, status: 'done', cases: 2, method: { method: 'lorapt', ranks: { W_up: 1, W_sa: 1, W_down: 1 }, trainDecoder: false } });
       expect(report.caveat).toMatch(/UNTRAINED/);
       // 10,824 factor scalars (fixtures §C) + UNETR-tiny's decoder5…decoder2.
       expect(report.trainable.method).toBe(10_824);
@@ -54,7 +58,8 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
 
       const adapter = await decodeAdapter(new Uint8Array(readFileSync(adapterPath)));
       expect(adapter.base).toMatchObject({ kind: 'unetr', label: 'unetr-tiny-test' });
-      expect(adapter.training).toMatchObject({ steps: 1, cases: ['hippocampus_001.nii.gz', 'hippocampus_003.nii.gz'] });
+      // UNETR's rate from the few-shot validation sweep (src/train/finetune-defaults.ts).
+      expect(adapter.training).toMatchObject({ steps: 1, lr: 3e-4, cases: ['hippocampus_001.nii.gz', 'hippocampus_003.nii.gz'] });
       expect([...adapter.init.keys()]).toEqual(['W_up.Ur', 'W_up.Sr', 'W_up.Vr', 'W_sa.Ur', 'W_sa.Sr', 'W_sa.Vr', 'W_down.Ur', 'W_down.Sr', 'W_down.Vr']);
 
       const out = join(work, 'labels.nii.gz');

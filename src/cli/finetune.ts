@@ -14,7 +14,7 @@ import { makeAdapter } from '../peft/apply';
 import { nodeSvdPool } from '../peft/linalg/svd-pool-node';
 import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
 import { train, type TrainResult } from '../train/loop';
-import { DEFAULT_LR as FINETUNE_LR } from '../train/finetune-defaults';
+import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../train/finetune-defaults';
 import { readTemplate } from '../core/fullhead/template-node';
 import { templateOnce } from '../infer/segment-scan';
 import { describeLabelMap, targetGroups } from '../train/label-map';
@@ -61,12 +61,15 @@ Options:
   --rank <r>                the method's rank (LoRA-PT: all three tensors)
   --adapter-dim <d>         HyPS: serial adapter width (default 2)
   --alpha <a>               LoRA: scaling numerator (update scaled by alpha/rank)
-  --no-decoder              keep the decoder frozen as well (PEFT methods)
-  --steps <N>               optimiser steps (default 100)
+  --no-decoder, --decoder   adapter methods: keep the decoder frozen, or train it too. Default:
+                            frozen below ${DECODER_FROM_SCANS} labelled scans, trained from ${DECODER_FROM_SCANS} up (the few-shot
+                            benchmark; see src/train/finetune-defaults.ts)
+  --steps <N>               optimiser steps (default ${DEFAULT_STEPS})
   --epochs <N>              passes over the training scans instead (N × ⌈scans / batch⌉ steps)
-  --batch <N>               scans per step (default 2)
-  --lr <x>                  learning rate, decayed poly(0.9) (default 1e-4: measured not to hurt a
-                            converged model; see src/train/finetune-defaults.ts)
+  --batch <N>               scans per step (default ${DEFAULT_BATCH})
+  --lr <x>                  learning rate, decayed poly(0.9). Default: the few-shot benchmark's
+                            validation sweep: 3e-4 for UNETR; for SwinUNETR 1e-4 (full,
+                            decoder) or 1e-3 (adapter methods)
   --weight-decay <x>        Adam L2 weight decay (default 1e-5)
   --seed <N>                seed of crops, augmentation and initialisation (default 1000)
   --engine <wasm | webgpu | cpu>
@@ -81,8 +84,6 @@ fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label
 --method lora --rank R [--lora-stages 3] adds LoRA on the image encoder's attention;
 options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts).`;
 
-const DEFAULT_STEPS = 100;
-const DEFAULT_BATCH = 2;
 const DEFAULT_SEED = 1000;
 
 function numberOption(v: string | undefined, what: string, integer: boolean): number | undefined {
@@ -124,6 +125,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       'adapter-dim': { type: 'string' },
       alpha: { type: 'string' },
       'no-decoder': { type: 'boolean' },
+      decoder: { type: 'boolean' },
       steps: { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
@@ -155,6 +157,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   if (!trainDir) throw new UsageError('give the labelled scans: --train <dir> (with images/ and labels/)', FINETUNE_USAGE);
   if (values.steps !== undefined && values.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both', FINETUNE_USAGE);
   if (!values.output) throw new UsageError(`say where to write the adapter: -o <file${ADAPTER_EXTENSION}>`, FINETUNE_USAGE);
+  if (values.decoder && values['no-decoder']) throw new UsageError('give --decoder or --no-decoder, not both', FINETUNE_USAGE);
   if (values.method !== undefined && !(values.method in METHODS)) throw new UsageError(`--method must be one of ${Object.keys(METHODS).join(', ')}, got "${values.method}"`, FINETUNE_USAGE);
   const output = resolve(values.output);
   if (!existsSync(dirname(output))) throw new Error(`the output folder does not exist: ${dirname(output)}`);
@@ -179,13 +182,15 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   const { manifest, bytes } = readModelNode(values.model);
   const engine = await openEngine(values.engine, io, values.json ?? false);
   try {
-    const kindGuess = manifest.architecture === 'SwinUNETR' ? 'hyps' : 'lorapt';
+    const kind = manifest.architecture === 'SwinUNETR' ? 'swinunetr' : 'unetr';
+    const methodName = (values.method as MethodName | undefined) ?? (kind === 'swinunetr' ? 'hyps' : 'lorapt');
+    const decoderChosen = values['no-decoder'] ? false : values.decoder ? true : undefined;
     const cfg: MethodConfig = {
-      method: (values.method as MethodName | undefined) ?? kindGuess,
+      method: methodName,
       rank: numberOption(values.rank, '--rank', true),
       adapterDim: numberOption(values['adapter-dim'], '--adapter-dim', true),
       alpha: numberOption(values.alpha, '--alpha', false),
-      trainDecoder: values['no-decoder'] ? false : undefined,
+      trainDecoder: hasDecoderChoice(methodName) ? (decoderChosen ?? defaultTrainDecoder(cases.length)) : undefined,
       seed,
     };
     const t0 = performance.now();
@@ -219,17 +224,25 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     if (!values.json) {
       io.err(`Labels   ${describeLabelMap(map)}${guessed ? ' (guessed from the codes; say --labels to choose)' : ''}`);
       for (const n of notes) io.err(`Note     ${n}`);
+      if (hasDecoderChoice(methodName) && decoderChosen === undefined) {
+        const scans = `${cases.length} labelled scan${cases.length === 1 ? '' : 's'}`;
+        io.err(
+          cfg.trainDecoder
+            ? `Decoder  trains with the adapters: ${scans} (from ${DECODER_FROM_SCANS} up it helped in the few-shot benchmark; --no-decoder freezes it)`
+            : `Decoder  frozen: ${scans} (below ${DECODER_FROM_SCANS}, training it lowered Dice in the few-shot benchmark; --decoder trains it)`,
+        );
+      }
     }
     const crop = [...manifest.inputSize] as [number, number, number];
     const valBefore = valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
     const next = batches(samples, batchSize, crop, seed);
 
-    const lr = numberOption(values.lr, '--lr', false);
+    const lr = numberOption(values.lr, '--lr', false) ?? defaultLr(kind, methodName);
     const weightDecay = values['weight-decay'] === undefined ? undefined : Number(values['weight-decay']);
     if (weightDecay !== undefined && !(weightDecay >= 0)) throw new UsageError(`--weight-decay must be a number ≥ 0, got "${values['weight-decay']}"`, FINETUNE_USAGE);
     const result: TrainResult = await train(adapted, next, {
       steps,
-      lr: lr ?? FINETUNE_LR,
+      lr,
       weightDecay,
       seed,
       classGroups,
@@ -249,7 +262,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           requestedSteps: steps,
           status: result.status,
           batch: batchSize,
-          lr: lr ?? FINETUNE_LR,
+          lr,
           weightDecay: weightDecay ?? 1e-5,
           seed,
           cases,

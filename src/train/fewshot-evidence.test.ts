@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './compare';
-import { fewshotEvidence, GRID_EVIDENCE, runWholeDice, type EvidenceSection } from './fewshot-evidence';
+import { fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, runWholeDice, type EvidenceSection } from './fewshot-evidence';
 
 const root = join(__dirname, '..', '..');
 
@@ -52,6 +52,10 @@ describe('fewshotEvidence', () => {
     expect(m.methods.hyps.withoutDecoder).toEqual({ dice: expect.closeTo(0.9, 12), seeds: 1 });
     // A run that diverged is not evidence.
     expect(m.methods.lora).toBeUndefined();
+    // One slice per k that has runs: k = 1 and 3 here (5 and 10 have none).
+    const byK = fewshotEvidenceByK([section, probe, otherDomain]);
+    expect(byK.map((s) => s.k)).toEqual([1, 3]);
+    expect(byK[0].models.swinunetr.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.1, 12), seeds: 1 });
   });
 
   it('leaves NaN scans out of a run’s mean', () => {
@@ -61,6 +65,6 @@ describe('fewshotEvidence', () => {
   it('the studio’s copy (src/app/finetune/fewshot-evidence.json) is what results.json says: npm run bench -- fewshot-evidence', () => {
     const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
     const committed = JSON.parse(readFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), 'utf8'));
-    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidence(sections))));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidenceByK(sections))));
   });
 });

@@ -2,8 +2,8 @@
  * What the few-shot benchmark found per base model and method, in the form the studio shows
  * next to each method (issue 16): whole-hippocampus Dice on the held-out scans after adapting
  * from k labelled scans, averaged over the seeds that ran, with the zero-shot base beside it.
- * Read from bench/fewshot/results.json (`npm run bench -- fewshot-evidence` writes
- * src/app/finetune/fewshot-evidence.json; a test keeps the two in step). Pure.
+ * Read from bench/fewshot/results.json (`npm run bench -- fewshot-evidence` writes one slice per k
+ * to src/app/finetune/fewshot-evidence.json; a test keeps the two in step). Pure.
  */
 import { WHOLE, ZERO_SHOT, type RunResult } from './compare';
 
@@ -48,6 +48,9 @@ export interface EvidenceChoice {
 /** The grid's main slice (bench/fewshot/grid.sh): k = 3 under the simulated scanner, 80 steps. */
 export const GRID_EVIDENCE: EvidenceChoice = { k: 3, domainPrefix: 'MSD Task04 under the simulated scanner', minSteps: 80 };
 
+/** The numbers of labelled scans the grid adapts from (bench/fewshot/grid.sh and issue 16). */
+export const GRID_KS: readonly number[] = [1, 3, 5, 10];
+
 /** A run's mean whole Dice over its held-out scans (NaN scans left out). */
 export function runWholeDice(run: Pick<RunResult, 'scores'>): number {
   const values = run.scores.map((s) => s.structures.find((x) => x.structure === WHOLE)?.dice ?? NaN).filter((d) => Number.isFinite(d));
@@ -77,4 +80,17 @@ export function fewshotEvidence(sections: readonly EvidenceSection[], choice: Ev
     models[s.id] = { zeroShot: runWholeDice(zero), heldOut: zero.scores.length, steps: s.config.steps!, lr: String(s.config.lr), methods };
   }
   return { source: 'bench/fewshot/results.json (npm run bench -- fewshot-evidence)', k: choice.k, domain: choice.domainPrefix, models };
+}
+
+/** One slice per k of the grid that has any measured model, in `GRID_KS` order (what the studio ships). */
+export function fewshotEvidenceByK(sections: readonly EvidenceSection[], ks: readonly number[] = GRID_KS): FewshotEvidence[] {
+  return ks.map((k) => fewshotEvidence(sections, { ...GRID_EVIDENCE, k })).filter((e) => Object.keys(e.models).length > 0);
+}
+
+/** The slice whose k is nearest `trainingScans` (ties to the smaller k); with no scans yet, the grid's main slice. */
+export function nearestEvidence(slices: readonly FewshotEvidence[], trainingScans: number): FewshotEvidence | undefined {
+  const target = trainingScans > 0 ? trainingScans : GRID_EVIDENCE.k;
+  let best: FewshotEvidence | undefined;
+  for (const e of slices) if (!best || Math.abs(e.k - target) < Math.abs(best.k - target) || (Math.abs(e.k - target) === Math.abs(best.k - target) && e.k < best.k)) best = e;
+  return best;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveMethod } from '../../peft/methods';
 import { SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
-import { defaultMethod, defaultSamDockSettings, defaultSettings, hasDecoderChoice, methodConfigOf, methodForBase, methodLabel, methodsFor, methodsForTarget, modelKind, samSettings } from './defaults';
+import { hasDecoderChoice } from '../../train/finetune-defaults';
+import { defaultMethod, defaultSamDockSettings, defaultSettings, followFindings, methodConfigOf, methodForBase, methodLabel, methodsFor, methodsForTarget, modelKind, NOTHING_BY_HAND, pickedBy, samSettings } from './defaults';
 
 describe('fine-tune defaults', () => {
   it('the method follows the base: LoRA-PT for UNETR, HyPS for SwinUNETR', () => {
@@ -29,11 +30,28 @@ describe('fine-tune defaults', () => {
     expect(methodForBase('hyps', false, 'unetr')).toBe('lorapt');
   });
 
-  it('lr, length and batch are the measured ones (bench/fewshot probes)', () => {
-    const s = defaultSettings('swinunetr');
-    expect(s.lr).toBe(1e-4);
-    expect(s.length).toEqual({ unit: 'steps', value: 15 });
-    expect(s.batch).toBe(1);
+  it("lr, length and batch are the few-shot grid's (bench/fewshot: the validation sweep's rates, 80 steps of 2)", () => {
+    expect(defaultSettings('swinunetr')).toMatchObject({ method: 'hyps', lr: 1e-3, length: { unit: 'steps', value: 80 }, batch: 2 });
+    expect(defaultSettings('unetr')).toMatchObject({ method: 'lorapt', lr: 3e-4 });
+  });
+
+  it('the rate follows the method and the decoder the number of training scans, unless set by hand', () => {
+    const swin = defaultSettings('swinunetr');
+    // SwinUNETR's decoder-only took 1e-4 in the sweep, its adapters 1e-3.
+    const decoder = followFindings({ ...swin, method: 'decoder' }, pickedBy(NOTHING_BY_HAND, { method: 'decoder' }), 'swinunetr', 1);
+    expect(decoder).toMatchObject({ method: 'decoder', lr: 1e-4 });
+    // One or two scans: the adapters alone; three and more: the decoder too.
+    expect(followFindings(swin, NOTHING_BY_HAND, 'swinunetr', 1).trainDecoder).toBe(false);
+    expect(followFindings(swin, NOTHING_BY_HAND, 'swinunetr', 2).trainDecoder).toBe(false);
+    expect(followFindings(swin, NOTHING_BY_HAND, 'swinunetr', 3).trainDecoder).toBe(true);
+    // What the user set stays: a rate, the decoder box, a method that still applies.
+    const byHand = pickedBy(NOTHING_BY_HAND, { lr: 5e-4, trainDecoder: true, method: 'lora' });
+    expect(followFindings({ ...swin, lr: 5e-4, trainDecoder: true, method: 'lora' }, byHand, 'unetr', 1)).toMatchObject({ method: 'lora', lr: 5e-4, trainDecoder: true });
+    // A new base: its method and rate; the rank typed for the old method is dropped.
+    expect(followFindings({ ...swin, rank: 8 }, NOTHING_BY_HAND, 'unetr', 3)).toMatchObject({ method: 'lorapt', lr: 3e-4, rank: null, trainDecoder: true });
+    // Nothing to change: the same object (the store is not written).
+    const settled = followFindings(swin, NOTHING_BY_HAND, 'swinunetr', 3);
+    expect(followFindings(settled, NOTHING_BY_HAND, 'swinunetr', 3)).toBe(settled);
   });
 
   it("Segment Anything: the CLI's two methods (decoder-only first), with the CLI's settings and the twelve structures", () => {
@@ -49,8 +67,8 @@ describe('fine-tune defaults', () => {
     expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10, loraStages: [3], loraLr: null });
   });
 
-  it('the method config: the decoder trains unless the user unticks it, and only adapter methods can freeze it', () => {
-    expect(defaultSettings('swinunetr').trainDecoder).toBe(true);
+  it('the method config: an unticked decoder box freezes the decoder, and only adapter methods can freeze it', () => {
+    expect(defaultSettings('swinunetr').trainDecoder).toBe(false); // no scans yet: below DECODER_FROM_SCANS
     expect(methodConfigOf({ method: 'hyps', rank: null, trainDecoder: true })).toEqual({ method: 'hyps' });
     expect(methodConfigOf({ method: 'hyps', rank: 4, trainDecoder: false })).toEqual({ method: 'hyps', rank: 4, trainDecoder: false });
     expect(methodConfigOf({ method: 'decoder', rank: null, trainDecoder: false })).toEqual({ method: 'decoder' });

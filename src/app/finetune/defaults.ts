@@ -5,7 +5,9 @@
  * LoRA-PT paper fine-tunes UNETR), HyPS is SwinUNETR's (the HyPS paper fine-tunes SwinUNETR);
  * a method that cannot apply to the base (`METHODS[m].models`) is not offered.
  *
- * The learning rate, length and batch are the measured ones in src/train/finetune-defaults.ts.
+ * The learning rate, length, batch and whether the decoder trains follow the few-shot benchmark
+ * (src/train/finetune-defaults.ts): the rate by base and method, the decoder by the number of
+ * labelled training scans. A setting the user changed by hand stays as they set it.
  *
  * Segment Anything (the dock's other target) offers the CLI's two methods with its settings
  * (`seahorse finetune --model sam`, src/sam/training-data.ts): decoder-only on cached
@@ -17,7 +19,7 @@ import type { ModelKind } from '../../models/model';
 import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { DEFAULT_SAM_STRUCTURES, SAM_FINETUNE_DEFAULTS, SAM_SLICES_PER_SCAN } from '../../sam/training-data';
-import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_STEPS } from '../../train/finetune-defaults';
+import { DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../../train/finetune-defaults';
 import type { FinetuneSettings } from './store';
 
 /** What the dock adapts: the studio's selected segmentation model, or Segment Anything's decoder. */
@@ -67,19 +69,51 @@ export function defaultMethod(kind: ModelKind | undefined): MethodName {
   return kind ? DEFAULT_METHOD[kind] : 'hyps';
 }
 
-export const defaultSettings = (kind?: ModelKind): FinetuneSettings => ({
-  method: defaultMethod(kind),
-  rank: null,
-  lr: DEFAULT_LR,
-  length: { unit: 'steps', value: DEFAULT_STEPS },
-  batch: DEFAULT_BATCH,
-  augment: true,
-  trainDecoder: true,
-  checkpointEvery: 5,
+/** The base kind whose defaults apply before a base is chosen (its method is `defaultMethod(undefined)`). */
+const NO_BASE_KIND: ModelKind = 'swinunetr';
+
+export const defaultSettings = (kind?: ModelKind): FinetuneSettings => {
+  const method = defaultMethod(kind);
+  return {
+    method,
+    rank: null,
+    lr: defaultLr(kind ?? NO_BASE_KIND, method),
+    length: { unit: 'steps', value: DEFAULT_STEPS },
+    batch: DEFAULT_BATCH,
+    augment: true,
+    trainDecoder: defaultTrainDecoder(0),
+    checkpointEvery: 5,
+  };
+};
+
+/** The settings the user changed by hand: they stay as set when the base, method or scans change. */
+export interface HandPicked {
+  readonly method: boolean;
+  readonly lr: boolean;
+  readonly trainDecoder: boolean;
+}
+
+export const NOTHING_BY_HAND: HandPicked = { method: false, lr: false, trainDecoder: false };
+
+/** Which settings a patch sets by hand. */
+export const pickedBy = (byHand: HandPicked, patch: Partial<FinetuneSettings>): HandPicked => ({
+  method: byHand.method || patch.method !== undefined,
+  lr: byHand.lr || patch.lr !== undefined,
+  trainDecoder: byHand.trainDecoder || patch.trainDecoder !== undefined,
 });
 
-/** Whether a method has encoder adapters, so that its decoder may train or stay frozen. */
-export const hasDecoderChoice = (method: MethodName): boolean => method !== 'full' && method !== 'decoder';
+/**
+ * The settings after the base, the method or the number of labelled training scans changed: the
+ * method follows the base (`methodForBase`), the rate the base and method, and the decoder the
+ * number of scans (finetune-defaults.ts), except where the user set them by hand.
+ */
+export function followFindings(s: FinetuneSettings, byHand: HandPicked, kind: ModelKind | undefined, trainingScans: number): FinetuneSettings {
+  const method = methodForBase(s.method, byHand.method, kind);
+  const lr = byHand.lr ? s.lr : defaultLr(kind ?? NO_BASE_KIND, method);
+  const trainDecoder = byHand.trainDecoder ? s.trainDecoder : defaultTrainDecoder(trainingScans);
+  if (method === s.method && lr === s.lr && trainDecoder === s.trainDecoder) return s;
+  return { ...s, method, rank: method === s.method ? s.rank : null, lr, trainDecoder };
+}
 
 /** The method as the worker takes it: the rank when one is set, the decoder frozen when asked (adapter methods only). */
 export function methodConfigOf(s: Pick<FinetuneSettings, 'method' | 'rank' | 'trainDecoder'>): MethodConfig {

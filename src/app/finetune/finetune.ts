@@ -14,7 +14,7 @@ import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, t
 import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
-import { defaultSettings, methodConfigOf, methodForBase, methodLabel, methodsForTarget, modelKind, SAM_LORA_DEFAULT_RANK, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
+import { defaultSettings, followFindings, methodConfigOf, methodLabel, methodsForTarget, modelKind, NOTHING_BY_HAND, pickedBy, SAM_LORA_DEFAULT_RANK, samSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
 import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
@@ -173,15 +173,27 @@ export class Finetune {
   // ── Settings and estimate ─────────────────────────────────────────────────────
 
   updateSettings(patch: Partial<FinetuneSettings>): void {
-    this.set({ settings: { ...this.state.settings, ...patch }, ...(patch.method ? { methodByHand: true } : {}) });
+    this.set({ settings: { ...this.state.settings, ...patch }, byHand: pickedBy(this.state.byHand, patch) });
     void this.estimate();
+  }
+
+  /** Labelled scans a run trains on: the pairs less the validation ones. */
+  trainingScans(): number {
+    return Math.max(0, this.pairs().length - this.validationSet().size);
+  }
+
+  /** The defaults follow the base, the method and the training scans, except what was set by hand (defaults.ts). */
+  private followFindings(): void {
+    if (this.state.target === 'sam') return;
+    const settings = followFindings(this.state.settings, this.state.byHand, modelKind(this.baseModel()), this.trainingScans());
+    if (settings !== this.state.settings) this.set({ settings });
   }
 
   /** Adapt the studio's model or Segment Anything: the settings become the target's defaults; pairs are checked again. */
   async setTarget(target: FinetuneTarget): Promise<void> {
     if (target === this.state.target) return;
     const settings = target === 'sam' ? samSettings() : defaultSettings(modelKind(this.baseModel()));
-    this.set({ target, settings, methodByHand: false, checks: {}, mapping: null, estimate: null, estimateError: null });
+    this.set({ target, settings, byHand: NOTHING_BY_HAND, checks: {}, mapping: null, estimate: null, estimateError: null });
     await this.check();
   }
 
@@ -209,12 +221,9 @@ export class Finetune {
     }
   }
 
-  /** The studio's model changed: the method follows the new base (defaults.ts), then the estimate. */
+  /** The studio's model changed: the method and rate follow the new base (`followFindings`, in the estimate). */
   async baseChanged(): Promise<void> {
     if (this.state.target === 'sam') return;
-    const { settings, methodByHand } = this.state;
-    const method = methodForBase(settings.method, methodByHand, modelKind(this.baseModel()));
-    if (method !== settings.method) this.set({ settings: { ...settings, method, rank: null } });
     await this.estimate();
   }
 
@@ -267,6 +276,7 @@ export class Finetune {
   }
 
   async estimate(): Promise<void> {
+    this.followFindings();
     const base = this.baseSource();
     if (!base) {
       this.set({ estimate: null, estimateError: 'Select a UNETR or SwinUNETR base model in the header to fine-tune it, or choose Segment Anything.' });

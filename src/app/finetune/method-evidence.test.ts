@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FewshotEvidence } from '../../train/fewshot-evidence';
-import FEWSHOT_EVIDENCE from './fewshot-evidence.json' with { type: 'json' };
 import { methodEvidence } from './method-evidence';
+import { SHIPPED_EVIDENCE } from './shipped-evidence';
 
-const evidence: FewshotEvidence = {
+const k3: FewshotEvidence = {
   source: 'test',
   k: 3,
   domain: 'MSD Task04 under the simulated scanner',
@@ -18,9 +18,17 @@ const evidence: FewshotEvidence = {
   },
 };
 
+/** The same base measured from one scan, where the adapters alone did better. */
+const k1: FewshotEvidence = {
+  ...k3,
+  k: 1,
+  models: { swinunetr: { ...k3.models.swinunetr, methods: { hyps: { withDecoder: { dice: 0.81, seeds: 3 }, withoutDecoder: { dice: 0.838, seeds: 3 } } } } },
+};
+const evidence = [k1, k3];
+
 describe('methodEvidence', () => {
   it('one row per offered method the benchmark measured, in the offered order, with seeds', () => {
-    const t = methodEvidence(evidence, 'swinunetr', ['full', 'decoder', 'lora', 'hyps'])!;
+    const t = methodEvidence(evidence, 'swinunetr', ['full', 'decoder', 'lora', 'hyps'], 3)!;
     expect(t.zeroShot).toBe('0.832');
     expect(t.rows).toEqual([
       { method: 'decoder', label: 'Decoder only', withDecoder: '0.836 (2 seeds)', withoutDecoder: '–' },
@@ -29,13 +37,24 @@ describe('methodEvidence', () => {
     expect(t.caption).toMatch(/SwinUNETR adapted from 3 labelled scans .* 80 steps, .* on 20 held-out scans/);
   });
 
-  it('says nothing for a base it did not measure', () => {
-    expect(methodEvidence(evidence, 'unetr', ['lorapt'])).toBeNull();
-    expect(methodEvidence(evidence, undefined, ['lorapt'])).toBeNull();
+  it('shows the slice nearest the user\'s training scans (ties to the fewer; none yet: k = 3)', () => {
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 1)).toMatchObject({ k: 1, rows: [{ withDecoder: '0.810 (3 seeds)', withoutDecoder: '0.838 (3 seeds)' }] });
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 1)!.caption).toMatch(/adapted from 1 labelled scan to/);
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 2)!.k).toBe(1);
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 12)!.k).toBe(3);
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 0)!.k).toBe(3);
+    expect(methodEvidence([k1], 'swinunetr', ['hyps'], 0)!.k).toBe(1);
   });
 
-  it('the shipped figures cover both architectures’ default methods', () => {
-    expect(methodEvidence(FEWSHOT_EVIDENCE, 'unetr', ['lorapt'])?.rows).toHaveLength(1);
-    expect(methodEvidence(FEWSHOT_EVIDENCE, 'swinunetr', ['hyps'])?.rows).toHaveLength(1);
+  it('says nothing for a base it did not measure', () => {
+    expect(methodEvidence(evidence, 'unetr', ['lorapt'], 3)).toBeNull();
+    expect(methodEvidence(evidence, undefined, ['lorapt'], 3)).toBeNull();
+  });
+
+  it('the shipped figures cover both architectures’ default methods at k = 1, 3 and 5', () => {
+    for (const scans of [1, 3, 5]) {
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans)).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans)).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
+    }
   });
 });

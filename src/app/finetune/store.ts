@@ -8,7 +8,7 @@ import type { MethodName } from '../../peft/methods';
 import type { AdapterSummary, RunStatus, ValidationPoint } from '../../train/adapter-store';
 import type { RunEstimate } from '../../train/estimate';
 import type { CompareSide, PairCheck } from '../../workers/training-protocol';
-import { defaultSamDockSettings, defaultSettings, type FinetuneTarget, type SamDockSettings } from './defaults';
+import { defaultSamDockSettings, defaultSettings, NOTHING_BY_HAND, type FinetuneTarget, type HandPicked, type SamDockSettings } from './defaults';
 import type { FileRole } from './pairing';
 
 export interface TrainingFile {
@@ -30,7 +30,7 @@ export interface FinetuneSettings {
   readonly length: { readonly unit: 'steps' | 'epochs'; readonly value: number };
   readonly batch: number;
   readonly augment: boolean;
-  /** Adapter methods: the decoder trains with the adapters (the methods' default), or stays frozen (the CLI's --no-decoder). */
+  /** Adapter methods: the decoder trains with the adapters, or stays frozen (the CLI's --no-decoder); it starts by the number of training scans (src/train/finetune-defaults.ts). */
   readonly trainDecoder: boolean;
   readonly checkpointEvery: number;
 }
@@ -74,8 +74,8 @@ export interface FinetuneState {
   readonly target: FinetuneTarget;
   /** The settings only a SAM run has. */
   readonly sam: SamDockSettings;
-  /** The user chose the method (it then survives a change of base where it still applies). */
-  readonly methodByHand: boolean;
+  /** The settings the user changed by hand: they stay when the base or the scans change (defaults.ts `followFindings`). */
+  readonly byHand: HandPicked;
   readonly estimate: RunEstimate | null;
   readonly estimateError: string | null;
   readonly run: RunView | null;
@@ -100,7 +100,7 @@ export const initialFinetuneState = (): FinetuneState => ({
   settings: defaultSettings(),
   target: 'studio',
   sam: defaultSamDockSettings(),
-  methodByHand: false,
+  byHand: NOTHING_BY_HAND,
   estimate: null,
   estimateError: null,
   run: null,
