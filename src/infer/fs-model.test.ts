@@ -24,8 +24,8 @@ const ASEG = { left: 17, right: 53 } as const;
 /**
  * Per model: its architecture, the MSD base it was warm-started from, and its Dice floor on
  * bert norm.mgz with the crop at aseg's centroid. Measured there (the manifest's metrics.real,
- * reference rows): swinunetr-fs 0.859 / 0.848 (the MSD-protocol `swinunetr`: 0.811 / 0.799),
- * unetr-fs 0.842 / 0.827. Floor = measured − ~0.03.
+ * reference rows): swinunetr-fs 0.863 / 0.852 (the MSD-protocol `swinunetr`: 0.811 / 0.799),
+ * unetr-fs 0.840 / 0.827. Floor = measured − ~0.03.
  */
 const MODELS = [
   { id: 'swinunetr-fs', architecture: 'SwinUNETR', cli: 'swinunetr', minDice: { left: 0.83, right: 0.82 } },
