@@ -308,7 +308,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           ...(summary.caveat ? [`         ${summary.caveat}`] : []),
           `Method   ${describeMethod(method)}: ${counts.total.toLocaleString('en')} trainable of ${counts.modelParams.toLocaleString('en')} parameters (${num((100 * counts.total) / counts.modelParams, 3)}%)`,
           `Engine   ${engine.description}`,
-          `Data     ${cases.length} labelled scans from ${dataDir} (${samples.length} training crops), crops ${crop.join('×')}, batch ${batchSize}`,
+          `Data     ${cases.length} labelled scan${cases.length === 1 ? '' : 's'} from ${dataDir} (${samples.length} training crops), crops ${crop.join('×')}, batch ${batchSize}`,
           `Labels   ${describeLabelMap(map)}`,
           '',
           table([
