@@ -25,7 +25,7 @@ import { validate, type ValidationScore } from '../train/validate';
 import { ADAPTER_EXTENSION, describeMethod } from './adapter';
 import { parse } from './args';
 import { caseList } from './eval';
-import { checkpointEvery, checkpointPath, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
+import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
 import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
@@ -78,8 +78,9 @@ Options:
   --checkpoint <file>       where to keep the run's checkpoint: the trained tensors, Adam's
                             state, the step, the losses and the run's settings (default: the
                             adapter's path + .checkpoint); removed when the run finishes
-  --checkpoint-every <N>    write it every N steps (default 10; 0: never). Ctrl-C or SIGTERM
-                            stops after the current step and writes it (exit status 130)
+  --checkpoint-every <N>    write it every N steps (default ${DEFAULT_CHECKPOINT_EVERY}; 0: never). Ctrl-C or SIGTERM
+                            stops the run at a step's end (within two steps) and writes it
+                            (exit status 130); a second one kills it
   --resume <file>           continue the run saved in a checkpoint, with the same options:
                             it ends where the run would have ended without stopping (on the
                             float32 engines, wasm and webgpu, bit for bit); other options
@@ -90,7 +91,8 @@ Options:
 Segment Anything: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter>
 fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes);
 --method lora --rank R [--lora-stages 3] adds LoRA on the image encoder's attention;
-options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts).`;
+options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts),
+and --checkpoint, --checkpoint-every and --resume as here.`;
 
 const DEFAULT_STEPS = 100;
 const DEFAULT_BATCH = 2;
