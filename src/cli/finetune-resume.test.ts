@@ -104,6 +104,7 @@ describe.skipIf(!hasShared)(`seahorse finetune --resume on the tiny UNETR ${hasS
       await expectInterrupted(stopped, checkpoint, steps);
       const resumed = await cli([...args, '--resume', checkpoint, '--json']);
       expect(resumed.status, resumed.stderr).toBe(0);
+      expect(existsSync(checkpoint)).toBe(false);
       await expectSameRun(unbroken, out, steps);
     },
     SLOW,
@@ -141,6 +142,7 @@ describe.skipIf(!hasShared)(`seahorse finetune --model sam --resume ${hasShared 
 
       const resumed = await cli([...base, '-o', out, '--resume', checkpoint, '--json']);
       expect(resumed.status, resumed.stderr).toBe(0);
+      expect(existsSync(checkpoint)).toBe(false);
       expect((await adapterOf(out)).base.kind).toBe(method === 'lora' ? 'sam-lora' : 'sam-decoder');
       await expectSameRun(unbroken, out, steps);
     },

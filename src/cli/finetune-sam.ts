@@ -256,7 +256,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     : undefined;
   if (resumed && resumed.extra?.engine !== engine.description) log(`Note     steps 1–${start} ran on ${String(resumed.extra?.engine)}, the rest on ${engine.description}: the run will not end bit for bit where it would have without stopping`);
   if (resumed) log(`Resume   from step ${start} of ${opts.steps} (${resumePath})`);
-  else if (every > 0 && existsSync(ckptPath)) log(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it at its first checkpoint (--resume continues that run instead)`);
+  else if (every > 0 && existsSync(ckptPath)) log(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it if it writes a checkpoint (--resume continues that run instead)`);
   const losses: number[] = [...(resumed?.losses ?? [])];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const trainingRecord = (r: { pairs: number; trainable: number; trainableLora: number; ms?: number }, at: number) => {
@@ -285,8 +285,11 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const adapterOf = (trained: SamCheckpoint['trained'], training: Record<string, unknown>) =>
     lora && encoderBase ? makeSamLoraAdapter(encoderBase, base, lora, trained, training) : makeSamAdapter(base, trained, training);
   let counts = { pairs: 0, trainable: 0, trainableLora: 0 };
-  const save = async (c: SamCheckpoint) =>
-    writeCheckpointFile(ckptPath, {
+  // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
+  let ownsCheckpoint = resumePath === ckptPath;
+  const save = async (c: SamCheckpoint) => {
+    ownsCheckpoint = true;
+    await writeCheckpointFile(ckptPath, {
       step: c.step,
       run,
       adapter: await encodeAdapter(await adapterOf(c.trained, trainingRecord(counts, c.step))),
@@ -295,6 +298,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       losses: losses.slice(0, c.step),
       extra: { engine: engine.description },
     });
+  };
   const stopper = every > 0 ? stopOnSignals() : null;
   let result;
   try {
@@ -335,7 +339,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const fraction = training.trainableFraction;
   const bytes = await encodeAdapter(await adapterOf(result.trained, training));
   writeFileSync(output, bytes);
-  if (every > 0) removeCheckpoint(ckptPath);
+  if (ownsCheckpoint) removeCheckpoint(ckptPath);
   if (values.json) {
     io.out(toJson({ output, adapterBytes: bytes.length, ...training }));
     return;

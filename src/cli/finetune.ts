@@ -82,9 +82,9 @@ Options:
                             stops the run at a step's end (within two steps) and writes it
                             (exit status 130); a second one kills it
   --resume <file>           continue the run saved in a checkpoint, with the same options:
-                            it ends where the run would have ended without stopping (on the
-                            float32 engines, wasm and webgpu, bit for bit); other options
-                            are refused, naming each difference
+                            it ends where the run would have ended without stopping, bit for
+                            bit on wasm and webgpu (float32); on cpu (float64) close to it, as
+                            a note says; other options are refused, naming each difference
   --json                    print machine-readable JSON
   -h, --help                show this help
 
@@ -266,12 +266,12 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     const valSamples = valDir ? await read(valDir, valCases) : [];
     const trainedOn = resumed?.extra?.engine;
     if (resumed && trainedOn !== engine.description) notes.push(`steps 1–${start} ran on ${String(trainedOn)}, the rest on ${engine.description}: the run will not end bit for bit where it would have without stopping`);
-    else if (resumed && engine.kind === 'cpu') notes.push(`the checkpoint holds the trained tensors in float32 (the adapter file's precision), the cpu engine trains in float64: the resumed run ends within float32 rounding of the unbroken run, not bit for bit`);
+    else if (resumed && engine.kind === 'cpu') notes.push(`the checkpoint holds the trained tensors in float32 (the adapter file's precision) and the cpu engine trains in float64: the resumed run starts from rounded values and ends close to the unbroken run, not bit for bit`);
     if (!values.json) {
       io.err(`Labels   ${describeLabelMap(map)}${guessed ? ' (guessed from the codes; say --labels to choose)' : ''}`);
       for (const n of notes) io.err(`Note     ${n}`);
       if (resumed) io.err(`Resume   from step ${start} of ${steps} (${resumePath})`);
-      else if (every > 0 && existsSync(ckptPath)) io.err(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it at its first checkpoint (--resume continues that run instead)`);
+      else if (every > 0 && existsSync(ckptPath)) io.err(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it if it writes a checkpoint (--resume continues that run instead)`);
     }
     const crop = [...manifest.inputSize] as [number, number, number];
     // Validation before training is the base's: a resumed run reports the one its checkpoint carries.
@@ -296,8 +296,11 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       validation,
       finished: new Date().toISOString(),
     });
-    const save = async (c: Checkpoint) =>
-      writeCheckpointFile(ckptPath, {
+    // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
+    let ownsCheckpoint = resumePath === ckptPath;
+    const save = async (c: Checkpoint) => {
+      ownsCheckpoint = true;
+      await writeCheckpointFile(ckptPath, {
         step: c.step,
         run,
         adapter: await encodeAdapter(await makeAdapter(adapted, method, { fingerprint, label: manifest.id, training: trainingRecord(c.step, 'checkpoint') }, c.state)),
@@ -305,6 +308,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
         losses: losses.slice(0, c.step),
         extra: { validationBefore: valBefore, engine: engine.description },
       });
+    };
     const stopper = every > 0 ? stopOnSignals() : null;
     let result: TrainResult;
     try {
@@ -354,7 +358,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       result.checkpoint.state,
     );
     writeFileSync(output, await encodeAdapter(adapter));
-    if (result.status === 'done' && every > 0) removeCheckpoint(ckptPath);
+    if (result.status === 'done' && ownsCheckpoint) removeCheckpoint(ckptPath);
     adapted.dispose();
     model.dispose();
 
