@@ -2,14 +2,9 @@
  * The adapter file: what a fine-tuning run produced, small enough to keep and share, tied to
  * the base model it was trained on.
  *
- * Layout (integers little-endian):
- *   0   8 bytes   magic "SEAHADPT"
- *   8   u32       format version (ADAPTER_VERSION)
- *   12  u32       header length H
- *   16  32 bytes  SHA-256 of everything after the preamble (header, padding, data)
- *   48  H bytes   UTF-8 JSON AdapterHeader
- *   …   zero padding to a multiple of 64
- *   data: float32 LE tensors at their `offset` (relative to the data start, 64-aligned)
+ * The file is a framed file (src/core/io/framed-file.ts: magic "SEAHADPT", ADAPTER_VERSION, a
+ * JSON AdapterHeader, SHA-256); its data section holds float32 LE tensors at their `offset`
+ * (relative to the data start, 64-aligned).
  *
  * Tensors come in two roles: `trained` (the method's tensors and any base parameters it
  * trained, e.g. the decoder, by MONAI name) and `init` (frozen values recorded at
@@ -17,6 +12,7 @@
  * factors, PiSSA/HyPS's A₀, B₀). The base model is identified by its weight fingerprint
  * (fingerprint.ts); applying the adapter to any other weights is refused.
  */
+import { alignUp, decodeFrame, encodeFrame, type FrameKind } from '../core/io/framed-file';
 import type { ModelKind } from '../models/model';
 import type { HostTensor, HostTensors } from './adapted-model';
 import { AdapterFileError, BaseModelMismatchError } from './errors';
@@ -26,11 +22,6 @@ export const ADAPTER_MAGIC = 'SEAHADPT';
 /** The conventional file extension of adapter files. */
 export const ADAPTER_EXTENSION = '.seahorse-adapter';
 export const ADAPTER_VERSION = 1;
-const ALIGN = 64;
-const PREAMBLE = 48;
-const DIGEST_AT = 16;
-/** A header larger than this is not one we wrote (guards against reading garbage lengths). */
-const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 /**
  * What an adapter was trained on: a segmentation model, SAM's prompt encoder + mask decoder
@@ -76,11 +67,18 @@ interface AdapterHeader {
   tensors: TensorEntry[];
 }
 
-const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes.slice() as Uint8Array<ArrayBuffer>));
+function fail(what: string): never {
+  throw new AdapterFileError(what);
 }
+
+const ADAPTER_FRAME: FrameKind = {
+  magic: ADAPTER_MAGIC,
+  version: ADAPTER_VERSION,
+  noun: 'a Seahorse adapter',
+  formatName: 'adapter format',
+  maxHeaderBytes: 16 * 1024 * 1024,
+  fail,
+};
 
 export async function encodeAdapter(a: Adapter): Promise<Uint8Array> {
   const list: [TensorEntry['role'], string, HostTensor][] = [
@@ -110,49 +108,19 @@ export async function encodeAdapter(a: Adapter): Promise<Uint8Array> {
     dataBytes: data.length,
     tensors: entries,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const dataStart = alignUp(PREAMBLE + json.length);
-  const out = new Uint8Array(dataStart + data.length);
-  out.set(new TextEncoder().encode(ADAPTER_MAGIC), 0);
-  const ov = new DataView(out.buffer);
-  ov.setUint32(8, ADAPTER_VERSION, true);
-  ov.setUint32(12, json.length, true);
-  out.set(json, PREAMBLE);
-  out.set(data, dataStart);
-  out.set(await sha256(out.subarray(PREAMBLE)), DIGEST_AT);
-  return out;
-}
-
-function fail(what: string): never {
-  throw new AdapterFileError(what);
+  return encodeFrame(ADAPTER_FRAME, header, data);
 }
 
 /** Reads and verifies an adapter file (magic, version, header, sizes, SHA-256, finite values). */
 export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file'): Promise<Adapter> {
-  if (bytes.length < PREAMBLE) fail(`${label} is not a Seahorse adapter (only ${bytes.length} bytes)`);
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic !== ADAPTER_MAGIC) fail(`${label} is not a Seahorse adapter (it does not start with "${ADAPTER_MAGIC}")`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
-  if (version > ADAPTER_VERSION) fail(`${label} was written by a newer Seahorse (adapter format ${version}; this version reads up to ${ADAPTER_VERSION})`);
-  if (version < 1) fail(`${label} has an invalid format version ${version}`);
-  const headerLength = view.getUint32(12, true);
-  if (headerLength > MAX_HEADER_BYTES || PREAMBLE + headerLength > bytes.length) fail(`${label} is truncated or corrupted (its header claims ${headerLength} bytes; the file has ${bytes.length})`);
-  const digest = await sha256(bytes.subarray(PREAMBLE));
-  if (digest.some((b, i) => b !== bytes[DIGEST_AT + i])) fail(`${label} is corrupted or truncated: its contents do not match their SHA-256 checksum`);
-  let header: AdapterHeader;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + headerLength)));
-  } catch (e) {
-    fail(`${label} is corrupted: its header is not valid JSON (${e instanceof Error ? e.message : e})`);
-  }
+  const frame = await decodeFrame(bytes, ADAPTER_FRAME, label);
+  const header = frame.header as AdapterHeader;
   if (header?.format !== 'seahorse-adapter' || !Array.isArray(header.tensors) || !header.method || !header.base) fail(`${label} is corrupted: its header lacks the adapter fields`);
   const bad = invalidResolvedConfig(header.method);
   if (bad) fail(`${label} cannot be used by this version of Seahorse: ${bad}`);
   if (header.base.kind !== 'unetr' && header.base.kind !== 'swinunetr' && header.base.kind !== 'sam-decoder' && header.base.kind !== 'sam-lora') fail(`${label} is corrupted: unknown base model kind "${String(header.base.kind)}"`);
   if (typeof header.base.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(header.base.fingerprint)) fail(`${label} is corrupted: it names no valid base-model fingerprint`);
-  const dataStart = alignUp(PREAMBLE + headerLength);
-  const data = bytes.subarray(dataStart);
+  const { data } = frame;
   if (data.length !== header.dataBytes) fail(`${label} is corrupted: ${data.length} bytes of tensor data, the header says ${header.dataBytes}`);
   const trained = new Map<string, HostTensor>();
   const init = new Map<string, HostTensor>();

@@ -7,24 +7,15 @@
  * backend's own precision (float32 on wasm and WebGPU, float64 on cpu), so they come back
  * without rounding.
  *
- * Layout (integers little-endian), the adapter file's framing:
- *   0   8 bytes   magic "SEAHCKPT"
- *   8   u32       format version (CHECKPOINT_VERSION)
- *   12  u32       header length H
- *   16  32 bytes  SHA-256 of everything after the preamble (header, padding, data)
- *   48  H bytes   UTF-8 JSON CheckpointHeader
- *   …   zero padding to a multiple of 64
- *   data: the adapter file, then each moment array (m, v, vmax) at its `offset`, 64-aligned
+ * The file is a framed file like the adapter file (src/core/io/framed-file.ts: magic "SEAHCKPT",
+ * CHECKPOINT_VERSION, a JSON CheckpointHeader, SHA-256); its data section holds the adapter
+ * file, then each moment array (m, v, vmax) at its `offset`, 64-aligned.
  */
+import { alignUp, decodeFrame, encodeFrame, type FrameKind } from '../core/io/framed-file';
 import type { AdamHostArray, AdamState } from '../engine';
 
 export const CHECKPOINT_MAGIC = 'SEAHCKPT';
 export const CHECKPOINT_VERSION = 1;
-const ALIGN = 64;
-const PREAMBLE = 48;
-const DIGEST_AT = 16;
-/** A header larger than this is not one we wrote (guards against reading garbage lengths). */
-const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 /** Everything a run's next step depends on besides the data and the base model. */
 export interface TrainingCheckpoint {
@@ -77,12 +68,21 @@ interface CheckpointHeader {
   dataBytes: number;
 }
 
-const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 const BYTES: Record<Dtype, number> = { float32: 4, float64: 8 };
 
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes.slice() as Uint8Array<ArrayBuffer>));
+function fail(what: string): never {
+  throw new CheckpointFileError(what);
 }
+
+const CHECKPOINT_FRAME: FrameKind = {
+  magic: CHECKPOINT_MAGIC,
+  version: CHECKPOINT_VERSION,
+  noun: 'a Seahorse training checkpoint',
+  formatName: 'checkpoint format',
+  // The losses of a long run are in the header.
+  maxHeaderBytes: 64 * 1024 * 1024,
+  fail,
+};
 
 export async function encodeCheckpoint(c: TrainingCheckpoint): Promise<Uint8Array> {
   const arrays: [ArrayEntry, AdamHostArray][] = [];
@@ -114,46 +114,17 @@ export async function encodeCheckpoint(c: TrainingCheckpoint): Promise<Uint8Arra
     optimizer: { t: c.optimizer.t, slots },
     dataBytes: data.length,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const dataStart = alignUp(PREAMBLE + json.length);
-  const out = new Uint8Array(dataStart + data.length);
-  out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
-  const ov = new DataView(out.buffer);
-  ov.setUint32(8, CHECKPOINT_VERSION, true);
-  ov.setUint32(12, json.length, true);
-  out.set(json, PREAMBLE);
-  out.set(data, dataStart);
-  out.set(await sha256(out.subarray(PREAMBLE)), DIGEST_AT);
-  return out;
-}
-
-function fail(what: string): never {
-  throw new CheckpointFileError(what);
+  return encodeFrame(CHECKPOINT_FRAME, header, data);
 }
 
 /** Reads and verifies a checkpoint file (magic, version, SHA-256, header, sizes). */
 export async function decodeCheckpoint(bytes: Uint8Array, label = 'the checkpoint file'): Promise<TrainingCheckpoint> {
-  if (bytes.length < PREAMBLE) fail(`${label} is not a Seahorse training checkpoint (only ${bytes.length} bytes)`);
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic !== CHECKPOINT_MAGIC) fail(`${label} is not a Seahorse training checkpoint (it does not start with "${CHECKPOINT_MAGIC}")`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
-  if (version > CHECKPOINT_VERSION) fail(`${label} was written by a newer Seahorse (checkpoint format ${version}; this version reads up to ${CHECKPOINT_VERSION})`);
-  if (version < 1) fail(`${label} has an invalid format version ${version}`);
-  const headerLength = view.getUint32(12, true);
-  if (headerLength > MAX_HEADER_BYTES || PREAMBLE + headerLength > bytes.length) fail(`${label} is truncated or corrupted (its header claims ${headerLength} bytes; the file has ${bytes.length})`);
-  const digest = await sha256(bytes.subarray(PREAMBLE));
-  if (digest.some((b, i) => b !== bytes[DIGEST_AT + i])) fail(`${label} is corrupted or truncated: its contents do not match their SHA-256 checksum`);
-  let h: CheckpointHeader;
-  try {
-    h = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + headerLength)));
-  } catch (e) {
-    fail(`${label} is corrupted: its header is not valid JSON (${e instanceof Error ? e.message : e})`);
-  }
+  const frame = await decodeFrame(bytes, CHECKPOINT_FRAME, label);
+  const h = frame.header as CheckpointHeader;
   if (h?.format !== 'seahorse-checkpoint' || !Number.isInteger(h.step) || h.step < 0 || !h.run || !Array.isArray(h.losses) || !h.adapter || !h.optimizer || !Array.isArray(h.optimizer.slots)) {
     fail(`${label} is corrupted: its header lacks the checkpoint fields`);
   }
-  const data = bytes.subarray(alignUp(PREAMBLE + headerLength));
+  const { data } = frame;
   if (data.length !== h.dataBytes) fail(`${label} is corrupted: ${data.length} bytes of data, the header says ${h.dataBytes}`);
   const within = (offset: number, nbytes: number) => Number.isInteger(offset) && offset >= 0 && Number.isInteger(nbytes) && nbytes >= 0 && offset + nbytes <= data.length;
   if (!within(h.adapter.offset, h.adapter.nbytes)) fail(`${label} is corrupted: its adapter does not fit the data section`);
@@ -172,7 +143,7 @@ export async function decodeCheckpoint(bytes: Uint8Array, label = 'the checkpoin
   return {
     step: h.step,
     run: h.run,
-    adapter: bytes.slice(alignUp(PREAMBLE + headerLength) + h.adapter.offset, alignUp(PREAMBLE + headerLength) + h.adapter.offset + h.adapter.nbytes),
+    adapter: data.slice(h.adapter.offset, h.adapter.offset + h.adapter.nbytes),
     optimizer: { t: h.optimizer.t, slots },
     ...(h.sampler === undefined ? {} : { sampler: h.sampler }),
     losses: h.losses,
