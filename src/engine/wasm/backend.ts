@@ -571,9 +571,9 @@ export class WasmBackend implements Backend {
   /**
    * Runs a depthwise kernel over the spatial tap runs of one channel (tapRuns with Ci = 1),
    * reordered by output row with the taps in order within a row, uploaded: each output row is
-   * then finished while it and the input rows it reads are in L1 (tap order, 9 passes over a
-   * 256² plane for a 3×3 kernel, goes through L2 each time). Every element still sums its taps
-   * in tap order.
+   * finished in one visit, where tap order makes 9 passes over each plane for a 3×3 kernel
+   * (256 KiB at 256²); the two orders were not timed against each other. Every element still
+   * sums its taps in tap order.
    */
   private depthwiseRuns(s: ConvSpec, fn: (runs: number, nruns: number) => void): void {
     const runs = tapRuns({ ...s, Ci: 1 }, 0, positions(s));

@@ -817,8 +817,8 @@
 
   ;; ---- Depthwise convolutions (one filter per channel): forward, data and filter gradients ----
   ;; Over the spatial tap runs (t, j0, xRow, ow0, ow1) of one channel (cpu/conv.ts tapRuns;
-  ;; backend.ts orders them by output row, taps in order within a row, so the output row and the
-  ;; input rows it reads stay in L1): tap t of output j0 + ow reads input xRow + ow·sw for
+  ;; backend.ts orders them by output row, taps in order within a row, so each output row is
+  ;; finished in one visit): tap t of output j0 + ow reads input xRow + ow·sw for
   ;; ow ∈ [ow0, ow1). ~9 multiply-adds per output, so memory-bound: no GEMM. The forward and the
   ;; data gradient sum in float32 (MADD, ≤ taps terms per element); the filter gradient sums
   ;; every output position, so in float64 (exact products; long sums that can cancel, as in
