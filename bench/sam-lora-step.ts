@@ -1,11 +1,11 @@
 /**
- * `npm run bench -- sam-lora-step [--stages 3,2,1] [--threads 2] [--reps 2] [--profile]`:
+ * `npm run bench -- sam-lora-step [--stages 3,2,1] [--threads 2] [--reps 2] [--profile [--top 12]]`:
  * what one step of SAM's encoder LoRA costs on the wasm engine (src/sam/encoder-lora.ts):
  * forward + backward of the adapted stages and the neck for one prompt at SAM's 1024² input, from
  * the features entering the first adapted stage (random values of the right shape: the cost does
  * not depend on them), LoRA rank 4 on every attention stage from `--stages`' value on. Prints wall
  * and process CPU time per repetition (the first is a warm-up); `--profile` adds the wall time of
- * every backend call by op (as bench/wasm-profile.ts). The decoder's share of a training step is
+ * every backend call by op (as bench/wasm-profile.ts; the `--top` slowest ops). The decoder's share of a training step is
  * not included. Wall time on a shared machine includes the neighbours; CPU time is the cost.
  */
 import { cpus, loadavg } from 'node:os';
@@ -26,6 +26,7 @@ const firstStages = (opt('stages') ?? '3,2,1').split(',').map(Number);
 const threads = Number(opt('threads') ?? 2);
 const reps = Number(opt('reps') ?? 2);
 const profile = args.includes('--profile');
+const top = Number(opt('top') ?? 12);
 
 const e = await createNodeWasmEngine({ threads });
 const stats = new Map<string, { ms: number; calls: number }>();
@@ -74,7 +75,7 @@ for (const first of firstStages) {
   if (profile) {
     // Shares of the last repetition's wall time (nested calls, e.g. matmul → gemm, are both listed).
     console.log(`  backend calls of the last repetition (${lastMs.toFixed(0)} ms):`);
-    for (const [k, v] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`    ${k.padEnd(28)} ${v.ms.toFixed(0).padStart(7)} ms (${((100 * v.ms) / lastMs).toFixed(0)} %) ${v.calls} calls`);
+    for (const [k, v] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) console.log(`    ${k.padEnd(28)} ${v.ms.toFixed(0).padStart(7)} ms (${((100 * v.ms) / lastMs).toFixed(0)} %) ${v.calls} calls`);
   }
   lora.dispose();
 }

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvSpec } from './backend';
-import { conv3dBackwardFilter } from './cpu/conv';
+import { conv3dBackwardFilter, positions } from './cpu/conv';
+import { depthwiseConvBackwardDataInto, depthwiseConvBackwardFilterInto, depthwiseConvInto } from './cpu/depthwise';
 import { binaryInto, unaryInto } from './cpu/elementwise';
 import { reduceSumInto } from './cpu/reduce';
 import { erf as erf64, gelu as gelu64, geluGrad as geluGrad64, normalCdf } from './cpu/math';
@@ -379,6 +380,90 @@ describe('wasm erf and GELU kernels (float32 polynomials, kernels.wat) against t
     let bad = -1;
     for (let j = 0; j < rows * L && bad < 0; j++) if (!Object.is(got[j], Math.fround(g[j % L] * a.dgelu[j]))) bad = j;
     expect(bad).toBe(-1);
+    one.dispose();
+    three.dispose();
+  });
+});
+
+describe('wasm depthwise convolutions (kernels.wat depthwise*) against the float64 reference', () => {
+  // TinyViT (src/sam/README.md) has 3×3 depthwise convs with padding 1 at stride 1 (MBConv,
+  // local convs) and 2 (patch merging); here also 7×7 kernels, channels not a multiple of 4,
+  // odd sizes (scalar tails, the stride-2 path's last four outputs), a stride of 3 (the scalar
+  // path), dilation, and sizes above PARALLEL_MIN_ELEMENTS (backend.ts) so the threads split
+  // the planes. Bounds, u = 2⁻²⁴:
+  //   forward, data gradient: float32 sums of ≤ kk products (kk taps per filter), so
+  //     |got − ref| ≤ γ_kk·Σ|w·v| (Higham's dot-product bound, γ_k = k·u/(1 − k·u), fused or not),
+  //     Σ|w·v| by the same float64 host loop on |w| and |v|; 1.01·kk·u covers γ_kk and the
+  //     reference's own float64 rounding.
+  //   filter gradient: two float64 sums of n = N·P products in different orders, each within
+  //     n·2⁻⁵³·Σ|g·x|, then one rounding: |got − ref| ≤ u·|ref| + 2n·2⁻⁵³·Σ|g·x|.
+  const U = 2 ** -24;
+  const spec = (N: number, C: number, [H, W]: [number, number], k: number, stride: [number, number], pad: [number, number], dil: [number, number] = [1, 1]): ConvSpec => {
+    const out = [H, W].map((n, i) => Math.floor((n + 2 * pad[i] - dil[i] * (k - 1) - 1) / stride[i]) + 1);
+    return { N, Ci: C, Co: C, inShape: [1, H, W], outShape: [1, out[0], out[1]], kernel: [1, k, k], stride: [1, ...stride], padding: [0, ...pad], dilation: [1, ...dil] };
+  };
+  const cases: [string, ConvSpec][] = [
+    ['k3 s1 p1, 7 channels, batch 2', spec(2, 7, [23, 21], 3, [1, 1], [1, 1])],
+    ['k3 s2 p1, 13 channels, odd sizes', spec(1, 13, [19, 17], 3, [2, 2], [1, 1])],
+    ['k7 s1 p3, 5 channels, batch 2', spec(2, 5, [15, 18], 7, [1, 1], [3, 3])],
+    ['k7 s2 p3, 6 channels', spec(1, 6, [16, 21], 7, [2, 2], [3, 3])],
+    ['k3 s3 (scalar path), no padding, dilation 2 along H', spec(1, 3, [20, 22], 3, [1, 3], [0, 0], [2, 1])],
+    ['k3 s1 p1 on the threads: 2 × 13 × 57 × 53', spec(2, 13, [57, 53], 3, [1, 1], [1, 1])],
+    ['k3 s2 p1 on the threads: 2 × 13 × 113 × 107', spec(2, 13, [113, 107], 3, [2, 2], [1, 1])],
+  ];
+  const kk = (s: ConvSpec) => s.kernel[0] * s.kernel[1] * s.kernel[2];
+  const inputs = (s: ConvSpec) => {
+    const nx = s.N * s.Ci * s.inShape[0] * s.inShape[1] * s.inShape[2];
+    return { x: Float32Array.from(randnArray(nx, 71)), w: Float32Array.from(randnArray(s.Co * kk(s), 72)), g: Float32Array.from(randnArray(s.N * s.Co * positions(s), 73)) };
+  };
+  /** The backend's forward, data gradient and filter gradient of one case. */
+  async function depthwise(e: Engine, s: ConvSpec): Promise<Float32Array[]> {
+    const b = e.backend as WasmBackend;
+    const { x, w, g } = inputs(s);
+    const [sx, sw, sg] = [b.upload(x), b.upload(w), b.upload(g)];
+    const out = [b.depthwiseConv(sx, sw, s), b.depthwiseConvBackwardData(sg, sw, s), b.depthwiseConvBackwardFilter(sg, sx, s)];
+    const got = await Promise.all(out.map((o) => b.read(o)));
+    for (const t of [sx, sw, sg, ...out]) b.release(t);
+    return got;
+  }
+  /** |got − ref| / scale, 0 when equal. */
+  const err = (got: number, ref: number, scale: number) => (got === ref ? 0 : Math.abs(got - ref) / scale);
+
+  it('stay within float32 dot-product bounds on both SIMD paths (filter gradient: the float64 sum rounded once)', async () => {
+    const plain = await createNodeWasmEngine({ threads: 2, relaxed: false });
+    for (const [name, s] of cases) {
+      const { x, w, g } = inputs(s);
+      const [x64, w64, g64] = [x, w, g].map((v) => Float64Array.from(v));
+      const abs = (v: Float64Array) => v.map(Math.abs);
+      const ref = [new Float64Array(g.length), new Float64Array(x.length), new Float64Array(w.length)];
+      const mag = [new Float64Array(g.length), new Float64Array(x.length), new Float64Array(w.length)];
+      depthwiseConvInto(x64, w64, ref[0], s);
+      depthwiseConvInto(abs(x64), abs(w64), mag[0], s);
+      depthwiseConvBackwardDataInto(g64, w64, ref[1], s);
+      depthwiseConvBackwardDataInto(abs(g64), abs(w64), mag[1], s);
+      depthwiseConvBackwardFilterInto(g64, x64, ref[2], s);
+      depthwiseConvBackwardFilterInto(abs(g64), abs(x64), mag[2], s);
+      const n = s.N * positions(s);
+      for (const e of [e2, plain]) {
+        const got = await depthwise(e, s);
+        const worst = [0, 0, 0];
+        for (let i = 0; i < ref[0].length; i++) worst[0] = Math.max(worst[0], err(got[0][i], ref[0][i], 1.01 * kk(s) * U * mag[0][i]));
+        for (let i = 0; i < ref[1].length; i++) worst[1] = Math.max(worst[1], err(got[1][i], ref[1][i], 1.01 * kk(s) * U * mag[1][i]));
+        for (let i = 0; i < ref[2].length; i++) worst[2] = Math.max(worst[2], err(got[2][i], ref[2][i], U * Math.abs(ref[2][i]) + 2 * n * 2 ** -53 * mag[2][i]));
+        if (process.env.SEAHORSE_PRINT_ERRORS) console.log(e.description, name, worst);
+        expect(worst, `${name}, ${e.description}`).toEqual(worst.map((v) => Math.min(v, 1)));
+      }
+    }
+    plain.dispose();
+  });
+
+  it('give bit-identical results on 1 and 3 threads', async () => {
+    const one = await createNodeWasmEngine({ threads: 1 });
+    const three = await createNodeWasmEngine({ threads: 3 });
+    for (const [name, s] of cases) {
+      const [a, c] = [await depthwise(one, s), await depthwise(three, s)];
+      a.forEach((v, i) => expect(Buffer.from(c[i].buffer).equals(Buffer.from(v.buffer)), `${name}, output ${i}`).toBe(true));
+    }
     one.dispose();
     three.dispose();
   });

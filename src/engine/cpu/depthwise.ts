@@ -1,10 +1,11 @@
 /**
  * Depthwise convolution (one filter per channel, TinyViT's MBConv and local convolutions) and
- * its two gradients as host loops, shared by `cpu` (float64) and `wasm` (float32 views). A
- * depthwise tap is one multiply-add per output element (9 for a 3 × 3 kernel), so this is
- * memory-bound: no GEMM, just the spatial tap runs of `cpu/conv.ts` (`tapRuns` with one input
- * channel) applied to every channel. Sums run in float64 (a scratch row per channel, or a
- * JavaScript number) in a fixed order and each output is rounded once when stored.
+ * its two gradients as the cpu backend's float64 host loops; the wasm backend runs the same tap
+ * runs in kernels.wat "depthwise*" and is tested against these. A depthwise tap is one
+ * multiply-add per output element (9 for a 3 × 3 kernel), so this is memory-bound: no GEMM, just
+ * the spatial tap runs of `cpu/conv.ts` (`tapRuns` with one input channel) applied to every
+ * channel. Sums run in float64 (a scratch row per channel, or a JavaScript number) in a fixed
+ * order and each output is rounded once when stored.
  */
 import type { ConvSpec } from '../backend';
 import { positions, RUN, tapRuns } from './conv';

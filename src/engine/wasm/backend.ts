@@ -19,7 +19,7 @@
  *   data grad      dtile = Wᵀ·G[:, chunk], col2im
  * im2col and col2im split the input channels over the threads (disjoint inputs for col2im).
  * Depthwise convolutions (one filter per channel: memory-bound, ~9 multiply-adds per output) are
- * the host loops of `cpu/depthwise.ts` on float32 views, on the calling thread.
+ * SIMD loops over the same tap runs (kernels.wat "depthwise*"), split over planes or channels.
  * Every output element is summed by one thread in a fixed order: results are identical for any
  * number of threads.
  */
@@ -27,7 +27,6 @@ import type {
   AdamHyper, Backend, BinaryOp, ConvSpec, IndexStorage, MatmulSpec, MemoryStats, ReduceSpec, SoftmaxSpec, Storage, StridedView, UnaryOp,
 } from '../backend';
 import { inputSize, positions, RUN, tapRuns, taps } from '../cpu/conv';
-import { depthwiseConvBackwardDataInto, depthwiseConvBackwardFilterInto, depthwiseConvInto } from '../cpu/depthwise';
 import { binaryInto, unaryInto } from '../cpu/elementwise';
 import { copyView, gatherRowsInto, rollInto, scatterAddRowsInto, softmaxBackwardInto, softmaxInto, writeView } from '../cpu/host';
 import { reduceSumInto } from '../cpu/reduce';
@@ -64,6 +63,9 @@ const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2
 const MIN_ROW = 8;
 /** The GEMM's K slice (kernels.wat $KC): the direct convolution sums in the same slices. */
 const KC = 256;
+/** Taps of one depthwise filter, and the elements of one input plane. */
+const filterTaps = (s: ConvSpec) => s.kernel[0] * s.kernel[1] * s.kernel[2];
+const planeSize = (s: ConvSpec) => s.inShape[0] * s.inShape[1] * s.inShape[2];
 
 class WasmStorage implements Storage {
   constructor(
@@ -566,19 +568,64 @@ export class WasmBackend implements Backend {
     return dw;
   }
 
+  /**
+   * Runs a depthwise kernel over the spatial tap runs of one channel (tapRuns with Ci = 1),
+   * reordered by output row with the taps in order within a row, uploaded: each output row is
+   * finished in one visit, where tap order makes 9 passes over each plane for a 3×3 kernel
+   * (256 KiB at 256²); the two orders were not timed against each other. Every element still
+   * sums its taps in tap order.
+   */
+  private depthwiseRuns(s: ConvSpec, fn: (runs: number, nruns: number) => void): void {
+    const runs = tapRuns({ ...s, Ci: 1 }, 0, positions(s));
+    const n = runs.length / RUN;
+    const OW = s.outShape[2];
+    const row = (i: number) => Math.floor(runs[i * RUN + 1] / OW);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => row(a) - row(b) || a - b);
+    const ptr = this.heap.alloc(Math.max(1, n * RUN) * 4);
+    try {
+      const t = this.i32(ptr, n * RUN);
+      order.forEach((i, k) => t.set(runs.subarray(i * RUN, (i + 1) * RUN), k * RUN));
+      fn(ptr, n);
+    } finally {
+      this.heap.release(ptr, Math.max(1, n * RUN) * 4);
+    }
+  }
+
+  // Depthwise convolutions (kernels.wat "depthwise*"): whole planes (n, c), or for the filter
+  // gradient whole channels, per thread; forward and data gradient summed in float32, the filter
+  // gradient in float64 and rounded once (bounds in wasm.test.ts).
   depthwiseConv(x: Storage, w: Storage, s: ConvSpec): Storage {
-    const y = this.alloc(s.N * s.Co * positions(s));
-    depthwiseConvInto(this.f(x), this.f(w), this.f(y), s);
+    const P = positions(s);
+    const y = this.alloc(s.N * s.Co * P);
+    const planes = s.N * s.Co;
+    this.depthwiseRuns(s, (runs, nruns) =>
+      this.threads.run('depthwise', [runs, nruns, planes, s.Co, filterTaps(s), planeSize(s), P, s.stride[2], this.ptr(x), this.ptr(w), this.ptr(y)], planes < 2 || y.size < PARALLEL_MIN_ELEMENTS),
+    );
     return y;
   }
   depthwiseConvBackwardData(g: Storage, w: Storage, s: ConvSpec): Storage {
     const dx = this.alloc(s.N * inputSize(s));
-    depthwiseConvBackwardDataInto(this.f(g), this.f(w), this.f(dx), s);
+    const planes = s.N * s.Ci;
+    this.depthwiseRuns(s, (runs, nruns) =>
+      this.threads.run('depthwiseData', [runs, nruns, planes, s.Ci, filterTaps(s), planeSize(s), positions(s), s.stride[2], this.ptr(g), this.ptr(w), this.ptr(dx)], planes < 2 || dx.size < PARALLEL_MIN_ELEMENTS),
+    );
     return dx;
   }
   depthwiseConvBackwardFilter(g: Storage, x: Storage, s: ConvSpec): Storage {
-    const dw = this.alloc(s.Co * s.kernel[0] * s.kernel[1] * s.kernel[2]);
-    depthwiseConvBackwardFilterInto(this.f(g), this.f(x), this.f(dw), s);
+    const kk = filterTaps(s);
+    const dw = this.alloc(s.Co * kk);
+    const acc = this.heap.alloc(s.Co * kk * 8);
+    try {
+      this.depthwiseRuns(s, (runs, nruns) =>
+        this.threads.run(
+          'depthwiseFilter',
+          [runs, nruns, s.N, s.Co, kk, planeSize(s), positions(s), s.stride[2], this.ptr(g), this.ptr(x), acc, this.ptr(dw)],
+          s.Co < 2 || s.N * s.Co * positions(s) < PARALLEL_MIN_ELEMENTS,
+        ),
+      );
+    } finally {
+      this.heap.release(acc, s.Co * kk * 8);
+    }
     return dw;
   }
 

@@ -815,6 +815,234 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $cl))))
 
+  ;; ---- Depthwise convolutions (one filter per channel): forward, data and filter gradients ----
+  ;; Over the spatial tap runs (t, j0, xRow, ow0, ow1) of one channel (cpu/conv.ts tapRuns;
+  ;; backend.ts orders them by output row, taps in order within a row, so each output row is
+  ;; finished in one visit): tap t of output j0 + ow reads input xRow + ow·sw for
+  ;; ow ∈ [ow0, ow1). ~9 multiply-adds per output, so memory-bound: no GEMM. The forward and the
+  ;; data gradient sum in float32 (MADD, ≤ taps terms per element); the filter gradient sums
+  ;; every output position, so in float64 (exact products; long sums that can cancel, as in
+  ;; gemmAcc64) rounded once. Rows of stride sw = 1 go four elements at a time; sw = 2 loads
+  ;; eight inputs and keeps the even ones, while all eight lie in the run (≥ 5 left); the rest one
+  ;; at a time through lane 0 of the same vector operations. Each thread owns whole planes (n, c)
+  ;; (filter gradient: whole channels), so results do not depend on the number of threads.
+
+  ;; y[q, j0 + ow] += w[c, t]·x[q, xRow + ow·sw] over the runs, for planes q = n·C + c in this
+  ;; thread's share of `planes`, each plane's P outputs zeroed first.
+  (func (export "depthwise") (param $runs i32) (param $nruns i32) (param $planes i32) (param $C i32) (param $kk i32) (param $inVol i32) (param $P i32) (param $sw i32)
+    (param $x i32) (param $w i32) (param $y i32) (param $tid i32) (param $nth i32)
+    (local $q i32) (local $q1 i32) (local $xq i32) (local $yq i32) (local $wc i32) (local $r i32) (local $rp i32) (local $ow0 i32)
+    (local $xp i32) (local $yp i32) (local $n i32) (local $xs i32) (local $wv v128) (local $xv v128) (local $yv v128)
+    (local.set $q (call $share (local.get $planes) (local.get $tid) (local.get $nth)))
+    (local.set $q1 (call $share (local.get $planes) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (local.set $xs (i32.shl (local.get $sw) (i32.const 2)))
+    (block $qd (loop $ql
+      (br_if $qd (i32.ge_s (local.get $q) (local.get $q1)))
+      (local.set $xq (i32.add (local.get $x) (i32.shl (i32.mul (local.get $q) (local.get $inVol)) (i32.const 2))))
+      (local.set $yq (i32.add (local.get $y) (i32.shl (i32.mul (local.get $q) (local.get $P)) (i32.const 2))))
+      (local.set $wc (i32.add (local.get $w) (i32.shl (i32.mul (i32.rem_u (local.get $q) (local.get $C)) (local.get $kk)) (i32.const 2))))
+      (call $zero (local.get $yq) (local.get $P))
+      (local.set $rp (local.get $runs))
+      (local.set $r (i32.const 0))
+      (block $rd (loop $rl
+        (br_if $rd (i32.ge_s (local.get $r) (local.get $nruns)))
+        (local.set $wv (v128.load32_splat (i32.add (local.get $wc) (i32.shl (i32.load (local.get $rp)) (i32.const 2)))))
+        (local.set $ow0 (i32.load offset=12 (local.get $rp)))
+        (local.set $n (i32.sub (i32.load offset=16 (local.get $rp)) (local.get $ow0)))
+        (local.set $yp (i32.add (local.get $yq) (i32.shl (i32.add (i32.load offset=4 (local.get $rp)) (local.get $ow0)) (i32.const 2))))
+        (local.set $xp (i32.add (local.get $xq) (i32.shl (i32.add (i32.load offset=8 (local.get $rp)) (i32.mul (local.get $ow0) (local.get $sw))) (i32.const 2))))
+        (if (i32.eq (local.get $sw) (i32.const 1))
+          (then
+            (block $vd (loop $vl
+              (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+              (local.set $xv (v128.load (local.get $xp)))
+              (local.set $yv (v128.load (local.get $yp)))
+              (v128.store (local.get $yp) (MADD (local.get $wv) (local.get $xv) (local.get $yv)))
+              (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+              (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+              (br $vl)))))
+        (if (i32.eq (local.get $sw) (i32.const 2))
+          (then
+            (block $vd (loop $vl
+              (br_if $vd (i32.lt_s (local.get $n) (i32.const 5)))
+              (local.set $xv (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (local.get $xp)) (v128.load offset=16 (local.get $xp))))
+              (local.set $yv (v128.load (local.get $yp)))
+              (v128.store (local.get $yp) (MADD (local.get $wv) (local.get $xv) (local.get $yv)))
+              (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
+              (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+              (br $vl)))))
+        (block $sd (loop $sl
+          (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+          (local.set $xv (f32x4.splat (f32.load (local.get $xp))))
+          (local.set $yv (f32x4.splat (f32.load (local.get $yp))))
+          (f32.store (local.get $yp) (f32x4.extract_lane 0 (MADD (local.get $wv) (local.get $xv) (local.get $yv))))
+          (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+          (local.set $yp (i32.add (local.get $yp) (i32.const 4)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $sl)))
+        (local.set $rp (i32.add (local.get $rp) (i32.const 20)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+      (br $ql))))
+
+  ;; The adjoint: dx[q, xRow + ow·sw] += w[c, t]·g[q, j0 + ow] over the runs, each plane's inVol
+  ;; inputs zeroed first; sw = 2 rewrites the odd inputs between unchanged.
+  (func (export "depthwiseData") (param $runs i32) (param $nruns i32) (param $planes i32) (param $C i32) (param $kk i32) (param $inVol i32) (param $P i32) (param $sw i32)
+    (param $g i32) (param $w i32) (param $dx i32) (param $tid i32) (param $nth i32)
+    (local $q i32) (local $q1 i32) (local $gq i32) (local $dq i32) (local $wc i32) (local $r i32) (local $rp i32) (local $ow0 i32)
+    (local $gp i32) (local $dp i32) (local $n i32) (local $xs i32) (local $wv v128) (local $gv v128) (local $dv v128) (local $d0 v128) (local $d1 v128)
+    (local.set $q (call $share (local.get $planes) (local.get $tid) (local.get $nth)))
+    (local.set $q1 (call $share (local.get $planes) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (local.set $xs (i32.shl (local.get $sw) (i32.const 2)))
+    (block $qd (loop $ql
+      (br_if $qd (i32.ge_s (local.get $q) (local.get $q1)))
+      (local.set $gq (i32.add (local.get $g) (i32.shl (i32.mul (local.get $q) (local.get $P)) (i32.const 2))))
+      (local.set $dq (i32.add (local.get $dx) (i32.shl (i32.mul (local.get $q) (local.get $inVol)) (i32.const 2))))
+      (local.set $wc (i32.add (local.get $w) (i32.shl (i32.mul (i32.rem_u (local.get $q) (local.get $C)) (local.get $kk)) (i32.const 2))))
+      (call $zero (local.get $dq) (local.get $inVol))
+      (local.set $rp (local.get $runs))
+      (local.set $r (i32.const 0))
+      (block $rd (loop $rl
+        (br_if $rd (i32.ge_s (local.get $r) (local.get $nruns)))
+        (local.set $wv (v128.load32_splat (i32.add (local.get $wc) (i32.shl (i32.load (local.get $rp)) (i32.const 2)))))
+        (local.set $ow0 (i32.load offset=12 (local.get $rp)))
+        (local.set $n (i32.sub (i32.load offset=16 (local.get $rp)) (local.get $ow0)))
+        (local.set $gp (i32.add (local.get $gq) (i32.shl (i32.add (i32.load offset=4 (local.get $rp)) (local.get $ow0)) (i32.const 2))))
+        (local.set $dp (i32.add (local.get $dq) (i32.shl (i32.add (i32.load offset=8 (local.get $rp)) (i32.mul (local.get $ow0) (local.get $sw))) (i32.const 2))))
+        (if (i32.eq (local.get $sw) (i32.const 1))
+          (then
+            (block $vd (loop $vl
+              (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+              (local.set $gv (v128.load (local.get $gp)))
+              (local.set $dv (v128.load (local.get $dp)))
+              (v128.store (local.get $dp) (MADD (local.get $wv) (local.get $gv) (local.get $dv)))
+              (local.set $gp (i32.add (local.get $gp) (i32.const 16)))
+              (local.set $dp (i32.add (local.get $dp) (i32.const 16)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+              (br $vl)))))
+        (if (i32.eq (local.get $sw) (i32.const 2))
+          (then
+            (block $vd (loop $vl
+              (br_if $vd (i32.lt_s (local.get $n) (i32.const 5)))
+              (local.set $d0 (v128.load (local.get $dp)))
+              (local.set $d1 (v128.load offset=16 (local.get $dp)))
+              (local.set $gv (v128.load (local.get $gp)))
+              (local.set $dv (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $d0) (local.get $d1)))
+              (local.set $dv (MADD (local.get $wv) (local.get $gv) (local.get $dv)))
+              (v128.store (local.get $dp) (i8x16.shuffle 0 1 2 3 20 21 22 23 4 5 6 7 28 29 30 31 (local.get $dv) (local.get $d0)))
+              (v128.store offset=16 (local.get $dp) (i8x16.shuffle 8 9 10 11 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $dv) (local.get $d1)))
+              (local.set $gp (i32.add (local.get $gp) (i32.const 16)))
+              (local.set $dp (i32.add (local.get $dp) (i32.const 32)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+              (br $vl)))))
+        (block $sd (loop $sl
+          (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+          (local.set $gv (f32x4.splat (f32.load (local.get $gp))))
+          (local.set $dv (f32x4.splat (f32.load (local.get $dp))))
+          (f32.store (local.get $dp) (f32x4.extract_lane 0 (MADD (local.get $wv) (local.get $gv) (local.get $dv))))
+          (local.set $gp (i32.add (local.get $gp) (i32.const 4)))
+          (local.set $dp (i32.add (local.get $dp) (local.get $xs)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $sl)))
+        (local.set $rp (i32.add (local.get $rp) (i32.const 20)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+      (br $ql))))
+
+  ;; dw[c, t] = Σ_n Σ_runs Σ_ow g[q, j0 + ow]·x[q, xRow + ow·sw] (q = n·C + c) for channels c in
+  ;; this thread's share of C: each run's dot in float64 (lanes (0, 1) and (2, 3) in two f64x2
+  ;; sums, then the rest in order), added to acc[c·kk + t] (float64, kk per channel) in the host
+  ;; loop's order (cpu/depthwise.ts: n, then runs), and each channel's kk sums rounded once.
+  (func (export "depthwiseFilter") (param $runs i32) (param $nruns i32) (param $N i32) (param $C i32) (param $kk i32) (param $inVol i32) (param $P i32) (param $sw i32)
+    (param $g i32) (param $x i32) (param $acc i32) (param $dw i32) (param $tid i32) (param $nth i32)
+    (local $c i32) (local $c1 i32) (local $b i32) (local $q i32) (local $gq i32) (local $xq i32) (local $ac i32) (local $r i32) (local $rp i32) (local $t i32) (local $ow0 i32)
+    (local $gp i32) (local $xp i32) (local $n i32) (local $xs i32) (local $ap i32) (local $s0 v128) (local $s1 v128) (local $gv v128) (local $xv v128) (local $sum f64)
+    (local.set $c (call $share (local.get $C) (local.get $tid) (local.get $nth)))
+    (local.set $c1 (call $share (local.get $C) (i32.add (local.get $tid) (i32.const 1)) (local.get $nth)))
+    (local.set $xs (i32.shl (local.get $sw) (i32.const 2)))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_s (local.get $c) (local.get $c1)))
+      (local.set $ac (i32.add (local.get $acc) (i32.shl (i32.mul (local.get $c) (local.get $kk)) (i32.const 3))))
+      (local.set $t (i32.const 0))
+      (block $zd (loop $zl
+        (br_if $zd (i32.ge_s (local.get $t) (local.get $kk)))
+        (f64.store (i32.add (local.get $ac) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $zl)))
+      (local.set $b (i32.const 0))
+      (block $bd (loop $bl
+        (br_if $bd (i32.ge_s (local.get $b) (local.get $N)))
+        (local.set $q (i32.add (i32.mul (local.get $b) (local.get $C)) (local.get $c)))
+        (local.set $gq (i32.add (local.get $g) (i32.shl (i32.mul (local.get $q) (local.get $P)) (i32.const 2))))
+        (local.set $xq (i32.add (local.get $x) (i32.shl (i32.mul (local.get $q) (local.get $inVol)) (i32.const 2))))
+        (local.set $rp (local.get $runs))
+        (local.set $r (i32.const 0))
+        (block $rd (loop $rl
+          (br_if $rd (i32.ge_s (local.get $r) (local.get $nruns)))
+          (local.set $ow0 (i32.load offset=12 (local.get $rp)))
+          (local.set $n (i32.sub (i32.load offset=16 (local.get $rp)) (local.get $ow0)))
+          (local.set $gp (i32.add (local.get $gq) (i32.shl (i32.add (i32.load offset=4 (local.get $rp)) (local.get $ow0)) (i32.const 2))))
+          (local.set $xp (i32.add (local.get $xq) (i32.shl (i32.add (i32.load offset=8 (local.get $rp)) (i32.mul (local.get $ow0) (local.get $sw))) (i32.const 2))))
+          (local.set $s0 (v128.const i64x2 0 0))
+          (local.set $s1 (v128.const i64x2 0 0))
+          (if (i32.eq (local.get $sw) (i32.const 1))
+            (then
+              (block $vd (loop $vl
+                (br_if $vd (i32.lt_s (local.get $n) (i32.const 4)))
+                (local.set $gv (v128.load (local.get $gp)))
+                (local.set $xv (v128.load (local.get $xp)))
+                (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.promote_low_f32x4 (local.get $xv)))))
+                (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul
+                  (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $gv) (local.get $gv)))
+                  (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $xv) (local.get $xv))))))
+                (local.set $gp (i32.add (local.get $gp) (i32.const 16)))
+                (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+                (br $vl)))))
+          (if (i32.eq (local.get $sw) (i32.const 2))
+            (then
+              (block $vd (loop $vl
+                (br_if $vd (i32.lt_s (local.get $n) (i32.const 5)))
+                (local.set $gv (v128.load (local.get $gp)))
+                (local.set $xv (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (local.get $xp)) (v128.load offset=16 (local.get $xp))))
+                (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.promote_low_f32x4 (local.get $xv)))))
+                (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul
+                  (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $gv) (local.get $gv)))
+                  (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $xv) (local.get $xv))))))
+                (local.set $gp (i32.add (local.get $gp) (i32.const 16)))
+                (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+                (br $vl)))))
+          (local.set $sum (f64.add (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+            (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))
+          (block $sd (loop $sl
+            (br_if $sd (i32.le_s (local.get $n) (i32.const 0)))
+            (local.set $sum (f64.add (local.get $sum) (f64.mul (f64.promote_f32 (f32.load (local.get $gp))) (f64.promote_f32 (f32.load (local.get $xp))))))
+            (local.set $gp (i32.add (local.get $gp) (i32.const 4)))
+            (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $sl)))
+          (local.set $ap (i32.add (local.get $ac) (i32.shl (i32.load (local.get $rp)) (i32.const 3))))
+          (f64.store (local.get $ap) (f64.add (f64.load (local.get $ap)) (local.get $sum)))
+          (local.set $rp (i32.add (local.get $rp) (i32.const 20)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $rl)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $bl)))
+      (local.set $t (i32.const 0))
+      (block $od (loop $ol
+        (br_if $od (i32.ge_s (local.get $t) (local.get $kk)))
+        (f32.store (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $kk)) (local.get $t)) (i32.const 2)))
+          (f32.demote_f64 (f64.load (i32.add (local.get $ac) (i32.shl (local.get $t) (i32.const 3))))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $ol)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $cl))))
+
   ;; ---- Memory-bound ops: elementwise, normalisation, Adam ----
   ;; Each reproduces the host loop it replaces (cpu/elementwise.ts, cpu/host.ts) bit for bit where
   ;; that loop rounds once per element: float32 add, sub, mul, div, max and sqrt of float32s are the

@@ -29,11 +29,16 @@ export interface KernelExports {
   strided(y: number, x: number, table: number, nrows: number, n: number, dx: number, scatter: number, tid: number, nth: number): void;
   /** y[o] = Σ_{j<n} x[t_o + j] in float64, rounded once; t_o at table + 4o. */
   rowSum(y: number, x: number, table: number, nout: number, n: number, tid: number, nth: number): void;
+  /** Depthwise convolution over one channel's tap runs (ordered by output row): forward, data and filter gradients; see kernels.wat. */
+  depthwise(runs: number, nruns: number, planes: number, C: number, kk: number, inVol: number, P: number, sw: number, x: number, w: number, y: number, tid: number, nth: number): void;
+  depthwiseData(runs: number, nruns: number, planes: number, C: number, kk: number, inVol: number, P: number, sw: number, g: number, w: number, dx: number, tid: number, nth: number): void;
+  /** acc: C·kk float64 sums (scratch), rounded once into dw. */
+  depthwiseFilter(runs: number, nruns: number, N: number, C: number, kk: number, inVol: number, P: number, sw: number, g: number, x: number, acc: number, dw: number, tid: number, nth: number): void;
   pad3d(x: number, C: number, S0: number, S1: number, S2: number, xp: number, P0: number, P1: number, P2: number, o0: number, o1: number, o2: number, tid: number, nth: number): void;
 }
 
 /** Kernels that can run on several threads, in the order the thread pool numbers them. */
-export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d', 'unary', 'binary', 'normalize', 'normalizeBackward', 'adam', 'softmax', 'softmaxBackward', 'strided', 'rowSum'] as const;
+export const PARALLEL_KERNELS = ['gemm', 'gemmAcc64', 'im2col', 'col2im', 'convDirect', 'pad3d', 'unary', 'binary', 'normalize', 'normalizeBackward', 'adam', 'softmax', 'softmaxBackward', 'strided', 'rowSum', 'depthwise', 'depthwiseData', 'depthwiseFilter'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
