@@ -1,6 +1,6 @@
 /**
- * "Compare methods": the few-shot experiment that `npm run bench -- fewshot` and the studio
- * both run. For every method, number of training scans k and seed: a fresh copy of the base
+ * "Compare methods": the few-shot experiment that `npm run bench -- fewshot` runs (the studio
+ * shows its findings beside each method: fewshot-evidence.ts). For every method, number of training scans k and seed: a fresh copy of the base
  * model is fine-tuned on k scans drawn (seeded) from the training pool, the adapter is merged
  * into the base ONNX (peft/apply.ts, exactly what a user would then run), and the merged model
  * segments every held-out scan with the inference pipeline; Dice and HD95 per structure. The
