@@ -1,14 +1,14 @@
 /**
  * "Compare methods": the few-shot experiment that `npm run bench -- fewshot` runs (the studio
- * shows its findings beside each method: fewshot-evidence.ts). For every method, number of training scans k and seed: a fresh copy of the base
- * model is fine-tuned on k scans drawn (seeded) from the training pool, the adapter is merged
- * into the base ONNX (peft/apply.ts, exactly what a user would then run), and the merged model
- * segments every held-out scan with the inference pipeline; Dice and HD95 per structure. The
- * zero-shot base model is scored the same way first.
+ * shows its findings beside each method: fewshot-evidence.ts). For every method, number of
+ * training scans k and seed: a fresh copy of the base model is fine-tuned on k scans drawn
+ * (seeded) from the training pool, the adapter is merged into the base ONNX (peft/apply.ts,
+ * exactly what a user would then run), and the merged model segments every held-out scan with
+ * the inference pipeline; Dice and HD95 per structure. The zero-shot base model is scored the
+ * same way first.
  *
  * Environment-neutral: the caller gives the engine to train on and `openBackend`, which opens
- * an inference session on ONNX bytes (onnxruntime-node in the bench, onnxruntime-web in the
- * studio), and reads the scans itself.
+ * an inference session on ONNX bytes, and reads the scans itself.
  */
 import type { LabelInfo } from '../core/labels';
 import { dice, hausdorff, maskOf } from '../core/metrics';
