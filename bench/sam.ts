@@ -3,9 +3,12 @@
  *   npm run bench -- sam [--subjects bert,vxm_subject] [--stride 4] [--threads 1]
  *                        [--structures 17,53,…] [--wasm-slices 2] [--plane coronal]
  *                        [--adapter <file from seahorse finetune --model sam>]
+ *                        [--data <dir with images/ and labels/> [--subjects <case names>]]
  *
  * Zero-shot Dice per structure on the FreeSurfer-labelled subjects (../shared/data/
- * fullhead_labelled: bert's norm.mgz, vxm_subject's t1) against their aseg, on every
+ * fullhead_labelled: bert's norm.mgz, vxm_subject's t1) against their aseg, or with --data on
+ * the scans of a folder as `seahorse finetune` reads one (e.g. synthetic validation heads, to
+ * choose training settings without looking at the real subjects), on every
  * `stride`-th slice of the plane through the structures (a sample: a slice costs seconds
  * to encode on a CPU). Three prompt modes, each structure on its own (a binary mask):
  *   box2d  the structure's bounding box on the slice + 2 pixels (the acceptance check's box,
@@ -26,7 +29,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { caseList } from '../src/cli/eval';
 import { readVolume } from '../src/core/io';
 import type { Volume } from '../src/core/volume';
 import { configureOrtWeb } from '../src/infer/ort-web';
@@ -50,7 +54,8 @@ const option = (name: string): string | undefined => {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
 };
-const subjects = (option('--subjects') ?? 'bert,vxm_subject').split(',');
+const dataFolder = option('--data');
+const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : ['bert', 'vxm_subject']);
 const stride = Number(option('--stride') ?? 4);
 const threads = Number(option('--threads') ?? 1);
 const wasmSlices = Number(option('--wasm-slices') ?? 2);
@@ -76,7 +81,16 @@ const SUBJECT_FILES: Record<string, [string, string]> = {
 };
 
 function read(rel: string): Volume {
-  return readVolume(new Uint8Array(readFileSync(join(dataDir, 'fullhead_labelled', rel))), rel);
+  const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
+  return readVolume(new Uint8Array(readFileSync(path)), rel);
+}
+
+/** A subject's image and label files, relative to the folder `read` reads from. */
+function subjectFiles(subject: string): [string, string] {
+  if (dataFolder) return [join('images', subject), join('labels', subject)];
+  const files = SUBJECT_FILES[subject];
+  if (!files) throw new Error(`unknown subject ${subject}; known: ${Object.keys(SUBJECT_FILES).join(', ')} (or give --data <dir>)`);
+  return files;
 }
 
 /** The pixel deepest inside a slice mask (largest distance to the nearest outside pixel; brute force on its box). */
@@ -134,8 +148,7 @@ const trainedOn = adapter ? ((adapter.training.scans as string[] | undefined) ??
 let sampledSlices = 0;
 
 for (const subject of subjects) {
-  const files = SUBJECT_FILES[subject];
-  if (!files) throw new Error(`unknown subject ${subject}; known: ${Object.keys(SUBJECT_FILES).join(', ')}`);
+  const files = subjectFiles(subject);
   const img = read(files[0]);
   const seg = read(files[1]);
   const sam = new SamVolume(img, runtime, { cacheSlices: 4 });
@@ -219,7 +232,7 @@ if (wasmSlices > 0) {
   configureOrtWeb();
   const web = await createSamWebRuntime(encoderBytes, decoderBytes, 'wasm');
   wasmReason = web.reason;
-  const img = read(SUBJECT_FILES[subjects[0]][0]);
+  const img = read(subjectFiles(subjects[0])[0]);
   const sam = new SamVolume(img, web, { cacheSlices: 2 });
   const { plane } = sam.plane(planeName);
   for (let n = 0; n < wasmSlices; n++) {
