@@ -71,6 +71,28 @@ export function removeCheckpoint(path: string): void {
 }
 
 /**
+ * A run's checkpoint file: it becomes the run's own once the run writes it or resumed from it,
+ * and only then does `removeIfOwned` delete it (a fresh run that never reached a checkpoint
+ * leaves an earlier run's file alone).
+ */
+export class RunCheckpoint {
+  private owned: boolean;
+
+  constructor(readonly path: string, resumedFrom: string | null) {
+    this.owned = resumedFrom === path;
+  }
+
+  async write(c: TrainingCheckpoint): Promise<void> {
+    this.owned = true;
+    await writeCheckpointFile(this.path, c);
+  }
+
+  removeIfOwned(): void {
+    if (this.owned) removeCheckpoint(this.path);
+  }
+}
+
+/**
  * Until `dispose`, the first SIGINT or SIGTERM aborts the returned signal: the run stops at the
  * start of a step and saves. Node handles the signal when its event loop polls, which the
  * training loop's macrotask yield (setTimeout 0) does not always reach before the next step

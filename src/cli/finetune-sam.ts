@@ -27,7 +27,7 @@ import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
 import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
 import { chooseSlices, SAM_SLICES_PER_SCAN } from '../sam/training-data';
-import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
+import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, RunCheckpoint, stopOnSignals, STOPPED_STATUS } from './checkpoint';
 import { caseList } from './eval';
 import { ms, toJson } from './format';
 import type { CliIO } from './main';
@@ -285,11 +285,9 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const adapterOf = (trained: SamCheckpoint['trained'], training: Record<string, unknown>) =>
     lora && encoderBase ? makeSamLoraAdapter(encoderBase, base, lora, trained, training) : makeSamAdapter(base, trained, training);
   let counts = { pairs: 0, trainable: 0, trainableLora: 0 };
-  // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
-  let ownsCheckpoint = resumePath === ckptPath;
+  const checkpoint = new RunCheckpoint(ckptPath, resumePath);
   const save = async (c: SamCheckpoint) => {
-    ownsCheckpoint = true;
-    await writeCheckpointFile(ckptPath, {
+    await checkpoint.write({
       step: c.step,
       run,
       adapter: await encodeAdapter(await adapterOf(c.trained, trainingRecord(counts, c.step))),
@@ -339,7 +337,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const fraction = training.trainableFraction;
   const bytes = await encodeAdapter(await adapterOf(result.trained, training));
   writeFileSync(output, bytes);
-  if (ownsCheckpoint) removeCheckpoint(ckptPath);
+  checkpoint.removeIfOwned();
   if (values.json) {
     io.out(toJson({ output, adapterBytes: bytes.length, ...training }));
     return;

@@ -25,7 +25,7 @@ import { validate, type ValidationScore } from '../train/validate';
 import { ADAPTER_EXTENSION, describeMethod } from './adapter';
 import { parse } from './args';
 import { caseList } from './eval';
-import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, removeCheckpoint, stopOnSignals, STOPPED_STATUS, writeCheckpointFile } from './checkpoint';
+import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, RunCheckpoint, stopOnSignals, STOPPED_STATUS } from './checkpoint';
 import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
@@ -310,11 +310,9 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       validation,
       finished: new Date().toISOString(),
     });
-    // The checkpoint file is this run's once it wrote it or resumed from it: only then is it removed at the end.
-    let ownsCheckpoint = resumePath === ckptPath;
+    const checkpoint = new RunCheckpoint(ckptPath, resumePath);
     const save = async (c: Checkpoint) => {
-      ownsCheckpoint = true;
-      await writeCheckpointFile(ckptPath, {
+      await checkpoint.write({
         step: c.step,
         run,
         adapter: await encodeAdapter(await makeAdapter(adapted, method, { fingerprint, label: manifest.id, training: trainingRecord(c.step, 'checkpoint') }, c.state)),
@@ -372,7 +370,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       result.checkpoint.state,
     );
     writeFileSync(output, await encodeAdapter(adapter));
-    if (result.status === 'done' && ownsCheckpoint) removeCheckpoint(ckptPath);
+    if (result.status === 'done') checkpoint.removeIfOwned();
     adapted.dispose();
     model.dispose();
 
