@@ -1,16 +1,19 @@
 /**
  * The few-shot benchmark's findings in the form the studio shows next to each method:
  *   npm run bench -- fewshot-evidence
- * reads bench/fewshot/results.json and writes src/app/finetune/fewshot-evidence.json, one slice per k
- * (src/train/fewshot-evidence.ts; the test src/train/fewshot-evidence.test.ts fails while the two disagree).
+ * reads bench/fewshot/results.json and writes src/app/finetune/fewshot-evidence.json, one slice per k, from
+ * the sections that adapted today's shipped weights (src/train/fewshot-evidence.ts; the test
+ * src/train/fewshot-evidence.test.ts fails while the two disagree).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fewshotEvidenceByK, type EvidenceSection } from '../src/train/fewshot-evidence';
+import { listInstalledModels } from '../src/infer/registry-node';
+import { currentSections, fewshotEvidenceByK, type EvidenceSection } from '../src/train/fewshot-evidence';
 
 const root = join(import.meta.dirname, '..');
 const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
-const slices = fewshotEvidenceByK(sections);
+const shipped = new Map(listInstalledModels().map((m) => [m.manifest.id, m.manifest.sha256]));
+const slices = fewshotEvidenceByK(currentSections(sections, shipped));
 writeFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), `${JSON.stringify(slices, null, 1)}\n`);
 const f3 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3));
 for (const evidence of slices) {

@@ -63,6 +63,7 @@ import { METHODS, type MethodConfig, type MethodName } from '../src/peft/methods
 import { methodLabel, runComparison, runMean, scoreOnnx, summarise, WHOLE, ZERO_SHOT, type ComparisonResult, type LabelledScan, type RunResult, type Summary } from '../src/train/compare';
 import { cropToLabels } from '../src/train/crop-to-labels';
 import { caseSeed, simulateScanner, TARGET_SCANNER } from '../src/train/domain-shift';
+import { supersededReason, type ShippedWeights } from '../src/train/fewshot-evidence';
 import { applyLabelMap, parseLabelMap, type LabelMap } from '../src/train/label-map';
 import { asLabels } from '../src/train/samples';
 import { msdDir } from '../src/testing/shared';
@@ -486,7 +487,14 @@ function lossPlot(runs: readonly RunResult[], modelId: string): string {
   );
 }
 
+/** The shipped weights' SHA-256 per model id (models/<id>.json), to tell sections of earlier weights apart. */
+const shippedWeights = (): ShippedWeights => new Map(listInstalledModels().map((m) => [m.manifest.id, m.manifest.sha256]));
+
 function writeReport(out: string, sections: readonly Section[]): void {
+  const shipped = shippedWeights();
+  const superseded = new Map(sections.map((s) => [s, supersededReason(s, shipped)] as const));
+  // The shipped models' sections first; those of earlier weights after them, marked, kept as the record of what ran.
+  const ordered = [...sections.filter((s) => !superseded.get(s)), ...sections.filter((s) => superseded.get(s))];
   const md: string[] = [
     '# Few-shot transfer benchmark',
     '',
@@ -494,7 +502,13 @@ function writeReport(out: string, sections: readonly Section[]): void {
     '',
     'Dice: mean over seeds of each run\'s mean over the held-out scans (± sample sd over seeds; none with one seed). HD95 in mm (MONAI definition). "time/step": median wall time of a training step; "train total": opening the model with the method (SVD/t-SVD initialisation) plus all steps, mean over seeds; peak engine memory: live + pooled engine buffers (on the CPU engine: float64 host arrays). Held-out scoring: onnxruntime-node (CPU) on the merged ONNX of each run, the shipped inference pipeline (sliding window, largest component).',
   ];
-  for (const s of sections) {
+  let headedSuperseded = false;
+  for (const s of ordered) {
+    const reason = superseded.get(s);
+    if (reason && !headedSuperseded) {
+      md.push('', '# Sections of earlier base-model weights (superseded)', '', "These ran on weights that are no longer the shipped ones; their numbers do not describe today's models. Kept as the record of what ran.");
+      headedSuperseded = true;
+    }
     // Rows in the grid's method order (zero-shot first), however the runs were spread over commands.
     const order = [ZERO_SHOT, ...((s.config.methods as MethodConfig[] | undefined) ?? []).map(methodLabel)];
     const rank = (m: string) => (order.includes(m) ? order.indexOf(m) : order.length);
@@ -502,6 +516,7 @@ function writeReport(out: string, sections: readonly Section[]): void {
     const result: ComparisonResult = { device: s.device, structures: structuresOfRuns(sorted), runs: sorted };
     const rows = summarise(result);
     md.push('', `## ${s.id} (${s.manifest.architecture}, status ${s.manifest.status}) — section ${s.key}`, '');
+    if (reason) md.push(`**Superseded:** ${reason}.`, '');
     md.push(`Command${s.commands.length > 1 ? 's' : ''}: ${s.commands.map((c) => `\`${c}\``).join(', ')}`, '', `Started ${s.started}; last written ${s.written}. Training engine: ${s.engine}${s.engineChoice ? ` (${s.engineChoice})` : ''}. Machine: ${s.machine}.`, '', `Target domain: ${s.domain}.`, '', `Settings: ${JSON.stringify(s.config)}.`, '', scope(s.engine, s.config), '');
     const caveat = modelCaveat(s.manifest);
     if (caveat) md.push(caveat, '');

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './compare';
-import { fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, runWholeDice, type EvidenceSection } from './fewshot-evidence';
+import { listInstalledModels } from '../infer/registry-node';
+import { currentSections, fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, runWholeDice, supersededReason, type EvidenceSection } from './fewshot-evidence';
 
 const root = join(__dirname, '..', '..');
 
@@ -30,6 +31,7 @@ describe('fewshotEvidence', () => {
   it('averages each run over its held-out scans, then over seeds, with and without the decoder apart', () => {
     const section: EvidenceSection = {
       id: 'swinunetr',
+      manifest: { onnx: 'swinunetr.onnx', sha256: 'aa' },
       domain: `${GRID_EVIDENCE.domainPrefix} (details)`,
       config: { steps: 80, lr: 'full=1e-4,*=1e-3' },
       runs: [
@@ -58,6 +60,17 @@ describe('fewshotEvidence', () => {
     expect(byK[0].models.swinunetr.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.1, 12), seeds: 1 });
   });
 
+  it('quotes only sections that adapted the shipped weights: a retrained or recalibrated base, or one no longer shipped, is superseded', () => {
+    const section = (id: string, sha256?: string) => ({ id, manifest: { onnx: `${id}.onnx`, ...(sha256 ? { sha256 } : {}) } });
+    const shipped = new Map([['swinunetr', 'c42eac23ffff'], ['unetr', undefined]]);
+    expect(supersededReason(section('swinunetr', 'c42eac23ffff'), shipped)).toBeNull();
+    expect(supersededReason(section('swinunetr', '9e190438ffff'), shipped)).toBe('these runs adapted weights 9e190438…; the shipped models/swinunetr.onnx is c42eac23… (retrained or recalibrated since)');
+    // Without a recorded hash on either side nothing shows the weights are the same ones.
+    expect(supersededReason(section('unetr'), shipped)).toMatch(/adapted weights unrecorded; the shipped models\/unetr.onnx is unrecorded/);
+    expect(supersededReason(section('gone', 'aa'), shipped)).toBe('models/gone.json is no longer shipped');
+    expect(currentSections([section('swinunetr', '9e190438ffff'), section('swinunetr', 'c42eac23ffff'), section('gone', 'aa')], shipped)).toEqual([section('swinunetr', 'c42eac23ffff')]);
+  });
+
   it('leaves NaN scans out of a run’s mean', () => {
     expect(runWholeDice(run('lora', 3, 1, [0.8, NaN, 0.6]))).toBeCloseTo(0.7, 12);
   });
@@ -65,6 +78,7 @@ describe('fewshotEvidence', () => {
   it('the studio’s copy (src/app/finetune/fewshot-evidence.json) is what results.json says: npm run bench -- fewshot-evidence', () => {
     const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
     const committed = JSON.parse(readFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), 'utf8'));
-    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidenceByK(sections))));
+    const shipped = new Map(listInstalledModels().map((m) => [m.manifest.id, m.manifest.sha256]));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidenceByK(currentSections(sections, shipped)))));
   });
 });

@@ -10,6 +10,8 @@ import { WHOLE, ZERO_SHOT, type RunResult } from './compare';
 /** The parts of a results.json section this needs. */
 export interface EvidenceSection {
   readonly id: string;
+  /** The base model's manifest as the runs used it: its weights' SHA-256 says whether they are still the shipped ones. */
+  readonly manifest: { readonly onnx: string; readonly sha256?: string };
   readonly domain: string;
   readonly config: { readonly steps?: number; readonly lr?: unknown };
   readonly runs: readonly RunResult[];
@@ -85,6 +87,26 @@ export function fewshotEvidence(sections: readonly EvidenceSection[], choice: Ev
 /** One slice per k of the grid that has any measured model, in `GRID_KS` order (what the studio ships). */
 export function fewshotEvidenceByK(sections: readonly EvidenceSection[], ks: readonly number[] = GRID_KS): FewshotEvidence[] {
   return ks.map((k) => fewshotEvidence(sections, { ...GRID_EVIDENCE, k })).filter((e) => Object.keys(e.models).length > 0);
+}
+
+/** SHA-256 of each shipped model's weights, by model id (the `sha256` of models/<id>.json). */
+export type ShippedWeights = ReadonlyMap<string, string | undefined>;
+
+/**
+ * Why a section's numbers no longer describe the shipped model, or null while they do: its base
+ * model has been retrained or recalibrated since (the weights' SHA-256 differs), or is gone.
+ */
+export function supersededReason(section: Pick<EvidenceSection, 'id' | 'manifest'>, shipped: ShippedWeights): string | null {
+  if (!shipped.has(section.id)) return `models/${section.id}.json is no longer shipped`;
+  const now = shipped.get(section.id);
+  if (now !== undefined && now === section.manifest.sha256) return null;
+  const short = (sha?: string) => (sha ? `${sha.slice(0, 8)}…` : 'unrecorded');
+  return `these runs adapted weights ${short(section.manifest.sha256)}; the shipped models/${section.manifest.onnx} is ${short(now)} (retrained or recalibrated since)`;
+}
+
+/** The sections whose runs adapted today's shipped weights: the only ones the studio's evidence may quote. */
+export function currentSections<S extends Pick<EvidenceSection, 'id' | 'manifest'>>(sections: readonly S[], shipped: ShippedWeights): S[] {
+  return sections.filter((s) => supersededReason(s, shipped) === null);
 }
 
 /** The slice whose k is nearest `trainingScans` (ties to the smaller k); with no scans yet, the grid's main slice. */
