@@ -96,13 +96,59 @@ function interpolate(data: ArrayLike<number>, offset: number, w: NonNullable<Ret
   return c0 * (1 - fz) + c1 * fz;
 }
 
-/** Trilinear resampling of an image onto `target` (float32 output). */
+/**
+ * Trilinear resampling of an image onto `target` (float32 output). The arithmetic of
+ * `trilinear` and `interpolate`, written out in one loop with no allocation per voxel: it is
+ * on the full-head path's critical path (the localiser's input is eight resamplings of the
+ * whole scan), and the test holds it to the per-voxel functions bit for bit.
+ */
 export function resampleLinear(vol: Volume, targetDims: Dims3, targetAffine: Mat4, fill = 0): Volume<Float32Array> {
   const out = new Float32Array(voxelCount(targetDims));
-  forEachSourcePoint(targetToSource(vol, { dims: targetDims, affine: targetAffine }), targetDims, (n, x, y, z) => {
-    const w = trilinear(vol.dims, x, y, z);
-    out[n] = w ? interpolate(vol.data, 0, w) : fill;
-  });
+  const m = targetToSource(vol, { dims: targetDims, affine: targetAffine });
+  const data = vol.data;
+  const [nx, ny, nz] = vol.dims;
+  const lo = -0.5 - EDGE_EPS;
+  const hiX = nx - 0.5 + EDGE_EPS, hiY = ny - 0.5 + EDGE_EPS, hiZ = nz - 0.5 + EDGE_EPS;
+  const sx = nx > 1 ? 1 : 0, sy = ny > 1 ? nx : 0, sz = nz > 1 ? nx * ny : 0;
+  let n = 0;
+  for (let k = 0; k < targetDims[2]; k++) {
+    for (let j = 0; j < targetDims[1]; j++) {
+      let x = m[1] * j + m[2] * k + m[3];
+      let y = m[5] * j + m[6] * k + m[7];
+      let z = m[9] * j + m[10] * k + m[11];
+      for (let i = 0; i < targetDims[0]; i++, n++, x += m[0], y += m[4], z += m[8]) {
+        if (x < lo || y < lo || z < lo || x > hiX || y > hiY || z > hiZ) {
+          out[n] = fill;
+          continue;
+        }
+        // cell(): the coordinate clamped onto the voxel centres, its lower index and fraction.
+        let i0 = 0, fx = 0, j0 = 0, fy = 0, k0 = 0, fz = 0;
+        if (nx > 1) {
+          const c = Math.min(Math.max(x, 0), nx - 1);
+          i0 = Math.min(Math.floor(c), nx - 2);
+          fx = c - i0;
+        }
+        if (ny > 1) {
+          const c = Math.min(Math.max(y, 0), ny - 1);
+          j0 = Math.min(Math.floor(c), ny - 2);
+          fy = c - j0;
+        }
+        if (nz > 1) {
+          const c = Math.min(Math.max(z, 0), nz - 1);
+          k0 = Math.min(Math.floor(c), nz - 2);
+          fz = c - k0;
+        }
+        const p = i0 + nx * (j0 + ny * k0);
+        const c00 = data[p] * (1 - fx) + data[p + sx] * fx;
+        const c10 = data[p + sy] * (1 - fx) + data[p + sy + sx] * fx;
+        const c01 = data[p + sz] * (1 - fx) + data[p + sz + sx] * fx;
+        const c11 = data[p + sz + sy] * (1 - fx) + data[p + sz + sy + sx] * fx;
+        const c0 = c00 * (1 - fy) + c10 * fy;
+        const c1 = c01 * (1 - fy) + c11 * fy;
+        out[n] = c0 * (1 - fz) + c1 * fz;
+      }
+    }
+  }
   return { dims: targetDims, affine: targetAffine, spacing: spacingFromAffine(targetAffine), data: out };
 }
 

@@ -17,6 +17,11 @@ export async function createOrtNodeBackend(modelBytes: Uint8Array, opts: OrtNode
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    // Idle pool threads sleep instead of spinning: beside this session run the localiser's and the
+    // template's threads (segment), or other scans' workers (bids), and on 2 cores a spinning
+    // thread takes their time. One swinunetr-fs window, 2 threads: 205–213 → 166–169 ms of CPU,
+    // wall time the same or less (bench/RESULTS.md); identical output.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   if (session.inputNames.length !== 1 || session.outputNames.length < 1) {
     await session.release();
