@@ -16,6 +16,8 @@ import { PROTOCOLS, type Protocol } from '../infer/manifest';
 import { loadModelNode, type LoadedNodeModel } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import { segmentScan, templateOnce } from '../infer/segment-scan';
+import { applyAdapterToOnnx } from '../peft/apply';
+import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { chooseModel } from './bids-scan';
 import { num, table, toJson } from './format';
@@ -24,7 +26,7 @@ import { readScan } from './segment';
 import { UsageError } from './usage';
 
 export const EVAL_USAGE = `Usage: seahorse eval (--model <id | model.onnx> | --protocol freesurfer|msd) --data <dir>
-                     [--split <split.json> --set <name>] [--limit <N>] [--json <results.json>]
+                     [--adapter <file>] [--split <split.json> --set <name>] [--limit <N>] [--json <results.json>]
 
 Segments every scan in <dir>/images as \`seahorse segment\` does (a crop as it is, a full head
 through localisation and two crops: labels 1 left, 2 right) and compares it with the reference
@@ -42,6 +44,10 @@ Options:
                         aseg or aparc+aseg: any code above 2) are read as 17 → 1 (left),
                         53 → 2 (right), every other code → 0
   --data <dir>          a folder with images/ and labels/
+  --adapter <file>      a fine-tuned adapter (seahorse finetune) merged into the model
+                        first, as seahorse segment --adapter does: scores the adapted
+                        model on scans it was not trained on. Without --model and
+                        --protocol, the adapter's own base model
   --split <file>        JSON mapping set names to lists of file names
   --set <name>          which list of --split to evaluate (required with --split)
   --limit <N>           evaluate only the first N cases
@@ -157,6 +163,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
     {
       model: { type: 'string' },
       protocol: { type: 'string' },
+      adapter: { type: 'string' },
       data: { type: 'string' },
       split: { type: 'string' },
       set: { type: 'string' },
@@ -166,7 +173,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
     EVAL_USAGE,
   );
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, EVAL_USAGE);
-  if (!values.model && !values.protocol) throw new UsageError('choose a model (--model <id | model.onnx>) or a protocol (--protocol freesurfer|msd)', EVAL_USAGE);
+  if (!values.model && !values.protocol && !values.adapter) throw new UsageError('choose a model (--model <id | model.onnx>) or a protocol (--protocol freesurfer|msd)', EVAL_USAGE);
   if (values.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(values.protocol)) {
     throw new UsageError(`--protocol takes ${PROTOCOLS.join(' or ')} (got ${values.protocol})`, EVAL_USAGE);
   }
@@ -178,8 +185,12 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   const dataDir = resolve(values.data);
   const cases = caseList(dataDir, values.split, values.set).slice(0, limit);
   if (cases.length === 0) throw new Error(`no scans to evaluate in ${join(dataDir, 'images')}`);
-  const choice = chooseModel({ model: values.model, protocol: values.protocol });
-  const model = await loadModelNode(choice.model);
+  const adapter = values.adapter ? await readAdapterFile(resolve(values.adapter)) : null;
+  // An adapter names the model it was trained on (its id, as `seahorse finetune` records it).
+  const choice = chooseModel({ model: values.model ?? (values.protocol ? undefined : adapter?.base.label), protocol: values.protocol });
+  const model = await loadModelNode(choice.model, {
+    adapt: adapter ? async (bytes) => (await applyAdapterToOnnx(bytes, adapter, `model ${choice.model}`)).bytes : undefined,
+  });
   const { manifest } = model;
   if (choice.protocol && manifest.protocol !== choice.protocol) {
     await model.backend.dispose();
@@ -195,6 +206,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   const results: CaseResult[] = [];
   try {
     io.out(`Model ${manifest.id} (${manifest.status}${protocol ? `, ${protocol} protocol` : ''}) on ${backendLine(model.backend)}; ${cases.length} cases from ${dataDir}`);
+    if (adapter) io.out(`Adapter ${resolve(values.adapter!)}: ${describeAdapter(adapter)}`);
     if (caveat) io.out(caveat);
     const rows: string[][] = [];
     for (const name of cases) {
@@ -241,6 +253,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
         resolve(values.json),
         toJson({
           model: { id: manifest.id, name: manifest.name, status: manifest.status, protocol, caveat },
+          adapter: adapter ? { file: resolve(values.adapter!), method: adapter.method, base: adapter.base, training: adapter.training } : null,
           backend: { name: model.backend.name, reason: model.backend.reason },
           data: dataDir,
           split: values.split ? { file: resolve(values.split), set: values.set } : null,

@@ -119,4 +119,20 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/adapter file not found/);
   });
+
+  it('eval --adapter scores the adapted model: the base model from the adapter, the adapter named in the table and the JSON; another base refused', async () => {
+    const split = join(msdDir, 'split.json');
+    const json = join(work, 'eval.json');
+    const run = await cli(['eval', '--adapter', adapterPath, '--data', msdDir, '--split', split, '--set', 'val', '--limit', '1', '--json', json]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Model unetr-tiny-test /m);
+    expect(run.stdout).toMatch(/^Adapter .*tiny\.seahorse-adapter: LoRA-PT \(ranks W_up 1, W_sa 1, W_down 1\), 1 steps, base unetr-tiny-test/m);
+    const written = JSON.parse(readFileSync(json, 'utf8'));
+    expect(written.model.id).toBe('unetr-tiny-test');
+    expect(written.adapter).toMatchObject({ method: { method: 'lorapt' }, base: { kind: 'unetr', label: 'unetr-tiny-test' }, training: { steps: 1 } });
+    expect(written.cases).toHaveLength(1);
+    const other = await cli(['eval', '--model', 'swinunetr-tiny-test', '--adapter', adapterPath, '--data', msdDir, '--split', split, '--set', 'val', '--limit', '1']);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/this adapter was trained on a UNETR \("unetr-tiny-test"\); model swinunetr-tiny-test is a SwinUNETR/);
+  });
 });
