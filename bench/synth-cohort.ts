@@ -19,7 +19,7 @@ import { loadModelNode } from '../src/infer/registry-node';
 import { segmentScan } from '../src/infer/segment-scan';
 import { chooseModel } from '../src/cli/bids-scan';
 import { readScan } from '../src/cli/segment';
-import { classifyOutcome, scoreSides, type CohortRun, type OutcomeClass } from '../src/testing/cohort-outcome';
+import { classifyOutcome, maskQuality, scoreSides, type CohortRun, type OutcomeClass } from '../src/testing/cohort-outcome';
 import { sidesOf } from '../src/testing/perturb-cases';
 
 const ASEG = { left: 17, right: 53 } as const;
@@ -70,9 +70,9 @@ const cells = (r: Row): string[] => {
   const s = (n: 0 | 1, key: 'dice' | 'distanceMm', d: number) => (sides ? f(sides[n][key], d) : '-');
   const vol = (n: 0 | 1) => (sides ? `${f(sides[n].mm3, 0)} (${f(sides[n].referenceMm3, 0)})` : '-');
   const note = r.run.kind === 'mask' ? r.run.warnings.join(' / ') : r.run.message;
-  return [r.case, ...describe(r.draw), r.path ?? '-', r.outcome, s(0, 'dice', 3), s(1, 'dice', 3), s(0, 'distanceMm', 1), s(1, 'distanceMm', 1), vol(0), vol(1), f(r.ms, 0), note.replace(/\|/g, '/')];
+  return [r.case, ...describe(r.draw), r.path ?? '-', r.outcome, sides ? maskQuality(sides) : '-', s(0, 'dice', 3), s(1, 'dice', 3), s(0, 'distanceMm', 1), s(1, 'distanceMm', 1), vol(0), vol(1), f(r.ms, 0), note.replace(/\|/g, '/')];
 };
-const header = ['case', 'header', 'preparation', 'look', 'voxel mm', 'pose °', 'path', 'outcome', 'Dice L', 'Dice R', 'dist L mm', 'dist R mm', 'mm³ L (labels)', 'mm³ R (labels)', 'ms', 'warnings / message'];
+const header = ['case', 'header', 'preparation', 'look', 'voxel mm', 'pose °', 'path', 'outcome', 'mask', 'Dice L', 'Dice R', 'dist L mm', 'dist R mm', 'mm³ L (labels)', 'mm³ R (labels)', 'ms', 'warnings / message'];
 
 for (const name of cases) {
   const scan = readScan(join(data, 'images', name));
@@ -109,6 +109,10 @@ const masked = rows.filter((r) => r.run.kind === 'mask');
 const unwarned = masked.filter((r) => r.run.kind === 'mask' && r.run.warnings.length === 0);
 console.log(`\n${rows.length} heads: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
 console.log(`mean Dice (left and right sides of every head with masks, ${masked.length} heads): ${f(mean(sideDice(masked)), 3)}; of the unwarned ones (${unwarned.length}): ${f(mean(sideDice(unwarned)), 3)}`);
+const warned = masked.filter((r) => r.outcome === 'warned');
+const quality = new Map<string, number>();
+for (const r of warned) if (r.run.kind === 'mask') quality.set(maskQuality(r.run.sides), (quality.get(maskQuality(r.run.sides)) ?? 0) + 1);
+console.log(`warned heads by mask quality: ${[...quality].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`);
 console.log(`mean time per head: ${f(mean(rows.map((r) => r.ms)), 0)} ms`);
 
 const json = option('--json');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mat4, type Dims3, type LabelVolume } from '../core/volume';
-import { classifyOutcome, scoreSides, type SideScore } from './cohort-outcome';
+import { classifyOutcome, maskQuality, scoreSides, type SideScore } from './cohort-outcome';
 
 // 1 × 1 × 2 mm voxels: a step along k is 2 mm, a voxel 2 mm³.
 const dims: Dims3 = [20, 10, 10];
@@ -46,6 +46,12 @@ describe('classifyOutcome', () => {
     expect(classifyOutcome(mask(side(0.49, 2), side(0.9, 1)))).toBe('CONFIDENT WRONG');
     expect(classifyOutcome(mask(side(0.85, 5.1), side(0.9, 1)))).toBe('CONFIDENT WRONG');
     expect(classifyOutcome(mask(side(0, NaN), side(0.9, 1)))).toBe('CONFIDENT WRONG');
+  });
+
+  it('grades a warned mask too: a false alarm (good) from a true one (wrong)', () => {
+    expect(maskQuality([side(0.85, 1), side(0.9, 1)])).toBe('good');
+    expect(maskQuality([side(0.7, 1), side(0.9, 1)])).toBe('fair');
+    expect(maskQuality([side(0.85, 6), side(0.9, 1)])).toBe('wrong');
   });
 
   it('calls any mask with a warning warned, and tells a clear refusal from an unclear one', () => {

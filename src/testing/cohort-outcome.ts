@@ -53,17 +53,21 @@ export function scoreSides(predicted: LabelVolume, truth: LabelVolume): [SideSco
   return [side(1), side(2)];
 }
 
+/** How good a mask is, whatever it was told: `good` (each side Dice ≥ GOOD_DICE within MAX_DISTANCE_MM), `wrong` (a side below WRONG_DICE, further than MAX_DISTANCE_MM or missing), else `fair`. */
+export function maskQuality(sides: readonly [SideScore, SideScore]): 'good' | 'fair' | 'wrong' {
+  // A missing side has Dice 0 and distance NaN: the negated comparisons catch both.
+  if (sides.some((s) => !(s.dice >= WRONG_DICE) || !(s.distanceMm <= MAX_DISTANCE_MM))) return 'wrong';
+  return sides.every((s) => s.dice >= GOOD_DICE) ? 'good' : 'fair';
+}
+
 /**
  * A refusal is `refused` when it says why, else `unclear refusal`. Masks with any warning are
- * `warned` (whatever their Dice: the user was told). Unwarned masks are `good` when each side
- * reaches GOOD_DICE within MAX_DISTANCE_MM, `CONFIDENT WRONG` when a side is below WRONG_DICE,
- * further than MAX_DISTANCE_MM or missing, and `fair, unwarned` in between.
+ * `warned` (whatever their quality: the user was told). Unwarned masks are `good`,
+ * `CONFIDENT WRONG` or `fair, unwarned` by their `maskQuality`.
  */
 export function classifyOutcome(run: CohortRun): OutcomeClass {
   if (run.kind === 'refused') return run.message.trim().length > CLEAR_MESSAGE_CHARS ? 'refused' : 'unclear refusal';
   if (run.warnings.length > 0) return 'warned';
-  // A missing side has Dice 0 and distance NaN: the negated comparisons catch both.
-  const wrong = run.sides.some((s) => !(s.dice >= WRONG_DICE) || !(s.distanceMm <= MAX_DISTANCE_MM));
-  if (wrong) return 'CONFIDENT WRONG';
-  return run.sides.every((s) => s.dice >= GOOD_DICE) ? 'good' : 'fair, unwarned';
+  const quality = maskQuality(run.sides);
+  return quality === 'good' ? 'good' : quality === 'wrong' ? 'CONFIDENT WRONG' : 'fair, unwarned';
 }
