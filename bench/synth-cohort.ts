@@ -57,6 +57,8 @@ interface Row {
   case: string;
   draw?: Draw;
   path?: string;
+  /** The template registration: quality, similarity overall / inside the brain, and who placed the crops. */
+  registration?: { quality: string; ncc: number; brainNcc: number; template: string; startedFrom: string; placedBy: string };
   run: CohortRun | { kind: 'error'; message: string };
   outcome: OutcomeClass | 'ERROR (not a refusal)';
   ms: number;
@@ -70,9 +72,11 @@ const cells = (r: Row): string[] => {
   const s = (n: 0 | 1, key: 'dice' | 'distanceMm', d: number) => (sides ? f(sides[n][key], d) : '-');
   const vol = (n: 0 | 1) => (sides ? `${f(sides[n].mm3, 0)} (${f(sides[n].referenceMm3, 0)})` : '-');
   const note = r.run.kind === 'mask' ? r.run.warnings.join(' / ') : r.run.message;
-  return [r.case, ...describe(r.draw), r.path ?? '-', r.outcome, sides ? maskQuality(sides) : '-', s(0, 'dice', 3), s(1, 'dice', 3), s(0, 'distanceMm', 1), s(1, 'distanceMm', 1), vol(0), vol(1), f(r.ms, 0), note.replace(/\|/g, '/')];
+  const g = r.registration;
+  const reg = g ? `${g.quality} ${f(g.ncc, 2)}/${f(g.brainNcc, 2)}, ${g.placedBy}` : '-';
+  return [r.case, ...describe(r.draw), r.path ?? '-', reg, r.outcome, sides ? maskQuality(sides) : '-', s(0, 'dice', 3), s(1, 'dice', 3), s(0, 'distanceMm', 1), s(1, 'distanceMm', 1), vol(0), vol(1), f(r.ms, 0), note.replace(/\|/g, '/')];
 };
-const header = ['case', 'header', 'preparation', 'look', 'voxel mm', 'pose °', 'path', 'outcome', 'mask', 'Dice L', 'Dice R', 'dist L mm', 'dist R mm', 'mm³ L (labels)', 'mm³ R (labels)', 'ms', 'warnings / message'];
+const header = ['case', 'header', 'preparation', 'look', 'voxel mm', 'pose °', 'path', 'registration (NCC all/brain), placed by', 'outcome', 'mask', 'Dice L', 'Dice R', 'dist L mm', 'dist R mm', 'mm³ L (labels)', 'mm³ R (labels)', 'ms', 'warnings / message'];
 
 for (const name of cases) {
   const scan = readScan(join(data, 'images', name));
@@ -84,6 +88,10 @@ for (const name of cases) {
     const run: CohortRun = { kind: 'mask', sides: scoreSides(result.labels, truth), warnings: result.warnings };
     // A full head read as a crop gets head/body labels, not left/right: scored as they are, it fails unless warned.
     row = { case: name, path: result.path, run, outcome: classifyOutcome(run), ms: performance.now() - t0 };
+    if (result.path === 'full-head') {
+      const { localisation: l, placedBy } = result.fullHead;
+      row.registration = { quality: l.quality, ncc: l.ncc, brainNcc: l.brainNcc, template: l.template, startedFrom: l.startedFrom, placedBy };
+    }
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
     const refusal = error instanceof LocalisationError || error instanceof ScanKindError || (error as Error)?.name === 'MaskRefusedError';
