@@ -2,6 +2,7 @@
 maps (issue 13's acceptance kinds), for `seahorse eval` and `npm run bench -- synth-cohort`:
 
     cd training && nice -n 5 /usr/bin/python3 synth_cohort.py --maps 19,20 --heads 12 --seed 1900 -o /work/cohort/synth-heldout
+    cd training && /usr/bin/python3 synth_cohort.py --check      (~10 s: the header orientations keep the anatomy in place)
 
 Maps 19 and 20 (the default) were never trained on by the FreeSurfer-protocol models (they chose
 checkpoints and the calibration offset). Writes <out>/images/<name>.nii.gz (the scan),
@@ -123,13 +124,49 @@ def synthesise_head(lm, priors, d: dict, rng: np.random.Generator):
     return np.ascontiguousarray(image), np.ascontiguousarray(labels), affine, s.info
 
 
+def check() -> None:
+    """Every stored orientation shows the same anatomy at the same world place: one small, still,
+    seeded head per orientation, its left hippocampus's world centroid against the RAS head's."""
+    priors = load_priors()
+    lm = load_label_map(label_map_paths()[18], priors, Path(__file__).resolve().parent / 'runs' / 'cache')
+    hip = structure_centroid(lm, LEFT_HIPPOCAMPUS)
+    still = dict(max_rotation_deg=0.0, scale_range=(1.0, 1.0), max_shear=0.0, deform_std_mm=0.0)
+    global COHORT_HEAD
+    saved, COHORT_HEAD = COHORT_HEAD, replace(COHORT_HEAD, **still)
+    try:
+        centroid = {}
+        for o in ORIENTATIONS:
+            d = dict(orientation=o, preparation='as acquired', look='MPRAGE', voxel_mm=[2.0, 2.0, 2.0],
+                     fov_mm=[60.0, 70.0, 60.0], fov_centre_world=hip.tolist(), oblique_axis='R', oblique_deg=20.0)
+            image, labels, affine, _ = synthesise_head(lm, priors, d, np.random.default_rng(3))
+            assert ''.join(nib.aff2axcodes(affine)) == ('RAS' if o == 'oblique' else o), (o, nib.aff2axcodes(affine))
+            centroid[o] = affine[:3, :3] @ np.argwhere(labels == LEFT_HIPPOCAMPUS).mean(0) + affine[:3, 3]
+            # Anisotropic voxels are per stored axis: the third (the slice axis) gets the 2.5 mm.
+            _, _, aff_aniso, _ = synthesise_head(lm, priors, {**d, 'voxel_mm': [2.0, 2.0, 2.5]}, np.random.default_rng(3))
+            assert np.allclose(np.linalg.norm(aff_aniso[:3, :3], axis=0), [2.0, 2.0, 2.5]), (o, aff_aniso)
+        # Same grid points in another axis order: the very same voxels, so the same centroid.
+        for o in ('LIA', 'LPS', 'ASL'):
+            assert np.linalg.norm(centroid[o] - centroid['RAS']) < 1e-3, (o, centroid[o], centroid['RAS'])
+        # Oblique: the grid (and the anatomy with it) turned 20° about its centre, which is the centroid here.
+        assert np.linalg.norm(centroid['oblique'] - centroid['RAS']) < 2.0, (centroid['oblique'], centroid['RAS'])
+        assert np.linalg.norm(centroid['RAS'] - hip) < 2.0, (centroid['RAS'], hip)
+    finally:
+        COHORT_HEAD = saved
+    print(f'synth_cohort --check: {len(ORIENTATIONS)} orientations keep the anatomy in place')
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--maps', default='19,20', help='1-based label map numbers (19, 20: held out from training)')
     ap.add_argument('--heads', type=int, default=12, help='heads per map')
     ap.add_argument('--seed', type=int, default=1900)
-    ap.add_argument('-o', '--out', type=Path, required=True)
+    ap.add_argument('-o', '--out', type=Path)
+    ap.add_argument('--check', action='store_true', help='run the orientation check and exit')
     args = ap.parse_args()
+    if args.check:
+        return check()
+    if args.out is None:
+        ap.error('say where to write the cohort: -o <dir>')
     priors = load_priors()
     paths = label_map_paths()
     for sub in ('images', 'labels'):
