@@ -10,7 +10,7 @@ checkpoints and the calibration offset). Writes <out>/images/<name>.nii.gz (the 
 right hippocampus) and <out>/draws.json (what each head drew). Derived voxel-wise from the SynthSeg
 label maps (Apache-2.0): never commit the output.
 
-Each head combines, by its index n in the cohort (so that a cohort of 12+ covers every kind):
+Each head combines, by its index n in the cohort (map-major; 12+ heads cover every kind):
 - header ORIENTATIONS[n % 5]: 'LIA' is FreeSurfer-conformed (256³ at 1 mm, the whole map's field
   of view, neck and shoulders in view); 'RAS', 'LPS', 'oblique' (RAS axes turned 10–25° about the
   left–right or anterior–posterior axis), 'ASL' (a sagittal acquisition's axis order);
@@ -21,8 +21,9 @@ Each head combines, by its index n in the cohort (so that a cohort of 12+ covers
 - VOXELS[n % 4] (mm, per stored voxel axis; not for 'LIA', always 1 mm), acquired no finer than
   the maps' 1 mm.
 The rest as the generator's HEAD preset draws it (training/synth): pose ±15°, scale, shear,
-deformation, bias field, Rician noise, defacing angle, skull-strip margin. Seeded:
-`default_rng([seed, map, n])` draws the cohort's choices, `default_rng([seed, map, n, 1])` the sample.
+deformation, bias field, Rician noise, defacing angle, skull-strip margin. Seeded: for head h of
+a map, `default_rng([seed, map, h])` draws the field-of-view jitter and oblique angle,
+`default_rng([seed, map, h, 1])` the sample.
 """
 from __future__ import annotations
 
@@ -69,14 +70,10 @@ def draw_head(n: int, rng: np.random.Generator, map_centre: np.ndarray, mid: np.
     """The cohort's choices for head n: orientation, preparation, look, voxel size, field of view."""
     orientation, preparation, look = ORIENTATIONS[n % 5], PREPARATIONS[n % 4], LOOKS[n % 3]
     jitter = rng.uniform(-FOV_JITTER_MM, FOV_JITTER_MM, 3)
-    if orientation == 'LIA':
-        voxel = (CONFORMED[1],) * 3
-        extent = np.full(3, CONFORMED[0] * CONFORMED[1])
-        centre = map_centre + jitter
-    else:
-        voxel = VOXELS[n % 4]
-        extent = np.array(FULL_FOV_MM)
-        centre = map_centre + jitter
+    conformed = orientation == 'LIA'
+    voxel = (CONFORMED[1],) * 3 if conformed else VOXELS[n % 4]
+    extent = np.full(3, CONFORMED[0] * CONFORMED[1]) if conformed else np.array(FULL_FOV_MM)
+    centre = map_centre + jitter
     if preparation == 'FOV 160 mm S-I':
         extent[2] = FOV_SI_ABOVE_MM + FOV_SI_BELOW_MM
         centre[2] = mid[2] + (FOV_SI_ABOVE_MM - FOV_SI_BELOW_MM) / 2 + jitter[2]
