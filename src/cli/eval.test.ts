@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
+import { writeNifti } from '../core/io/nifti-write';
+import { cropWorld, labelCentroid } from '../core/perturb';
 import type { LabelInfo } from '../core/labels';
 import { mat4, type Dims3, type Volume } from '../core/volume';
 import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
@@ -135,13 +137,20 @@ describe('referenceLabels', () => {
 });
 
 describe.skipIf(!hasShared)(`seahorse eval --protocol freesurfer on a full head ${hasShared ? '' : sharedMissing}`, () => {
-  it('segments the full head as segment does and scores it against the aseg (17/53)', { timeout: 600_000 }, async () => {
+  it('segments full heads as segment does, scores them against the aseg (17/53) and reports every warning', { timeout: 600_000 }, async () => {
     const work = mkdtempSync(join(tmpdir(), 'seahorse-eval-fs-'));
     mkdirSync(join(work, 'images'));
     mkdirSync(join(work, 'labels'));
     const bert = join(dataDir, 'fullhead_labelled', 'bert');
     symlinkSync(join(bert, 'norm.mgz'), join(work, 'images', 'bert.mgz'));
     symlinkSync(join(bert, 'aseg.mgz'), join(work, 'labels', 'bert.mgz'));
+    // bert with the field of view ending 15 mm above the hippocampi: segmented with warnings
+    // (placed by the localiser: src/infer/registration-rescue.test.ts), which eval must pass on.
+    const read = (f: string) => readVolume(new Uint8Array(readFileSync(join(bert, f))), f);
+    const aseg = read('aseg.mgz');
+    const top = (labelCentroid(aseg, 17)![2] + labelCentroid(aseg, 53)![2]) / 2 + 15;
+    writeFileSync(join(work, 'images', 'bert-tight.nii'), writeNifti(cropWorld(read('norm.mgz'), 2, -Infinity, top)));
+    writeFileSync(join(work, 'labels', 'bert-tight.nii'), writeNifti(cropWorld(aseg, 2, -Infinity, top)));
     const json = join(work, 'eval.json');
     const lines: string[] = [];
     const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(`stderr: ${t}`) };
@@ -151,7 +160,8 @@ describe.skipIf(!hasShared)(`seahorse eval --protocol freesurfer on a full head 
     expect(printed).toMatch(/Labels: 1 = left hippocampus, 2 = right hippocampus; all = label > 0/);
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result.model).toMatchObject({ id: 'swinunetr-fs', protocol: 'freesurfer' });
-    const [left, right] = result.cases[0].scores;
+    const byName = (name: string) => result.cases.find((c: { case: string }) => c.case === name);
+    const [left, right] = byName('bert.mgz').scores;
     // bench fs-real measured 0.855 / 0.848 through the same pipeline on this scan.
     expect(left).toMatchObject({ label: 1, name: 'left hippocampus' });
     expect(right).toMatchObject({ label: 2, name: 'right hippocampus' });
@@ -159,6 +169,14 @@ describe.skipIf(!hasShared)(`seahorse eval --protocol freesurfer on a full head 
     expect(right.dice).toBeGreaterThan(0.83);
     // The aseg's own volumes (1 mm³ voxels): 4,508 / 4,634 mm³.
     expect([left.mm3Reference, right.mm3Reference]).toEqual([4508, 4634]);
+    // Warnings: none on the intact scan; the cut one's, each printed with its case and written.
+    expect(byName('bert.mgz').warnings).toEqual([]);
+    const tight = byName('bert-tight.nii');
+    expect(tight.scores).toHaveLength(3);
+    expect(tight.warnings.length).toBeGreaterThan(0);
+    const block = printed.slice(printed.indexOf('\nWarnings:\n'));
+    for (const w of tight.warnings) expect(block).toContain(`  bert-tight.nii: ${w}`);
+    expect(block).not.toContain('bert.mgz:');
 
     // A model of the other protocol is refused before any scan is read.
     await expect(runEval(['--model', 'swinunetr', '--protocol', 'freesurfer', '--data', work], io)).rejects.toThrow(/swinunetr follows the msd protocol, not freesurfer/);

@@ -33,8 +33,9 @@ through localisation and two crops: labels 1 left, 2 right) and compares it with
 labels of the same file name in <dir>/labels: Dice per label and for the whole structure
 (label > 0), HD95 in mm (95th-percentile symmetric surface distance, MONAI's definition) and
 volumes in mm³. Prints one row per case (for each label and for the whole: Dice, HD95, volume
-predicted/reference) and the means; --json writes the same numbers. A scan the pipeline
-refuses is a row with the reason, and the run ends with an error.
+predicted/reference), the means, then every warning the pipeline gave with its case; --json
+writes the same. A scan the pipeline refuses is a row with the reason, the run goes on to
+the next, and it ends with an error.
 
 Options:
   --model <id | file>   a model id from models/ or the path of an .onnx file
@@ -73,6 +74,8 @@ export interface StructureScore {
 export interface CaseResult {
   readonly case: string;
   readonly scores?: StructureScore[];
+  /** What the pipeline said beside the masks (as `seahorse segment` prints them); with the scores. */
+  readonly warnings?: readonly string[];
   readonly error?: string;
 }
 
@@ -223,7 +226,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
           throw new Error(`this scan took the ${result.path} path, whose labels (${describeLabels(labels)}) differ from the first case's (${describeLabels(labelSet)}); evaluate crops and full heads separately`);
         }
         const scores = scoreCase(result.labels.data, refLabels, labels);
-        results.push({ case: name, scores });
+        results.push({ case: name, scores, warnings: result.warnings });
         rows.push([name, ...tableCells(scores)]);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -248,6 +251,9 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
     const header = tableHeader((labelSet ?? manifest.labels).filter((l) => l.value !== 0).map((l) => String(l.value)));
     if (labelSet) io.out(`Labels: ${describeLabels(labelSet)}; all = label > 0. HD95 in mm; volumes in mm³, predicted/reference.`);
     io.out(table([header, ...rows].map((r) => (r.length === header.length ? r : [r[0], r.slice(1).join(' ')]))));
+    // A mask is read with its warnings: a scored case without them would look confident.
+    const warned = results.filter((r) => r.warnings?.length);
+    if (warned.length) io.out(['Warnings:', ...warned.flatMap((r) => r.warnings!.map((w) => `  ${r.case}: ${w}`))].join('\n'));
     if (values.json) {
       writeFileSync(
         resolve(values.json),

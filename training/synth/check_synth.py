@@ -82,7 +82,13 @@ def main() -> None:
     tot = sum(s.fractions.values())
     assert tot.max() <= 1.0 + 1e-6 and np.any((tot > 0) & (tot < 1))
     assert set(np.unique(s.fractions['left_hippocampus'] * 8)) <= set(range(9))
-    print('check_synth: all 8 checks passed')
+
+    # 9. Anisotropic voxels: the grid has the asked spacing and the labels stay in place.
+    s = synthesise(lm, pr, (40, 40, 32), (1.0, 1.0, 1.25), hip, np.random.default_rng(1), still)
+    assert np.allclose(np.linalg.norm(s.affine[:3, :3], axis=0), [1.0, 1.0, 1.25])
+    got = s.affine[:3, :3] @ np.argwhere(s.labels == 17).mean(0) + s.affine[:3, 3]
+    assert np.linalg.norm(got - hip) < 1.0, (got, hip)
+    print('check_synth: all 9 checks passed')
 
 
 if __name__ == '__main__':

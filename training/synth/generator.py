@@ -66,11 +66,12 @@ def _brain_extent_along(lm: LabelMap, brain_lut: np.ndarray, normal_subject: np.
     return float((y @ normal_subject).max()), y.mean(0)
 
 
-def synthesise(lm: LabelMap, priors: Priors, out_shape, out_spacing_mm: float, centre_world,
+def synthesise(lm: LabelMap, priors: Priors, out_shape, out_spacing_mm, centre_world,
                rng: np.random.Generator, cfg: SynthConfig = HEAD, supersample: int = 1,
                fraction_groups: tuple[str, ...] = ()) -> Sample:
     """Synthesise one scan on an output grid of `out_shape` voxels at `out_spacing_mm`
-    (axis-aligned, world = the label map's world up to the random transform), centred on
+    (one size, or one per grid axis for anisotropic voxels; axis-aligned, world = the label
+    map's world up to the random transform), centred on
     `centre_world` (mm, in the label map's world, e.g. a hippocampus centroid for crops).
 
     `supersample` > 1 synthesises on a grid that many times finer and block-averages down
@@ -80,7 +81,7 @@ def synthesise(lm: LabelMap, priors: Priors, out_shape, out_spacing_mm: float, c
     out_shape = tuple(int(n) for n in out_shape)
     s = int(supersample)
     fine_shape = tuple(n * s for n in out_shape)
-    fine_spacing = out_spacing_mm / s
+    fine_spacing = np.broadcast_to(np.asarray(out_spacing_mm, float), (3,)) / s
     centre = np.asarray(centre_world, float)
     info: dict = {}
 
@@ -110,10 +111,11 @@ def synthesise(lm: LabelMap, priors: Priors, out_shape, out_spacing_mm: float, c
     res = np.full(3, rng.uniform(*cfg.acq_res_range))
     if rng.random() < cfg.p_thick_slices:
         res[rng.integers(3)] = rng.uniform(*cfg.thick_range)
-    img = inten.resolution_blur(img, np.full(3, fine_spacing), res)
+    img = inten.resolution_blur(img, fine_spacing, res)
     img *= inten.bias_field(fine_shape, rng, cfg.bias_strength)
-    img = inten.rician_noise(img, rng.uniform(*cfg.noise_range), rng)
-    info.update(mode=mode, acq_res_mm=res.round(2).tolist())
+    noise_sigma = rng.uniform(*cfg.noise_range)
+    img = inten.rician_noise(img, noise_sigma, rng)
+    info.update(mode=mode, acq_res_mm=res.round(2).tolist(), linear=M.round(4).tolist(), noise_sigma=round(noise_sigma, 2))
 
     # "As they come": skull-stripping, defacing, field of view (zero outside).
     keep = np.ones(fine_shape, bool)

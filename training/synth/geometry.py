@@ -54,13 +54,14 @@ def world_points(shape, affine: np.ndarray) -> np.ndarray:
     return (g @ affine[:3, :3].T.astype(np.float32) + affine[:3, 3].astype(np.float32)).astype(np.float32)
 
 
-def displacement_field(shape, spacing_mm: float, rng: np.random.Generator, std_mm: float,
+def displacement_field(shape, spacing_mm, rng: np.random.Generator, std_mm: float,
                        control_spacing_mm: float = 32.0) -> np.ndarray:
     """(X, Y, Z, 3) smooth displacement in mm: N(0, std_mm) on a control grid every
-    ~control_spacing_mm (at least 3 points), cubic upsampling."""
+    ~control_spacing_mm along the grid's longest extent (at least 3 points), cubic upsampling.
+    `spacing_mm`: one voxel size or one per axis."""
     if std_mm <= 0:
         return np.zeros(tuple(shape) + (3,), np.float32)
-    extent = max(shape) * spacing_mm
+    extent = float(np.max(np.asarray(shape) * np.asarray(spacing_mm, float)))
     control = max(3, int(round(extent / control_spacing_mm)))
     return np.stack([smooth_field(tuple(shape), rng, control, std_mm) for _ in range(3)], -1)
 
