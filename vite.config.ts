@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
-import { SAM_DEFAULT_DECODER } from './src/sam/default-decoder';
 
 /**
  * The studio, built as static files. Test pages under `e2e/pages/` are built beside it:
@@ -67,8 +66,8 @@ function shipModels(dir: string): Plugin {
     name: 'seahorse-ship-models',
     apply: 'build',
     generateBundle() {
-      // The templates, and Segment Anything's default decoder with its provenance (src/sam/default-decoder.ts).
-      for (const sub of ['templates', SAM_DEFAULT_DECODER.dir]) {
+      // Every folder: the templates, Segment Anything's default decoder with its provenance (sam/, src/sam/default-decoder.ts).
+      for (const sub of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
         for (const file of readdirSync(join(dir, sub))) this.emitFile({ type: 'asset', fileName: `models/${sub}/${file}`, source: readFileSync(join(dir, sub, file)) });
       }
       for (const manifest of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
