@@ -17,7 +17,7 @@ export const SAM_DEFAULT_DECODER = {
   file: 'sam-decoder-synth.seahorse-adapter',
   manifest: 'sam-decoder-synth.json',
   /** SHA-256 of the shipped file: the exact weights the figures in its manifest were measured with. */
-  sha256: '933c197ca74a11bef95c2be86b2fd8d298575fab9ea1c04c762275a751acac76',
+  sha256: 'fc55dbc61511066f9d8e4e6d4307664468a8d30cf928f80e6e53c7e70665c094',
   label: 'Seahorse default decoder (fine-tuned on synthetic heads from the SynthSeg label maps)',
 } as const;
 
