@@ -109,6 +109,13 @@ export interface FinetuneSamValues {
   readonly from?: string;
 }
 
+/**
+ * What was measured when the default decoder was fine-tuned on one real scan (bench/RESULTS.md,
+ * "Adapting the default decoder to one real scan"): said with every run that starts from it.
+ */
+const FROM_DEFAULT_NOTE =
+  'Measured here: fine-tuning the default decoder on one real scan (40 steps, lr 2e-4) lowered box Dice on another scan (0.776 → 0.763 and 0.779 → 0.713, bench/RESULTS.md). Compare this adapter with the default decoder on a labelled scan it did not train on (npm run bench -- sam --adapter) before using it.';
+
 function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -354,7 +361,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   writeFileSync(output, bytes);
   checkpoint.removeIfOwned();
   if (values.json) {
-    io.out(toJson({ output, adapterBytes: bytes.length, ...training }));
+    io.out(toJson({ output, adapterBytes: bytes.length, ...training, ...(startAdapter ? { note: FROM_DEFAULT_NOTE } : {}) }));
     return;
   }
   io.out(
@@ -370,6 +377,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       `Loss     ${training.lossFirstTenth.toFixed(4)} (first tenth of steps) → ${training.lossLastTenth.toFixed(4)} (last tenth)`,
       `Adapter  ${output} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
       `Time     ${ms(encodeMs)} encoding, ${ms(result.ms)} training (${opts.steps - start} steps of ${opts.batch}${start ? `, resumed at step ${start}` : ''})`,
+      ...(startAdapter ? [`Note     ${FROM_DEFAULT_NOTE}`] : []),
     ].join('\n'),
   );
 }
