@@ -56,8 +56,9 @@ function serveDirectory(prefix: string, dir: string, { preview }: { preview: boo
 
 /**
  * Shipped models are part of the product: the files their manifests name (ONNX, external
- * data; not `fixtures:` references) are copied into `dist/models/`, and so is the brain
- * template the full-head path registers to (`models/templates/`). The dev server serves
+ * data; not `fixtures:` references) are copied into `dist/models/`, and so are the brain
+ * template the full-head path registers to (`models/templates/`) and the prompt tool's default
+ * SAM decoder (`models/sam/`). The dev server serves
  * them from `models/` directly.
  */
 function shipModels(dir: string): Plugin {
@@ -65,8 +66,9 @@ function shipModels(dir: string): Plugin {
     name: 'seahorse-ship-models',
     apply: 'build',
     generateBundle() {
-      for (const file of readdirSync(join(dir, 'templates'))) {
-        this.emitFile({ type: 'asset', fileName: `models/templates/${file}`, source: readFileSync(join(dir, 'templates', file)) });
+      // Every folder: the templates, Segment Anything's default decoder with its provenance (sam/, src/sam/default-decoder.ts).
+      for (const sub of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
+        for (const file of readdirSync(join(dir, sub))) this.emitFile({ type: 'asset', fileName: `models/${sub}/${file}`, source: readFileSync(join(dir, sub, file)) });
       }
       for (const manifest of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
         const { onnx, externalData = [] } = JSON.parse(readFileSync(join(dir, manifest), 'utf8')) as {

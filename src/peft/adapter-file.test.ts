@@ -3,6 +3,7 @@ import { createCpuEngine } from '../engine';
 import { UNETR } from '../models/unetr';
 import { FIXTURE_CONFIGS, fixtureWeights } from '../models/testing/fixtures';
 import { hasShared, sharedMissing } from '../testing/shared';
+import { FLOAT16_EPSILON, float16BitsToFloat32, float32ToFloat16Bits } from '../core/io/float16';
 import type { HostTensor } from './adapted-model';
 import { ADAPTER_VERSION, checkBase, decodeAdapter, encodeAdapter, type Adapter } from './adapter-file';
 import { AdapterFileError, BaseModelMismatchError } from './errors';
@@ -59,6 +60,30 @@ describe('adapter file', () => {
     const newer = good.slice();
     new DataView(newer.buffer).setUint32(8, ADAPTER_VERSION + 1, true);
     await expect(decodeAdapter(newer)).rejects.toThrow(/written by a newer Seahorse/);
+  });
+
+  it('stores float16 tensors at half the size, within half a float16 step, as format version 2', async () => {
+    const a = sampleAdapter();
+    const f32 = await encodeAdapter(a);
+    const f16 = await encodeAdapter(a, { dtype: 'float16' });
+    expect(new DataView(f32.buffer).getUint32(8, true)).toBe(1); // float32 files stay readable by older versions
+    expect(new DataView(f16.buffer).getUint32(8, true)).toBe(ADAPTER_VERSION);
+    expect(f16.length).toBeLessThan(f32.length * 0.55);
+    const b = await decodeAdapter(f16);
+    for (const role of ['trained', 'init'] as const) {
+      for (const [n, t] of a[role]) {
+        const got = b[role].get(n)!;
+        expect(got.shape).toEqual(t.shape);
+        for (let i = 0; i < t.data.length; i++) {
+          expect(got.data[i]).toBe(float16BitsToFloat32(float32ToFloat16Bits(t.data[i])));
+          expect(Math.abs(got.data[i] - t.data[i])).toBeLessThanOrEqual(Math.max((FLOAT16_EPSILON / 2) * Math.abs(t.data[i]), 2 ** -25));
+        }
+      }
+    }
+    const big = sampleAdapter();
+    big.trained.get('W_sa.Ur')!.data[3] = 70000;
+    await expect(encodeAdapter(big, { dtype: 'float16' })).rejects.toThrow(/"W_sa.Ur" holds 70000 at element 3, beyond float16's ±65504/);
+    await expect(encodeAdapter(big)).resolves.toBeInstanceOf(Uint8Array);
   });
 
   it('refuses a method this version does not know', async () => {

