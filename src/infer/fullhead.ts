@@ -216,9 +216,10 @@ export async function segmentFullHead(
   const timingsMs: Record<string, number> = {};
   const start = performance.now();
   let mark = start;
+  // A stage lapped twice adds up: every moment from start to total is in exactly one stage.
   const lap = (stage: string) => {
     const now = performance.now();
-    timingsMs[stage] = now - mark;
+    timingsMs[stage] = (timingsMs[stage] ?? 0) + now - mark;
     mark = now;
     opts.onStageEnd?.(stage);
   };
@@ -335,10 +336,12 @@ export async function segmentFullHead(
   lap('paste');
   const pending = opts.crossCheck;
   const firstLook = (await pending) ?? undefined;
-  // The time the masks waited for a localiser that ran beside them (usually none).
-  if (pending && 'then' in pending) lap('cross-check wait');
+  // The time the masks waited for a localiser that ran beside them (usually none), and for judging its answer.
+  const waited = !!pending && 'then' in pending;
+  if (waited) lap('cross-check wait');
   const judged = firstLook && (await judgeCrossCheck(firstLook, scan, localisation, opts.crossCheckAgain));
   if (judged?.lookedAgain) lap('cross-check, second look');
+  else if (waited) lap('cross-check wait');
   const crossCheck = judged?.findings;
   timingsMs.total = performance.now() - start;
 
