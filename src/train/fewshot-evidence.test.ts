@@ -66,7 +66,8 @@ describe('fewshotEvidence', () => {
     expect(supersededReason(section('swinunetr', 'c42eac23ffff'), shipped)).toBeNull();
     expect(supersededReason(section('swinunetr', '9e190438ffff'), shipped)).toBe('these runs adapted weights 9e190438…; the shipped models/swinunetr.onnx is c42eac23… (retrained or recalibrated since)');
     // Without a recorded hash on either side nothing shows the weights are the same ones.
-    expect(supersededReason(section('unetr'), shipped)).toMatch(/adapted weights unrecorded; the shipped models\/unetr.onnx is unrecorded/);
+    expect(supersededReason(section('unetr'), shipped)).toBe("the weights' SHA-256 is not recorded for these runs, so nothing shows they are the shipped models/unetr.onnx");
+    expect(supersededReason(section('unetr', 'aa'), shipped)).toBe("the weights' SHA-256 is not recorded in models/unetr.json, so nothing shows they are the shipped models/unetr.onnx");
     expect(supersededReason(section('gone', 'aa'), shipped)).toBe('models/gone.json is no longer shipped');
     expect(currentSections([section('swinunetr', '9e190438ffff'), section('swinunetr', 'c42eac23ffff'), section('gone', 'aa')], shipped)).toEqual([section('swinunetr', 'c42eac23ffff')]);
   });

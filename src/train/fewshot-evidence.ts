@@ -99,9 +99,10 @@ export type ShippedWeights = ReadonlyMap<string, string | undefined>;
 export function supersededReason(section: Pick<EvidenceSection, 'id' | 'manifest'>, shipped: ShippedWeights): string | null {
   if (!shipped.has(section.id)) return `models/${section.id}.json is no longer shipped`;
   const now = shipped.get(section.id);
-  if (now !== undefined && now === section.manifest.sha256) return null;
-  const short = (sha?: string) => (sha ? `${sha.slice(0, 8)}…` : 'unrecorded');
-  return `these runs adapted weights ${short(section.manifest.sha256)}; the shipped models/${section.manifest.onnx} is ${short(now)} (retrained or recalibrated since)`;
+  const then = section.manifest.sha256;
+  if (now !== undefined && now === then) return null;
+  if (now === undefined || then === undefined) return `the weights' SHA-256 is not recorded ${then === undefined ? 'for these runs' : `in models/${section.id}.json`}, so nothing shows they are the shipped models/${section.manifest.onnx}`;
+  return `these runs adapted weights ${then.slice(0, 8)}…; the shipped models/${section.manifest.onnx} is ${now.slice(0, 8)}… (retrained or recalibrated since)`;
 }
 
 /** The sections whose runs adapted today's shipped weights: the only ones the studio's evidence may quote. */
