@@ -46,7 +46,7 @@ export interface AdapterBase {
   readonly config: Record<string, unknown>;
   /** Hex SHA-256 weight fingerprint (fingerprint.ts). */
   readonly fingerprint: string;
-  /** Where the base came from, for people (model id or file name); not used for matching. */
+  /** Where the base came from (model id or file name): shown to people, and the model `seahorse eval --adapter` opens when none is named; matching is by `fingerprint` alone. */
   readonly label?: string;
 }
 
