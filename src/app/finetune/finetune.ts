@@ -253,7 +253,7 @@ export class Finetune {
     const s = this.state.settings;
     if (this.state.target === 'sam') {
       // SAM runs count steps only; they have no epochs, validation or augmentation.
-      const { plane, slicesPerScan, warmup, loraStages, loraLr } = this.state.sam;
+      const { plane, slicesPerScan, warmup, loraStages, loraLr, startFrom } = this.state.sam;
       const steps = s.length.value;
       const lora = s.method === 'lora';
       return {
@@ -265,7 +265,7 @@ export class Finetune {
         checkpointEvery: s.checkpointEvery,
         stepsPerEpoch: steps,
         seed: SAM_FINETUNE_DEFAULTS.seed, // the CLI's prompt-sampling seed
-        sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup, ...(lora ? { loraStages, ...(loraLr !== null ? { loraLr } : {}) } : {}) },
+        sam: { structures: this.samStructures() ?? [], plane, slicesPerScan, warmup, startFrom, ...(lora ? { loraStages, ...(loraLr !== null ? { loraLr } : {}) } : {}) },
       };
     }
     const trainPairs = Math.max(1, this.pairs().length - this.validationSet().size);
