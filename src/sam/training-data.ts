@@ -17,6 +17,7 @@ export const SAM_FINETUNE_DEFAULTS: Omit<SamFinetuneOptions, 'onStep' | 'signal'
   warmup: 10,
   weightDecay: 0.01,
   seed: 1,
+  box3dFraction: 0.3,
   boxFraction: 0.75,
   jitter: 4,
   minPixels: 10,
