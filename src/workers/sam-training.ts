@@ -16,7 +16,6 @@ import { checkSamLora, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig 
 import { isFrozenSamParam, type SamTrainSlice } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
-import { planeExtents } from '../sam/label-boxes';
 import { extractSlice } from '../sam/slice-geometry';
 import { chooseSlices, presentStructures } from '../sam/training-data';
 import type { PairCheck } from './training-protocol';
@@ -155,8 +154,7 @@ export async function encodeSamTrainingSlices(
     const sam = new SamVolume(r.image, runtime, { cacheSlices: 1 });
     const { plane, geometry } = sam.plane(settings.plane);
     const labelSlice = (s: number) => extractSlice(plane, r.labels.dims, r.labels.data, s);
-    const extents = planeExtents(plane, r.labels.data, r.labels.dims, present);
-    return { name: r.name, sam, geometry, labelSlice, extents, chosen: chooseSlices(labelSlice, plane.sliceCount, want, settings.slicesPerScan) };
+    return { name: r.name, sam, geometry, labelSlice, chosen: chooseSlices(labelSlice, plane.sliceCount, want, settings.slicesPerScan) };
   });
   const total = plan.reduce((n, p) => n + p.chosen.length, 0);
   const slices: SamTrainSlice[] = [];
@@ -169,8 +167,8 @@ export async function encodeSamTrainingSlices(
       if (opts.takeFeatures) {
         const features = opts.takeFeatures();
         if (!features) throw new Error(`the encoder returned no stage features for ${id}`);
-        slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(s), geometry: p.geometry, volume: { slice: s, extents: p.extents } });
-      } else slices.push({ id, embedding, labels: p.labelSlice(s), geometry: p.geometry, volume: { slice: s, extents: p.extents } });
+        slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(s), geometry: p.geometry });
+      } else slices.push({ id, embedding, labels: p.labelSlice(s), geometry: p.geometry });
     }
   }
   return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name) };
