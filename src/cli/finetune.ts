@@ -156,6 +156,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       'lora-stages': { type: 'string' },
       'lora-lr': { type: 'string' },
       from: { type: 'string' },
+      'box3d-fraction': { type: 'string' },
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'string' },
@@ -168,7 +169,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
     return;
   }
-  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages', 'lora-lr', 'from'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
+  for (const o of ['axis', 'slices', 'cache', 'warmup', 'threads', 'lora-stages', 'lora-lr', 'from', 'box3d-fraction'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} is for --model sam (Segment Anything)`, FINETUNE_USAGE);
   if (values.structures !== undefined) throw new UsageError('--structures is for --model sam (Segment Anything)', FINETUNE_USAGE);
   if (values.data && values.train && resolve(values.data) !== resolve(values.train)) throw new UsageError('give the training scans once: --train <dir> (or its old name --data)', FINETUNE_USAGE);
   const trainDir = values.train ?? values.data;

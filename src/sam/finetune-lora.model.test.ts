@@ -40,6 +40,7 @@ describe('SAM fine-tuning with encoder LoRA on a tiny fixed problem', { timeout:
     loraLr: 1e-3,
     warmup: 0,
     seed: 5,
+    box3dFraction: 0,
     boxFraction: 1,
     encoderLora: { weights: encoder, cfg: CFG },
     ...more,

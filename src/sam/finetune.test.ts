@@ -1,8 +1,19 @@
 /** The decoder fine-tuning's pieces (src/sam/finetune.ts) on small known inputs; no model. */
 import { describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../engine';
-import { candidateTokens, jitteredBox, lowResTarget, rng, samMaskLoss, samplePoints, trainingPairs, warmupLr } from './finetune';
+import { mat4, type Dims3 } from '../core/volume';
+import {
+  candidateTokens, finetuneSamDecoder, jitteredBox, lowResTarget, promptKind, rng, samMaskLoss, samplePoints, trainingPairs, volumeBoxPairs, volumeBoxPrompt, warmupLr,
+  type SamTrainSlice,
+} from './finetune';
+import { planeExtents } from './label-boxes';
+import { maskBox } from './prompts';
 import { resizeGeometry } from './preprocess';
+import { extractSlice, slicePlane } from './slice-geometry';
+import { SAM_FINETUNE_DEFAULTS } from './training-data';
+
+/** FreeSurfer's conformed LIA grid: coronal slices are k, columns run along −i, rows along j. */
+const LIA = mat4([-1, 0, 0, 128, 0, 0, 1, -128, 0, -1, 0, 128, 0, 0, 0, 1]);
 
 describe('SAM decoder fine-tuning pieces', () => {
   it("a label lands on SAM's low-res grid where the resized image puts it; the padding stays background", () => {
@@ -80,5 +91,69 @@ describe('SAM decoder fine-tuning pieces', () => {
       dice += 1 - (2 * inter + 1e-5) / (sp + 2 + 1e-5);
     }
     expect(l).toBeCloseTo(dice / 2 + bce / 8, 12);
+  });
+
+  it("a 3-D box's rectangle is the structure's 3-D bounding box seen along the plane, grown by −1…+jitter per side, on every slice of its range", () => {
+    // A 12 × 10 × 9 LIA volume; structure 17 a slanted bar, thicker on some coronal slices than others.
+    const dims: Dims3 = [12, 10, 9];
+    const labels = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const put = (i: number, j: number, k: number, v: number) => (labels[i + dims[0] * (j + dims[1] * k)] = v);
+    for (let k = 2; k <= 6; k++) for (let j = 3; j <= 4 + (k === 4 ? 3 : 0); j++) put(2 + k, j, k, 17);
+    put(9, 1, 5, 53);
+    const plane = slicePlane(dims, LIA, [1, 1, 1], 'coronal');
+    const extents = planeExtents(plane, labels, dims, [17, 53, 99]);
+    expect([...extents.keys()]).toEqual([17, 53]);
+    // The union of the structure's outlines on every slice, and the slices it lies on.
+    let union = { x0: Infinity, y0: Infinity, x1: -1, y1: -1 };
+    const on: number[] = [];
+    for (let s = 0; s < plane.sliceCount; s++) {
+      const m = extractSlice(plane, dims, labels, s).map((v) => +(v === 17));
+      const b = maskBox(m, plane.width, plane.height);
+      if (!b) continue;
+      on.push(s);
+      union = { x0: Math.min(union.x0, b.x0), y0: Math.min(union.y0, b.y0), x1: Math.max(union.x1, b.x1), y1: Math.max(union.y1, b.y1) };
+    }
+    expect(extents.get(17)).toEqual({ ...union, s0: on[0], s1: on.at(-1) });
+    expect(extents.get(17)).toEqual({ x0: 12 - 1 - 8, x1: 12 - 1 - 4, y0: 3, y1: 7, s0: 2, s1: 6 });
+    // Sides move out by `jitter` at the top of the draw, in by 1 at the bottom, within them otherwise.
+    const e = extents.get(17)!;
+    expect(volumeBoxPrompt(e, plane.width, plane.height, 2, () => 0.999).box).toEqual({ x0: e.x0 - 2, y0: e.y0 - 2, x1: e.x1 + 2, y1: e.y1 + 2 });
+    expect(volumeBoxPrompt(e, plane.width, plane.height, 2, () => 0).box).toEqual({ x0: e.x0 + 1, y0: e.y0 + 1, x1: e.x1 - 1, y1: e.y1 - 1 });
+    expect(volumeBoxPrompt(e, plane.width, plane.height, 9, () => 0.999).box).toEqual({ x0: 0, y0: 0, x1: plane.width - 1, y1: plane.height - 1 }); // clamped
+    const r = rng(5);
+    for (let i = 0; i < 50; i++) {
+      const b = volumeBoxPrompt(e, plane.width, plane.height, 2, r).box!;
+      for (const [lo, v] of [[e.x0, b.x0], [e.y0, b.y0]]) expect(v >= lo - 2 && v <= lo + 1).toBe(true);
+      for (const [hi, v] of [[e.x1, b.x1], [e.y1, b.y1]]) expect(v >= hi - 1 && v <= hi + 2).toBe(true);
+    }
+
+    // Pairs: every slice within reach of the range, the structure there or not; none beyond, none without a place in a scan.
+    const g = resizeGeometry(plane.width, plane.height);
+    const at = (s: number): SamTrainSlice => ({ id: `s${s}`, embedding: new Float32Array(0), labels: extractSlice(plane, dims, labels, s), geometry: g, volume: { slice: s, extents } });
+    const slices = [0, 1, 2, 4, 8].map(at);
+    expect(volumeBoxPairs(slices, [17], 1)).toEqual([1, 2, 3].map((slice) => ({ slice, label: 17 }))); // slices 1, 2, 4 (slice 1: absent, within reach)
+    expect(volumeBoxPairs(slices, [17], 2)).toEqual([0, 1, 2, 3, 4].map((slice) => ({ slice, label: 17 }))); // slices 0 and 8: 2 beyond
+    expect(volumeBoxPairs(slices, [17, 53], 0)).toEqual([{ slice: 2, label: 17 }, { slice: 3, label: 17 }]);
+    expect(Array.from(slices[1].labels).some((v) => v === 17)).toBe(false); // its target is empty
+    expect(volumeBoxPairs([{ ...at(4), volume: undefined }], [17], 4)).toEqual([]);
+    expect(volumeBoxPairs(slices, [99], 4)).toEqual([]);
+  });
+
+  it('a step prompts with a 3-D box, a per-slice box or points in the asked shares; without 3-D boxes as before', () => {
+    const count = (f3: number, fb: number) => {
+      const n = { box3d: 0, box: 0, points: 0 };
+      for (let i = 0; i < 1000; i++) n[promptKind((i + 0.5) / 1000, f3, fb)]++;
+      return n;
+    };
+    expect(count(0, 0.75)).toEqual({ box3d: 0, box: 750, points: 250 });
+    expect(count(0.3, 0.75)).toEqual({ box3d: 300, box: 525, points: 175 });
+    expect(count(1, 0.75)).toEqual({ box3d: 1000, box: 0, points: 0 });
+  });
+
+  it('3-D box prompts without the slices\' places in their scans are refused before training', async () => {
+    const g = resizeGeometry(4, 4);
+    const labels = Uint8Array.from({ length: 16 }, (_, i) => (i < 12 ? 17 : 0));
+    const slices: SamTrainSlice[] = [{ id: 'a', embedding: new Float32Array(0), labels, geometry: g }];
+    await expect(finetuneSamDecoder(createCpuEngine(), new Map(), slices, [17], { ...SAM_FINETUNE_DEFAULTS, box3dFraction: 0.3 })).rejects.toThrow(/3-D box prompts need/);
   });
 });

@@ -5,8 +5,11 @@
  *
  * Each step draws (slice, structure) examples, a prompt from the label — a box (the
  * structure's bounding box on the slice, each side moved by a random −1…+`jitter` pixels, so it
- * is mostly a little loose, as a user draws it) or points (one positive inside, one negative
- * in the box's ring outside the structure) — and scores the masks the ONNX model would choose
+ * is mostly a little loose, as a user draws it), a 3-D box's rectangle (the structure's
+ * bounding box in the whole scan seen on the slice, each side moved the same way, on any slice
+ * of its range ± `jitter`: loose where the structure is small, with an empty target where it is
+ * absent, as `seahorse prompt --box` prompts every slice) or points (one positive inside, one
+ * negative in the box's ring outside the structure) — and scores the masks the ONNX model would choose
  * from for that prompt (SamOnnxModel.select_masks: token 0 for 3+ points, else tokens 1–3)
  * with soft Dice + BCE on the 256² low-res logits against the label on SAM's padded grid.
  * Learning rate: linear warm-up ("preheating"), then polynomial decay; AdamW.
@@ -23,6 +26,7 @@ import { SamEncoderLora, type SamLoraConfig } from './encoder-lora';
 import type { HostWeight } from './decoder-weights';
 import { SAM_IMAGE_SIZE, type ResizeGeometry } from './preprocess';
 import { SAM_LOW_RES } from './postprocess';
+import type { PlaneExtent } from './label-boxes';
 import { encodePrompt, maskBox, type SlicePrompt } from './prompts';
 import { yieldToMessages } from '../train/yield-to-messages';
 
@@ -37,7 +41,15 @@ export interface SamTrainSlice {
   /** Label codes, row-major width × height (the slice grid of slice-geometry.ts). */
   readonly labels: ArrayLike<number>;
   readonly geometry: ResizeGeometry;
+  /**
+   * Where the slice lies in its scan: its index along the plane and the structures' 3-D
+   * bounding boxes seen along it (`planeExtents`). Without it the slice gives no 3-D box prompts.
+   */
+  readonly volume?: { readonly slice: number; readonly extents: ReadonlyMap<number, PlaneExtent> };
 }
+
+/** How a step prompts: a per-slice box, a 3-D box's rectangle, or points. */
+export type SamPromptKind = 'box' | 'box3d' | 'points';
 
 export interface SamFinetuneOptions {
   readonly steps: number;
@@ -49,13 +61,15 @@ export interface SamFinetuneOptions {
   readonly warmup: number;
   readonly weightDecay: number;
   readonly seed: number;
-  /** Fraction of steps prompted with boxes (the rest with points). */
+  /** Fraction of steps prompted with a 3-D box's rectangle (needs slices with `volume`). */
+  readonly box3dFraction: number;
+  /** Of the other steps, the fraction prompted with per-slice boxes (the rest with points). */
   readonly boxFraction: number;
-  /** Box sides move outwards by up to this many slice pixels (and inwards by up to 1). */
+  /** Box sides move outwards by up to this many slice pixels (and inwards by up to 1); 3-D boxes also reach this many slices beyond the structure. */
   readonly jitter: number;
   /** A structure must cover at least this many pixels of a slice to train on it. */
   readonly minPixels: number;
-  readonly onStep?: (r: { step: number; loss: number; lr: number; ms: number; kind: 'box' | 'points' }) => void;
+  readonly onStep?: (r: { step: number; loss: number; lr: number; ms: number; kind: SamPromptKind }) => void;
   /** Stops before the next step (the studio's Cancel); the weights trained so far come back. */
   readonly signal?: AbortSignal;
   /** LoRA on the image encoder too (the encoder's weights and where LoRA sits); the slices then carry `features`. */
@@ -147,6 +161,43 @@ export function jitteredBox(mask: ArrayLike<number>, width: number, height: numb
   return { box: { x0, y0, x1, y1 } };
 }
 
+/**
+ * A 3-D box prompt's rectangle on a slice: the structure's rectangle along the plane (`extent`,
+ * its 3-D bounding box projected), each side moved outwards by U{−1…jitter} pixels, clamped;
+ * the same on every slice of the range, whatever the structure covers there.
+ */
+export function volumeBoxPrompt(extent: PlaneExtent, width: number, height: number, jitter: number, r: () => number): SlicePrompt {
+  const d = () => Math.floor(r() * (jitter + 2)) - 1;
+  const x0 = Math.min(width - 1, Math.max(0, extent.x0 - d()));
+  const y0 = Math.min(height - 1, Math.max(0, extent.y0 - d()));
+  const x1 = Math.min(width - 1, Math.max(x0, extent.x1 + d()));
+  const y1 = Math.min(height - 1, Math.max(y0, extent.y1 + d()));
+  return { box: { x0, y0, x1, y1 } };
+}
+
+/**
+ * The (slice, structure) pairs a 3-D box prompts: every slice within `reach` slices of the
+ * structure's range (its 3-D box grown by a margin), whatever the structure covers there (none:
+ * the target is empty).
+ */
+export function volumeBoxPairs(slices: readonly SamTrainSlice[], structures: readonly number[], reach: number): { slice: number; label: number }[] {
+  const out: { slice: number; label: number }[] = [];
+  slices.forEach((s, i) => {
+    if (!s.volume) return;
+    for (const l of structures) {
+      const e = s.volume.extents.get(l);
+      if (e && s.volume.slice >= e.s0 - reach && s.volume.slice <= e.s1 + reach) out.push({ slice: i, label: l });
+    }
+  });
+  return out;
+}
+
+/** Which prompt a step uses, from one uniform draw `u`: 3-D box first, then per-slice box, then points (with no 3-D boxes, as before they existed). */
+export function promptKind(u: number, box3dFraction: number, boxFraction: number): SamPromptKind {
+  if (u < box3dFraction) return 'box3d';
+  return u < box3dFraction + (1 - box3dFraction) * boxFraction ? 'box' : 'points';
+}
+
 /** One positive point inside the mask and one negative in the 5-pixel ring around it (none if the ring is off the slice). */
 export function samplePoints(mask: ArrayLike<number>, width: number, height: number, r: () => number): SlicePrompt | null {
   const inside: number[] = [];
@@ -229,6 +280,7 @@ export function samRecipe(opts: SamFinetuneOptions, result: Pick<SamFinetuneResu
     lr: opts.lr,
     warmup: opts.warmup,
     weightDecay: opts.weightDecay,
+    prompts: { box3dFraction: opts.box3dFraction, boxFraction: opts.boxFraction, jitter: opts.jitter },
     ...(opts.encoderLora ? { loraLr: opts.loraLr ?? opts.lr } : {}),
     seed: opts.seed,
     loss: 'soft Dice + BCE on the 256² low-res logits',
@@ -255,6 +307,8 @@ export async function finetuneSamDecoder(
 ): Promise<SamFinetuneResult> {
   const pairs = trainingPairs(slices, structures, opts.minPixels);
   if (!pairs.length) throw new Error(`none of the structures ${structures.join(', ')} covers ${opts.minPixels} pixels of any training slice`);
+  const pairs3d = opts.box3dFraction > 0 ? volumeBoxPairs(slices, structures, opts.jitter) : [];
+  if (opts.box3dFraction > 0 && !pairs3d.length) throw new Error('3-D box prompts need the training slices\' places in their scans (and a structure there); give --box3d-fraction 0 to train without them');
   const lora = opts.encoderLora;
   const stage = lora ? lora.cfg.stages[0] : 0;
   const featureShape = lora ? stageInputShape(stage) : [];
@@ -308,7 +362,8 @@ export async function finetuneSamDecoder(
     for (; step < opts.steps; step++) {
       if (opts.signal?.aborted) break;
       const s0 = performance.now();
-      const kind: 'box' | 'points' = r() < opts.boxFraction ? 'box' : 'points';
+      const kind = promptKind(r(), opts.box3dFraction, opts.boxFraction);
+      const from = kind === 'box3d' ? pairs3d : pairs;
       const emb = new Float32Array(opts.batch * (lora ? featureSize : 256 * 64 * 64));
       const targets = new Float32Array(opts.batch * SAM_LOW_RES * SAM_LOW_RES);
       const coords: number[] = [];
@@ -316,12 +371,15 @@ export async function finetuneSamDecoder(
       let points = -1;
       for (let b = 0, tries = 0; b < opts.batch; ) {
         if (++tries > 1000 * opts.batch) throw new Error(`could not draw ${opts.batch} ${kind} prompts with the same point count from the training slices`);
-        const pair = pairs[Math.floor(r() * pairs.length)];
+        const pair = from[Math.floor(r() * from.length)];
         const s = slices[pair.slice];
         const { width, height } = s.geometry;
         const mask = Uint8Array.from(s.labels as ArrayLike<number>, (v) => +(v === pair.label));
         // Points: a positive + a negative + SAM's padding point = 3 → token 0 (without the negative: 2 → tokens 1–3).
-        const prompt = kind === 'box' ? jitteredBox(mask, width, height, opts.jitter, r) : samplePoints(mask, width, height, r);
+        const prompt =
+          kind === 'box3d' ? volumeBoxPrompt(s.volume!.extents.get(pair.label)!, width, height, opts.jitter, r)
+          : kind === 'box' ? jitteredBox(mask, width, height, opts.jitter, r)
+          : samplePoints(mask, width, height, r);
         if (!prompt) continue;
         const dp = encodePrompt(prompt, s.geometry);
         if (points >= 0 && dp.count !== points) continue; // one point count per batch (a negative may be missing)

@@ -17,6 +17,8 @@ export const SAM_FINETUNE_DEFAULTS: Omit<SamFinetuneOptions, 'onStep' | 'signal'
   warmup: 10,
   weightDecay: 0.01,
   seed: 1,
+  // 3-D box prompts are opt-in: with them (0.3) the real subjects' per-slice boxes lost 0.9 points (bench/RESULTS.md, issue 17).
+  box3dFraction: 0,
   boxFraction: 0.75,
   jitter: 4,
   minPixels: 10,
