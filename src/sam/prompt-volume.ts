@@ -5,13 +5,13 @@
  * plane with its rectangle on that slice; the mask is kept inside the rectangle (the user
  * said the structure is in the box). A box over several slices (a 3-D box) is far looser than
  * the structure on most of them, so each of its slices is prompted twice: with the rectangle,
- * then with the first mask's own bounding box (`refinedBox`). A point prompts the slice it lies on, together with the
- * box of the same label on that slice, if any (else alone). Each box is its own prompt with its
+ * then with the first mask's own bounding box (`refinedBox`). A point prompts the slice it lies
+ * on, together with the box of the same label on that slice, if any (else alone). Each box is its own prompt with its
  * own label; slices are encoded once and shared by every prompt on them. Where two labels'
  * masks overlap, the one with the larger logit wins.
  */
 import type { Dims3, LabelVolume } from '../core/volume';
-import { type BoxPrompt, type PointPrompt, type SlicePrompt } from './prompts';
+import type { BoxPrompt, PointPrompt, SlicePrompt } from './prompts';
 import type { SamVolume } from './sam-volume';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName, type SlicePlane } from './slice-geometry';
 
