@@ -121,11 +121,11 @@ export async function segmentVoxelPrompts(
     bySlice.set(s, list);
   };
   const pointsOn = (s: number, label: number): PointPrompt[] => pts.filter((p) => p.s === s && p.label === label).map((p) => ({ x: p.x, y: p.y, positive: p.positive }));
-  const refine = opts.refine3dBoxes ?? true;
+  const refine3d = opts.refine3dBoxes ?? true;
   for (const r of rects) {
     for (let s = r.s0; s <= r.s1; s++) {
       const box = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
-      add(s, { label: r.label, prompt: { box, points: pointsOn(s, r.label) }, clip: box, refine: refine && r.s1 > r.s0 });
+      add(s, { label: r.label, prompt: { box, points: pointsOn(s, r.label) }, clip: box, refine: refine3d && r.s1 > r.s0 });
     }
   }
   const pointGroups = new Set(pts.map((p) => `${p.s}:${p.label}`));
