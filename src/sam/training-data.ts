@@ -5,7 +5,7 @@
  * training loop are elsewhere (sam-volume.ts, finetune.ts).
  */
 import type { SamFinetuneOptions } from './finetune';
-import { PLANES, type PlaneName } from './slice-geometry';
+import { ALL_PLANES, PLANES, type PlaneName } from './slice-geometry';
 
 /** Issue 17's acceptance structures (FreeSurfer aseg): hippocampus, amygdala, thalamus, putamen, caudate, pallidum; left, right. */
 export const DEFAULT_SAM_STRUCTURES: readonly number[] = [17, 53, 18, 54, 10, 49, 12, 51, 11, 50, 13, 52];
@@ -60,9 +60,6 @@ export function chooseSlices(slice: (s: number) => ArrayLike<number>, sliceCount
   if (hit.length <= count) return hit;
   return Array.from({ length: count }, (_, i) => hit[Math.floor(((i + 0.5) * hit.length) / count)]);
 }
-
-/** The CLI's `--axis` word for "slices of every plane". */
-export const ALL_PLANES = 'all';
 
 /** The planes an `--axis` value trains on: one plane, or all three (`all`); null for anything else. */
 export function trainingPlanes(axis: string): PlaneName[] | null {
