@@ -5,6 +5,7 @@
  *   npm run bench -- sam-acceptance [--subjects bert,vxm_subject | --data <dir with images/ and labels/>]
  *                                   [--adapter <file> | --adapter none] [--structures 17,53,…] [--threads 2]
  *                                   [--axis all|sagittal|coronal|axial]   (the CLI's; default all)
+ *                                   [--prior auto|none]                   (the CLI's; default auto)
  * Beside the output as written, the same labels with each structure kept to its largest
  * 26-connected component ("largest piece"), to see what the ends of a box's range cost.
  */
@@ -42,6 +43,7 @@ const structures = (option('--structures') ?? Object.keys(STRUCTURES).join(','))
 const adapter = option('--adapter');
 const threads = option('--threads') ?? '2';
 const axis = option('--axis') ?? 'all';
+const prior = option('--prior') ?? 'auto';
 
 const files = (subject: string): [string, string] => {
   if (dataFolder) return [join(resolve(dataFolder), 'images', subject), join(resolve(dataFolder), 'labels', subject)];
@@ -74,7 +76,7 @@ for (const subject of subjects) {
   const out = join(work, `${basename(subject).replace(/\W+/g, '_')}.nii.gz`);
   const boxArgs = [...boxes].flatMap(([l, b]) => ['--box', `${l}:${b.lo.join(',')},${b.hi.join(',')}`]);
   const t0 = performance.now();
-  const status = await main(['prompt', imagePath, ...boxArgs, '-o', out, '--threads', threads, '--axis', axis, ...(adapter ? ['--adapter', adapter] : [])], {
+  const status = await main(['prompt', imagePath, ...boxArgs, '-o', out, '--threads', threads, '--axis', axis, '--prior', prior, ...(adapter ? ['--adapter', adapter] : [])], {
     out: () => {},
     err: (s: string) => process.stderr.write(`${s}\n`),
   });
@@ -91,7 +93,7 @@ for (const subject of subjects) {
 rmSync(work, { recursive: true, force: true });
 
 console.log(`## \`npm run bench -- sam-acceptance ${args.join(' ')}\` — ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: ${adapter ?? 'the default'}. Boxes: each structure's aseg bounding box + ${MARGIN} voxels, all in one run, \`--axis ${axis}\` (${axis === 'all' ? 'each box on sagittal, coronal and axial slices, logits averaged' : `${axis} slices`}).\n`);
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: ${adapter ?? 'the default'}. Boxes: each structure's aseg bounding box + ${MARGIN} voxels, all in one run, \`--axis ${axis}\` (${axis === 'all' ? 'each box on sagittal, coronal and axial slices, logits averaged' : `${axis} slices`}), \`--prior ${prior}\` (${prior === 'auto' ? "each structure's shape prior in its box" : 'no shape prior'}).\n`);
 console.log(`Dice over the whole volume, as written / each structure's largest piece:\n`);
 console.log(`| scan | ${structures.map((l) => `${STRUCTURES[l] ?? l} (${l})`).join(' | ')} |`);
 console.log(`|---|${structures.map(() => '---:').join('|')}|`);

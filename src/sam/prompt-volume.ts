@@ -9,7 +9,8 @@
  * prompted so on all three planes and its logits are averaged voxel by voxel: where one plane's
  * rectangle is loose (the ends of its range), the other two see the voxel inside theirs.
  * A point prompts the slice of the chosen plane it lies on, together with the box of the same
- * label on that slice, if any (else alone). Each box is its own prompt with its own label;
+ * label on that slice, if any (else alone). A caller may turn a 3-D box's mean logit into its
+ * final scores (`scoreBox`: the CLI adds a shape prior and an intensity model). Each box is its own prompt with its own label;
  * slices are encoded once and shared by every prompt on them. Where two labels' masks overlap,
  * the one with the larger logit wins.
  */
@@ -57,6 +58,13 @@ export interface PromptVolumeOptions {
    * boxes stay on the chosen plane. It costs each plane's slices their encodes.
    */
   readonly threePlanes?: boolean;
+  /**
+   * A 3-D box's final scores from SAM's mean logit over its planes, per voxel of the box (x
+   * fastest), or null to keep the mean: the CLI adds the structure's shape prior and an
+   * intensity model (box-prior.ts, box-intensity.ts). Asked only for boxes `isFusedBox`
+   * accepts; a thinner box says too little about the structure's shape.
+   */
+  readonly scoreBox?: (box: VoxelBoxPrompt, meanLogit: Float32Array) => Float32Array | null;
 }
 
 /**
@@ -144,8 +152,11 @@ export async function segmentVoxelPrompts(
   });
   const fused = opts.threePlanes ? scores.filter((s) => isFusedBox(s.box)) : [];
   const otherPlanes = fused.length ? PLANES.filter((p) => p !== planeName) : [];
-  const runs = [{ plane: planeName, boxes: scores, points }, ...otherPlanes.map((plane) => ({ plane, boxes: fused, points: [] }))];
-  const total = runs.reduce((n, r) => n + promptedSlices(sam, r.plane, r.boxes, r.points).length, 0);
+  const runs = [{ plane: planeName, boxes: scores, points }, ...otherPlanes.map((plane) => ({ plane, boxes: fused, points: [] }))].map((r) => ({
+    ...r,
+    bySlice: slicePrompts(sam, r.plane, r.boxes, r.points, opts.refine3dBoxes ?? true),
+  }));
+  const total = runs.reduce((n, r) => n + r.bySlice.size, 0);
 
   const labels = new Uint8Array(dims[0] * dims[1] * dims[2]);
   const best = new Float32Array(labels.length); // the winning logit per voxel (0 = none)
@@ -153,11 +164,14 @@ export async function segmentVoxelPrompts(
   let done = 0;
   const planes: { plane: PlaneName; slices: number }[] = [];
   for (const run of runs) {
-    const { slices, decodes: d } = await promptPlane(sam, run.plane, run.boxes, run.points, opts.refine3dBoxes ?? true, labels, best, () => opts.onProgress?.(++done, total));
-    planes.push({ plane: run.plane, slices });
-    decodes += d;
+    for (const b of run.boxes) b.planes++;
+    decodes += await promptPlane(sam, run.plane, run.bySlice, labels, best, () => opts.onProgress?.(++done, total));
+    planes.push({ plane: run.plane, slices: run.bySlice.size });
   }
-  for (const s of scores) writeBoxScores(s, dims, labels, best);
+  for (const s of scores) {
+    const mean = s.sum.map((v) => v / s.planes);
+    writeBoxScores(s.box, (isFusedBox(s.box) && opts.scoreBox?.(s.box, mean)) || mean, dims, labels, best);
+  }
 
   const counts = new Map<number, number>();
   for (let p = 0; p < labels.length; p++) if (labels[p]) counts.set(labels[p], (counts.get(labels[p]) ?? 0) + 1);
@@ -200,28 +214,13 @@ function slicePrompts(sam: SamVolume, planeName: PlaneName, boxes: readonly BoxS
   return bySlice;
 }
 
-function promptedSlices(sam: SamVolume, planeName: PlaneName, boxes: readonly BoxScores[], points: readonly VoxelPointPrompt[]): number[] {
-  return [...slicePrompts(sam, planeName, boxes, points, false).keys()];
-}
-
 /**
- * One plane's prompts: a box's logits go into its scores, a point-only prompt's straight into
- * the labels (larger logit wins).
+ * One plane's prompts, slice by slice: a box's logits go into its scores, a point-only prompt's
+ * straight into the labels (larger logit wins). Returns the decoder runs made.
  */
-async function promptPlane(
-  sam: SamVolume,
-  planeName: PlaneName,
-  boxes: readonly BoxScores[],
-  points: readonly VoxelPointPrompt[],
-  refine3d: boolean,
-  labels: Uint8Array,
-  best: Float32Array,
-  onSlice: () => void,
-): Promise<{ slices: number; decodes: number }> {
+async function promptPlane(sam: SamVolume, planeName: PlaneName, bySlice: ReadonlyMap<number, Entry[]>, labels: Uint8Array, best: Float32Array, onSlice: () => void): Promise<number> {
   const { dims } = sam.volume;
   const { plane } = sam.plane(planeName);
-  const bySlice = slicePrompts(sam, planeName, boxes, points, refine3d);
-  for (const b of boxes) b.planes++;
   const slices = [...bySlice.keys()].sort((a, b) => a - b);
   let decodes = 0;
   for (const s of slices) {
@@ -249,7 +248,7 @@ async function promptPlane(
     }
     onSlice();
   }
-  return { slices: slices.length, decodes };
+  return decodes;
 }
 
 /** Index on the box's own grid of volume voxel `v` (which lies inside the box). */
@@ -260,17 +259,17 @@ function boxIndex(b: BoxScores, dims: Dims3, v: number): number {
   return i - b.box.lo[0] + b.size[0] * (j - b.box.lo[1] + b.size[1] * (k - b.box.lo[2]));
 }
 
-/** A box's mean logit over its planes into the labels, where it is positive and beats what is there. */
-function writeBoxScores(b: BoxScores, dims: Dims3, labels: Uint8Array, best: Float32Array): void {
-  const [sx, sy, sz] = b.size;
+/** A box's scores (its own grid, x fastest) into the labels, where they are positive and beat what is there. */
+function writeBoxScores(box: VoxelBoxPrompt, score: Float32Array, dims: Dims3, labels: Uint8Array, best: Float32Array): void {
+  const [sx, sy, sz] = [0, 1, 2].map((a) => box.hi[a] - box.lo[a] + 1);
   for (let k = 0; k < sz; k++) {
     for (let j = 0; j < sy; j++) {
       for (let i = 0; i < sx; i++) {
-        const logit = b.sum[i + sx * (j + sy * k)] / b.planes;
-        const v = b.box.lo[0] + i + dims[0] * (b.box.lo[1] + j + dims[1] * (b.box.lo[2] + k));
+        const logit = score[i + sx * (j + sy * k)];
+        const v = box.lo[0] + i + dims[0] * (box.lo[1] + j + dims[1] * (box.lo[2] + k));
         if (logit > best[v]) {
           best[v] = logit;
-          labels[v] = b.box.label;
+          labels[v] = box.label;
         }
       }
     }

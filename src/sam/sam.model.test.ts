@@ -106,6 +106,13 @@ describe.skipIf(!hasShared)(`SAM on bert's hippocampi ${hasShared ? '' : sharedM
     expect(refined.slices).toBe(slices);
     expect(once.decodes).toBe(slices);
     expect(refined.decodes).toBe(2 * slices); // the hippocampus is on every slice: each first mask has a box
+    // Two slices thick: too thin for a shape prior, so scoreBox is never asked.
+    const unbiased = await segmentVoxelPrompts(sam, 'coronal', [box], [], {
+      scoreBox: () => {
+        throw new Error('scoreBox asked for a box two slices thick');
+      },
+    });
+    expect(unbiased.labels.data).toEqual(refined.labels.data);
     const [nx, ny] = img.dims;
     for (const r of [refined, once]) {
       for (let p = 0; p < r.labels.data.length; p++) {
@@ -154,6 +161,19 @@ describe.skipIf(!hasShared)(`SAM on bert's hippocampi ${hasShared ? '' : sharedM
       inside += +(mean > 0);
     }
     expect(wrong).toEqual([]);
+    // scoreBox is handed the mean per voxel of the box (x fastest), and what it returns is written: here the mean negated.
+    const reference = new Float32Array(27);
+    for (const [p, total] of sum) {
+      const [i, j, k] = [p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))];
+      reference[i - box.lo[0] + 3 * (j - box.lo[1] + 3 * (k - box.lo[2]))] = total / 3;
+    }
+    const handed: { box: VoxelBoxPrompt; mean: Float32Array }[] = [];
+    const negated = await segmentVoxelPrompts(sam, 'coronal', [box], [], { threePlanes: true, scoreBox: (b, mean) => (handed.push({ box: b, mean }), mean.map((m) => -m)) });
+    expect(handed.map((h) => h.box)).toEqual([box]);
+    for (let q = 0; q < 27; q++) expect(handed[0].mean[q]).toBeCloseTo(reference[q], 4);
+    const unflipped: number[] = [];
+    for (const [p, total] of sum) if (total !== 0 && negated.labels.data[p] === fused.labels.data[p]) unflipped.push(p);
+    expect(unflipped).toEqual([]);
     const coronalOnly = await segmentVoxelPrompts(sam, 'coronal', [box], []);
     let differ = 0;
     for (let p = 0; p < fused.labels.data.length; p++) differ += +(fused.labels.data[p] !== coronalOnly.labels.data[p]);
