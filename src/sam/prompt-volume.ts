@@ -10,9 +10,9 @@
  * rectangle is loose (the ends of its range), the other two see the voxel inside theirs.
  * A point prompts the slice of the chosen plane it lies on, together with the box of the same
  * label on that slice, if any (else alone). A caller may turn a 3-D box's mean logit into its
- * final scores (`scoreBox`: the CLI adds a shape prior and an intensity model). Each box is its own prompt with its own label;
- * slices are encoded once and shared by every prompt on them. Where two labels' masks overlap,
- * the one with the larger logit wins.
+ * final scores (`scoreBox`: the CLI adds a shape prior and an intensity model). Each box is its
+ * own prompt with its own label; slices are encoded once and shared by every prompt on them.
+ * Where two labels' masks overlap, the one with the larger score wins.
  */
 import type { Dims3, LabelVolume } from '../core/volume';
 import type { BoxPrompt, PointPrompt, SlicePrompt } from './prompts';
