@@ -6,6 +6,7 @@
  *                                   [--adapter <file> | --adapter none] [--structures 17,53,…] [--threads 2]
  *                                   [--axis all|sagittal|coronal|axial]   (the CLI's; default all)
  *                                   [--prior auto|none]                   (the CLI's; default auto)
+ *                                   [--margin N]   voxels around each bounding box (default 2, the issue's; more: a looser box)
  * Beside the output as written, the same labels with each structure kept to its largest
  * 26-connected component ("largest piece"), to see what the ends of a box's range cost.
  */
@@ -32,7 +33,9 @@ const STRUCTURES: Record<number, string> = {
   11: 'L caudate', 50: 'R caudate', 13: 'L pallidum', 52: 'R pallidum',
 };
 /** The issue's box: a structure's bounding box + 2 voxels. */
-const MARGIN = 2;
+const ACCEPTANCE_MARGIN = 2;
+const MARGIN = Number(option('--margin') ?? ACCEPTANCE_MARGIN);
+if (!(Number.isInteger(MARGIN) && MARGIN >= 0)) throw new Error(`--margin must be a whole number of voxels (got ${option('--margin')})`);
 const SUBJECT_FILES: Record<string, [string, string]> = {
   bert: ['fullhead_labelled/bert/norm.mgz', 'fullhead_labelled/bert/aseg.mgz'],
   vxm_subject: ['fullhead_labelled/vxm_subject/t1.nii.gz', 'fullhead_labelled/vxm_subject/aseg.nii.gz'],
