@@ -126,7 +126,7 @@ describe.skipIf(!hasShared)(`seahorse finetune --model sam --resume ${hasShared 
     '--method %s, killed after its first step and resumed: the same trained tensors and losses as the unbroken run; other structures are refused',
     async (method) => {
       const lora = method === 'lora' ? ['--lora-lr', '2e-3'] : [];
-      const base = ['finetune', '--model', 'sam', '--method', method, ...lora, '--train', msdDir, '--limit', '1', '--structures', '1', '--slices', '1', '--steps', String(steps), '--batch', '1', '--warmup', '0', '--lr', '1e-4', '--threads', '2', '--engine', 'wasm', '--checkpoint-every', '1'];
+      const base = ['finetune', '--model', 'sam', '--method', method, ...lora, '--train', msdDir, '--limit', '1', '--structures', '1', '--axis', 'coronal', '--slices', '1', '--steps', String(steps), '--batch', '1', '--warmup', '0', '--lr', '1e-4', '--threads', '2', '--engine', 'wasm', '--checkpoint-every', '1'];
       const unbroken = join(work, `${method}-unbroken.seahorse-adapter`);
       const straight = await cli([...base, '-o', unbroken, '--json']);
       expect(straight.status, straight.stderr).toBe(0);
