@@ -34,7 +34,7 @@ export const PRIOR_FLOOR = 1e-3;
  * The weight of the prior's log-odds against SAM's mean logit: the best of 2, 3 and 4 on the
  * synthetic validation heads (mean Dice of the twelve structures 0.647 / 0.654 / 0.655 with the
  * shipped prior's margins; 0.562 without a prior), 3 for being less sure of the prior than 4.
- * bench/RESULTS.md, "A shape prior in the 3-D box".
+ * bench/RESULTS.md, "A shape prior and an intensity model in the 3-D box".
  */
 export const BOX_PRIOR_WEIGHT = 3;
 
