@@ -134,7 +134,6 @@ interface BoxScores {
   readonly box: VoxelBoxPrompt;
   readonly size: Voxel;
   readonly sum: Float32Array;
-  planes: number;
 }
 
 export async function segmentVoxelPrompts(
@@ -148,7 +147,7 @@ export async function segmentVoxelPrompts(
   checkVoxelPrompts(dims, boxes, points);
   const scores: BoxScores[] = boxes.map((box) => {
     const size: Voxel = [box.hi[0] - box.lo[0] + 1, box.hi[1] - box.lo[1] + 1, box.hi[2] - box.lo[2] + 1];
-    return { box, size, sum: new Float32Array(size[0] * size[1] * size[2]), planes: 0 };
+    return { box, size, sum: new Float32Array(size[0] * size[1] * size[2]) };
   });
   const fused = opts.threePlanes ? scores.filter((s) => isFusedBox(s.box)) : [];
   const otherPlanes = fused.length ? PLANES.filter((p) => p !== planeName) : [];
@@ -162,21 +161,18 @@ export async function segmentVoxelPrompts(
   const best = new Float32Array(labels.length); // the winning logit per voxel (0 = none)
   let decodes = 0;
   let done = 0;
-  const planes: { plane: PlaneName; slices: number }[] = [];
-  for (const run of runs) {
-    for (const b of run.boxes) b.planes++;
-    decodes += await promptPlane(sam, run.plane, run.bySlice, labels, best, () => opts.onProgress?.(++done, total));
-    planes.push({ plane: run.plane, slices: run.bySlice.size });
-  }
+  for (const run of runs) decodes += await promptPlane(sam, run.plane, run.bySlice, labels, best, () => opts.onProgress?.(++done, total));
   for (const s of scores) {
-    const mean = s.sum.map((v) => v / s.planes);
+    const prompted = runs.filter((r) => r.boxes.includes(s)).length;
+    const mean = s.sum.map((v) => v / prompted);
     writeBoxScores(s.box, (isFusedBox(s.box) && opts.scoreBox?.(s.box, mean)) || mean, dims, labels, best);
   }
 
   const counts = new Map<number, number>();
   for (let p = 0; p < labels.length; p++) if (labels[p]) counts.set(labels[p], (counts.get(labels[p]) ?? 0) + 1);
   const vol = sam.volume;
-  return { labels: { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data: labels }, slices: planes.reduce((n, p) => n + p.slices, 0), decodes, planes, voxels: counts };
+  const planes = runs.map((r) => ({ plane: r.plane, slices: r.bySlice.size }));
+  return { labels: { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data: labels }, slices: total, decodes, planes, voxels: counts };
 }
 
 type Entry = { prompt: SlicePrompt; label: number; box?: BoxScores; clip?: BoxPrompt; refine?: boolean };
