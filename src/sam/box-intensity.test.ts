@@ -50,14 +50,14 @@ function dice(score: ArrayLike<number>, truth: Uint8Array): number {
 }
 
 describe('intensity model in a 3-D box', () => {
-  it('pulls a mask somewhat too large, or too small, onto the structure its intensities mark', () => {
+  it('pulls a mask too small onto the structure its intensities mark, and shrinks one far too large', () => {
     const { truth, intensities } = ballScene();
-    for (const r of [8, 5]) {
+    for (const r of [3, 5]) expect(dice(withIntensityModel(ballScores(r), intensities), truth)).toBeGreaterThan(0.98);
+    // Radius 10 and 12 hold 2.9 and 5 times the ball: the neighbours' two Gaussians reclaim much
+    // of them (one Gaussian for the rest scored 0.55 and 0.34 here).
+    for (const r of [10, 12]) {
       const base = ballScores(r);
-      const before = dice(base, truth);
-      const after = dice(withIntensityModel(base, intensities), truth);
-      expect(after - before).toBeGreaterThan(0.15);
-      expect(after).toBeGreaterThan(0.95);
+      expect(dice(withIntensityModel(base, intensities), truth) - dice(base, truth)).toBeGreaterThan(0.2);
     }
   });
 

@@ -1,23 +1,22 @@
 /**
- * An intensity model inside a 3-D box: two Gaussians, the structure's intensities and the rest
- * of the box's, fitted to the current mask (score > 0), and their log-likelihood ratio added to
- * the box's scores; a few rounds, each refitted to the mask the last one gave. This is the
- * image term of atlas-based segmentation (a prior times an intensity likelihood), which SAM's
- * photograph-trained encoder does not supply for MRI contrast. Both Gaussians are fitted on the
- * scan itself, so any intensity scale or contrast works. Their spreads differ: a grey-matter
- * structure's intensities are narrow, the box around it holds darker CSF and brighter white
- * matter, so both tails go to the rest of the box (one pooled spread scored no gain on the
- * validation heads). It needs a start near the structure: a mask a few times too large makes
- * the structure's Gaussian wide, and it then claims the rest's tails.
+ * An intensity model inside a 3-D box: the structure's intensities as one Gaussian, the rest of
+ * the box's as two (darker and brighter than the structure), fitted to the current mask
+ * (score > 0), and their log-likelihood ratio added to the box's scores; a few rounds, each
+ * refitted to the mask the last one gave. This is the image term of atlas-based segmentation
+ * (a prior times an intensity likelihood), which SAM's photograph-trained encoder does not supply
+ * for MRI contrast. Every Gaussian is fitted on the scan itself, so any intensity scale or
+ * contrast works. The rest is two Gaussians because a grey-matter structure sits between darker
+ * CSF and brighter white matter: one Gaussian for both lies over the structure's own intensities.
+ * Its limit: a mask a little too large (a shell of the neighbours inside it) widens the
+ * structure's Gaussian, which then keeps the neighbours' nearer tails.
  */
 import type { Dims3, VoxelArray } from '../core/volume';
 
 /**
  * Weight of the log-likelihood ratio against the scores, and rounds of refitting: chosen on the
  * synthetic validation heads with the shape prior at its weight 3 (mean Dice of the twelve
- * structures: weight 2 / 4 / 8 → 0.671 / 0.685 / 0.688 with 3 rounds, 0.654 without the model;
- * 1 round at weight 2: 0.667). 4 rather than 8: the synthetic heads draw each label's
- * intensities from one Gaussian, which flatters an intensity model more than real scans would.
+ * structures, the rest as two Gaussians: weight 3 / 4 / 6 → 0.699 / 0.706 / 0.703 with 3
+ * rounds; 1 / 5 rounds at weight 4: 0.693 / 0.709; the rest as one Gaussian: 0.685).
  * bench/RESULTS.md, "A shape prior and an intensity model in the 3-D box".
  */
 export const INTENSITY_WEIGHT = 4;
@@ -52,29 +51,58 @@ function gaussian(intensities: Float32Array, inside: (q: number) => boolean): { 
   return { mean, sd: Math.sqrt(Math.max(sq / Math.max(n, 1) - mean * mean, 0)), n };
 }
 
+/** One Gaussian of a mixture: its share of the voxels it describes, mean and spread. */
+interface Component { weight: number; mean: number; sd: number }
+
+/** log N(x; c) + log c.weight, without the constant. */
+function logDensity(x: number, c: Component): number {
+  const z = (x - c.mean) / c.sd;
+  return -0.5 * z * z - Math.log(c.sd) + Math.log(c.weight);
+}
+
 /**
  * `base` plus `weight` × the intensities' log-likelihood ratio (structure against the rest of the
- * box), the two Gaussians refitted `rounds` times to where the scores are above 0.
+ * box), the Gaussians refitted `rounds` times to where the scores are above 0.
  */
 export function withIntensityModel(base: Float32Array, intensities: Float32Array, weight = INTENSITY_WEIGHT, rounds = INTENSITY_ROUNDS): Float32Array {
   if (base.length !== intensities.length) throw new Error(`scores (${base.length}) and intensities (${intensities.length}) differ in size`);
   let score = base;
   for (let r = 0; r < rounds; r++) {
     const current = score;
-    const fg = gaussian(intensities, (q) => current[q] > 0);
-    const bg = gaussian(intensities, (q) => !(current[q] > 0));
-    if (fg.n < MIN_CLASS_VOXELS || bg.n < MIN_CLASS_VOXELS) break;
+    const inside = (q: number) => current[q] > 0;
+    const fg = gaussian(intensities, inside);
+    const rest = fitRest(intensities, (q) => !inside(q), fg.mean);
+    if (fg.n < MIN_CLASS_VOXELS || rest.length === 0) break;
     // A constant region has no spread: a floor relative to the box's range keeps the ratio finite.
-    const floor = 1e-3 * (Math.abs(fg.mean) + Math.abs(bg.mean) + 1);
-    const sf = Math.max(fg.sd, floor), sb = Math.max(bg.sd, floor);
+    const floor = 1e-3 * (Math.abs(fg.mean) + rest.reduce((s, c) => s + Math.abs(c.mean), 0) + 1);
+    const structure: Component = { weight: 1, mean: fg.mean, sd: Math.max(fg.sd, floor) };
+    const others = rest.map((c) => ({ ...c, sd: Math.max(c.sd, floor) }));
     const next = new Float32Array(base.length);
     for (let q = 0; q < base.length; q++) {
-      const zf = (intensities[q] - fg.mean) / sf;
-      const zb = (intensities[q] - bg.mean) / sb;
-      const ratio = -0.5 * zf * zf - Math.log(sf) + 0.5 * zb * zb + Math.log(sb);
+      const x = intensities[q];
+      const ratio = logDensity(x, structure) - logSumExp(others.map((c) => logDensity(x, c)));
       next[q] = base[q] + weight * Math.min(Math.max(ratio, -MAX_LOG_RATIO), MAX_LOG_RATIO);
     }
     score = next;
   }
   return score;
+}
+
+/**
+ * The rest of the box as two Gaussians, its voxels darker than the structure's mean and those
+ * as bright or brighter, each weighted by its share; a side with fewer than MIN_CLASS_VOXELS
+ * voxels is left out. Empty when both are.
+ */
+function fitRest(intensities: Float32Array, outside: (q: number) => boolean, structureMean: number): Component[] {
+  const sides = [
+    gaussian(intensities, (q) => outside(q) && intensities[q] < structureMean),
+    gaussian(intensities, (q) => outside(q) && intensities[q] >= structureMean),
+  ].filter((g) => g.n >= MIN_CLASS_VOXELS);
+  const total = sides.reduce((s, g) => s + g.n, 0);
+  return sides.map((g) => ({ weight: g.n / total, mean: g.mean, sd: g.sd }));
+}
+
+function logSumExp(xs: number[]): number {
+  const m = Math.max(...xs);
+  return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
 }
