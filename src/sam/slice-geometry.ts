@@ -18,6 +18,8 @@ export type PlaneName = 'sagittal' | 'coronal' | 'axial';
 export const PLANES: readonly PlaneName[] = ['sagittal', 'coronal', 'axial'];
 /** The CLI's `--axis` word for all three planes (`seahorse prompt`, `seahorse finetune --model sam`). */
 export const ALL_PLANES = 'all';
+/** What a fine-tuning run trains on: the slices of one plane, or of all three. */
+export type TrainingAxis = PlaneName | typeof ALL_PLANES;
 
 export type VoxelAxis = 0 | 1 | 2;
 

@@ -5,7 +5,7 @@
  * training loop are elsewhere (sam-volume.ts, finetune.ts).
  */
 import type { SamFinetuneOptions } from './finetune';
-import { ALL_PLANES, PLANES, type PlaneName } from './slice-geometry';
+import { ALL_PLANES, PLANES, type PlaneName, type TrainingAxis } from './slice-geometry';
 
 /** Issue 17's acceptance structures (FreeSurfer aseg): hippocampus, amygdala, thalamus, putamen, caudate, pallidum; left, right. */
 export const DEFAULT_SAM_STRUCTURES: readonly number[] = [17, 53, 18, 54, 10, 49, 12, 51, 11, 50, 13, 52];
@@ -62,7 +62,7 @@ export function chooseSlices(slice: (s: number) => ArrayLike<number>, sliceCount
 }
 
 /** The planes an `--axis` value trains on: one plane, or all three (`all`); null for anything else. */
-export function trainingPlanes(axis: string): PlaneName[] | null {
+export function trainingPlanes(axis: TrainingAxis | string): PlaneName[] | null {
   if (axis === ALL_PLANES) return [...PLANES];
   return (PLANES as readonly string[]).includes(axis) ? [axis as PlaneName] : null;
 }

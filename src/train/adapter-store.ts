@@ -11,7 +11,7 @@
  */
 import type { AdamState } from '../engine';
 import type { MethodConfig } from '../peft/methods';
-import type { PlaneName } from '../sam/slice-geometry';
+import type { TrainingAxis } from '../sam/slice-geometry';
 import type { ModelSource } from '../workers/protocol';
 
 export const ADAPTER_DB_NAME = 'seahorse-adapters';
@@ -44,7 +44,8 @@ export function isSamBase(base: RunBase): base is SamBaseSource {
 export interface SamRunSettings {
   /** Label codes to train on (those no label volume holds are left out, with a note). */
   readonly structures: readonly number[];
-  readonly plane: PlaneName;
+  /** The plane whose slices train, or all three (`all`, each plane with `slicesPerScan` slices of each scan). */
+  readonly plane: TrainingAxis;
   readonly slicesPerScan: number;
   /** Linear warm-up steps. */
   readonly warmup: number;

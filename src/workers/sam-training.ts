@@ -16,8 +16,8 @@ import { checkSamLora, SAM_LORA_DEFAULTS, samLoraParamCount, type SamLoraConfig 
 import { isFrozenSamParam, type SamTrainSlice } from '../sam/finetune';
 import type { SamRuntime } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
-import { extractSlice } from '../sam/slice-geometry';
-import { chooseSlices, presentStructures } from '../sam/training-data';
+import { ALL_PLANES, extractSlice, type PlaneName } from '../sam/slice-geometry';
+import { chooseSlicesPerPlane, presentStructures, trainingPlanes } from '../sam/training-data';
 import type { PairCheck } from './training-protocol';
 
 /** What the worker gives the training service for SAM. */
@@ -127,11 +127,22 @@ export interface EncodedSamData {
   readonly missing: number[];
   /** Cases with none of the structures (left out). */
   readonly skipped: string[];
+  /** Slices encoded per plane, in the order trained on. */
+  readonly perPlane: ReadonlyArray<{ readonly plane: PlaneName; readonly slices: number }>;
+}
+
+/** "3 coronal slices", or "72 slices (24 sagittal, 24 coronal, 24 axial)". */
+export function describeSlices(perPlane: EncodedSamData['perPlane']): string {
+  const total = perPlane.reduce((n, p) => n + p.slices, 0);
+  const noun = `slice${total === 1 ? '' : 's'}`;
+  if (perPlane.length === 1) return `${total} ${perPlane[0].plane} ${noun}`;
+  return `${total} ${noun} (${perPlane.map((p) => `${p.slices} ${p.plane}`).join(', ')})`;
 }
 
 /**
- * Every pair's slices through the structures (`slicesPerScan` of them, evenly spaced, as the CLI
- * chooses them), encoded once each; stops early (what is encoded so far) when `signal` aborts.
+ * Every pair's slices through the structures (`slicesPerScan` of them per plane trained on, evenly
+ * spaced, as the CLI chooses them), encoded once each; stops early (what is encoded so far) when
+ * `signal` aborts.
  */
 export async function encodeSamTrainingSlices(
   pairs: readonly StoredPair[],
@@ -150,26 +161,36 @@ export async function encodeSamTrainingSlices(
   const { present, missing } = presentStructures(settings.structures, labelled);
   if (present.length === 0) throw new Error(`none of the structures ${settings.structures.join(', ')} is in the label files (codes present: ${codeList(labelled)})`);
   const want = new Set(present);
+  const planes = trainingPlanes(settings.plane);
+  if (!planes) throw new Error(`the slice plane must be sagittal, coronal, axial or ${ALL_PLANES} (got ${settings.plane})`);
+  const perPlane = new Map(planes.map((p) => [p, settings.slicesPerScan]));
   const plan = read.map((r) => {
     const sam = new SamVolume(r.image, runtime, { cacheSlices: 1 });
-    const { plane, geometry } = sam.plane(settings.plane);
-    const labelSlice = (s: number) => extractSlice(plane, r.labels.dims, r.labels.data, s);
-    return { name: r.name, sam, geometry, labelSlice, chosen: chooseSlices(labelSlice, plane.sliceCount, want, settings.slicesPerScan) };
+    const labelSlice = (plane: PlaneName, s: number) => extractSlice(sam.plane(plane).plane, r.labels.dims, r.labels.data, s);
+    const chosen = chooseSlicesPerPlane(planes, (plane) => ({ slice: (s) => labelSlice(plane, s), sliceCount: sam.plane(plane).plane.sliceCount }), want, perPlane);
+    return { name: r.name, sam, labelSlice, chosen };
   });
   const total = plan.reduce((n, p) => n + p.chosen.length, 0);
   const slices: SamTrainSlice[] = [];
   for (const p of plan) {
-    for (const s of p.chosen) {
-      if (opts.signal?.aborted) return { slices, present, missing, skipped: [] };
-      const id = `${p.name}:${settings.plane}:${s}`;
+    for (const { plane, slice: s } of p.chosen) {
+      if (opts.signal?.aborted) return { slices, present, missing, skipped: [], perPlane: countPerPlane(planes, plan, slices.length) };
+      const id = `${p.name}:${plane}:${s}`;
       opts.onSlice?.(slices.length, total, id);
-      const embedding = await p.sam.embedding(settings.plane, s);
+      const embedding = await p.sam.embedding(plane, s);
+      const { geometry } = p.sam.plane(plane);
       if (opts.takeFeatures) {
         const features = opts.takeFeatures();
         if (!features) throw new Error(`the encoder returned no stage features for ${id}`);
-        slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(s), geometry: p.geometry });
-      } else slices.push({ id, embedding, labels: p.labelSlice(s), geometry: p.geometry });
+        slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(plane, s), geometry });
+      } else slices.push({ id, embedding, labels: p.labelSlice(plane, s), geometry });
     }
   }
-  return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name) };
+  return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name), perPlane: countPerPlane(planes, plan, slices.length) };
+}
+
+/** Per plane, how many of the first `encoded` planned slices (in plan order) were encoded. */
+function countPerPlane(planes: readonly PlaneName[], plan: ReadonlyArray<{ readonly chosen: ReadonlyArray<{ readonly plane: PlaneName }> }>, encoded: number): EncodedSamData['perPlane'] {
+  const order = plan.flatMap((p) => p.chosen).slice(0, encoded);
+  return planes.map((plane) => ({ plane, slices: order.filter((c) => c.plane === plane).length }));
 }

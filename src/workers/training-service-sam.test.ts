@@ -89,7 +89,7 @@ describe.skipIf(!hasShared)(`TrainingService: a Segment Anything run ${hasShared
     const states = replies.filter((r) => r.type === 'train-state');
     expect(states.map((s) => s.status)).toEqual(['preparing', 'preparing', 'training', 'paused']);
     expect(states[1]).toMatchObject({ message: expect.stringMatching(/^Encoding slice 1 of 1 \(hippocampus_205:coronal:\d+\)/) });
-    expect(states[2]).toMatchObject({ message: 'Training on 1, 2 (1 coronal slice); not in any label file, left out: 17' });
+    expect(states[2]).toMatchObject({ message: 'Training on 1, 2: 1 coronal slice; not in any label file, left out: 17' });
     const steps = replies.filter((r) => r.type === 'train-step');
     expect(steps).toHaveLength(1);
     const record = await store.require('sam-1');

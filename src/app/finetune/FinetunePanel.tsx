@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ModelKind } from '../../models/model';
 import type { MethodName } from '../../peft/methods';
-import { PLANES, type PlaneName } from '../../sam/slice-geometry';
+import { ALL_PLANES, PLANES, type TrainingAxis } from '../../sam/slice-geometry';
 import { isSamBase, type AdapterSummary, type SamDecoderStart } from '../../train/adapter-store';
 import { DECODER_FROM_SCANS, hasDecoderChoice } from '../../train/finetune-defaults';
 import { LABEL_MAP_PRESETS } from '../../train/label-map';
@@ -327,7 +327,8 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
             </label>
             <label className="field">
               <span>Slice plane</span>
-              <select aria-label="Slice plane" value={samSettings.plane} onChange={(e) => finetune.updateSam({ plane: e.target.value as PlaneName })}>
+              <select aria-label="Slice plane" value={samSettings.plane} onChange={(e) => finetune.updateSam({ plane: e.target.value as TrainingAxis })}>
+                <option value={ALL_PLANES}>all three</option>
                 {PLANES.map((p) => (
                   <option key={p} value={p}>
                     {p}
@@ -336,7 +337,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
               </select>
             </label>
             <label className="field">
-              <span>Slices per scan</span>
+              <span>{samSettings.plane === ALL_PLANES ? 'Slices per scan and plane' : 'Slices per scan'}</span>
               <input aria-label="Slices per scan" type="number" min={1} value={samSettings.slicesPerScan} onChange={(e) => finetune.updateSam({ slicesPerScan: Math.max(1, Math.round(number(e.target.value, 1))) })} />
             </label>
             <label className="field">

@@ -64,7 +64,7 @@ describe('fine-tune defaults', () => {
     const s = samSettings();
     expect(s).toMatchObject({ method: 'decoder', lr: SAM_FINETUNE_DEFAULTS.lr, batch: SAM_FINETUNE_DEFAULTS.batch, augment: false });
     expect(s.length).toEqual({ unit: 'steps', value: SAM_FINETUNE_DEFAULTS.steps });
-    expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'coronal', slicesPerScan: 24, warmup: 10, loraStages: [3], loraLr: null, startFrom: 'default' });
+    expect(defaultSamDockSettings()).toEqual({ structures: '17,53,18,54,10,49,12,51,11,50,13,52', plane: 'all', slicesPerScan: 24, warmup: 10, loraStages: [3], loraLr: null, startFrom: 'default' });
   });
 
   it('the method config: an unticked decoder box freezes the decoder, and only adapter methods can freeze it', () => {

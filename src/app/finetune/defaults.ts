@@ -17,7 +17,7 @@
 import type { ModelManifest } from '../../infer/manifest';
 import type { ModelKind } from '../../models/model';
 import { METHODS, type MethodConfig, type MethodName } from '../../peft/methods';
-import type { PlaneName } from '../../sam/slice-geometry';
+import { ALL_PLANES, type TrainingAxis } from '../../sam/slice-geometry';
 import type { SamDecoderStart } from '../../train/adapter-store';
 import { DEFAULT_SAM_STRUCTURES, SAM_FINETUNE_DEFAULTS, SAM_SLICES_PER_SCAN } from '../../sam/training-data';
 import { DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../../train/finetune-defaults';
@@ -29,7 +29,8 @@ export type FinetuneTarget = 'studio' | 'sam';
 /** A SAM run's own settings, as typed in the dock (the structures stay text until the run starts). */
 export interface SamDockSettings {
   readonly structures: string;
-  readonly plane: PlaneName;
+  readonly plane: TrainingAxis;
+  /** Per plane trained on. */
   readonly slicesPerScan: number;
   readonly warmup: number;
   /** With LoRA: the encoder's attention stages adapted (the CLI's --lora-stages; one of `SAM_LORA_STAGE_CHOICES`). */
@@ -168,7 +169,8 @@ export const samSettings = (): FinetuneSettings => ({
 
 export const defaultSamDockSettings = (): SamDockSettings => ({
   structures: DEFAULT_SAM_STRUCTURES.join(','),
-  plane: 'coronal',
+  // As the CLI: all three planes scored above one on the acceptance protocol (bench/RESULTS.md, "Fine-tuning on one real scan").
+  plane: ALL_PLANES,
   slicesPerScan: SAM_SLICES_PER_SCAN,
   warmup: SAM_FINETUNE_DEFAULTS.warmup,
   loraStages: SAM_LORA_STAGE_CHOICES[0],
