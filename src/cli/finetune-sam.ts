@@ -27,7 +27,7 @@ import { SAM_EMBEDDING_SIZE } from '../sam/runtime';
 import { SamVolume } from '../sam/sam-volume';
 import { ALL_PLANES, extractSlice, type PlaneName } from '../sam/slice-geometry';
 import { planeExtents } from '../sam/label-boxes';
-import { chooseSlicesPerPlane, SAM_SLICES_PER_SCAN, slicesPerPlane, trainingPlanes } from '../sam/training-data';
+import { chooseSlicesPerPlane, parseStructures, SAM_SLICES_PER_SCAN, slicesPerPlane, trainingPlanes } from '../sam/training-data';
 import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpointFile, refuseOtherRun, RunCheckpoint, stopOnSignals, STOPPED_STATUS } from './checkpoint';
 import { caseList } from './eval';
 import { ms, toJson } from './format';
@@ -158,8 +158,12 @@ export async function runFinetuneSam(values: FinetuneSamValues, openEngine: () =
   const trainDir = values.train ?? values.data;
   if (!trainDir) throw new UsageError('give the labelled scans: --train <dir> (with images/ and labels/)', FINETUNE_SAM_USAGE);
   if (!values.structures) throw new UsageError('say which label codes to train on: --structures 17,53,…', FINETUNE_SAM_USAGE);
-  const structures = values.structures.split(',').map((s) => Number(s.trim()));
-  if (structures.some((c) => !Number.isInteger(c) || c <= 0)) throw new UsageError(`--structures must be positive integer label codes, got "${values.structures}"`, FINETUNE_SAM_USAGE);
+  let structures: number[];
+  try {
+    structures = parseStructures(values.structures);
+  } catch (e) {
+    throw new UsageError(`--structures: ${e instanceof Error ? e.message : String(e)}`, FINETUNE_SAM_USAGE);
+  }
   if (!values.output) throw new UsageError('say where to write the adapter: -o <file.seahorse-adapter>', FINETUNE_SAM_USAGE);
   const axis = values.axis ?? DEFAULT_TRAINING_AXIS;
   const planes = trainingPlanes(axis);

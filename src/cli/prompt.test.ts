@@ -42,6 +42,10 @@ describe('seahorse prompt: arguments', () => {
     const noStructures = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '-o', 'a.seahorse-adapter']);
     expect(noStructures.status).toBe(2);
     expect(noStructures.stderr).toMatch(/--structures 17,53/);
+    const twice = await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '--structures', '17,53,17', '-o', 'a.seahorse-adapter']);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/--structures: label code 17 is listed twice/);
+    expect((await inProcess(['finetune', '--model', 'sam', '--train', 'dir', '--structures', '17,x', '-o', 'a.seahorse-adapter'])).stderr).toMatch(/--structures: label codes must be positive whole numbers; “x” is not/);
     const noData = await inProcess(['finetune', '--model', 'sam', '--train', 'no-such-dir', '--structures', '17,53', '-o', 'a.seahorse-adapter']);
     expect(noData.status).toBe(1);
     expect(noData.stderr).toMatch(/has no images\/ folder/);
