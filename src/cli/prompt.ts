@@ -53,9 +53,9 @@ hippocampus 17/53, amygdala 18/54, thalamus 10/49, caudate 11/50, putamen 12/51,
 13/52) also gets that structure's shape prior: how often each point of a box drawn around it lies
 inside it, learned from 18 SynthSeg label maps (models/sam/${BOX_PRIOR_FILE}). Its log-odds are
 added to SAM's logits, so a box drawn close around the structure (0–4 voxels of margin) is
-filled as the structure usually fills it, where SAM's slices agree. Then two Gaussians, the
-structure's intensities and the rest of the box's, are fitted to that mask and their
-likelihood ratio added, three times over. A box far smaller or larger than the boxes the prior
+filled as the structure usually fills it, where SAM's slices agree. Then the structure's
+intensities (one Gaussian) and the rest of the box's (two: darker and brighter than the
+structure) are fitted to that mask and their likelihood ratio added, three times over. A box far smaller or larger than the boxes the prior
 was learned from (by more than × ${BOX_SIZE_TOLERANCE} on an axis) was not drawn around the
 structure: it gets SAM's logits alone, with a warning. --prior none turns both off.
 
