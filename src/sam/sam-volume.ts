@@ -42,12 +42,25 @@ export interface PropagateOptions {
   readonly minPixels?: number;
   /** A mask that grows by more than this factor over its predecessor has leaked: stop (default 3). */
   readonly maxGrowth?: number;
+  /** Pixels added around the previous mask's bounding box to make the next slice's box (default `PROPAGATE_BOX_MARGIN`). */
+  readonly boxMargin?: number;
+  /** A mask whose mean intensity is further than this many of the start mask's standard deviations from the start mask's mean has left the structure: stop (default `PROPAGATE_MAX_DRIFT`). */
+  readonly maxDrift?: number;
   readonly onSlice?: (mask: SliceMask) => void;
   readonly signal?: AbortSignal;
 }
 
 export const PROPAGATE_MIN_PIXELS = 4;
 export const PROPAGATE_MAX_GROWTH = 3;
+/**
+ * The next slice's box is the previous mask's bounding box + this many pixels (the margin of a
+ * box a user draws around a structure), and propagation stops where the mask's mean intensity
+ * drifts more than PROPAGATE_MAX_DRIFT of the start mask's standard deviations from the start
+ * mask's mean: the structure's tissue has been left. Chosen on one synthetic validation head's
+ * per-slice statistics (bench/RESULTS.md, "The prompt tool's propagation").
+ */
+export const PROPAGATE_BOX_MARGIN = 2;
+export const PROPAGATE_MAX_DRIFT = 1.5;
 
 export class SamVolume {
   readonly window: IntensityWindow;
@@ -120,27 +133,52 @@ export class SamVolume {
 
   /**
    * Extends a mask through the neighbouring slices: each slice is prompted with the bounding
-   * box of the previous slice's mask; it stops where the mask vanishes (fewer than `minPixels`),
-   * leaks (grows more than `maxGrowth` times), or at the volume's edge.
+   * box of the previous slice's mask + `boxMargin`; it stops where the mask vanishes (fewer than
+   * `minPixels`), leaks (grows more than `maxGrowth` times), drifts to other tissue (`maxDrift`),
+   * or at the volume's edge.
    */
   async propagate(planeName: PlaneName, start: SliceMask, opts: PropagateOptions): Promise<SliceMask[]> {
     const { plane } = this.plane(planeName);
     const minPixels = opts.minPixels ?? PROPAGATE_MIN_PIXELS;
     const maxGrowth = opts.maxGrowth ?? PROPAGATE_MAX_GROWTH;
+    const margin = opts.boxMargin ?? PROPAGATE_BOX_MARGIN;
+    const maxDrift = opts.maxDrift ?? PROPAGATE_MAX_DRIFT;
+    const tissue = this.maskIntensity(plane, start);
     const out: SliceMask[] = [];
     let prev = start;
     for (let s = start.slice + opts.direction, n = 0; s >= 0 && s < plane.sliceCount; s += opts.direction, n++) {
       if (opts.maxSlices !== undefined && n >= opts.maxSlices) break;
       if (opts.signal?.aborted) break;
-      const box = maskBox(prev.mask, plane.width, plane.height);
-      if (!box) break;
+      const tight = maskBox(prev.mask, plane.width, plane.height);
+      if (!tight) break;
+      const box = {
+        x0: Math.max(tight.x0 - margin, 0),
+        y0: Math.max(tight.y0 - margin, 0),
+        x1: Math.min(tight.x1 + margin, plane.width - 1),
+        y1: Math.min(tight.y1 + margin, plane.height - 1),
+      };
       const next = await this.segmentSlice(planeName, s, { box });
       if (next.pixels < minPixels || next.pixels > maxGrowth * Math.max(prev.pixels, minPixels)) break;
+      if (Math.abs(this.maskIntensity(plane, next).mean - tissue.mean) > maxDrift * tissue.sd) break;
       out.push(next);
       opts.onSlice?.(next);
       prev = next;
     }
     return out;
+  }
+
+  /** Mean and standard deviation of the scan's intensities under a slice mask. */
+  private maskIntensity(plane: SlicePlane, m: SliceMask): { mean: number; sd: number } {
+    const pixels = extractSlice(plane, this.volume.dims, this.volume.data, m.slice);
+    let n = 0, sum = 0, sq = 0;
+    for (let p = 0; p < m.mask.length; p++) {
+      if (!m.mask[p]) continue;
+      n++;
+      sum += pixels[p];
+      sq += pixels[p] * pixels[p];
+    }
+    const mean = n ? sum / n : 0;
+    return { mean, sd: Math.sqrt(Math.max(sq / Math.max(n, 1) - mean * mean, 0)) };
   }
 
   clearCache(): void {

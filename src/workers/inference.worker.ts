@@ -9,6 +9,7 @@ import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wa
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { applySamAdapter } from '../sam/adapter';
+import { BOX_PRIOR_WEB_PATH, decodeBoxPrior, type BoxPrior, type BoxPriorFile } from '../sam/box-prior';
 import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, SAM_DEFAULT_DECODER_WEB_PATH } from '../sam/default-decoder';
 import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { createSamWebRuntime } from '../sam/ort-web';
@@ -66,6 +67,14 @@ function loadSamDefaultModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Ar
   return samDefaultModels;
 }
 
+// The shape prior of the twelve aseg structures in their boxes (models/sam/, shipped by vite.config.ts): refines a propagated mask.
+let samBoxPrior: Promise<BoxPrior> | undefined;
+function loadSamBoxPrior(): Promise<BoxPrior> {
+  samBoxPrior ??= (async () => decodeBoxPrior(JSON.parse(new TextDecoder().decode(await fetchBytes(`${import.meta.env.BASE_URL}${BOX_PRIOR_WEB_PATH}`))) as BoxPriorFile))();
+  samBoxPrior.catch(() => (samBoxPrior = undefined));
+  return samBoxPrior;
+}
+
 const training = new TrainingService({
   post: (reply: TrainingReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   fetchBytes,
@@ -99,6 +108,7 @@ const sam = new SamService({
         : await loadSamDefaultModels();
     return createSamWebRuntime(encoder, decoder, preference, { encoderKey });
   },
+  boxPrior: loadSamBoxPrior,
 });
 
 self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest | SamRequest>) => {

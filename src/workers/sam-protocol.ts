@@ -26,7 +26,13 @@ export type SamRequest =
       readonly decoder?: SamDecoderChoice;
     }
   /** Extend the last mask through the neighbouring slices, both ways. */
-  | { readonly type: 'sam-propagate'; readonly request: number; readonly maxSlices: number }
+  | {
+      readonly type: 'sam-propagate';
+      readonly request: number;
+      readonly maxSlices: number;
+      /** The label the mask is for: for one of the shape prior's twelve aseg structures, the propagated mask's extent is checked (src/sam/propagated-extent.ts). */
+      readonly label?: number;
+    }
   | { readonly type: 'sam-cancel'; readonly request: number };
 
 export type SamReply =
@@ -50,6 +56,8 @@ export type SamReply =
       /** The start slice's mask and every propagated slice's. */
       readonly voxels: Uint32Array;
       readonly slices: readonly [number, number];
+      /** Why the mask looks implausible for its label (`propagationWarning`), in words; absent when it does not, or nothing could check it. */
+      readonly warning?: string;
     }
   | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };
 

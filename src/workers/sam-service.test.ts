@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToPoint } from '../core/affine';
 import { readVolume } from '../core/io';
 import type { Volume } from '../core/volume';
-import { readSamModel } from '../sam/model-files-node';
+import { readBoxPrior, readSamModel } from '../sam/model-files-node';
 import { createSamNodeRuntime } from '../sam/ort-node';
 import type { SamRuntime } from '../sam/runtime';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
@@ -44,6 +44,7 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
         // The service disposes a runtime when it opens the next one: later choices get their own.
         return opened.length === 1 ? runtime : createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 1 });
       },
+      boxPrior: async () => readBoxPrior(),
     });
     scan = readVolume(new Uint8Array(readFileSync(join(dir, 'norm.mgz'))), 'norm.mgz');
   }, 120_000);
@@ -89,14 +90,21 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     }
     expect((2 * inter) / (mask.voxels.length + truth)).toBeGreaterThan(0.8);
 
-    await service.handle({ type: 'sam-propagate', request: 5, maxSlices: 1 });
+    // Asked for as the left hippocampus: three slices make a box far shorter than the prior's, and the reply says so.
+    await service.handle({ type: 'sam-propagate', request: 5, maxSlices: 1, label: 17 });
     const done = replies.pop()!;
-    expect(done).toMatchObject({ type: 'sam-propagated', request: 5, slices: [k - 1, k + 1] });
+    expect(done).toMatchObject({ type: 'sam-propagated', request: 5, slices: [k - 1, k + 1], warning: expect.stringMatching(/^its box is .* over 3 coronal slices, unlike any box of label 17/) });
     if (done.type !== 'sam-propagated') return;
     const perSlice = new Map<number, number>();
     for (const v of done.voxels) perSlice.set(Math.floor(v / 65536), (perSlice.get(Math.floor(v / 65536)) ?? 0) + 1);
     expect([...perSlice.keys()].sort()).toEqual([k - 1, k, k + 1]);
     expect(perSlice.get(k)).toBe(mask.voxels.length);
+    // A label the prior does not know: the same mask, and nothing to check it against.
+    await service.handle({ type: 'sam-propagate', request: 10, maxSlices: 1, label: 5 });
+    const plain = replies.pop()!;
+    expect(plain.type).toBe('sam-propagated');
+    expect(plain).not.toHaveProperty('warning');
+    if (plain.type === 'sam-propagated') expect(Array.from(plain.voxels)).toEqual(Array.from(done.voxels));
 
     // Another decoder on the same encoder and provider: slice k's embedding is kept (no encoding), and
     // the same decoder weights give the same mask.

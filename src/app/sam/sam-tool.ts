@@ -8,6 +8,7 @@ import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { LabelVolume } from '../../core/volume';
 import type { PlaneName } from '../../sam/slice-geometry';
+import { SAM_PROPAGATION_CAVEAT } from '../../sam/caveat';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference } from '../../workers/protocol';
 import type { Mm3 } from '../../workers/sam-protocol';
@@ -133,7 +134,7 @@ export class SamTool {
 
   private async run(plane: PlaneName): Promise<void> {
     const seq = ++this.seq;
-    this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null });
+    this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null, warning: null });
     const backend: BackendPreference = this.deps.studio.getState().backendPreference;
     try {
       const adapter = this.state.adapter?.id;
@@ -169,11 +170,16 @@ export class SamTool {
     const seq = ++this.seq;
     this.set({ busy: 'Propagating…', error: null });
     try {
-      const { reply } = this.deps.client.ask({ type: 'sam-propagate', maxSlices: PROPAGATE_MAX_SLICES }, (message) => seq === this.seq && this.set({ busy: message }));
+      const { reply } = this.deps.client.ask({ type: 'sam-propagate', maxSlices: PROPAGATE_MAX_SLICES, label: this.state.label.value }, (message) => seq === this.seq && this.set({ busy: message }));
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-propagated') return;
       this.preview = r.voxels;
-      this.set({ busy: null, preview: { voxels: r.voxels.length, what: `${this.state.plane} slices ${r.slices[0]}–${r.slices[1]}` } });
+      this.set({
+        busy: null,
+        preview: { voxels: r.voxels.length, what: `${this.state.plane} slices ${r.slices[0]}–${r.slices[1]}` },
+        notice: SAM_PROPAGATION_CAVEAT,
+        warning: r.warning ? `Check this mask: ${r.warning}.` : null,
+      });
       await this.show();
     } catch (error) {
       if (seq === this.seq) this.set({ busy: null, error: `Propagation failed: ${messageOf(error)}` });
@@ -187,7 +193,7 @@ export class SamTool {
     this.names.set(label.value, label);
     const changed = this.edits.accept(this.preview, label.value);
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.` });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
     this.refreshCounts();
     void this.show();
   }
@@ -196,7 +202,7 @@ export class SamTool {
   clear(): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, warning: null });
     void this.show();
   }
 

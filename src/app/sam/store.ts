@@ -23,6 +23,8 @@ export interface SamToolState {
   readonly backend: string | null;
   readonly error: string | null;
   readonly notice: string | null;
+  /** Why the unaccepted mask looks wrong (a propagated mask of a size its structure never has), in words. */
+  readonly warning: string | null;
   /** Acceptances that can be undone. */
   readonly undoable: number;
   /** Labels in the working volume, with voxel counts. */
@@ -46,6 +48,7 @@ export const initialSamState: SamToolState = {
   backend: null,
   error: null,
   notice: null,
+  warning: null,
   undoable: 0,
   labels: [],
   adapter: null,
