@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readVolume } from '../src/core/io';
-import { buildBoxPrior, encodeBoxPrior, type LabelMap } from '../src/sam/box-prior';
-import { BOX_PRIOR_FILE, samModelsDir } from '../src/sam/model-files-node';
+import { BOX_PRIOR_FILE, buildBoxPrior, encodeBoxPrior, type LabelMap } from '../src/sam/box-prior';
+import { samModelsDir } from '../src/sam/model-files-node';
 import { DEFAULT_SAM_STRUCTURES } from '../src/sam/training-data';
 
 /** 16³ cells: 8³ scored 1.5 points lower on validation, 24³ the same as 16³ (bench/RESULTS.md). */

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mat4, type Dims3, type Mat4 } from '../core/volume';
-import { BOX_PRIOR_WEIGHT, boxOccupancy, boxPriorLogOdds, buildBoxPrior, decodeBoxPrior, encodeBoxPrior, labelsWithPrior, priorSkipped, boxSizeMm, PRIOR_FLOOR, type BoxPriorFile, type LabelMap } from './box-prior';
+import { BOX_PRIOR_FILE, BOX_PRIOR_WEIGHT, boxOccupancy, boxPriorLogOdds, buildBoxPrior, decodeBoxPrior, encodeBoxPrior, labelsWithPrior, priorSkipped, boxSizeMm, PRIOR_FLOOR, type BoxPriorFile, type LabelMap } from './box-prior';
 import { labelBox } from './label-boxes';
-import { BOX_PRIOR_FILE, readBoxPrior, samModelsDir } from './model-files-node';
+import { readBoxPrior, samModelsDir } from './model-files-node';
 import { DEFAULT_SAM_STRUCTURES } from './training-data';
 
 const CODE = 17;

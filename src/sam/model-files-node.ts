@@ -51,8 +51,6 @@ export async function readSamDefaultDecoder(dir = samModelsDir): Promise<Adapter
   return adapter;
 }
 
-export { BOX_PRIOR_FILE };
-
 /** The shipped box prior (`scripts/make-sam-box-prior.ts` writes it). */
 export function readBoxPrior(dir = samModelsDir): BoxPrior {
   const path = join(dir, BOX_PRIOR_FILE);

@@ -67,7 +67,7 @@ function loadSamDefaultModels(): Promise<{ encoder: Uint8Array; decoder: Uint8Ar
   return samDefaultModels;
 }
 
-// The shape prior of the twelve aseg structures in their boxes (models/sam/, shipped by vite.config.ts): refines a propagated mask.
+// The shape prior of the twelve aseg structures in their boxes (models/sam/, shipped by vite.config.ts): a propagated mask's extent is checked against it.
 let samBoxPrior: Promise<BoxPrior> | undefined;
 function loadSamBoxPrior(): Promise<BoxPrior> {
   samBoxPrior ??= (async () => decodeBoxPrior(JSON.parse(new TextDecoder().decode(await fetchBytes(`${import.meta.env.BASE_URL}${BOX_PRIOR_WEB_PATH}`))) as BoxPriorFile))();

