@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cssColour, labelColormap } from './label-colormap';
+import { cssColour, denseLabels, labelColormap } from './label-colormap';
 
 describe('labelColormap', () => {
   it('indexes every value up to the largest label; background and gaps are transparent', () => {
@@ -16,6 +16,20 @@ describe('labelColormap', () => {
 
   it('gives a lone background entry when there are no labels', () => {
     expect(labelColormap([])).toEqual({ R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] });
+  });
+});
+
+describe('denseLabels', () => {
+  it('renumbers the listed labels 1…n in their order for the viewer; background and unlisted values become 0', () => {
+    const labels = [
+      { value: 2, name: 'right hippocampus', rgb: [0, 0, 255] as [number, number, number] },
+      { value: 255, name: 'SAM mask (not accepted)', rgb: [255, 64, 64] as [number, number, number] },
+      { value: 17, name: 'Left-Hippocampus', rgb: [220, 216, 20] as [number, number, number] },
+    ];
+    const out = denseLabels(Uint8Array.of(0, 2, 255, 17, 9, 2), labels);
+    expect(Array.from(out.data)).toEqual([0, 1, 2, 3, 0, 1]);
+    expect(out.labels.map((l) => [l.value, l.name])).toEqual([[1, 'right hippocampus'], [2, 'SAM mask (not accepted)'], [3, 'Left-Hippocampus']]);
+    expect(labelColormap(out.labels).I).toEqual([0, 1, 2, 3]);
   });
 });
 

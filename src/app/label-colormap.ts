@@ -36,3 +36,18 @@ export function labelColormap(labels: readonly LabelInfo[]): NiivueLabelColormap
 export function cssColour(rgb: readonly [number, number, number]): string {
   return `#${rgb.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
+
+/**
+ * Label values renumbered 1…n in the order given (0 and values not listed → 0), for display:
+ * NiiVue's label table is indexed by value, and a sparse table running up to a large value (the
+ * prompt tool's preview, 255) drew the background in a label's colour. The volume written and
+ * exported keeps its own values; only what the viewer draws is renumbered.
+ */
+export function denseLabels(data: Uint8Array, labels: readonly LabelInfo[]): { data: Uint8Array; labels: LabelInfo[] } {
+  const index = new Uint8Array(256);
+  const dense = labels.map((l, i) => {
+    index[l.value] = i + 1;
+    return { ...l, value: i + 1 };
+  });
+  return { data: data.map((v) => index[v]), labels: dense };
+}

@@ -13,7 +13,7 @@ import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decode
 import type { BackendPreference } from '../../workers/protocol';
 import type { Mm3 } from '../../workers/sam-protocol';
 import { scanStem } from '../files';
-import { labelColormap } from '../label-colormap';
+import { denseLabels, labelColormap } from '../label-colormap';
 import type { StudioState } from '../store';
 import type { ScanViewer } from '../viewer';
 import { LabelEdits, withPreview } from './label-edit';
@@ -250,7 +250,8 @@ export class SamTool {
     const shown = withPreview(this.edits.labels, this.preview, PREVIEW_VALUE);
     const infos: LabelInfo[] = [...this.state.labels, ...(this.preview ? [{ value: PREVIEW_VALUE, name: 'SAM mask (not accepted)', rgb: PREVIEW_COLOUR as [number, number, number] }] : [])];
     try {
-      await this.deps.viewer.showLabels(this.deps.writeNifti({ ...grid, data: shown }, { gzip: false }), labelColormap(infos), this.deps.studio.getState().overlayOpacity);
+      const view = denseLabels(shown, infos);
+      await this.deps.viewer.showLabels(this.deps.writeNifti({ ...grid, data: view.data }, { gzip: false }), labelColormap(view.labels), this.deps.studio.getState().overlayOpacity);
     } catch (error) {
       this.set({ notice: `The viewer could not show the mask (${messageOf(error)}).` });
     }
