@@ -20,6 +20,7 @@ import { readVolume } from '../src/core/io';
 import type { Volume } from '../src/core/volume';
 import { labelBoxes } from '../src/sam/label-boxes';
 import { dataDir } from '../src/testing/shared';
+import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -36,10 +37,7 @@ const STRUCTURES: Record<number, string> = {
 const ACCEPTANCE_MARGIN = 2;
 const MARGIN = Number(option('--margin') ?? ACCEPTANCE_MARGIN);
 if (!(Number.isInteger(MARGIN) && MARGIN >= 0)) throw new Error(`--margin must be a whole number of voxels (got ${option('--margin')})`);
-const SUBJECT_FILES: Record<string, [string, string]> = {
-  bert: ['fullhead_labelled/bert/norm.mgz', 'fullhead_labelled/bert/aseg.mgz'],
-  vxm_subject: ['fullhead_labelled/vxm_subject/t1.nii.gz', 'fullhead_labelled/vxm_subject/aseg.nii.gz'],
-};
+const SUBJECT_FILES = Object.fromEntries(Object.entries(FULLHEAD_SUBJECTS).map(([name, files]) => [name, files.map((f) => join('fullhead_labelled', f))]));
 const dataFolder = option('--data');
 const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(SUBJECT_FILES));
 const structures = (option('--structures') ?? Object.keys(STRUCTURES).join(',')).split(',').map(Number);

@@ -24,6 +24,7 @@ import { propagationWarning } from '../src/sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../src/sam/sam-volume';
 import { extractSlice, PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
 import { dataDir } from '../src/testing/shared';
+import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -31,11 +32,7 @@ const option = (name: string): string | undefined => {
   return at >= 0 ? args[at + 1] : undefined;
 };
 const dataFolder = option('--data');
-const SUBJECT_FILES: Record<string, [string, string]> = {
-  bert: ['bert/norm.mgz', 'bert/aseg.mgz'],
-  vxm_subject: ['vxm_subject/t1.nii.gz', 'vxm_subject/aseg.nii.gz'],
-};
-const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(SUBJECT_FILES));
+const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(FULLHEAD_SUBJECTS));
 const planeName = (option('--plane') ?? 'coronal') as PlaneName;
 if (!PLANES.includes(planeName)) throw new Error(`--plane must be one of ${PLANES.join(', ')}`);
 const threads = Number(option('--threads') ?? 2);
@@ -68,7 +65,7 @@ const rows: string[] = [];
 const means: { subject: string; dice: number; warned: number; unwarned: number[]; seconds: number }[] = [];
 try {
   for (const subject of subjects) {
-    const [imageRel, labelRel] = dataFolder ? [join('images', subject), join('labels', subject)] : SUBJECT_FILES[subject];
+    const [imageRel, labelRel] = dataFolder ? [join('images', subject), join('labels', subject)] : FULLHEAD_SUBJECTS[subject];
     const image = read(imageRel);
     const labels = read(labelRel);
     const t0 = performance.now();

@@ -50,6 +50,7 @@ import { decodeAdapter, type Adapter } from '../src/peft/adapter-file';
 import { SamVolume } from '../src/sam/sam-volume';
 import { PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
 import { dataDir } from '../src/testing/shared';
+import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -77,10 +78,7 @@ const BASE_MODES = ['box2d', 'box3d', 'box3d+', 'point'] as const;
 const MODES: readonly string[] = adapterPath ? BASE_MODES.flatMap((m) => [m, `${m} adapted`]) : BASE_MODES;
 type Mode = string;
 
-const SUBJECT_FILES: Record<string, [string, string]> = {
-  bert: ['bert/norm.mgz', 'bert/aseg.mgz'],
-  vxm_subject: ['vxm_subject/t1.nii.gz', 'vxm_subject/aseg.nii.gz'],
-};
+const SUBJECT_FILES = FULLHEAD_SUBJECTS;
 
 function read(rel: string): Volume {
   const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
@@ -92,7 +90,7 @@ function subjectFiles(subject: string): [string, string] {
   if (dataFolder) return [join('images', subject), join('labels', subject)];
   const files = SUBJECT_FILES[subject];
   if (!files) throw new Error(`unknown subject ${subject}; known: ${Object.keys(SUBJECT_FILES).join(', ')} (or give --data <dir>)`);
-  return files;
+  return [files[0], files[1]];
 }
 
 /** The pixel deepest inside a slice mask (largest distance to the nearest outside pixel; brute force on its box). */

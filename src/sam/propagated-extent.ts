@@ -9,7 +9,7 @@
 import type { Dims3, Mat4 } from '../core/volume';
 import { BOX_SIZE_TOLERANCE, boxSizeMm, priorMismatch, type BoxPrior } from './box-prior';
 import type { VoxelBoxPrompt } from './prompt-volume';
-import { sliceVoxelIndices, type SlicePlane } from './slice-geometry';
+import { voxelOfPixel, type SlicePlane } from './slice-geometry';
 
 /** Voxels added around the propagated mask's bounding box: the acceptance protocol's box margin. */
 export const PROPAGATED_BOX_MARGIN = 2;
@@ -25,11 +25,9 @@ export function propagatedBox(plane: SlicePlane, dims: Dims3, slices: readonly P
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-Infinity, -Infinity, -Infinity];
   for (const s of slices) {
-    const indices = sliceVoxelIndices(plane, dims, s.slice);
     for (let p = 0; p < s.mask.length; p++) {
       if (!s.mask[p]) continue;
-      const v = indices[p];
-      const ijk = [v % dims[0], Math.floor(v / dims[0]) % dims[1], Math.floor(v / (dims[0] * dims[1]))];
+      const ijk = voxelOfPixel(plane, s.slice, p % plane.width, Math.floor(p / plane.width));
       for (let a = 0; a < 3; a++) {
         lo[a] = Math.min(lo[a], ijk[a]);
         hi[a] = Math.max(hi[a], ijk[a]);

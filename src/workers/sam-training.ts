@@ -172,9 +172,11 @@ export async function encodeSamTrainingSlices(
   });
   const total = plan.reduce((n, p) => n + p.chosen.length, 0);
   const slices: SamTrainSlice[] = [];
+  const encoded = new Map(planes.map((p) => [p, 0]));
+  const perPlaneEncoded = () => planes.map((plane) => ({ plane, slices: encoded.get(plane)! }));
   for (const p of plan) {
     for (const { plane, slice: s } of p.chosen) {
-      if (opts.signal?.aborted) return { slices, present, missing, skipped: [], perPlane: countPerPlane(planes, plan, slices.length) };
+      if (opts.signal?.aborted) return { slices, present, missing, skipped: [], perPlane: perPlaneEncoded() };
       const id = `${p.name}:${plane}:${s}`;
       opts.onSlice?.(slices.length, total, id);
       const embedding = await p.sam.embedding(plane, s);
@@ -184,13 +186,8 @@ export async function encodeSamTrainingSlices(
         if (!features) throw new Error(`the encoder returned no stage features for ${id}`);
         slices.push({ id, embedding: new Float32Array(0), features, labels: p.labelSlice(plane, s), geometry });
       } else slices.push({ id, embedding, labels: p.labelSlice(plane, s), geometry });
+      encoded.set(plane, encoded.get(plane)! + 1);
     }
   }
-  return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name), perPlane: countPerPlane(planes, plan, slices.length) };
-}
-
-/** Per plane, how many of the first `encoded` planned slices (in plan order) were encoded. */
-function countPerPlane(planes: readonly PlaneName[], plan: ReadonlyArray<{ readonly chosen: ReadonlyArray<{ readonly plane: PlaneName }> }>, encoded: number): EncodedSamData['perPlane'] {
-  const order = plan.flatMap((p) => p.chosen).slice(0, encoded);
-  return planes.map((plane) => ({ plane, slices: order.filter((c) => c.plane === plane).length }));
+  return { slices, present, missing, skipped: plan.filter((p) => p.chosen.length === 0).map((p) => p.name), perPlane: perPlaneEncoded() };
 }
