@@ -21,17 +21,12 @@ import type { Volume } from '../src/core/volume';
 import { labelBoxes } from '../src/sam/label-boxes';
 import { dataDir } from '../src/testing/shared';
 import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
+import { TWELVE_STRUCTURES as STRUCTURES } from './lib/user-boxes';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
-};
-/** The acceptance's twelve aseg structures, left then right. */
-const STRUCTURES: Record<number, string> = {
-  17: 'L hippocampus', 53: 'R hippocampus', 18: 'L amygdala', 54: 'R amygdala',
-  10: 'L thalamus', 49: 'R thalamus', 12: 'L putamen', 51: 'R putamen',
-  11: 'L caudate', 50: 'R caudate', 13: 'L pallidum', 52: 'R pallidum',
 };
 /** The box: a structure's bounding box + 2 voxels. */
 const ACCEPTANCE_MARGIN = 2;

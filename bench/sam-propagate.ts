@@ -22,9 +22,10 @@ import { readBoxPrior, readSamModels } from '../src/sam/model-files-node';
 import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { propagationWarning } from '../src/sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../src/sam/sam-volume';
-import { extractSlice, PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
+import { PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
 import { dataDir } from '../src/testing/shared';
 import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
+import { diceOfVoxels, largestSliceRect, TWELVE_STRUCTURES as STRUCTURES, USER_BOX_MARGIN } from './lib/user-boxes';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -36,24 +37,10 @@ const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(reso
 const planeName = (option('--plane') ?? 'coronal') as PlaneName;
 if (!PLANES.includes(planeName)) throw new Error(`--plane must be one of ${PLANES.join(', ')}`);
 const threads = Number(option('--threads') ?? 2);
-/** The acceptance protocol's margin, in pixels of the slice (the box a user drags around the structure). */
-const BOX_MARGIN = 2;
-const STRUCTURES: Record<number, string> = {
-  10: 'L thalamus', 11: 'L caudate', 12: 'L putamen', 13: 'L pallidum', 17: 'L hippocampus', 18: 'L amygdala',
-  49: 'R thalamus', 50: 'R caudate', 51: 'R putamen', 52: 'R pallidum', 53: 'R hippocampus', 54: 'R amygdala',
-};
 
 function read(rel: string): Volume {
   const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
   return readVolume(new Uint8Array(readFileSync(path)), rel);
-}
-
-function dice(pred: Uint32Array, labels: ArrayLike<number>, code: number): number {
-  let truth = 0;
-  for (let v = 0; v < labels.length; v++) truth += +(labels[v] === code);
-  let inter = 0;
-  for (const v of pred) inter += +(labels[v] === code);
-  return pred.length + truth ? (2 * inter) / (pred.length + truth) : NaN;
 }
 
 const prior = readBoxPrior();
@@ -74,23 +61,7 @@ try {
     const dices: number[] = [];
     const warned: boolean[] = [];
     for (const code of Object.keys(STRUCTURES).map(Number)) {
-      // The slice where the structure is largest, and its rectangle there + margin.
-      let best = -1, bestArea = 0;
-      for (let s = 0; s < plane.sliceCount; s++) {
-        const sl = extractSlice(plane, labels.dims, labels.data, s);
-        let area = 0;
-        for (let p = 0; p < sl.length; p++) area += +(sl[p] === code);
-        if (area > bestArea) [best, bestArea] = [s, area];
-      }
-      if (best < 0) throw new Error(`${subject} has no voxel of label ${code}`);
-      const sl = extractSlice(plane, labels.dims, labels.data, best);
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-      for (let p = 0; p < sl.length; p++) {
-        if (sl[p] !== code) continue;
-        const x = p % plane.width, y = Math.floor(p / plane.width);
-        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
-      }
-      const box = { x0: Math.max(x0 - BOX_MARGIN, 0), y0: Math.max(y0 - BOX_MARGIN, 0), x1: Math.min(x1 + BOX_MARGIN, plane.width - 1), y1: Math.min(y1 + BOX_MARGIN, plane.height - 1) };
+      const { slice: best, box } = largestSliceRect(plane, labels, code);
       const first = await sam.segmentSlice(planeName, best, { box });
       const masks: SliceMask[] = [first];
       if (first.pixels > 0) for (const direction of [1, -1] as const) masks.push(...(await sam.propagate(planeName, first, { direction, maxSlices: PROPAGATE_MAX_SLICES })));
@@ -99,7 +70,7 @@ try {
         const idx = sliceVoxelIndices(plane, image.dims, m.slice);
         for (let p = 0; p < m.mask.length; p++) if (m.mask[p]) voxels.push(idx[p]);
       }
-      const d = dice(Uint32Array.from(voxels), labels.data, code);
+      const d = diceOfVoxels(voxels, labels.data, code);
       const warning = propagationWarning(prior, image.dims, image.affine, plane, masks, code);
       dices.push(d);
       warned.push(warning !== null);
@@ -115,7 +86,7 @@ try {
 }
 
 console.log(`## \`npm run bench -- sam-propagate ${args.join(' ')}\` — ${started.toISOString().slice(0, 10)}\n`);
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: the default. One box per structure (its rectangle + ${BOX_MARGIN} px on the ${planeName} slice where it is largest), then propagation both ways (at most ${PROPAGATE_MAX_SLICES} slices each), as the prompt tool does. Dice over the volume, each structure on its own; ⚠: the prompt tool warns about the mask (its box is of a size the shape prior has not seen for the structure).\n`);
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: the default. One box per structure (its rectangle + ${USER_BOX_MARGIN} px on the ${planeName} slice where it is largest), then propagation both ways (at most ${PROPAGATE_MAX_SLICES} slices each), as the prompt tool does. Dice over the volume, each structure on its own; ⚠: the prompt tool warns about the mask (its box is of a size the shape prior has not seen for the structure).\n`);
 console.log(`| scan | ${Object.values(STRUCTURES).join(' | ')} | mean |`);
 console.log(`|---|${Object.keys(STRUCTURES).map(() => '---:').join('|')}|---:|`);
 for (const r of rows) console.log(r);

@@ -65,11 +65,16 @@ export async function dropFile(page: Page, file: string): Promise<void> {
  * open (its tiles start at 18 % of the canvas width).
  */
 export async function dragBoxInCoronalTile(page: Page): Promise<void> {
+  await dragBox(page, [0.22, 0.08], [0.38, 0.3]);
+}
+
+/** Drags with the primary button between two points given as fractions of the viewer canvas. */
+export async function dragBox(page: Page, from: readonly [number, number], to: readonly [number, number]): Promise<void> {
   const box = (await page.getByTestId('viewer-canvas').boundingBox())!;
   const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
-  await page.mouse.move(...at(0.22, 0.08));
+  await page.mouse.move(...at(from[0], from[1]));
   await page.mouse.down();
-  for (let t = 1; t <= 6; t++) await page.mouse.move(...at(0.22 + (0.16 * t) / 6, 0.08 + (0.22 * t) / 6));
+  for (let t = 1; t <= 6; t++) await page.mouse.move(...at(from[0] + ((to[0] - from[0]) * t) / 6, from[1] + ((to[1] - from[1]) * t) / 6));
   await page.mouse.up();
 }
 

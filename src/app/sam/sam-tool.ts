@@ -1,6 +1,7 @@
 /**
  * The prompt tool's actions: clicks and drags on the viewer become SAM prompts in the worker,
- * the mask shows at once over the labels, propagation extends it, and accepted masks go into a
+ * the mask shows at once over the labels, propagation extends it, two drags on two planes make a
+ * 3-D box segmented on all three planes, and accepted masks go into a
  * working label volume (started from the studio's masks, so SAM corrects or adds to them) with
  * undo and export. Every failure ends as a message; the studio keeps working.
  */
@@ -8,10 +9,10 @@ import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { LabelVolume } from '../../core/volume';
 import type { PlaneName } from '../../sam/slice-geometry';
-import { SAM_PROPAGATION_CAVEAT } from '../../sam/caveat';
+import { SAM_BOX3D_CAVEAT, SAM_PROPAGATION_CAVEAT } from '../../sam/caveat';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference } from '../../workers/protocol';
-import type { Mm3 } from '../../workers/sam-protocol';
+import type { Mm3, SliceDragMm } from '../../workers/sam-protocol';
 import { scanStem } from '../files';
 import { denseLabels, labelColormap } from '../label-colormap';
 import type { StudioState } from '../store';
@@ -25,7 +26,7 @@ import { PREVIEW_COLOUR, PREVIEW_VALUE, structureFor } from './structures';
 export const PROPAGATE_MAX_SLICES = 60;
 
 export interface SamToolDeps {
-  readonly client: Pick<SamClient, 'ask'>;
+  readonly client: Pick<SamClient, 'ask' | 'cancel'>;
   readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels'>;
   readonly studio: { getState(): StudioState };
   readonly store: { getState(): SamToolState; setState(patch: Partial<SamToolState>): void };
@@ -39,7 +40,13 @@ export class SamTool {
   private names = new Map<number, LabelInfo>();
   private points: { mm: Mm3; positive: boolean }[] = [];
   private box: { start: Mm3; end: Mm3 } | undefined;
+  /** In box3d mode, the first box, until the second comes on another plane. */
+  private firstDrag: SliceDragMm | undefined;
   private preview: Uint32Array | null = null;
+  /** The label a propagated or 3-D box mask was made for (its extent check, its shape prior). */
+  private previewLabel: number | undefined;
+  /** The worker request a Stop ends: propagation and a 3-D box stop between slices; a slice's answer is dropped. */
+  private running: number | undefined;
   /** Counts prompts: an answer to an older one is dropped. */
   private seq = 0;
 
@@ -67,7 +74,7 @@ export class SamTool {
     this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
     this.resetPrompt();
     this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, adapter: this.state.adapter, decoder: this.state.decoder });
-    this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, this.state.mode === 'box' ? 'box' : 'point');
+    this.bindViewer(this.state.mode);
     this.refreshCounts();
     void this.show();
   }
@@ -81,8 +88,17 @@ export class SamTool {
   }
 
   setMode(mode: PromptMode): void {
+    if (mode !== this.state.mode && this.firstDrag) {
+      this.firstDrag = undefined;
+      this.set({ firstDrag: null });
+    }
     this.set({ mode });
-    if (this.state.open) this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, mode === 'box' ? 'box' : 'point');
+    if (this.state.open) this.bindViewer(mode);
+  }
+
+  private bindViewer(mode: PromptMode): void {
+    const drags = mode === 'box' || mode === 'box3d';
+    this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, drags ? 'box' : 'point');
   }
 
   setLabel(value: number, name?: string): void {
@@ -90,7 +106,15 @@ export class SamTool {
       this.set({ error: `A label value must be a whole number from 1 to ${PREVIEW_VALUE - 1}.` });
       return;
     }
-    this.set({ label: structureFor(value, name), error: null });
+    const label = structureFor(value, name);
+    this.set({ label, error: null });
+    // A propagated mask was checked, and a 3-D box's scored, against the structure it was made for.
+    const made = this.previewLabel;
+    const source = this.state.preview?.source;
+    if (made !== undefined && made !== value && (source === 'propagated' || source === 'box3d')) {
+      const again = source === 'propagated' ? 'propagate again' : 'drag the box again';
+      this.set({ warning: null, notice: `This mask was made for label ${made}, with that structure's ${source === 'propagated' ? 'extent check' : 'shape prior'}; ${again} to make it for ${label.name}.` });
+    }
   }
 
   /**
@@ -112,33 +136,50 @@ export class SamTool {
   private switchModel(model: Partial<Pick<SamToolState, 'adapter' | 'decoder'>>, notice: string): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, error: null, notice });
+    this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, busy: null, error: null, notice });
     void this.show();
   }
 
   /** A click on a slice: a point of the current mode. A click on another plane starts a new prompt. */
   async click(plane: PlaneName, mm: Mm3): Promise<void> {
-    if (!this.state.open || this.state.mode === 'box') return;
+    if (!this.state.open || this.state.mode === 'box' || this.state.mode === 'box3d') return;
     if (this.state.plane !== plane) this.resetPrompt();
     this.points.push({ mm, positive: this.state.mode === 'include' });
     await this.run(plane);
   }
 
-  /** A drag on a slice: the box (it replaces the previous one). */
+  /**
+   * A drag on a slice. Box mode: the box (it replaces the previous one). Box3d mode: the first
+   * drag is answered on its slice, and the crosshair moves to its centre so that the other
+   * views cut through the structure; a drag on another plane completes the 3-D box, one on the
+   * same plane replaces the first.
+   */
   async drag(plane: PlaneName, start: Mm3, end: Mm3): Promise<void> {
-    if (!this.state.open || this.state.mode !== 'box') return;
-    if (this.state.plane !== plane) this.resetPrompt();
-    this.box = { start, end };
-    await this.run(plane);
+    if (!this.state.open) return;
+    if (this.state.mode === 'box') {
+      if (this.state.plane !== plane) this.resetPrompt();
+      this.box = { start, end };
+      await this.run(plane);
+    } else if (this.state.mode === 'box3d') {
+      const first = this.firstDrag;
+      if (first && first.plane !== plane) return this.runBox3d(first, { plane, start, end });
+      this.resetPrompt();
+      this.firstDrag = { plane, start, end };
+      this.box = { start, end };
+      this.set({ firstDrag: plane });
+      await this.run(plane, [0, 1, 2].map((a) => (start[a] + end[a]) / 2) as unknown as Mm3);
+    }
   }
 
-  private async run(plane: PlaneName): Promise<void> {
+  /** `centre` (world mm): where the crosshair moves with the answer. */
+  private async run(plane: PlaneName, centre?: Mm3): Promise<void> {
     const seq = ++this.seq;
     this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null, warning: null });
     const backend: BackendPreference = this.deps.studio.getState().backendPreference;
     try {
       const adapter = this.state.adapter?.id;
-      const { reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend, adapter, decoder: this.state.decoder }, (message) => seq === this.seq && this.set({ busy: message }));
+      const { request, reply } = this.deps.client.ask({ type: 'sam-segment', plane, points: this.points, box: this.box, backend, adapter, decoder: this.state.decoder }, (message) => seq === this.seq && this.set({ busy: message }));
+      this.running = request;
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-mask') return;
       if (this.state.slice !== null && this.state.slice !== r.slice && this.state.plane === plane) {
@@ -152,10 +193,10 @@ export class SamTool {
         busy: null,
         slice: r.slice,
         backend: r.backend,
-        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}, ${this.state.adapter ? `adapter “${this.state.adapter.name}”` : this.state.decoder === 'default' ? 'default decoder' : 'zero-shot decoder'}` },
+        preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}, ${this.decoderWords()}`, source: 'slice' },
         notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
       });
-      await this.show();
+      await this.show(centre);
     } catch (error) {
       if (seq === this.seq) this.set({ busy: null, error: `Segment Anything failed: ${messageOf(error)}` });
     }
@@ -170,13 +211,16 @@ export class SamTool {
     const seq = ++this.seq;
     this.set({ busy: 'Propagating…', error: null });
     try {
-      const { reply } = this.deps.client.ask({ type: 'sam-propagate', maxSlices: PROPAGATE_MAX_SLICES, label: this.state.label.value }, (message) => seq === this.seq && this.set({ busy: message }));
+      const label = this.state.label.value;
+      const { request, reply } = this.deps.client.ask({ type: 'sam-propagate', maxSlices: PROPAGATE_MAX_SLICES, label }, (message) => seq === this.seq && this.set({ busy: message }));
+      this.running = request;
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-propagated') return;
       this.preview = r.voxels;
+      this.previewLabel = label;
       this.set({
         busy: null,
-        preview: { voxels: r.voxels.length, what: `${this.state.plane} slices ${r.slices[0]}–${r.slices[1]}` },
+        preview: { voxels: r.voxels.length, what: `${this.state.plane} slices ${r.slices[0]}–${r.slices[1]}`, source: 'propagated' },
         notice: SAM_PROPAGATION_CAVEAT,
         warning: r.warning ? `Check this mask: ${r.warning}.` : null,
       });
@@ -186,6 +230,58 @@ export class SamTool {
     }
   }
 
+  /** The 3-D box of two drags, segmented on all three planes in the worker. A refusal keeps the first drag: drag the second again. */
+  private async runBox3d(first: SliceDragMm, second: SliceDragMm): Promise<void> {
+    const seq = ++this.seq;
+    this.set({ busy: '3-D box…', error: null, notice: null, warning: null });
+    try {
+      const backend: BackendPreference = this.deps.studio.getState().backendPreference;
+      const label = this.state.label.value;
+      const { request, reply } = this.deps.client.ask(
+        { type: 'sam-box3d', drags: [first, second], label, backend, adapter: this.state.adapter?.id, decoder: this.state.decoder },
+        (message) => seq === this.seq && this.set({ busy: message }),
+      );
+      this.running = request;
+      const r = await reply;
+      if (seq !== this.seq || r.type !== 'sam-box3d-mask') return;
+      this.firstDrag = undefined;
+      this.box = undefined;
+      this.points = [];
+      this.preview = r.voxels;
+      this.previewLabel = label;
+      this.grid ??= { dims: r.grid.dims, spacing: r.grid.spacing, affine: r.grid.affine as LabelVolume['affine'] };
+      const size = r.lo.map((c, a) => r.hi[a] - c + 1).join(' × ');
+      const scoring = r.anatomy ? "SAM's three planes, the structure's shape prior and an intensity model" : "SAM's three planes alone";
+      this.set({
+        busy: null,
+        firstDrag: null,
+        plane: null,
+        slice: null,
+        hasBox: false,
+        backend: r.backend,
+        preview: { voxels: r.voxels.length, what: `3-D box of ${size} voxels, ${r.slices} slices; ${scoring}; ${this.decoderWords()}`, source: 'box3d' },
+        notice: r.voxels.length === 0 ? 'SAM found nothing in this box.' : SAM_BOX3D_CAVEAT,
+        warning: r.warning ? `Check this mask: ${r.warning}.` : null,
+      });
+      await this.show();
+    } catch (error) {
+      if (seq === this.seq) this.set({ busy: null, error: `The 3-D box failed: ${messageOf(error)}` });
+    }
+  }
+
+  /** Stops what the worker is doing for the tool (propagation, a 3-D box: between slices) or drops the answer awaited; the mask shown before stays. */
+  stop(): void {
+    if (this.running === undefined || !this.state.busy) return;
+    this.deps.client.cancel(this.running);
+    this.running = undefined;
+    this.seq++;
+    this.set({ busy: null, notice: 'Stopped.' });
+  }
+
+  private decoderWords(): string {
+    return this.state.adapter ? `adapter “${this.state.adapter.name}”` : this.state.decoder === 'default' ? 'default decoder' : 'zero-shot decoder';
+  }
+
   /** Writes the mask into the labels with the chosen label. */
   accept(): void {
     if (!this.edits || !this.preview?.length) return;
@@ -193,7 +289,7 @@ export class SamTool {
     this.names.set(label.value, label);
     const changed = this.edits.accept(this.preview, label.value);
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
     this.refreshCounts();
     void this.show();
   }
@@ -202,7 +298,7 @@ export class SamTool {
   clear(): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, busy: null, warning: null });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, busy: null, warning: null });
     void this.show();
   }
 
@@ -232,6 +328,7 @@ export class SamTool {
   private resetPrompt(): void {
     this.points = [];
     this.box = undefined;
+    this.firstDrag = undefined;
     this.preview = null;
   }
 
@@ -242,8 +339,8 @@ export class SamTool {
     this.set({ labels: [...counts].sort((a, b) => a[0] - b[0]).map(([value, voxels]) => ({ ...(this.names.get(value) ?? structureFor(value)), voxels })) });
   }
 
-  /** Puts the labels and the preview in the viewer. */
-  private async show(): Promise<void> {
+  /** Puts the labels and the preview in the viewer; `centre` (world mm) moves the crosshair there. */
+  private async show(centre?: Mm3): Promise<void> {
     if (!this.edits) return;
     const grid = this.gridOf();
     if (!grid) return;
@@ -251,7 +348,7 @@ export class SamTool {
     const infos: LabelInfo[] = [...this.state.labels, ...(this.preview ? [{ value: PREVIEW_VALUE, name: 'SAM mask (not accepted)', rgb: PREVIEW_COLOUR as [number, number, number] }] : [])];
     try {
       const view = denseLabels(shown, infos);
-      await this.deps.viewer.showLabels(this.deps.writeNifti({ ...grid, data: view.data }, { gzip: false }), labelColormap(view.labels), this.deps.studio.getState().overlayOpacity);
+      await this.deps.viewer.showLabels(this.deps.writeNifti({ ...grid, data: view.data }, { gzip: false }), labelColormap(view.labels), this.deps.studio.getState().overlayOpacity, centre);
     } catch (error) {
       this.set({ notice: `The viewer could not show the mask (${messageOf(error)}).` });
     }

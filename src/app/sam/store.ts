@@ -5,8 +5,14 @@ import type { SamDecoderChoice } from '../../sam/default-decoder';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { SAM_STRUCTURES } from './structures';
 
-/** A click adds a point that is inside (include) or outside (exclude) the structure; a drag draws a box. */
-export type PromptMode = 'include' | 'exclude' | 'box';
+/**
+ * A click adds a point that is inside (include) or outside (exclude) the structure; a drag draws
+ * a box on one slice (box), or, on two planes, the two sides of a 3-D box (box3d).
+ */
+export type PromptMode = 'include' | 'exclude' | 'box' | 'box3d';
+
+/** Where the unaccepted mask came from: one slice's prompt, propagation from it, or a 3-D box. */
+export type PreviewSource = 'slice' | 'propagated' | 'box3d';
 
 export interface SamToolState {
   readonly open: boolean;
@@ -17,8 +23,10 @@ export interface SamToolState {
   readonly slice: number | null;
   readonly points: number;
   readonly hasBox: boolean;
+  /** In box3d mode: the plane of the first box, while the second is awaited. */
+  readonly firstDrag: PlaneName | null;
   /** The unaccepted mask: voxels, and where it came from. */
-  readonly preview: { readonly voxels: number; readonly what: string } | null;
+  readonly preview: { readonly voxels: number; readonly what: string; readonly source: PreviewSource } | null;
   readonly busy: string | null;
   readonly backend: string | null;
   readonly error: string | null;
@@ -43,6 +51,7 @@ export const initialSamState: SamToolState = {
   slice: null,
   points: 0,
   hasBox: false,
+  firstDrag: null,
   preview: null,
   busy: null,
   backend: null,

@@ -1,0 +1,102 @@
+/**
+ * The prompt tool's 3-D box, headless: two boxes dragged on two planes, as a studio user
+ * segments a structure in 3-D.
+ *   npm run bench -- sam-box3d [--data <dir with images/ and labels/>] [--subjects a,b] [--second sagittal|axial] [--threads 2]
+ *
+ * For each of the twelve aseg structures: on the coronal slice where the structure is largest,
+ * its bounding rectangle + 2 pixels (the first drag); on the sagittal (or axial) slice where it is
+ * largest, the same (the second drag). Both go, as world millimetres, through the studio worker's
+ * SAM service (src/workers/sam-service.ts), which makes the 3-D box (src/sam/drag-box.ts) and
+ * segments it on all three planes with the shape prior and intensity model where the prior
+ * applies. Dice over the volume, each structure on its own, with the default decoder; whether
+ * the service warned about the mask.
+ * Without --data: the FreeSurfer-labelled subjects (bert's norm.mgz, vxm_subject's t1).
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { applyToPoint } from '../src/core/affine';
+import { caseList } from '../src/cli/eval';
+import { readVolume } from '../src/core/io';
+import type { Volume } from '../src/core/volume';
+import { readBoxPrior, readSamModels } from '../src/sam/model-files-node';
+import { createSamNodeRuntime } from '../src/sam/ort-node';
+import { slicePlane, voxelOfPixel, type PlaneName } from '../src/sam/slice-geometry';
+import { dataDir } from '../src/testing/shared';
+import type { Mm3, SamReply, SliceDragMm } from '../src/workers/sam-protocol';
+import { SamService } from '../src/workers/sam-service';
+import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
+import { diceOfVoxels, largestSliceRect, TWELVE_STRUCTURES, USER_BOX_MARGIN } from './lib/user-boxes';
+
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const dataFolder = option('--data');
+const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(FULLHEAD_SUBJECTS));
+const FIRST: PlaneName = 'coronal';
+const second = (option('--second') ?? 'sagittal') as PlaneName;
+if (second !== 'sagittal' && second !== 'axial') throw new Error('--second must be sagittal or axial');
+const threads = Number(option('--threads') ?? 2);
+
+function read(rel: string): Volume {
+  const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
+  return readVolume(new Uint8Array(readFileSync(path)), rel);
+}
+
+/** The drag a user makes around label `code` on `planeName`: corners of the rectangle on the slice where it is largest, in world mm. */
+function userDrag(image: Volume, labels: Volume, planeName: PlaneName, code: number): SliceDragMm {
+  const plane = slicePlane(image.dims, image.affine, image.spacing, planeName);
+  const { slice, box } = largestSliceRect(plane, labels, code);
+  const mm = (x: number, y: number) => applyToPoint(image.affine, voxelOfPixel(plane, slice, x, y)) as Mm3;
+  return { plane: planeName, start: mm(box.x0, box.y0), end: mm(box.x1, box.y1) };
+}
+
+const models = await readSamModels('default');
+const runtime = await createSamNodeRuntime(models.encoder, models.decoder, { threads });
+let scan: Volume | undefined;
+let last: SamReply | undefined;
+const service = new SamService({ post: (r) => (last = r), scan: () => scan, createRuntime: async () => runtime, boxPrior: async () => readBoxPrior() });
+const started = new Date();
+const load0 = loadavg()[0];
+const rows: string[] = [];
+const means: { subject: string; dice: number; warned: number; anatomy: number; slices: number; seconds: number }[] = [];
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+let request = 0;
+try {
+  for (const subject of subjects) {
+    const [imageRel, labelRel] = dataFolder ? [join('images', subject), join('labels', subject)] : FULLHEAD_SUBJECTS[subject];
+    scan = read(imageRel);
+    const labels = read(labelRel);
+    const t0 = performance.now();
+    const dices: number[] = [];
+    const warned: boolean[] = [];
+    let anatomy = 0, slices = 0;
+    for (const code of Object.keys(TWELVE_STRUCTURES).map(Number)) {
+      const drags = [userDrag(scan, labels, FIRST, code), userDrag(scan, labels, second, code)] as const;
+      await service.handle({ type: 'sam-box3d', request: ++request, drags, label: code, backend: 'wasm' });
+      const r = last!;
+      if (r.type !== 'sam-box3d-mask') throw new Error(`${subject} label ${code}: ${r.type === 'sam-failed' ? r.message : r.type}`);
+      const d = diceOfVoxels(r.voxels, labels.data, code);
+      dices.push(d);
+      warned.push(r.warning !== undefined);
+      anatomy += +r.anatomy;
+      slices += r.slices;
+      console.error(`${subject} ${TWELVE_STRUCTURES[code]}: box ${r.lo.join(',')}–${r.hi.join(',')}, ${r.slices} slices, ${r.anatomy ? 'prior + intensity' : 'SAM alone'}, Dice ${d.toFixed(3)}${r.warning ? `; warned: ${r.warning}` : ''}`);
+    }
+    rows.push(`| ${subject} | ${dices.map((d, i) => `${d.toFixed(3)}${warned[i] ? ' ⚠' : ''}`).join(' | ')} | **${mean(dices).toFixed(3)}** |`);
+    means.push({ subject, dice: mean(dices), warned: warned.filter(Boolean).length, anatomy, slices, seconds: (performance.now() - t0) / 1000 });
+  }
+} finally {
+  await runtime.dispose();
+}
+
+console.log(`## \`npm run bench -- sam-box3d ${args.join(' ')}\` — ${started.toISOString().slice(0, 10)}\n`);
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: the default. Per structure, two drags as the prompt tool takes them: its rectangle + ${USER_BOX_MARGIN} px on the ${FIRST} slice where it is largest, then on the ${second} slice where it is largest; the studio worker's SAM service makes the 3-D box and segments it on all three planes. Dice over the volume, each structure on its own; ⚠: the service warned about the mask.\n`);
+console.log(`| scan | ${Object.values(TWELVE_STRUCTURES).join(' | ')} | mean |`);
+console.log(`|---|${Object.keys(TWELVE_STRUCTURES).map(() => '---:').join('|')}|---:|`);
+for (const r of rows) console.log(r);
+console.log(`\n| scan | mean Dice | warned | scored with the prior | slices prompted | time, s |\n|---|---:|---:|---:|---:|---:|`);
+for (const m of means) console.log(`| ${m.subject} | ${m.dice.toFixed(3)} | ${m.warned} of 12 | ${m.anatomy} of 12 | ${m.slices} | ${m.seconds.toFixed(0)} |`);
+if (means.length > 1) console.log(`\nMean over the scans: **${mean(means.map((m) => m.dice)).toFixed(3)}**.`);

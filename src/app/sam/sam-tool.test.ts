@@ -1,0 +1,150 @@
+/**
+ * The prompt tool's 3-D box flow, with the worker's side answered here (the service itself is
+ * tested on the real model in src/workers/sam-service-box3d.test.ts, the page in e2e/sam.spec.ts):
+ * which requests two drags make, where the crosshair goes, what the panel is told, and Stop.
+ */
+import { describe, expect, it } from 'vitest';
+import { createStore } from 'zustand/vanilla';
+import { writeNifti } from '../../core/io';
+import { SAM_BOX3D_CAVEAT } from '../../sam/caveat';
+import type { Mm3, SamReply, SamRequest } from '../../workers/sam-protocol';
+import type { StudioState } from '../store';
+import { SamTool } from './sam-tool';
+import { initialSamState, type SamToolState } from './store';
+
+type Final = Exclude<SamReply, { type: 'sam-progress' }>;
+const dims = [4, 4, 4] as const;
+const grid = { dims, spacing: [1, 1, 1] as const, affine: Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1) };
+
+function harness() {
+  const asked: { message: Omit<SamRequest, 'request'>; request: number; settle: { resolve: (r: Final) => void; reject: (e: Error) => void } }[] = [];
+  const cancelled: number[] = [];
+  const centres: (Mm3 | undefined)[] = [];
+  let next = 1;
+  const store = createStore<SamToolState>()(() => initialSamState);
+  const tool = new SamTool({
+    client: {
+      ask: (message) => {
+        const request = next++;
+        let settle!: (typeof asked)[number]['settle'];
+        const reply = new Promise<Final>((resolve, reject) => (settle = { resolve, reject }));
+        asked.push({ message, request, settle });
+        return { request, reply };
+      },
+      cancel: (request) => cancelled.push(request),
+    },
+    viewer: {
+      setPromptInput: () => {},
+      showLabels: async (_nifti, _colours, _opacity, centre) => {
+        centres.push(centre);
+      },
+    },
+    studio: { getState: () => ({ scan: { name: 'a.nii.gz', dims }, segmentation: undefined, backendPreference: 'wasm', overlayOpacity: 0.5 }) as unknown as StudioState },
+    store,
+    writeNifti,
+    download: () => {},
+  });
+  const sliceMask = (slice: number): Final => ({ type: 'sam-mask', request: 0, plane: 'coronal', slice, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } });
+  const settled = () => new Promise((r) => setTimeout(r, 0));
+  return { tool, store, asked, cancelled, centres, sliceMask, settled };
+}
+
+const a: Mm3 = [0, 1, 1];
+const b: Mm3 = [2, 1, 3];
+
+describe('SamTool, 3-D box mode', () => {
+  it('answers the first drag on its slice, moves the crosshair to its centre, and sends both drags after a drag on another plane', async () => {
+    const h = harness();
+    h.tool.setMode('box3d');
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    expect(h.asked[0].message).toMatchObject({ type: 'sam-segment', plane: 'coronal', box: { start: a, end: b } });
+    expect(h.store.getState().firstDrag).toBe('coronal');
+    h.asked[0].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    expect(h.centres.at(-1)).toEqual([1, 1, 2]);
+    expect(h.store.getState().preview).toMatchObject({ voxels: 2, source: 'slice' });
+
+    // Another coronal drag replaces the first; a sagittal one completes the box.
+    const c: Mm3 = [0, 1, 0];
+    void h.tool.drag('coronal', c, b);
+    h.asked[1].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    const s0: Mm3 = [1, 0, 1];
+    const s1: Mm3 = [1, 3, 2];
+    void h.tool.drag('sagittal', s0, s1);
+    expect(h.asked[2].message).toEqual({
+      type: 'sam-box3d',
+      drags: [
+        { plane: 'coronal', start: c, end: b },
+        { plane: 'sagittal', start: s0, end: s1 },
+      ],
+      label: 17,
+      backend: 'wasm',
+      adapter: undefined,
+      decoder: 'default',
+    });
+    h.asked[2].settle.resolve({ type: 'sam-box3d-mask', request: 3, voxels: Uint32Array.of(5, 6, 21), lo: [0, 0, 0], hi: [2, 3, 3], slices: 10, anatomy: true, grid, backend: 'wasm' });
+    await h.settled();
+    const state = h.store.getState();
+    expect(state.preview).toEqual({ voxels: 3, what: "3-D box of 3 × 4 × 4 voxels, 10 slices; SAM's three planes, the structure's shape prior and an intensity model; default decoder", source: 'box3d' });
+    expect(state.notice).toBe(SAM_BOX3D_CAVEAT);
+    expect(state.firstDrag).toBeNull();
+    expect(state.warning).toBeNull();
+    // The next drag starts a new box.
+    void h.tool.drag('axial', a, b);
+    expect(h.asked[3].message).toMatchObject({ type: 'sam-segment', plane: 'axial' });
+    expect(h.store.getState().firstDrag).toBe('axial');
+  });
+
+  it('keeps the first drag after a refusal, says why, and shows a warning from the worker in words', async () => {
+    const h = harness();
+    h.tool.setMode('box3d');
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    h.asked[0].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    void h.tool.drag('axial', a, b);
+    h.asked[1].settle.reject(new Error('the two boxes do not meet'));
+    await h.settled();
+    expect(h.store.getState()).toMatchObject({ error: 'The 3-D box failed: the two boxes do not meet', firstDrag: 'coronal', busy: null });
+    void h.tool.drag('sagittal', a, b);
+    expect(h.asked[2].message).toMatchObject({ type: 'sam-box3d', drags: [{ plane: 'coronal' }, { plane: 'sagittal' }] });
+    h.asked[2].settle.resolve({ type: 'sam-box3d-mask', request: 3, voxels: Uint32Array.of(5), lo: [0, 0, 0], hi: [2, 2, 2], slices: 9, anatomy: false, warning: 'box 17 is 3 × 3 × 3 mm', grid, backend: 'wasm' });
+    await h.settled();
+    expect(h.store.getState()).toMatchObject({ warning: 'Check this mask: box 17 is 3 × 3 × 3 mm.', error: null });
+    expect(h.store.getState().preview?.what).toContain("SAM's three planes alone");
+    // Another structure picked for this mask: the warning was about label 17's prior, so it goes, and the panel says what to do.
+    h.tool.setLabel(53);
+    expect(h.store.getState()).toMatchObject({ warning: null, notice: "This mask was made for label 17, with that structure's shape prior; drag the box again to make it for Right-Hippocampus." });
+  });
+
+  it('Stop cancels the 3-D box in the worker, drops its answer, and keeps the first drag', async () => {
+    const h = harness();
+    h.tool.setMode('box3d');
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    h.asked[0].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    void h.tool.drag('sagittal', a, b);
+    expect(h.store.getState().busy).toBe('3-D box…');
+    h.tool.stop();
+    expect(h.cancelled).toEqual([h.asked[1].request]);
+    expect(h.store.getState()).toMatchObject({ busy: null, notice: 'Stopped.', firstDrag: 'coronal' });
+    h.asked[1].settle.reject(new Error('Stopped.'));
+    await h.settled();
+    expect(h.store.getState().error).toBeNull();
+    expect(h.store.getState().preview).toMatchObject({ source: 'slice' });
+  });
+
+  it('ignores clicks, and a mode change drops the first drag', async () => {
+    const h = harness();
+    h.tool.setMode('box3d');
+    h.tool.open();
+    await h.tool.click('coronal', a);
+    expect(h.asked).toHaveLength(0);
+    void h.tool.drag('coronal', a, b);
+    h.tool.setMode('box');
+    expect(h.store.getState().firstDrag).toBeNull();
+  });
+});
