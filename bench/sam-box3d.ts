@@ -12,20 +12,15 @@
  * the service warned about the mask.
  * Without --data: the FreeSurfer-labelled subjects (bert's norm.mgz, vxm_subject's t1).
  */
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
 import { applyToPoint } from '../src/core/affine';
-import { caseList } from '../src/cli/eval';
-import { readVolume } from '../src/core/io';
 import type { Volume } from '../src/core/volume';
 import { readBoxPrior, readSamModels } from '../src/sam/model-files-node';
 import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { slicePlane, voxelOfPixel, type PlaneName } from '../src/sam/slice-geometry';
-import { dataDir } from '../src/testing/shared';
 import type { Mm3, SamReply, SliceDragMm } from '../src/workers/sam-protocol';
 import { SamService } from '../src/workers/sam-service';
-import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
+import { labelledScans } from './lib/fullhead-subjects';
 import { diceOfVoxels, largestSliceRect, TWELVE_STRUCTURES, USER_BOX_MARGIN } from './lib/user-boxes';
 
 const args = process.argv.slice(2);
@@ -33,17 +28,11 @@ const option = (name: string): string | undefined => {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
 };
-const dataFolder = option('--data');
-const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(FULLHEAD_SUBJECTS));
+const scans = labelledScans(option('--data'), option('--subjects'));
 const FIRST: PlaneName = 'coronal';
 const second = (option('--second') ?? 'sagittal') as PlaneName;
 if (second !== 'sagittal' && second !== 'axial') throw new Error('--second must be sagittal or axial');
 const threads = Number(option('--threads') ?? 2);
-
-function read(rel: string): Volume {
-  const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
-  return readVolume(new Uint8Array(readFileSync(path)), rel);
-}
 
 /** The drag a user makes around label `code` on `planeName`: corners of the rectangle on the slice where it is largest, in world mm. */
 function userDrag(image: Volume, labels: Volume, planeName: PlaneName, code: number): SliceDragMm {
@@ -65,10 +54,9 @@ const means: { subject: string; dice: number; warned: number; anatomy: number; s
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 let request = 0;
 try {
-  for (const subject of subjects) {
-    const [imageRel, labelRel] = dataFolder ? [join('images', subject), join('labels', subject)] : FULLHEAD_SUBJECTS[subject];
-    scan = read(imageRel);
-    const labels = read(labelRel);
+  for (const { name: subject, read } of scans) {
+    const { image, labels } = read();
+    scan = image;
     const t0 = performance.now();
     const dices: number[] = [];
     const warned: boolean[] = [];

@@ -11,20 +11,14 @@
  * between structures.
  * Without --data: the FreeSurfer-labelled subjects (bert's norm.mgz, vxm_subject's t1).
  */
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
 import { PROPAGATE_MAX_SLICES } from '../src/app/sam/sam-tool';
-import { caseList } from '../src/cli/eval';
-import { readVolume } from '../src/core/io';
-import type { Volume } from '../src/core/volume';
 import { readBoxPrior, readSamModels } from '../src/sam/model-files-node';
 import { createSamNodeRuntime } from '../src/sam/ort-node';
 import { propagationWarning } from '../src/sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../src/sam/sam-volume';
 import { PLANES, sliceVoxelIndices, type PlaneName } from '../src/sam/slice-geometry';
-import { dataDir } from '../src/testing/shared';
-import { FULLHEAD_SUBJECTS } from './lib/fullhead-subjects';
+import { labelledScans } from './lib/fullhead-subjects';
 import { diceOfVoxels, largestSliceRect, TWELVE_STRUCTURES as STRUCTURES, USER_BOX_MARGIN } from './lib/user-boxes';
 
 const args = process.argv.slice(2);
@@ -32,16 +26,10 @@ const option = (name: string): string | undefined => {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
 };
-const dataFolder = option('--data');
-const subjects = option('--subjects')?.split(',') ?? (dataFolder ? caseList(resolve(dataFolder), undefined, undefined) : Object.keys(FULLHEAD_SUBJECTS));
+const scans = labelledScans(option('--data'), option('--subjects'));
 const planeName = (option('--plane') ?? 'coronal') as PlaneName;
 if (!PLANES.includes(planeName)) throw new Error(`--plane must be one of ${PLANES.join(', ')}`);
 const threads = Number(option('--threads') ?? 2);
-
-function read(rel: string): Volume {
-  const path = dataFolder ? join(resolve(dataFolder), rel) : join(dataDir, 'fullhead_labelled', rel);
-  return readVolume(new Uint8Array(readFileSync(path)), rel);
-}
 
 const prior = readBoxPrior();
 const models = await readSamModels('default');
@@ -51,10 +39,8 @@ const load0 = loadavg()[0];
 const rows: string[] = [];
 const means: { subject: string; dice: number; warned: number; unwarned: number[]; seconds: number }[] = [];
 try {
-  for (const subject of subjects) {
-    const [imageRel, labelRel] = dataFolder ? [join('images', subject), join('labels', subject)] : FULLHEAD_SUBJECTS[subject];
-    const image = read(imageRel);
-    const labels = read(labelRel);
+  for (const { name: subject, read } of scans) {
+    const { image, labels } = read();
     const t0 = performance.now();
     const sam = new SamVolume(image, runtime, { cacheSlices: 512 });
     const { plane } = sam.plane(planeName);

@@ -13,6 +13,8 @@ import { SamTool } from './sam-tool';
 import { initialSamState, type SamToolState } from './store';
 
 type Final = Exclude<SamReply, { type: 'sam-progress' }>;
+const a: Mm3 = [0, 1, 1];
+const b: Mm3 = [2, 1, 3];
 const dims = [4, 4, 4] as const;
 const grid = { dims, spacing: [1, 1, 1] as const, affine: Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1) };
 
@@ -46,11 +48,16 @@ function harness() {
   });
   const sliceMask = (slice: number): Final => ({ type: 'sam-mask', request: 0, plane: 'coronal', slice, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } });
   const settled = () => new Promise((r) => setTimeout(r, 0));
-  return { tool, store, asked, cancelled, centres, sliceMask, settled };
+  /** Opens the tool in box3d mode with a first coronal drag answered. */
+  const firstCoronalDrag = async () => {
+    tool.setMode('box3d');
+    tool.open();
+    void tool.drag('coronal', a, b);
+    asked[0].settle.resolve(sliceMask(1));
+    await settled();
+  };
+  return { tool, store, asked, cancelled, centres, sliceMask, settled, firstCoronalDrag };
 }
-
-const a: Mm3 = [0, 1, 1];
-const b: Mm3 = [2, 1, 3];
 
 describe('SamTool, 3-D box mode', () => {
   it('answers the first drag on its slice, moves the crosshair to its centre, and sends both drags after a drag on another plane', async () => {
@@ -99,11 +106,7 @@ describe('SamTool, 3-D box mode', () => {
 
   it('keeps the first drag after a refusal, says why, and shows a warning from the worker in words', async () => {
     const h = harness();
-    h.tool.setMode('box3d');
-    h.tool.open();
-    void h.tool.drag('coronal', a, b);
-    h.asked[0].settle.resolve(h.sliceMask(1));
-    await h.settled();
+    await h.firstCoronalDrag();
     void h.tool.drag('axial', a, b);
     h.asked[1].settle.reject(new Error('the two boxes do not meet'));
     await h.settled();
@@ -121,11 +124,7 @@ describe('SamTool, 3-D box mode', () => {
 
   it('Stop cancels the 3-D box in the worker, drops its answer, and keeps the first drag', async () => {
     const h = harness();
-    h.tool.setMode('box3d');
-    h.tool.open();
-    void h.tool.drag('coronal', a, b);
-    h.asked[0].settle.resolve(h.sliceMask(1));
-    await h.settled();
+    await h.firstCoronalDrag();
     void h.tool.drag('sagittal', a, b);
     expect(h.store.getState().busy).toBe('3-D box…');
     h.tool.stop();
