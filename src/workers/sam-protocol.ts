@@ -49,6 +49,13 @@ export type SamRequest =
     }
   | { readonly type: 'sam-cancel'; readonly request: number };
 
+/** The open scan's grid, for writing labels on it (voxel → world). */
+export interface ScanGrid {
+  readonly dims: readonly [number, number, number];
+  readonly spacing: readonly [number, number, number];
+  readonly affine: Float64Array;
+}
+
 /** A box dragged on one slice: its plane and two opposite corners. */
 export interface SliceDragMm {
   readonly plane: PlaneName;
@@ -66,7 +73,7 @@ export type SamReply =
       readonly voxels: Uint32Array;
       readonly iou: number;
       /** The scan's grid, for writing the labels (voxel → world). */
-      readonly grid: { readonly dims: readonly [number, number, number]; readonly spacing: readonly [number, number, number]; readonly affine: Float64Array };
+      readonly grid: ScanGrid;
       readonly backend: string;
       readonly timingsMs: { readonly encode: number; readonly decode: number };
     }
@@ -93,7 +100,7 @@ export type SamReply =
       readonly anatomy: boolean;
       /** Why they did not, or why the mask looks implausible, in words. */
       readonly warning?: string;
-      readonly grid: { readonly dims: readonly [number, number, number]; readonly spacing: readonly [number, number, number]; readonly affine: Float64Array };
+      readonly grid: ScanGrid;
       readonly backend: string;
     }
   | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };

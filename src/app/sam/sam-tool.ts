@@ -167,7 +167,7 @@ export class SamTool {
       this.firstDrag = { plane, start, end };
       this.box = { start, end };
       this.set({ firstDrag: plane });
-      await this.run(plane, [0, 1, 2].map((a) => (start[a] + end[a]) / 2) as unknown as Mm3);
+      await this.run(plane, [(start[0] + end[0]) / 2, (start[1] + end[1]) / 2, (start[2] + end[2]) / 2]);
     }
   }
 
