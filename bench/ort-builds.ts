@@ -4,7 +4,7 @@
  * The studio's worker runs wasm sessions on the plain SIMD build (`ortForWasm`) and WebGPU
  * sessions on the WebGPU build (`ortForWebGpu`), whose wasm binary is compiled with asyncify.
  * This times, for each build, session creation (the first one also compiles its wasm module)
- * and the median of N windows, one wasm thread as the worker configures it (`configureOrtWeb`),
+ * and the median of N windows, one wasm thread (`configureOrtWeb`; the worker's count without isolation),
  * and checks that both give the same logits. Node, not a browser: the ratio is what it measures.
  */
 import { cpus, loadavg } from 'node:os';

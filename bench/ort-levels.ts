@@ -1,7 +1,7 @@
 /**
  * onnxruntime-web's wasm session for a shipped model at each graph optimisation level:
  *   npm run bench -- ort-levels [--model swinunetr-fs] [--levels disabled,basic,extended,all]
- * Times session creation and one window (the studio's worker configuration: one wasm thread,
+ * Times session creation and one window (the studio's worker configuration on one wasm thread,
  * `configureOrtWeb`), and compares each level's logits and argmax with 'all' (what the studio
  * uses). In Node, on the build the studio's wasm sessions use (`ortForWasm`), without a
  * browser's scheduling.

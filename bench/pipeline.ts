@@ -8,9 +8,9 @@
  * registration level), crop, segment left, segment right, paste (with the largest component
  * and volumes), total. The model (default: the registry's default trained model) runs on
  *   - cpu: onnxruntime-node on all cores (the CLI's runtime), and
- *   - wasm: onnxruntime-web's wasm provider with one thread, configured exactly as the
- *     studio's worker configures it (`configureOrtWeb`, src/infer/ort-web.ts: one thread, no
- *     cross-origin isolation). It runs in Node: same wasm binary and the same JS pipeline as
+ *   - wasm: onnxruntime-web's wasm provider with one thread, configured as the studio's worker
+ *     configures it on a page without cross-origin isolation (`configureOrtWeb`,
+ *     src/infer/ort-web.ts). It runs in Node: same wasm binary and the same JS pipeline as
  *     in the worker, without a browser's scheduling noise.
  *   - webgpu (only when asked for): onnxruntime-web's WebGPU provider, set up as the studio's
  *     worker sets it up (`createOrtWebBackend` with preference `webgpu`, trial window included), in Node on Dawn

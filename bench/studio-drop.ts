@@ -1,6 +1,6 @@
 /**
  * The studio's whole wait, drop to masks on screen, by stage (issue 13 item 4):
- *   npx vite build && npm run bench -- studio-drop [--reps N] [--scenarios cold-click,warm-click,warm-drop] [--port P] [--no-marks 1 --warm-wait S] [--profile 1]
+ *   npx vite build && npm run bench -- studio-drop [--reps N] [--scenarios cold-click,warm-click,warm-drop] [--threads N] [--port P] [--no-marks 1 --warm-wait S] [--profile 1]
  *
  * Serves the production build (`vite preview`: cross-origin isolated, as shipped) and drives
  * Debian's headless Chromium (/usr/bin/chromium, or SEAHORSE_CHROMIUM; WebGL on SwiftShader,
@@ -16,11 +16,11 @@
  * functions with the most self time (GPU calls such as texSubImage3D wait for the GPU process). On a shared machine the
  * wall times measure the neighbours too, so compare stage shares and ratios within one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeRun, launchChromium, startPreview } from './lib/studio-preview';
 
 const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -29,6 +29,8 @@ const option = (name: string): string | undefined => {
   return at >= 0 ? args[at + 1] : undefined;
 };
 const reps = Number(option('--reps') ?? 1);
+/** The page's `?threads=`: onnxruntime-web's wasm thread count (the studio's own choice when absent). */
+const threads = option('--threads');
 // Not 4190: the Fetch standard lists it as a bad port (ManageSieve), and both Node's fetch and Chromium refuse it.
 const port = Number(option('--port') ?? 4183);
 type Scenario = 'cold-click' | 'warm-click' | 'warm-drop';
@@ -54,28 +56,6 @@ interface Run {
   readonly warmedMs?: number;
   readonly warmup?: Readonly<Record<string, number>>;
   readonly load: readonly [number, number];
-}
-
-async function startPreview(): Promise<ChildProcess> {
-  if (!existsSync(join(root, 'dist', 'index.html'))) throw new Error('dist/ is missing: run `npx vite build` first');
-  const server = spawn(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: root,
-    stdio: 'ignore',
-  });
-  for (let t = 0; t < 120; t++) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/`);
-      if (response.ok) {
-        if (response.headers.get('cross-origin-embedder-policy') !== 'require-corp') throw new Error('the preview server is not cross-origin isolated');
-        return server;
-      }
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('isolated')) throw error;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  server.kill();
-  throw new Error(`vite preview did not answer on port ${port}`);
 }
 
 async function warmedMark(page: Page): Promise<{ at: number; detail: Record<string, number> }> {
@@ -105,7 +85,7 @@ async function runOnce(browser: Browser, scenario: Scenario): Promise<Run> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   const before = loadavg()[0];
-  await page.goto(`http://127.0.0.1:${port}/?backend=wasm`);
+  await page.goto(`http://127.0.0.1:${port}/?backend=wasm${threads ? `&threads=${threads}` : ''}`);
   await page.getByTestId('try-sample').waitFor();
   let warmed: { at: number; detail: Record<string, number> } | undefined;
   if (scenario !== 'cold-click') {
@@ -190,26 +170,12 @@ function printTable(runs: readonly Run[]): void {
   }
 }
 
-const server = await startPreview();
+const server = await startPreview(port);
 let browser: Browser | undefined;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.SEAHORSE_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const gl = await (async () => {
-    const page = await browser.newPage();
-    const renderer = await page.evaluate(() => {
-      const c = document.createElement('canvas').getContext('webgl2');
-      const info = c?.getExtension('WEBGL_debug_renderer_info');
-      return c && info ? String(c.getParameter(info.UNMASKED_RENDERER_WEBGL)) : 'no WebGL2';
-    });
-    await page.close();
-    return renderer;
-  })();
-  const built = statSync(join(root, 'dist', 'index.html')).mtime.toISOString();
-  console.log(`studio-drop: ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`Chromium ${browser.version()} headless, WebGL: ${gl}; build of ${built}; 1440 × 900, ?backend=wasm, sample ${sampleFile.split('/').pop()}`);
+  browser = await launchChromium();
+  console.log(await describeRun('studio-drop', browser));
+  console.log(`1440 × 900, ?backend=wasm${threads ? `&threads=${threads}` : ''}, sample ${sampleFile.split('/').pop()}`);
   const runs: Run[] = [];
   for (let r = 0; r < reps; r++) {
     for (const scenario of scenarios) {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Request } from '@playwright/test';
 import { readVolume } from '../src/core/io';
+import { ortWasmThreads } from '../src/infer/wasm-threads';
 import { hasShared, sharedMissing } from '../src/testing/shared';
 import { dragBox, dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
 
@@ -28,7 +29,12 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await expect(page.getByTestId('sam-mode-box')).toHaveAttribute('aria-checked', 'true');
   await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
-  await expect(page.getByTestId('sam-backend')).toContainText('encoder on wasm');
+  // onnxruntime-web on the page's thread count: the built page is cross-origin isolated, so every core up to four
+  // (the build ships ORT's loader as a file of its own; inlined, its thread workers never start and this line never comes).
+  const where = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+  expect(where.isolated).toBe(true);
+  const threads = ortWasmThreads(where);
+  await expect(page.getByTestId('sam-backend')).toContainText(`encoder on wasm, ${threads === 1 ? '1 thread' : `${threads} threads`} (selected in the settings)`);
   await expect(page.getByTestId('sam-decoder')).toContainText('Decoder: Seahorse default decoder');
   await expect(page.getByTestId('sam-preview')).toContainText('default decoder');
   const previewVoxels = Number((await page.getByTestId('sam-preview').textContent())!.match(/Mask: ([\d,]+)/)![1].replace(/,/g, ''));

@@ -9,6 +9,7 @@ import {
   epochMs,
   type BackendInfo,
   type BackendPreference,
+  type ConfigureRequest,
   type DisplayFile,
   type FailureStage,
   type ModelSource,
@@ -71,9 +72,11 @@ export class InferenceClient {
   /** Counts workers started; a scan opened in an earlier one is gone. */
   generation = 0;
 
+  /** `settings`: posted first to every worker this client starts. */
   constructor(
     private readonly spawn: () => Worker,
     private readonly onDeviceLost: (message: string) => void,
+    private readonly settings: Omit<ConfigureRequest, 'type'> = { wasmThreads: 1 },
   ) {}
 
   /** Parses a scan in the worker (the bytes move there, and come back inflated for the viewer) and keeps it for `segment`. */
@@ -190,6 +193,7 @@ export class InferenceClient {
       event.preventDefault();
       this.crash(event.message || 'it stopped unexpectedly');
     };
+    worker.postMessage({ type: 'configure', ...this.settings } satisfies ConfigureRequest);
     this.worker = worker;
     return worker;
   }

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { writeNifti } from '../core/io';
+import { ortWasmThreads } from '../infer/wasm-threads';
 import type { BackendPreference } from '../workers/protocol';
 import { App } from './App';
 import { adapterStore } from './finetune/adapter-store-page';
@@ -22,16 +23,24 @@ import './styles.css';
 const manifestFiles = import.meta.glob('../../models/*.json', { eager: true, import: 'default' });
 const models = registryModels(manifestFiles);
 
-// `?backend=wasm` forces the CPU path (tests use it); `?model=<id>` picks a model.
+// `?backend=wasm` forces the CPU path (tests use it); `?model=<id>` picks a model; `?threads=<n>` sets
+// the wasm sessions' thread count (benchmarks compare counts).
 const params = new URLSearchParams(window.location.search);
 const asked = params.get('backend');
 const backend: BackendPreference = asked === 'wasm' || asked === 'webgpu' ? asked : 'auto';
 useStudio.setState(initialState(initialModelId(models, params.get('model')), backend));
+const askedThreads = params.get('threads');
+const wasmThreads = ortWasmThreads({
+  isolated: globalThis.crossOriginIsolated,
+  cores: navigator.hardwareConcurrency,
+  ...(askedThreads ? { asked: Number(askedThreads) } : {}),
+});
 
 const viewer = new ScanViewer();
 const client = new InferenceClient(
   () => new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module' }),
   (message) => studio.deviceLost(message),
+  { wasmThreads },
 );
 const studio: Studio = new Studio({
   client,

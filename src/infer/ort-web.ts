@@ -56,27 +56,54 @@ export type OrtBuild = typeof ortCpu;
 export const ortForWebGpu: OrtBuild = ortGpu;
 export const ortForWasm: OrtBuild = ortCpu;
 
-/** Where the bundler put each build's wasm binary (production builds must say so explicitly). */
+/** Where the bundler put each build's files (production builds must say so explicitly). */
 export interface OrtWasmUrls {
   /** `onnxruntime-web/ort-wasm-simd-threaded.wasm?url`: the plain build, for wasm sessions. */
   readonly cpu?: string;
+  /**
+   * `onnxruntime-web/ort-wasm-simd-threaded.mjs?url`: the plain build's loader as a file of its
+   * own. Its thread workers start from the loader's URL; inlined into our worker's bundle, they
+   * would start our worker's code instead and the session would never open.
+   */
+  readonly cpuLoader?: string;
   /** `onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url`: the WebGPU build. */
   readonly webgpu?: string;
 }
 
 /**
- * One-time runtime set-up of both builds: one wasm thread, because threads need cross-origin
- * isolation and a second worker pool beside ours.
+ * One-time runtime set-up of both builds, before any session: where their files are, and one
+ * wasm thread until `setOrtWasmThreads` says more. The WebGPU build keeps one: its CPU kernels
+ * only run the odd node WebGPU lacks.
  */
 export function configureOrtWeb(urls: OrtWasmUrls = {}): void {
-  for (const [build, url] of [
-    [ortForWasm, urls.cpu],
-    [ortForWebGpu, urls.webgpu],
-  ] as const) {
+  for (const build of [ortForWasm, ortForWebGpu]) {
     build.env.wasm.numThreads = 1;
     build.env.logLevel = 'error';
-    if (url) build.env.wasm.wasmPaths = { wasm: url };
   }
+  if (urls.cpu) ortForWasm.env.wasm.wasmPaths = { wasm: urls.cpu, ...(urls.cpuLoader ? { mjs: urls.cpuLoader } : {}) };
+  if (urls.webgpu) ortForWebGpu.env.wasm.wasmPaths = { wasm: urls.webgpu };
+}
+
+/** The wasm sessions' thread count (`ortWasmThreads`); read when the first session starts the runtime. */
+export function setOrtWasmThreads(threads: number): void {
+  ortForWasm.env.wasm.numThreads = threads;
+}
+
+/**
+ * Every wasm session's options. Between operators onnxruntime's pool threads sleep instead of
+ * spinning: on few cores a spinning thread takes the core the page's own work (drawing, the
+ * transfers) needs.
+ */
+export const WASM_SESSION_OPTIONS = {
+  executionProviders: ['wasm'],
+  graphOptimizationLevel: 'all',
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+} as const satisfies ortCpu.InferenceSession.SessionOptions;
+
+/** The wasm sessions' thread count in words ("2 threads"), for the backend lines the studio shows. */
+export function ortWasmThreadsText(): string {
+  const threads = ortForWasm.env.wasm.numThreads ?? 1;
+  return threads === 1 ? '1 thread' : `${threads} threads`;
 }
 
 /**
@@ -243,11 +270,8 @@ export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWe
 }
 
 async function wasmBackend(modelBytes: Uint8Array, reason: string): Promise<OrtWebBackend> {
-  const session = await ortForWasm.InferenceSession.create(modelBytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-  });
-  return sessionBackend('wasm', ortForWasm, session, reason, new Promise<string>(() => undefined));
+  const session = await ortForWasm.InferenceSession.create(modelBytes, WASM_SESSION_OPTIONS);
+  return sessionBackend('wasm', ortForWasm, session, `${reason} (wasm, ${ortWasmThreadsText()})`, new Promise<string>(() => undefined));
 }
 
 function sessionBackend(

@@ -5,7 +5,7 @@
  * (infer/ort-web.ts `webGpuDevice`) is reused. One session runs one call at a time: calls queue.
  */
 import type { InferenceSession } from 'onnxruntime-web/wasm';
-import { inferenceGpu, ortForWasm, ortForWebGpu, type OrtBuild, type OrtWebPreference } from '../infer/ort-web';
+import { inferenceGpu, ortForWasm, ortForWebGpu, ortWasmThreadsText, WASM_SESSION_OPTIONS, type OrtBuild, type OrtWebPreference } from '../infer/ort-web';
 import { encodePrompt } from './prompts';
 import { resizeGeometry } from './preprocess';
 import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } from './runtime';
@@ -20,20 +20,21 @@ interface OpenSession {
   readonly why: string;
 }
 
-async function wasmSession(bytes: Uint8Array, why: string): Promise<OpenSession> {
-  const session = await ortForWasm.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  return { session, ort: ortForWasm, provider: 'wasm', why };
+/** `reason`: why not WebGPU. */
+async function wasmSession(bytes: Uint8Array, reason: string): Promise<OpenSession> {
+  const session = await ortForWasm.InferenceSession.create(bytes, WASM_SESSION_OPTIONS);
+  return { session, ort: ortForWasm, provider: 'wasm', why: `wasm, ${ortWasmThreadsText()} (${reason})` };
 }
 
 async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<OpenSession> {
-  if (preference === 'wasm') return wasmSession(bytes, 'wasm (selected in the settings)');
+  if (preference === 'wasm') return wasmSession(bytes, 'selected in the settings');
   const gpu = await inferenceGpu(preference);
-  if (!gpu.ok) return wasmSession(bytes, `wasm (${gpu.reason})`);
+  if (!gpu.ok) return wasmSession(bytes, gpu.reason);
   try {
     const session = await ortForWebGpu.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device: gpu.device }], graphOptimizationLevel: 'all' });
     return { session, ort: ortForWebGpu, provider: 'webgpu', why: 'WebGPU' };
   } catch (err) {
-    return wasmSession(bytes, `wasm (WebGPU failed: ${err instanceof Error ? err.message : String(err)})`);
+    return wasmSession(bytes, `WebGPU failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -4,9 +4,10 @@
  * and training-protocol.ts). Both services use one GPUDevice: the engine trains on the device
  * that ORT's WebGPU sessions are given.
  */
+import ortCpuLoaderUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
+import { configureOrtWeb, createOrtWebBackend, setOrtWasmThreads } from '../infer/ort-web';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { applySamAdapter } from '../sam/adapter';
 import { BOX_PRIOR_WEB_PATH, decodeBoxPrior, type BoxPrior, type BoxPriorFile } from '../sam/box-prior';
@@ -14,14 +15,14 @@ import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, SAM_DEFAULT_DECODER_W
 import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { createSamWebRuntime } from '../sam/ort-web';
 import { InferenceService, loadTemplateOnce } from './inference-service';
-import type { WorkerReply, WorkerRequest } from './protocol';
+import type { ConfigureRequest, WorkerReply, WorkerRequest } from './protocol';
 import { isSamRequest, type SamReply, type SamRequest } from './sam-protocol';
 import { SamService } from './sam-service';
 import { TrainingService } from './training-service';
 import { ADAPTED_MODEL_PREFIX, isTrainingRequest, type TrainingReply, type TrainingRequest } from './training-protocol';
 import { workerEngine, workerStore } from './training-deps';
 
-configureOrtWeb({ cpu: ortCpuWasmUrl, webgpu: ortWebGpuWasmUrl });
+configureOrtWeb({ cpu: ortCpuWasmUrl, cpuLoader: ortCpuLoaderUrl, webgpu: ortWebGpuWasmUrl });
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -111,9 +112,10 @@ const sam = new SamService({
   boxPrior: loadSamBoxPrior,
 });
 
-self.onmessage = (event: MessageEvent<WorkerRequest | TrainingRequest | SamRequest>) => {
+self.onmessage = (event: MessageEvent<ConfigureRequest | WorkerRequest | TrainingRequest | SamRequest>) => {
   const message = event.data;
-  if (isSamRequest(message)) void sam.handle(message);
+  if (message.type === 'configure') setOrtWasmThreads(message.wasmThreads);
+  else if (isSamRequest(message)) void sam.handle(message);
   else if (isTrainingRequest(message)) void training.handle(message);
   else void service.handle(message);
 };

@@ -108,6 +108,15 @@ export type WorkerRequest =
   | { readonly type: 'cancel'; readonly id: number };
 
 /**
+ * The page's runtime settings, sent first to every new worker, before any session exists:
+ * the thread count of onnxruntime-web's wasm sessions (infer/wasm-threads.ts).
+ */
+export interface ConfigureRequest {
+  readonly type: 'configure';
+  readonly wasmThreads: number;
+}
+
+/**
  * Where a request failed, so the UI can phrase the message. `localise`: the full-head path
  * could not find the hippocampi (not a brain, the brain cut off, a failed registration);
  * `checks`: masks were made but refused by the quality control (core/fullhead/qc.ts).
