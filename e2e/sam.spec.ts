@@ -29,8 +29,7 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await expect(page.getByTestId('sam-mode-box')).toHaveAttribute('aria-checked', 'true');
   await dragBoxInCoronalTile(page);
   await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
-  // onnxruntime-web on the page's thread count: the built page is cross-origin isolated, so every core up to four
-  // (the build ships ORT's loader as a file of its own; inlined, its thread workers never start and this line never comes).
+  // onnxruntime-web on the page's thread count (src/infer/wasm-threads.ts; studio.spec.ts runs the build on two threads).
   const where = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
   expect(where.isolated).toBe(true);
   const threads = ortWasmThreads(where);

@@ -84,12 +84,15 @@ test('segments a real scan on WebGPU: overlay, volumes, export equal to the CLI;
   await expectMaskEqualsCli(page, 'webgpu-then-wasm');
 });
 
-test('?backend=wasm forces the wasm fallback: export equal to the CLI', async ({ page }) => {
-  await openStudio(page, { backend: 'wasm' });
+test('?backend=wasm forces the wasm fallback, here on two onnxruntime threads: export equal to the CLI', async ({ page }) => {
+  // Two threads whatever the cores: the build ships onnxruntime-web's loader as a file of its own, so its thread
+  // workers start (inlined in our worker's bundle they never did, and no session opened).
+  await openStudio(page, { backend: 'wasm', threads: '2' });
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await expect(page.getByRole('combobox', { name: 'Compute backend' })).toHaveValue('wasm');
   await pickFile(page, msdScan);
   expect(await waitForResult(page)).toBe('wasm');
-  await expect(page.getByTestId('backend-reason')).toContainText('wasm was selected');
+  await expect(page.getByTestId('backend-reason')).toContainText('wasm was selected (settings or ?backend=wasm); wasm on 2 threads');
   // The whole wait by stage (issue 13): from the pick to the masks drawn, adding up.
   const stages = await expectWaitLine(page, 'the file was picked');
   expect(stages.has('segmenting')).toBe(true);

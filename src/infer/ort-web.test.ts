@@ -25,7 +25,7 @@ describe.skipIf(!hasShared)(`ORT-web backend in Node ${hasShared ? '' : sharedMi
     const backend = await createOrtWebBackend(model, { preference: 'auto', inputSize: dims, bufferBytes: 0 });
     try {
       expect(backend.name).toBe('wasm');
-      expect(backend.reason).toBe('WebGPU not used: WebGPU is not available in this browser (wasm, 1 thread)');
+      expect(backend.reason).toBe('WebGPU not used: WebGPU is not available in this browser; wasm on 1 thread');
       const logits = await backend.run(floats('input.bin'), dims);
       const reference = floats('logits.bin');
       expect(logits.length).toBe(reference.length);
@@ -48,7 +48,7 @@ describe.skipIf(!hasShared)(`ORT-web backend in Node ${hasShared ? '' : sharedMi
       forcedReason: 'forced by test',
     });
     try {
-      expect(backend).toMatchObject({ name: 'wasm', reason: 'forced by test (wasm, 1 thread)' });
+      expect(backend).toMatchObject({ name: 'wasm', reason: 'forced by test; wasm on 1 thread' });
       const input = floats('input.bin');
       const [a, b] = await Promise.all([backend.run(input, dims), backend.run(input, dims)]);
       expect(b).toEqual(a);

@@ -271,7 +271,7 @@ export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWe
 
 async function wasmBackend(modelBytes: Uint8Array, reason: string): Promise<OrtWebBackend> {
   const session = await ortForWasm.InferenceSession.create(modelBytes, WASM_SESSION_OPTIONS);
-  return sessionBackend('wasm', ortForWasm, session, `${reason} (wasm, ${ortWasmThreadsText()})`, new Promise<string>(() => undefined));
+  return sessionBackend('wasm', ortForWasm, session, `${reason}; wasm on ${ortWasmThreadsText()}`, new Promise<string>(() => undefined));
 }
 
 function sessionBackend(

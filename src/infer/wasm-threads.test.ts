@@ -7,8 +7,10 @@ describe('ortWasmThreads', () => {
     expect(ortWasmThreads({ isolated: false, cores: 8, asked: 4 })).toBe(1);
   });
 
-  it('takes the cores up to the cap on an isolated page', () => {
-    expect(ortWasmThreads({ isolated: true, cores: 2 })).toBe(2);
+  it('leaves one core to the page on an isolated page, up to the cap', () => {
+    expect(ortWasmThreads({ isolated: true, cores: 1 })).toBe(1);
+    expect(ortWasmThreads({ isolated: true, cores: 2 })).toBe(1);
+    expect(ortWasmThreads({ isolated: true, cores: 4 })).toBe(3);
     expect(ortWasmThreads({ isolated: true, cores: 16 })).toBe(MAX_ORT_WASM_THREADS);
     expect(ortWasmThreads({ isolated: true, cores: undefined })).toBe(1);
   });
@@ -17,7 +19,7 @@ describe('ortWasmThreads', () => {
     expect(ortWasmThreads({ isolated: true, cores: 2, asked: 1 })).toBe(1);
     expect(ortWasmThreads({ isolated: true, cores: 2, asked: 3 })).toBe(3);
     expect(ortWasmThreads({ isolated: true, cores: 16, asked: 64 })).toBe(MAX_ORT_WASM_THREADS);
-    expect(ortWasmThreads({ isolated: true, cores: 2, asked: 0 })).toBe(2);
-    expect(ortWasmThreads({ isolated: true, cores: 2, asked: Number.NaN })).toBe(2);
+    expect(ortWasmThreads({ isolated: true, cores: 8, asked: 0 })).toBe(4);
+    expect(ortWasmThreads({ isolated: true, cores: 4, asked: Number.NaN })).toBe(3);
   });
 });

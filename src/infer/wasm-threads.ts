@@ -3,11 +3,12 @@
  * WebAssembly memory, which needs a cross-origin isolated page (COOP/COEP headers); without it
  * there is one thread.
  *
- * Measured on 2 cores (bench/RESULTS.md "onnxruntime-web on the page's wasm threads in the
- * production build"): two threads made the prompt tool's 3-D box 1.6–1.8× faster and the full-head
- * drop about 0.8 s slower (its windows are small). onnxruntime-web's own default,
- * min(4, cores / 2), gives one thread on such a machine, so the studio asks for the cores, up to
- * the same cap of four.
+ * The count is the cores less one, at most four: one core stays with the page's own work and the
+ * rest of the machine. Measured on 2 cores (bench/RESULTS.md "onnxruntime-web on the page's wasm
+ * threads in the production build"): on an idle machine two threads made the prompt tool's 3-D
+ * box 1.6–1.8× faster but the full-head drop about 0.8 s slower, and beside a second busy browser
+ * (the e2e suite) the prompt tool's propagation on two threads ran past its 4-minute bound. A pool
+ * that waits for every thread at each operator is only as fast as its slowest thread.
  */
 export const MAX_ORT_WASM_THREADS = 4;
 
@@ -23,5 +24,5 @@ export interface WasmThreadContext {
 export function ortWasmThreads({ isolated, cores, asked }: WasmThreadContext): number {
   if (!isolated) return 1;
   if (asked !== undefined && Number.isInteger(asked) && asked >= 1) return Math.min(asked, MAX_ORT_WASM_THREADS);
-  return Math.max(1, Math.min(MAX_ORT_WASM_THREADS, cores ?? 1));
+  return Math.max(1, Math.min(MAX_ORT_WASM_THREADS, (cores ?? 1) - 1));
 }
