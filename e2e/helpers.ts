@@ -180,7 +180,7 @@ export async function expectWaitLine(page: Page, start: string): Promise<Map<str
       return [stage![1], Number(stage![2])] as const;
     }),
   );
-  for (const name of ['reading', 'decoding', 'transfers', 'drawing']) expect([...stages.keys()], text).toContain(name);
+  for (const name of ['reading', 'decoding', 'drawing']) expect([...stages.keys()], text).toContain(name);
   const sum = [...stages.values()].reduce((a, b) => a + b, 0);
   expect(Math.abs(sum - Number(total)), `${text}: the stages add up to ${sum.toFixed(2)} s`).toBeLessThanOrEqual(0.05 * (stages.size + 1) + 1e-9);
   if (scanShown !== undefined) expect(Number(scanShown)).toBeLessThanOrEqual(Number(total));

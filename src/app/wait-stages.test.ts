@@ -66,7 +66,27 @@ describe('waitBreakdown', () => {
     const stages = Object.fromEntries(b.stages.map((s) => [s.stage, Math.round(s.ms)]));
     expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);
     expect(stages['showing the scan']).toBe(10); // 8190 → 8200 of the reply's 40 ms wait
-    expect(stages.transfers).toBe(100 - 10);
+    expect(stages['page busy']).toBe(30); // 8200 → 8230: the scan was shown, the page still held
+    expect(stages.transfers).toBe(100 - 10 - 30);
+  });
+
+  it('a reply that waited for a page busy with other work after the scan was shown counts as page busy', () => {
+    const t = timeline(4000);
+    // The worker's stages came to 2450 ms and it replied at 4705; the page's thread took the reply at 8230.
+    const { 'segment left': _l, 'segment right': _r, ...quick } = t.segment.stagesMs;
+    const b = waitBreakdown({ ...t, segment: { ...t.segment, stagesMs: quick, repliedAt: 4705 } });
+    const stages = Object.fromEntries(b.stages.map((s) => [s.stage, Math.round(s.ms)]));
+    expect(sum(b.stages)).toBeCloseTo(b.totalMs, 9);
+    expect(stages['page busy']).toBe(8230 - 4705);
+    expect(stages.transfers).toBe(50 + 25); // the open's 50, the run's 25 before its reply
+    expect(stages['showing the scan']).toBeUndefined();
+  });
+
+  it('a reply taken at once leaves no page busy stage', () => {
+    const t = timeline(4000);
+    const b = waitBreakdown({ ...t, segment: { ...t.segment, repliedAt: 8230 } });
+    expect(b.stages.map((s) => s.stage)).not.toContain('page busy');
+    expect(b.stages.find((s) => s.stage === 'transfers')!.ms).toBe(100);
   });
 
   it('counts the viewer, not the worker, when the scan took longer to show than the masks to compute', () => {

@@ -5,8 +5,9 @@
  * records the times, this only does the arithmetic and the wording.
  *
  * Times are ms on the page's clock (`performance.now()`). The worker reports durations on
- * its own clock; what a round trip took beyond them (posting the message, the reply waiting
- * for a busy page) counts as `transfers`. After the worker has read the scan, the viewer
+ * its own clock and when it replied. A reply that waited for the page's thread, held by other
+ * work (on a software WebGL, the viewer's drawing), counts as `page busy`; the rest of a round
+ * trip beyond the worker's stages counts as `transfers`. After the worker has read the scan, the viewer
  * loads it while the worker segments: the later of the two is the one the user waited for,
  * and only that one is counted (the other ran beside it).
  */
@@ -46,11 +47,12 @@ export type WaitStage =
   | 'segmenting'
   | 'pasting and checks'
   | 'transfers'
+  | 'page busy'
   | 'drawing'
   | 'other';
 
 /** Display order. */
-const ORDER: readonly WaitStage[] = ['reading', 'decoding', 'warm-up wait', 'showing the scan', 'localising', 'segmenting', 'pasting and checks', 'transfers', 'drawing', 'other'];
+const ORDER: readonly WaitStage[] = ['reading', 'decoding', 'warm-up wait', 'showing the scan', 'localising', 'segmenting', 'pasting and checks', 'transfers', 'page busy', 'drawing', 'other'];
 
 /**
  * The worker's stage names (src/workers/inference-service.ts, and the pipelines' `timingsMs`:
@@ -113,13 +115,19 @@ export function waitBreakdown(t: WaitTimeline): WaitBreakdown {
       inWorker += take;
     }
     let transfers = roundTrip - inWorker;
-    // A reply that came while the page was loading the scan into the viewer (NiiVue waits for
-    // the GPU with the page's thread) waited for that, not for a transfer.
-    if (pageBusy && w.repliedAt !== undefined) {
-      const waited = Math.min(w.arrivedAt, pageBusy[1]) - Math.max(w.repliedAt, pageBusy[0]);
-      const busy = Math.min(Math.max(0, waited), transfers);
-      add('showing the scan', busy);
-      transfers -= busy;
+    if (w.repliedAt !== undefined) {
+      // A reply that came while the page was loading the scan into the viewer (NiiVue waits for
+      // the GPU with the page's thread) waited for that, not for a transfer.
+      if (pageBusy) {
+        const waited = Math.min(w.arrivedAt, pageBusy[1]) - Math.max(w.repliedAt, pageBusy[0]);
+        const loading = Math.min(Math.max(0, waited), transfers);
+        add('showing the scan', loading);
+        transfers -= loading;
+      }
+      // The rest of the time between the reply and its arrival, the page's thread was busy elsewhere.
+      const held = Math.min(Math.max(0, w.arrivedAt - Math.max(w.repliedAt, pageBusy?.[1] ?? -Infinity, at)), transfers);
+      add('page busy', held);
+      transfers -= held;
     }
     add('transfers', transfers);
     at = Math.max(at, w.arrivedAt);
