@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareForWeb } from '../onnx';
 import { fixturesDir, hasShared, sharedMissing } from '../testing/shared';
-import { bufferShortfall, configureOrtWeb, inferenceGpu, createOrtWebBackend, largestBufferBytes, probeWebGpu } from './ort-web';
+import { bufferShortfall, configureOrtWeb, inferenceGpu, createOrtWebBackend, largestBufferBytes, ortWasmThreadsText, probeWebGpu, setOrtWasmThreads } from './ort-web';
 
 const dir = join(fixturesDir, 'unetr_tiny');
 const dims = [32, 32, 32] as const;
@@ -55,6 +55,14 @@ describe.skipIf(!hasShared)(`ORT-web backend in Node ${hasShared ? '' : sharedMi
     } finally {
       await backend.dispose();
     }
+  });
+
+  it('refuses a new wasm thread count once a session has started the runtime, keeps the same one', async () => {
+    const backend = await createOrtWebBackend(model, { preference: 'wasm', inputSize: dims, bufferBytes: 0 });
+    await backend.dispose();
+    expect(() => setOrtWasmThreads(2)).toThrow(/already runs on 1 thread\(s\): set the thread count \(2\) before the first session/);
+    expect(() => setOrtWasmThreads(1)).not.toThrow();
+    expect(ortWasmThreadsText()).toBe('1 thread');
   });
 });
 

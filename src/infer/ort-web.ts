@@ -84,21 +84,38 @@ export function configureOrtWeb(urls: OrtWasmUrls = {}): void {
   if (urls.webgpu) ortForWebGpu.env.wasm.wasmPaths = { wasm: urls.webgpu };
 }
 
-/** The wasm sessions' thread count (`ortWasmThreads`); read when the first session starts the runtime. */
-export function setOrtWasmThreads(threads: number): void {
-  ortForWasm.env.wasm.numThreads = threads;
-}
-
 /**
  * Every wasm session's options. Between operators onnxruntime's pool threads sleep instead of
  * spinning: on few cores a spinning thread takes the core the page's own work (drawing, the
  * transfers) needs.
  */
-export const WASM_SESSION_OPTIONS = {
+const WASM_SESSION_OPTIONS = {
   executionProviders: ['wasm'],
   graphOptimizationLevel: 'all',
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 } as const satisfies ortCpu.InferenceSession.SessionOptions;
+
+/** Set by the first wasm session: onnxruntime-web has read its thread count and keeps it. */
+let wasmRuntimeStarted = false;
+
+/**
+ * The wasm sessions' thread count (`ortWasmThreads`). onnxruntime-web reads it once, when the
+ * first wasm session starts its runtime; a different count after that would be ignored, so it
+ * is refused.
+ */
+export function setOrtWasmThreads(threads: number): void {
+  const current = ortForWasm.env.wasm.numThreads ?? 1;
+  if (wasmRuntimeStarted && threads !== current) {
+    throw new Error(`onnxruntime-web's wasm runtime already runs on ${current} thread(s): set the thread count (${threads}) before the first session.`);
+  }
+  ortForWasm.env.wasm.numThreads = threads;
+}
+
+/** A session on the plain wasm build, with every wasm session's options. */
+export function createWasmSession(bytes: Uint8Array): Promise<ortCpu.InferenceSession> {
+  wasmRuntimeStarted = true;
+  return ortForWasm.InferenceSession.create(bytes, WASM_SESSION_OPTIONS);
+}
 
 /** The wasm sessions' thread count in words ("2 threads"), for the backend lines the studio shows. */
 export function ortWasmThreadsText(): string {
@@ -270,7 +287,7 @@ export async function createOrtWebBackend(modelBytes: Uint8Array, options: OrtWe
 }
 
 async function wasmBackend(modelBytes: Uint8Array, reason: string): Promise<OrtWebBackend> {
-  const session = await ortForWasm.InferenceSession.create(modelBytes, WASM_SESSION_OPTIONS);
+  const session = await createWasmSession(modelBytes);
   return sessionBackend('wasm', ortForWasm, session, `${reason}; wasm on ${ortWasmThreadsText()}`, new Promise<string>(() => undefined));
 }
 

@@ -5,7 +5,7 @@
  * (infer/ort-web.ts `webGpuDevice`) is reused. One session runs one call at a time: calls queue.
  */
 import type { InferenceSession } from 'onnxruntime-web/wasm';
-import { inferenceGpu, ortForWasm, ortForWebGpu, ortWasmThreadsText, WASM_SESSION_OPTIONS, type OrtBuild, type OrtWebPreference } from '../infer/ort-web';
+import { createWasmSession, inferenceGpu, ortForWasm, ortForWebGpu, ortWasmThreadsText, type OrtBuild, type OrtWebPreference } from '../infer/ort-web';
 import { encodePrompt } from './prompts';
 import { resizeGeometry } from './preprocess';
 import { checkSamInterface, decoderFeeds, SAM_EMBEDDING_SIZE, type SamRuntime } from './runtime';
@@ -22,7 +22,7 @@ interface OpenSession {
 
 /** `reason`: why not WebGPU. */
 async function wasmSession(bytes: Uint8Array, reason: string): Promise<OpenSession> {
-  const session = await ortForWasm.InferenceSession.create(bytes, WASM_SESSION_OPTIONS);
+  const session = await createWasmSession(bytes);
   return { session, ort: ortForWasm, provider: 'wasm', why: `wasm, ${ortWasmThreadsText()} (${reason})` };
 }
 

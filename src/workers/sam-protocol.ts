@@ -4,6 +4,7 @@
  * Positions travel in world RAS millimetres (what the viewer reports); the worker turns them
  * into voxels of the open scan, so the page never needs the scan's affine.
  */
+import type { Volume } from '../core/volume';
 import type { SamDecoderChoice } from '../sam/default-decoder';
 import type { PlaneName } from '../sam/slice-geometry';
 import type { BackendPreference } from './protocol';
@@ -49,12 +50,8 @@ export type SamRequest =
     }
   | { readonly type: 'sam-cancel'; readonly request: number };
 
-/** The open scan's grid, for writing labels on it (voxel → world). */
-export interface ScanGrid {
-  readonly dims: readonly [number, number, number];
-  readonly spacing: readonly [number, number, number];
-  readonly affine: Float64Array;
-}
+/** The open scan's grid, for writing labels on it (voxel → world RAS mm). */
+export type ScanGrid = Omit<Volume, 'data'>;
 
 /** A box dragged on one slice: its plane and two opposite corners. */
 export interface SliceDragMm {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createStore } from 'zustand/vanilla';
 import { writeNifti } from '../../core/io';
+import { identity4 } from '../../core/volume';
 import { SAM_BOX3D_CAVEAT } from '../../sam/caveat';
 import type { Mm3, SamReply, SamRequest } from '../../workers/sam-protocol';
 import type { StudioState } from '../store';
@@ -16,7 +17,7 @@ type Final = Exclude<SamReply, { type: 'sam-progress' }>;
 const a: Mm3 = [0, 1, 1];
 const b: Mm3 = [2, 1, 3];
 const dims = [4, 4, 4] as const;
-const grid = { dims, spacing: [1, 1, 1] as const, affine: Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1) };
+const grid = { dims, spacing: [1, 1, 1] as const, affine: identity4() };
 
 function harness() {
   const asked: { message: Omit<SamRequest, 'request'>; request: number; settle: { resolve: (r: Final) => void; reject: (e: Error) => void } }[] = [];

@@ -7,12 +7,11 @@
  */
 import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
-import type { LabelVolume } from '../../core/volume';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { SAM_BOX3D_CAVEAT, SAM_PROPAGATION_CAVEAT } from '../../sam/caveat';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference } from '../../workers/protocol';
-import type { Mm3, SliceDragMm } from '../../workers/sam-protocol';
+import type { Mm3, ScanGrid, SliceDragMm } from '../../workers/sam-protocol';
 import { scanStem } from '../files';
 import { denseLabels, labelColormap } from '../label-colormap';
 import type { StudioState } from '../store';
@@ -36,7 +35,7 @@ export interface SamToolDeps {
 
 export class SamTool {
   private edits: LabelEdits | undefined;
-  private grid: Omit<LabelVolume, 'data'> | undefined;
+  private grid: ScanGrid | undefined;
   private names = new Map<number, LabelInfo>();
   private points: { mm: Mm3; positive: boolean }[] = [];
   private box: { start: Mm3; end: Mm3 } | undefined;
@@ -188,7 +187,7 @@ export class SamTool {
         if (this.box && this.points.length && !r.voxels.length) this.box = undefined;
       }
       this.preview = r.voxels;
-      this.grid ??= { dims: r.grid.dims, spacing: r.grid.spacing, affine: r.grid.affine as LabelVolume['affine'] };
+      this.grid ??= r.grid;
       this.set({
         busy: null,
         slice: r.slice,
@@ -249,7 +248,7 @@ export class SamTool {
       this.points = [];
       this.preview = r.voxels;
       this.previewLabel = label;
-      this.grid ??= { dims: r.grid.dims, spacing: r.grid.spacing, affine: r.grid.affine as LabelVolume['affine'] };
+      this.grid ??= r.grid;
       const size = r.lo.map((c, a) => r.hi[a] - c + 1).join(' × ');
       const scoring = r.anatomy ? "SAM's three planes, the structure's shape prior and an intensity model" : "SAM's three planes alone";
       this.set({
@@ -321,7 +320,7 @@ export class SamTool {
   }
 
   /** The scan's grid: the studio's masks carry it, else the first SAM answer does. */
-  private gridOf(): Omit<LabelVolume, 'data'> | undefined {
+  private gridOf(): ScanGrid | undefined {
     return this.grid;
   }
 
