@@ -1,11 +1,12 @@
 /**
- * The prompt tool's 3-D box, headless: two boxes dragged on two planes, as a studio user
+ * The prompt tool's 3-D box, headless: boxes dragged on two (or three) planes, as a studio user
  * segments a structure in 3-D.
- *   npm run bench -- sam-box3d [--data <dir with images/ and labels/>] [--subjects a,b] [--second sagittal|axial] [--threads 2]
+ *   npm run bench -- sam-box3d [--data <dir with images/ and labels/>] [--subjects a,b] [--second sagittal|axial] [--views 2|3] [--threads 2]
  *
  * For each of the twelve aseg structures: on the coronal slice where the structure is largest,
  * its bounding rectangle + 2 pixels (the first drag); on the sagittal (or axial) slice where it is
- * largest, the same (the second drag). Both go, as world millimetres, through the studio worker's
+ * largest, the same (the second drag); with `--views 3`, also on the axial slice where it is largest
+ * (the third). They go, as world millimetres, through the studio worker's
  * SAM service (src/workers/sam-service.ts), which makes the 3-D box (src/sam/drag-box.ts) and
  * segments it on all three planes with the shape prior and intensity model where the prior
  * applies. Dice over the volume, each structure on its own, with the default decoder; whether
@@ -32,6 +33,10 @@ const scans = labelledScans(option('--data'), option('--subjects'));
 const FIRST: PlaneName = 'coronal';
 const second = (option('--second') ?? 'sagittal') as PlaneName;
 if (second !== 'sagittal' && second !== 'axial') throw new Error('--second must be sagittal or axial');
+const views = Number(option('--views') ?? 2);
+if (views !== 2 && views !== 3) throw new Error('--views must be 2 or 3');
+/** The planes dragged on, in order. */
+const planes: readonly PlaneName[] = views === 3 ? [FIRST, 'sagittal', 'axial'] : [FIRST, second];
 const threads = Number(option('--threads') ?? 2);
 
 /** The drag a user makes around label `code` on `planeName`: corners of the rectangle on the slice where it is largest, in world mm. */
@@ -62,7 +67,7 @@ try {
     const warned: boolean[] = [];
     let anatomy = 0, slices = 0;
     for (const code of Object.keys(TWELVE_STRUCTURES).map(Number)) {
-      const drags = [userDrag(scan, labels, FIRST, code), userDrag(scan, labels, second, code)] as const;
+      const drags = planes.map((p) => userDrag(image, labels, p, code));
       await service.handle({ type: 'sam-box3d', request: ++request, drags, label: code, backend: 'wasm' });
       const r = last!;
       if (r.type !== 'sam-box3d-mask') throw new Error(`${subject} label ${code}: ${r.type === 'sam-failed' ? r.message : r.type}`);
@@ -81,7 +86,7 @@ try {
 }
 
 console.log(`## \`npm run bench -- sam-box3d ${args.join(' ')}\` — ${started.toISOString().slice(0, 10)}\n`);
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: the default. Per structure, two drags as the prompt tool takes them: its rectangle + ${USER_BOX_MARGIN} px on the ${FIRST} slice where it is largest, then on the ${second} slice where it is largest; the studio worker's SAM service makes the 3-D box and segments it on all three planes. Dice over the volume, each structure on its own; ⚠: the service warned about the mask.\n`);
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; onnxruntime-node CPU, ${threads} threads. Decoder: the default. Per structure, ${views} drags as the prompt tool takes them: its rectangle + ${USER_BOX_MARGIN} px on the ${planes.join(', then the ')} slice where it is largest; the studio worker's SAM service makes the 3-D box and segments it on all three planes. Dice over the volume, each structure on its own; ⚠: the service warned about the mask.\n`);
 console.log(`| scan | ${Object.values(TWELVE_STRUCTURES).join(' | ')} | mean |`);
 console.log(`|---|${Object.keys(TWELVE_STRUCTURES).map(() => '---:').join('|')}|---:|`);
 for (const r of rows) console.log(r);

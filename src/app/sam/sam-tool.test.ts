@@ -1,13 +1,13 @@
 /**
  * The prompt tool's 3-D box flow, with the worker's side answered here (the service itself is
  * tested on the real model in src/workers/sam-service-box3d.test.ts, the page in e2e/sam.spec.ts):
- * which requests two drags make, where the crosshair goes, what the panel is told, and Stop.
+ * which requests two or three drags make, where the crosshair goes, what the panel is told, and Stop.
  */
 import { describe, expect, it } from 'vitest';
 import { createStore } from 'zustand/vanilla';
 import { writeNifti } from '../../core/io';
 import { identity4 } from '../../core/volume';
-import { SAM_BOX3D_CAVEAT } from '../../sam/caveat';
+import { samBox3dCaveat } from '../../sam/caveat';
 import type { Mm3, SamReply, SamRequest } from '../../workers/sam-protocol';
 import type { StudioState } from '../store';
 import { SamTool } from './sam-tool';
@@ -52,6 +52,7 @@ function harness() {
   /** Opens the tool in box3d mode with a first coronal drag answered. */
   const firstCoronalDrag = async () => {
     tool.setMode('box3d');
+    tool.setBox3dViews(2);
     tool.open();
     void tool.drag('coronal', a, b);
     asked[0].settle.resolve(sliceMask(1));
@@ -60,14 +61,15 @@ function harness() {
   return { tool, store, asked, cancelled, centres, sliceMask, settled, firstCoronalDrag };
 }
 
-describe('SamTool, 3-D box mode', () => {
+describe('SamTool, 3-D box mode, two views', () => {
   it('answers the first drag on its slice, moves the crosshair to its centre, and sends both drags after a drag on another plane', async () => {
     const h = harness();
     h.tool.setMode('box3d');
+    h.tool.setBox3dViews(2);
     h.tool.open();
     void h.tool.drag('coronal', a, b);
     expect(h.asked[0].message).toMatchObject({ type: 'sam-segment', plane: 'coronal', box: { start: a, end: b } });
-    expect(h.store.getState().firstDrag).toBe('coronal');
+    expect(h.store.getState().dragged).toEqual(['coronal']);
     h.asked[0].settle.resolve(h.sliceMask(1));
     await h.settled();
     expect(h.centres.at(-1)).toEqual([1, 1, 2]);
@@ -96,13 +98,13 @@ describe('SamTool, 3-D box mode', () => {
     await h.settled();
     const state = h.store.getState();
     expect(state.preview).toEqual({ voxels: 3, what: "3-D box of 3 × 4 × 4 voxels, 10 slices; SAM's three planes, the structure's shape prior and an intensity model; default decoder", source: 'box3d' });
-    expect(state.notice).toBe(SAM_BOX3D_CAVEAT);
-    expect(state.firstDrag).toBeNull();
+    expect(state.notice).toBe(samBox3dCaveat(2));
+    expect(state.dragged).toEqual([]);
     expect(state.warning).toBeNull();
     // The next drag starts a new box.
     void h.tool.drag('axial', a, b);
     expect(h.asked[3].message).toMatchObject({ type: 'sam-segment', plane: 'axial' });
-    expect(h.store.getState().firstDrag).toBe('axial');
+    expect(h.store.getState().dragged).toEqual(['axial']);
   });
 
   it('keeps the first drag after a refusal, says why, and shows a warning from the worker in words', async () => {
@@ -111,7 +113,7 @@ describe('SamTool, 3-D box mode', () => {
     void h.tool.drag('axial', a, b);
     h.asked[1].settle.reject(new Error('the two boxes do not meet'));
     await h.settled();
-    expect(h.store.getState()).toMatchObject({ error: 'The 3-D box failed: the two boxes do not meet', firstDrag: 'coronal', busy: null });
+    expect(h.store.getState()).toMatchObject({ error: 'The 3-D box failed: the two boxes do not meet', dragged: ['coronal'], busy: null });
     void h.tool.drag('sagittal', a, b);
     expect(h.asked[2].message).toMatchObject({ type: 'sam-box3d', drags: [{ plane: 'coronal' }, { plane: 'sagittal' }] });
     h.asked[2].settle.resolve({ type: 'sam-box3d-mask', request: 3, voxels: Uint32Array.of(5), lo: [0, 0, 0], hi: [2, 2, 2], slices: 9, anatomy: false, warning: 'box 17 is 3 × 3 × 3 mm', grid, backend: 'wasm' });
@@ -130,7 +132,7 @@ describe('SamTool, 3-D box mode', () => {
     expect(h.store.getState().busy).toBe('3-D box…');
     h.tool.stop();
     expect(h.cancelled).toEqual([h.asked[1].request]);
-    expect(h.store.getState()).toMatchObject({ busy: null, notice: 'Stopped.', firstDrag: 'coronal' });
+    expect(h.store.getState()).toMatchObject({ busy: null, notice: 'Stopped.', dragged: ['coronal'] });
     h.asked[1].settle.reject(new Error('Stopped.'));
     await h.settled();
     expect(h.store.getState().error).toBeNull();
@@ -140,11 +142,71 @@ describe('SamTool, 3-D box mode', () => {
   it('ignores clicks, and a mode change drops the first drag', async () => {
     const h = harness();
     h.tool.setMode('box3d');
+    h.tool.setBox3dViews(2);
     h.tool.open();
     await h.tool.click('coronal', a);
     expect(h.asked).toHaveLength(0);
     void h.tool.drag('coronal', a, b);
     h.tool.setMode('box');
-    expect(h.store.getState().firstDrag).toBeNull();
+    expect(h.store.getState().dragged).toEqual([]);
+  });
+});
+
+describe('SamTool, 3-D box mode, three views', () => {
+  it('is the default; answers the first two drags on their slices, each moving the crosshair, and sends all three after the third', async () => {
+    const h = harness();
+    expect(h.store.getState().box3dViews).toBe(3);
+    h.tool.setMode('box3d');
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    h.asked[0].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    const s0: Mm3 = [1, 0, 1];
+    const s1: Mm3 = [1, 4, 3];
+    void h.tool.drag('sagittal', s0, s1);
+    expect(h.asked[1].message).toMatchObject({ type: 'sam-segment', plane: 'sagittal', box: { start: s0, end: s1 } });
+    expect(h.store.getState().dragged).toEqual(['coronal', 'sagittal']);
+    h.asked[1].settle.resolve(h.sliceMask(2));
+    await h.settled();
+    expect(h.centres.at(-1)).toEqual([1, 2, 2]);
+    // A second sagittal drag replaces the sagittal one; the axial drag completes the box.
+    void h.tool.drag('sagittal', s0, b);
+    h.asked[2].settle.resolve(h.sliceMask(2));
+    await h.settled();
+    expect(h.store.getState().dragged).toEqual(['coronal', 'sagittal']);
+    void h.tool.drag('axial', a, s1);
+    expect(h.asked[3].message).toMatchObject({
+      type: 'sam-box3d',
+      drags: [
+        { plane: 'coronal', start: a, end: b },
+        { plane: 'sagittal', start: s0, end: b },
+        { plane: 'axial', start: a, end: s1 },
+      ],
+    });
+    h.asked[3].settle.resolve({ type: 'sam-box3d-mask', request: 4, voxels: Uint32Array.of(5, 6), lo: [0, 0, 0], hi: [2, 3, 3], slices: 10, anatomy: true, grid, backend: 'wasm' });
+    await h.settled();
+    expect(h.store.getState()).toMatchObject({ dragged: [], preview: { voxels: 2, source: 'box3d' }, notice: samBox3dCaveat(3) });
+  });
+
+  it('a drag on the first plane starts the box again; choosing two views with two drags made drops them', async () => {
+    const h = harness();
+    h.tool.setMode('box3d');
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    h.asked[0].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    void h.tool.drag('axial', a, b);
+    h.asked[1].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    void h.tool.drag('coronal', a, b);
+    expect(h.asked[2].message).toMatchObject({ type: 'sam-segment', plane: 'coronal' });
+    expect(h.store.getState().dragged).toEqual(['coronal']);
+    h.asked[2].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    void h.tool.drag('axial', a, b);
+    h.asked[3].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    h.tool.setBox3dViews(2);
+    expect(h.store.getState()).toMatchObject({ box3dViews: 2, dragged: [] });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The prompt tool's actions: clicks and drags on the viewer become SAM prompts in the worker,
- * the mask shows at once over the labels, propagation extends it, two drags on two planes make a
+ * the mask shows at once over the labels, propagation extends it, drags on two or three planes make a
  * 3-D box segmented on all three planes, and accepted masks go into a
  * working label volume (started from the studio's masks, so SAM corrects or adds to them) with
  * undo and export. Every failure ends as a message; the studio keeps working.
@@ -8,7 +8,7 @@
 import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { PlaneName } from '../../sam/slice-geometry';
-import { SAM_BOX3D_CAVEAT, SAM_PROPAGATION_CAVEAT } from '../../sam/caveat';
+import { SAM_PROPAGATION_CAVEAT, samBox3dCaveat } from '../../sam/caveat';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference } from '../../workers/protocol';
 import type { Mm3, ScanGrid, SliceDragMm } from '../../workers/sam-protocol';
@@ -39,8 +39,8 @@ export class SamTool {
   private names = new Map<number, LabelInfo>();
   private points: { mm: Mm3; positive: boolean }[] = [];
   private box: { start: Mm3; end: Mm3 } | undefined;
-  /** In box3d mode, the first box, until the second comes on another plane. */
-  private firstDrag: SliceDragMm | undefined;
+  /** In box3d mode, the boxes dragged so far, one per plane, until there are `box3dViews`. */
+  private drags: SliceDragMm[] = [];
   private preview: Uint32Array | null = null;
   /** The label a propagated or 3-D box mask was made for (its extent check, its shape prior). */
   private previewLabel: number | undefined;
@@ -72,7 +72,7 @@ export class SamTool {
     this.edits = new LabelEdits(labels ? labels.data.slice() : new Uint8Array(size));
     this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
     this.resetPrompt();
-    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, adapter: this.state.adapter, decoder: this.state.decoder });
+    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, box3dViews: this.state.box3dViews, adapter: this.state.adapter, decoder: this.state.decoder });
     this.bindViewer(this.state.mode);
     this.refreshCounts();
     void this.show();
@@ -87,9 +87,9 @@ export class SamTool {
   }
 
   setMode(mode: PromptMode): void {
-    if (mode !== this.state.mode && this.firstDrag) {
-      this.firstDrag = undefined;
-      this.set({ firstDrag: null });
+    if (mode !== this.state.mode && this.drags.length) {
+      this.drags = [];
+      this.set({ dragged: [] });
     }
     this.set({ mode });
     if (this.state.open) this.bindViewer(mode);
@@ -135,7 +135,7 @@ export class SamTool {
   private switchModel(model: Partial<Pick<SamToolState, 'adapter' | 'decoder'>>, notice: string): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, busy: null, error: null, notice });
+    this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], busy: null, error: null, notice });
     void this.show();
   }
 
@@ -148,10 +148,22 @@ export class SamTool {
   }
 
   /**
-   * A drag on a slice. Box mode: the box (it replaces the previous one). Box3d mode: the first
-   * drag is answered on its slice, and the crosshair moves to its centre so that the other
-   * views cut through the structure; a drag on another plane completes the 3-D box, one on the
-   * same plane replaces the first.
+   * How many views a 3-D box takes: with 3 every axis is crossed by two drags, and the box needs
+   * no widening. Drags already made for the next box are kept while they are fewer.
+   */
+  setBox3dViews(views: 2 | 3): void {
+    this.set({ box3dViews: views });
+    if (this.drags.length >= views) {
+      this.drags = [];
+      this.set({ dragged: [] });
+    }
+  }
+
+  /**
+   * A drag on a slice. Box mode: the box (it replaces the previous one). Box3d mode: each drag
+   * but the last is answered on its slice, and the crosshair moves to its centre so that the
+   * other views cut through the structure; the drag that makes `box3dViews` planes completes the
+   * 3-D box. A drag on a plane already dragged replaces that drag and the ones after it.
    */
   async drag(plane: PlaneName, start: Mm3, end: Mm3): Promise<void> {
     if (!this.state.open) return;
@@ -160,12 +172,14 @@ export class SamTool {
       this.box = { start, end };
       await this.run(plane);
     } else if (this.state.mode === 'box3d') {
-      const first = this.firstDrag;
-      if (first && first.plane !== plane) return this.runBox3d(first, { plane, start, end });
+      const same = this.drags.findIndex((d) => d.plane === plane);
+      const kept = same < 0 ? this.drags : this.drags.slice(0, same);
+      const drags = [...kept, { plane, start, end }];
+      if (drags.length >= this.state.box3dViews) return this.runBox3d(drags);
       this.resetPrompt();
-      this.firstDrag = { plane, start, end };
+      this.drags = drags;
       this.box = { start, end };
-      this.set({ firstDrag: plane });
+      this.set({ dragged: drags.map((d) => d.plane) });
       await this.run(plane, [(start[0] + end[0]) / 2, (start[1] + end[1]) / 2, (start[2] + end[2]) / 2]);
     }
   }
@@ -229,21 +243,21 @@ export class SamTool {
     }
   }
 
-  /** The 3-D box of two drags, segmented on all three planes in the worker. A refusal keeps the first drag: drag the second again. */
-  private async runBox3d(first: SliceDragMm, second: SliceDragMm): Promise<void> {
+  /** The 3-D box of the drags, segmented on all three planes in the worker. A refusal keeps the drags before the last: drag the last again. */
+  private async runBox3d(drags: readonly SliceDragMm[]): Promise<void> {
     const seq = ++this.seq;
     this.set({ busy: '3-D box…', error: null, notice: null, warning: null });
     try {
       const backend: BackendPreference = this.deps.studio.getState().backendPreference;
       const label = this.state.label.value;
       const { request, reply } = this.deps.client.ask(
-        { type: 'sam-box3d', drags: [first, second], label, backend, adapter: this.state.adapter?.id, decoder: this.state.decoder },
+        { type: 'sam-box3d', drags, label, backend, adapter: this.state.adapter?.id, decoder: this.state.decoder },
         (message) => seq === this.seq && this.set({ busy: message }),
       );
       this.running = request;
       const r = await reply;
       if (seq !== this.seq || r.type !== 'sam-box3d-mask') return;
-      this.firstDrag = undefined;
+      this.drags = [];
       this.box = undefined;
       this.points = [];
       this.preview = r.voxels;
@@ -253,13 +267,13 @@ export class SamTool {
       const scoring = r.anatomy ? "SAM's three planes, the structure's shape prior and an intensity model" : "SAM's three planes alone";
       this.set({
         busy: null,
-        firstDrag: null,
+        dragged: [],
         plane: null,
         slice: null,
         hasBox: false,
         backend: r.backend,
         preview: { voxels: r.voxels.length, what: `3-D box of ${size} voxels, ${r.slices} slices; ${scoring}; ${this.decoderWords()}`, source: 'box3d' },
-        notice: r.voxels.length === 0 ? 'SAM found nothing in this box.' : SAM_BOX3D_CAVEAT,
+        notice: r.voxels.length === 0 ? 'SAM found nothing in this box.' : samBox3dCaveat(drags.length === 3 ? 3 : 2),
         warning: r.warning ? `Check this mask: ${r.warning}.` : null,
       });
       await this.show();
@@ -288,7 +302,7 @@ export class SamTool {
     this.names.set(label.value, label);
     const changed = this.edits.accept(this.preview, label.value);
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
     this.refreshCounts();
     void this.show();
   }
@@ -297,7 +311,7 @@ export class SamTool {
   clear(): void {
     this.seq++;
     this.resetPrompt();
-    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, firstDrag: null, busy: null, warning: null });
+    this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], busy: null, warning: null });
     void this.show();
   }
 
@@ -327,7 +341,7 @@ export class SamTool {
   private resetPrompt(): void {
     this.points = [];
     this.box = undefined;
-    this.firstDrag = undefined;
+    this.drags = [];
     this.preview = null;
   }
 

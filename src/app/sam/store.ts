@@ -7,12 +7,15 @@ import { SAM_STRUCTURES } from './structures';
 
 /**
  * A click adds a point that is inside (include) or outside (exclude) the structure; a drag draws
- * a box on one slice (box), or, on two planes, the two sides of a 3-D box (box3d).
+ * a box on one slice (box), or, on two or three planes, the sides of a 3-D box (box3d).
  */
 export type PromptMode = 'include' | 'exclude' | 'box' | 'box3d';
 
 /** Where the unaccepted mask came from: one slice's prompt, propagation from it, or a 3-D box. */
 export type PreviewSource = 'slice' | 'propagated' | 'box3d';
+
+/** The views a 3-D box takes unless the user picks the other count (bench/RESULTS.md, "The prompt tool's 3-D box from three views"). */
+export const BOX3D_VIEWS: 2 | 3 = 3;
 
 export interface SamToolState {
   readonly open: boolean;
@@ -23,8 +26,10 @@ export interface SamToolState {
   readonly slice: number | null;
   readonly points: number;
   readonly hasBox: boolean;
-  /** In box3d mode: the plane of the first box, while the second is awaited. */
-  readonly firstDrag: PlaneName | null;
+  /** In box3d mode: the planes of the boxes dragged so far, while more are awaited. */
+  readonly dragged: readonly PlaneName[];
+  /** How many views a 3-D box is dragged on: 2, or 3 for a tighter box. */
+  readonly box3dViews: 2 | 3;
   /** The unaccepted mask: voxels, and where it came from. */
   readonly preview: { readonly voxels: number; readonly what: string; readonly source: PreviewSource } | null;
   readonly busy: string | null;
@@ -51,7 +56,8 @@ export const initialSamState: SamToolState = {
   slice: null,
   points: 0,
   hasBox: false,
-  firstDrag: null,
+  dragged: [],
+  box3dViews: BOX3D_VIEWS,
   preview: null,
   busy: null,
   backend: null,
