@@ -10,9 +10,10 @@ import type { SamTool } from './sam-tool';
 import { useSamTool, type PromptMode } from './store';
 import { SAM_STRUCTURES } from './structures';
 
-const MODES: readonly { readonly mode: PromptMode; readonly label: string; readonly hint: string }[] = [
+/** `hint`: what to do in the mode; the 3-D box's depends on the drags made (`box3dHint`). */
+const MODES: readonly { readonly mode: PromptMode; readonly label: string; readonly hint?: string }[] = [
   { mode: 'box', label: 'Box', hint: 'drag a box around the structure on any slice' },
-  { mode: 'box3d', label: '3-D box', hint: '' },
+  { mode: 'box3d', label: '3-D box' },
   { mode: 'include', label: 'Point +', hint: 'click inside the structure' },
   { mode: 'exclude', label: 'Point −', hint: 'click outside it, where the mask spilled' },
 ];

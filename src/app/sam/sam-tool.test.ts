@@ -8,6 +8,7 @@ import { createStore } from 'zustand/vanilla';
 import { writeNifti } from '../../core/io';
 import { identity4 } from '../../core/volume';
 import { samBox3dCaveat } from '../../sam/caveat';
+import type { PlaneName } from '../../sam/slice-geometry';
 import type { Mm3, SamReply, SamRequest } from '../../workers/sam-protocol';
 import type { StudioState } from '../store';
 import { SamTool } from './sam-tool';
@@ -49,16 +50,20 @@ function harness() {
   });
   const sliceMask = (slice: number): Final => ({ type: 'sam-mask', request: 0, plane: 'coronal', slice, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } });
   const settled = () => new Promise((r) => setTimeout(r, 0));
+  /** A drag on a slice that the worker answers with a mask on `slice`. */
+  const answeredDrag = async (plane: PlaneName, start: Mm3, end: Mm3, slice = 1) => {
+    void tool.drag(plane, start, end);
+    asked[asked.length - 1].settle.resolve(sliceMask(slice));
+    await settled();
+  };
   /** Opens the tool in box3d mode with a first coronal drag answered. */
   const firstCoronalDrag = async () => {
     tool.setMode('box3d');
     tool.setBox3dViews(2);
     tool.open();
-    void tool.drag('coronal', a, b);
-    asked[0].settle.resolve(sliceMask(1));
-    await settled();
+    await answeredDrag('coronal', a, b);
   };
-  return { tool, store, asked, cancelled, centres, sliceMask, settled, firstCoronalDrag };
+  return { tool, store, asked, cancelled, centres, sliceMask, settled, answeredDrag, firstCoronalDrag };
 }
 
 describe('SamTool, 3-D box mode, two views', () => {
@@ -158,9 +163,7 @@ describe('SamTool, 3-D box mode, three views', () => {
     expect(h.store.getState().box3dViews).toBe(3);
     h.tool.setMode('box3d');
     h.tool.open();
-    void h.tool.drag('coronal', a, b);
-    h.asked[0].settle.resolve(h.sliceMask(1));
-    await h.settled();
+    await h.answeredDrag('coronal', a, b);
     const s0: Mm3 = [1, 0, 1];
     const s1: Mm3 = [1, 4, 3];
     void h.tool.drag('sagittal', s0, s1);
@@ -170,9 +173,7 @@ describe('SamTool, 3-D box mode, three views', () => {
     await h.settled();
     expect(h.centres.at(-1)).toEqual([1, 2, 2]);
     // A second sagittal drag replaces the sagittal one; the axial drag completes the box.
-    void h.tool.drag('sagittal', s0, b);
-    h.asked[2].settle.resolve(h.sliceMask(2));
-    await h.settled();
+    await h.answeredDrag('sagittal', s0, b, 2);
     expect(h.store.getState().dragged).toEqual(['coronal', 'sagittal']);
     void h.tool.drag('axial', a, s1);
     expect(h.asked[3].message).toMatchObject({
@@ -192,20 +193,14 @@ describe('SamTool, 3-D box mode, three views', () => {
     const h = harness();
     h.tool.setMode('box3d');
     h.tool.open();
-    void h.tool.drag('coronal', a, b);
-    h.asked[0].settle.resolve(h.sliceMask(1));
-    await h.settled();
-    void h.tool.drag('axial', a, b);
-    h.asked[1].settle.resolve(h.sliceMask(1));
-    await h.settled();
+    await h.answeredDrag('coronal', a, b);
+    await h.answeredDrag('axial', a, b);
     void h.tool.drag('coronal', a, b);
     expect(h.asked[2].message).toMatchObject({ type: 'sam-segment', plane: 'coronal' });
     expect(h.store.getState().dragged).toEqual(['coronal']);
     h.asked[2].settle.resolve(h.sliceMask(1));
     await h.settled();
-    void h.tool.drag('axial', a, b);
-    h.asked[3].settle.resolve(h.sliceMask(1));
-    await h.settled();
+    await h.answeredDrag('axial', a, b);
     h.tool.setBox3dViews(2);
     expect(h.store.getState()).toMatchObject({ box3dViews: 2, dragged: [] });
   });
