@@ -29,12 +29,12 @@ describe('InferenceClient', () => {
         return worker as unknown as Worker;
       },
       () => undefined,
-      { wasmThreads: 2 },
+      { wasmThreads: 2, samCacheSlices: 128 },
     );
     const outline = client.outline();
     expect(workers).toHaveLength(1);
     expect(workers[0].posted.map((m) => m.type)).toEqual(['configure', 'outline']);
-    expect(workers[0].posted[0]).toEqual({ type: 'configure', wasmThreads: 2 });
+    expect(workers[0].posted[0]).toEqual({ type: 'configure', wasmThreads: 2, samCacheSlices: 128 });
 
     // A worker that dies fails what was pending; the next request starts a fresh one, configured again.
     workers[0].die('out of memory');

@@ -5,6 +5,7 @@
  */
 import type { LabelVolume } from '../core/volume';
 import type { Progress } from '../infer/progress';
+import { DEFAULT_CACHE_SLICES } from '../sam/embedding-cache';
 import {
   epochMs,
   type BackendInfo,
@@ -76,7 +77,7 @@ export class InferenceClient {
   constructor(
     private readonly spawn: () => Worker,
     private readonly onDeviceLost: (message: string) => void,
-    private readonly settings: Omit<ConfigureRequest, 'type'> = { wasmThreads: 1 },
+    private readonly settings: Omit<ConfigureRequest, 'type'> = { wasmThreads: 1, samCacheSlices: DEFAULT_CACHE_SLICES },
   ) {}
 
   /** Parses a scan in the worker (the bytes move there, and come back inflated for the viewer) and keeps it for `segment`. */

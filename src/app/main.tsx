@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { writeNifti } from '../core/io';
 import { ortWasmThreads } from '../infer/wasm-threads';
+import { cacheSlicesFor } from '../sam/embedding-cache';
 import type { BackendPreference } from '../workers/protocol';
 import { App } from './App';
 import { adapterStore } from './finetune/adapter-store-page';
@@ -36,11 +37,14 @@ const wasmThreads = ortWasmThreads({
   ...(askedThreads ? { asked: Number(askedThreads) } : {}),
 });
 
+// The prompt tool's embeddings: a share of the device's memory (Chromium says how much; others are assumed 4 GiB).
+const samCacheSlices = cacheSlicesFor((navigator as Navigator & { deviceMemory?: number }).deviceMemory);
+
 const viewer = new ScanViewer();
 const client = new InferenceClient(
   () => new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module' }),
   (message) => studio.deviceLost(message),
-  { wasmThreads },
+  { wasmThreads, samCacheSlices },
 );
 const studio: Studio = new Studio({
   client,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddingCache } from './embedding-cache';
+import { cacheSlicesFor, DEFAULT_CACHE_SLICES, EmbeddingCache, MAX_CACHE_SLICES } from './embedding-cache';
 
 describe('embedding cache', () => {
   it('computes once per key, evicts the least recently used, does not keep failures', async () => {
@@ -16,5 +16,14 @@ describe('embedding cache', () => {
     await expect(cache.get('d', () => Promise.reject(new Error('encoder failed')))).rejects.toThrow('encoder failed');
     expect(cache.has('d')).toBe(false);
     expect(() => new EmbeddingCache(0)).toThrow(/at least one slice/);
+  });
+
+  it('gives the studio an eighth of the device memory, between the CLI default and 1 GiB', () => {
+    // navigator.deviceMemory's values (GiB): 4 MiB a slice.
+    expect([0.25, 1, 2, 4, 8].map(cacheSlicesFor)).toEqual([DEFAULT_CACHE_SLICES, DEFAULT_CACHE_SLICES, 64, 128, 256]);
+    expect(cacheSlicesFor(64)).toBe(MAX_CACHE_SLICES);
+    // A browser that does not say: as 4 GiB.
+    expect(cacheSlicesFor(undefined)).toBe(128);
+    expect(cacheSlicesFor(0)).toBe(128);
   });
 });

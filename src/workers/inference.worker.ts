@@ -11,6 +11,7 @@ import { configureOrtWeb, createOrtWebBackend, setOrtWasmThreads } from '../infe
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { applySamAdapter } from '../sam/adapter';
 import { BOX_PRIOR_WEB_PATH, decodeBoxPrior, type BoxPrior, type BoxPriorFile } from '../sam/box-prior';
+import { DEFAULT_CACHE_SLICES } from '../sam/embedding-cache';
 import { checkSamDefaultDecoderBytes, SAM_DEFAULT_DECODER, SAM_DEFAULT_DECODER_WEB_PATH } from '../sam/default-decoder';
 import { decodeAdapter, type Adapter } from '../peft/adapter-file';
 import { createSamWebRuntime } from '../sam/ort-web';
@@ -96,6 +97,8 @@ const service = new InferenceService({
   template,
 });
 
+/** The page's choice (`configure`); the CLI's default until it comes. */
+let samCacheSlices = DEFAULT_CACHE_SLICES;
 const sam = new SamService({
   post: (reply: SamReply, transfer: Transferable[] = []) => self.postMessage(reply, { transfer }),
   scan: () => service.openScan(),
@@ -110,11 +113,15 @@ const sam = new SamService({
     return createSamWebRuntime(encoder, decoder, preference, { encoderKey });
   },
   boxPrior: loadSamBoxPrior,
+  cacheSlices: () => samCacheSlices,
 });
 
 self.onmessage = (event: MessageEvent<ConfigureRequest | WorkerRequest | TrainingRequest | SamRequest>) => {
   const message = event.data;
-  if (message.type === 'configure') setOrtWasmThreads(message.wasmThreads);
+  if (message.type === 'configure') {
+    setOrtWasmThreads(message.wasmThreads);
+    samCacheSlices = message.samCacheSlices;
+  }
   else if (isSamRequest(message)) void sam.handle(message);
   else if (isTrainingRequest(message)) void training.handle(message);
   else void service.handle(message);

@@ -109,11 +109,13 @@ export type WorkerRequest =
 
 /**
  * The page's runtime settings, sent first to every new worker, before any session exists:
- * the thread count of onnxruntime-web's wasm sessions (infer/wasm-threads.ts).
+ * the thread count of onnxruntime-web's wasm sessions (infer/wasm-threads.ts), and how many
+ * slices' embeddings the prompt tool keeps (sam/embedding-cache.ts `cacheSlicesFor`).
  */
 export interface ConfigureRequest {
   readonly type: 'configure';
   readonly wasmThreads: number;
+  readonly samCacheSlices: number;
 }
 
 /**

@@ -4,7 +4,7 @@
  * hippocampus's centroid make a 3 × 3 × 3 box, prompted on all three planes. Its voxels must be
  * those `segmentVoxelPrompts` gives the same box (the CLI's path), with the shape prior and
  * intensity model where the prior applies and SAM alone where it does not, and the reply must
- * say which. Then refusals, and a stop between slices.
+ * say which; the same box again takes every slice from the cache. Then refusals, and a stop between slices.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,10 +90,13 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on 
     const expected = [...reference.labels.data.keys()].filter((v) => reference.labels.data[v] === 17);
     expect(expected.length).toBeGreaterThan(0);
     expect(Array.from(reply.voxels)).toEqual(expected);
-    // A label the prior does not know: SAM alone, and nothing suspicious about it.
+    // A label the prior does not know: SAM alone, and nothing suspicious about it. The same box again: every slice from the cache.
     const other = await box3d(2, drags, 200);
     expect(other).toMatchObject({ type: 'sam-box3d-mask', anatomy: false });
     expect(other).not.toHaveProperty('warning');
+    expect(replies.filter((r) => r.type === 'sam-progress').map((r) => r.type === 'sam-progress' && r.message)).toEqual(
+      Array.from({ length: 9 }, (_, i) => `3-D box: slice ${i + 1} of 9 (three planes, ${i + 1} from the cache)`),
+    );
   });
 
   it('scores the box with the shape prior and intensity model where the prior applies, as the CLI', async () => {

@@ -32,6 +32,8 @@ export interface SamServiceDeps {
    * sizes, and a 3-D box of one is scored with it and the intensity model.
    */
   readonly boxPrior?: () => Promise<BoxPrior>;
+  /** How many slices' embeddings a scan keeps (the page's `configure`; `DEFAULT_CACHE_SLICES` without). */
+  readonly cacheSlices?: () => number;
 }
 
 export class SamService {
@@ -75,7 +77,7 @@ export class SamService {
       // Another decoder (a decoder-only adapter) with the same encoder on the same provider: the encoded slices are kept;
       // an encoder-LoRA adapter's encoder (another `encoderKey`) encodes them again.
       const sameEncoder = this.sam?.volume === scan && this.sam.runtime.name === runtime.name && this.sam.runtime.encoderKey === runtime.encoderKey;
-      this.sam = sameEncoder ? this.sam!.withDecoderOf(runtime) : new SamVolume(scan, runtime);
+      this.sam = sameEncoder ? this.sam!.withDecoderOf(runtime) : new SamVolume(scan, runtime, { cacheSlices: this.deps.cacheSlices?.() });
       this.last = undefined;
     }
     return this.sam;
@@ -179,6 +181,12 @@ export class SamService {
     const anatomy = !!prior.prior && skipped === null;
     const controller = new AbortController();
     this.runs.set(r.request, controller);
+    // Slices already encoded (an earlier box, a redone one) are taken from the cache: the progress says how many.
+    const encodesBefore = sam.timings.encodes;
+    const progress = (done: number, total: number): string => {
+      const cached = done - (sam.timings.encodes - encodesBefore);
+      return `3-D box: slice ${done} of ${total} (three planes${cached > 0 ? `, ${cached} from the cache` : ''})`;
+    };
     try {
       const result = await segmentVoxelPrompts(sam, MAIN_PLANE, [box], [], {
         threePlanes: true,
@@ -186,7 +194,7 @@ export class SamService {
         refine3dBoxes: !(r.adapter === undefined && r.decoder === 'zero-shot'),
         scoreBox: anatomy ? anatomyScorer(prior.prior!, sam.volume) : undefined,
         signal: controller.signal,
-        onProgress: (done, total) => this.deps.post({ type: 'sam-progress', request: r.request, slices: done, message: `3-D box: slice ${done} of ${total} (three planes)` }),
+        onProgress: (done, total) => this.deps.post({ type: 'sam-progress', request: r.request, slices: done, message: progress(done, total) }),
       }).catch((error: unknown) => {
         throw controller.signal.aborted ? new Error('Stopped.') : error;
       });
