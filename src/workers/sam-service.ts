@@ -5,6 +5,7 @@
  * Every failure becomes a `sam-failed` reply; the service stays usable.
  */
 import { applyToPoint, invert } from '../core/affine';
+import { formatDuration, secondsLeft } from '../core/duration';
 import type { Volume } from '../core/volume';
 import type { BackendPreference } from './protocol';
 import type { SamDecoderChoice } from '../sam/default-decoder';
@@ -181,11 +182,14 @@ export class SamService {
     const anatomy = !!prior.prior && skipped === null;
     const controller = new AbortController();
     this.runs.set(r.request, controller);
-    // Slices already encoded (an earlier box, a redone one) are taken from the cache: the progress says how many.
+    // Slices already encoded (an earlier box, a redone one) are taken from the cache: the progress says how many,
+    // and the time left at the rate so far (a box is ~100 slices of seconds each on a CPU).
     const encodesBefore = sam.timings.encodes;
+    const started = performance.now();
     const progress = (done: number, total: number): string => {
       const cached = done - (sam.timings.encodes - encodesBefore);
-      return `3-D box: slice ${done} of ${total} (three planes${cached > 0 ? `, ${cached} from the cache` : ''})`;
+      const left = done < total ? `, about ${formatDuration(secondsLeft(performance.now() - started, done, total))} left` : '';
+      return `3-D box: slice ${done} of ${total} (three planes${cached > 0 ? `, ${cached} from the cache` : ''})${left}`;
     };
     try {
       const result = await segmentVoxelPrompts(sam, MAIN_PLANE, [box], [], {

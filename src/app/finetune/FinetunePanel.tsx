@@ -15,6 +15,7 @@ import { SHIPPED_EVIDENCE } from './shipped-evidence';
 import type { Finetune } from './finetune';
 import { LossChart } from './LossChart';
 import { runTiming } from './run-timing';
+import { formatDuration } from '../../core/duration';
 import { useFinetune, type FinetuneSettings } from './store';
 import './finetune.css';
 
@@ -593,12 +594,6 @@ function AdapterRow({ adapter, finetune }: { adapter: AdapterSummary; finetune: 
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
-}
-
-function formatDuration(s: number): string {
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
 }
 
 /** Why the decoder box starts on or off (src/train/finetune-defaults.ts). */
