@@ -284,8 +284,12 @@ function table(rows: Summary[], structures: readonly string[]): string {
  */
 const CLEAR_CHANGE = 0.01;
 
-/** The acceptance and goal statements of issue #8, computed from the rows. */
-function verdicts(rows: Summary[], architecture: string): string[] {
+/**
+ * The acceptance and goal statements of issue #8, computed from the rows; the paper method against
+ * each baseline on the seeds both have run (a seed draws the k training scans, so means over
+ * different seeds compare different scans).
+ */
+function verdicts(rows: Summary[], runs: readonly RunResult[], architecture: string): string[] {
   const zero = rows.find((r) => r.method === ZERO_SHOT)?.dice[WHOLE].mean ?? NaN;
   const out: string[] = [];
   const maxK = Math.max(...rows.filter((r) => r.method !== ZERO_SHOT).map((r) => r.k));
@@ -299,8 +303,18 @@ function verdicts(rows: Summary[], architecture: string): string[] {
     const mine = rows.filter((r) => r.k === k && r.method.startsWith(own));
     for (const m of mine) {
       for (const other of rows.filter((r) => r.k === k && (r.method === 'Decoder only' || r.method === 'LoRA'))) {
-        const d = 100 * (m.dice[WHOLE].mean - other.dice[WHOLE].mean);
-        out.push(`- k = ${k}: ${m.method} ${f3(m.dice[WHOLE].mean)} vs ${other.method} ${f3(other.dice[WHOLE].mean)}: ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (goal ≥ +1.0: ${d >= 1 ? 'met' : 'NOT met'}).`);
+        const ofMethod = (method: string) => runs.filter((r) => r.k === k && r.method === method);
+        const theirs = new Set(ofMethod(other.method).map((r) => r.seed));
+        const seeds = ofMethod(m.method).map((r) => r.seed).filter((s) => theirs.has(s)).sort((a, b) => a - b);
+        if (seeds.length === 0) {
+          out.push(`- k = ${k}: ${m.method} and ${other.method} have no seed in common yet: not compared.`);
+          continue;
+        }
+        const mean = (method: string) => ofMethod(method).filter((r) => seeds.includes(r.seed)).reduce((a, r) => a + runMean(r, WHOLE, 'dice'), 0) / seeds.length;
+        const [a, b] = [mean(m.method), mean(other.method)];
+        const d = 100 * (a - b);
+        const subset = seeds.length < Math.max(m.seeds, other.seeds) ? ` (on the seed${seeds.length > 1 ? 's' : ''} both ran: ${seeds.join(', ')})` : '';
+        out.push(`- k = ${k}: ${m.method} ${f3(a)} vs ${other.method} ${f3(b)}${subset}: ${d >= 0 ? '+' : ''}${d.toFixed(1)} points (goal ≥ +1.0: ${d >= 1 ? 'met' : 'NOT met'}).`);
       }
       if (m.trainable) {
         const pct = (100 * m.trainable.total) / m.trainable.modelParams;
@@ -526,7 +540,7 @@ function writeReport(out: string, sections: readonly Section[]): void {
     md.push(`Runs: ${trained} of ${s.planned} planned fine-tuning runs ${s.finished ? 'done' : 'done so far (INCOMPLETE: still running, or stopped; rerun the command to resume)'}.`, '');
     if (s.unshiftedWholeDice !== undefined) md.push(`Reference: the base model on the same held-out scans without the simulated scanner: whole Dice ${f3(s.unshiftedWholeDice)} (the zero-shot row below is under the shift).`, '');
     if (rows.length === 0) continue;
-    md.push(table(rows, result.structures), '', `Plot: [${plotName(s)}](${plotName(s)})`, '', "### Against the issue's acceptance and goal", '', ...verdicts(rows, s.manifest.architecture));
+    md.push(table(rows, result.structures), '', `Plot: [${plotName(s)}](${plotName(s)})`, '', "### Against the issue's acceptance and goal", '', ...verdicts(rows, s.runs, s.manifest.architecture));
     const perSeed = seedDifferences(s.runs, s.manifest.architecture);
     const kinds = byKind(s.runs);
     if (kinds.length) md.push('', '### Real and synthetic held-out scans apart', '', ...kinds);
@@ -648,7 +662,7 @@ async function main(): Promise<void> {
       save();
       const result: ComparisonResult = { device: engine.description, structures: structuresOfRuns(runs), runs };
       const rows = summarise(result);
-      console.log(`\n${id} on ${engine.description}\n${table(rows, result.structures)}\n${verdicts(rows, manifest.architecture).join('\n')}`);
+      console.log(`\n${id} on ${engine.description}\n${table(rows, result.structures)}\n${verdicts(rows, runs, manifest.architecture).join('\n')}`);
     }
   } finally {
     engine.dispose();
