@@ -25,6 +25,9 @@ const threadCounts = (option('--threads') ?? '1,2').split(',').map(Number);
 const reps = Number(option('--reps') ?? 1);
 const port = Number(option('--port') ?? 4184);
 const MASK_WAIT_MS = 1_800_000;
+/** e2e/sam.spec.ts's two drags, as fractions of the viewer canvas: the coronal view's box, then the sagittal view's. */
+const CORONAL_DRAG: [readonly [number, number], readonly [number, number]] = [[0.26, 0.12], [0.32, 0.22]];
+const SAGITTAL_DRAG: [readonly [number, number], readonly [number, number]] = [[0.59, 0.12], [0.67, 0.22]];
 
 interface Run {
   readonly threads: number;
@@ -57,19 +60,19 @@ async function runOnce(browser: Browser, threads: number): Promise<Run> {
   await page.getByTestId('sam-mode-box3d').click();
   await page.getByTestId('sam-views-2').click(); // as e2e/sam.spec.ts: two views
 
-  await dragBox(page, [0.26, 0.12], [0.32, 0.22]);
+  await dragBox(page, ...CORONAL_DRAG);
   const first = Date.now();
   await maskLine(page, /coronal slice \d+/);
   const firstMs = Date.now() - first;
 
-  await dragBox(page, [0.59, 0.12], [0.67, 0.22]);
+  await dragBox(page, ...SAGITTAL_DRAG);
   const second = Date.now();
   const line = await maskLine(page, /3-D box of \d+ × \d+ × \d+ voxels, \d+ slices/);
   const boxMs = Date.now() - second;
 
-  await dragBox(page, [0.26, 0.12], [0.32, 0.22]);
+  await dragBox(page, ...CORONAL_DRAG);
   await maskLine(page, /coronal slice \d+/);
-  await dragBox(page, [0.59, 0.12], [0.67, 0.22]);
+  await dragBox(page, ...SAGITTAL_DRAG);
   const third = Date.now();
   await maskLine(page, /3-D box of \d+ × \d+ × \d+ voxels, \d+ slices/);
   const redoMs = Date.now() - third;
