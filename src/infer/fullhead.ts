@@ -2,8 +2,8 @@
  * The full-head path, one function from a whole-head T1 to left and right hippocampus
  * masks on the scan's own grid: localise both hippocampi by registration to the MNI
  * template (src/core/fullhead) → cut a crop around each, oriented and framed like the MSD
- * crops the model was trained on (left in RAS, right mirrored; MSD's size, the hippocampus
- * where MSD puts it: msd-frame.ts) → segment each with the crop model, cutting the crop
+ * crops the model was trained on (left in RAS, right mirrored, turned with a head tilted
+ * beyond the training's range; MSD's size, the hippocampus where MSD puts it: msd-frame.ts) → segment each with the crop model, cutting the crop
  * again around the mask when the first guess was off → keep the largest component of each
  * side → paste both back onto the scan grid → volumes in mm³ and as a fraction of the
  * registration's intracranial-volume estimate.
@@ -21,7 +21,8 @@ import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type Side
 import { validateVolume } from '../core/io/validate';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
-import { gridWithSpacing } from '../core/resample';
+import { gridWithSpacing, type Grid } from '../core/resample';
+import { posedGrid } from '../core/fullhead/head-pose';
 import { DEFAULT_OVERLAP, windowPositions } from '../core/sliding-window';
 import type { Dims3, LabelVolume, Volume } from '../core/volume';
 import type { ModelManifest } from './manifest';
@@ -150,18 +151,24 @@ export interface FullHeadResult extends SegmentResult {
   readonly crossCheckLook?: CrossCheckLook;
 }
 
-/** A box of the conformed grid around `centreMm` (MSD orientation: the right one mirrored), for crops placed by the localiser. */
-export function boxAround(side: 'left' | 'right', centreMm: Vec3, conformed: Localisation['conformed']): HippocampusBox {
+/** A box of a 1 mm grid (the conformed one, or it turned with the head) around `centreMm` (MSD orientation: the right one mirrored), for crops placed by the localiser. */
+export function boxAround(side: 'left' | 'right', centreMm: Vec3, grid: Grid): HippocampusBox {
   const dims: Vec3 = [48, 64, 56];
-  const c = applyToPoint(invert(conformed.affine), centreMm);
+  const c = applyToPoint(invert(grid.affine), centreMm);
   const first = c.map((v, a) => Math.round(v - (dims[a] - 1) / 2)) as unknown as Vec3;
   return {
     side,
     label: side === 'left' ? LEFT : RIGHT,
-    grid: { dims, affine: multiply(conformed.affine, boxToConformed(first, dims, side)) },
+    grid: { dims, affine: multiply(grid.affine, boxToConformed(first, dims, side)) },
     inView: 1,
     centreMm,
   };
+}
+
+/** The boxes a localiser places, on the grid the registration's boxes live on (the conformed grid, turned with the head when the registration found it turned beyond training). */
+function localiserBoxes(found: LocaliserFindings, localisation: Localisation): readonly [HippocampusBox, HippocampusBox] {
+  const grid = posedGrid(localisation.conformed, localisation.cropRotation);
+  return [boxAround('left', found.left.centroidMm, grid), boxAround('right', found.right.centroidMm, grid)];
 }
 
 /** Where the registration's anatomy prior puts a hippocampus centroid (AAL, corrected to the traced outline), world mm. */
@@ -252,10 +259,7 @@ export async function segmentFullHead(
   // right mirrored; core/fullhead/roi.ts): the model takes them as they are, whatever its
   // manifest says about whole scans.
   const asTrained: LoadedModel = { ...model, manifest: { ...manifest, orientation: 'as-is' } };
-  const boxes =
-    placedBy === 'localiser'
-      ? ([boxAround('left', found!.left.centroidMm, localisation.conformed), boxAround('right', found!.right.centroidMm, localisation.conformed)] as const)
-      : localisation.hippocampi;
+  const boxes = placedBy === 'localiser' ? localiserBoxes(found!, localisation) : localisation.hippocampi;
   const centres = placedBy === 'localiser' ? boxes.map((b) => applyToPoint(invert(b.grid.affine), b.centreMm)) : boxes.map(expectedCentre);
   const firstFrames = boxes.map((b, s) => msdFrame(b, centres[s]));
   const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));

@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Vec3 } from '../core/affine';
+import { applyToPoint, type Vec3 } from '../core/affine';
 import { readVolume } from '../core/io';
 import { dice } from '../core/metrics';
 import {
@@ -29,9 +29,11 @@ import {
   rescaleIntensity,
   resampleSpacing,
   ricianNoise,
+  rotationAbout,
   skullStrip,
+  turnHead,
 } from '../core/perturb';
-import type { LabelVolume, Volume } from '../core/volume';
+import type { LabelVolume, Mat4, Volume } from '../core/volume';
 import { dataDir } from './shared';
 
 export type SubjectName = 'bert' | 'vxm' | 'ch2' | 'sample';
@@ -90,6 +92,8 @@ export function truthCentroids(subject: Subject): [Vec3, Vec3] {
 export interface PerturbedCase {
   readonly scan: Volume;
   readonly truth: LabelVolume;
+  /** How the head moved in world space (`turnHead`); the truth centroids move with it. None for the others. */
+  readonly headMotion?: Mat4;
 }
 
 export interface PerturbationCase {
@@ -110,6 +114,7 @@ const geometric = (s: Subject, f: (v: Volume, interp: 'linear' | 'nearest') => V
   scan: f(s.scan, 'linear'),
   truth: f(s.truth, 'nearest') as LabelVolume,
 });
+const turned = (s: Subject, turn: Mat4): PerturbedCase => ({ scan: turnHead(s.scan, turn), truth: turnHead(s.truth, turn), headMotion: turn });
 const intensity = (s: Subject, f: (v: Volume) => Volume): PerturbedCase => ({ scan: f(s.scan), truth: s.truth });
 const always = () => true;
 const mid = (s: Subject): Vec3 => {
@@ -129,6 +134,13 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     expect: 'mask',
     applies: always,
     apply: (s) => geometric(s, (v, i) => oblique(v, 1, 25, i)),
+  },
+  {
+    name: 'head pitched 25°',
+    description: "the head tilted 25° nose-up in the scanner (about the left–right axis through the hippocampi), beyond the crop models' ±12° training",
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, rotationAbout(0, 25, mid(s))),
   },
   { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
   { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
@@ -229,7 +241,7 @@ export function judge(c: PerturbationCase, perturbed: PerturbedCase, run: RunOut
   for (const [s, side] of (['left', 'right'] as const).entries()) {
     const value = s + 1;
     const c0 = labelCentroid(run.labels, value);
-    const t = truthCentres?.[s] ?? null;
+    const t = truthCentres ? (perturbed.headMotion ? applyToPoint(perturbed.headMotion, truthCentres[s]) : truthCentres[s]) : null;
     if (c0 && t) distanceMm[s] = Math.hypot(c0[0] - t[0], c0[1] - t[1], c0[2] - t[2]);
     dices[s] = dice(Uint8Array.from(run.labels.data, (v) => (v === value ? 1 : 0)), Uint8Array.from(truth.data, (v) => (v === value ? 1 : 0)));
     if (!t) problems.push(`masks on a scan with no ${side} hippocampus`);

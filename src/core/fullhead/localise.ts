@@ -9,6 +9,7 @@ import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { mat4 } from '../volume';
 import { conformedGrid } from './conform';
+import { cropRotation, posedGrid, type HeadRotation } from './head-pose';
 import { dilate6 } from './mask';
 import { type HippocampusBox, hippocampusBoxes } from './roi';
 import type { Template } from './template';
@@ -183,8 +184,14 @@ export interface Localisation {
   readonly template: 'head' | 'brain';
   /** Where the registration started: the centre of the bright voxels in the field of view, or the brain a learned localiser found. */
   readonly startedFrom: RegistrationStart;
-  /** The scan's conformed grid (RAS, 1 mm) the boxes live on. */
+  /** The scan's conformed grid (RAS, 1 mm). */
   readonly conformed: Grid;
+  /**
+   * The axes of the 1 mm grid the boxes live on: the conformed grid turned by the part of the
+   * head's rotation (as the registration found it) beyond what the crop models were trained on;
+   * the identity when that is none, or when the registration failed (head-pose.ts).
+   */
+  readonly cropRotation: HeadRotation;
   /** Left (label 1) then right (label 2). */
   readonly hippocampi: readonly [HippocampusBox, HippocampusBox];
   /** Empty when both hippocampi can be segmented. */
@@ -241,13 +248,14 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
   const transform = result.transform;
   const brainNcc = similarity(stripped ? prepared.interiorStripped : prepared.interior, moving[moving.length - 1], transform);
   const brainCoverage = coverage(prepared.template.brain, transform, scan);
+  const quality =
+    result.ncc < NCC_FAILED || brainNcc < BRAIN_NCC_FAILED ? 'failed' : result.ncc < NCC_POOR || brainNcc < BRAIN_NCC_POOR ? 'poor' : 'good';
   const conformed = conformedGrid(scan);
-  const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, conformed);
+  const rotation = cropRotation(transform, quality === 'failed');
+  const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, posedGrid(conformed, rotation));
   lap('checks and boxes');
 
   const problems: LocalisationProblem[] = [];
-  const quality =
-    result.ncc < NCC_FAILED || brainNcc < BRAIN_NCC_FAILED ? 'failed' : result.ncc < NCC_POOR || brainNcc < BRAIN_NCC_POOR ? 'poor' : 'good';
   if (quality === 'failed') {
     problems.push({
       kind: 'registration-failed',
@@ -287,6 +295,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
     startedFrom: brain ? 'localiser brain' : 'field of view',
     icvMm3: prepared.brainMm3 * Math.abs(det3(transform)),
     conformed,
+    cropRotation: rotation,
     hippocampi,
     problems,
     levels: result.levels,

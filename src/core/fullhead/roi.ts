@@ -28,8 +28,9 @@ export interface HippocampusBox {
   /** Label of this side in every Seahorse mask. */
   readonly label: typeof LEFT | typeof RIGHT;
   /**
-   * The crop: a box of the conformed grid (1 mm), voxel → scan world mm, with axes as
-   * `MSD_ORIENTATION` (the right box mirrored in x).
+   * The crop: a box of the 1 mm grid the boxes live on (the conformed grid, or it turned with
+   * the head: head-pose.ts), voxel → scan world mm, with axes as `MSD_ORIENTATION` (the right
+   * box mirrored in x).
    */
   readonly grid: Grid;
   /** Fraction of the template hippocampus that maps inside the scan's field of view. */
@@ -40,7 +41,8 @@ export interface HippocampusBox {
 
 /**
  * Maps the template's hippocampi into the scan with `transform` (template world → scan
- * world) and boxes each on the conformed grid with `ROI_MARGIN_MM` around it.
+ * world) and boxes each on `conformed` (a 1 mm grid: the conformed grid, or it turned with
+ * the head) with `ROI_MARGIN_MM` around it.
  */
 export function hippocampusBoxes(
   hippocampus: LabelVolume,

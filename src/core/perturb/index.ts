@@ -7,7 +7,8 @@
  *
  * Geometric perturbations keep world space: a voxel's content stays where it was in RAS mm
  * (only the grid changes), so the true hippocampus centroid of the original labels is still
- * the truth, and labels follow with `interp: 'nearest'`.
+ * the truth, and labels follow with `interp: 'nearest'`. The exception is `turnHead`, a head
+ * turned in the scanner: the anatomy moves, and its truth with it.
  */
 import { applyToPoint, multiply, spacingFromAffine, type Vec3 } from '../affine';
 import { percentiles } from '../normalise';
@@ -72,6 +73,15 @@ export function rotationAbout(axis: 0 | 1 | 2, degrees: number, centre: Vec3): M
   r[3 * q + q] = c;
   const rc = [0, 1, 2].map((row) => centre[row] - (r[3 * row] * centre[0] + r[3 * row + 1] * centre[1] + r[3 * row + 2] * centre[2]));
   return mat4([r[0], r[1], r[2], rc[0], r[3], r[4], r[5], rc[1], r[6], r[7], r[8], rc[2], 0, 0, 0, 1]);
+}
+
+/**
+ * The head turned in the scanner by `turn` (a world rotation, e.g. `rotationAbout`): the same
+ * voxels, the affine turned with them. Unlike the others this moves the anatomy in world
+ * space, so a truth centroid moves by `turn` too.
+ */
+export function turnHead<T extends VoxelArray>(vol: Volume<T>, turn: Mat4): Volume<T> {
+  return { ...vol, affine: multiply(turn, vol.affine) };
 }
 
 /**
