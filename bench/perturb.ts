@@ -1,6 +1,6 @@
 /**
  * The perturbation grid (issue 13, item 5) on every labelled subject at hand:
- *   npm run bench -- perturb [--model <id | model.onnx>] [--subjects bert,vxm,ch2,sample] [--cases <name>,…] [--no-localiser]
+ *   npm run bench -- perturb [--model <id | model.onnx>] [--subjects bert,vxm,ch2,sample] [--cases <name>,…] [--no-localiser] [--no-turn]
  *
  * For each subject × perturbation (src/testing/perturb-cases.ts): the full-head pipeline as
  * `seahorse segment` runs it (onnxruntime-node), then the outcome: masks (distance of each
@@ -41,12 +41,14 @@ const prepared = prepareTemplate(readTemplate());
 const model = await loadModelNode(modelSpec);
 // As `seahorse segment` runs: with the learned localiser when it is installed (--no-localiser: without).
 const localiser = args.includes('--no-localiser') ? null : await loadLocaliserNode();
+// The crops on the scan's RAS grid however the head is tilted: the comparison for core/fullhead/head-pose.ts.
+const turnCrops = !args.includes('--no-turn');
 console.log(`localiser: ${localiser ? localiser.manifest.id : 'none (registration alone)'}`);
-console.log(`model: ${model.manifest.id} (${model.manifest.protocol ?? 'protocol unknown'}); criteria: each side within ${MAX_DISTANCE_MM} mm of the true centroid and Dice ≥ the subject's stated minimum, or a clear refusal where allowed`);
+console.log(`model: ${model.manifest.id} (${model.manifest.protocol ?? 'protocol unknown'}); crops ${turnCrops ? 'turned with a head tilted beyond training' : 'on the scan RAS grid whatever the tilt (--no-turn)'}; criteria: each side within ${MAX_DISTANCE_MM} mm of the true centroid and Dice ≥ the subject's stated minimum, or a clear refusal where allowed`);
 
 async function run(scan: Volume): Promise<RunOutcome> {
   try {
-    const result = await segmentScan(scan, model, { template: () => prepared, localiserModel: () => localiser });
+    const result = await segmentScan(scan, model, { template: () => prepared, localiserModel: () => localiser, turnCrops });
     if (result.path !== 'full-head') return { kind: 'refused', message: `took the crop path (${result.classification.reason})` };
     return { kind: 'mask', labels: result.labels, warnings: result.warnings };
   } catch (error) {

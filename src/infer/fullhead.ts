@@ -105,6 +105,8 @@ export interface FullHeadOptions extends SegmentOptions {
   readonly crossCheckAgain?: LookAgain;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
   readonly onStageEnd?: (stage: string) => void;
+  /** False keeps the crops on the scan's RAS grid however the head is tilted (core/fullhead's `LocaliseOptions.turnCrops`); for comparison only. */
+  readonly turnCrops?: boolean;
 }
 
 /** One hippocampus as measured on the output grid. */
@@ -236,9 +238,10 @@ export async function segmentFullHead(
   progress({ stage: 'preprocess' });
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
+  const turnCrops = opts.turnCrops ?? true;
   const localisation = opts.localiser
-    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask } })
-    : await registerWithRescue(scan, template, opts.crossCheck);
+    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask }, turnCrops })
+    : await registerWithRescue(scan, template, opts.crossCheck, turnCrops);
   // A cross-check localiser stands in for a registration that failed.
   const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
   const warnings: string[] = [];
@@ -388,13 +391,14 @@ async function registerWithRescue(
   scan: Volume,
   template: PreparedTemplate,
   crossCheck: FullHeadOptions['crossCheck'],
+  turnCrops: boolean,
 ): Promise<Localisation> {
-  const first = localise(scan, template);
+  const first = localise(scan, template, { turnCrops });
   if (first.quality === 'good' || !crossCheck) return first;
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
   if (!found) return first;
-  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm } }));
+  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm }, turnCrops }));
 }
 
 /** A cross-check's findings once they arrive; undefined when there are none or the localiser failed (its failure is not the answer's). */

@@ -9,7 +9,7 @@ import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { mat4 } from '../volume';
 import { conformedGrid } from './conform';
-import { cropRotation, posedGrid, type HeadRotation } from './head-pose';
+import { cropRotation, IDENTITY_ROTATION, posedGrid, type HeadRotation } from './head-pose';
 import { dilate6 } from './mask';
 import { type HippocampusBox, hippocampusBoxes } from './roi';
 import type { Template } from './template';
@@ -125,6 +125,12 @@ export interface BrainPrior {
 
 export interface LocaliseOptions {
   readonly brain?: BrainPrior;
+  /**
+   * Whether the boxes turn with a head tilted beyond the crop models' training (head-pose.ts);
+   * default true. False keeps them on the conformed grid whatever the pose: the comparison in
+   * `npm run bench -- perturb --no-turn`.
+   */
+  readonly turnCrops?: boolean;
 }
 
 /** A pyramid level multiplied by a brain mask (linear on the level's grid: soft edges at the mask's resolution). */
@@ -251,7 +257,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
   const quality =
     result.ncc < NCC_FAILED || brainNcc < BRAIN_NCC_FAILED ? 'failed' : result.ncc < NCC_POOR || brainNcc < BRAIN_NCC_POOR ? 'poor' : 'good';
   const conformed = conformedGrid(scan);
-  const rotation = cropRotation(transform, quality === 'failed');
+  const rotation = opts.turnCrops === false ? IDENTITY_ROTATION : cropRotation(transform, quality === 'failed');
   const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, posedGrid(conformed, rotation));
   lap('checks and boxes');
 
