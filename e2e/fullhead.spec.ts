@@ -78,6 +78,8 @@ test('a full-head LIA scan: registration, two masks in mm³ and % of ICV, templa
 
   await expect(page.getByTestId('registration-quality')).toHaveText(/^Good: the scan matches the brain template\./);
   await expect(page.getByTestId('registration-similarity')).toHaveText(/^0\.\d\d overall, 0\.\d\d inside the brain$/);
+  // The sample's head lies within the crop models' training range.
+  await expect(page.getByTestId('registration-tilt')).toHaveText('within what the model was trained on');
   await expect(page.getByTestId('icv')).toHaveText(/^≈ 1\.\d\d L/);
   const table = page.getByTestId('volumes-table');
   await expect(table.locator('thead')).toContainText('% of ICV');
@@ -141,6 +143,7 @@ test('a noise volume the size of a head is refused in words; the next scan works
   await expect(error).toContainText('Could not find the hippocampi: The scan could not be matched to the brain template');
   await expect(error).toContainText('it may not be a T1-weighted brain MRI');
   await expect(page.getByTestId('registration-quality')).toHaveText(/^Failed: /);
+  await expect(page.getByTestId('registration-tilt')).toHaveCount(0);
   await expect(page.getByTestId('volumes-table')).toHaveCount(0);
 
   await pickFile(page, msdScan);

@@ -37,6 +37,8 @@ describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : 
     const { registration, icvMm3, hippocampi, boxes, frames } = report.fullHead;
     expect(registration.quality).toBe('good');
     expect(registration.transform).toHaveLength(16);
+    // The sample's head lies within the crop models' training range: its crops are not turned.
+    expect(registration.cropsTurnedDeg).toBe(0);
     expect(icvMm3).toBeGreaterThan(1e6);
     expect(boxes.map((b: { side: string; orientation: string }) => [b.side, b.orientation])).toEqual([
       ['left', 'RAS'],

@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { choosePath, MaskRefusedError, ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
+import { rotationAngleDeg } from '../core/fullhead/head-pose';
 import { readVolume, writeNifti } from '../core/io';
 import { gunzipNode } from '../core/io/gunzip-node';
 import { axisCodes } from '../core/orientation';
@@ -278,7 +279,8 @@ async function writeReport(
   caveat: string | null,
   backend: { name: string; reason: string },
 ): Promise<void> {
-  const loc = result.path === 'full-head' ? result.fullHead.localisation : null;
+  const fullHead = result.path === 'full-head' ? result.fullHead : null;
+  const loc = fullHead?.localisation;
   const { buildReport, reportFormat, reportHtml, reportPdf, softwareName } = reports;
   const content = buildReport({
     scanName,
@@ -292,7 +294,7 @@ async function writeReport(
     model: manifest,
     caveat,
     backend: { name: backend.name, reason: backend.reason },
-    registration: loc && { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 },
+    registration: fullHead && loc ? { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: fullHead.icvMm3, icvFrom: fullHead.icvFrom } : null,
     warnings: result.warnings,
     software: softwareName('CLI'),
     createdAt: new Date(),
@@ -347,8 +349,12 @@ function fullHeadReport(f: FullHeadResult) {
       warning: loc.warning ?? null,
       /** Template (MNI) world mm → scan world mm, row-major 4×4. */
       transform: Array.from(loc.transform),
+      /** Degrees the crops turned with the head: the part of its rotation beyond the crop models' training (0 for most heads). */
+      cropsTurnedDeg: rotationAngleDeg(loc.cropRotation),
     },
-    icvMm3: loc.icvMm3,
+    /** The estimate the ICV fractions use: the registration's, or the localiser's coarse brain volume after a failed registration (`icvFrom`). */
+    icvMm3: f.icvMm3,
+    icvFrom: f.icvFrom,
     hippocampi: f.hippocampi,
     /** The registration's boxes around AAL's hippocampi (scan world mm per box voxel). */
     boxes: loc.hippocampi.map((b) => ({ side: b.side, dims: b.grid.dims, affine: Array.from(b.grid.affine), orientation: axisCodes(b.grid.affine) })),
@@ -359,11 +365,13 @@ function fullHeadReport(f: FullHeadResult) {
 
 function registrationLine(f: FullHeadResult): string {
   const loc = f.localisation;
+  const turned = rotationAngleDeg(loc.cropRotation);
   return (
     `${loc.quality}: similarity ${loc.ncc.toFixed(2)} overall, ${loc.brainNcc.toFixed(2)} inside the brain` +
     (loc.startedFrom === 'localiser brain' ? " (started again from the localiser's brain: the start from the field of view's centre did worse)" : '') +
     '; ' +
-    `intracranial volume ≈ ${(loc.icvMm3 / 1e6).toFixed(2)} L`
+    `intracranial volume ≈ ${(f.icvMm3 / 1e6).toFixed(2)} L${f.icvFrom === 'localiser' ? " (the localiser's coarse brain volume)" : ''}` +
+    (turned > 0 ? `; the head is tilted beyond what the model was trained on, so its crops were turned ${turned.toFixed(0)}° with it` : '')
   );
 }
 

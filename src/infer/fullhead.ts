@@ -137,6 +137,13 @@ export interface FullHeadResult extends SegmentResult {
   readonly hippocampi: readonly [SideMeasure, SideMeasure];
   /** Registration, quality, ICV, the registration's boxes. */
   readonly localisation: Localisation;
+  /**
+   * The intracranial-volume estimate the ICV fractions use, mm³, and where it came from: the
+   * registration's, or the localiser's coarse brain volume when the localiser placed the crops
+   * after the registration failed.
+   */
+  readonly icvMm3: number;
+  readonly icvFrom: 'registration' | 'localiser';
   /** The crops the model segmented (MSD-framed, inside or around the boxes), left then right. */
   readonly frames: readonly [ModelFrame, ModelFrame];
   /** Sentences the user should see beside the masks (a poor registration, an empty side). */
@@ -255,7 +262,8 @@ export async function segmentFullHead(
         'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
     );
   }
-  const icvMm3 = placedBy === 'localiser' && localisation.quality === 'failed' ? found!.brainVolumeMm3 : localisation.icvMm3;
+  const icvFrom = placedBy === 'localiser' && localisation.quality === 'failed' ? 'localiser' : 'registration';
+  const icvMm3 = icvFrom === 'localiser' ? found!.brainVolumeMm3 : localisation.icvMm3;
   lap('localise');
 
   // The crops are in the orientation the crop models were trained in (MSD: left in RAS,
@@ -370,7 +378,7 @@ export async function segmentFullHead(
     warnings.push(`Seahorse would refuse these masks from one of its own models; model ${manifest.id} follows no protocol Seahorse knows, so they are shown, unchecked.`);
   }
   progress({ stage: 'done' });
-  return { labels, labelInfo, volumes, hippocampi, localisation, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(judged ? { crossCheck, crossCheckLook: judged.look } : {}) };
+  return { labels, labelInfo, volumes, hippocampi, localisation, icvMm3, icvFrom, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(judged ? { crossCheck, crossCheckLook: judged.look } : {}) };
 }
 
 /** The cross-check as the checks judge it: a registration that did not fail, and a disagreement, earn a second look (second-look.ts). */

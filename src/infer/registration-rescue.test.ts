@@ -88,6 +88,12 @@ describe.skipIf(skip !== '')(`a registration that went wrong ${skip}`, () => {
     expect(result.fullHead.localisation.quality).toBe('failed');
     expect(result.fullHead.placedBy).toBe('localiser');
     expect(result.warnings[0]).toMatch(/^The template registration failed .*: the hippocampi were placed by the localiser alone; the template outline is wrong/);
+    // The ICV is the localiser's coarse brain volume, not the failed registration's, and the fractions use it.
+    const { fullHead } = result;
+    expect(fullHead.icvFrom).toBe('localiser');
+    expect(fullHead.icvMm3).toBe(fullHead.localiser!.brainVolumeMm3);
+    expect(fullHead.icvMm3).not.toBe(fullHead.localisation.icvMm3);
+    for (const h of fullHead.hippocampi) expect(h.icvFraction).toBeCloseTo(h.mm3 / fullHead.icvMm3, 12);
     const truth = labelsOnGrid(perturbed.truth, result.labels);
     for (const side of [1, 2]) {
       const d = dice(

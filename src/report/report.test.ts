@@ -64,6 +64,10 @@ describe('segmentation report', () => {
     expect(report.qc.status).toBe('CHECK BEFORE USE: 1 warning');
     expect(report.qc.warnings).toEqual(input().warnings);
     expect(report.qc.lines[0]).toMatch(/^Registration to the brain template: poor \(similarity 0\.41 overall/);
+    expect(report.qc.lines[1]).toMatch(/^Intracranial volume \(estimate from the registration\): \d\.\d\d L$/);
+    // After a failed registration the localiser's coarse brain volume is the ICV, and the line says so.
+    const fromLocaliser = buildReport(input({ registration: { quality: 'failed', ncc: 0.3, brainNcc: 0.1, brainCoverage: 0.9, icvMm3: 1.5e6, icvFrom: 'localiser' } }));
+    expect(fromLocaliser.qc.lines[1]).toBe("Intracranial volume (the localiser's coarse brain volume: the registration failed): 1.50 L");
     expect(report.volumes.header).toEqual(['Structure', 'Voxels', 'Volume (mm³)', '% of ICV']);
     expect(report.volumes.rows).toEqual([
       ['left hippocampus', '360', '360', '0.026'],

@@ -22,6 +22,8 @@ export interface ReportRegistration {
   readonly brainNcc: number;
   readonly brainCoverage: number;
   readonly icvMm3: number;
+  /** Where `icvMm3` comes from (default the registration): the localiser's coarse brain volume when it placed the crops after the registration failed. */
+  readonly icvFrom?: 'registration' | 'localiser';
 }
 
 export interface ReportInput extends VolumeSource {
@@ -134,7 +136,8 @@ function qualityControl(input: ReportInput): Report['qc'] {
     lines.push(
       `Registration to the brain template: ${r.quality} (similarity ${r.ncc.toFixed(2)} overall, ${r.brainNcc.toFixed(2)} inside the brain; ${(100 * r.brainCoverage).toFixed(0)}% of the brain in view)`,
     );
-    lines.push(`Intracranial volume (estimate from the registration): ${(r.icvMm3 / 1e6).toFixed(2)} L`);
+    const from = r.icvFrom === 'localiser' ? "the localiser's coarse brain volume: the registration failed" : 'estimate from the registration';
+    lines.push(`Intracranial volume (${from}): ${(r.icvMm3 / 1e6).toFixed(2)} L`);
   }
   if (input.caveat) lines.push(input.caveat);
   const warnings = input.warnings;

@@ -6,6 +6,7 @@
  * itself always stays usable.
  */
 import { classifyScan, LocalisationError, MaskRefusedError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
+import { rotationAngleDeg } from '../core/fullhead/head-pose';
 import { readVolume } from '../core/io';
 import { gunzipPrefix } from '../core/io/gzip';
 import { niftiVersion } from '../core/io/nifti-header';
@@ -182,7 +183,7 @@ export class InferenceService {
           backend: info,
           path,
           warnings,
-          ...(fullHead ? { registration: registrationSummary(fullHead.localisation), hippocampi: fullHead.hippocampi } : {}),
+          ...(fullHead ? { registration: registrationSummary(fullHead.localisation, { mm3: fullHead.icvMm3, from: fullHead.icvFrom }), hippocampi: fullHead.hippocampi } : {}),
         },
         [labels.data.buffer as ArrayBuffer],
       );
@@ -344,8 +345,18 @@ function backendInfo(backend: OrtWebBackend): BackendInfo {
   return { name: backend.name, reason: backend.reason, adapter: backend.adapter };
 }
 
-function registrationSummary(loc: Localisation): RegistrationSummary {
-  return { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3, startedFrom: loc.startedFrom };
+/** The registration as the page shows it; `icv` is the estimate the volumes used, when masks were made. */
+function registrationSummary(loc: Localisation, icv?: { readonly mm3: number; readonly from: 'registration' | 'localiser' }): RegistrationSummary {
+  return {
+    quality: loc.quality,
+    ncc: loc.ncc,
+    brainNcc: loc.brainNcc,
+    brainCoverage: loc.brainCoverage,
+    icvMm3: icv?.mm3 ?? loc.icvMm3,
+    icvFrom: icv?.from ?? 'registration',
+    startedFrom: loc.startedFrom,
+    cropsTurnedDeg: rotationAngleDeg(loc.cropRotation),
+  };
 }
 
 function summarise(name: string, volume: Volume): ScanSummary {

@@ -70,10 +70,14 @@ export interface RegistrationSummary {
   readonly brainNcc: number;
   /** Fraction of the template brain inside the scan's field of view. */
   readonly brainCoverage: number;
-  /** Intracranial-volume estimate, mm³. */
+  /** Intracranial-volume estimate, mm³: the one the volumes' ICV fractions use. */
   readonly icvMm3: number;
+  /** Where `icvMm3` comes from: the registration, or the localiser's coarse brain volume (the localiser placed the crops after the registration failed). */
+  readonly icvFrom: 'registration' | 'localiser';
   /** Where the registration started: the field of view's centre, or (when that did worse) the brain the localiser found. */
   readonly startedFrom: RegistrationStart;
+  /** Degrees the crops turned with a head tilted beyond the crop models' training (core/fullhead/head-pose.ts); 0 for most heads. */
+  readonly cropsTurnedDeg: number;
 }
 
 /** A label's volume; on the full-head path also its share of the intracranial volume. */

@@ -17,12 +17,13 @@ export function RegistrationCard({ studio }: { studio: Studio }) {
   const registration = useStudio((s) => s.registration);
   const warnings = useStudio((s) => s.segmentation?.warnings ?? noWarnings);
   const showOutline = useStudio((s) => s.showOutline);
+  const hasMasks = useStudio((s) => s.segmentation !== null);
   if (!registration) return null;
   return (
     <section className="card" aria-label="Registration">
       <h2>Registration to the brain template</h2>
       <p className={`registration registration-${registration.quality}`} data-testid="registration-quality">
-        {qualitySentence(registration)}
+        {qualitySentence(registration, hasMasks)}
       </p>
       <dl className="facts">
         <dt>Similarity</dt>
@@ -35,10 +36,22 @@ export function RegistrationCard({ studio }: { studio: Studio }) {
             ? "the brain the localiser found (the start from the field of view's centre matched worse)"
             : "the field of view's centre"}
         </dd>
+        {registration.quality !== 'failed' && (
+          <>
+            <dt>Head tilt</dt>
+            <dd data-testid="registration-tilt">
+              {registration.cropsTurnedDeg > 0
+                ? `beyond what the model was trained on: its crops were turned ${registration.cropsTurnedDeg.toFixed(0)}° with the head`
+                : 'within what the model was trained on'}
+            </dd>
+          </>
+        )}
         <dt>Brain in view</dt>
         <dd>{(100 * registration.brainCoverage).toFixed(0)}%</dd>
         <dt>Intracranial volume</dt>
-        <dd data-testid="icv">≈ {(registration.icvMm3 / 1e6).toFixed(2)} L (estimate from the registration)</dd>
+        <dd data-testid="icv">
+          ≈ {(registration.icvMm3 / 1e6).toFixed(2)} L ({registration.icvFrom === 'localiser' ? "the localiser's coarse brain volume" : 'estimate from the registration'})
+        </dd>
       </dl>
       {warnings.length > 0 && (
         <ul className="warnings" data-testid="warnings">
@@ -63,13 +76,16 @@ export function RegistrationCard({ studio }: { studio: Studio }) {
   );
 }
 
-function qualitySentence(r: RegistrationSummary): string {
+function qualitySentence(r: RegistrationSummary, hasMasks: boolean): string {
   switch (r.quality) {
     case 'good':
       return 'Good: the scan matches the brain template.';
     case 'poor':
       return 'Poor: the scan matches the brain template only weakly. Check that the outline follows the brain before trusting the masks.';
     case 'failed':
-      return 'Failed: the scan does not match the brain template, so no masks were made. The outline shows where the registration put the template.';
+      // A localiser sure of both hippocampi places the crops without the registration (the warning below says so).
+      return hasMasks
+        ? 'Failed: the scan does not match the brain template. The localiser placed the hippocampi alone; the outline shows where the registration put the template, and the intracranial volume is a coarse estimate.'
+        : 'Failed: the scan does not match the brain template, so no masks were made. The outline shows where the registration put the template.';
   }
 }

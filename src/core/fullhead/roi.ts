@@ -41,21 +41,21 @@ export interface HippocampusBox {
 
 /**
  * Maps the template's hippocampi into the scan with `transform` (template world → scan
- * world) and boxes each on `conformed` (a 1 mm grid: the conformed grid, or it turned with
- * the head) with `ROI_MARGIN_MM` around it.
+ * world) and boxes each on `grid` (1 mm: the conformed grid, or it turned with the head) with
+ * `ROI_MARGIN_MM` around it.
  */
 export function hippocampusBoxes(
   hippocampus: LabelVolume,
   transform: Mat4,
   scan: Pick<Volume, 'dims' | 'affine'>,
-  conformed: Grid,
+  grid: Grid,
 ): [HippocampusBox, HippocampusBox] {
-  return [boxFor(LEFT, hippocampus, transform, scan, conformed), boxFor(RIGHT, hippocampus, transform, scan, conformed)];
+  return [boxFor(LEFT, hippocampus, transform, scan, grid), boxFor(RIGHT, hippocampus, transform, scan, grid)];
 }
 
-function boxFor(label: typeof LEFT | typeof RIGHT, hippocampus: LabelVolume, transform: Mat4, scan: Pick<Volume, 'dims' | 'affine'>, conformed: Grid): HippocampusBox {
+function boxFor(label: typeof LEFT | typeof RIGHT, hippocampus: LabelVolume, transform: Mat4, scan: Pick<Volume, 'dims' | 'affine'>, grid: Grid): HippocampusBox {
   const toWorld = multiply(transform, hippocampus.affine);
-  const toConformed = multiply(invert(conformed.affine), toWorld);
+  const toGrid = multiply(invert(grid.affine), toWorld);
   const toScanVoxel = multiply(invert(scan.affine), toWorld);
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-Infinity, -Infinity, -Infinity];
@@ -67,7 +67,7 @@ function boxFor(label: typeof LEFT | typeof RIGHT, hippocampus: LabelVolume, tra
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
         if (hippocampus.data[i + nx * (j + ny * k)] !== label) continue;
-        const c = applyToPoint(toConformed, [i, j, k]);
+        const c = applyToPoint(toGrid, [i, j, k]);
         const w = applyToPoint(toWorld, [i, j, k]);
         for (let a = 0; a < 3; a++) {
           lo[a] = Math.min(lo[a], c[a]);
@@ -81,7 +81,7 @@ function boxFor(label: typeof LEFT | typeof RIGHT, hippocampus: LabelVolume, tra
     }
   }
   if (count === 0) throw new Error(`the template has no hippocampus voxels with label ${label}`);
-  // Conformed voxels are 1 mm, so the margin in voxels is the margin in mm.
+  // The grid's voxels are 1 mm, so the margin in voxels is the margin in mm.
   const first = lo.map((v) => Math.floor(v - ROI_MARGIN_MM)) as [number, number, number];
   const last = hi.map((v) => Math.ceil(v + ROI_MARGIN_MM));
   const dims = [0, 1, 2].map((a) => last[a] - first[a] + 1) as [number, number, number];
@@ -89,7 +89,7 @@ function boxFor(label: typeof LEFT | typeof RIGHT, hippocampus: LabelVolume, tra
   return {
     side,
     label,
-    grid: { dims, affine: multiply(conformed.affine, boxToConformed(first, dims, side)) },
+    grid: { dims, affine: multiply(grid.affine, boxToConformed(first, dims, side)) },
     inView: inside / count,
     centreMm: [sum[0] / count, sum[1] / count, sum[2] / count],
   };
