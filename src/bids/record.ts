@@ -75,7 +75,8 @@ export function reportOf(result: SegmentScanResult): SegmentationReport {
     volumes,
     warnings,
     timingsMs,
-    registration: { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: loc.icvMm3 },
+    // The ICV the volumes' fractions use (the localiser's coarse brain volume after a failed registration).
+    registration: { quality: loc.quality, ncc: loc.ncc, brainNcc: loc.brainNcc, brainCoverage: loc.brainCoverage, icvMm3: result.fullHead.icvMm3 },
     hippocampi: result.fullHead.hippocampi,
   };
 }
