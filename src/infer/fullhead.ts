@@ -3,10 +3,11 @@
  * masks on the scan's own grid: localise both hippocampi by registration to the MNI
  * template (src/core/fullhead) → cut a crop around each, oriented and framed like the MSD
  * crops the model was trained on (left in RAS, right mirrored, turned with a head tilted
- * beyond the training's range; MSD's size, the hippocampus where MSD puts it: msd-frame.ts) → segment each with the crop model, cutting the crop
- * again around the mask when the first guess was off → keep the largest component of each
- * side → paste both back onto the scan grid → volumes in mm³ and as a fraction of the
- * registration's intracranial-volume estimate.
+ * beyond the training's range; MSD's size, the hippocampus where MSD puts it: msd-frame.ts)
+ * → segment each with the crop model, cutting the crop again around the mask when the first
+ * guess was off → keep the largest component of each side → paste both back onto the scan
+ * grid → volumes in mm³ and as a fraction of the intracranial-volume estimate (the
+ * registration's, or the localiser's coarse brain volume after a failed registration).
  *
  * Runtime-agnostic like `segmentVolume`: the worker passes its onnxruntime-web backend,
  * the CLI onnxruntime-node. Localisation problems stop the run with a LocalisationError
@@ -16,7 +17,7 @@ import type { Vec3 } from '../core/affine';
 import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
 import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
-import type { HippocampusBox, Localisation, PreparedTemplate } from '../core/fullhead';
+import type { HippocampusBox, IcvSource, Localisation, PreparedTemplate } from '../core/fullhead';
 import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
@@ -143,7 +144,7 @@ export interface FullHeadResult extends SegmentResult {
    * after the registration failed.
    */
   readonly icvMm3: number;
-  readonly icvFrom: 'registration' | 'localiser';
+  readonly icvFrom: IcvSource;
   /** The crops the model segmented (MSD-framed, inside or around the boxes), left then right. */
   readonly frames: readonly [ModelFrame, ModelFrame];
   /** Sentences the user should see beside the masks (a poor registration, an empty side). */
@@ -262,7 +263,7 @@ export async function segmentFullHead(
         'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
     );
   }
-  const icvFrom = placedBy === 'localiser' && localisation.quality === 'failed' ? 'localiser' : 'registration';
+  const icvFrom: IcvSource = placedBy === 'localiser' && localisation.quality === 'failed' ? 'localiser' : 'registration';
   const icvMm3 = icvFrom === 'localiser' ? found!.brainVolumeMm3 : localisation.icvMm3;
   lap('localise');
 

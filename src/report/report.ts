@@ -4,7 +4,7 @@
  * hippocampus. The studio and the CLI fill `ReportInput` from their own results; `pdf.ts` and
  * `html.ts` only lay this out.
  */
-import type { ScanClassification } from '../core/fullhead';
+import type { IcvSource, ScanClassification } from '../core/fullhead';
 import type { LabelInfo } from '../core/labels';
 import { axisCodes } from '../core/orientation';
 import type { LabelVolume, Volume } from '../core/volume';
@@ -23,7 +23,7 @@ export interface ReportRegistration {
   readonly brainCoverage: number;
   readonly icvMm3: number;
   /** Where `icvMm3` comes from (default the registration): the localiser's coarse brain volume when it placed the crops after the registration failed. */
-  readonly icvFrom?: 'registration' | 'localiser';
+  readonly icvFrom?: IcvSource;
 }
 
 export interface ReportInput extends VolumeSource {

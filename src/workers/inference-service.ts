@@ -5,7 +5,7 @@
  * outline), and the runs in flight. Every failure becomes a `failed` reply; the service
  * itself always stays usable.
  */
-import { classifyScan, LocalisationError, MaskRefusedError, ScanKindError, templateOutline, type Localisation, type PreparedTemplate } from '../core/fullhead';
+import { classifyScan, LocalisationError, MaskRefusedError, ScanKindError, templateOutline, type IcvSource, type Localisation, type PreparedTemplate } from '../core/fullhead';
 import { rotationAngleDeg } from '../core/fullhead/head-pose';
 import { readVolume } from '../core/io';
 import { gunzipPrefix } from '../core/io/gzip';
@@ -346,7 +346,7 @@ function backendInfo(backend: OrtWebBackend): BackendInfo {
 }
 
 /** The registration as the page shows it; `icv` is the estimate the volumes used, when masks were made. */
-function registrationSummary(loc: Localisation, icv?: { readonly mm3: number; readonly from: 'registration' | 'localiser' }): RegistrationSummary {
+function registrationSummary(loc: Localisation, icv?: { readonly mm3: number; readonly from: IcvSource }): RegistrationSummary {
   return {
     quality: loc.quality,
     ncc: loc.ncc,

@@ -2,7 +2,7 @@
  * The typed message protocol between the studio (main thread) and the inference worker.
  * Every request carries an `id`; every reply names the request it answers.
  */
-import type { RegistrationStart, ScanClassification, ScanPath } from '../core/fullhead';
+import type { IcvSource, RegistrationStart, ScanClassification, ScanPath } from '../core/fullhead';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
 import type { Dims3, LabelVolume, SpacingMm } from '../core/volume';
 import type { BackendName } from '../infer/backend';
@@ -73,7 +73,7 @@ export interface RegistrationSummary {
   /** Intracranial-volume estimate, mm³: the one the volumes' ICV fractions use. */
   readonly icvMm3: number;
   /** Where `icvMm3` comes from: the registration, or the localiser's coarse brain volume (the localiser placed the crops after the registration failed). */
-  readonly icvFrom: 'registration' | 'localiser';
+  readonly icvFrom: IcvSource;
   /** Where the registration started: the field of view's centre, or (when that did worse) the brain the localiser found. */
   readonly startedFrom: RegistrationStart;
   /** Degrees the crops turned with a head tilted beyond the crop models' training (core/fullhead/head-pose.ts); 0 for most heads. */

@@ -37,6 +37,7 @@ export {
   type BrainPrior,
   type LocaliseOptions,
   type RegistrationStart,
+  type IcvSource,
 } from './localise';
 export { extractBox, extractBoxLabels, boxToConformed, MSD_ORIENTATION, ROI_MARGIN_MM, type HippocampusBox } from './roi';
 export { templateOutline, OUTLINE_BRAIN, OUTLINE_HIPPOCAMPUS } from './outline';

@@ -166,6 +166,9 @@ function brainMaskAt(template: Template, level: ImageLevel, rimMm: number, min =
 
 export type RegistrationStart = 'field of view' | 'localiser brain';
 
+/** Where a full head's intracranial-volume estimate comes from: the registration, or the learned localiser's coarse brain volume (when it placed the crops after the registration failed). */
+export type IcvSource = 'registration' | 'localiser';
+
 export type LocalisationProblemKind = 'registration-failed' | 'partial-coverage' | 'hippocampus-out-of-view';
 
 export interface LocalisationProblem {
