@@ -100,8 +100,8 @@ export interface FullHeadOptions extends SegmentOptions {
   readonly crossCheck?: CrossCheckFindings | PromiseLike<CrossCheckFindings | null>;
   /**
    * The cross-check localiser run again on another grid: given, a cross-check that disagrees
-   * with the registration looks again in the registration's frame (second-look.ts) and the
-   * checks judge that answer.
+   * with the registration, or stood behind nothing, looks again in the registration's frame
+   * (second-look.ts) and the checks judge that answer.
    */
   readonly crossCheckAgain?: LookAgain;
   /** Called as each stage of `timingsMs` ends (a benchmark reads its CPU clock there). */
@@ -351,14 +351,14 @@ export async function segmentFullHead(
   const hippocampi = measureSides(sides, block, mm3PerVoxel, icv);
   lap('paste');
   const pending = opts.crossCheck;
-  const firstLook = (await pending) ?? undefined;
+  const firstLook = (await pending) ?? null;
   // The time the masks waited for a localiser that ran beside them (usually none), and for judging its answer.
   const waited = !!pending && 'then' in pending;
   if (waited) lap('cross-check wait');
-  const judged = firstLook && (await judgeCrossCheck(firstLook, scan, localisation, opts.crossCheckAgain));
+  const judged = pending ? await judgeCrossCheck(firstLook, scan, localisation, opts.crossCheckAgain) : undefined;
   if (judged?.lookedAgain) lap('cross-check, second look');
   else if (waited) lap('cross-check wait');
-  const crossCheck = judged?.findings;
+  const crossCheck = judged?.findings ?? undefined;
   timingsMs.total = performance.now() - start;
 
   const evidence = hippocampi.map(
@@ -379,11 +379,11 @@ export async function segmentFullHead(
     warnings.push(`Seahorse would refuse these masks from one of its own models; model ${manifest.id} follows no protocol Seahorse knows, so they are shown, unchecked.`);
   }
   progress({ stage: 'done' });
-  return { labels, labelInfo, volumes, hippocampi, localisation, icvMm3, icvFrom, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(judged ? { crossCheck, crossCheckLook: judged.look } : {}) };
+  return { labels, labelInfo, volumes, hippocampi, localisation, icvMm3, icvFrom, frames: frames as [ModelFrame, ModelFrame], warnings, timingsMs, qc, placedBy, ...(found ? { localiser: found } : {}), ...(crossCheck ? { crossCheck, crossCheckLook: judged!.look } : {}) };
 }
 
-/** The cross-check as the checks judge it: a registration that did not fail, and a disagreement, earn a second look (second-look.ts). */
-async function judgeCrossCheck(first: CrossCheckFindings, scan: Volume, localisation: Localisation, lookAgain: LookAgain | undefined): Promise<JudgedCrossCheck> {
+/** The cross-check as the checks judge it: a registration that did not fail, and a disagreement or a first look that found nothing, earn a second look (second-look.ts). */
+async function judgeCrossCheck(first: CrossCheckFindings | null, scan: Volume, localisation: Localisation, lookAgain: LookAgain | undefined): Promise<JudgedCrossCheck> {
   if (!lookAgain || localisation.quality === 'failed') return { findings: first, look: 'scan grid', lookedAgain: false };
   const centresMm = [registrationCentre(localisation.hippocampi[0]), registrationCentre(localisation.hippocampi[1])] as const;
   return crossCheckWithSecondLook(first, scan, { transform: localisation.transform, centresMm }, lookAgain);

@@ -5,7 +5,9 @@
  * ±15° training), the first look puts the right hippocampus far from a good registration's: the
  * check would warn on a correct mask. Looking again in the registration's frame, they agree. A
  * registration that is wrong (moved 20 mm, or tilted about the vertex) is still warned about after
- * the second look, and on the unturned sample the localiser does not run again. The mask evidence is
+ * the second look, and on the unturned sample the localiser does not run again. Pitched 45° in the
+ * coil, beyond its training (where its first look can stand behind nothing), the second look finds
+ * both hippocampi. The mask evidence is
  * held at the registration's centre (as in localiser-crosscheck.test.ts) so that only the
  * cross-check speaks. First, the decision alone, on stated findings.
  */
@@ -17,7 +19,7 @@ import { localise, prepareTemplate, type PreparedTemplate } from '../core/fullhe
 import { checkMasks, CROSSCHECK_WARN_MM, type QcFinding, type SideEvidence } from '../core/fullhead/qc';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume } from '../core/io';
-import { oblique, rotationAbout } from '../core/perturb';
+import { oblique, rotationAbout, turnHead } from '../core/perturb';
 import type { Grid } from '../core/resample';
 import { mat4, type Mat4, type Volume } from '../core/volume';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
@@ -31,6 +33,9 @@ const SLOW = 180_000;
 /** The oblique acquisition that fooled the first look (bench/RESULTS.md, "Harder than the grid"): 25° about world y. */
 const TURN_AXIS = 1;
 const TURN_DEGREES = 25;
+/** A head nodded nose-up in the coil beyond the localiser's ±15° training, about a pivot near a template-held head's hippocampi (world mm). */
+const PITCH_DEGREES = 45;
+const PITCH_PIVOT_MM: Vec3 = [0, -20, -10];
 /** How far the deliberately wrong registration is moved, mm (as localiser-crosscheck.test.ts). */
 const WRONG_BY_MM = 20;
 /** The wrong registration's tilt about a pivot this far above the hippocampi, degrees and mm: it moves them ≈ 2·60·sin(12.5°) = 26 mm. */
@@ -46,7 +51,7 @@ const translation = (by: Vec3): Mat4 => mat4([1, 0, 0, by[0], 0, 1, 0, by[1], 0,
 function crossCheckFindings(judged: JudgedCrossCheck, registration: RegistrationAnswer): QcFinding[] {
   const evidence = (['left', 'right'] as const).map((side, s): SideEvidence => {
     const at = registration.centresMm[s];
-    const crossCheck = { centroidMm: judged.findings[side].centroidMm, lookedAgain: judged.look === 'registration frame' };
+    const crossCheck = { centroidMm: judged.findings![side].centroidMm, lookedAgain: judged.look === 'registration frame' };
     return { side, mm3: 4000, connectedFraction: 1, centroidMm: at, crossCheck, registration: { centroidMm: at, quality: 'good' } };
   }) as [SideEvidence, SideEvidence];
   return checkMasks(evidence, 'freesurfer').findings.filter((f) => f.check === 'cross-check');
@@ -94,6 +99,18 @@ describe('crossCheckWithSecondLook: when it looks again, and what it keeps', () 
     expect(crossCheckFindings(judged, registration).map((f) => f.side)).toEqual(['right']);
   });
 
+  it("a first look that stood behind nothing: one look on the registration's grid, whose answer is judged", async () => {
+    const { grids, lookAgain } = counting(agreeing);
+    expect(await crossCheckWithSecondLook(null, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: agreeing, look: 'registration frame', lookedAgain: true });
+    expect(grids).toHaveLength(1);
+  });
+
+  it('nothing to stand behind on either look: no findings', async () => {
+    const { grids, lookAgain } = counting(null);
+    expect(await crossCheckWithSecondLook(null, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: null, look: 'scan grid', lookedAgain: true });
+    expect(grids).toHaveLength(1);
+  });
+
   it('a registration that mirrors the head has no frame to look in: the first answer stands', async () => {
     const { grids, lookAgain } = counting(agreeing);
     const mirrored = mat4([-1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
@@ -137,7 +154,7 @@ describe.skipIf(skip !== '')(`the cross-check looks again in the registration's 
     const judged = await crossCheckWithSecondLook(first, scan, registration, lookAgain);
     expect(grids).toHaveLength(1);
     expect(judged.look).toBe('registration frame');
-    (['left', 'right'] as const).forEach((side, s) => expect(dist(judged.findings[side].centroidMm, registration.centresMm[s])).toBeLessThan(CROSSCHECK_WARN_MM));
+    (['left', 'right'] as const).forEach((side, s) => expect(dist(judged.findings![side].centroidMm, registration.centresMm[s])).toBeLessThan(CROSSCHECK_WARN_MM));
     expect(crossCheckFindings(judged, registration)).toEqual([]);
   }, SLOW);
 
@@ -162,6 +179,17 @@ describe.skipIf(skip !== '')(`the cross-check looks again in the registration's 
         expect(f.message).toMatch(/also when it looked again with the scan turned into the registration's frame/);
       }
     }
+  }, SLOW);
+
+  it(`pitched ${PITCH_DEGREES}° in the coil, with no first look to go by: in the registration's frame it finds both where the registration put them`, async () => {
+    const scan = turnHead(sample, rotationAbout(0, PITCH_DEGREES, PITCH_PIVOT_MM));
+    const loc = localise(scan, prepared);
+    expect(loc.quality).toBe('good');
+    const registration: RegistrationAnswer = { transform: loc.transform, centresMm: [registrationCentre(loc.hippocampi[0]), registrationCentre(loc.hippocampi[1])] };
+    const judged = await crossCheckWithSecondLook(null, scan, registration, async (grid) => localiserFindings(await localiseHippocampi(scan, model, grid)));
+    expect(judged.look).toBe('registration frame');
+    (['left', 'right'] as const).forEach((side, s) => expect(dist(judged.findings![side].centroidMm, registration.centresMm[s])).toBeLessThan(CROSSCHECK_WARN_MM));
+    expect(crossCheckFindings(judged, registration)).toEqual([]);
   }, SLOW);
 
   it('unturned: the first look agrees and the localiser does not run again', async () => {

@@ -8,7 +8,8 @@
  * head turned back as the template holds it) and agreement is judged on that answer. A
  * registration that put a hippocampus in the wrong place keeps the warning: turning the grid
  * does not move the anatomy the localiser finds, only how it is turned in front of it.
- * When they agree at once, nothing runs again.
+ * When they agree at once, nothing runs again. A first look that stands behind nothing (a head
+ * pitched 45° in the coil: one hippocampus found at a sixth of its size) earns the same second look.
  */
 import type { Vec3 } from '../core/affine';
 import { localiserGridInFrame } from '../core/fullhead/localiser-grid';
@@ -24,7 +25,8 @@ export type LookAgain = (grid: Grid) => Promise<CrossCheckFindings | null>;
 export type CrossCheckLook = 'scan grid' | 'registration frame';
 
 export interface JudgedCrossCheck {
-  readonly findings: CrossCheckFindings;
+  /** Null when the localiser stood behind nothing it found, on either look. */
+  readonly findings: CrossCheckFindings | null;
   readonly look: CrossCheckLook;
   /** The localiser ran a second time (its answer is `findings` unless it found nothing). */
   readonly lookedAgain: boolean;
@@ -42,11 +44,12 @@ export interface RegistrationAnswer {
  * The cross-check findings to judge the registration by: the first look's when it agrees on
  * both sides (or when there is no frame to look in), else the second look's, in the
  * registration's frame. A second look that finds nothing leaves the first, and its warning.
+ * A first look that found nothing it could stand behind (null) is looked at again the same way.
  */
-export async function crossCheckWithSecondLook(first: CrossCheckFindings, scan: Grid, registration: RegistrationAnswer, lookAgain: LookAgain): Promise<JudgedCrossCheck> {
+export async function crossCheckWithSecondLook(first: CrossCheckFindings | null, scan: Grid, registration: RegistrationAnswer, lookAgain: LookAgain): Promise<JudgedCrossCheck> {
   const kept: JudgedCrossCheck = { findings: first, look: 'scan grid', lookedAgain: false };
   const [left, right] = registration.centresMm;
-  if (!crossCheckDisagrees(first.left.centroidMm, left) && !crossCheckDisagrees(first.right.centroidMm, right)) return kept;
+  if (first && !crossCheckDisagrees(first.left.centroidMm, left) && !crossCheckDisagrees(first.right.centroidMm, right)) return kept;
   const grid = localiserGridInFrame(scan, registration.transform);
   if (!grid) return kept;
   const second = await lookAgain(grid);

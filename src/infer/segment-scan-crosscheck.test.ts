@@ -4,7 +4,9 @@
  * failure must neither go unhandled nor hide the registration's own refusal. The localiser is
  * the shipped one (models/localiser.onnx on onnxruntime-node) behind a backend that holds its
  * logits back, so that "beside" is observable on any machine. On an oblique scan that fools its
- * first look, the second look (second-look.ts) runs on the path and the false alarm is gone.
+ * first look, the second look (second-look.ts) runs on the path and the false alarm is gone; after a
+ * first look that stands behind nothing it runs too, and only when it finds nothing either is the
+ * placement said to be unchecked.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalisationError, prepareTemplate, type PreparedTemplate } from '../core/fullhead';
 import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume } from '../core/io';
+import { CLASS_LEFT } from '../core/fullhead/localiser-grid';
 import { oblique } from '../core/perturb';
 import { directionalModel } from '../testing/onnx-models';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
@@ -28,6 +31,8 @@ const HOLD_MS = 4_000;
 /** The oblique acquisition whose first look is a false alarm (second-look.test.ts): 25° about world y. */
 const TURN_AXIS = 1;
 const TURN_DEGREES = 25;
+/** A logit no softmax lets win against the localiser's own (theirs are tens at most). */
+const BLIND_LOGIT = -1e4;
 const installed = listInstalledModels(undefined, 'localisation').find((m) => m.manifest.id === LOCALISER_ID);
 const skip = !hasShared ? sharedMissing : !installed ? '(skipped: models/localiser.json is not installed)' : '';
 const read = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
@@ -104,6 +109,31 @@ describe.skipIf(skip !== '')(`a cross-check localiser runs beside the registrati
     expect(onPath.reduce((sum, [, ms]) => sum + ms, 0)).toBeCloseTo(t.total, 0);
   }, SLOW);
 
+  for (const blindLooks of [1, 2]) {
+    const title =
+      blindLooks === 1
+        ? 'a first look that stands behind nothing: the second, in the registration’s frame, finds both, and no warning says the placement is unchecked'
+        : 'nothing to stand behind on either look: the warning says the placement is unchecked';
+    it(title, async () => {
+      const { model, runs } = blind(localiser, blindLooks);
+      const result = await segmentScan(read(sample), segmenter, { template: () => template, localiserModel: () => model });
+      expect(result.path).toBe('full-head');
+      if (result.path !== 'full-head') return;
+      expect(runs()).toBe(2);
+      expect(result.fullHead.localisation.quality).toBe('good');
+      expect(result.timingsMs['cross-check, second look']).toBeGreaterThan(0);
+      const unchecked = /could not stand behind what it found \(.*left hippocampus.*\): the registration's placement of the hippocampi is unchecked/;
+      if (blindLooks === 1) {
+        expect(result.fullHead.crossCheckLook).toBe('registration frame');
+        expect(result.fullHead.crossCheck?.left.centroidMm).toHaveLength(3);
+        expect(result.warnings.join(' ')).not.toMatch(unchecked);
+      } else {
+        expect(result.fullHead.crossCheck).toBeUndefined();
+        expect(result.warnings.join(' ')).toMatch(unchecked);
+      }
+    }, SLOW);
+  }
+
   it('a localiser that fails after the registration refused: the refusal is what the user hears, nothing unhandled', async () => {
     const scan = read(sample);
     let state = 1;
@@ -115,6 +145,27 @@ describe.skipIf(skip !== '')(`a cross-check localiser runs beside the registrati
     await new Promise((r) => setTimeout(r, HOLD_MS + 1_000));
   }, SLOW);
 });
+
+/**
+ * The localiser with its first `looks` answers blind to the left hippocampus (its logits pushed
+ * far below the other classes'), as a first look that stands behind nothing; later answers as they are.
+ */
+function blind(localiser: LoadedModel, looks: number) {
+  let calls = 0;
+  const backend: InferenceBackend = {
+    ...localiser.backend,
+    async run(input, dims) {
+      const logits = await localiser.backend.run(input, dims);
+      if (calls++ < looks) {
+        const n = dims[0] * dims[1] * dims[2];
+        logits.fill(BLIND_LOGIT, CLASS_LEFT * n, (CLASS_LEFT + 1) * n);
+      }
+      return logits;
+    },
+    dispose: async () => {},
+  };
+  return { model: { manifest: localiser.manifest, backend }, runs: () => calls };
+}
 
 /** The directional test model (testing/onnx-models.ts) written once to a temporary file. */
 function directionalModelPath(): string {

@@ -71,6 +71,8 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
   const template = await opts.template();
   const localiser = opts.localiserModel ? await opts.localiserModel() : null;
   const extra: string[] = [];
+  /** Why the cross-check's first look stood behind nothing, when it did not. */
+  let unsure: string | undefined;
   let localiserMs: number | undefined;
   const localise = async (localiserModel: LoadedModel) => {
     const t0 = performance.now();
@@ -93,19 +95,22 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
     // wrong (segmentFullHead restarts it from the brain found here, or lets it place the crops).
     const crossCheck = localise(localiser).then((found) => {
       const findings = localiserFindings(found);
-      if (findings) return findings;
-      extra.push(
-        `The learned localiser that cross-checks the template registration could not stand behind what it found (${found.problems.join(' ')}): ` +
-          "the registration's placement of the hippocampi is unchecked.",
-      );
-      return null;
+      if (!findings) unsure = found.problems.join(' ');
+      return findings;
     });
     // Awaited at the checks; a failure before them (e.g. a refused registration) must not go unhandled meanwhile.
     crossCheck.catch(() => {});
-    // Run again only when it disagrees with the registration: then on a grid in the registration's frame (second-look.ts).
+    // Run again when it disagrees with the registration or found nothing: then on a grid in the registration's frame (second-look.ts).
     role = { crossCheck, crossCheckAgain: async (grid) => localiserFindings(await localiseHippocampi(scan, localiser, grid)) };
   }
   const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...role });
+  // Said only when the second look found nothing either.
+  if (unsure !== undefined && !fullHead.crossCheck) {
+    extra.push(
+      `The learned localiser that cross-checks the template registration could not stand behind what it found (${unsure}): ` +
+        "the registration's placement of the hippocampi is unchecked.",
+    );
+  }
   const { labels, volumes, labelInfo } = fullHead;
   const warnings = [...extra, ...fullHead.warnings];
   // A placing localiser ran before the rest; a cross-check's time overlapped it (its own line, not in the total).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fromLinear } from '../affine';
+import { applyToPoint, fromLinear } from '../affine';
 import { mat4, type Dims3 } from '../volume';
-import { cropRotation, IDENTITY_ROTATION, posedGrid, registrationRotation, rotationAngleDeg, rotationBetween, rotationBeyond, TRAINED_ROTATION_DEG, type HeadRotation } from './head-pose';
+import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, registrationRotation, rigidAbout, rotationAngleDeg, rotationBetween, rotationBeyond, TRAINED_ROTATION_DEG, type HeadRotation } from './head-pose';
 
 /** A pitch: rotation about scan world's R axis. */
 function aboutR(deg: number): HeadRotation {
@@ -27,6 +27,29 @@ describe('registrationRotation', () => {
 
   it('refuses a mirroring affine', () => {
     expect(registrationRotation(fromLinear([-1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, 0]))).toBeNull();
+  });
+});
+
+describe('pitchRotation and rigidAbout', () => {
+  it('lifts the nose for a positive pitch: A turns towards S, R stays', () => {
+    const r = pitchRotation(90);
+    expect([r[0], r[3], r[6]].map((v) => Math.round(v * 1e9) / 1e9)).toEqual([1, 0, 0]);
+    expect([r[1], r[4], r[7]].map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 0, 1]);
+    expect(rotationAngleDeg(pitchRotation(-35))).toBeCloseTo(35, 9);
+    expect(rotationAngleDeg(rotationBetween(pitchRotation(20), aboutR(20)))).toBeLessThan(1e-6);
+  });
+
+  it('turns about `from` and carries it to `to`', () => {
+    const from: [number, number, number] = [3, -20, 10];
+    const to: [number, number, number] = [-7, 5, 30];
+    const m = rigidAbout(pitchRotation(30), from, to);
+    expect(applyToPoint(m, from).map((v, i) => v - to[i]).every((d) => Math.abs(d) < 1e-9)).toBe(true);
+    // A point 10 mm anterior of `from` lands 10 mm away along the pitched A axis.
+    const p = applyToPoint(m, [from[0], from[1] + 10, from[2]]);
+    const t = (30 * Math.PI) / 180;
+    expect(p[1] - to[1]).toBeCloseTo(10 * Math.cos(t), 9);
+    expect(p[2] - to[2]).toBeCloseTo(10 * Math.sin(t), 9);
+    expect(p[0]).toBeCloseTo(to[0], 9);
   });
 });
 

@@ -86,6 +86,23 @@ export function posedGrid(conformed: Grid, rotation: HeadRotation): Grid {
   return { dims: conformed.dims, affine: mat4(m) };
 }
 
+/** A pitch by `deg` about the R axis; positive lifts the nose (A turns towards S). */
+export function pitchRotation(deg: number): HeadRotation {
+  return axisAngle([1, 0, 0], (deg * Math.PI) / 180);
+}
+
+/** The rigid transform x ↦ rotation · (x − from) + to: turns about `from` and carries it to `to`. */
+export function rigidAbout(rotation: HeadRotation, from: Vec3, to: Vec3): Mat4 {
+  const m = new Float64Array(16);
+  for (let row = 0; row < 3; row++) {
+    const r = rotation.slice(3 * row, 3 * row + 3);
+    for (let col = 0; col < 3; col++) m[4 * row + col] = r[col];
+    m[4 * row + 3] = to[row] - (r[0] * from[0] + r[1] * from[1] + r[2] * from[2]);
+  }
+  m[15] = 1;
+  return mat4(m);
+}
+
 /** Rodrigues' rotation about a unit axis by `radians`. */
 function axisAngle([x, y, z]: Vec3, radians: number): HeadRotation {
   const c = Math.cos(radians);

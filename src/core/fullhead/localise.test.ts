@@ -8,7 +8,9 @@ import { meanDisplacementMm, randomAffine, seededRandom } from '../registration/
 import { dataDir, hasShared, sharedMissing } from '../../testing/shared';
 import type { Volume } from '../volume';
 import { mat4 } from '../volume';
+import { rotationAbout, turnHead } from '../perturb';
 import { classifyScan } from './detect';
+import { registrationRotation, rotationAngleDeg } from './head-pose';
 import type { PreparedTemplate } from './localise';
 import type { Localisation } from './localise';
 import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, assertLocalised, betterLocalisation, localise, prepareTemplate } from './localise';
@@ -73,6 +75,24 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
     // Adult intracranial volume: 1.1–2.0 L.
     expect(loc.icvMm3).toBeGreaterThan(1.1e6);
     expect(loc.icvMm3).toBeLessThan(2.0e6);
+  }, SLOW);
+
+  it('finds a head pitched 45° in the scanner, which the header’s orientation alone leaves half-way and calls good', () => {
+    const ch2 = read(join(dataDir, 'templates', 'ch2.nii.gz'));
+    // Nose up 45° about the left–right axis through AAL's hippocampi, the voxels as they were.
+    const pitched = turnHead(ch2, rotationAbout(0, 45, [0, -20, -10]));
+    const angle = (loc: Localisation) => rotationAngleDeg(registrationRotation(loc.transform)!);
+    const searched = assertLocalised(localise(pitched, prepared));
+    expect(searched.quality).toBe('good');
+    expect(angle(searched)).toBeGreaterThan(42);
+    expect(angle(searched)).toBeLessThan(48);
+    // ch2 is the template's own head: its intracranial volume is the template brain's.
+    expect(Math.abs(searched.icvMm3 / prepared.brainMm3 - 1)).toBeLessThan(0.05);
+    // From the header's orientation alone: stopped half-way, with a volume far too small, yet not failed.
+    const headerOnly = localise(pitched, prepared, { startPitchesDeg: [] });
+    expect(angle(headerOnly)).toBeLessThan(30);
+    expect(headerOnly.icvMm3 / prepared.brainMm3).toBeLessThan(0.85);
+    expect(headerOnly.quality).not.toBe('failed');
   }, SLOW);
 
   it('boxes ch2 around AAL’s own hippocampi (ch2 registered to its own template)', () => {

@@ -38,6 +38,8 @@ function phantom(dims: [number, number, number], affine: Mat4): Volume<Float32Ar
   return { dims, affine, spacing: [2, 2, 2], data };
 }
 
+/** A turn about the phantom's x axis well beyond what the optimiser reaches from the identity, degrees. */
+const TURNED_DEG = 50;
 const fixedGrid = mat4([2, 0, 0, -80, 0, 2, 0, -96, 0, 0, 2, -72, 0, 0, 0, 1]);
 const fixedDims: [number, number, number] = [81, 97, 73];
 
@@ -118,6 +120,30 @@ describe('registerAffine', () => {
       // 0.2 mm at the phantom's 40 mm reach is 0.5 % per axis, 1.5 % in volume.
       expect(Math.abs(det3(result.transform) / det3(truth) - 1)).toBeLessThan(0.015);
     }
+  });
+
+  it('the best candidate start goes on when it beats the initial start, by the margin when one is set', () => {
+    const fixedVol = phantom(fixedDims, fixedGrid);
+    const fixed = prepareFixed(buildPyramid(fixedVol, [8, 4, 2]));
+    const turn = (deg: number): Mat4 => {
+      const t = (deg * Math.PI) / 180;
+      return mat4([1, 0, 0, 0, 0, Math.cos(t), -Math.sin(t), 0, 0, Math.sin(t), Math.cos(t), 0, 0, 0, 0, 1]);
+    };
+    const truth = turn(TURNED_DEG);
+    const movingVol = resampleLinear(fixedVol, fixedDims, multiply(invert(truth), fixedGrid));
+    const moving = buildPyramid({ ...movingVol, affine: fixedGrid }, [8, 4, 2]);
+    const brain = fixedPointsWorld(fixedVol);
+    const off = (options: Parameters<typeof registerAffine>[2]) => meanDisplacementMm(registerAffine(fixed, moving, options).transform, truth, brain);
+    expect(off({})).toBeGreaterThan(5);
+    const candidates = [turn(-TURNED_DEG), turn(TURNED_DEG)];
+    expect(off({ candidates })).toBeLessThan(0.2);
+    // How much better the right candidate fits than the initial start at the coarsest level.
+    const coarse = (initial?: Mat4) => registerAffine({ levels: [fixed.levels[0]] }, [moving[0]], { initial }).ncc;
+    const gap = coarse(truth) - coarse();
+    expect(gap).toBeGreaterThan(0);
+    expect(off({ candidates, candidateMargin: gap / 2 })).toBeLessThan(0.2);
+    // A margin the candidate does not clear: the initial start goes on, as without candidates.
+    expect(off({ candidates, candidateMargin: gap * 2 })).toBeCloseTo(off({}), 6);
   });
 
   it('foregroundCentre finds the bright part of a level', () => {

@@ -36,6 +36,12 @@ export interface RegistrationOptions {
   readonly initial?: Mat4;
   /** Further starting transforms tried at the coarsest level; the best NCC goes on. */
   readonly candidates?: readonly Mat4[];
+  /**
+   * How much higher a candidate's NCC at the coarsest level must be than the initial start's
+   * for it to go on instead (default 0: the best wins). A margin keeps the initial start where
+   * the candidates only match it, within the noise of the coarse fit.
+   */
+  readonly candidateMargin?: number;
   /** Iteration budget per level, coarsest first (default 30 per level). */
   readonly schedule?: readonly LevelSchedule[];
   /**
@@ -161,22 +167,32 @@ export function registerAffine(
   }
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const iterationsAt = (n: number) => options.schedule?.[n]?.maxIterations ?? DEFAULT_ITERATIONS;
-  const starts = [options.initial ?? identity4(), ...(options.candidates ?? [])];
+  const margin = options.candidateMargin ?? 0;
   const reports: LevelReport[] = [];
   let best: LevelOutcome | undefined;
   for (let n = 0; n < fixed.levels.length; n++) {
     const t0 = performance.now();
     const { points } = fixed.levels[n];
-    const tries = n === 0 ? starts : [best!.transform];
-    let levelBest: LevelOutcome | undefined;
-    for (const start of tries) {
-      const outcome = optimiseLevel(points, moving[n], start, iterationsAt(n), tolerance);
-      if (!levelBest || outcome.ncc > levelBest.ncc) levelBest = outcome;
+    const optimise = (start: Mat4) => optimiseLevel(points, moving[n], start, iterationsAt(n), tolerance);
+    if (n === 0) {
+      best = optimise(options.initial ?? identity4());
+      let candidate: LevelOutcome | undefined;
+      for (const start of options.candidates ?? []) {
+        const outcome = optimise(start);
+        if (!candidate || score(outcome) > score(candidate)) candidate = outcome;
+      }
+      if (candidate && score(candidate) > score(best) + margin) best = candidate;
+    } else {
+      best = optimise(best!.transform);
     }
-    best = levelBest!;
     reports.push({ levelMm: fixed.levels[n].level.levelMm, iterations: best.iterations, ncc: best.ncc, ms: performance.now() - t0 });
   }
   return { transform: best!.transform, ncc: best!.ncc, inside: best!.inside, levels: reports };
+}
+
+/** A level's NCC to rank starts by; none (a start that left no overlap) ranks last. */
+function score(outcome: LevelOutcome): number {
+  return Number.isFinite(outcome.ncc) ? outcome.ncc : -Infinity;
 }
 
 /**
