@@ -75,39 +75,42 @@ describe('crossCheckWithSecondLook: when it looks again, and what it keeps', () 
     const grids: Grid[] = [];
     return { grids, lookAgain: async (grid: Grid) => (grids.push(grid), answer) };
   };
+  /** The decision on `first`, against a registration at `centresMm`, with a second look that answers `second`; and the grids it looked on. */
+  const decide = async (first: CrossCheckFindings | null, second: CrossCheckFindings | null) => {
+    const { grids, lookAgain } = counting(second);
+    const registration: RegistrationAnswer = { transform: identity, centresMm };
+    return { judged: await crossCheckWithSecondLook(first, scan, registration, lookAgain), grids, registration };
+  };
 
   it('agreeing within CROSSCHECK_WARN_MM on both sides: no second look', async () => {
-    const { grids, lookAgain } = counting(agreeing);
-    expect(await crossCheckWithSecondLook(agreeing, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: agreeing, look: 'scan grid', lookedAgain: false });
+    const { judged, grids } = await decide(agreeing, agreeing);
+    expect(judged).toEqual({ findings: agreeing, look: 'scan grid', lookedAgain: false });
     expect(grids).toHaveLength(0);
   });
 
   it("disagreeing on one side: one look on the registration's grid, whose answer is judged", async () => {
-    const { grids, lookAgain } = counting(agreeing);
-    const judged = await crossCheckWithSecondLook(disagreeing, scan, { transform: identity, centresMm }, lookAgain);
+    const { judged, grids } = await decide(disagreeing, agreeing);
     expect(judged).toEqual({ findings: agreeing, look: 'registration frame', lookedAgain: true });
     expect(grids).toHaveLength(1);
     expect(grids[0].dims).toEqual([72, 72, 72]);
   });
 
   it('a second look that finds nothing keeps the first answer, and its warning', async () => {
-    const { grids, lookAgain } = counting(null);
-    const registration = { transform: identity, centresMm };
-    const judged = await crossCheckWithSecondLook(disagreeing, scan, registration, lookAgain);
+    const { judged, grids, registration } = await decide(disagreeing, null);
     expect(judged).toEqual({ findings: disagreeing, look: 'scan grid', lookedAgain: true });
     expect(grids).toHaveLength(1);
     expect(crossCheckFindings(judged, registration).map((f) => f.side)).toEqual(['right']);
   });
 
   it("a first look that stood behind nothing: one look on the registration's grid, whose answer is judged", async () => {
-    const { grids, lookAgain } = counting(agreeing);
-    expect(await crossCheckWithSecondLook(null, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: agreeing, look: 'registration frame', lookedAgain: true });
+    const { judged, grids } = await decide(null, agreeing);
+    expect(judged).toEqual({ findings: agreeing, look: 'registration frame', lookedAgain: true });
     expect(grids).toHaveLength(1);
   });
 
   it('nothing to stand behind on either look: no findings', async () => {
-    const { grids, lookAgain } = counting(null);
-    expect(await crossCheckWithSecondLook(null, scan, { transform: identity, centresMm }, lookAgain)).toEqual({ findings: null, look: 'scan grid', lookedAgain: true });
+    const { judged, grids } = await decide(null, null);
+    expect(judged).toEqual({ findings: null, look: 'scan grid', lookedAgain: true });
     expect(grids).toHaveLength(1);
   });
 
