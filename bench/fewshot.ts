@@ -34,7 +34,9 @@
  * Real scans: folders with images/ and labels/ (same file names), any label codes through
  * --label-map; each pair is cropped to its labels' box plus --margin voxels (crop models).
  *
- * Methods: `name[:option…]`, options `r=N` (rank), `d=N` (HyPS adapter width), `nodecoder`.
+ * Methods: `name[:option…]`, options `r=N` (rank), `d=N` (HyPS adapter width), `nodecoder`,
+ * `only=<part>[+<part>…]` (train only the method tensors whose names contain a part, e.g.
+ * `lorapt:nodecoder:only=W_sa`, `hyps:nodecoder:only=attn`: which tensors matter).
  * Default per model: full, decoder, lora, pissa and LoRA-PT (UNETR) or HyPS (SwinUNETR), with and
  * without the decoder.
  *
@@ -119,7 +121,8 @@ function parseMethod(token: string): MethodConfig {
     if (o === 'nodecoder') cfg.trainDecoder = false;
     else if (/^r=\d+$/.test(o)) cfg.rank = Number(o.slice(2));
     else if (/^d=\d+$/.test(o)) cfg.adapterDim = Number(o.slice(2));
-    else throw new Error(`method option "${o}" in "${token}": use r=N, d=N or nodecoder`);
+    else if (/^only=[^+]+(\+[^+]+)*$/.test(o)) cfg.trainOnly = o.slice('only='.length).split('+');
+    else throw new Error(`method option "${o}" in "${token}": use r=N, d=N, nodecoder or only=<part>[+<part>…]`);
   }
   return cfg;
 }

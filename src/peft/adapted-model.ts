@@ -50,9 +50,13 @@ export class AdaptedModel {
     return tidy(() => this.model.forward(x, { ...opts, ...adapter.hooks() }));
   }
 
-  /** Every tensor the optimiser updates: the method's tensors, then trainable base parameters. */
-  trainable(): Tensor[] {
-    return [...(this.adapter?.params.values() ?? []), ...this.model.params.trainable()];
+  /**
+   * Every tensor the optimiser updates: the method's tensors (those `only` selects by name, when
+   * given), then trainable base parameters.
+   */
+  trainable(only?: (name: string) => boolean): Tensor[] {
+    const method = [...(this.adapter?.params ?? [])].filter(([name]) => !only || only(name)).map(([, t]) => t);
+    return [...method, ...this.model.params.trainable()];
   }
 
   /** The exact number of trainable scalars. */

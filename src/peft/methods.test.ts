@@ -8,7 +8,7 @@ import { createCpuEngine } from '../engine';
 import { SwinUNETR } from '../models/swinunetr';
 import { UNETR } from '../models/unetr';
 import { PeftConfigError } from './errors';
-import { countTrainable, resolveMethod, type MethodConfig } from './methods';
+import { countTrainable, methodTensorSelector, resolveMethod, type MethodConfig } from './methods';
 import { targetLinears } from './targets';
 
 const engine = createCpuEngine();
@@ -68,5 +68,16 @@ describe('configuration errors', () => {
   it('applies LoRA-PT to UNETR only, and knows its methods', () => {
     expect(() => resolveMethod(swin48, { method: 'lorapt' })).toThrow(/LoRA-PT applies to unetr, not to a swinunetr/);
     expect(() => resolveMethod(swin48, { method: 'dora' as never })).toThrow(/unknown fine-tuning method "dora"/);
+  });
+
+  it('selects method tensors by name for a trainOnly probe, and refuses a part that selects nothing', () => {
+    const names = ['W_up.Ur', 'W_up.Sr', 'W_sa.Ur', 'W_sa.Sr', 'W_down.Sr'];
+    const sa = methodTensorSelector('lorapt', names, ['W_sa']);
+    expect(names.filter(sa)).toEqual(['W_sa.Ur', 'W_sa.Sr']);
+    expect(names.filter(methodTensorSelector('lorapt', names, ['Sr']))).toEqual(['W_up.Sr', 'W_sa.Sr', 'W_down.Sr']);
+    expect(names.filter(methodTensorSelector('lorapt', names, ['W_up', 'W_down']))).toEqual(['W_up.Ur', 'W_up.Sr', 'W_down.Sr']);
+    expect(() => methodTensorSelector('lorapt', names, ['W_qkv'])).toThrow(/trainOnly "W_qkv" matches none of LoRA-PT's tensors \(e\.g\. W_up\.Ur, W_up\.Sr, W_sa\.Ur\)/);
+    expect(() => methodTensorSelector('lorapt', names, [])).toThrow(/trainOnly is empty/);
+    expect(() => methodTensorSelector('decoder', [], ['decoder'])).toThrow(/Decoder only has none/);
   });
 });

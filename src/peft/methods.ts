@@ -41,6 +41,14 @@ export interface MethodConfig {
   trainDecoder?: boolean;
   /** Seed of the random initialisations (LoRA's A, HyPS's Dn). */
   seed?: number;
+  /**
+   * PEFT methods, a probe of which tensors matter: the optimiser updates only the method tensors
+   * whose names contain one of these (e.g. `W_sa` for LoRA-PT's attention tensor, `attn` or `mlp`
+   * for the Linears' adapters); the others keep their initial values, so their layers keep the
+   * pretrained weights. Default: every method tensor. Not part of the adapter: it changes how the
+   * tensors were trained, not what they are.
+   */
+  trainOnly?: readonly string[];
 }
 
 export type ResolvedMethodConfig =
@@ -115,6 +123,20 @@ export function resolveMethod(model: ModelShape, cfg: MethodConfig): ResolvedMet
       return { method: 'lorapt', ranks, trainDecoder };
     }
   }
+}
+
+/**
+ * Which method tensors train under `trainOnly` (MethodConfig): a name trains when it contains one
+ * of the entries. Every entry must select at least one of `names` (the adapter's tensors), else
+ * the probe would silently train something else.
+ */
+export function methodTensorSelector(method: MethodName, names: readonly string[], trainOnly: readonly string[]): (name: string) => boolean {
+  if (trainOnly.length === 0) throw new PeftConfigError('trainOnly is empty: name at least one method tensor (or leave it out to train them all)');
+  if (names.length === 0) throw new PeftConfigError(`trainOnly applies to the PEFT methods' own tensors; ${METHODS[method].label} has none`);
+  for (const part of trainOnly) {
+    if (!names.some((n) => n.includes(part))) throw new PeftConfigError(`trainOnly "${part}" matches none of ${METHODS[method].label}'s tensors (e.g. ${names.slice(0, 3).join(', ')})`);
+  }
+  return (name) => trainOnly.some((part) => name.includes(part));
 }
 
 /**

@@ -45,6 +45,7 @@ describe('comparison helpers', () => {
     expect(methodLabel({ method: 'hyps' })).toBe('HyPS');
     expect(methodLabel({ method: 'hyps', trainDecoder: false })).toBe('HyPS (no decoder)');
     expect(methodLabel({ method: 'lora', rank: 4 })).toBe('LoRA (r=4)');
+    expect(methodLabel({ method: 'lorapt', trainDecoder: false, trainOnly: ['W_up', 'W_down'] })).toBe('LoRA-PT (no decoder, only W_up + W_down)');
   });
 
   it('scores head, body and whole, or the whole only', () => {

@@ -19,7 +19,7 @@ import type { ModelManifest } from '../infer/manifest';
 import { segmentVolume } from '../infer/pipeline';
 import { applyAdapterToOnnx, makeAdapter } from '../peft/apply';
 import { modelShapeOf } from '../peft/merge';
-import { countTrainable, METHODS, type MethodConfig, type ResolvedMethodConfig, type TrainableCount } from '../peft/methods';
+import { countTrainable, methodTensorSelector, METHODS, type MethodConfig, type ResolvedMethodConfig, type TrainableCount } from '../peft/methods';
 import { classGroupsFor, type TargetSpace } from './label-map';
 import { train, type Checkpoint, type StepReport } from './loop';
 import { batches, makeSample } from './samples';
@@ -122,7 +122,12 @@ export const WHOLE = 'whole';
 
 /** A method's name in tables: its label plus the options that differ from the defaults. */
 export function methodLabel(cfg: MethodConfig): string {
-  const opts = [cfg.rank !== undefined ? `r=${cfg.rank}` : '', cfg.adapterDim !== undefined ? `d=${cfg.adapterDim}` : '', cfg.trainDecoder === false ? 'no decoder' : ''].filter(Boolean);
+  const opts = [
+    cfg.rank !== undefined ? `r=${cfg.rank}` : '',
+    cfg.adapterDim !== undefined ? `d=${cfg.adapterDim}` : '',
+    cfg.trainDecoder === false ? 'no decoder' : '',
+    cfg.trainOnly ? `only ${cfg.trainOnly.join(' + ')}` : '',
+  ].filter(Boolean);
   return opts.length ? `${METHODS[cfg.method].label} (${opts.join(', ')})` : METHODS[cfg.method].label;
 }
 
@@ -233,8 +238,11 @@ export async function runComparison(
         const { adapted, method, fingerprint } = setup;
         const model = adapted.model;
         let result;
+        let methodTensors: ((name: string) => boolean) | undefined;
         try {
+          methodTensors = methodCfg.trainOnly ? methodTensorSelector(methodCfg.method, [...(adapted.adapter?.params.keys() ?? [])], methodCfg.trainOnly) : undefined;
           result = await train(adapted, batches(trainSet, config.batch ?? DEFAULT_BATCH, crop, seed), {
+            methodTensors,
             steps: config.steps,
             lr: config.lr ?? DEFAULT_LR,
             seed,
@@ -256,6 +264,7 @@ export async function runComparison(
           return { device: engine.description, structures: structuresOf(base.manifest.labels, space).map((s) => s.name), runs };
         }
         const adapter = await makeAdapter(adapted, method, { fingerprint, label: base.manifest.id }, result.checkpoint.state);
+        const trainedMethodScalars = methodTensors ? [...(adapted.adapter?.params ?? [])].reduce((a, [name, t]) => a + (methodTensors(name) ? t.size : 0), 0) : null;
         adapted.dispose();
         model.dispose();
         const tEval = performance.now();
@@ -265,7 +274,7 @@ export async function runComparison(
           ...key,
           config: method,
           trainCases: trainSet.map((s) => s.id),
-          trainable: countTrainable(modelShapeOf(setup.spec.kind, setup.spec.config as unknown as Record<string, unknown>), method),
+          trainable: trainedCount(countTrainable(modelShapeOf(setup.spec.kind, setup.spec.config as unknown as Record<string, unknown>), method), trainedMethodScalars),
           status: result.status,
           message: result.message,
           steps: result.checkpoint.step,
@@ -280,6 +289,11 @@ export async function runComparison(
     }
   }
   return { device: engine.description, structures: structuresOf(base.manifest.labels, space).map((s) => s.name), runs };
+}
+
+/** The count with only `methodScalars` of the method's tensors trained (a `trainOnly` probe), or as configured. */
+function trainedCount(count: TrainableCount, methodScalars: number | null): TrainableCount {
+  return methodScalars === null ? count : { ...count, method: methodScalars, total: methodScalars + count.base };
 }
 
 export interface Summary {

@@ -56,6 +56,27 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  it('trains only the method tensors it is told to; the others keep their initial values', async () => {
+    const shape = new UNETR(engine, SMALL);
+    const cfg = resolveMethod(shape, { method: 'lorapt', trainDecoder: false });
+    const model = UNETR.init(engine, SMALL, 14, { trainable: baseTrainable('unetr', cfg) });
+    const adapted = await attachMethod(model, cfg);
+    const before = await adapted.trainedState();
+    const onlySa = (name: string) => name.startsWith('W_sa.');
+    expect(adapted.trainable(onlySa)).toHaveLength(3);
+    const result = await train(adapted, () => batch(2), { steps: 2, lr: 1e-2, methodTensors: onlySa });
+    expect(result.status).toBe('done');
+    const after = result.checkpoint.state;
+    for (const [name, t] of before) {
+      const moved = after.get(name)!.data.some((v, i) => v !== t.data[i]);
+      expect(moved, name).toBe(onlySa(name));
+    }
+    // The held tensors' gradients are dropped each step, not accumulated.
+    for (const [name, t] of adapted.adapter!.params) if (!onlySa(name)) expect(t.grad, name).toBeNull();
+    adapted.dispose();
+    model.dispose();
+  });
+
   it('reports an aborted run with its last checkpoint', async () => {
     const shape = new UNETR(engine, SMALL);
     const cfg = resolveMethod(shape, { method: 'decoder' });

@@ -46,6 +46,11 @@ export interface TrainOptions {
    * hippocampus = head ∪ body): label g trains the summed probabilities of `classGroups[g]`.
    */
   classGroups?: readonly (readonly number[])[] | null;
+  /**
+   * Which of the method's own tensors the optimiser updates (by name; default all). The others
+   * keep their initial values; their gradients are computed and dropped each step.
+   */
+  methodTensors?: (name: string) => boolean;
   /** Snapshot the trained tensors to the host every N steps (default: only at the end). */
   checkpointEvery?: number;
   /** Called after every step; a returned promise is awaited (e.g. validation at an epoch's end). */
@@ -110,7 +115,8 @@ function finiteState(state: Map<string, HostTensor>): string | null {
  */
 export async function train(model: AdaptedModel, next: () => Batch, opts: TrainOptions): Promise<TrainResult> {
   const engine = model.model.engine;
-  const params = model.trainable();
+  const params = model.trainable(opts.methodTensors);
+  const held = model.trainable().filter((t) => !params.includes(t));
   if (params.length === 0) throw new Error('nothing to train: the method leaves no trainable tensor');
   const groups = opts.classGroups ?? null;
   const classes = groups ? groups.length : model.model.outChannels;
@@ -162,11 +168,13 @@ export async function train(model: AdaptedModel, next: () => Batch, opts: TrainO
       sq?.dispose();
       if (!Number.isFinite(g2)) {
         opt.zeroGrad();
+        for (const t of held) t.zeroGrad();
         checkpoint = { step, state: await model.trainedState(), optimizer: await optimizerState() };
         return await finish('non-finite', `a gradient became non-finite at step ${step + 1}; training stopped and the last good state (step ${step}) was kept`);
       }
       opt.step();
       opt.zeroGrad();
+      for (const t of held) t.zeroGrad();
       const report = { step: step + 1, loss: value, lr: opt.lr, gradNorm: Math.sqrt(g2), ms: performance.now() - t0 };
       reports.push(report);
       await opts.onStep?.(report);
