@@ -2,7 +2,7 @@
  * The comparison runner: its pure parts (training-set draws, summaries, scored structures),
  * and one real end-to-end pass on the untrained UNETR test fixture (plumbing only: the
  * engine trains, the adapter merges into the ONNX, onnxruntime-node scores the merged model)
- * with head/body labels and with whole-hippocampus labels.
+ * with head/body labels and with whole-hippocampus labels, and a which-tensor probe (`trainOnly`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,10 @@ import { readVolume } from '../core/io';
 import { createCpuEngine } from '../engine';
 import { createOrtNodeBackend } from '../infer/ort-node';
 import { readModelNode } from '../infer/registry-node';
+import { readOnnxModel } from '../models/load';
+import { loraptTensorCount } from '../peft/lorapt';
+import { modelShapeOf } from '../peft/merge';
+import { loraptTensorSpecs } from '../peft/targets';
 import { hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { drawTrainingSet, methodLabel, runComparison, structuresOf, summarise, WHOLE, ZERO_SHOT, type ComparisonResult, type LabelledScan, type RunResult } from './compare';
 import { applyLabelMap, parseLabelMap } from './label-map';
@@ -126,4 +130,27 @@ describe.skipIf(!hasShared)(`comparison end to end (UNETR test fixture, CPU engi
       expect(resumed.runs[0].scores).toEqual(zero.scores);
     });
   }
+
+  it('a trainOnly probe trains and counts only the tensors it names, and refuses a part that names none', async () => {
+    const engine = createCpuEngine();
+    const { manifest, bytes } = readModelNode('unetr-tiny-test');
+    const map = parseLabelMap('binary');
+    const mapped = (s: LabelledScan) => ({ ...s, labels: applyLabelMap(s.labels, map, s.id) });
+    const pool = split.fewshot_pool.slice(0, 1).map(read).map(mapped);
+    const test = split.val.slice(0, 1).map(read).map(mapped);
+    const grid = { ks: [1], seeds: [1], steps: 1, batch: 1, space: 'whole' as const };
+    const open = (b: Uint8Array) => createOrtNodeBackend(b);
+    const onlySa = { method: 'lorapt' as const, trainDecoder: false, trainOnly: ['W_sa'] };
+    const result = await runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { ...grid, methods: [onlySa] }, open);
+    const { spec } = readOnnxModel(bytes);
+    const shape = modelShapeOf(spec.kind, spec.config as unknown as Record<string, unknown>);
+    const sa = loraptTensorSpecs(shape).find((t) => t.name === 'W_sa')!;
+    const probe = result.runs[1];
+    expect(probe.method).toBe('LoRA-PT (no decoder, only W_sa)');
+    expect(probe.trainable).toMatchObject({ method: loraptTensorCount(sa, 1), base: 0, total: loraptTensorCount(sa, 1) });
+    await expect(runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { ...grid, methods: [{ method: 'lorapt', trainOnly: ['W_qkv'] }] }, open)).rejects.toThrow(/trainOnly "W_qkv" matches none of LoRA-PT's tensors/);
+    await expect(runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { ...grid, methods: [{ method: 'decoder', trainOnly: ['decoder'] }] }, open)).rejects.toThrow(/Decoder only has none/);
+    engine.dispose();
+  });
 });
+
