@@ -40,7 +40,7 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   const where = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
   expect(where.isolated).toBe(true);
   const threads = ortWasmThreads(where);
-  await expect(page.getByTestId('sam-backend')).toContainText(`encoder on wasm, ${threads === 1 ? '1 thread' : `${threads} threads`} (selected in the settings)`);
+  await expect(page.getByTestId('sam-backend')).toContainText(`encoder on wasm, ${threads === 1 ? '1 thread' : `${threads} threads`} (selected in the settings or by ?backend=wasm)`);
   await expect(page.getByTestId('sam-decoder')).toContainText('Decoder: Seahorse default decoder');
   await expect(page.getByTestId('sam-preview')).toContainText('default decoder');
   const previewVoxels = Number((await page.getByTestId('sam-preview').textContent())!.match(/Mask: ([\d,]+)/)![1].replace(/,/g, ''));

@@ -27,7 +27,7 @@ async function wasmSession(bytes: Uint8Array, reason: string): Promise<OpenSessi
 }
 
 async function openSession(bytes: Uint8Array, preference: OrtWebPreference): Promise<OpenSession> {
-  if (preference === 'wasm') return wasmSession(bytes, 'selected in the settings');
+  if (preference === 'wasm') return wasmSession(bytes, 'selected in the settings or by ?backend=wasm');
   const gpu = await inferenceGpu(preference);
   if (!gpu.ok) return wasmSession(bytes, gpu.reason);
   try {
