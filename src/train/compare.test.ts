@@ -147,6 +147,7 @@ describe.skipIf(!hasShared)(`comparison end to end (UNETR test fixture, CPU engi
     const sa = loraptTensorSpecs(shape).find((t) => t.name === 'W_sa')!;
     const probe = result.runs[1];
     expect(probe.method).toBe('LoRA-PT (no decoder, only W_sa)');
+    expect(probe.trainOnly).toEqual(['W_sa']);
     expect(probe.trainable).toMatchObject({ method: loraptTensorCount(sa, 1), base: 0, total: loraptTensorCount(sa, 1) });
     await expect(runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { ...grid, methods: [{ method: 'lorapt', trainOnly: ['W_qkv'] }] }, open)).rejects.toThrow(/trainOnly "W_qkv" matches none of LoRA-PT's tensors/);
     await expect(runComparison(engine, { manifest, onnxBytes: bytes }, pool, test, { ...grid, methods: [{ method: 'decoder', trainOnly: ['decoder'] }] }, open)).rejects.toThrow(/Decoder only has none/);

@@ -73,6 +73,8 @@ export interface RunKey {
 
 export interface RunResult extends RunKey {
   readonly config: ResolvedMethodConfig | null;
+  /** A which-tensor probe (`MethodConfig.trainOnly`): only these method tensors trained. */
+  readonly trainOnly?: readonly string[];
   readonly trainCases: readonly string[];
   readonly trainable: TrainableCount | null;
   /** `done`, `non-finite`, `aborted`, or `zero-shot`. */
@@ -273,6 +275,7 @@ export async function runComparison(
         emit({
           ...key,
           config: method,
+          ...(methodCfg.trainOnly ? { trainOnly: methodCfg.trainOnly } : {}),
           trainCases: trainSet.map((s) => s.id),
           trainable: trainedCount(countTrainable(modelShapeOf(setup.spec.kind, setup.spec.config as unknown as Record<string, unknown>), method), trainedMethodScalars),
           status: result.status,

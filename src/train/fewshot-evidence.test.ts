@@ -41,6 +41,8 @@ describe('fewshotEvidence', () => {
         run('hyps', 3, 1, [0.9, 0.9], false),
         run('hyps', 1, 1, [0.1, 0.1]),
         { ...run('lora', 3, 1, [0.5, 0.5]), status: 'non-finite' },
+        // A which-tensor probe of the same method is not the method.
+        { ...run('hyps', 3, 3, [0.2, 0.2]), trainOnly: ['attn'] },
       ],
     };
     const probe: EvidenceSection = { ...section, config: { steps: 3, lr: 1e-3 }, id: 'unetr' };
@@ -52,7 +54,7 @@ describe('fewshotEvidence', () => {
     expect(m.heldOut).toBe(2);
     expect(m.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.865, 12), seeds: 2 });
     expect(m.methods.hyps.withoutDecoder).toEqual({ dice: expect.closeTo(0.9, 12), seeds: 1 });
-    // A run that diverged is not evidence.
+    // A run that diverged is not evidence, nor a probe that trained only some tensors (seed 3 above).
     expect(m.methods.lora).toBeUndefined();
     // One slice per k that has runs: k = 1 and 3 here (5 and 10 have none).
     const byK = fewshotEvidenceByK([section, probe, otherDomain]);

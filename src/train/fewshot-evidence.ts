@@ -66,7 +66,8 @@ export function fewshotEvidence(sections: readonly EvidenceSection[], choice: Ev
   for (const s of sections) {
     if (!s.domain.startsWith(choice.domainPrefix) || (s.config.steps ?? 0) < choice.minSteps || models[s.id]) continue;
     const zero = s.runs.find((r) => r.method === ZERO_SHOT);
-    const runs = s.runs.filter((r) => r.status === 'done' && r.k === choice.k && r.config);
+    // A which-tensor probe is not the method as the studio runs it.
+    const runs = s.runs.filter((r) => r.status === 'done' && r.k === choice.k && r.config && !r.trainOnly);
     if (!zero || runs.length === 0) continue;
     const groups = new Map<string, number[]>();
     for (const r of runs) {
