@@ -154,4 +154,3 @@ describe.skipIf(!hasShared)(`comparison end to end (UNETR test fixture, CPU engi
     engine.dispose();
   });
 });
-

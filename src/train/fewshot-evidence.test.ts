@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './compare';
 import { listInstalledModels } from '../infer/registry-node';
-import { currentSections, fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, runWholeDice, supersededReason, type EvidenceSection } from './fewshot-evidence';
+import { currentSections, fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, PROTOCOL_EVIDENCE, runWholeDice, shippedEvidenceSlices, supersededReason, type EvidenceSection } from './fewshot-evidence';
 
 const root = join(__dirname, '..', '..');
 
@@ -62,6 +62,20 @@ describe('fewshotEvidence', () => {
     expect(byK[0].models.swinunetr.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.1, 12), seeds: 1 });
   });
 
+  it('ships the scanner shift\'s slices, then the protocol shift\'s, each marked with its domain', () => {
+    const runs = [run('zero-shot', 0, 0, [0.5]), run('decoder', 1, 1, [0.55]), run('decoder', 3, 1, [0.56])];
+    const base = { manifest: { onnx: 'x.onnx', sha256: 'aa' }, config: { steps: 80, lr: 1e-3 }, runs };
+    const scanner: EvidenceSection = { ...base, id: 'unetr', domain: `${GRID_EVIDENCE.domainPrefix}, details`, runs: runs.slice(0, 2) };
+    const protocol: EvidenceSection = { ...base, id: 'unetr', domain: `${PROTOCOL_EVIDENCE.domainPrefix} (aseg 17/53 …)` };
+    const slices = shippedEvidenceSlices([protocol, scanner]);
+    expect(slices.map((e) => [e.domain, e.k])).toEqual([
+      [GRID_EVIDENCE.domainPrefix, 1],
+      [PROTOCOL_EVIDENCE.domainPrefix, 1],
+      [PROTOCOL_EVIDENCE.domainPrefix, 3],
+    ]);
+    expect(slices[2].models.unetr.methods.decoder.withDecoder).toEqual({ dice: expect.closeTo(0.56, 12), seeds: 1 });
+  });
+
   it('quotes only sections that adapted the shipped weights: a retrained or recalibrated base, or one no longer shipped, is superseded', () => {
     const section = (id: string, sha256?: string) => ({ id, manifest: { onnx: `${id}.onnx`, ...(sha256 ? { sha256 } : {}) } });
     const shipped = new Map([['swinunetr', 'c42eac23ffff'], ['unetr', undefined]]);
@@ -82,6 +96,6 @@ describe('fewshotEvidence', () => {
     const { sections } = JSON.parse(readFileSync(join(root, 'bench', 'fewshot', 'results.json'), 'utf8')) as { sections: EvidenceSection[] };
     const committed = JSON.parse(readFileSync(join(root, 'src', 'app', 'finetune', 'fewshot-evidence.json'), 'utf8'));
     const shipped = new Map(listInstalledModels().map((m) => [m.manifest.id, m.manifest.sha256]));
-    expect(committed).toEqual(JSON.parse(JSON.stringify(fewshotEvidenceByK(currentSections(sections, shipped)))));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(shippedEvidenceSlices(currentSections(sections, shipped)))));
   });
 });

@@ -50,6 +50,12 @@ export interface EvidenceChoice {
 /** The grid's main slice (bench/fewshot/grid.sh): k = 3 under the simulated scanner, 80 steps. */
 export const GRID_EVIDENCE: EvidenceChoice = { k: 3, domainPrefix: 'MSD Task04 under the simulated scanner', minSteps: 80 };
 
+/**
+ * The forward protocol shift (bench/fewshot.ts --domain freesurfer): an MSD-protocol base adapted to
+ * FreeSurfer's outline (aseg 17/53) from synthetic crops, 80 steps.
+ */
+export const PROTOCOL_EVIDENCE: EvidenceChoice = { ...GRID_EVIDENCE, domainPrefix: 'FreeSurfer protocol' };
+
 /** The numbers of labelled scans the grid adapts from (bench/fewshot/grid.sh and issue 16). */
 export const GRID_KS: readonly number[] = [1, 3, 5, 10];
 
@@ -85,9 +91,14 @@ export function fewshotEvidence(sections: readonly EvidenceSection[], choice: Ev
   return { source: 'bench/fewshot/results.json (npm run bench -- fewshot-evidence)', k: choice.k, domain: choice.domainPrefix, models };
 }
 
-/** One slice per k of the grid that has any measured model, in `GRID_KS` order (what the studio ships). */
-export function fewshotEvidenceByK(sections: readonly EvidenceSection[], ks: readonly number[] = GRID_KS): FewshotEvidence[] {
-  return ks.map((k) => fewshotEvidence(sections, { ...GRID_EVIDENCE, k })).filter((e) => Object.keys(e.models).length > 0);
+/** One slice per k of the grid that has any measured model, in `GRID_KS` order, for one target domain. */
+export function fewshotEvidenceByK(sections: readonly EvidenceSection[], ks: readonly number[] = GRID_KS, choice: EvidenceChoice = GRID_EVIDENCE): FewshotEvidence[] {
+  return ks.map((k) => fewshotEvidence(sections, { ...choice, k })).filter((e) => Object.keys(e.models).length > 0);
+}
+
+/** What the studio ships: the scanner shift's slices, then the protocol shift's. */
+export function shippedEvidenceSlices(sections: readonly EvidenceSection[]): FewshotEvidence[] {
+  return [GRID_EVIDENCE, PROTOCOL_EVIDENCE].flatMap((choice) => fewshotEvidenceByK(sections, GRID_KS, choice));
 }
 
 /** SHA-256 of each shipped model's weights, by model id (the `sha256` of models/<id>.json). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FewshotEvidence } from '../../train/fewshot-evidence';
-import { methodEvidence } from './method-evidence';
+import { evidenceShift, methodEvidence } from './method-evidence';
 import { SHIPPED_EVIDENCE } from './shipped-evidence';
 
 const k3: FewshotEvidence = {
@@ -24,7 +24,13 @@ const k1: FewshotEvidence = {
   k: 1,
   models: { swinunetr: { ...k3.models.swinunetr, methods: { hyps: { withDecoder: { dice: 0.81, seeds: 3 }, withoutDecoder: { dice: 0.838, seeds: 3 } } } } },
 };
-const evidence = [k1, k3];
+/** The protocol shift's slice at k = 3 for the same base: other figures, other held-out crops. */
+const protocolK3: FewshotEvidence = {
+  ...k3,
+  domain: 'FreeSurfer protocol',
+  models: { swinunetr: { ...k3.models.swinunetr, zeroShot: 0.499, heldOut: 8, methods: { decoder: { withDecoder: { dice: 0.539, seeds: 3 } } } } },
+};
+const evidence = [k1, k3, protocolK3];
 
 describe('methodEvidence', () => {
   it('one row per offered method the benchmark measured, in the offered order, with seeds', () => {
@@ -46,15 +52,31 @@ describe('methodEvidence', () => {
     expect(methodEvidence([k1], 'swinunetr', ['hyps'], 0)!.k).toBe(1);
   });
 
+  it('on a change of protocol shows the protocol shift\'s slice, and says what it measured', () => {
+    expect(evidenceShift('msd', 'freesurfer')).toBe('protocol');
+    expect(evidenceShift('msd', 'msd')).toBe('scanner');
+    expect(evidenceShift('freesurfer', 'freesurfer')).toBe('scanner');
+    expect(evidenceShift(undefined, 'freesurfer')).toBe('scanner');
+    const t = methodEvidence(evidence, 'swinunetr', ['decoder', 'hyps'], 3, 'protocol')!;
+    expect(t.zeroShot).toBe('0.499');
+    expect(t.rows).toEqual([{ method: 'decoder', label: 'Decoder only', withDecoder: '0.539 (3 seeds)', withoutDecoder: '–' }]);
+    expect(t.caption).toMatch(/SwinUNETR adapted to FreeSurfer's outline \(aseg 17\/53\) from 3 labelled crops synthesised from SynthSeg label maps, 80 steps, whole-hippocampus Dice on 8 held-out crops/);
+    // Only the protocol shift's slices count: from one scan there is none, so the nearest is k = 3.
+    expect(methodEvidence(evidence, 'swinunetr', ['decoder'], 1, 'protocol')!.k).toBe(3);
+    expect(methodEvidence(evidence, 'swinunetr', ['decoder'], 3, 'scanner')!.zeroShot).toBe('0.832');
+  });
+
   it('says nothing for a base it did not measure', () => {
     expect(methodEvidence(evidence, 'unetr', ['lorapt'], 3)).toBeNull();
     expect(methodEvidence(evidence, undefined, ['lorapt'], 3)).toBeNull();
   });
 
-  it('the shipped figures cover both architectures’ default methods at k = 1, 3 and 5', () => {
+  it('the shipped figures cover both architectures’ default methods at k = 1, 3 and 5, on both shifts', () => {
     for (const scans of [1, 3, 5]) {
       expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans)).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
       expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans)).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans, 'protocol')).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans, 'protocol')).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
     }
   });
 });
