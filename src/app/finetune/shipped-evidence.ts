@@ -1,7 +1,8 @@
 /**
- * The few-shot benchmark's slices as the studio ships them: fewshot-evidence.json, written by
- * `npm run bench -- fewshot-evidence` (fewshotEvidenceByK; src/train/fewshot-evidence.test.ts checks
- * it against bench/fewshot/results.json). JSON's inferred type is looser than the generator's, hence the cast.
+ * The few-shot benchmark's slices as the studio ships them, for both target domains:
+ * fewshot-evidence.json, written by `npm run bench -- fewshot-evidence` (shippedEvidenceSlices;
+ * src/train/fewshot-evidence.test.ts checks it against bench/fewshot/results.json). JSON's inferred
+ * type is looser than the generator's, hence the cast.
  */
 import type { FewshotEvidence } from '../../train/fewshot-evidence';
 import FEWSHOT_EVIDENCE from './fewshot-evidence.json' with { type: 'json' };
