@@ -35,6 +35,8 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on 
   /** The left hippocampus's centroid (voxel), and a drag pair around it ± 1 voxel (LIA: coronal slices fix k, sagittal i). */
   let c: Voxel;
   let drags: Extract<SamRequest, { type: 'sam-box3d' }>['drags'];
+  /** The CLI path's own volume for the references, apart from the service's cache (its encodings are shared between the tests). */
+  let reference: SamVolume;
   const mm = (v: Voxel): Mm3 => applyToPoint(scan.affine, v);
 
   beforeAll(async () => {
@@ -58,6 +60,7 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on 
     prior = readBoxPrior();
     served = prior;
     runtime = await createSamNodeRuntime(readSamModel('encoder'), readSamModel('decoder'), { threads: 2 });
+    reference = new SamVolume(scan, runtime);
     service = new SamService({
       post: (r) => {
         replies.push(r);
@@ -86,8 +89,8 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on 
     expect(reply).toMatchObject({ type: 'sam-box3d-mask', request: 1, lo: [c[0] - 1, c[1] - 1, c[2] - 1], hi: [c[0] + 1, c[1] + 1, c[2] + 1], slices: 9, anatomy: false });
     if (reply.type !== 'sam-box3d-mask') return;
     expect(reply.warning).toMatch(/^box 17 is 3 × 3 × 3 mm .* so SAM answers alone$/);
-    const reference = await segmentVoxelPrompts(new SamVolume(scan, runtime), 'coronal', [{ label: 17, lo: reply.lo, hi: reply.hi }], [], { threePlanes: true });
-    const expected = [...reference.labels.data.keys()].filter((v) => reference.labels.data[v] === 17);
+    const cli = await segmentVoxelPrompts(reference, 'coronal', [{ label: 17, lo: reply.lo, hi: reply.hi }], [], { threePlanes: true });
+    const expected = [...cli.labels.data.keys()].filter((v) => cli.labels.data[v] === 17);
     expect(expected.length).toBeGreaterThan(0);
     expect(Array.from(reply.voxels)).toEqual(expected);
     // A label the prior does not know: SAM alone, and nothing suspicious about it. The same box again: every slice from the cache.
@@ -107,10 +110,10 @@ describe.skipIf(!hasShared)(`SAM service: a 3-D box from two or three drags, on 
       expect(reply).not.toHaveProperty('warning');
       if (reply.type !== 'sam-box3d-mask') return;
       const box = { label: 17, lo: reply.lo, hi: reply.hi };
-      const reference = await segmentVoxelPrompts(new SamVolume(scan, runtime), 'coronal', [box], [], { threePlanes: true, scoreBox: anatomyScorer(served, scan) });
-      expect(Array.from(reply.voxels)).toEqual([...reference.labels.data.keys()].filter((v) => reference.labels.data[v] === 17));
-      const alone = await segmentVoxelPrompts(new SamVolume(scan, runtime), 'coronal', [box], [], { threePlanes: true });
-      expect(reference.voxels.get(17)).not.toBe(alone.voxels.get(17)); // the prior and intensity model changed the mask
+      const cli = await segmentVoxelPrompts(reference, 'coronal', [box], [], { threePlanes: true, scoreBox: anatomyScorer(served, scan) });
+      expect(Array.from(reply.voxels)).toEqual([...cli.labels.data.keys()].filter((v) => cli.labels.data[v] === 17));
+      const alone = await segmentVoxelPrompts(reference, 'coronal', [box], [], { threePlanes: true });
+      expect(cli.voxels.get(17)).not.toBe(alone.voxels.get(17)); // the prior and intensity model changed the mask
     } finally {
       served = prior;
     }
