@@ -620,7 +620,7 @@ function MethodEvidenceCard(props: { kind: ModelKind | undefined; methods: reado
   return (
     <details className="field wide method-evidence" data-testid="method-evidence">
       <summary className="small">
-        How each method did in the benchmark from {table.k} {shift === 'protocol' ? `crop${table.k === 1 ? '' : 's'} of FreeSurfer's outline` : `scan${table.k === 1 ? '' : 's'}`} (zero-shot {table.zeroShot})
+        How each method did in the benchmark from {table.adaptedFrom} (zero-shot {table.zeroShot})
       </summary>
       <table className="small">
         <thead>

@@ -46,6 +46,8 @@ describe('methodEvidence', () => {
   it('shows the slice nearest the user\'s training scans (ties to the fewer; none yet: k = 3)', () => {
     expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 1)).toMatchObject({ k: 1, rows: [{ withDecoder: '0.810 (3 seeds)', withoutDecoder: '0.838 (3 seeds)' }] });
     expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 1)!.caption).toMatch(/adapted from 1 labelled scan to/);
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 1)!.adaptedFrom).toBe('1 scan');
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 3)!.adaptedFrom).toBe('3 scans');
     expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 2)!.k).toBe(1);
     expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 12)!.k).toBe(3);
     expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 0)!.k).toBe(3);
@@ -59,6 +61,7 @@ describe('methodEvidence', () => {
     expect(evidenceShift(undefined, 'freesurfer')).toBe('scanner');
     const t = methodEvidence(evidence, 'swinunetr', ['decoder', 'hyps'], 3, 'protocol')!;
     expect(t.zeroShot).toBe('0.499');
+    expect(t.adaptedFrom).toBe("3 crops of FreeSurfer's outline");
     expect(t.rows).toEqual([{ method: 'decoder', label: 'Decoder only', withDecoder: '0.539 (3 seeds)', withoutDecoder: '–' }]);
     expect(t.caption).toMatch(/SwinUNETR adapted to FreeSurfer's outline \(aseg 17\/53\) from 3 labelled crops synthesised from SynthSeg label maps, 80 steps, whole-hippocampus Dice on 8 held-out crops/);
     // Only the protocol shift's slices count: from one scan there is none, so the nearest is k = 3.

@@ -32,6 +32,8 @@ export interface MethodEvidenceRow {
 export interface MethodEvidenceTable {
   /** The labelled scans the shown slice adapted from. */
   readonly k: number;
+  /** What those k were, in words: "3 scans", "1 crop of FreeSurfer's outline". */
+  readonly adaptedFrom: string;
   /** What was measured, in one sentence. */
   readonly caption: string;
   readonly zeroShot: string;
@@ -61,7 +63,8 @@ export function methodEvidence(
     .map((m) => ({ method: m, label: METHODS[m].label, withDecoder: cell(model.methods[m].withDecoder), withoutDecoder: cell(model.methods[m].withoutDecoder) }));
   if (rows.length === 0) return null;
   const base = `the MSD-protocol ${kind === 'unetr' ? 'UNETR' : 'SwinUNETR'}`;
-  const scans = (what: string) => `${evidence.k} labelled ${what}${evidence.k === 1 ? '' : 's'}`;
+  const count = (what: string) => `${evidence.k} ${what}${evidence.k === 1 ? '' : 's'}`;
+  const scans = (what: string) => count(`labelled ${what}`);
   const what =
     shift === 'protocol'
       ? `${base} adapted to FreeSurfer's outline (aseg 17/53) from ${scans('crop')} synthesised from SynthSeg label maps, ${model.steps} steps, ` +
@@ -69,6 +72,7 @@ export function methodEvidence(
       : `${base} adapted from ${scans('scan')} to a simulated scanner, ${model.steps} steps, whole-hippocampus Dice on ${model.heldOut} held-out scans`;
   return {
     k: evidence.k,
+    adaptedFrom: shift === 'protocol' ? `${count('crop')} of FreeSurfer's outline` : count('scan'),
     caption: `Few-shot benchmark: ${what} (bench/fewshot/RESULTS.md). "Without decoder": the encoder adapters alone (the CLI's --no-decoder).`,
     zeroShot: model.zeroShot.toFixed(3),
     rows,
