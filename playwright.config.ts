@@ -29,15 +29,18 @@ const launchOptions = { executablePath: process.env.SEAHORSE_CHROMIUM ?? '/usr/b
 /** Dawn's robustness left on: see e2e/parity-swinunetr.spec.ts. */
 const robustArgs = chromiumArgs.map((a) => (a.startsWith('--enable-dawn-features=') ? '--enable-dawn-features=disable_workgroup_init' : a));
 const ROBUST_SPEC = /parity-swinunetr\.spec\.ts/;
+/** The prompt tool's spec: the longest after ROBUST_SPEC (one wasm thread encoding a few dozen slices). */
+const SAM_SPEC = /(^|\/)sam\.spec\.ts$/;
 /** Runs against the dev server: every other spec runs against the built files. */
 const DEV_SPEC = /dev-server\.spec\.ts/;
 
 export default defineConfig({
   testDir: 'e2e',
-  // SwiftShader runs WebGPU and WebGL on the CPU. Two browsers at a time: the longest spec (the
-  // SwinUNETR fixture through ORT, ~6 min) runs from the start in one, the rest of the suite in
-  // the other, whose page loads, UI waits and Node-side checks leave cores idle (measured on 2
-  // cores: 14.2 min for the suite with two workers when that spec started last; 18+ with one).
+  // SwiftShader runs WebGPU and WebGL on the CPU. Two browsers at a time: the two longest specs
+  // (the SwinUNETR fixture through ORT, 9–10 min; the prompt tool, ~8 min) start at once, one in
+  // each, and the short ones follow, whose page loads, UI waits and Node-side checks leave cores
+  // idle (measured on 2 cores: 14.2 min for the suite with two workers when the fixture's spec
+  // started last; 18+ with one).
   workers: 2,
   fullyParallel: false,
   timeout: 240_000,
@@ -51,10 +54,12 @@ export default defineConfig({
     acceptDownloads: true,
     launchOptions,
   },
-  // Listed first so that its one long test is dispatched first.
+  // The two longest specs are listed first, so that each worker starts with one and the short
+  // specs fill in behind them: started last, the prompt tool's spec ran on alone for minutes.
   projects: [
     { name: 'robust', testMatch: ROBUST_SPEC, use: { launchOptions: { ...launchOptions, args: robustArgs } } },
-    { name: 'studio', testIgnore: [ROBUST_SPEC, DEV_SPEC] },
+    { name: 'sam', testMatch: SAM_SPEC },
+    { name: 'studio', testIgnore: [ROBUST_SPEC, SAM_SPEC, DEV_SPEC] },
     { name: 'dev', testMatch: DEV_SPEC, use: { baseURL: `http://127.0.0.1:${devPort}` } },
   ],
   webServer: [
