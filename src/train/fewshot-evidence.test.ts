@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './compare';
 import { listInstalledModels } from '../infer/registry-node';
-import { currentSections, fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, PROTOCOL_EVIDENCE, runWholeDice, shippedEvidenceSlices, supersededReason, type EvidenceSection } from './fewshot-evidence';
+import { currentSections, fewshotEvidence, fewshotEvidenceByK, GRID_EVIDENCE, PROTOCOL_EVIDENCE, REVERSE_PROTOCOL_EVIDENCE, runWholeDice, shippedEvidenceSlices, supersededReason, type EvidenceSection } from './fewshot-evidence';
 
 const root = join(__dirname, '..', '..');
 
@@ -62,18 +62,22 @@ describe('fewshotEvidence', () => {
     expect(byK[0].models.swinunetr.methods.hyps.withDecoder).toEqual({ dice: expect.closeTo(0.1, 12), seeds: 1 });
   });
 
-  it('ships the scanner shift\'s slices, then the protocol shift\'s, each marked with its domain', () => {
+  it('ships the scanner shift\'s slices, then the protocol shift\'s, then the reverse shift\'s, each marked with its domain', () => {
     const runs = [run('zero-shot', 0, 0, [0.5]), run('decoder', 1, 1, [0.55]), run('decoder', 3, 1, [0.56])];
     const base = { manifest: { onnx: 'x.onnx', sha256: 'aa' }, config: { steps: 80, lr: 1e-3 }, runs };
     const scanner: EvidenceSection = { ...base, id: 'unetr', domain: `${GRID_EVIDENCE.domainPrefix}, details`, runs: runs.slice(0, 2) };
     const protocol: EvidenceSection = { ...base, id: 'unetr', domain: `${PROTOCOL_EVIDENCE.domainPrefix} (aseg 17/53 …)` };
-    const slices = shippedEvidenceSlices([protocol, scanner]);
+    const reverse: EvidenceSection = { ...base, id: 'unetr-fs', domain: `${REVERSE_PROTOCOL_EVIDENCE.domainPrefix} (no scanner shift), …`, runs: [runs[0], runs[2]] };
+    const slices = shippedEvidenceSlices([reverse, protocol, scanner]);
     expect(slices.map((e) => [e.domain, e.k])).toEqual([
       [GRID_EVIDENCE.domainPrefix, 1],
       [PROTOCOL_EVIDENCE.domainPrefix, 1],
       [PROTOCOL_EVIDENCE.domainPrefix, 3],
+      [REVERSE_PROTOCOL_EVIDENCE.domainPrefix, 3],
     ]);
     expect(slices[2].models.unetr.methods.decoder.withDecoder).toEqual({ dice: expect.closeTo(0.56, 12), seeds: 1 });
+    // The reverse shift adapted the FreeSurfer-protocol base: its figures are under that base's id.
+    expect(Object.keys(slices[3].models)).toEqual(['unetr-fs']);
   });
 
   it('quotes only sections that adapted the shipped weights: a retrained or recalibrated base, or one no longer shipped, is superseded', () => {

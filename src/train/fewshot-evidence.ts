@@ -56,6 +56,12 @@ export const GRID_EVIDENCE: EvidenceChoice = { k: 3, domainPrefix: 'MSD Task04 u
  */
 export const PROTOCOL_EVIDENCE: EvidenceChoice = { ...GRID_EVIDENCE, domainPrefix: 'FreeSurfer protocol' };
 
+/**
+ * The reverse protocol shift (bench/fewshot.ts --domain msd on the FreeSurfer-protocol bases): a
+ * FreeSurfer-protocol base adapted to MSD's outline (the whole hippocampus) from real MSD crops, 80 steps.
+ */
+export const REVERSE_PROTOCOL_EVIDENCE: EvidenceChoice = { ...GRID_EVIDENCE, domainPrefix: 'MSD Task04 as it is' };
+
 /** The numbers of labelled scans the grid adapts from (bench/fewshot/grid.sh and issue 16). */
 export const GRID_KS: readonly number[] = [1, 3, 5, 10];
 
@@ -96,9 +102,9 @@ export function fewshotEvidenceByK(sections: readonly EvidenceSection[], ks: rea
   return ks.map((k) => fewshotEvidence(sections, { ...choice, k })).filter((e) => Object.keys(e.models).length > 0);
 }
 
-/** What the studio ships: the scanner shift's slices, then the protocol shift's. */
+/** What the studio ships: the scanner shift's slices, then the protocol shift's, then the reverse protocol shift's. */
 export function shippedEvidenceSlices(sections: readonly EvidenceSection[]): FewshotEvidence[] {
-  return [GRID_EVIDENCE, PROTOCOL_EVIDENCE].flatMap((choice) => fewshotEvidenceByK(sections, GRID_KS, choice));
+  return [GRID_EVIDENCE, PROTOCOL_EVIDENCE, REVERSE_PROTOCOL_EVIDENCE].flatMap((choice) => fewshotEvidenceByK(sections, GRID_KS, choice));
 }
 
 /** SHA-256 of each shipped model's weights, by model id (the `sha256` of models/<id>.json). */

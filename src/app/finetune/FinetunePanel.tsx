@@ -373,6 +373,7 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
             chosen={settings.method}
             trainingScans={finetune.trainingScans()}
             shift={evidenceShift(base?.protocol, labelMap)}
+            baseId={base?.id}
           />
         )}
         {settings.method !== 'full' && settings.method !== 'decoder' && (
@@ -610,12 +611,13 @@ const DECODER_HINT =
   `Off: the adapters alone train (the CLI's --no-decoder). It starts on from ${DECODER_FROM_SCANS} labelled training scans: ` +
   "in the few-shot benchmark's scanner shift, training it from a single scan lowered Dice, and from five scans it helped. " +
   "Adapting to FreeSurfer's outline from up to five synthetic crops, the adapters trained with it ended at or below the unadapted model on average, " +
-  'with a wide spread between seeds (the benchmark card below).';
+  'with a wide spread between seeds. Adapting the FreeSurfer-protocol models to MSD\'s outline, they lost Dice from one crop and gained from three or five ' +
+  '(the benchmark card below).';
 
 /** Next to the method choice: how each method did in the few-shot benchmark (method-evidence.ts). */
-function MethodEvidenceCard(props: { kind: ModelKind | undefined; methods: readonly MethodName[]; chosen: MethodName; trainingScans: number; shift: EvidenceShift }) {
-  const { kind, methods, chosen, trainingScans, shift } = props;
-  const table = methodEvidence(SHIPPED_EVIDENCE, kind, methods, trainingScans, shift);
+function MethodEvidenceCard(props: { kind: ModelKind | undefined; methods: readonly MethodName[]; chosen: MethodName; trainingScans: number; shift: EvidenceShift; baseId: string | undefined }) {
+  const { kind, methods, chosen, trainingScans, shift, baseId } = props;
+  const table = methodEvidence(SHIPPED_EVIDENCE, kind, methods, trainingScans, shift, baseId);
   if (!table) return null;
   return (
     <details className="field wide method-evidence" data-testid="method-evidence">

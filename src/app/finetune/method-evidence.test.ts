@@ -30,7 +30,14 @@ const protocolK3: FewshotEvidence = {
   domain: 'FreeSurfer protocol',
   models: { swinunetr: { ...k3.models.swinunetr, zeroShot: 0.499, heldOut: 8, methods: { decoder: { withDecoder: { dice: 0.539, seeds: 3 } } } } },
 };
-const evidence = [k1, k3, protocolK3];
+/** The reverse shift's slice at k = 1: the FreeSurfer-protocol base itself, adapted to MSD's outline. */
+const reverseK1: FewshotEvidence = {
+  ...k3,
+  k: 1,
+  domain: 'MSD Task04 as it is',
+  models: { 'swinunetr-fs': { ...k3.models.swinunetr, zeroShot: 0.819, methods: { hyps: { withDecoder: { dice: 0.778, seeds: 1 }, withoutDecoder: { dice: 0.817, seeds: 1 } } } } },
+};
+const evidence = [k1, k3, protocolK3, reverseK1];
 
 describe('methodEvidence', () => {
   it('one row per offered method the benchmark measured, in the offered order, with seeds', () => {
@@ -69,17 +76,30 @@ describe('methodEvidence', () => {
     expect(methodEvidence(evidence, 'swinunetr', ['decoder'], 3, 'scanner')!.zeroShot).toBe('0.832');
   });
 
+  it('on MSD labels for a FreeSurfer-protocol base shows the reverse shift, measured on that base itself', () => {
+    expect(evidenceShift('freesurfer', 'msd')).toBe('reverse');
+    const t = methodEvidence(evidence, 'swinunetr', ['decoder', 'hyps'], 3, 'reverse', 'swinunetr-fs')!;
+    expect(t).toMatchObject({ k: 1, adaptedFrom: "1 crop of MSD's outline", zeroShot: '0.819' });
+    expect(t.rows).toEqual([{ method: 'hyps', label: 'HyPS', withDecoder: '0.778 (1 seed)', withoutDecoder: '0.817 (1 seed)' }]);
+    expect(t.caption).toMatch(/the FreeSurfer-protocol SwinUNETR adapted to MSD's outline \(head and body as one hippocampus\) from 1 labelled MSD crop, 80 steps, whole-hippocampus Dice on 20 held-out MSD crops/);
+    // Another base's id, or none, finds nothing: the MSD-protocol base's figures do not stand in for it.
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 3, 'reverse', 'swinunetr')).toBeNull();
+    expect(methodEvidence(evidence, 'swinunetr', ['hyps'], 3, 'reverse')).toBeNull();
+  });
+
   it('says nothing for a base it did not measure', () => {
     expect(methodEvidence(evidence, 'unetr', ['lorapt'], 3)).toBeNull();
     expect(methodEvidence(evidence, undefined, ['lorapt'], 3)).toBeNull();
   });
 
-  it('the shipped figures cover both architectures’ default methods at k = 1, 3 and 5, on both shifts', () => {
+  it('the shipped figures cover both architectures’ default methods at k = 1, 3 and 5, on all three shifts', () => {
     for (const scans of [1, 3, 5]) {
       expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans)).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
       expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans)).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
       expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans, 'protocol')).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
       expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans, 'protocol')).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'unetr', ['lorapt'], scans, 'reverse', 'unetr-fs')).toMatchObject({ k: scans, rows: [{ method: 'lorapt' }] });
+      expect(methodEvidence(SHIPPED_EVIDENCE, 'swinunetr', ['hyps'], scans, 'reverse', 'swinunetr-fs')).toMatchObject({ k: scans, rows: [{ method: 'hyps' }] });
     }
   });
 });
