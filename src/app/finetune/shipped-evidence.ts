@@ -1,5 +1,5 @@
 /**
- * The few-shot benchmark's slices as the studio ships them, for both target domains:
+ * The few-shot benchmark's slices as the studio ships them, for the three target domains:
  * fewshot-evidence.json, written by `npm run bench -- fewshot-evidence` (shippedEvidenceSlices;
  * src/train/fewshot-evidence.test.ts checks it against bench/fewshot/results.json). JSON's inferred
  * type (a union of literal shapes, each slice with its own model ids) does not compare with the
