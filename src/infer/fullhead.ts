@@ -16,7 +16,7 @@
 import type { Vec3 } from '../core/affine';
 import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
-import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RIGHT } from '../core/fullhead';
+import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RESCUE_START_TURNS_DEG, RIGHT } from '../core/fullhead';
 import type { HippocampusBox, IcvSource, Localisation, PreparedTemplate } from '../core/fullhead';
 import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
@@ -407,7 +407,8 @@ async function registerWithRescue(
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
   if (!found) return first;
-  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm }, turnCrops }));
+  // Again from the brain it found, and from rolls and turns beyond the first run's reach.
+  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm }, turnCrops, startTurnsDeg: RESCUE_START_TURNS_DEG }));
 }
 
 /** A cross-check's findings once they arrive; undefined when there are none or the localiser failed (its failure is not the answer's). */

@@ -96,6 +96,23 @@ describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () =>
     for (const s of [0, 1]) expect(turned.judged.dice[s]).toBeGreaterThan(unturned.judged.dice[s]);
   }, SLOW);
 
+  it('ch2, head turned 45°: the registration run again starts from rolls and turns too, finds the head, and places the crops itself', async () => {
+    const subject = subjects.get('ch2')!;
+    const c = PERTURBATIONS.find((p) => p.name === 'head turned 45°')!;
+    const perturbed = c.apply(subject);
+    const result = await segmentScan(perturbed.scan, model, { template: () => prepared, localiserModel: () => localiser });
+    if (result.path !== 'full-head') throw new Error(`a full head was read as ${result.path}`);
+    const { localisation, placedBy } = result.fullHead;
+    // From the header's orientation and the pitches alone it failed (similarity 0.53 / 0.18) and the localiser placed the crops, with a warning.
+    expect(localisation.startedFrom).toBe('localiser brain');
+    expect(localisation.quality).toBe('good');
+    expect(placedBy).toBe('registration');
+    expect(rotationAngleDeg(registrationRotation(localisation.transform)!)).toBeGreaterThan(40);
+    const judged = judge(c, perturbed, { kind: 'mask', labels: result.labels, warnings: result.warnings }, criteriaFor(subject.truthKind, model.manifest.protocol), truthCentroids(subject));
+    expect(judged.why).toBe('');
+    expect(judged.warnings).toEqual([]);
+  }, SLOW);
+
   for (const [name, cases] of Object.entries(SUBSET)) {
     for (const caseName of cases) {
       const known = (KNOWN_SHORTFALLS[trained ?? ''] ?? []).includes(`${name}, ${caseName}`);

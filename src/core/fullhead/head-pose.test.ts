@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyToPoint, fromLinear } from '../affine';
 import { mat4, type Dims3 } from '../volume';
-import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, registrationRotation, rigidAbout, rotationAngleDeg, rotationBetween, rotationBeyond, TRAINED_ROTATION_DEG, type HeadRotation } from './head-pose';
+import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, registrationRotation, rigidAbout, rollRotation, rotationAngleDeg, rotationBetween, rotationBeyond, TRAINED_ROTATION_DEG, yawRotation, type HeadRotation } from './head-pose';
 
 /** A pitch: rotation about scan world's R axis. */
 function aboutR(deg: number): HeadRotation {
@@ -37,6 +37,18 @@ describe('pitchRotation and rigidAbout', () => {
     expect([r[1], r[4], r[7]].map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 0, 1]);
     expect(rotationAngleDeg(pitchRotation(-35))).toBeCloseTo(35, 9);
     expect(rotationAngleDeg(rotationBetween(pitchRotation(20), aboutR(20)))).toBeLessThan(1e-6);
+  });
+
+  it('rolls S towards R about A, and turns R towards A about S, for positive angles', () => {
+    const column = (r: HeadRotation, c: number) => [r[c], r[3 + c], r[6 + c]].map((v) => Math.round(v * 1e9) / 1e9);
+    const roll = rollRotation(90);
+    expect(column(roll, 2)).toEqual([1, 0, 0]); // S → R
+    expect(column(roll, 1)).toEqual([0, 1, 0]); // A stays
+    const yaw = yawRotation(90);
+    expect(column(yaw, 0)).toEqual([0, 1, 0]); // R → A
+    expect(column(yaw, 2)).toEqual([0, 0, 1]); // S stays
+    expect(rotationAngleDeg(rotationBetween(yawRotation(-25), aboutS(-25)))).toBeLessThan(1e-6);
+    expect(rotationAngleDeg(rollRotation(-40))).toBeCloseTo(40, 9);
   });
 
   it('turns about `from` and carries it to `to`', () => {

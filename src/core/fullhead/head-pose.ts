@@ -91,6 +91,16 @@ export function pitchRotation(deg: number): HeadRotation {
   return axisAngle([1, 0, 0], (deg * Math.PI) / 180);
 }
 
+/** A roll by `deg` about the A axis (the head towards a shoulder); positive turns S towards R. */
+export function rollRotation(deg: number): HeadRotation {
+  return axisAngle([0, 1, 0], (deg * Math.PI) / 180);
+}
+
+/** A turn by `deg` about the S axis (the face to one side); positive turns R towards A. */
+export function yawRotation(deg: number): HeadRotation {
+  return axisAngle([0, 0, 1], (deg * Math.PI) / 180);
+}
+
 /** The rigid transform x ↦ rotation · (x − from) + to: turns about `from` and carries it to `to`. */
 export function rigidAbout(rotation: HeadRotation, from: Vec3, to: Vec3): Mat4 {
   const m = new Float64Array(16);

@@ -13,7 +13,7 @@ import { classifyScan } from './detect';
 import { registrationRotation, rotationAngleDeg } from './head-pose';
 import type { PreparedTemplate } from './localise';
 import type { Localisation } from './localise';
-import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, assertLocalised, betterLocalisation, localise, prepareTemplate } from './localise';
+import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, RESCUE_START_TURNS_DEG, assertLocalised, betterLocalisation, localise, prepareTemplate } from './localise';
 import { readTemplate } from './template-node';
 
 /** Registration of real scans is seconds per case on 2 busy cores. */
@@ -93,6 +93,20 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
     expect(angle(headerOnly)).toBeLessThan(30);
     expect(headerOnly.icvMm3 / prepared.brainMm3).toBeLessThan(0.85);
     expect(headerOnly.quality).not.toBe('failed');
+  }, SLOW);
+
+  it('finds a head turned 45° to one side from the rescue’s roll and turn starts, which the header and the pitches alone miss', () => {
+    const ch2 = read(join(dataDir, 'templates', 'ch2.nii.gz'));
+    // The face turned 45° about the superior–inferior axis through AAL's hippocampi, as perturb-cases' "head turned 45°".
+    const turned = turnHead(ch2, rotationAbout(2, 45, [0, -20, -10]));
+    const angle = (loc: Localisation) => rotationAngleDeg(registrationRotation(loc.transform)!);
+    const pitchesOnly = localise(turned, prepared);
+    expect(pitchesOnly.quality).not.toBe('good');
+    const searched = assertLocalised(localise(turned, prepared, { startTurnsDeg: RESCUE_START_TURNS_DEG }));
+    expect(searched.quality).toBe('good');
+    expect(angle(searched)).toBeGreaterThan(42);
+    expect(angle(searched)).toBeLessThan(48);
+    expect(Math.abs(searched.icvMm3 / prepared.brainMm3 - 1)).toBeLessThan(0.05);
   }, SLOW);
 
   it('boxes ch2 around AAL’s own hippocampi (ch2 registered to its own template)', () => {

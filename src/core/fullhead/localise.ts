@@ -8,7 +8,7 @@ import { prepareFixed, registerAffine, similarity } from '../registration/regist
 import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { conformedGrid } from './conform';
-import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, type HeadRotation } from './head-pose';
+import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, rollRotation, yawRotation, type HeadRotation } from './head-pose';
 import { dilate6 } from './mask';
 import { type HippocampusBox, hippocampusBoxes } from './roi';
 import type { Template } from './template';
@@ -33,6 +33,15 @@ export const LEVEL_ITERATIONS = [20, 10, 6] as const;
  * header's start by `START_MARGIN_NCC`.
  */
 export const START_PITCHES_DEG = [-40, -20, 20, 40] as const;
+/**
+ * Rolls (about the anterior–posterior axis) and turns (about the superior–inferior axis) the
+ * coarsest level also starts from when the registration is run again because it was not good
+ * (`infer/fullhead.ts`, from the localiser's brain): from the header's orientation and the
+ * pitches it reaches a head rolled or turned 30° but not 45° (the sample rolled 45° and Colin27
+ * turned 45° failed, similarity 0.59 / 0.18 and 0.53 / 0.18; bench/RESULTS.md). Only then: four
+ * more 8 mm starts would cost every scan 80–160 ms for a head that seldom lies so.
+ */
+export const RESCUE_START_TURNS_DEG = [-40, 40] as const;
 /**
  * How much better a pitched start must fit at 8 mm (NCC) than the header's to go on instead. Starts
  * that end in the same place differ by up to 0.007 (the sample under heavy noise: 0.852 pitched 20°
@@ -150,6 +159,8 @@ export interface LocaliseOptions {
   readonly turnCrops?: boolean;
   /** Pitches the registration also starts from (default `START_PITCHES_DEG`); none: the header's orientation alone. */
   readonly startPitchesDeg?: readonly number[];
+  /** Rolls and turns (each angle both ways round its axis) the registration also starts from; default none. */
+  readonly startTurnsDeg?: readonly number[];
 }
 
 /** A pyramid level multiplied by a brain mask (linear on the level's grid: soft edges at the mask's resolution). */
@@ -265,11 +276,12 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
   lap('pyramid');
   // Start with the brain centres aligned when a localiser found the brain, else the centres of
   // the bright voxels (the whole field of view: neck included); orientation from the header,
-  // and pitched about the centre by each of the start pitches.
+  // and turned about the centre by each of the start pitches (and rolls and turns, when asked).
   const c = brain ? brain.centreMm : foregroundCentre(moving[0]);
   const h = brain ? prepared.brainCentre : prepared.headCentre;
   const initial = rigidAbout(IDENTITY_ROTATION, h, c);
-  const candidates = (opts.startPitchesDeg ?? START_PITCHES_DEG).map((deg) => rigidAbout(pitchRotation(deg), h, c));
+  const rotations = [...(opts.startPitchesDeg ?? START_PITCHES_DEG).map(pitchRotation), ...(opts.startTurnsDeg ?? []).flatMap((deg) => [rollRotation(deg), yawRotation(deg)])];
+  const candidates = rotations.map((rotation) => rigidAbout(rotation, h, c));
   const stripped = brain?.mask ? true : matchesStripped(prepared, moving[0], initial);
   lap('template choice');
   const fixed = stripped ? prepared.fixedStripped : prepared.fixed;
