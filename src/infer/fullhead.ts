@@ -248,7 +248,7 @@ export async function segmentFullHead(
   progress({ stage: 'localise' });
   const turnCrops = opts.turnCrops ?? true;
   const localisation = opts.localiser
-    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask }, turnCrops })
+    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask, leftRightMm: leftToRight(opts.localiser) }, turnCrops })
     : await registerWithRescue(scan, template, opts.crossCheck, turnCrops);
   // A cross-check localiser stands in for a registration that failed.
   const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
@@ -407,8 +407,16 @@ async function registerWithRescue(
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
   if (!found) return first;
-  // Again from the brain it found, and from rolls and turns beyond the first run's reach.
-  return betterLocalisation(first, localise(scan, template, { brain: { centreMm: found.brainCentroidMm }, turnCrops, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  // Again from the brain it found, from rolls and turns beyond the first run's reach, and with
+  // the template's hippocampi along the two it found.
+  const brain = { centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) };
+  return betterLocalisation(first, localise(scan, template, { brain, turnCrops, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+}
+
+/** From the localiser's left hippocampus to its right one, scan world mm. */
+function leftToRight(found: LocaliserFindings): Vec3 {
+  const [l, r] = [found.left.centroidMm, found.right.centroidMm];
+  return [r[0] - l[0], r[1] - l[1], r[2] - l[2]];
 }
 
 /** A cross-check's findings once they arrive; undefined when there are none or the localiser failed (its failure is not the answer's). */

@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyToPoint, type Vec3 } from '../core/affine';
+import { applyToPoint, multiply, type Vec3 } from '../core/affine';
 import { readVolume } from '../core/io';
 import { dice } from '../core/metrics';
 import {
@@ -146,8 +146,22 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'head pitched 45°', description: 'the head tilted 45° nose-up in the scanner', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 45, mid(s))) },
   { name: 'head rolled 30°', description: 'the head tilted 30° towards one shoulder (about the anterior–posterior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 30, mid(s))) },
   { name: 'head turned 30°', description: 'the head turned 30° to one side (about the superior–inferior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 30, mid(s))) },
-  { name: 'head rolled 45°', description: 'the head tilted 45° towards one shoulder, beyond the registration starts (it searches pitch only)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 45, mid(s))) },
-  { name: 'head turned 45°', description: 'the head turned 45° to one side, beyond the registration starts (it searches pitch only)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 45, mid(s))) },
+  { name: 'head rolled 45°', description: "the head tilted 45° towards one shoulder, beyond the first registration's starts (header and pitches): found by the rescue's roll starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 45, mid(s))) },
+  { name: 'head turned 45°', description: "the head turned 45° to one side, beyond the first registration's starts (header and pitches): found by the rescue's turn starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 45, mid(s))) },
+  {
+    name: 'head rolled and pitched 30°',
+    description: 'the head tilted 30° towards one shoulder and 30° nose-up: no start of the registration has both',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, multiply(rotationAbout(0, 30, mid(s)), rotationAbout(1, 30, mid(s)))),
+  },
+  {
+    name: 'head turned and pitched 30°',
+    description: 'the head turned 30° to one side and tilted 30° nose-up: no start of the registration has both',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, multiply(rotationAbout(0, 30, mid(s)), rotationAbout(2, 30, mid(s)))),
+  },
   { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
   { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
   {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyToPoint, fromLinear } from '../affine';
 import { mat4, type Dims3 } from '../volume';
-import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, registrationRotation, rigidAbout, rollRotation, rotationAngleDeg, rotationBetween, rotationBeyond, TRAINED_ROTATION_DEG, yawRotation, type HeadRotation } from './head-pose';
+import { composeRotations, cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, registrationRotation, rigidAbout, rollRotation, rotationAngleDeg, rotationBetween, rotationBeyond, rotationTaking, TRAINED_ROTATION_DEG, yawRotation, type HeadRotation } from './head-pose';
 
 /** A pitch: rotation about scan world's R axis. */
 function aboutR(deg: number): HeadRotation {
@@ -13,14 +13,16 @@ function aboutS(deg: number): HeadRotation {
   const t = (deg * Math.PI) / 180;
   return [Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t), 0, 0, 0, 1];
 }
-const times = (a: HeadRotation, b: HeadRotation): number[] =>
-  [0, 1, 2].flatMap((row) => [0, 1, 2].map((col) => a[3 * row] * b[col] + a[3 * row + 1] * b[3 + col] + a[3 * row + 2] * b[6 + col]));
+
+function det(r: HeadRotation): number {
+  return r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6]) + r[2] * (r[3] * r[7] - r[4] * r[6]);
+}
 
 describe('registrationRotation', () => {
   it('keeps the rotation of an affine and drops its scale and shear', () => {
-    const r = times(aboutR(17), aboutS(-8));
+    const r = composeRotations(aboutR(17), aboutS(-8));
     const scaleShear = [1.1, 0.05, 0, 0, 0.93, -0.04, 0, 0, 1.02];
-    const found = registrationRotation(fromLinear(times(r, scaleShear), [5, -3, 12]))!;
+    const found = registrationRotation(fromLinear(composeRotations(r, scaleShear), [5, -3, 12]))!;
     expect(rotationAngleDeg(rotationBetween(found, r))).toBeLessThan(3);
     expect(rotationAngleDeg(found)).toBeGreaterThan(15);
   });
@@ -65,17 +67,53 @@ describe('pitchRotation and rigidAbout', () => {
   });
 });
 
+describe('composeRotations and rotationTaking', () => {
+  const apply = (r: HeadRotation, v: readonly number[]) => [0, 1, 2].map((row) => r[3 * row] * v[0] + r[3 * row + 1] * v[1] + r[3 * row + 2] * v[2]);
+
+  it('composes b first, then a', () => {
+    const a = pitchRotation(90);
+    const b = yawRotation(90);
+    // R → A under the turn, then A → S under the pitch.
+    apply(composeRotations(a, b), [1, 0, 0]).forEach((v, n) => expect(v).toBeCloseTo([0, 0, 1][n], 12));
+    apply(composeRotations(b, a), [1, 0, 0]).forEach((v, n) => expect(v).toBeCloseTo([0, 1, 0][n], 12));
+  });
+
+  it('takes one direction to another by the smallest rotation, about their common normal', () => {
+    const from = [60, -2, 3] as const;
+    const to = [41, 35, -22] as const;
+    const r = rotationTaking([...from], [...to])!;
+    const n = Math.hypot(...to) / Math.hypot(...from);
+    apply(r, from).forEach((v, a) => expect(v * n).toBeCloseTo(to[a], 9));
+    // A rotation: orthonormal rows, no mirror.
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(r[3 * i] * r[3 * j] + r[3 * i + 1] * r[3 * j + 1] + r[3 * i + 2] * r[3 * j + 2]).toBeCloseTo(i === j ? 1 : 0, 12);
+    expect(det(r)).toBeCloseTo(1, 12);
+    // The smallest: its angle is the angle between the directions, and their normal stays put.
+    const cos = (from[0] * to[0] + from[1] * to[1] + from[2] * to[2]) / (Math.hypot(...from) * Math.hypot(...to));
+    expect(rotationAngleDeg(r)).toBeCloseTo((Math.acos(cos) * 180) / Math.PI, 9);
+    const normal = [from[1] * to[2] - from[2] * to[1], from[2] * to[0] - from[0] * to[2], from[0] * to[1] - from[1] * to[0]];
+    apply(r, normal).forEach((v, a) => expect(v).toBeCloseTo(normal[a], 6));
+    expect(rotationTaking([1, 2, 3], [2, 4, 6])).toEqual(IDENTITY_ROTATION);
+  });
+
+  it('finds no pose for directions more than 90° apart, or for no direction', () => {
+    expect(rotationTaking([1, 0, 0], [-1, 0.1, 0])).toBeNull();
+    expect(rotationTaking([1, 0, 0], [-0.01, 1, 0])).toBeNull();
+    expect(rotationTaking([1, 0, 0], [0.01, 1, 0])).not.toBeNull();
+    expect(rotationTaking([0, 0, 0], [1, 0, 0])).toBeNull();
+  });
+});
+
 describe('rotationBeyond', () => {
   it('leaves a pose inside the allowance alone and takes the allowance off a larger one, about the same axis', () => {
     expect(rotationBeyond(aboutR(11), 12)).toEqual(IDENTITY_ROTATION);
     const rest = rotationBeyond(aboutR(30), 12);
     expect(rotationAngleDeg(rotationBetween(rest, aboutR(18)))).toBeLessThan(1e-6);
-    const tilted = times(aboutR(20), aboutS(15));
+    const tilted = composeRotations(aboutR(20), aboutS(15));
     const part = rotationBeyond(tilted, 10);
     expect(rotationAngleDeg(part)).toBeCloseTo(rotationAngleDeg(tilted) - 10, 6);
     // Same axis: the part and the whole commute.
-    const a = times(part, tilted);
-    const b = times(tilted, part);
+    const a = composeRotations(part, tilted);
+    const b = composeRotations(tilted, part);
     expect(Math.max(...a.map((v, n) => Math.abs(v - b[n])))).toBeLessThan(1e-9);
   });
 });
@@ -94,7 +132,7 @@ describe('posedGrid', () => {
 
 describe('cropRotation', () => {
   it('turns the crops by what the registration found beyond training, and not at all inside it or for a failed one', () => {
-    const pitched = (deg: number) => fromLinear(times(aboutR(deg), [1.05, 0, 0, 0, 0.97, 0, 0, 0, 1.02]), [3, -20, 11]);
+    const pitched = (deg: number) => fromLinear(composeRotations(aboutR(deg), [1.05, 0, 0, 0, 0.97, 0, 0, 0, 1.02]), [3, -20, 11]);
     expect(cropRotation(pitched(TRAINED_ROTATION_DEG - 1), false)).toEqual(IDENTITY_ROTATION);
     expect(rotationAngleDeg(rotationBetween(cropRotation(pitched(30), false), aboutR(30 - TRAINED_ROTATION_DEG)))).toBeLessThan(1e-6);
     expect(cropRotation(pitched(30), true)).toEqual(IDENTITY_ROTATION);

@@ -101,6 +101,36 @@ export function yawRotation(deg: number): HeadRotation {
   return axisAngle([0, 0, 1], (deg * Math.PI) / 180);
 }
 
+/** The rotation a · b: b first, then a. */
+export function composeRotations(a: HeadRotation, b: HeadRotation): HeadRotation {
+  const out: number[] = [];
+  for (let row = 0; row < 3; row++) {
+    for (let col = 0; col < 3; col++) out.push(a[3 * row] * b[col] + a[3 * row + 1] * b[3 + col] + a[3 * row + 2] * b[6 + col]);
+  }
+  return out;
+}
+
+/**
+ * The smallest rotation taking the direction of `from` to that of `to` (about their cross
+ * product). Null for directions more than 90° apart: a head does not lie upside down or with
+ * left and right swapped, so such a direction is a wrong finding, not a pose.
+ */
+export function rotationTaking(from: Vec3, to: Vec3): HeadRotation | null {
+  const a = unit(from), b = unit(to);
+  if (!a || !b) return null;
+  const cos = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  if (cos <= 0) return null;
+  const axis: Vec3 = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+  const sin = Math.hypot(...axis);
+  if (sin === 0) return IDENTITY_ROTATION;
+  return axisAngle([axis[0] / sin, axis[1] / sin, axis[2] / sin], Math.atan2(sin, cos));
+}
+
+function unit(v: Vec3): Vec3 | null {
+  const n = Math.hypot(v[0], v[1], v[2]);
+  return n > 0 && Number.isFinite(n) ? [v[0] / n, v[1] / n, v[2] / n] : null;
+}
+
 /** The rigid transform x ↦ rotation · (x − from) + to: turns about `from` and carries it to `to`. */
 export function rigidAbout(rotation: HeadRotation, from: Vec3, to: Vec3): Mat4 {
   const m = new Float64Array(16);

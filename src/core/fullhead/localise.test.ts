@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyToPoint, invert, multiply } from '../affine';
+import { applyToPoint, invert, multiply, type Vec3 } from '../affine';
 import { readVolume } from '../io';
 import { resampleLinear } from '../resample';
 import { meanDisplacementMm, randomAffine, seededRandom } from '../registration/testing';
@@ -107,6 +107,25 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
     expect(angle(searched)).toBeGreaterThan(42);
     expect(angle(searched)).toBeLessThan(48);
     expect(Math.abs(searched.icvMm3 / prepared.brainMm3 - 1)).toBeLessThan(0.05);
+  }, SLOW);
+
+  it('finds a head turned 45° and pitched 45° from a start along the hippocampi a localiser found, which the rescue’s other starts miss', () => {
+    const ch2 = read(join(dataDir, 'templates', 'ch2.nii.gz'));
+    const centre: Vec3 = [0, -20, -10];
+    const pose = multiply(rotationAbout(0, 45, centre), rotationAbout(2, 45, centre));
+    const turned = turnHead(ch2, pose);
+    // What a localiser finds on this head: the template's brain centre and hippocampi, turned with it.
+    const origin = applyToPoint(pose, [0, 0, 0]);
+    const leftRightMm = applyToPoint(pose, prepared.hippocampusAxisMm).map((v, a) => v - origin[a]) as unknown as Vec3;
+    const centreMm = applyToPoint(pose, prepared.brainCentre) as unknown as Vec3;
+    const angle = (loc: Localisation) => rotationAngleDeg(registrationRotation(loc.transform)!);
+    const rescueStarts = localise(turned, prepared, { brain: { centreMm }, startTurnsDeg: RESCUE_START_TURNS_DEG });
+    expect(rescueStarts.quality).toBe('failed');
+    const aligned = assertLocalised(localise(turned, prepared, { brain: { centreMm, leftRightMm }, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+    expect(aligned.quality).toBe('good');
+    const truth = rotationAngleDeg(registrationRotation(pose)!);
+    expect(Math.abs(angle(aligned) - truth)).toBeLessThan(1);
+    expect(Math.abs(aligned.icvMm3 / prepared.brainMm3 - 1)).toBeLessThan(0.05);
   }, SLOW);
 
   it('boxes ch2 around AAL’s own hippocampi (ch2 registered to its own template)', () => {

@@ -8,12 +8,12 @@ import { prepareFixed, registerAffine, similarity } from '../registration/regist
 import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { conformedGrid } from './conform';
-import { cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, rollRotation, yawRotation, type HeadRotation } from './head-pose';
+import { composeRotations, cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, rollRotation, rotationAngleDeg, rotationTaking, yawRotation, type HeadRotation } from './head-pose';
 import { dilate6 } from './mask';
 import { type HippocampusBox, hippocampusBoxes } from './roi';
 import type { Template } from './template';
 import { templateBrainMm3 } from './template';
-import { FRACTION_SCALE } from './template-build';
+import { FRACTION_SCALE, LEFT, RIGHT } from './template-build';
 
 /** Pyramid levels, coarsest first: 8 mm finds the head, 2 mm (the template's own) refines. */
 export const LEVELS_MM = [8, 4, 2] as const;
@@ -42,6 +42,13 @@ export const START_PITCHES_DEG = [-40, -20, 20, 40] as const;
  * more 8 mm starts would cost every scan 80–160 ms for a head that seldom lies so.
  */
 export const RESCUE_START_TURNS_DEG = [-40, 40] as const;
+/**
+ * A localiser's left-to-right hippocampus direction tells the registration how the head lies
+ * about two of its three axes (roll and turn, together in any mix); the pitch starts cover the
+ * third. Turned less than this from the header's orientation, the header's own start already
+ * reaches it (the coarse level moves ±15° from a start: `LEVEL_ITERATIONS`), so it adds no start.
+ */
+export const ALIGNED_START_MIN_DEG = 15;
 /**
  * How much better a pitched start must fit at 8 mm (NCC) than the header's to go on instead. Starts
  * that end in the same place differ by up to 0.007 (the sample under heavy noise: 0.852 pitched 20°
@@ -92,6 +99,8 @@ export interface PreparedTemplate {
   readonly headCentre: Vec3;
   /** Centre of mass of the template brain, world mm (where a localiser's brain centroid starts the registration). */
   readonly brainCentre: Vec3;
+  /** From the left to the right hippocampus's centroid (AAL's outlines), template world mm. */
+  readonly hippocampusAxisMm: Vec3;
   readonly brainMm3: number;
 }
 
@@ -109,6 +118,7 @@ export function prepareTemplate(template: Template): PreparedTemplate {
     interiorStripped: gatherFixedPoints(stripped[stripped.length - 1], interiorMask),
     headCentre: foregroundCentre(levels[0]),
     brainCentre: brainCentreOf(template),
+    hippocampusAxisMm: hippocampusAxisOf(template),
     brainMm3: templateBrainMm3(template),
   };
 }
@@ -141,12 +151,38 @@ function brainCentreOf(template: Template): Vec3 {
   return applyToPoint(affine, [s[0] / w, s[1] / w, s[2] / w]);
 }
 
+/** From the left hippocampus's centroid to the right's in the template's outlines, world mm. */
+function hippocampusAxisOf(template: Template): Vec3 {
+  const { dims, data, affine } = template.hippocampus;
+  const sums = { [LEFT]: [0, 0, 0, 0], [RIGHT]: [0, 0, 0, 0] } as Record<number, number[]>;
+  for (let k = 0, n = 0; k < dims[2]; k++) {
+    for (let j = 0; j < dims[1]; j++) {
+      for (let i = 0; i < dims[0]; i++, n++) {
+        const s = sums[data[n]];
+        if (!s) continue;
+        s[0] += i;
+        s[1] += j;
+        s[2] += k;
+        s[3]++;
+      }
+    }
+  }
+  const centre = (s: number[]) => applyToPoint(affine, [s[0] / s[3], s[1] / s[3], s[2] / s[3]]);
+  const [l, r] = [centre(sums[LEFT]), centre(sums[RIGHT])];
+  return [r[0] - l[0], r[1] - l[1], r[2] - l[2]];
+}
+
 /** What a learned localiser tells the registration (issue 13: start from the brain, match the brain). */
 export interface BrainPrior {
   /** Centroid of the brain, scan world mm: the registration starts with the template brain's centre there. */
   readonly centreMm: Vec3;
   /** Brain mask (non-zero inside) on any grid in scan world space: the scan is matched inside it only, to the skull-stripped template. */
   readonly mask?: Volume;
+  /**
+   * From the left hippocampus it found to the right one, scan world mm: the registration also
+   * starts with the template's hippocampi along this direction, at each start pitch.
+   */
+  readonly leftRightMm?: Vec3;
 }
 
 export interface LocaliseOptions {
@@ -280,7 +316,10 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
   const c = brain ? brain.centreMm : foregroundCentre(moving[0]);
   const h = brain ? prepared.brainCentre : prepared.headCentre;
   const initial = rigidAbout(IDENTITY_ROTATION, h, c);
-  const rotations = [...(opts.startPitchesDeg ?? START_PITCHES_DEG).map(pitchRotation), ...(opts.startTurnsDeg ?? []).flatMap((deg) => [rollRotation(deg), yawRotation(deg)])];
+  const pitches = opts.startPitchesDeg ?? START_PITCHES_DEG;
+  const aligned = brain?.leftRightMm ? rotationTaking(prepared.hippocampusAxisMm, brain.leftRightMm) : null;
+  const alignedStarts = aligned && rotationAngleDeg(aligned) >= ALIGNED_START_MIN_DEG ? [aligned, ...pitches.map((deg) => composeRotations(aligned, pitchRotation(deg)))] : [];
+  const rotations = [...pitches.map(pitchRotation), ...(opts.startTurnsDeg ?? []).flatMap((deg) => [rollRotation(deg), yawRotation(deg)]), ...alignedStarts];
   const candidates = rotations.map((rotation) => rigidAbout(rotation, h, c));
   const stripped = brain?.mask ? true : matchesStripped(prepared, moving[0], initial);
   lap('template choice');

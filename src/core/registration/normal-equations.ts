@@ -51,13 +51,51 @@ export function newAccumulated(): Accumulated {
 }
 
 /**
+ * JᵀJ's distinct sums. A point's Jacobian is J = (a·gx·x̃, a·gy·x̃, a·gz·x̃, m, 1) with x̃ = (x, y, z, 1),
+ * so the 12 map entries' block is the gradient products a²·g_r·g_s times the moments x̃_i·x̃_j:
+ * 6 × 10 sums (slots 0–59), then a·g_r·x̃_i·m (60–71), a·g_r·x̃_i (72–83), m² (84), m (85) and the
+ * point count (86). Adding these in straight-line code, instead of J·Jᵀ entry by entry in a double
+ * loop, halves a point's cost once V8 has optimised the pass (bench/RESULTS.md); `HESSIAN_SLOT`
+ * spreads them back into JᵀJ.
+ */
+const HESSIAN_SUMS = 87;
+/** Slot of the moment x̃_i·x̃_j (i ≤ j) among the 10 in a block. */
+const MOMENT_SLOT = [
+  [0, 1, 2, 3],
+  [1, 4, 5, 6],
+  [2, 5, 7, 8],
+  [3, 6, 8, 9],
+];
+/** First slot of the block g_r·g_s (r ≤ s). */
+const PAIR_SLOT = [
+  [0, 10, 20],
+  [10, 30, 40],
+  [20, 40, 50],
+];
+/** JᵀJ's entry (u, w), row-major PARAM_COUNT², → its slot among the sums. */
+const HESSIAN_SLOT: Int8Array = (() => {
+  const slot = new Int8Array(PARAM_COUNT * PARAM_COUNT);
+  for (let u = 0; u < PARAM_COUNT; u++) {
+    for (let w = 0; w < PARAM_COUNT; w++) {
+      const [lo, hi] = u <= w ? [u, w] : [w, u];
+      slot[u * PARAM_COUNT + w] =
+        hi < 12 ? PAIR_SLOT[lo >> 2][hi >> 2] + MOMENT_SLOT[lo & 3][hi & 3]
+        : lo < 12 ? (hi === 12 ? 60 : 72) + lo
+        : lo === 12 ? (hi === 12 ? 84 : 85)
+        : 86;
+    }
+  }
+  return slot;
+})();
+
+/**
  * One pass: samples the moving level trilinearly (with the exact gradient of the
  * trilinear interpolant, so the Jacobian is that of the function being minimised) at
  * every fixed point and accumulates the residuals and, when `withJacobian`, the normal
  * equations. Points outside the moving grid read 0 with zero
  * gradient, like air outside the scan. No allocation per point.
  *
- * JᵀJ costs 105 multiply-adds a point against 14 for Jᵀr, so with `hessianStride` s > 1
+ * JᵀJ costs about 90 multiply-adds a point against 14 for Jᵀr, so with `hessianStride` s > 1
  * it is estimated from every s-th point (scaled by s): an inexact Gauss–Newton matrix
  * changes the step, not the optimum, which Jᵀr = 0 and the exact SSE decide.
  */
@@ -78,9 +116,8 @@ export function accumulate(
   const b = theta[OFFSET];
   const jtj = out.jtj;
   const jtr = out.jtr;
-  jtj.fill(0);
   jtr.fill(0);
-  const J = new Float64Array(PARAM_COUNT);
+  const h = new Float64Array(HESSIAN_SUMS);
   let sse = 0;
   let sf = 0, sm = 0, sff = 0, smm = 0, sfm = 0;
   let inside = 0;
@@ -131,23 +168,32 @@ export function accumulate(
     r8 += az * x * r; r9 += az * y * r; r10 += az * z * r; r11 += az * r;
     r12 += m * r; r13 += r;
     if (q % hessianStride !== 0) continue;
-    J[0] = ax * x; J[1] = ax * y; J[2] = ax * z; J[3] = ax;
-    J[4] = ay * x; J[5] = ay * y; J[6] = ay * z; J[7] = ay;
-    J[8] = az * x; J[9] = az * y; J[10] = az * z; J[11] = az;
-    J[12] = m; J[13] = 1;
-    for (let u = 0; u < PARAM_COUNT; u++) {
-      const ju = J[u];
-      if (ju === 0) continue;
-      const row = u * PARAM_COUNT;
-      for (let w = u; w < PARAM_COUNT; w++) jtj[row + w] += ju * J[w];
-    }
+    h[86] += 1;
+    // Outside the moving grid (or on a flat patch at 0) only the count is not zero.
+    if (m === 0 && ax === 0 && ay === 0 && az === 0) continue;
+    const xx = x * x, xy = x * y, xz = x * z, yy = y * y, yz = y * z, zz = z * z;
+    const gxx = ax * ax, gxy = ax * ay, gxz = ax * az, gyy = ay * ay, gyz = ay * az, gzz = az * az;
+    const mx = m * ax, my = m * ay, mz = m * az;
+    h[0] += gxx * xx; h[1] += gxx * xy; h[2] += gxx * xz; h[3] += gxx * x; h[4] += gxx * yy; h[5] += gxx * yz; h[6] += gxx * y; h[7] += gxx * zz; h[8] += gxx * z; h[9] += gxx;
+    h[10] += gxy * xx; h[11] += gxy * xy; h[12] += gxy * xz; h[13] += gxy * x; h[14] += gxy * yy; h[15] += gxy * yz; h[16] += gxy * y; h[17] += gxy * zz; h[18] += gxy * z; h[19] += gxy;
+    h[20] += gxz * xx; h[21] += gxz * xy; h[22] += gxz * xz; h[23] += gxz * x; h[24] += gxz * yy; h[25] += gxz * yz; h[26] += gxz * y; h[27] += gxz * zz; h[28] += gxz * z; h[29] += gxz;
+    h[30] += gyy * xx; h[31] += gyy * xy; h[32] += gyy * xz; h[33] += gyy * x; h[34] += gyy * yy; h[35] += gyy * yz; h[36] += gyy * y; h[37] += gyy * zz; h[38] += gyy * z; h[39] += gyy;
+    h[40] += gyz * xx; h[41] += gyz * xy; h[42] += gyz * xz; h[43] += gyz * x; h[44] += gyz * yy; h[45] += gyz * yz; h[46] += gyz * y; h[47] += gyz * zz; h[48] += gyz * z; h[49] += gyz;
+    h[50] += gzz * xx; h[51] += gzz * xy; h[52] += gzz * xz; h[53] += gzz * x; h[54] += gzz * yy; h[55] += gzz * yz; h[56] += gzz * y; h[57] += gzz * zz; h[58] += gzz * z; h[59] += gzz;
+    h[60] += mx * x; h[61] += mx * y; h[62] += mx * z; h[63] += mx;
+    h[64] += my * x; h[65] += my * y; h[66] += my * z; h[67] += my;
+    h[68] += mz * x; h[69] += mz * y; h[70] += mz * z; h[71] += mz;
+    h[72] += ax * x; h[73] += ax * y; h[74] += ax * z; h[75] += ax;
+    h[76] += ay * x; h[77] += ay * y; h[78] += ay * z; h[79] += ay;
+    h[80] += az * x; h[81] += az * y; h[82] += az * z; h[83] += az;
+    h[84] += m * m;
+    h[85] += m;
   }
   if (withJacobian) {
     jtr.set([r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13]);
-    for (let u = 0; u < PARAM_COUNT; u++) {
-      for (let w = u; w < PARAM_COUNT; w++) jtj[u * PARAM_COUNT + w] *= hessianStride;
-      for (let w = 0; w < u; w++) jtj[u * PARAM_COUNT + w] = jtj[w * PARAM_COUNT + u];
-    }
+    for (let e = 0; e < jtj.length; e++) jtj[e] = h[HESSIAN_SLOT[e]] * hessianStride;
+  } else {
+    jtj.fill(0);
   }
   const n = Math.max(1, count);
   const cov = sfm / n - (sf / n) * (sm / n);

@@ -69,21 +69,27 @@ describe('solveDamped', () => {
   });
 });
 
+/**
+ * A phantom, a moving grid that covers every mapped fixed point (no point crosses its edge, where
+ * the cost jumps: outside reads 0), and a map near (not at) the optimum. All numbers are ragged so
+ * that no fixed point lands exactly on a cell face of the moving grid, where the trilinear cost has a kink.
+ */
+function nearOptimum() {
+  const fixed = phantom([40, 48, 36], mat4([2, 0, 0, -40, 0, 2, 0, -48, 0, 0, 2, -36, 0, 0, 0, 1]));
+  const moving = buildPyramid(phantom([60, 70, 56], mat4([-1.7311, 0, 0, 51.13, 0, 1.9037, 0.2017, -66.29, 0, -0.1031, 1.8093, -50.41, 0, 0, 0, 1])), [2])[0];
+  const points = gatherFixedPoints(buildPyramid(fixed, [2])[0]);
+  const theta = new Float64Array(PARAM_COUNT);
+  const p = multiply(multiply(invert(moving.affine), mat4([1.0213, 0.0317, 0.0041, 1.337, -0.0219, 0.9807, 0.0133, -0.7129, 0.0107, 0.0023, 1.0119, 0.4271, 0, 0, 0, 1])),
+    mat4([1, 0, 0, points.centre[0], 0, 1, 0, points.centre[1], 0, 0, 1, points.centre[2], 0, 0, 0, 1]));
+  theta.set(p.subarray(0, 12));
+  theta[GAIN] = 0.9;
+  theta[OFFSET] = 0.05;
+  return { moving, points, theta };
+}
+
 describe('accumulate', () => {
   it('Jᵀr is −½ the gradient of the SSE (central finite differences)', () => {
-    const fixed = phantom([40, 48, 36], mat4([2, 0, 0, -40, 0, 2, 0, -48, 0, 0, 2, -36, 0, 0, 0, 1]));
-    // The moving grid covers every mapped fixed point: no point crosses its edge, where the
-    // cost jumps (outside reads 0).
-    const moving = buildPyramid(phantom([60, 70, 56], mat4([-1.7311, 0, 0, 51.13, 0, 1.9037, 0.2017, -66.29, 0, -0.1031, 1.8093, -50.41, 0, 0, 0, 1])), [2])[0];
-    const points = gatherFixedPoints(buildPyramid(fixed, [2])[0]);
-    // A map near (not at) the optimum. All numbers are ragged so that no fixed point lands
-    // exactly on a cell face of the moving grid, where the trilinear cost has a kink.
-    const theta = new Float64Array(PARAM_COUNT);
-    const p = multiply(multiply(invert(moving.affine), mat4([1.0213, 0.0317, 0.0041, 1.337, -0.0219, 0.9807, 0.0133, -0.7129, 0.0107, 0.0023, 1.0119, 0.4271, 0, 0, 0, 1])),
-      mat4([1, 0, 0, points.centre[0], 0, 1, 0, points.centre[1], 0, 0, 1, points.centre[2], 0, 0, 0, 1]));
-    theta.set(p.subarray(0, 12));
-    theta[GAIN] = 0.9;
-    theta[OFFSET] = 0.05;
+    const { moving, points, theta } = nearOptimum();
     const acc = accumulate(points, moving, theta, true, newAccumulated());
     const sse = (t: Float64Array) => accumulate(points, moving, t, false, newAccumulated()).sse;
     for (let u = 0; u < PARAM_COUNT; u++) {
@@ -95,10 +101,76 @@ describe('accumulate', () => {
       plus[u] += h;
       minus[u] -= h;
       const fd = (sse(plus) - sse(minus)) / (2 * h);
-      // 1e-4 relative, plus 1e-3 absolute for the SSE's rounding (≈1e-10) over 2h.
       // 1e-5 relative, plus 1e-4 absolute for the SSE's rounding (≈1e-10) over 2h.
       expect(Math.abs(acc.jtr[u] + fd / 2)).toBeLessThan(1e-5 * Math.abs(fd) + 1e-4);
     }
+  });
+
+  it('JᵀJ is the Gauss–Newton matrix of the SSE: every entry, by second differences where the residuals are 0', () => {
+    const { moving, points: gathered, theta } = nearOptimum();
+    // Fixed intensities equal to the model's prediction at θ (r = 0 there, read back through a
+    // point's residual against 0): then SSE(θ ± tδ) / t² → δᵀ JᵀJ δ, with no term from the model's
+    // own curvature.
+    const prediction = new Float32Array(gathered.count);
+    const one = { ...gathered, count: 1, xyz: new Float64Array(3), value: new Float32Array(1) };
+    for (let q = 0; q < gathered.count; q++) {
+      one.xyz.set(gathered.xyz.subarray(3 * q, 3 * q + 3));
+      // value 1000 lies above every prediction (the phantom's ≤ 0.9 · 160 + 0.05), so r = 1000 − (a·M + b) > 0.
+      one.value[0] = 1000;
+      prediction[q] = 1000 - Math.sqrt(accumulate(one, moving, theta, false, newAccumulated()).sse);
+    }
+    const points = { ...gathered, value: prediction };
+    const hessian = accumulate(points, moving, theta, true, newAccumulated()).jtj;
+    // Float32 targets leave residuals of ≈1e-5 at θ: their SSE is cancelled by the central difference's
+    // symmetric pair, and their cross term with J is odd in t.
+    const base = accumulate(points, moving, theta, false, newAccumulated()).sse;
+    const quad = (d: Float64Array) => {
+      const t = 1e-4;
+      const step = (sign: number) => accumulate(points, moving, theta.map((v, n) => v + sign * t * d[n]), false, newAccumulated()).sse;
+      return (step(1) + step(-1) - 2 * base) / (2 * t * t);
+    };
+    const unit = (...us: number[]) => {
+      const d = new Float64Array(PARAM_COUNT);
+      for (const u of us) d[u] = u % 4 === 3 || u >= 12 ? 1 : 0.02;
+      return d;
+    };
+    for (let u = 0; u < PARAM_COUNT; u++) {
+      for (let w = u; w < PARAM_COUNT; w++) {
+        const du = unit(u)[u], dw = unit(w)[w];
+        // δᵀHδ for δ = e_u·du + e_w·dw, less the diagonal parts: 2·H_uw·du·dw (or H_uu·du² on the diagonal).
+        const expected = u === w ? quad(unit(u)) : (quad(unit(u, w)) - quad(unit(u)) - quad(unit(w))) / (2 * du * dw);
+        const got = u === w ? hessian[u * PARAM_COUNT + u] * du * du : hessian[u * PARAM_COUNT + w];
+        const scale = u === w ? got : Math.sqrt(hessian[u * PARAM_COUNT + u] * hessian[w * PARAM_COUNT + w]);
+        // Second differences at t = 1e-4 agree to 6e-5 of the scale; a wrong sum is off by O(1).
+        expect(Math.abs(got - expected)).toBeLessThan(2e-4 * Math.abs(scale));
+        expect(hessian[w * PARAM_COUNT + u]).toBe(hessian[u * PARAM_COUNT + w]);
+      }
+    }
+  });
+
+  it('a Hessian stride s estimates JᵀJ from every s-th point, scaled by s; Jᵀr and the SSE stay exact', () => {
+    const fixed = phantom([40, 48, 36], mat4([2, 0, 0, -40, 0, 2, 0, -48, 0, 0, 2, -36, 0, 0, 0, 1]));
+    const moving = buildPyramid(phantom([60, 70, 56], mat4([-1.7311, 0, 0, 51.13, 0, 1.9037, 0.2017, -66.29, 0, -0.1031, 1.8093, -50.41, 0, 0, 0, 1])), [2])[0];
+    const points = gatherFixedPoints(buildPyramid(fixed, [2])[0]);
+    const theta = new Float64Array(PARAM_COUNT);
+    theta.set(multiply(invert(moving.affine), mat4([1, 0, 0, points.centre[0], 0, 1, 0, points.centre[1], 0, 0, 1, points.centre[2], 0, 0, 0, 1])).subarray(0, 12));
+    theta[GAIN] = 1;
+    const every = accumulate(points, moving, theta, true, newAccumulated(), 1);
+    const third = accumulate(points, moving, theta, true, newAccumulated(), 3);
+    // The subset: points 0, 3, 6, … as a point set of their own, stride 1.
+    const picked = Array.from({ length: Math.ceil(points.count / 3) }, (_, n) => 3 * n);
+    const subset = {
+      ...points,
+      count: picked.length,
+      xyz: Float64Array.from(picked.flatMap((q) => [points.xyz[3 * q], points.xyz[3 * q + 1], points.xyz[3 * q + 2]])),
+      value: Float32Array.from(picked.map((q) => points.value[q])),
+    };
+    const ofSubset = accumulate(subset, moving, theta, true, newAccumulated(), 1);
+    for (let e = 0; e < PARAM_COUNT * PARAM_COUNT; e++) expect(third.jtj[e]).toBeCloseTo(3 * ofSubset.jtj[e], 6);
+    expect(Array.from(third.jtr)).toEqual(Array.from(every.jtr));
+    expect(third.sse).toBe(every.sse);
+    // Not the same matrix as from every point (the phantom varies between neighbours).
+    expect(Math.abs(third.jtj[0] - every.jtj[0])).toBeGreaterThan(1e-6 * every.jtj[0]);
   });
 });
 
