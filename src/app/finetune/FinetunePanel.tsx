@@ -611,8 +611,8 @@ const DECODER_HINT =
   `Off: the adapters alone train (the CLI's --no-decoder). It starts on from ${DECODER_FROM_SCANS} labelled training scans: ` +
   "in the few-shot benchmark's scanner shift, training it from a single scan lowered Dice, and from five scans it helped. " +
   "Adapting to FreeSurfer's outline from up to five synthetic crops, the adapters trained with it ended at or below the unadapted model on average, " +
-  'with a wide spread between seeds. Adapting the FreeSurfer-protocol models to MSD\'s outline (one seed so far), they lost Dice from one crop and gained from ' +
-  'three or five (the benchmark card below).';
+  'with a wide spread between seeds. Adapting the FreeSurfer-protocol models to MSD\'s outline, they gained from three crops or more on every seed run so far, ' +
+  'and from one crop went either way (the benchmark card below).';
 
 /** Next to the method choice: how each method did in the few-shot benchmark (method-evidence.ts). */
 function MethodEvidenceCard(props: { kind: ModelKind | undefined; methods: readonly MethodName[]; chosen: MethodName; trainingScans: number; shift: EvidenceShift; baseId: string | undefined }) {
