@@ -29,6 +29,7 @@ import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
 import { BaseModelMismatchError } from '../peft/errors';
 import { encodePng } from '../report/png';
+import { withAdaptedProtocol } from '../train/label-map';
 import { readAdapterFile } from './adapter';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -76,11 +77,14 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 export async function openModel(choice: ModelChoice, opts: { open: false }): Promise<{ identity: ModelIdentity }>;
 export async function openModel(choice: ModelChoice, opts: { open: true; threads?: number }): Promise<{ identity: ModelIdentity; model: LoadedModel }>;
 export async function openModel(choice: ModelChoice, opts: { open: boolean; threads?: number }): Promise<{ identity: ModelIdentity; model?: LoadedModel }> {
-  const { manifest, bytes } = readModelNode(choice.model);
-  if (choice.protocol && manifest.protocol && manifest.protocol !== choice.protocol) {
-    throw new Error(`model ${manifest.id} follows the ${manifest.protocol} protocol, not ${choice.protocol}; choose another --model or --protocol`);
-  }
+  const read = readModelNode(choice.model);
+  const { bytes } = read;
   const adapter = choice.adapter ? await readAdapterFile(choice.adapter) : null;
+  // Adapted, the model follows the protocol of the labels it was trained on.
+  const manifest = adapter ? withAdaptedProtocol(read.manifest, adapter.training.labelMap) : read.manifest;
+  if (choice.protocol && manifest.protocol && manifest.protocol !== choice.protocol) {
+    throw new Error(`model ${manifest.id}${adapter ? ' with the adapter' : ''} follows the ${manifest.protocol} protocol, not ${choice.protocol}; choose another --model or --protocol`);
+  }
   let onnx = bytes;
   if (adapter && choice.adapter) {
     try {

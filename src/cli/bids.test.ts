@@ -193,7 +193,8 @@ describe.skipIf(!hasShared)(`seahorse bids --adapter ${hasShared ? '' : sharedMi
 
     const adapted = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--overwrite']);
     expect(adapted.status).toBe(0);
-    expect(adapted.stdout).toMatch(/^Model unetr-tiny-test \+ adapter tiny\.seahorse-adapter \(untrained-test\); 1 T1w scan, 0 already finished, 1 to segment/);
+    // Adapted on MSD's labels, the model follows MSD's protocol (the base names none).
+    expect(adapted.stdout).toMatch(/^Model unetr-tiny-test \+ adapter tiny\.seahorse-adapter \(untrained-test, protocol msd\); 1 T1w scan, 0 already finished, 1 to segment/);
     const recorded = {
       file: 'tiny.seahorse-adapter',
       method: 'lorapt',

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import { writeNifti } from '../core/io/nifti-write';
-import { cropWorld, labelCentroid } from '../core/perturb';
+import { labelCentroidMm } from '../core/measure';
+import { cropWorld } from '../core/perturb';
 import type { LabelInfo } from '../core/labels';
 import { mat4, type Dims3, type Volume } from '../core/volume';
 import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
@@ -148,7 +149,7 @@ describe.skipIf(!hasShared)(`seahorse eval --protocol freesurfer on a full head 
     // (placed by the localiser: src/infer/registration-rescue.test.ts), which eval must pass on.
     const read = (f: string) => readVolume(new Uint8Array(readFileSync(join(bert, f))), f);
     const aseg = read('aseg.mgz');
-    const top = (labelCentroid(aseg, 17)![2] + labelCentroid(aseg, 53)![2]) / 2 + 15;
+    const top = (labelCentroidMm(aseg, 17)![2] + labelCentroidMm(aseg, 53)![2]) / 2 + 15;
     writeFileSync(join(work, 'images', 'bert-tight.nii'), writeNifti(cropWorld(read('norm.mgz'), 2, -Infinity, top)));
     writeFileSync(join(work, 'labels', 'bert-tight.nii'), writeNifti(cropWorld(aseg, 2, -Infinity, top)));
     const json = join(work, 'eval.json');

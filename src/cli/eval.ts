@@ -17,6 +17,7 @@ import { loadModelNode, type LoadedNodeModel } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
 import { segmentScan, templateOnce } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
+import { withAdaptedProtocol } from '../train/label-map';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { chooseModel } from './bids-scan';
@@ -47,8 +48,10 @@ Options:
   --data <dir>          a folder with images/ and labels/
   --adapter <file>      a fine-tuned adapter (seahorse finetune) merged into the model
                         first, as seahorse segment --adapter does: scores the adapted
-                        model on scans it was not trained on. Without --model and
-                        --protocol, the adapter's own base model
+                        model on scans it was not trained on. Without --model, the
+                        adapter's own base model; adapted, the model follows the
+                        protocol of the labels it was trained on (e.g. an MSD model
+                        adapted with --labels freesurfer is scored against aseg 17/53)
   --split <file>        JSON mapping set names to lists of file names
   --set <name>          which list of --split to evaluate (required with --split)
   --limit <N>           evaluate only the first N cases
@@ -190,10 +193,12 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   if (cases.length === 0) throw new Error(`no scans to evaluate in ${join(dataDir, 'images')}`);
   const adapter = values.adapter ? await readAdapterFile(resolve(values.adapter)) : null;
   // An adapter names the model it was trained on (its id, as `seahorse finetune` records it).
-  const choice = chooseModel({ model: values.model ?? (values.protocol ? undefined : adapter?.base.label), protocol: values.protocol });
-  const model = await loadModelNode(choice.model, {
+  const choice = chooseModel({ model: values.model ?? adapter?.base.label, protocol: values.protocol });
+  const opened = await loadModelNode(choice.model, {
     adapt: adapter ? async (bytes) => (await applyAdapterToOnnx(bytes, adapter, `model ${choice.model}`)).bytes : undefined,
   });
+  // Adapted, it follows the protocol of the labels it was trained on.
+  const model = adapter ? { ...opened, manifest: withAdaptedProtocol(opened.manifest, adapter.training.labelMap) } : opened;
   const { manifest } = model;
   if (choice.protocol && manifest.protocol !== choice.protocol) {
     await model.backend.dispose();

@@ -12,7 +12,7 @@ import type { Volume } from '../core/volume';
 import type { ModelManifest } from '../infer/manifest';
 import { applyLabelMap, LABEL_MAP_PRESETS, parseLabelMap, suggestLabelMap, targetClasses, type LabelMap } from '../train/label-map';
 import { makeSample, type TrainingSample } from '../train/samples';
-import { trainingCrops } from '../train/training-crops';
+import { trainingCrops, type LocateHippocampi } from '../train/training-crops';
 
 export interface CaseSamples {
   readonly samples: TrainingSample[];
@@ -47,7 +47,8 @@ export function chooseLabelMap(asked: string | undefined, firstLabels: Volume, f
 
 /**
  * Training samples of one case `images/<name>` + `labels/<name>` under `dir`: labels mapped,
- * a full head cut into the crops the model sees, each prepared as the manifest says.
+ * a full head cut into the crops the model sees (localised as `seahorse segment` localises it,
+ * with the learned localiser when `locate` is given), each prepared as the manifest says.
  */
 export async function caseSamples(
   dir: string,
@@ -56,12 +57,13 @@ export async function caseSamples(
   map: LabelMap,
   manifest: ModelManifest,
   template: () => Promise<PreparedTemplate>,
+  locate?: LocateHippocampi,
 ): Promise<CaseSamples> {
   const labelPath = join(dir, 'labels', name);
   if (!existsSync(labelPath)) throw new Error(`case ${name} has no labels: ${labelPath} not found`);
   const image = readScan(join(dir, 'images', name));
   const labels = applyLabelMap(readScan(labelPath), map, name);
-  const { crops, notes } = await trainingCrops(name, image, labels, template);
+  const { crops, notes } = await trainingCrops(name, image, labels, template, locate);
   const classes = targetClasses(map);
   const samples = crops.map((c) => makeSample(c.id, c.image, c.labels, classes, c.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest));
   return { samples, notes: notes.map((n) => `${name}: ${n}`) };

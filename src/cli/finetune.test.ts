@@ -63,10 +63,12 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
       expect([...adapter.init.keys()]).toEqual(['W_up.Ur', 'W_up.Sr', 'W_up.Vr', 'W_sa.Ur', 'W_sa.Sr', 'W_sa.Vr', 'W_down.Ur', 'W_down.Sr', 'W_down.Vr']);
 
       const out = join(work, 'labels.nii.gz');
-      const seg = await cli(['segment', scan, '-o', out, '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--json']);
+      // Without --model, the model the adapter was trained on; adapted on MSD's labels, it follows MSD's protocol.
+      const seg = await cli(['segment', scan, '-o', out, '--adapter', adapterPath, '--json']);
       expect(seg.stderr).toBe('');
       expect(seg.status).toBe(0);
       const segReport = JSON.parse(seg.stdout);
+      expect(segReport.model).toMatchObject({ id: 'unetr-tiny-test', protocol: 'msd' });
       expect(segReport.adapter).toMatchObject({ method: { method: 'lorapt' }, base: { fingerprint: adapter.base.fingerprint } });
       expect(readVolume(new Uint8Array(readFileSync(out)), out).dims).toEqual(readVolume(new Uint8Array(readFileSync(scan)), scan).dims);
     },

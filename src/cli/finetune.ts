@@ -16,6 +16,7 @@ import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../
 import { DEFAULT_WEIGHT_DECAY, train, type Checkpoint, type TrainResult } from '../train/loop';
 import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../train/finetune-defaults';
 import { readTemplate } from '../core/fullhead/template-node';
+import { nodeLocator } from '../infer/localiser-node';
 import { templateOnce } from '../infer/segment-scan';
 import { describeLabelMap, targetGroups } from '../train/label-map';
 import { batches, type TrainingSample } from '../train/samples';
@@ -261,18 +262,26 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
 
     const classGroups = targetGroups(map, model.outChannels);
     const template = templateOnce(readTemplate);
+    // A full head whose registration is not good is localised as `seahorse segment` does it, with the learned localiser.
+    const locator = nodeLocator();
     const notes: string[] = [];
     const read = async (dir: string, names: readonly string[]): Promise<TrainingSample[]> => {
       const out: TrainingSample[] = [];
       for (const c of names) {
-        const got = await caseSamples(dir, c, readScan, map, manifest, template);
+        const got = await caseSamples(dir, c, readScan, map, manifest, template, locator.locate);
         out.push(...got.samples);
         notes.push(...got.notes);
       }
       return out;
     };
-    const samples = await read(dataDir, cases);
-    const valSamples = valDir ? await read(valDir, valCases) : [];
+    const readAll = async () => {
+      try {
+        return { samples: await read(dataDir, cases), valSamples: valDir ? await read(valDir, valCases) : [] };
+      } finally {
+        await locator.dispose();
+      }
+    };
+    const { samples, valSamples } = await readAll();
     const trainedOn = resumed?.extra?.engine;
     if (resumed && trainedOn !== engine.description) notes.push(`steps 1–${start} ran on ${String(trainedOn)}, the rest on ${engine.description}: the run will not end bit for bit where it would have without stopping`);
     else if (resumed && engine.kind === 'cpu') notes.push(`the checkpoint holds the trained tensors in float32 (the adapter file's precision) and the cpu engine trains in float64: the resumed run starts from rounded values and ends close to the unbroken run, not bit for bit`);

@@ -22,6 +22,7 @@ import { modelCaveat } from '../infer/registry';
 import type { ModelManifest } from '../infer/manifest';
 import type { Volume } from '../core/volume';
 import { applyAdapterToOnnx } from '../peft/apply';
+import { withAdaptedProtocol } from '../train/label-map';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
@@ -59,7 +60,8 @@ Options:
                         installed) or msd (manual MSD/Vanderbilt outline, head and
                         body + tail; crops and --sublabels always use it)
   --adapter <file>      a fine-tuned adapter (seahorse finetune) merged into the
-                        model first; it must have been trained on that model
+                        model first: by default the model it was trained on, which
+                        then follows the protocol of the labels it was trained on
   --full-head           take the full-head path whatever the field of view
   --crop                take the crop path whatever the field of view
   --sublabels           full head: 1 left head, 2 left body + tail, 3 right head,
@@ -253,13 +255,15 @@ async function openScanAndModel(
 ) {
   const image = readScan(input);
   const readMs = performance.now() - started;
-  const modelSpec = chooseModel(opts.model, opts.protocol, choosePathOrAuto(image, opts.path), opts.sublabels);
   const adapter = opts.adapter ? await readAdapterFile(resolve(opts.adapter)) : null;
+  // An adapter names the model it was trained on (its id, as `seahorse finetune` records it).
+  const modelSpec = opts.model ?? adapter?.base.label ?? chooseModel(undefined, opts.protocol, choosePathOrAuto(image, opts.path), opts.sublabels);
   const modelStart = performance.now();
   // On the main thread: on two cores, opening it on another thread measured no faster (bench/RESULTS.md).
-  const model = await loadModelNode(modelSpec, {
+  const opened = await loadModelNode(modelSpec, {
     adapt: adapter ? async (bytes) => (await applyAdapterToOnnx(bytes, adapter, `model ${modelSpec}`)).bytes : undefined,
   });
+  const model = adapter ? { ...opened, manifest: withAdaptedProtocol(opened.manifest, adapter.training.labelMap) } : opened;
   const modelMs = performance.now() - modelStart;
   if (opts.forcedProtocol && model.manifest.protocol !== opts.forcedProtocol) {
     await model.backend.dispose();

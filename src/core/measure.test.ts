@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromLinear } from './affine';
-import { measureLabels, voxelVolumeMm3 } from './measure';
+import { applyToPoint, fromLinear } from './affine';
+import { labelCentroidMm, measureLabels, voxelVolumeMm3 } from './measure';
 
 describe('measureLabels', () => {
   it('counts voxels per listed label and scales by the voxel volume (|det|, so oblique and flipped grids work)', () => {
@@ -22,5 +22,25 @@ describe('measureLabels', () => {
       ['absent', 0],
     ]);
     expect(m[1].mm3).toBeCloseTo(2, 12);
+  });
+});
+
+describe('labelCentroidMm', () => {
+  it('is the mean world position of the label\'s voxels on an oblique, flipped grid, and null for an absent label', () => {
+    const c = Math.cos(0.3);
+    const s = Math.sin(0.3);
+    const affine = fromLinear([0.9 * c, -1.1 * s, 0, 0.9 * s, 1.1 * c, 0, 0, 0, -1.3], [-20, 14, 33]);
+    const dims = [5, 4, 3] as const;
+    const data = new Uint8Array(5 * 4 * 3);
+    // Label 7 at three voxels placed unevenly along every axis, label 2 at one.
+    const sevens: [number, number, number][] = [[0, 0, 0], [4, 1, 2], [3, 3, 1]];
+    for (const [i, j, k] of sevens) data[i + 5 * (j + 4 * k)] = 7;
+    data[2 + 5 * (1 + 4 * 2)] = 2;
+    const world = sevens.map((v) => applyToPoint(affine, v));
+    const expected = [0, 1, 2].map((a) => (world[0][a] + world[1][a] + world[2][a]) / 3);
+    const got = labelCentroidMm({ dims, affine, data }, 7)!;
+    for (let a = 0; a < 3; a++) expect(got[a]).toBeCloseTo(expected[a], 12);
+    expect(labelCentroidMm({ dims, affine, data }, 2)).toEqual(applyToPoint(affine, [2, 1, 2]));
+    expect(labelCentroidMm({ dims, affine, data }, 5)).toBeNull();
   });
 });

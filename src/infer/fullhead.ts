@@ -207,14 +207,64 @@ function windowCount(box: HippocampusBox, manifest: ModelManifest, overlap: numb
   return windowPositions(dims, manifest.inputSize as unknown as Dims3, overlap).length;
 }
 
+/** Where the full-head path puts both hippocampi before the model sees them. */
+export interface CropPlacement {
+  /** The registration (run again from the localiser's brain when the first was not good). */
+  readonly localisation: Localisation;
+  /** The registration's boxes, or a sure localiser's when the registration failed. */
+  readonly placedBy: 'localiser' | 'registration';
+  /** The localiser's findings that placed the crops, or that the registration was started from (`FullHeadOptions.localiser`). */
+  readonly found?: LocaliserFindings;
+  /** Left, then right: the grid each side's crops are cut on (the conformed grid, turned with a head tilted beyond training). */
+  readonly boxes: readonly [HippocampusBox, HippocampusBox];
+  /** Each side's expected centre, in its box's voxels: the first crop is framed around it. */
+  readonly centres: readonly [Vec3, Vec3];
+  /** Said to the user: a failed registration whose crops a localiser placed. */
+  readonly warnings: readonly string[];
+}
+
 /**
- * The crops the model is given first, left then right: MSD-framed around where MSD crops
- * keep the hippocampus, from the registered AAL centre (`expectedCentre`). Fine-tuning on a
- * full head trains on these same crops (src/train/training-crops.ts).
+ * Localises both hippocampi as the full-head path does: the registration, started again from
+ * the brain a cross-check localiser found when the first is not good; when it still failed, a
+ * localiser sure of both sides places the crops (with a warning in words) instead of no masks.
+ * Throws a LocalisationError when neither can. Fine-tuning on a full head places its crops
+ * with this too (src/train/training-crops.ts).
  */
-export function firstModelFrames(localisation: Localisation): [HippocampusBox, HippocampusBox] {
-  const [left, right] = localisation.hippocampi;
-  return [msdFrame(left, expectedCentre(left)), msdFrame(right, expectedCentre(right))];
+export async function placeCrops(
+  scan: Volume,
+  template: PreparedTemplate,
+  opts: Pick<FullHeadOptions, 'localiser' | 'crossCheck' | 'turnCrops'> = {},
+): Promise<CropPlacement> {
+  const turnCrops = opts.turnCrops ?? true;
+  const localisation = opts.localiser
+    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask, leftRightMm: leftToRight(opts.localiser) }, turnCrops })
+    : await registerWithRescue(scan, template, opts.crossCheck, turnCrops);
+  // A cross-check localiser stands in for a registration that failed.
+  const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
+  // A sure localiser places the crops itself; the registration is then the cross-check, the
+  // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
+  const placedBy = found && isSure(found) ? 'localiser' : 'registration';
+  if (placedBy === 'registration' || localisation.quality !== 'failed') assertLocalised(localisation);
+  const warnings =
+    placedBy === 'localiser' && localisation.quality === 'failed'
+      ? [
+          `The template registration failed (similarity ${localisation.ncc.toFixed(2)} overall, ${localisation.brainNcc.toFixed(2)} inside the brain): ` +
+            'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
+        ]
+      : [];
+  const boxes = placedBy === 'localiser' ? localiserBoxes(found!, localisation) : localisation.hippocampi;
+  const centres = boxes.map((b) => (placedBy === 'localiser' ? applyToPoint(invert(b.grid.affine), b.centreMm) : expectedCentre(b))) as [Vec3, Vec3];
+  return { localisation, placedBy, ...(found ? { found } : {}), boxes, centres, warnings };
+}
+
+/**
+ * The crops the model is given first, left then right: MSD-framed around each side's expected
+ * centre (where MSD crops keep the hippocampus). Fine-tuning on a full head trains on these
+ * same crops (src/train/training-crops.ts).
+ */
+export function firstModelFrames(placement: Pick<CropPlacement, 'boxes' | 'centres'>): [HippocampusBox, HippocampusBox] {
+  const [left, right] = placement.boxes;
+  return [msdFrame(left, placement.centres[0]), msdFrame(right, placement.centres[1])];
 }
 
 /**
@@ -246,23 +296,9 @@ export async function segmentFullHead(
   progress({ stage: 'preprocess' });
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
-  const turnCrops = opts.turnCrops ?? true;
-  const localisation = opts.localiser
-    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask, leftRightMm: leftToRight(opts.localiser) }, turnCrops })
-    : await registerWithRescue(scan, template, opts.crossCheck, turnCrops);
-  // A cross-check localiser stands in for a registration that failed.
-  const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
-  const warnings: string[] = [];
-  // A sure localiser places the crops itself; the registration is then the cross-check, the
-  // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
-  const placedBy = found && isSure(found) ? 'localiser' : 'registration';
-  if (placedBy === 'registration' || localisation.quality !== 'failed') assertLocalised(localisation);
-  else {
-    warnings.push(
-      `The template registration failed (similarity ${localisation.ncc.toFixed(2)} overall, ${localisation.brainNcc.toFixed(2)} inside the brain): ` +
-        'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
-    );
-  }
+  const placement = await placeCrops(scan, template, opts);
+  const { localisation, placedBy, found, boxes, centres } = placement;
+  const warnings: string[] = [...placement.warnings];
   const icvFrom: IcvSource = placedBy === 'localiser' && localisation.quality === 'failed' ? 'localiser' : 'registration';
   const icvMm3 = icvFrom === 'localiser' ? found!.brainVolumeMm3 : localisation.icvMm3;
   lap('localise');
@@ -271,9 +307,7 @@ export async function segmentFullHead(
   // right mirrored; core/fullhead/roi.ts): the model takes them as they are, whatever its
   // manifest says about whole scans.
   const asTrained: LoadedModel = { ...model, manifest: { ...manifest, orientation: 'as-is' } };
-  const boxes = placedBy === 'localiser' ? localiserBoxes(found!, localisation) : localisation.hippocampi;
-  const centres = placedBy === 'localiser' ? boxes.map((b) => applyToPoint(invert(b.grid.affine), b.centreMm)) : boxes.map(expectedCentre);
-  const firstFrames = boxes.map((b, s) => msdFrame(b, centres[s]));
+  const firstFrames = firstModelFrames(placement);
   const firstCrops = firstFrames.map((frame) => extractBox(scan, frame));
   lap('crop');
 

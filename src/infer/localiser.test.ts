@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyToPoint, multiply } from '../core/affine';
+import { applyToPoint, multiply, type Vec3 } from '../core/affine';
 import { localiserGrid } from '../core/fullhead/localiser-grid';
 import { readVolume } from '../core/io';
+import { labelCentroidMm } from '../core/measure';
 import { applyReorientation, type Reorientation } from '../core/orientation';
 import { mat4, type Dims3, type Mat4, type Volume } from '../core/volume';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
@@ -24,22 +25,12 @@ const COARSE_LABELS_MM = 8;
 const installed = listInstalledModels(undefined, 'localisation').some((m) => m.manifest.id === LOCALISER_ID);
 const skip = !hasShared ? sharedMissing : !installed ? '(skipped: models/localiser.json is not installed yet)' : '';
 const read = (path: string) => readVolume(new Uint8Array(readFileSync(path)), path);
-type Vec3 = [number, number, number];
 
-/** World centroid of the voxels equal to `value`. */
+/** World centroid of the voxels equal to `value`; the label must be there. */
 function labelCentroid(labels: Volume, value: number): Vec3 {
-  const [nx, ny] = labels.dims;
-  const s = [0, 0, 0];
-  let n = 0;
-  for (let p = 0; p < labels.data.length; p++) {
-    if (Math.round(labels.data[p]) !== value) continue;
-    s[0] += p % nx;
-    s[1] += Math.floor(p / nx) % ny;
-    s[2] += Math.floor(p / (nx * ny));
-    n++;
-  }
-  if (n === 0) throw new Error(`label ${value} absent`);
-  return applyToPoint(labels.affine, [s[0] / n, s[1] / n, s[2] / n]);
+  const c = labelCentroidMm(labels, value);
+  if (!c) throw new Error(`label ${value} absent`);
+  return c;
 }
 
 const dist = (a: readonly number[] | null, b: readonly number[]) => (a ? Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]) : Infinity);

@@ -11,7 +11,7 @@ import { keepLargestComponentPerLabel } from '../core/components';
 import { boxToConformed, conformedGrid, extractBox, extractBoxLabels, pasteBoxMasks, type HippocampusBox } from '../core/fullhead';
 import { LEFT, RIGHT } from '../core/fullhead';
 import { dice } from '../core/metrics';
-import { voxelVolumeMm3 } from '../core/measure';
+import { labelCentroidMm, voxelVolumeMm3 } from '../core/measure';
 import type { LabelVolume, Volume } from '../core/volume';
 import { segmentFramedSide } from '../infer/framed-side';
 import { msdFrame } from '../infer/msd-frame';
@@ -25,21 +25,6 @@ export interface AtReferenceResult {
   /** Whether the crop was cut again around the first mask, and whether it is the wider crop. */
   readonly recentred: boolean;
   readonly widened: boolean;
-}
-
-/** World centroid (scan mm) of the voxels of `reference` equal to `code`; null when there are none. */
-export function labelCentroidMm(reference: Volume, code: number): Vec3 | null {
-  const [nx, ny] = reference.dims;
-  const sum = [0, 0, 0];
-  let count = 0;
-  for (let n = 0; n < reference.data.length; n++) {
-    if (reference.data[n] !== code) continue;
-    sum[0] += n % nx;
-    sum[1] += Math.floor(n / nx) % ny;
-    sum[2] += Math.floor(n / (nx * ny));
-    count++;
-  }
-  return count ? applyToPoint(reference.affine, [sum[0] / count, sum[1] / count, sum[2] / count]) : null;
 }
 
 /**

@@ -5,8 +5,8 @@
  * centroid, and volumes; then one class per head.
  */
 import { dice } from '../core/metrics';
-import { voxelVolumeMm3 } from '../core/measure';
-import { labelCentroid, labelsOnGrid } from '../core/perturb';
+import { labelCentroidMm, voxelVolumeMm3 } from '../core/measure';
+import { labelsOnGrid } from '../core/perturb';
 import type { LabelVolume } from '../core/volume';
 import { MAX_DISTANCE_MM } from './perturb-cases';
 
@@ -41,8 +41,8 @@ export function scoreSides(predicted: LabelVolume, truth: LabelVolume): [SideSco
   const side = (value: number): SideScore => {
     const p = Uint8Array.from(predicted.data, (v) => (v === value ? 1 : 0));
     const t = Uint8Array.from(onGrid.data as ArrayLike<number>, (v) => (v === value ? 1 : 0));
-    const cp = labelCentroid(predicted, value);
-    const ct = labelCentroid(truth, value);
+    const cp = labelCentroidMm(predicted, value);
+    const ct = labelCentroidMm(truth, value);
     return {
       dice: dice(p, t),
       distanceMm: cp && ct ? Math.hypot(cp[0] - ct[0], cp[1] - ct[1], cp[2] - ct[2]) : NaN,

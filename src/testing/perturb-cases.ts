@@ -17,12 +17,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyToPoint, multiply, type Vec3 } from '../core/affine';
 import { readVolume } from '../core/io';
+import { labelCentroidMm } from '../core/measure';
 import { dice } from '../core/metrics';
 import {
   biasField,
   cropWorld,
   deface,
-  labelCentroid,
   labelsOnGrid,
   oblique,
   reorient,
@@ -83,8 +83,8 @@ export async function loadSubject(name: SubjectName, selfTruth?: (scan: Volume) 
 
 /** The true hippocampus centroids, left then right, world mm. */
 export function truthCentroids(subject: Subject): [Vec3, Vec3] {
-  const left = labelCentroid(subject.truth, 1);
-  const right = labelCentroid(subject.truth, 2);
+  const left = labelCentroidMm(subject.truth, 1);
+  const right = labelCentroidMm(subject.truth, 2);
   if (!left || !right) throw new Error(`${subject.name}: the truth lacks a side`);
   return [left, right];
 }
@@ -260,7 +260,7 @@ export function judge(c: PerturbationCase, perturbed: PerturbedCase, run: RunOut
   const problems: string[] = [];
   for (const [s, side] of (['left', 'right'] as const).entries()) {
     const value = s + 1;
-    const c0 = labelCentroid(run.labels, value);
+    const c0 = labelCentroidMm(run.labels, value);
     const t = truthCentres ? (perturbed.headMotion ? applyToPoint(perturbed.headMotion, truthCentres[s]) : truthCentres[s]) : null;
     if (c0 && t) distanceMm[s] = Math.hypot(c0[0] - t[0], c0[1] - t[1], c0[2] - t[2]);
     dices[s] = dice(Uint8Array.from(run.labels.data, (v) => (v === value ? 1 : 0)), Uint8Array.from(truth.data, (v) => (v === value ? 1 : 0)));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { identity4, type Volume } from '../core/volume';
-import { applyLabelMap, LABEL_MAP_PRESETS, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups } from './label-map';
+import type { ModelManifest } from '../infer/manifest';
+import { adaptedProtocol, applyLabelMap, withAdaptedProtocol, LABEL_MAP_PRESETS, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups } from './label-map';
 
 const vol = (values: number[], make: (n: number[]) => Volume['data'] = (v) => Int16Array.from(v)): Volume => ({ dims: [values.length, 1, 1], spacing: [1, 1, 1], affine: identity4(), data: make(values) });
 
@@ -71,5 +72,22 @@ describe('label maps', () => {
     expect(suggestLabelMap([0, 38])).toBe('aal');
     expect(suggestLabelMap([0, 17, 37])).toBeNull();
     expect(suggestLabelMap([0, 4, 5])).toBeNull();
+  });
+
+  it('gives an adapted model the protocol of the labels it was trained on', () => {
+    // An MSD-protocol base adapted to aseg labels follows FreeSurfer's outline, and the reverse.
+    expect(adaptedProtocol('msd', parseLabelMap('freesurfer').text)).toBe('freesurfer');
+    expect(adaptedProtocol('freesurfer', parseLabelMap('msd').text)).toBe('msd');
+    expect(adaptedProtocol('freesurfer', parseLabelMap('17:whole,53:whole,*:bg').text)).toBe('freesurfer');
+    // Any other map is a protocol Seahorse has no norms for.
+    for (const map of ['binary', 'aal', 'lpba40', '17:whole,53:whole']) expect(adaptedProtocol('freesurfer', parseLabelMap(map).text), map).toBeUndefined();
+    // An adapter that recorded no map keeps the base's.
+    expect(adaptedProtocol('freesurfer', undefined)).toBe('freesurfer');
+    expect(adaptedProtocol(undefined, undefined)).toBeUndefined();
+    // On a manifest: the protocol replaced, or removed (not left as the base's) for a map it knows no norms of.
+    const base = { id: 'swinunetr', protocol: 'msd' } as unknown as ModelManifest;
+    expect(withAdaptedProtocol(base, LABEL_MAP_PRESETS.freesurfer)).toEqual({ id: 'swinunetr', protocol: 'freesurfer' });
+    expect(withAdaptedProtocol(base, LABEL_MAP_PRESETS.binary)).toEqual({ id: 'swinunetr' });
+    expect(withAdaptedProtocol(base, undefined)).toEqual(base);
   });
 });

@@ -20,6 +20,7 @@
  * correct. Scoring then uses the whole structure only (prediction > 0 against target > 0).
  */
 import type { LabelVolume, Volume } from '../core/volume';
+import type { ModelManifest, Protocol } from '../infer/manifest';
 
 export type LabelTarget = 'bg' | 'head' | 'body' | 'whole';
 export type TargetSpace = 'classes' | 'whole';
@@ -200,4 +201,24 @@ export function combinedWholeMap(presets: Iterable<string>): string | null {
   }
   if (codes.size === 0) return null;
   return [...[...codes].sort((a, b) => a - b).map((c) => `${c}:whole`), '*:bg'].join(',');
+}
+
+/**
+ * The protocol a model follows once fine-tuned through the label map `labelMapText` (an
+ * adapter's `training.labelMap`): FreeSurfer's or MSD's when the map is that preset; none
+ * Seahorse knows for any other map, so no protocol's norms refuse its masks; the base's when
+ * the adapter recorded no map.
+ */
+export function adaptedProtocol(base: Protocol | undefined, labelMapText: unknown): Protocol | undefined {
+  if (typeof labelMapText !== 'string') return base;
+  if (labelMapText === LABEL_MAP_PRESETS.freesurfer) return 'freesurfer';
+  if (labelMapText === LABEL_MAP_PRESETS.msd) return 'msd';
+  return undefined;
+}
+
+/** A model's manifest once fine-tuned through `labelMapText`: the protocol `adaptedProtocol` says, none when it knows none. */
+export function withAdaptedProtocol(manifest: ModelManifest, labelMapText: unknown): ModelManifest {
+  const { protocol: _base, ...rest } = manifest;
+  const protocol = adaptedProtocol(manifest.protocol, labelMapText);
+  return protocol ? { ...rest, protocol } : rest;
 }

@@ -5,12 +5,15 @@
  * to the template, both hippocampus boxes, `firstModelFrames`: the crops `segmentFullHead`
  * feeds the model first, already in the orientation the model was trained in), and the
  * labels are cut on the same frames by nearest neighbour: two samples, left and right.
+ * With the learned localiser (`locate`) that localisation is the one `seahorse segment` makes
+ * (`placeCrops`): a registration that is not good starts again from the brain it found, and one
+ * that still fails leaves the crops to it, said in a note.
  *
  * The field of view decides the path, as for inference (`choosePath`, core/fullhead/detect.ts).
  */
-import { assertLocalised, choosePath, extractBox, extractBoxLabels, localise, type PreparedTemplate } from '../core/fullhead';
+import { choosePath, extractBox, extractBoxLabels, type PreparedTemplate } from '../core/fullhead';
 import type { LabelVolume, Volume } from '../core/volume';
-import { firstModelFrames } from '../infer/fullhead';
+import { firstModelFrames, placeCrops, type CrossCheckFindings } from '../infer/fullhead';
 import { assertSameGrid, SampleError } from './samples';
 
 export interface TrainingCrop {
@@ -41,19 +44,29 @@ export interface PairCrops {
  */
 export const LABELS_IN_CROPS_NOTE = 0.95;
 
+/** The learned localiser run on a full head: its findings, or null when it could not stand behind them. */
+export type LocateHippocampi = (image: Volume) => Promise<CrossCheckFindings | null>;
+
 /**
  * The training crops of a scan and its labels (already mapped to the model's targets; same
- * grid). `template` is asked for only when the scan is a full head.
+ * grid). `template` is asked for only when the scan is a full head, `locate` only when its
+ * registration alone is not good.
  */
-export async function trainingCrops(id: string, image: Volume, labels: LabelVolume, template: () => PreparedTemplate | Promise<PreparedTemplate>): Promise<PairCrops> {
+export async function trainingCrops(
+  id: string,
+  image: Volume,
+  labels: LabelVolume,
+  template: () => PreparedTemplate | Promise<PreparedTemplate>,
+  locate?: LocateHippocampi,
+): Promise<PairCrops> {
   assertSameGrid(id, image, labels);
   const { path } = choosePath(image);
   if (path === 'crop') return { path, crops: [{ id, image, labels, orientation: 'manifest' }], notes: [] };
-  const localisation = assertLocalised(localise(image, await template()));
-  const notes: string[] = localisation.warning ? [localisation.warning] : [];
+  const placement = await placeCrops(image, await template(), locate ? { crossCheck: onDemand(() => locate(image)) } : {});
+  const notes: string[] = [...placement.warnings, ...(placement.localisation.warning ? [placement.localisation.warning] : [])];
   const crops: TrainingCrop[] = [];
   let inCrops = 0;
-  for (const frame of firstModelFrames(localisation)) {
+  for (const frame of firstModelFrames(placement)) {
     const cut = extractBoxLabels(labels, frame);
     const labelled = countNonZero(cut.data);
     if (labelled === 0) {
@@ -69,6 +82,17 @@ export async function trainingCrops(id: string, image: Volume, labels: LabelVolu
     notes.push(`${(100 * (1 - inCrops / total)).toFixed(0)}% of the labelled voxels lie outside the hippocampus crops and are not trained on`);
   }
   return { path, crops, notes };
+}
+
+/** Starts `work` when first awaited: the localiser runs only for a registration that was not good (most are). */
+function onDemand<T>(work: () => Promise<T>): PromiseLike<T> {
+  let started: Promise<T> | undefined;
+  return {
+    then(onFulfilled, onRejected) {
+      started ??= work();
+      return started.then(onFulfilled, onRejected);
+    },
+  };
 }
 
 function countNonZero(data: ArrayLike<number>): number {

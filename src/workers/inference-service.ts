@@ -232,6 +232,11 @@ export class InferenceService {
     }
   }
 
+  /** The localiser's session the page last asked for (warmed or used), if any: fine-tuning localises full heads with it. */
+  localiserSession(): Promise<LoadedModel> | undefined {
+    return this.localiserCached?.backend;
+  }
+
   /** The localiser's session, built once per model and preference (it is small: no GPU-memory juggling). */
   private localiserFor(source: ModelSource, preference: BackendPreference): Promise<LoadedModel> {
     const key = `${source.manifest.id}|${source.onnxUrl}|${preference}`;

@@ -18,7 +18,7 @@ import type { LabelVolume, Volume } from '../core/volume';
 import { createWebGPUEngine, type Engine, type EngineDevice } from '../engine';
 import { createNodeWasmEngine } from '../engine/wasm/node';
 import { requestNodeDevice } from '../engine/device-node';
-import { firstModelFrames, segmentFullHead } from '../infer/fullhead';
+import { firstModelFrames, placeCrops, segmentFullHead } from '../infer/fullhead';
 import { createOrtNodeBackend } from '../infer/ort-node';
 import { configureOrtWeb, createOrtWebBackend } from '../infer/ort-web';
 import { manifestFromOnnx, parseManifest } from '../infer/registry';
@@ -352,7 +352,7 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
       expect(fed.slice(1).some((w) => interior(w, right.dims).every((v, n) => v === right.image[n]))).toBe(true);
 
       // The labels are cut on the same frames, nearest neighbour: voxel for voxel the mapped aseg there.
-      const frames = firstModelFrames(localise(scan, template));
+      const frames = firstModelFrames(await placeCrops(scan, template));
       const mapped: LabelVolume = { ...aseg, data: Uint8Array.from(aseg.data, (v) => (v === ASEG_LEFT || v === ASEG_RIGHT ? 1 : 0)) };
       frames.forEach((frame, s) => {
         const cut = extractBoxLabels(mapped, frame);

@@ -35,7 +35,7 @@ import type { PreparedTemplate } from '../core/fullhead';
 import { applyLabelMap, combinedWholeMap, describeLabelMap, LabelMapError, parseLabelMap, suggestLabelMap, targetClasses, targetGroups, type LabelMap } from '../train/label-map';
 import { train } from '../train/loop';
 import { batches, makeSample, SampleError, type TrainingSample } from '../train/samples';
-import { trainingCrops } from '../train/training-crops';
+import { trainingCrops, type LocateHippocampi } from '../train/training-crops';
 import { openAdapter, openForFineTuning, type FineTuneSetup } from '../train/setup';
 import { validate } from '../train/validate';
 import { dice, maskOf } from '../core/metrics';
@@ -53,6 +53,8 @@ export interface TrainingDeps {
   readonly createBackend: (modelBytes: Uint8Array, options: OrtWebOptions) => Promise<OrtWebBackend>;
   /** The registration template (the one inference localises with), asked for when a full-head pair comes in. */
   readonly template: () => Promise<PreparedTemplate>;
+  /** The learned localiser on a full-head pair, as inference uses it (training-crops.ts); absent: the registration alone. */
+  readonly locate?: LocateHippocampi;
   /** Segment Anything's models and runtime (decoder-only runs); absent: SAM runs are refused. */
   readonly sam?: SamTrainingDeps;
 }
@@ -196,7 +198,7 @@ export class TrainingService {
     const codes: { name: string; suggestion: string | null }[] = [];
     for (const p of pairs) {
       try {
-        const prepared = await preparePair(toStored(p), base.manifest, labelMap, this.deps.template);
+        const prepared = await preparePair(toStored(p), base.manifest, labelMap, this.deps.template, this.deps.locate);
         const labelCounts: Record<number, number> = {};
         for (const sample of prepared.samples) for (const v of sample.label) labelCounts[v] = (labelCounts[v] ?? 0) + 1;
         const { path, notes, space } = prepared;
@@ -467,7 +469,7 @@ export class TrainingService {
       const map = parseLabelMap(dataset.labelMap);
       const classGroups = targetGroups(map, manifest.labels.length);
       const prepared: { role: StoredPair['role']; samples: TrainingSample[] }[] = [];
-      for (const p of dataset.pairs) prepared.push({ role: p.role, samples: (await preparePair(p, manifest, dataset.labelMap, this.deps.template)).samples });
+      for (const p of dataset.pairs) prepared.push({ role: p.role, samples: (await preparePair(p, manifest, dataset.labelMap, this.deps.template, this.deps.locate)).samples });
       const trainSet = prepared.filter((p) => p.role === 'train').flatMap((p) => p.samples);
       const valSet = prepared.filter((p) => p.role === 'val').flatMap((p) => p.samples);
       const engine = await this.deps.engine();
@@ -578,7 +580,7 @@ export class TrainingService {
       const manifest = base.manifest;
       const map = parseLabelMap(dataset.labelMap);
       // The first crop the run validated on (a full head's left crop), as inference feeds it to the model.
-      const [crop] = (await pairCrops(pair, map, this.deps.template)).crops;
+      const [crop] = (await pairCrops(pair, map, this.deps.template, this.deps.locate)).crops;
       const image = crop.image;
       const cropManifest = crop.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
       const options: OrtWebOptions = { preference, inputSize: manifest.inputSize as Dims3, bufferBytes: largestBufferBytes(manifest) };
@@ -672,10 +674,10 @@ function withMixedSetAdvice(checks: PairCheck[], codes: readonly { name: string;
 }
 
 /** The pair's crops as training sees them (a full head: localised, both sides), labels mapped. */
-async function pairCrops(pair: StoredPair, map: LabelMap, template: () => Promise<PreparedTemplate>) {
+async function pairCrops(pair: StoredPair, map: LabelMap, template: () => Promise<PreparedTemplate>, locate?: LocateHippocampi) {
   const image = readVolume(pair.image.bytes, pair.image.name);
   if (image.dims.length !== 3) throw new SampleError(`${pair.name}: the scan is not a 3-D volume`);
-  return { dims: image.dims, ...(await trainingCrops(pair.name, image, mappedLabels(pair, map), template)) };
+  return { dims: image.dims, ...(await trainingCrops(pair.name, image, mappedLabels(pair, map), template, locate)) };
 }
 
 export interface PreparedPair {
@@ -692,9 +694,15 @@ export interface PreparedPair {
  * A pair as the run trains on it: labels mapped, geometry checked, a full head localised into
  * the crops inference would feed the model, each prepared as inference prepares it.
  */
-export async function preparePair(pair: StoredPair, manifest: ModelManifest, labelMapText: string, template: () => Promise<PreparedTemplate>): Promise<PreparedPair> {
+export async function preparePair(
+  pair: StoredPair,
+  manifest: ModelManifest,
+  labelMapText: string,
+  template: () => Promise<PreparedTemplate>,
+  locate?: LocateHippocampi,
+): Promise<PreparedPair> {
   const map = parseLabelMap(labelMapText);
-  const { dims, path, crops, notes } = await pairCrops(pair, map, template);
+  const { dims, path, crops, notes } = await pairCrops(pair, map, template, locate);
   const samples = crops.map((c) => {
     const prep = c.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
     return makeSample(c.id, c.image, c.labels, targetClasses(map), prep);

@@ -11,6 +11,7 @@ import { METHODS, type MethodName } from '../../peft/methods';
 import { SAM_BASE_LABEL } from '../../sam/model-files';
 import { parseStructures, SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
 import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, type RunBase, type RunSettings } from '../../train/adapter-store';
+import { withAdaptedProtocol } from '../../train/label-map';
 import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
 import { scanStem } from '../files';
@@ -494,7 +495,8 @@ export class Finetune {
         this.useInPromptTool(id, r.name);
         return;
       }
-      const base = r.base.manifest;
+      // It follows the protocol of the labels it was trained on (an MSD base adapted to aseg labels follows FreeSurfer's).
+      const base = withAdaptedProtocol(r.base.manifest, (await decodeAdapter(r.adapter)).training.labelMap);
       const manifest: ModelManifest = {
         ...base,
         id: `${base.id}+${id}`,

@@ -1,4 +1,5 @@
 import { applyToPoint, det3, invert, multiply, spacingFromAffine, type Vec3 } from '../affine';
+import { labelCentroidMm } from '../measure';
 import type { ImageLevel } from '../registration/levels';
 import { blockAverage, blockFactors, buildPyramid, foregroundCentre } from '../registration/levels';
 import type { FixedPoints } from '../registration/points';
@@ -153,22 +154,7 @@ function brainCentreOf(template: Template): Vec3 {
 
 /** From the left hippocampus's centroid to the right's in the template's outlines, world mm. */
 function hippocampusAxisOf(template: Template): Vec3 {
-  const { dims, data, affine } = template.hippocampus;
-  const sums = { [LEFT]: [0, 0, 0, 0], [RIGHT]: [0, 0, 0, 0] } as Record<number, number[]>;
-  for (let k = 0, n = 0; k < dims[2]; k++) {
-    for (let j = 0; j < dims[1]; j++) {
-      for (let i = 0; i < dims[0]; i++, n++) {
-        const s = sums[data[n]];
-        if (!s) continue;
-        s[0] += i;
-        s[1] += j;
-        s[2] += k;
-        s[3]++;
-      }
-    }
-  }
-  const centre = (s: number[]) => applyToPoint(affine, [s[0] / s[3], s[1] / s[3], s[2] / s[3]]);
-  const [l, r] = [centre(sums[LEFT]), centre(sums[RIGHT])];
+  const [l, r] = [LEFT, RIGHT].map((side) => labelCentroidMm(template.hippocampus, side)!);
   return [r[0] - l[0], r[1] - l[1], r[2] - l[2]];
 }
 

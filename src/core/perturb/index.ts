@@ -230,20 +230,6 @@ export function rescaleIntensity(vol: Volume, opts: { scale?: number; offset?: n
   return { ...vol, data: mapVoxels(vol.data, Uint8Array, (v) => Math.max(0, Math.min(255, Math.round((255 * f(v)) / (top || 1))))) };
 }
 
-/** World centroid (RAS mm) of the voxels of `labels` equal to `value`; null when there are none. */
-export function labelCentroid(labels: Volume, value: number): Vec3 | null {
-  const s = [0, 0, 0];
-  let count = 0;
-  forEachWorld(labels, (n, x, y, z) => {
-    if (labels.data[n] !== value) return;
-    s[0] += x;
-    s[1] += y;
-    s[2] += z;
-    count++;
-  });
-  return count > 0 ? [s[0] / count, s[1] / count, s[2] / count] : null;
-}
-
 /** Voxel → world of a point, and back: a label map's grid mapped onto a scan's (for Dice on the scan grid). */
 export function labelsOnGrid(labels: Volume, grid: { readonly dims: Dims3; readonly affine: Mat4 }): Volume {
   const same = labels.dims.every((d, a) => d === grid.dims[a]) && labels.affine.every((v, n) => Math.abs(v - grid.affine[n]) < 1e-6);
