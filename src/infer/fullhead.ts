@@ -219,8 +219,6 @@ export interface CropPlacement {
   readonly boxes: readonly [HippocampusBox, HippocampusBox];
   /** Each side's expected centre, in its box's voxels: the first crop is framed around it. */
   readonly centres: readonly [Vec3, Vec3];
-  /** Said to the user: a failed registration whose crops a localiser placed. */
-  readonly warnings: readonly string[];
 }
 
 /**
@@ -245,16 +243,16 @@ export async function placeCrops(
   // outline and the ICV. Without one (or when it is unsure) the registration must succeed.
   const placedBy = found && isSure(found) ? 'localiser' : 'registration';
   if (placedBy === 'registration' || localisation.quality !== 'failed') assertLocalised(localisation);
-  const warnings =
-    placedBy === 'localiser' && localisation.quality === 'failed'
-      ? [
-          `The template registration failed (similarity ${localisation.ncc.toFixed(2)} overall, ${localisation.brainNcc.toFixed(2)} inside the brain): ` +
-            'the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
-        ]
-      : [];
   const boxes = placedBy === 'localiser' ? localiserBoxes(found!, localisation) : localisation.hippocampi;
   const centres = boxes.map((b) => (placedBy === 'localiser' ? applyToPoint(invert(b.grid.affine), b.centreMm) : expectedCentre(b))) as [Vec3, Vec3];
-  return { localisation, placedBy, ...(found ? { found } : {}), boxes, centres, warnings };
+  return { localisation, placedBy, ...(found ? { found } : {}), boxes, centres };
+}
+
+/** The registration's similarity in words ("similarity 0.58 overall, 0.21 inside the brain") when it failed and the localiser placed the crops; null otherwise. */
+export function failedRegistration(placement: CropPlacement): string | null {
+  const { localisation } = placement;
+  if (placement.placedBy !== 'localiser' || localisation.quality !== 'failed') return null;
+  return `similarity ${localisation.ncc.toFixed(2)} overall, ${localisation.brainNcc.toFixed(2)} inside the brain`;
 }
 
 /**
@@ -298,8 +296,14 @@ export async function segmentFullHead(
   progress({ stage: 'localise' });
   const placement = await placeCrops(scan, template, opts);
   const { localisation, placedBy, found, boxes, centres } = placement;
-  const warnings: string[] = [...placement.warnings];
-  const icvFrom: IcvSource = placedBy === 'localiser' && localisation.quality === 'failed' ? 'localiser' : 'registration';
+  const warnings: string[] = [];
+  const failed = failedRegistration(placement);
+  if (failed) {
+    warnings.push(
+      `The template registration failed (${failed}): the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.`,
+    );
+  }
+  const icvFrom: IcvSource = failed ? 'localiser' : 'registration';
   const icvMm3 = icvFrom === 'localiser' ? found!.brainVolumeMm3 : localisation.icvMm3;
   lap('localise');
 

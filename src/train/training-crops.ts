@@ -13,7 +13,7 @@
  */
 import { choosePath, extractBox, extractBoxLabels, type PreparedTemplate } from '../core/fullhead';
 import type { LabelVolume, Volume } from '../core/volume';
-import { firstModelFrames, placeCrops, type CrossCheckFindings } from '../infer/fullhead';
+import { failedRegistration, firstModelFrames, placeCrops, type CrossCheckFindings } from '../infer/fullhead';
 import { assertSameGrid, SampleError } from './samples';
 
 export interface TrainingCrop {
@@ -63,7 +63,9 @@ export async function trainingCrops(
   const { path } = choosePath(image);
   if (path === 'crop') return { path, crops: [{ id, image, labels, orientation: 'manifest' }], notes: [] };
   const placement = await placeCrops(image, await template(), locate ? { crossCheck: onDemand(() => locate(image)) } : {});
-  const notes: string[] = [...placement.warnings, ...(placement.localisation.warning ? [placement.localisation.warning] : [])];
+  const failed = failedRegistration(placement);
+  const notes: string[] = failed ? [`the template registration failed (${failed}): the crops were cut around the hippocampi the localiser found, as segmentation cuts them`] : [];
+  if (placement.localisation.warning) notes.push(placement.localisation.warning);
   const crops: TrainingCrop[] = [];
   let inCrops = 0;
   for (const frame of firstModelFrames(placement)) {
