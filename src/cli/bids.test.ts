@@ -191,7 +191,8 @@ describe.skipIf(!hasShared)(`seahorse bids --adapter ${hasShared ? '' : sharedMi
     expect(mixed.stderr).toMatch(/holds results of model unetr-tiny-test \(protocol unknown\); this run uses unetr-tiny-test \+ adapter tiny\.seahorse-adapter/);
     expect(mixed.status).toBe(1);
 
-    const adapted = await inProcess(['bids', ds, out, 'participant', '--model', 'unetr-tiny-test', '--adapter', adapterPath, '--overwrite']);
+    // Without --model, the model the adapter was trained on.
+    const adapted = await inProcess(['bids', ds, out, 'participant', '--adapter', adapterPath, '--overwrite']);
     expect(adapted.status).toBe(0);
     // Adapted on MSD's labels, the model follows MSD's protocol (the base names none).
     expect(adapted.stdout).toMatch(/^Model unetr-tiny-test \+ adapter tiny\.seahorse-adapter \(untrained-test, protocol msd\); 1 T1w scan, 0 already finished, 1 to segment/);

@@ -15,6 +15,7 @@ import { qcReportHtml } from '../bids/qc-report';
 import { measuresFromSidecar } from '../bids/record';
 import { formatTsv, parseTsv } from '../bids/tsv';
 import { SIDE_LABELS } from '../infer/fullhead';
+import { readAdapterFile } from './adapter';
 import { parse } from './args';
 import { runPool } from './bids-pool';
 import { chooseModel, isFinished, openModel, processScan, runContext, SEAHORSE_VERSION, threadsPerWorker, type ScanJob, type ScanOutcome } from './bids-scan';
@@ -51,7 +52,9 @@ Options:
                              with --protocol, a trained model of that protocol)
   --protocol <p>             the labelling protocol the volumes must follow (msd, freesurfer);
                              a model that follows another is refused
-  --adapter <file>           a fine-tuned adapter (seahorse finetune) merged into the model
+  --adapter <file>           a fine-tuned adapter (seahorse finetune) merged into the model:
+                             by default the model it was trained on, which then follows
+                             the protocol of the labels it was trained on
   --n-procs <N>              segment N scans at once in N worker processes (default 1)
   --omp-nthreads <T>         onnxruntime threads per process (default: the cores shared
                              out among the processes; a scheduler's job gives its own)
@@ -148,7 +151,9 @@ export async function runBids(rawArgs: readonly string[], io: CliIO): Promise<vo
 }
 
 async function participantLevel(d: Dataset, opts: { model?: string; protocol?: string; adapter?: string; nProcs: number; threads?: number; overwrite: boolean }, io: CliIO): Promise<void> {
-  const choice = chooseModel(opts);
+  // An adapter names the model it was trained on (its id, as `seahorse finetune` records it).
+  const adapterBase = opts.adapter && !opts.model ? (await readAdapterFile(resolve(opts.adapter))).base.label : undefined;
+  const choice = chooseModel({ ...opts, model: opts.model ?? adapterBase });
   const { identity } = await openModel(choice, { open: false });
   const descriptionPath = join(d.outputDir, 'dataset_description.json');
   const existing = readJsonIfExists(descriptionPath) as { Seahorse?: { Model?: ModelIdentity } } | null;
