@@ -102,6 +102,9 @@ describe('full-head mask QC', () => {
     const apart = (d: number) => ({ localiser: { centroidMm: shift(L, -d / 2), confidence: 0.9 }, registration: { centroidMm: shift(L, d / 2), quality: 'good' as const } });
     expect(found(withLeft(apart(AGREEMENT_WARN_MM - 0.5)))).toEqual([]);
     expect(found(withLeft(apart(AGREEMENT_WARN_MM + 0.5)))).toEqual(only('agreement', 'warning'));
+    // Nothing to agree with in a failed registration (the localiser then placed the crops, and that is said once).
+    const failed = { localiser: { centroidMm: shift(L, 1), confidence: 0.9 }, registration: { centroidMm: shift(L, 40), quality: 'failed' as const } };
+    expect(found(withLeft(failed))).toEqual([]);
   });
 
   it('a cross-check localiser only checks the registration, at its own (wider) distance', () => {

@@ -199,7 +199,8 @@ export function checkMasks(sides: readonly [SideEvidence, SideEvidence], protoco
         message: `The ${s.side} mask lies ${d.toFixed(0)} mm from where ${who} expects the hippocampus${refuse ? ': it is on another structure' : ''}.`,
       });
     }
-    if (s.localiser && s.registration) {
+    // A failed registration expects nothing here either: its own warning says the outline and the ICV are not to be trusted.
+    if (s.localiser && s.registration && s.registration.quality !== 'failed') {
       const d = dist(s.localiser.centroidMm, s.registration.centroidMm);
       if (d > AGREEMENT_WARN_MM) {
         add({
