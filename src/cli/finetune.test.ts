@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import { decodeAdapter } from '../peft/adapter-file';
 import { runCli as cli } from '../testing/cli';
-import { hasShared, msdDir, sharedMissing } from '../testing/shared';
+import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 
 const SLOW = 15 * 60_000; // whole CLI runs (model load, t-SVD, a training step) on a busy 2-core machine
 
@@ -34,6 +34,30 @@ describe('seahorse finetune: command line', () => {
     expect(decoderBoth.status).toBe(2);
     expect(decoderBoth.stderr).toMatch(/give --decoder or --no-decoder, not both/);
   });
+});
+
+describe.skipIf(!hasShared)(`seahorse finetune without --model ${hasShared ? '' : sharedMissing}`, () => {
+  // The base is chosen (and said) before the engine opens, so an unknown engine stops each run there.
+  const base = async (dir: string, ...extra: string[]) => {
+    const run = await cli(['finetune', '--train', dir, ...extra, '-o', join(tmpdir(), 'never.seahorse-adapter'), '--engine', 'none']);
+    expect(run.stderr).toMatch(/--engine must be/);
+    return /^Base {5}(.*)$/m.exec(run.stderr)?.[1];
+  };
+  const bert = mkdtempSync(join(tmpdir(), 'seahorse-finetune-base-'));
+  mkdirSync(join(bert, 'images'));
+  mkdirSync(join(bert, 'labels'));
+  symlinkSync(join(dataDir, 'fullhead_labelled/bert/norm.mgz'), join(bert, 'images/bert.mgz'));
+  symlinkSync(join(dataDir, 'fullhead_labelled/bert/aseg.mgz'), join(bert, 'labels/bert.mgz'));
+  const crops = ['--split', join(msdDir, 'split.json'), '--set', 'fewshot_pool'];
+
+  it('takes the model segmentation uses on the scans, for the protocol of their labels', async () => {
+    expect(await base(msdDir, ...crops)).toBe('swinunetr: the msd-protocol model, for labels of that protocol (--model picks another)');
+    expect(await base(msdDir, ...crops, '--labels', 'binary')).toBe('swinunetr: the msd-protocol model, the one seahorse segment uses on crops (--model picks another)');
+    expect(await base(msdDir, ...crops, '--labels', 'freesurfer')).toMatch(/^swinunetr-fs: the freesurfer-protocol model, for labels/);
+    expect(await base(bert)).toBe('swinunetr-fs: the freesurfer-protocol model, for labels of that protocol (--model picks another)');
+    expect(await base(bert, '--labels', 'lpba40')).toBe('swinunetr-fs: the freesurfer-protocol model, the one seahorse segment uses on full heads (--model picks another)');
+    expect(await base(bert, '--model', 'unetr')).toBeUndefined();
+  }, SLOW);
 });
 
 describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crops ${hasShared ? '' : sharedMissing}`, () => {

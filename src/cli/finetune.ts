@@ -18,7 +18,7 @@ import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTra
 import { readTemplate } from '../core/fullhead/template-node';
 import { nodeLocator } from '../infer/localiser-node';
 import { templateOnce } from '../infer/segment-scan';
-import { describeLabelMap, targetGroups } from '../train/label-map';
+import { adaptedProtocol, describeLabelMap, targetGroups } from '../train/label-map';
 import { batches, type TrainingSample } from '../train/samples';
 import { openAdapter, openForFineTuning, type FineTuneSetup } from '../train/setup';
 import type { TrainingCheckpoint } from '../train/checkpoint-file';
@@ -30,11 +30,11 @@ import { checkpointEvery, checkpointPath, DEFAULT_CHECKPOINT_EVERY, readCheckpoi
 import { caseSamples, chooseLabelMap } from './finetune-data';
 import { ms, num, table, toJson } from './format';
 import type { CliIO } from './main';
-import { readScan } from './segment';
+import { modelForScan, readScan } from './segment';
 import { runFinetuneSam } from './finetune-sam';
 import { ExitStatus, UsageError } from './usage';
 
-export const FINETUNE_USAGE = `Usage: seahorse finetune --model <id | model.onnx> --train <dir> -o <adapter${ADAPTER_EXTENSION}> [options]
+export const FINETUNE_USAGE = `Usage: seahorse finetune --train <dir> -o <adapter${ADAPTER_EXTENSION}> [--model <id | model.onnx>] [options]
 
 Fine-tunes a segmentation model on labelled scans with a parameter-efficient method on
 Seahorse's own engine, and writes an adapter file (small; tied to that base model) that
@@ -44,7 +44,11 @@ localised and cut into one crop per hippocampus) and cropped to the model's inpu
 random flips and intensity jitter.
 
 Options:
-  --model <id | file>       the base model: an id from models/ or an .onnx file (required)
+  --model <id | file>       the base model: an id from models/ or an .onnx file. Default: the
+                            model "seahorse segment" uses on the first training scan, for the
+                            protocol of --labels (freesurfer or msd; any other map: as for
+                            any scan): full heads the FreeSurfer-protocol model, crops and
+                            head/body labels the MSD-protocol one
   --train <dir>             a folder with images/ and labels/ (same file names)
   --data <dir>              the same as --train
   --labels <map>            how the label files' codes become training targets: msd (1 head,
@@ -164,7 +168,6 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     },
     FINETUNE_USAGE,
   );
-  if (!values.model) throw new UsageError('name the base model: --model <id | model.onnx>', FINETUNE_USAGE);
   if (values.model === 'sam') {
     // Segment Anything: decoder-only on cached embeddings, or encoder LoRA + decoder (finetune-sam.ts).
     await runFinetuneSam(values, () => openEngine(values.engine, io, values.json ?? false), io);
@@ -207,7 +210,15 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
   if (!existsSync(firstLabels)) throw new Error(`case ${cases[0]} has no labels: ${firstLabels} not found`);
   const { map, guessed } = chooseLabelMap(values.labels, readScan(firstLabels), cases[0]);
 
-  const { manifest, bytes } = readModelNode(values.model);
+  // No --model: the model segmentation would use on these scans, for the protocol of their labels.
+  const protocol = adaptedProtocol(undefined, map.text);
+  const chosen = values.model ? null : modelForScan(readScan(join(dataDir, 'images', cases[0])), protocol ?? 'auto', map.space === 'classes');
+  const { manifest, bytes } = readModelNode(values.model ?? chosen!.id);
+  if (chosen && !values.json) {
+    const scans = chosen.path === 'full-head' ? 'full heads' : chosen.path === 'crop' ? 'crops' : 'such scans';
+    const why = protocol ? `the ${protocol}-protocol model, for labels of that protocol` : `${manifest.protocol ? `the ${manifest.protocol}-protocol model, ` : ''}the one seahorse segment uses on ${scans}`;
+    io.err(`Base     ${manifest.id}: ${why} (--model picks another)`);
+  }
   const kind = manifest.architecture === 'SwinUNETR' ? 'swinunetr' : 'unetr';
   const methodName = (values.method as MethodName | undefined) ?? (kind === 'swinunetr' ? 'hyps' : 'lorapt');
   const decoderChosen = values['no-decoder'] ? false : values.decoder ? true : undefined;

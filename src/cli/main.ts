@@ -19,7 +19,7 @@ Commands:
   eval --model <id> | --protocol freesurfer|msd --data <dir>
                                       Dice, HD95 and volumes against reference labels
                                       (crops and full heads; an aseg as 1 left, 2 right)
-  finetune --model <id> --data <dir> -o <adapter>
+  finetune --train <dir> -o <adapter> [--model <id>]
                                       fine-tune with a PEFT method, write an adapter
   prompt <scan> --box LABEL:i0,j0,k0,i1,j1,k1 -o <labels.nii.gz>
                                       any structure from boxes or points (Segment Anything)

@@ -317,6 +317,15 @@ function chooseModel(named: string | undefined, protocol: ProtocolChoice, path: 
   return modelForProtocol(manifests, selected, { choice: protocol, path, sublabels }).id;
 }
 
+/**
+ * The model `seahorse segment` uses on a scan like `image` when none is named, for `protocol`:
+ * also `seahorse finetune`'s base when --model is left out. Says which path the scan takes.
+ */
+export function modelForScan(image: ReturnType<typeof readScan>, protocol: ProtocolChoice, sublabels: boolean): { id: string; path: ScanPath | null } {
+  const path = choosePathOrAuto(image, undefined);
+  return { id: chooseModel(undefined, protocol, path, sublabels), path };
+}
+
 function choosePathOrAuto(image: ReturnType<typeof readScan>, forced: ScanPath | undefined): ScanPath | null {
   try {
     return choosePath(image, forced).path;

@@ -1,8 +1,8 @@
 import type { Volume } from '../core/volume';
 import type { CrossCheckFindings } from './fullhead';
-import { localiseHippocampi, LOCALISER_ID } from './localiser';
+import { LOCALISER_ID } from './localiser';
 import { listInstalledModels, loadModelNode, type LoadedNodeModel } from './registry-node';
-import { localiserFindings } from './segment-scan';
+import { findHippocampi } from './segment-scan';
 
 /** The shipped full-head localiser on onnxruntime-node, or null while models/localiser.* is not installed. */
 export async function loadLocaliserNode(): Promise<LoadedNodeModel | null> {
@@ -22,7 +22,7 @@ export function nodeLocator(): NodeLocator {
   return {
     locate: async (scan) => {
       const localiser = await (model ??= loadLocaliserNode());
-      return localiser ? localiserFindings(await localiseHippocampi(scan, localiser)) : null;
+      return localiser ? findHippocampi(scan, localiser) : null;
     },
     dispose: async () => {
       await (await model?.catch(() => null))?.backend.dispose();

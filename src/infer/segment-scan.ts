@@ -13,6 +13,7 @@
 import { choosePath, parseTemplate, prepareTemplate, TEMPLATE_FILES } from '../core/fullhead';
 import type { PreparedTemplate, ScanClassification, ScanPath, Template, TemplateBytes } from '../core/fullhead';
 import type { LabelInfo } from '../core/labels';
+import type { Grid } from '../core/resample';
 import type { Volume } from '../core/volume';
 import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult, type LocaliserFindings } from './fullhead';
 import { localiseHippocampi, type LocaliserResult } from './localiser';
@@ -42,6 +43,11 @@ export function localiserFindings(result: LocaliserResult): LocaliserFindings | 
     brainVolumeMm3: result.brainVolumeMm3,
     brainCentroidMm,
   };
+}
+
+/** The localiser run on a scan (on `grid`, else its own), as the full-head path takes its findings. */
+export async function findHippocampi(scan: Volume, localiser: LoadedModel, grid?: Grid): Promise<LocaliserFindings | null> {
+  return localiserFindings(await localiseHippocampi(scan, localiser, grid));
 }
 
 interface Common {
@@ -101,7 +107,7 @@ export async function segmentScan(scan: Volume, model: LoadedModel, opts: Segmen
     // Awaited at the checks; a failure before them (e.g. a refused registration) must not go unhandled meanwhile.
     crossCheck.catch(() => {});
     // Run again when it disagrees with the registration or found nothing: then on a grid in the registration's frame (second-look.ts).
-    role = { crossCheck, crossCheckAgain: async (grid) => localiserFindings(await localiseHippocampi(scan, localiser, grid)) };
+    role = { crossCheck, crossCheckAgain: (grid) => findHippocampi(scan, localiser, grid) };
   }
   const fullHead = await segmentFullHead(scan, model, template, { ...opts, ...role });
   // Said only when the second look found nothing either.

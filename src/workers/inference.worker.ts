@@ -9,9 +9,8 @@ import ortCpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortWebGpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { configureOrtWeb, createOrtWebBackend, setOrtWasmThreads } from '../infer/ort-web';
 import type { CrossCheckFindings } from '../infer/fullhead';
-import { localiseHippocampi } from '../infer/localiser';
 import type { LoadedModel } from '../infer/pipeline';
-import { localiserFindings } from '../infer/segment-scan';
+import { findHippocampi } from '../infer/segment-scan';
 import { checkSamModelBytes, SAM_WEB_PATH } from '../sam/model-files';
 import { applySamAdapter } from '../sam/adapter';
 import { BOX_PRIOR_WEB_PATH, decodeBoxPrior, type BoxPrior, type BoxPriorFile } from '../sam/box-prior';
@@ -91,7 +90,7 @@ const training = new TrainingService({
   // The localiser the page warmed for inference (the service below holds it); none yet: the registration alone.
   locate: async (scan): Promise<CrossCheckFindings | null> => {
     const session: Promise<LoadedModel> | undefined = service.localiserSession();
-    return session ? localiserFindings(await localiseHippocampi(scan, await session)) : null;
+    return session ? findHippocampi(scan, await session) : null;
   },
   sam: { models: loadSamModels, defaultDecoder: loadSamDefaultAdapter, createRuntime: createSamWebRuntime },
 });
