@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelManifest } from '../infer/manifest';
 import { listInstalledModels } from '../infer/registry-node';
-import { interimCheckpoint, validationDice } from './model-facts';
+import { describedModel, interimCheckpoint, realAsegDice, validationDice } from './model-facts';
 
 const base: ModelManifest = {
   id: 'm',
@@ -50,6 +50,37 @@ describe('validationDice', () => {
     expect(validationDice(base)).toBeNull();
     expect(validationDice({ ...base, metrics: { val: { mean: { head: { hd95: 2 } } } } })).toBeNull();
     expect(validationDice({ ...base, metrics: { val: 'n/a' } })).toBeNull();
+  });
+});
+
+describe('realAsegDice', () => {
+  it("reads the full-head path's Dice against aseg that npm run bench -- fs-real recorded, on the shipped FreeSurfer-protocol models", () => {
+    const models = listInstalledModels().filter((m) => m.manifest.status === 'trained' && m.manifest.protocol === 'freesurfer');
+    expect(models.length).toBeGreaterThan(0);
+    for (const { manifest } of models) {
+      const pipeline = (manifest.metrics?.real as { summary: { pipeline: { meanDice: number; sides: number } } }).summary.pipeline;
+      expect(realAsegDice(manifest)).toEqual({ dice: pipeline.meanDice, sides: pipeline.sides, scans: pipeline.sides / 2, subjects: 2 });
+    }
+  });
+
+  it('gives null for a model scored otherwise, or not at all', () => {
+    expect(realAsegDice(base)).toBeNull();
+    expect(realAsegDice({ ...base, metrics: { val: { cases: 40, mean: {} } } })).toBeNull();
+    expect(realAsegDice({ ...base, metrics: { real: { summary: { reference: { meanDice: 0.8, sides: 2 } } } } })).toBeNull();
+  });
+});
+
+describe('describedModel', () => {
+  const msd = { ...base, id: 'msd' };
+  const fs = { ...base, id: 'fs' };
+  it("describes the model that made the masks, saying when Protocol: Auto chose it over the header's", () => {
+    expect(describedModel([msd, fs], 'msd', 'fs')).toEqual({ model: fs, chosenByProtocol: true });
+    expect(describedModel([msd, fs], 'msd', 'msd')).toEqual({ model: msd, chosenByProtocol: false });
+  });
+  it("describes the header's model before any masks, or when the result's model is gone", () => {
+    expect(describedModel([msd, fs], 'msd', undefined)).toEqual({ model: msd, chosenByProtocol: false });
+    expect(describedModel([msd], 'msd', 'fs')).toEqual({ model: msd, chosenByProtocol: false });
+    expect(describedModel([], 'msd', undefined).model).toBeUndefined();
   });
 });
 

@@ -27,6 +27,45 @@ export function validationDice(manifest: ModelManifest): ValidationDice | null {
   return { cases: typeof val.cases === 'number' ? val.cases : null, scores };
 }
 
+/** Dice of the whole hippocampus against FreeSurfer's aseg on real scans the model never saw in training. */
+export interface RealAsegDice {
+  readonly dice: number;
+  /** Hippocampi scored (two a scan). */
+  readonly sides: number;
+  readonly scans: number;
+  /** Different people among the scans (one subject can give two scans, e.g. bert's norm.mgz and brain.mgz). */
+  readonly subjects: number;
+}
+
+/**
+ * A FreeSurfer-protocol model's measured Dice on real FreeSurfer-labelled scans through the
+ * full-head path (`metrics.real`, written by `npm run bench -- fs-real --write-manifest`), or null.
+ */
+export function realAsegDice(manifest: ModelManifest): RealAsegDice | null {
+  const real = manifest.metrics?.real;
+  if (!isRecord(real) || !isRecord(real.summary) || !isRecord(real.summary.pipeline)) return null;
+  const { meanDice, sides } = real.summary.pipeline;
+  if (typeof meanDice !== 'number' || typeof sides !== 'number') return null;
+  const rows = Array.isArray(real.rows) ? real.rows.filter((r) => isRecord(r) && r.localisation === 'pipeline' && r.model === manifest.id) : [];
+  const subjects = new Set(rows.map((r) => String((r as Record<string, unknown>).subject).split('/')[0]));
+  return { dice: meanDice, sides, scans: rows.length, subjects: subjects.size };
+}
+
+/**
+ * The model the Model card describes: the one that made the masks on screen, which Protocol:
+ * Auto may have chosen instead of the header's (a full head gets the FreeSurfer-protocol
+ * model), else the header's. `chosenByProtocol` says when the two differ.
+ */
+export function describedModel(
+  models: readonly ModelManifest[],
+  selectedId: string,
+  resultModelId: string | undefined,
+): { readonly model: ModelManifest | undefined; readonly chosenByProtocol: boolean } {
+  const result = resultModelId === undefined ? undefined : models.find((m) => m.id === resultModelId);
+  if (result) return { model: result, chosenByProtocol: result.id !== selectedId };
+  return { model: models.find((m) => m.id === selectedId), chosenByProtocol: false };
+}
+
 /** A checkpoint shipped while its training run goes on: the epoch it is from, of how many. */
 export interface InterimCheckpoint {
   readonly selectedEpoch: number;

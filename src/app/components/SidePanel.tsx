@@ -3,7 +3,7 @@ import type { ModelManifest } from '../../infer/manifest';
 import { modelCaveat } from '../../infer/registry';
 import type { BackendInfo } from '../../workers/protocol';
 import { cssColour } from '../label-colormap';
-import { interimCheckpoint, validationDice } from '../model-facts';
+import { describedModel, interimCheckpoint, realAsegDice, validationDice } from '../model-facts';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import { volumeRows } from '../../report/volume-rows';
@@ -245,10 +245,11 @@ function ReportButton({ studio }: { studio: Studio }) {
   );
 }
 
-/** What the selected model is: enough to judge whether its output can be trusted. */
+/** What the model on screen is (the one that made the masks, else the selected one): enough to judge whether its output can be trusted. */
 function ModelCard({ models }: { models: readonly ModelManifest[] }) {
   const modelId = useStudio((s) => s.modelId);
-  const model = models.find((m) => m.id === modelId);
+  const resultModelId = useStudio((s) => s.segmentation?.modelId);
+  const { model, chosenByProtocol } = describedModel(models, modelId, resultModelId);
   if (!model) {
     return (
       <section className="card" aria-label="Model">
@@ -259,13 +260,20 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
   }
   const status = { trained: 'trained by Seahorse', 'untrained-test': 'untrained test fixture', user: 'your own model' }[model.status];
   const dice = validationDice(model);
+  const real = realAsegDice(model);
   const interim = interimCheckpoint(model);
+  const selected = models.find((m) => m.id === modelId);
   return (
     <section className="card" aria-label="Model">
       <h2>Model</h2>
       <p className="scan-name" title={model.name}>
         {model.name}
       </p>
+      {chosenByProtocol && (
+        <p className="muted small" data-testid="model-chosen">
+          It made the masks on screen: the Protocol setting chose it for this scan{selected ? ` (the Model menu holds ${selected.name})` : ''}.
+        </p>
+      )}
       <dl className="facts">
         <dt>Status</dt>
         <dd>
@@ -305,6 +313,17 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
               ))}
               <span className="muted small">
                 mean over {dice.cases ?? 'the'} validation scans
+              </span>
+            </dd>
+          </>
+        )}
+        {real && (
+          <>
+            <dt>Dice</dt>
+            <dd data-testid="model-real-dice">
+              <span className="label-chip">{real.dice.toFixed(2)} whole hippocampus</span>
+              <span className="muted small">
+                against FreeSurfer's labels: mean over {real.sides} hippocampi in {real.scans} real scans of {real.subjects} people, never used in training
               </span>
             </dd>
           </>
