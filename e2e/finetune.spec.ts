@@ -107,6 +107,10 @@ test('fine-tune two scans, reload mid-run, resume, segment with the adapter; not
   expect(engine).toMatch(/^wasm \(float32, WebAssembly SIMD.*, \d+ threads\)$/);
   console.log(`validation loss ${run.validation.map((v) => v.loss.toFixed(4)).join(' → ')}; Dice ${run.validation.map((v) => v.dice.toFixed(3)).join(' → ')}`);
   await expect(page.getByTestId('loss-chart')).toBeVisible();
+  // A validation Dice below the base's (step 0) is said in words, and nothing else is.
+  const fell = run.validation.at(-1)!.dice < run.validation[0].dice;
+  await expect(page.getByTestId('run-caution')).toHaveCount(fell ? 1 : 0);
+  if (fell) await expect(page.getByTestId('run-caution')).toContainText('The adapted model scores below its base on the');
 
   // The adapted model segments a scan (merged into ONNX in the worker, run by ORT).
   await dropFile(page, msdScan);

@@ -76,6 +76,8 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
       // Two labelled scans: below DECODER_FROM_SCANS, so the decoder stays frozen by default.
       expect(report).toMatchObject({ steps: 1, status: 'done', cases: 2, method: { method: 'lorapt', ranks: { W_up: 1, W_sa: 1, W_down: 1 }, trainDecoder: false } });
       expect(report.caveat).toMatch(/UNTRAINED/);
+      // Nothing scored it on scans it did not train on: said.
+      expect(report.cautions).toEqual([{ level: 'note', message: expect.stringMatching(/^Not validated: /) }]);
       // 10,824 factor scalars (fixtures §C) + UNETR-tiny's decoder5…decoder2.
       expect(report.trainable.method).toBe(10_824);
       expect(Number.isFinite(report.loss.first)).toBe(true);
@@ -120,6 +122,9 @@ describe.skipIf(!hasShared)(`seahorse finetune → segment --adapter on MSD crop
       expect(report).toMatchObject({ steps: 1, cases: 1, status: 'done', validation: { cases: 1 } });
       // A hardware GPU gets WebGPU (its description names the Dawn lane); anything else the wasm engine.
       expect(report.engine).toMatch(/^wasm \(float32|via Dawn/);
+      // A warning exactly when the adapted model scores below its base on the validation scan.
+      const fell = report.validation.after.dice < report.validation.before.dice;
+      expect(report.cautions).toEqual(fell ? [{ level: 'warning', message: expect.stringMatching(/^The adapted model scores below its base/) }] : []);
       for (const when of ['before', 'after']) {
         expect(Number.isFinite(report.validation[when].loss)).toBe(true);
         expect(report.validation[when].dice).toBeGreaterThanOrEqual(0);

@@ -18,6 +18,7 @@ import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTra
 import { readTemplate } from '../core/fullhead/template-node';
 import { nodeLocator } from '../infer/localiser-node';
 import { templateOnce } from '../infer/segment-scan';
+import { adaptationCautions } from '../train/adaptation-caution';
 import { adaptedProtocol, describeLabelMap, targetGroups } from '../train/label-map';
 import { batches, type TrainingSample } from '../train/samples';
 import { openAdapter, openForFineTuning, type FineTuneSetup } from '../train/setup';
@@ -398,6 +399,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     model.dispose();
 
     const done = losses.slice(0, result.checkpoint.step);
+    const cautions = adaptationCautions(cases.length, validation, 'cli');
     const summary = {
       model: { id: manifest.id, status: manifest.status, architecture: manifest.architecture },
       caveat: modelCaveat(manifest),
@@ -414,6 +416,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
       message: result.message,
       loss: { first: done[0] ?? null, last: done[done.length - 1] ?? null },
       validation: validation ?? null,
+      cautions,
       timingsMs: { initialise: initMs, train: trainMs },
       adapter: output,
     };
@@ -444,6 +447,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
           ]),
           '',
           `Adapter  ${output} (${basename(output)})`,
+          ...cautions.map((c) => `${c.level === 'warning' ? 'Warning ' : 'Note    '} ${c.message}`),
         ].join('\n'),
       );
     }

@@ -524,6 +524,11 @@ function RunCard({ finetune }: { finetune: Finetune }) {
               Validation (step {run.validation.at(-1)!.step}): loss {run.validation.at(-1)!.loss.toFixed(4)}, Dice {Number.isNaN(run.validation.at(-1)!.dice) ? '–' : run.validation.at(-1)!.dice.toFixed(3)}
             </p>
           )}
+          {finetune.runCautions().map((c) => (
+            <p key={c.message} className={c.level === 'warning' ? 'run-caution' : 'muted small'} role={c.level === 'warning' ? 'alert' : 'note'} data-testid="run-caution">
+              {c.message}
+            </p>
+          ))}
         </>
       )}
     </section>

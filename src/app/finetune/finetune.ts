@@ -11,6 +11,7 @@ import { METHODS, type MethodName } from '../../peft/methods';
 import { SAM_BASE_LABEL } from '../../sam/model-files';
 import { parseStructures, SAM_FINETUNE_DEFAULTS } from '../../sam/training-data';
 import { AdapterStore, isSamBase, newAdapterId, summarise, type AdapterRecord, type RunBase, type RunSettings } from '../../train/adapter-store';
+import { adaptationCautions, type AdaptationCaution } from '../../train/adaptation-caution';
 import { withAdaptedProtocol } from '../../train/label-map';
 import type { BackendPreference } from '../../workers/protocol';
 import { ADAPTED_MODEL_PREFIX, type PairFiles, type TrainingReply } from '../../workers/training-protocol';
@@ -243,6 +244,19 @@ export class Finetune {
     const m = this.deps.studio.model();
     if (!m || m.onnx.startsWith(ADAPTED_MODEL_PREFIX) || m.architecture === 'unknown') return undefined;
     return m;
+  }
+
+  /**
+   * What to say about a finished run's adapter beyond its training scans (src/train/adaptation-caution.ts):
+   * its validation at the end against the base's at step 0, or that nothing validated it.
+   */
+  runCautions(): AdaptationCaution[] {
+    const run = this.state.run;
+    if (!run || run.sam || run.status !== 'done') return [];
+    const before = run.validation.find((v) => v.step === 0);
+    const after = run.validation.at(-1);
+    const validation = before && after && after.step > 0 ? { cases: this.validationSet().size, before, after } : null;
+    return adaptationCautions(this.trainingScans(), validation, 'studio');
   }
 
   /** The model the checked pairs call for when it is not the base (protocol-base.ts): the dock offers to adapt it instead. */
