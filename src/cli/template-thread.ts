@@ -4,14 +4,26 @@
  * cores the ~0.5–1 s of preparation then costs little wall time. Only when the CLI runs
  * from its prebuilt bundle (bin/seahorse.mjs): from source the worker would first have to
  * start tsx, which costs more than it saves, so the template is prepared on first use.
+ * The worker keeps the prepared template in the bundle's folder for the next run
+ * (template-cache.ts): a new build replaces the folder, and the cache with it.
  */
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PreparedTemplate } from '../core/fullhead';
 import { bundleEntry } from './bundle';
 
+export interface TemplateThreadResult {
+  readonly prepared: PreparedTemplate;
+  readonly fromCache: boolean;
+  readonly ms: number;
+}
+
 export interface TemplateThread {
-  /** The prepared template and the worker's own time for it (ms); asking for it keeps the process alive until it comes. */
-  readonly result: Promise<{ prepared: PreparedTemplate; ms: number }>;
+  /**
+   * The prepared template, whether it came from the cache, and the worker's own time for it
+   * (ms); asking for it keeps the process alive until it comes.
+   */
+  readonly result: Promise<TemplateThreadResult>;
   /** Stops the worker if it is still running (a crop needs no template). */
   readonly close: () => void;
 }
@@ -20,11 +32,11 @@ export interface TemplateThread {
 export function startTemplateThread(): TemplateThread | null {
   const entry = bundleEntry('template-worker.mjs');
   if (!entry) return null;
-  const worker = new Worker(entry);
+  const worker = new Worker(entry, { workerData: { cacheDir: fileURLToPath(new URL('.', entry)) } });
   // Unasked for (a crop, or a run that fails first), it never holds the process open.
   worker.unref();
-  const result = new Promise<{ prepared: PreparedTemplate; ms: number }>((done, fail) => {
-    worker.once('message', (msg: { prepared: PreparedTemplate; ms: number }) => done(msg));
+  const result = new Promise<TemplateThreadResult>((done, fail) => {
+    worker.once('message', (msg: TemplateThreadResult) => done(msg));
     worker.once('error', fail);
     worker.once('exit', (code) => fail(new Error(`the template worker stopped (exit code ${code})`)));
   });

@@ -1,10 +1,10 @@
 /**
- * Worker-thread body of template-thread.ts: reads and prepares the registration template
- * and hands it to the main thread (its buffers moved, not copied).
+ * Worker-thread body of template-thread.ts: reads the prepared registration template from the
+ * cache in `workerData.cacheDir` (template-cache.ts), or prepares it and writes it there, and
+ * hands it to the main thread (its buffers moved, not copied).
  */
-import { parentPort } from 'node:worker_threads';
-import { prepareTemplate } from '../core/fullhead';
-import { readTemplate } from '../core/fullhead/template-node';
+import { parentPort, workerData } from 'node:worker_threads';
+import { preparedTemplateCached } from './template-cache';
 
 /** Every distinct ArrayBuffer under a value (typed arrays in nested objects and arrays). */
 function buffersOf(value: unknown, found = new Set<ArrayBuffer>()): ArrayBuffer[] {
@@ -17,5 +17,5 @@ function buffersOf(value: unknown, found = new Set<ArrayBuffer>()): ArrayBuffer[
 }
 
 const started = performance.now();
-const prepared = prepareTemplate(readTemplate());
-parentPort!.postMessage({ prepared, ms: performance.now() - started }, buffersOf(prepared));
+const { prepared, fromCache } = await preparedTemplateCached((workerData as { cacheDir: string }).cacheDir);
+parentPort!.postMessage({ prepared, fromCache, ms: performance.now() - started }, buffersOf(prepared));
