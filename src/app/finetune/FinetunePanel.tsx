@@ -268,11 +268,6 @@ function checkSummary(c: Extract<PairCheck, { ok: true }>): string {
   return [...parts, ...c.notes].join(' · ');
 }
 
-/** "full heads" or "crops": what the checked pairs are. */
-function pathsOf(checks: Readonly<Record<string, PairCheck>>): string {
-  return Object.values(checks).some((c) => c.ok && c.path === 'full-head') ? 'full heads' : 'crops';
-}
-
 function SettingsCard({ finetune }: { finetune: Finetune }) {
   const settings = useFinetune((s) => s.settings);
   const estimate = useFinetune((s) => s.estimate);
@@ -286,10 +281,11 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
   const set = (patch: Partial<FinetuneSettings>) => finetune.updateSettings(patch);
   const number = (v: string, fallback: number) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : fallback);
   const base = finetune.baseModel();
-  const checks = useFinetune((s) => s.checks);
+  // protocolBase() reads the checks and the label map: subscribed to, so the hint follows them.
+  useFinetune((s) => s.checks);
   useFinetune((s) => s.labelMap);
   const better = finetune.protocolBase();
-  const betterDice = better && realAsegDice(better);
+  const betterDice = better && realAsegDice(better.model);
   const steps = finetune.runSettings().steps;
   return (
     <section className="card" aria-label="Settings">
@@ -312,10 +308,10 @@ function SettingsCard({ finetune }: { finetune: Finetune }) {
       </p>
       {better && (
         <p className="muted small" data-testid="finetune-protocol-base">
-          {`Protocol: Auto segments these ${pathsOf(checks)} with ${better.name}`}
+          {`Protocol: Auto segments these ${better.path === 'full-head' ? 'full heads' : 'crops'} with ${better.model.name}`}
           {betterDice ? `, ${betterDice.dice.toFixed(2)} Dice against FreeSurfer's labels before any adaptation` : ''}
           {'; adapting it starts closer. '}
-          <button type="button" className="link" onClick={() => void finetune.adaptInstead(better.id)}>
+          <button type="button" className="link" onClick={() => void finetune.adaptInstead(better.model.id)}>
             Adapt it instead
           </button>
         </p>

@@ -21,7 +21,7 @@ import { modelSource } from '../models';
 import type { Studio } from '../studio';
 import type { ScanViewer } from '../viewer';
 import { guessRole, pairFiles, validationKeys, type FileRole, type Pair } from './pairing';
-import { protocolBase } from './protocol-base';
+import { protocolBase, type ProtocolBase } from './protocol-base';
 import type { FinetuneSettings, FinetuneState, RunView, TrainingFile } from './store';
 import type { TrainingClient } from './training-client';
 
@@ -260,7 +260,7 @@ export class Finetune {
   }
 
   /** The model the checked pairs call for when it is not the base (protocol-base.ts): the dock offers to adapt it instead. */
-  protocolBase(): ModelManifest | null {
+  protocolBase(): ProtocolBase | null {
     const base = this.baseModel();
     if (this.state.target !== 'studio' || !base) return null;
     return protocolBase(this.deps.models, base, this.state.labelMap, Object.values(this.state.checks));

@@ -21,10 +21,10 @@ const crops = ['a', 'b'].map((n) => pair(n, 'crop', 'classes'));
 
 describe('protocolBase: the base the training pairs call for', () => {
   it('full heads with FreeSurfer labels: the FreeSurfer-protocol model of the same network', () => {
-    expect(protocolBase(models, model('swinunetr'), 'freesurfer', heads)?.id).toBe('swinunetr-fs');
-    expect(protocolBase(models, model('unetr'), 'freesurfer', heads)?.id).toBe('unetr-fs');
+    expect(protocolBase(models, model('swinunetr'), 'freesurfer', heads)?.model.id).toBe('swinunetr-fs');
+    expect(protocolBase(models, model('unetr'), 'freesurfer', heads)?.model.id).toBe('unetr-fs');
     // Labels of no known protocol: the model segmentation uses on full heads.
-    expect(protocolBase(models, model('swinunetr'), 'lpba40', heads)?.id).toBe('swinunetr-fs');
+    expect(protocolBase(models, model('swinunetr'), 'lpba40', heads)?.model.id).toBe('swinunetr-fs');
   });
 
   it('nothing to say when the base already is that model', () => {
@@ -34,7 +34,10 @@ describe('protocolBase: the base the training pairs call for', () => {
   });
 
   it('MSD labels on the FreeSurfer-protocol base: the MSD-protocol model', () => {
-    expect(protocolBase(models, model('swinunetr-fs'), 'msd', crops)?.id).toBe('swinunetr');
+    expect(protocolBase(models, model('swinunetr-fs'), 'msd', crops)?.model.id).toBe('swinunetr');
+    // The hint names what the pairs are.
+    expect(protocolBase(models, model('swinunetr-fs'), 'msd', crops)?.path).toBe('crop');
+    expect(protocolBase(models, model('swinunetr'), 'freesurfer', heads)?.path).toBe('full-head');
   });
 
   it('a model of no protocol, no checked pair, mixed paths or a broken map: nothing', () => {

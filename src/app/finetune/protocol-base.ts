@@ -10,12 +10,18 @@ import { modelForProtocol } from '../../infer/protocol-choice';
 import { adaptedProtocol, LabelMapError, parseLabelMap } from '../../train/label-map';
 import type { PairCheck } from '../../workers/training-protocol';
 
+/** The model the pairs call for, and what the pairs are (every checked one is the same). */
+export interface ProtocolBase {
+  readonly model: ModelManifest;
+  readonly path: 'crop' | 'full-head';
+}
+
 /**
  * That model when it is not `base`, else null. Null too when `base` follows no protocol (a test
  * model, the user's own: adapting it is the point), when no pair has been checked, when the
  * pairs mix crops and full heads, or when the label map does not parse.
  */
-export function protocolBase(models: readonly ModelManifest[], base: ModelManifest, labelMap: string, checks: readonly PairCheck[]): ModelManifest | null {
+export function protocolBase(models: readonly ModelManifest[], base: ModelManifest, labelMap: string, checks: readonly PairCheck[]): ProtocolBase | null {
   if (!base.protocol) return null;
   const checked = checks.flatMap((c) => (c.ok ? [c] : []));
   if (checked.length === 0) return null;
@@ -31,7 +37,7 @@ export function protocolBase(models: readonly ModelManifest[], base: ModelManife
   const protocol = adaptedProtocol(undefined, text);
   try {
     const pick = modelForProtocol(models, base, { choice: protocol ?? 'auto', path, sublabels: checked.some((c) => c.space === 'classes') });
-    return pick.id === base.id ? null : pick;
+    return pick.id === base.id ? null : { model: pick, path };
   } catch {
     // No installed model of that protocol: the base is the only choice.
     return null;
