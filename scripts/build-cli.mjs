@@ -10,6 +10,7 @@
 // own source file's location, written relative to the bundle so the checkout can move.
 // Every output file sits in one folder, so that relative path is the same in each chunk.
 // Never fails an install: without src/ (a Docker layer) or esbuild, it says so and stops.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -41,8 +42,14 @@ const building = `${outDir}.tmp-${process.pid}`;
 const started = performance.now();
 try {
   await esbuild.build({
-    // The worker threads that prepare the registration template and open models (src/cli/template-thread.ts, model-thread.ts).
-    entryPoints: { main: entry, 'template-worker': join(root, 'src/cli/template-worker.ts'), 'model-worker': join(root, 'src/cli/model-worker.ts') },
+    // The worker threads that prepare the registration template and open models (src/cli/template-thread.ts, model-thread.ts),
+    // and the script that fills the template's cache below.
+    entryPoints: {
+      main: entry,
+      'template-worker': join(root, 'src/cli/template-worker.ts'),
+      'model-worker': join(root, 'src/cli/model-worker.ts'),
+      'template-cache-warm': join(root, 'src/cli/template-cache-warm.ts'),
+    },
     bundle: true,
     splitting: true, // commands imported on demand stay separate chunks, their packages load only with them
     format: 'esm',
@@ -72,4 +79,8 @@ try {
   console.log(`[seahorse] CLI bundle not built (${err instanceof Error ? err.message : err}); bin/seahorse.mjs runs the source through tsx`);
   process.exit(0);
 }
-console.log(`[seahorse] CLI bundle built in ${Math.round(performance.now() - started)} ms: ${relative(root, outDir)}/`);
+// The prepared registration template, kept in the bundle's folder (src/cli/template-cache.ts): made now
+// rather than by the first `seahorse segment`. Without it that run prepares it, as before.
+const warm = spawnSync(process.execPath, [join(outDir, 'template-cache-warm.mjs'), outDir], { encoding: 'utf8' });
+const warmed = warm.status === 0 ? ', registration template prepared' : ` (the registration template was not prepared: ${/^\w*Error: .*$/m.exec(warm.stderr ?? '')?.[0] ?? warm.error?.message ?? `exit code ${warm.status}`})`;
+console.log(`[seahorse] CLI bundle built in ${Math.round(performance.now() - started)} ms${warmed}: ${relative(root, outDir)}/`);
