@@ -12,18 +12,9 @@ import { Worker } from 'node:worker_threads';
 import type { PreparedTemplate } from '../core/fullhead';
 import { bundleEntry } from './bundle';
 
-export interface TemplateThreadResult {
-  readonly prepared: PreparedTemplate;
-  readonly fromCache: boolean;
-  readonly ms: number;
-}
-
 export interface TemplateThread {
-  /**
-   * The prepared template, whether it came from the cache, and the worker's own time for it
-   * (ms); asking for it keeps the process alive until it comes.
-   */
-  readonly result: Promise<TemplateThreadResult>;
+  /** The prepared template and the worker's own time for it (ms); asking for it keeps the process alive until it comes. */
+  readonly result: Promise<{ prepared: PreparedTemplate; ms: number }>;
   /** Stops the worker if it is still running (a crop needs no template). */
   readonly close: () => void;
 }
@@ -35,8 +26,8 @@ export function startTemplateThread(): TemplateThread | null {
   const worker = new Worker(entry, { workerData: { cacheDir: fileURLToPath(new URL('.', entry)) } });
   // Unasked for (a crop, or a run that fails first), it never holds the process open.
   worker.unref();
-  const result = new Promise<TemplateThreadResult>((done, fail) => {
-    worker.once('message', (msg: TemplateThreadResult) => done(msg));
+  const result = new Promise<{ prepared: PreparedTemplate; ms: number }>((done, fail) => {
+    worker.once('message', (msg: { prepared: PreparedTemplate; ms: number }) => done(msg));
     worker.once('error', fail);
     worker.once('exit', (code) => fail(new Error(`the template worker stopped (exit code ${code})`)));
   });

@@ -17,5 +17,5 @@ function buffersOf(value: unknown, found = new Set<ArrayBuffer>()): ArrayBuffer[
 }
 
 const started = performance.now();
-const { prepared, fromCache } = await preparedTemplateCached((workerData as { cacheDir: string }).cacheDir);
-parentPort!.postMessage({ prepared, fromCache, ms: performance.now() - started }, buffersOf(prepared));
+const { prepared } = await preparedTemplateCached((workerData as { cacheDir: string }).cacheDir);
+parentPort!.postMessage({ prepared, ms: performance.now() - started }, buffersOf(prepared));
