@@ -37,7 +37,7 @@ const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 /** Subject → the cases run here (the expensive grid is the benchmark's). */
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
   bert: ['none', '1×1×1.2 mm', 'noise: not a brain'],
-  vxm: ['none'],
+  vxm: ['none', '0.7 mm'],
   ch2: ['defaced', 'skull-stripped'],
 };
 

@@ -163,6 +163,7 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     apply: (s) => turned(s, multiply(rotationAbout(0, 30, mid(s)), rotationAbout(2, 30, mid(s)))),
   },
   { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
+  { name: '0.7 mm', description: 'fine isotropic 0.7 mm voxels (high-resolution protocols)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [0.7, 0.7, 0.7], i)) },
   { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
   {
     name: 'neck cut',
