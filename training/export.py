@@ -111,6 +111,17 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Where the MSD subjects held their hippocampi relative to Colin27's, and how far about it the
+# full-head crops may stay unturned (core/fullhead/head-pose.ts): `npm run bench -- training-pose`
+# over base_train, and the perturbation grid with and without (bench/RESULTS.md, "Crops cut in the
+# training subjects' pose").
+MSD_TRAINING_POSE = {"pitchDeg": -10.7, "allowanceDeg": 0}
+MSD_TRAINING_POSE_NOTE = (
+    "measured: the MSD crops of base_train (every 4th, 40) registered to Colin27 at their hippocampi sit pitched "
+    "-10.7 deg (sd 7.0; roll -2.3, turn 0.5) from its pose: npm run bench -- training-pose. Full-head crops are cut "
+    "turned to that pose, with no allowance (bench/RESULTS.md, 'Crops cut in the training subjects' pose')")
+
+
 def manifest(recipe: Recipe, onnx_name: str, digest: str, ck: dict, graph: dict, parity: dict,
              finished: bool, train_state: dict | None, settings: dict) -> dict:
     val = ck["val"]
@@ -127,6 +138,7 @@ def manifest(recipe: Recipe, onnx_name: str, digest: str, ck: dict, graph: dict,
         "spacingMm": [1.0, 1.0, 1.0],
         "axisOrder": "ijk",
         "orientation": "as-is",
+        "trainingPose": MSD_TRAINING_POSE,
         "normalisation": {"kind": "zscore", "over": "all"},
         "labels": LABELS,
         "sha256": digest,
@@ -159,6 +171,7 @@ def manifest(recipe: Recipe, onnx_name: str, digest: str, ck: dict, graph: dict,
                        "convTranspose": "k2s2 ConvTranspose3d exported as 1x1x1 Conv + depth-to-space",
                        "nodes": graph["nodes"], "opTypes": graph["op_types"],
                        "onnxruntimeNodeParity": parity},
+            "trainingPose": MSD_TRAINING_POSE_NOTE,
         },
         "metrics": {
             # Filled by cli_eval(): the studio's own pipeline on onnxruntime-node.

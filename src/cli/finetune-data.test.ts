@@ -25,7 +25,8 @@ describe.skipIf(!hasShared)(`finetune data through a label map ${hasShared ? '' 
   symlinkSync(join(dataDir, 'templates/aal.nii.gz'), join(work, 'labels/colin.nii.gz'));
 
   it('cuts a full head into a left and a right crop with whole-hippocampus targets', async () => {
-    const { manifest } = readModelNode('swinunetr');
+    // The FreeSurfer-protocol model: its crops are cut in the template's own pose, which Colin27 holds.
+    const { manifest } = readModelNode('swinunetr-fs');
     const { samples, notes } = await caseSamples(work, 'colin.nii.gz', readScan, parseLabelMap('aal'), manifest, templateOnce(readTemplate));
     expect(samples.map((s) => s.id)).toEqual(['colin.nii.gz (left)', 'colin.nii.gz (right)']);
     for (const s of samples) {

@@ -63,7 +63,7 @@ export async function caseSamples(
   if (!existsSync(labelPath)) throw new Error(`case ${name} has no labels: ${labelPath} not found`);
   const image = readScan(join(dir, 'images', name));
   const labels = applyLabelMap(readScan(labelPath), map, name);
-  const { crops, notes } = await trainingCrops(name, image, labels, template, locate);
+  const { crops, notes } = await trainingCrops(name, image, labels, template, { locate, trainingPose: manifest.trainingPose });
   const classes = targetClasses(map);
   const samples = crops.map((c) => makeSample(c.id, c.image, c.labels, classes, c.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest));
   return { samples, notes: notes.map((n) => `${name}: ${n}`) };

@@ -362,7 +362,7 @@ function fullHeadReport(f: FullHeadResult) {
       warning: loc.warning ?? null,
       /** Template (MNI) world mm → scan world mm, row-major 4×4. */
       transform: Array.from(loc.transform),
-      /** Degrees the crops turned with the head: the part of its rotation beyond the crop models' training (0 for most heads). */
+      /** Degrees the crops were turned to the model's training pose: the head's pose, taken from that pose, beyond what training covered (core/fullhead/head-pose.ts). */
       cropsTurnedDeg: rotationAngleDeg(loc.cropRotation),
     },
     /** The estimate the ICV fractions use: the registration's, or the localiser's coarse brain volume after a failed registration (`icvFrom`). */
@@ -384,7 +384,7 @@ function registrationLine(f: FullHeadResult): string {
     (loc.startedFrom === 'localiser brain' ? " (started again from the localiser's brain: the start from the field of view's centre did worse)" : '') +
     '; ' +
     `intracranial volume ≈ ${(f.icvMm3 / 1e6).toFixed(2)} L${f.icvFrom === 'localiser' ? " (the localiser's coarse brain volume)" : ''}` +
-    (turned > 0 ? `; the head is tilted beyond what the model was trained on, so its crops were turned ${turned.toFixed(0)}° with it` : '')
+    (turned > 0 ? `; its crops were turned ${turned.toFixed(0)}° to the pose the model was trained in` : '')
   );
 }
 

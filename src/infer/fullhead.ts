@@ -17,13 +17,13 @@ import type { Vec3 } from '../core/affine';
 import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
 import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RESCUE_START_TURNS_DEG, RIGHT } from '../core/fullhead';
-import type { HippocampusBox, IcvSource, Localisation, PreparedTemplate } from '../core/fullhead';
+import type { HippocampusBox, IcvSource, Localisation, LocaliseOptions, PreparedTemplate } from '../core/fullhead';
 import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
 import type { LabelInfo, LabelVolumeMeasure } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
 import { gridWithSpacing, type Grid } from '../core/resample';
-import { posedGrid } from '../core/fullhead/head-pose';
+import { posedGrid, type TrainingPose } from '../core/fullhead/head-pose';
 import { DEFAULT_OVERLAP, windowPositions } from '../core/sliding-window';
 import type { Dims3, LabelVolume, Volume } from '../core/volume';
 import type { ModelManifest } from './manifest';
@@ -175,7 +175,7 @@ export function boxAround(side: 'left' | 'right', centreMm: Vec3, grid: Grid): H
   };
 }
 
-/** The boxes a localiser places, on the grid the registration's boxes live on (the conformed grid, turned with the head when the registration found it turned beyond training). */
+/** The boxes a localiser places, on the grid the registration's boxes live on (the conformed grid, turned to the crop model's training pose). */
 function localiserBoxes(found: LocaliserFindings, localisation: Localisation): readonly [HippocampusBox, HippocampusBox] {
   const grid = posedGrid(localisation.conformed, localisation.cropRotation);
   return [boxAround('left', found.left.centroidMm, grid), boxAround('right', found.right.centroidMm, grid)];
@@ -215,11 +215,14 @@ export interface CropPlacement {
   readonly placedBy: 'localiser' | 'registration';
   /** The localiser's findings that placed the crops, or that the registration was started from (`FullHeadOptions.localiser`). */
   readonly found?: LocaliserFindings;
-  /** Left, then right: the grid each side's crops are cut on (the conformed grid, turned with a head tilted beyond training). */
+  /** Left, then right: the grid each side's crops are cut on (the conformed grid, turned to the crop model's training pose). */
   readonly boxes: readonly [HippocampusBox, HippocampusBox];
   /** Each side's expected centre, in its box's voxels: the first crop is framed around it. */
   readonly centres: readonly [Vec3, Vec3];
 }
+
+/** How the crops turn: with the head (unless `turnCrops` is false) to the crop model's training pose (its manifest's `trainingPose`). */
+type LocalisePose = Pick<LocaliseOptions, 'turnCrops' | 'trainingPose'>;
 
 /**
  * Localises both hippocampi as the full-head path does: the registration, started again from
@@ -231,12 +234,12 @@ export interface CropPlacement {
 export async function placeCrops(
   scan: Volume,
   template: PreparedTemplate,
-  opts: Pick<FullHeadOptions, 'localiser' | 'crossCheck' | 'turnCrops'> = {},
+  opts: Pick<FullHeadOptions, 'localiser' | 'crossCheck' | 'turnCrops'> & { readonly trainingPose?: TrainingPose } = {},
 ): Promise<CropPlacement> {
-  const turnCrops = opts.turnCrops ?? true;
+  const pose: LocalisePose = { turnCrops: opts.turnCrops ?? true, trainingPose: opts.trainingPose };
   const localisation = opts.localiser
-    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask, leftRightMm: leftToRight(opts.localiser) }, turnCrops })
-    : await registerWithRescue(scan, template, opts.crossCheck, turnCrops);
+    ? localise(scan, template, { brain: { centreMm: opts.localiser.brainCentroidMm, mask: opts.localiser.brainMask, leftRightMm: leftToRight(opts.localiser) }, ...pose })
+    : await registerWithRescue(scan, template, opts.crossCheck, pose);
   // A cross-check localiser stands in for a registration that failed.
   const found = opts.localiser ?? (localisation.quality === 'failed' ? await settled(opts.crossCheck) : undefined);
   // A sure localiser places the crops itself; the registration is then the cross-check, the
@@ -294,7 +297,7 @@ export async function segmentFullHead(
   progress({ stage: 'preprocess' });
   validateVolume(scan, 'The scan');
   progress({ stage: 'localise' });
-  const placement = await placeCrops(scan, template, opts);
+  const placement = await placeCrops(scan, template, { ...opts, trainingPose: manifest.trainingPose });
   const { localisation, placedBy, found, boxes, centres } = placement;
   const warnings: string[] = [];
   const failed = failedRegistration(placement);
@@ -438,9 +441,9 @@ async function registerWithRescue(
   scan: Volume,
   template: PreparedTemplate,
   crossCheck: FullHeadOptions['crossCheck'],
-  turnCrops: boolean,
+  pose: LocalisePose,
 ): Promise<Localisation> {
-  const first = localise(scan, template, { turnCrops });
+  const first = localise(scan, template, pose);
   if (first.quality === 'good' || !crossCheck) return first;
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
@@ -448,7 +451,7 @@ async function registerWithRescue(
   // Again from the brain it found, from rolls and turns beyond the first run's reach, and with
   // the template's hippocampi along the two it found.
   const brain = { centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) };
-  return betterLocalisation(first, localise(scan, template, { brain, turnCrops, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  return betterLocalisation(first, localise(scan, template, { brain, ...pose, startTurnsDeg: RESCUE_START_TURNS_DEG }));
 }
 
 /** From the localiser's left hippocampus to its right one, scan world mm. */

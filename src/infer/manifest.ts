@@ -1,3 +1,4 @@
+import type { TrainingPose } from '../core/fullhead/head-pose';
 import type { LabelInfo } from '../core/labels';
 
 /**
@@ -64,6 +65,12 @@ export interface ModelManifest {
    * check the registration's, for a localiser measured less accurate than the registration).
    */
   readonly localiserRole?: LocaliserRole;
+  /**
+   * A crop model's training pose: where its training subjects held their hippocampi relative
+   * to the template's, and how far about that training covered. Full-head crops are cut turned
+   * to it (core/fullhead/head-pose.ts); absent means the template's pose within ±12°.
+   */
+  readonly trainingPose?: TrainingPose;
 }
 
 export const LOCALISER_ROLES = ['placement', 'cross-check'] as const;

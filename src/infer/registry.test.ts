@@ -36,6 +36,12 @@ describe('parseManifest', () => {
     expect(() => parseManifest({ ...valid, labels: [valid.labels[1], valid.labels[1]] }, 'm.json')).toThrow(/distinct/);
     expect(() => parseManifest({ ...valid, labels: [{ value: 1, name: 'x', rgb: [0, 0, 0] }, { value: 2, name: 'y', rgb: [0, 0, 0] }] }, 'm.json')).toThrow(/background/);
     expect(() => parseManifest([], 'm.json')).toThrow(/not a JSON object/);
+    expect(() => parseManifest({ ...valid, trainingPose: { pitchDeg: -10 } }, 'm.json')).toThrow(/"trainingPose" must be/);
+    expect(() => parseManifest({ ...valid, trainingPose: { pitchDeg: 120, allowanceDeg: 0 } }, 'm.json')).toThrow(/"trainingPose" must be/);
+  });
+  it('reads a training pose when there is one', () => {
+    expect(parseManifest({ ...valid, trainingPose: { pitchDeg: -10.7, allowanceDeg: 0 } }, 'm.json').trainingPose).toEqual({ pitchDeg: -10.7, allowanceDeg: 0 });
+    expect(parseManifest(valid, 'm.json').trainingPose).toBeUndefined();
   });
 });
 

@@ -3,6 +3,7 @@
  * and resolving the file references inside one. Pure (browser, worker and Node); the
  * Node loader is registry-node.ts.
  */
+import type { TrainingPose } from '../core/fullhead/head-pose';
 import type { LabelInfo } from '../core/labels';
 import { describeModel, modelInputSize, type ModelProto } from '../onnx';
 import { LOCALISER_ROLES, MODEL_TASKS, PROTOCOLS, type ModelManifest, type Normalisation } from './manifest';
@@ -107,7 +108,21 @@ export function parseManifest(json: unknown, source: string): ModelManifest {
     protocol: json.protocol === undefined ? undefined : oneOf(json, 'protocol', PROTOCOLS, source),
     task: json.task === undefined ? undefined : oneOf(json, 'task', MODEL_TASKS, source),
     localiserRole: json.localiserRole === undefined ? undefined : oneOf(json, 'localiserRole', LOCALISER_ROLES, source),
+    trainingPose: json.trainingPose === undefined ? undefined : trainingPose(json.trainingPose, source),
   };
+}
+
+/** A training pose: a pitch within a quarter turn, an allowance of 0–90°. */
+function trainingPose(v: unknown, source: string): TrainingPose {
+  const ok =
+    isObject(v) &&
+    typeof v.pitchDeg === 'number' &&
+    Math.abs(v.pitchDeg) <= 90 &&
+    typeof v.allowanceDeg === 'number' &&
+    v.allowanceDeg >= 0 &&
+    v.allowanceDeg <= 90;
+  if (!ok) fail(source, '"trainingPose" must be {pitchDeg: −90…90, allowanceDeg: 0…90}');
+  return { pitchDeg: v.pitchDeg as number, allowanceDeg: v.allowanceDeg as number };
 }
 
 /** Distinct colours (Okabe–Ito) for labels of a model without a manifest. */

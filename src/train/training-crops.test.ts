@@ -52,7 +52,7 @@ describe.skipIf(skip !== '')(`training crops of a labelled full head ${skip}`, (
     await expect(trainingCrops('bert', scan, whole(truth), () => prepared)).rejects.toThrow(LocalisationError);
 
     asked = 0;
-    const { path, crops, notes } = await trainingCrops('bert', scan, whole(truth), () => prepared, locate);
+    const { path, crops, notes } = await trainingCrops('bert', scan, whole(truth), () => prepared, { locate });
     expect(asked).toBe(1);
     expect(path).toBe('full-head');
     expect(crops.map((c) => [c.id, c.side, c.orientation])).toEqual([
@@ -70,7 +70,7 @@ describe.skipIf(skip !== '')(`training crops of a labelled full head ${skip}`, (
 
   it('a registration that is good: the crops are the registration’s, and the localiser never runs', async () => {
     asked = 0;
-    const withLocaliser = await trainingCrops('bert', bert.scan, whole(bert.truth), () => prepared, locate);
+    const withLocaliser = await trainingCrops('bert', bert.scan, whole(bert.truth), () => prepared, { locate });
     expect(asked).toBe(0);
     const without = await trainingCrops('bert', bert.scan, whole(bert.truth), () => prepared);
     expect(withLocaliser.crops.map((c) => c.image.affine)).toEqual(without.crops.map((c) => c.image.affine));

@@ -12,6 +12,7 @@
  * The field of view decides the path, as for inference (`choosePath`, core/fullhead/detect.ts).
  */
 import { choosePath, extractBox, extractBoxLabels, type PreparedTemplate } from '../core/fullhead';
+import type { TrainingPose } from '../core/fullhead/head-pose';
 import type { LabelVolume, Volume } from '../core/volume';
 import { failedRegistration, firstModelFrames, placeCrops, type CrossCheckFindings } from '../infer/fullhead';
 import { assertSameGrid, SampleError } from './samples';
@@ -50,19 +51,21 @@ export type LocateHippocampi = (image: Volume) => Promise<CrossCheckFindings | n
 /**
  * The training crops of a scan and its labels (already mapped to the model's targets; same
  * grid). `template` is asked for only when the scan is a full head, `locate` only when its
- * registration alone is not good.
+ * registration alone is not good; `trainingPose` is the model's (its manifest's), as inference
+ * turns its crops.
  */
 export async function trainingCrops(
   id: string,
   image: Volume,
   labels: LabelVolume,
   template: () => PreparedTemplate | Promise<PreparedTemplate>,
-  locate?: LocateHippocampi,
+  opts: { readonly locate?: LocateHippocampi; readonly trainingPose?: TrainingPose } = {},
 ): Promise<PairCrops> {
+  const { locate, trainingPose } = opts;
   assertSameGrid(id, image, labels);
   const { path } = choosePath(image);
   if (path === 'crop') return { path, crops: [{ id, image, labels, orientation: 'manifest' }], notes: [] };
-  const placement = await placeCrops(image, await template(), locate ? { crossCheck: onDemand(() => locate(image)) } : {});
+  const placement = await placeCrops(image, await template(), { trainingPose, ...(locate ? { crossCheck: onDemand(() => locate(image)) } : {}) });
   const failed = failedRegistration(placement);
   const notes: string[] = failed ? [`the template registration failed (${failed}): the crops were cut around the hippocampi the localiser found, as segmentation cuts them`] : [];
   if (placement.localisation.warning) notes.push(placement.localisation.warning);

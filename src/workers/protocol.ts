@@ -76,7 +76,7 @@ export interface RegistrationSummary {
   readonly icvFrom: IcvSource;
   /** Where the registration started: the field of view's centre, or (when that did worse) the brain the localiser found. */
   readonly startedFrom: RegistrationStart;
-  /** Degrees the crops turned with a head tilted beyond the crop models' training (core/fullhead/head-pose.ts); 0 for most heads. */
+  /** Degrees the crops were turned to the model's training pose: the head's pose, taken from that pose, beyond what training covered (core/fullhead/head-pose.ts). */
   readonly cropsTurnedDeg: number;
 }
 

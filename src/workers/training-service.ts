@@ -580,7 +580,7 @@ export class TrainingService {
       const manifest = base.manifest;
       const map = parseLabelMap(dataset.labelMap);
       // The first crop the run validated on (a full head's left crop), as inference feeds it to the model.
-      const [crop] = (await pairCrops(pair, map, this.deps.template, this.deps.locate)).crops;
+      const [crop] = (await pairCrops(pair, map, manifest, this.deps.template, this.deps.locate)).crops;
       const image = crop.image;
       const cropManifest = crop.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
       const options: OrtWebOptions = { preference, inputSize: manifest.inputSize as Dims3, bufferBytes: largestBufferBytes(manifest) };
@@ -674,10 +674,10 @@ function withMixedSetAdvice(checks: PairCheck[], codes: readonly { name: string;
 }
 
 /** The pair's crops as training sees them (a full head: localised, both sides), labels mapped. */
-async function pairCrops(pair: StoredPair, map: LabelMap, template: () => Promise<PreparedTemplate>, locate?: LocateHippocampi) {
+async function pairCrops(pair: StoredPair, map: LabelMap, manifest: ModelManifest, template: () => Promise<PreparedTemplate>, locate?: LocateHippocampi) {
   const image = readVolume(pair.image.bytes, pair.image.name);
   if (image.dims.length !== 3) throw new SampleError(`${pair.name}: the scan is not a 3-D volume`);
-  return { dims: image.dims, ...(await trainingCrops(pair.name, image, mappedLabels(pair, map), template, locate)) };
+  return { dims: image.dims, ...(await trainingCrops(pair.name, image, mappedLabels(pair, map), template, { locate, trainingPose: manifest.trainingPose })) };
 }
 
 export interface PreparedPair {
@@ -702,7 +702,7 @@ export async function preparePair(
   locate?: LocateHippocampi,
 ): Promise<PreparedPair> {
   const map = parseLabelMap(labelMapText);
-  const { dims, path, crops, notes } = await pairCrops(pair, map, template, locate);
+  const { dims, path, crops, notes } = await pairCrops(pair, map, manifest, template, locate);
   const samples = crops.map((c) => {
     const prep = c.orientation === 'as-is' ? { ...manifest, orientation: 'as-is' } : manifest;
     return makeSample(c.id, c.image, c.labels, targetClasses(map), prep);

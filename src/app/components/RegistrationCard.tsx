@@ -38,10 +38,10 @@ export function RegistrationCard({ studio }: { studio: Studio }) {
         </dd>
         {registration.quality !== 'failed' && (
           <>
-            <dt>Head tilt</dt>
+            <dt>Head pose</dt>
             <dd data-testid="registration-tilt">
               {registration.cropsTurnedDeg > 0
-                ? `beyond what the model was trained on: its crops were turned ${registration.cropsTurnedDeg.toFixed(0)}° with the head`
+                ? `its crops were turned ${registration.cropsTurnedDeg.toFixed(0)}° to the pose the model was trained in`
                 : 'within what the model was trained on'}
             </dd>
           </>

@@ -138,4 +138,16 @@ describe('cropRotation', () => {
     expect(cropRotation(pitched(30), true)).toEqual(IDENTITY_ROTATION);
     expect(cropRotation(fromLinear([-1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, 0]), false)).toEqual(IDENTITY_ROTATION);
   });
+
+  it("turns the crops to a training pose's centre: by its pitch for a head held as the template holds it, not at all for one held as the training subjects held theirs", () => {
+    const pitched = (deg: number) => fromLinear(aboutR(deg), [3, -20, 11]);
+    const pose = { pitchDeg: -10, allowanceDeg: 0 };
+    expect(rotationAngleDeg(rotationBetween(cropRotation(pitched(0), false, pose), aboutR(-10)))).toBeLessThan(1e-6);
+    expect(rotationAngleDeg(cropRotation(pitched(10), false, pose))).toBeLessThan(1e-6);
+    // About the centre, the allowance is taken off as without one: 25° from the template is 15° from the centre, 3° beyond 12°.
+    expect(rotationAngleDeg(rotationBetween(cropRotation(pitched(25), false, { pitchDeg: -10, allowanceDeg: 12 }), aboutR(3)))).toBeLessThan(1e-6);
+    expect(cropRotation(pitched(25), false, { pitchDeg: -10, allowanceDeg: 16 })).toEqual(IDENTITY_ROTATION);
+    // A failed registration says nothing of the pose: the crops stay on the scan's grid.
+    expect(cropRotation(pitched(0), true, pose)).toEqual(IDENTITY_ROTATION);
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * The head's pose in scan world space, and the 1 mm grid turned with it that the hippocampus
- * boxes and crops are cut on. The crop models learnt hippocampi turned at most
- * `TRAINED_ROTATION_DEG` about each axis from where the training subjects held them, so a head
- * tilted further in the scanner is cut in crops turned by the part beyond that.
+ * boxes and crops are cut on. A crop model learnt hippocampi held as its training subjects held
+ * them (its `TrainingPose`: a centre relative to the template, and how far about it training
+ * covered), so the crops are turned by the part of the head's pose, taken from that centre,
+ * beyond what training covered.
  *
  * A rotation here is 3×3, row-major, one column per axis: the head's R, A and S directions as
  * unit vectors of scan world (RAS+ mm). The identity is a head held as the template holds it.
@@ -21,6 +22,25 @@ export const IDENTITY_ROTATION: HeadRotation = [1, 0, 0, 0, 1, 0, 0, 0, 1];
  * CROP: `max_rotation_deg`).
  */
 export const TRAINED_ROTATION_DEG = 12;
+
+/**
+ * Where a crop model's training subjects held their hippocampi, relative to the template's
+ * (Colin27), and how far about that centre training covered. The model's manifest records it
+ * (`trainingPose`); bench/RESULTS.md "Crops cut in the training subjects' pose" has the
+ * measurements.
+ */
+export interface TrainingPose {
+  /** The centre: a pitch about the R axis, degrees (`pitchRotation`'s sign). */
+  readonly pitchDeg: number;
+  /** How far from the centre, degrees about any axis, training covered: crops turn only by the part beyond it. */
+  readonly allowanceDeg: number;
+}
+
+/**
+ * A model whose manifest says nothing: trained around the template's own pose, within
+ * `TRAINED_ROTATION_DEG` (the FreeSurfer-protocol models' generator range).
+ */
+export const DEFAULT_TRAINING_POSE: TrainingPose = { pitchDeg: 0, allowanceDeg: TRAINED_ROTATION_DEG };
 
 /**
  * The rotation a registration found (template world mm → scan world mm): the rotation closest
@@ -61,13 +81,13 @@ export function rotationBeyond(r: HeadRotation, allowedDeg: number): HeadRotatio
 }
 
 /**
- * The rotation the crops are cut in: the registration's, beyond what training covered. The
- * identity for a head inside that range, a registration that mirrors, or one that failed (its
- * rotation is as wrong as its fit).
+ * The rotation the crops are cut in: the registration's, composed with the training pose's
+ * centre, beyond what training covered about it. The identity for a head inside that range, a
+ * registration that mirrors, or one that failed (its rotation is as wrong as its fit).
  */
-export function cropRotation(templateToScan: Mat4, failed: boolean): HeadRotation {
+export function cropRotation(templateToScan: Mat4, failed: boolean, pose: TrainingPose = DEFAULT_TRAINING_POSE): HeadRotation {
   const found = failed ? null : registrationRotation(templateToScan);
-  return found ? rotationBeyond(found, TRAINED_ROTATION_DEG) : IDENTITY_ROTATION;
+  return found ? rotationBeyond(composeRotations(found, pitchRotation(pose.pitchDeg)), pose.allowanceDeg) : IDENTITY_ROTATION;
 }
 
 /**

@@ -9,7 +9,7 @@ import { prepareFixed, registerAffine, similarity } from '../registration/regist
 import { resampleLinear, type Grid } from '../resample';
 import type { Mat4, Volume } from '../volume';
 import { conformedGrid } from './conform';
-import { composeRotations, cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, rollRotation, rotationAngleDeg, rotationTaking, yawRotation, type HeadRotation } from './head-pose';
+import { composeRotations, cropRotation, IDENTITY_ROTATION, pitchRotation, posedGrid, rigidAbout, rollRotation, rotationAngleDeg, rotationTaking, yawRotation, type HeadRotation, type TrainingPose } from './head-pose';
 import { dilate6 } from './mask';
 import { type HippocampusBox, hippocampusBoxes } from './roi';
 import type { Template } from './template';
@@ -174,11 +174,13 @@ export interface BrainPrior {
 export interface LocaliseOptions {
   readonly brain?: BrainPrior;
   /**
-   * Whether the boxes turn with a head tilted beyond the crop models' training (head-pose.ts);
+   * Whether the boxes turn to the crop model's training pose (head-pose.ts);
    * default true. False keeps them on the conformed grid whatever the pose: the comparison in
    * `npm run bench -- perturb --no-turn`.
    */
   readonly turnCrops?: boolean;
+  /** Where the crop model's training held the hippocampi (head-pose.ts); `DEFAULT_TRAINING_POSE` when absent. */
+  readonly trainingPose?: TrainingPose;
   /** Pitches the registration also starts from (default `START_PITCHES_DEG`); none: the header's orientation alone. */
   readonly startPitchesDeg?: readonly number[];
   /** Rolls and turns (each angle both ways round its axis) the registration also starts from; default none. */
@@ -250,8 +252,9 @@ export interface Localisation {
   readonly conformed: Grid;
   /**
    * The axes of the 1 mm grid the boxes live on: the conformed grid turned by the part of the
-   * head's rotation (as the registration found it) beyond what the crop models were trained on;
-   * the identity when that is none, or when the registration failed (head-pose.ts).
+   * head's rotation (as the registration found it), taken from the crop model's training pose,
+   * beyond what its training covered; the identity when that is none, or when the registration
+   * failed (head-pose.ts).
    */
   readonly cropRotation: HeadRotation;
   /** Left (label 1) then right (label 2). */
@@ -319,7 +322,7 @@ export function localise(scan: Volume, prepared: PreparedTemplate, opts: Localis
   const quality =
     result.ncc < NCC_FAILED || brainNcc < BRAIN_NCC_FAILED ? 'failed' : result.ncc < NCC_POOR || brainNcc < BRAIN_NCC_POOR ? 'poor' : 'good';
   const conformed = conformedGrid(scan);
-  const rotation = opts.turnCrops === false ? IDENTITY_ROTATION : cropRotation(transform, quality === 'failed');
+  const rotation = opts.turnCrops === false ? IDENTITY_ROTATION : cropRotation(transform, quality === 'failed', opts.trainingPose);
   const hippocampi = hippocampusBoxes(prepared.template.hippocampus, transform, scan, posedGrid(conformed, rotation));
   lap('checks and boxes');
 
