@@ -16,7 +16,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyToPoint, multiply } from '../src/core/affine';
+import { applyToPoint, multiply, type Vec3 } from '../src/core/affine';
+import { labelCentroidMm } from '../src/core/measure';
 import { boxToConformed } from '../src/core/fullhead/roi';
 import { LEFT, RIGHT } from '../src/core/fullhead/template-build';
 import { readTemplate } from '../src/core/fullhead/template-node';
@@ -24,7 +25,7 @@ import { registrationRotation, rotationAngleDeg, type HeadRotation } from '../sr
 import { readVolume } from '../src/core/io';
 import { buildPyramid } from '../src/core/registration/levels';
 import { prepareFixed, registerAffine } from '../src/core/registration/register';
-import { mat4, type Mat4, type Volume } from '../src/core/volume';
+import { mat4, type Volume } from '../src/core/volume';
 import { msdDir } from '../src/testing/shared';
 
 const args = process.argv.slice(2);
@@ -39,7 +40,7 @@ const ITERATIONS = 30;
 
 const template = readTemplate();
 const moving = buildPyramid(template.t1, LEVELS_MM);
-const aal = { left: centroidWorld(template.hippocampus, (v) => v === LEFT), right: centroidWorld(template.hippocampus, (v) => v === RIGHT) };
+const aal = { left: labelCentroidMm(template.hippocampus, LEFT)!, right: labelCentroidMm(template.hippocampus, RIGHT)! };
 
 interface Pose {
   readonly ncc: number;
@@ -68,27 +69,14 @@ function rotationVectorDeg(r: HeadRotation): [number, number, number] {
   return norm === 0 ? [0, 0, 0] : [(axis[0] / norm) * angle, (axis[1] / norm) * angle, (axis[2] / norm) * angle];
 }
 
-function centroidVoxel(v: Volume, keep: (x: number) => boolean): [number, number, number] {
-  const [nx, ny, nz] = v.dims;
-  const s = [0, 0, 0];
-  let n = 0;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        if (!keep(v.data[i + nx * (j + ny * k)])) continue;
-        s[0] += i;
-        s[1] += j;
-        s[2] += k;
-        n++;
-      }
-    }
-  }
-  return [s[0] / n, s[1] / n, s[2] / n];
+/** A volume's voxel-index centroid of the voxels `keep` accepts (`labelCentroidMm` with the identity affine). */
+function centroidVoxel(v: Volume, keep: (x: number) => boolean): Vec3 {
+  const centre = labelCentroidMm({ dims: v.dims, affine: IDENTITY, data: Uint8Array.from(v.data, (x) => (keep(x) ? 1 : 0)) }, 1);
+  if (!centre) throw new Error('no labelled voxel to place the crop by');
+  return centre;
 }
 
-function centroidWorld(v: Volume, keep: (x: number) => boolean): [number, number, number] {
-  return applyToPoint(v.affine as Mat4, centroidVoxel(v, keep));
-}
+const IDENTITY = mat4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
 
 const read = (dir: string, sub: string, name: string) => readVolume(new Uint8Array(readFileSync(join(dir, sub, name))), name);
 const dir = option('--dir');
