@@ -16,7 +16,6 @@ import { renderMosaic } from '../bids/mosaic';
 import { dsegSidecar, reportOf, scanMeasures, VOLUME_COLUMNS, volumeRows, type ScanMeasures } from '../bids/record';
 import { formatTsv } from '../bids/tsv';
 import type { PreparedTemplate } from '../core/fullhead';
-import { readTemplate } from '../core/fullhead/template-node';
 import { readVolume, writeNifti } from '../core/io';
 import { gunzipNode } from '../core/io/gunzip-node';
 import { createOrtNodeBackend } from '../infer/ort-node';
@@ -25,12 +24,13 @@ import { PROTOCOLS, type Protocol } from '../infer/manifest';
 import { loadLocaliserNode } from '../infer/localiser-node';
 import { modelForProtocol } from '../infer/protocol-choice';
 import { listInstalledModels, readModelNode } from '../infer/registry-node';
-import { segmentScan, templateOnce } from '../infer/segment-scan';
+import { segmentScan } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
 import { BaseModelMismatchError } from '../peft/errors';
 import { encodePng } from '../report/png';
 import { withAdaptedProtocol } from '../train/label-map';
 import { readAdapterFile } from './adapter';
+import { cliTemplateOnce } from './template-cache';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -141,7 +141,7 @@ export interface RunContext {
 
 export function runContext(model: LoadedModel, identity: ModelIdentity): RunContext {
   let localiser: Promise<LoadedModel | null> | undefined;
-  return { model, identity, template: templateOnce(() => readTemplate()), localiserModel: () => (localiser ??= loadLocaliserNode()) };
+  return { model, identity, template: cliTemplateOnce(), localiserModel: () => (localiser ??= loadLocaliserNode()) };
 }
 
 /** A scan is finished when its sidecar exists: it is written last, after the labels. */

@@ -10,12 +10,11 @@ import { WHOLE_STRUCTURE, type LabelInfo } from '../core/labels';
 import { voxelVolumeMm3 } from '../core/measure';
 import { dice, hausdorff, maskOf } from '../core/metrics';
 import type { Volume } from '../core/volume';
-import { readTemplate } from '../core/fullhead/template-node';
 import { loadLocaliserNode } from '../infer/localiser-node';
 import { PROTOCOLS, type Protocol } from '../infer/manifest';
 import { loadModelNode, type LoadedNodeModel } from '../infer/registry-node';
 import { modelCaveat } from '../infer/registry';
-import { segmentScan, templateOnce } from '../infer/segment-scan';
+import { segmentScan } from '../infer/segment-scan';
 import { applyAdapterToOnnx } from '../peft/apply';
 import { withAdaptedProtocol } from '../train/label-map';
 import { describeAdapter, readAdapterFile } from './adapter';
@@ -25,6 +24,7 @@ import { num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
 import { UsageError } from './usage';
+import { cliTemplateOnce } from './template-cache';
 
 export const EVAL_USAGE = `Usage: seahorse eval (--model <id | model.onnx> | --protocol freesurfer|msd) --data <dir>
                      [--adapter <file>] [--split <split.json> --set <name>] [--limit <N>] [--json <results.json>]
@@ -206,7 +206,7 @@ export async function runEval(args: readonly string[], io: CliIO): Promise<void>
   }
   const protocol = manifest.protocol ?? choice.protocol;
   const caveat = modelCaveat(manifest);
-  const template = templateOnce(() => readTemplate());
+  const template = cliTemplateOnce();
   let localiser: Promise<LoadedNodeModel | null> | undefined;
   const localiserModel = () => (localiser ??= loadLocaliserNode());
   // The columns are the first scored case's labels (crops: the model's; full heads: 1 left, 2 right).

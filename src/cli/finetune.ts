@@ -15,9 +15,7 @@ import { nodeSvdPool } from '../peft/linalg/svd-pool-node';
 import { countTrainable, METHODS, type MethodConfig, type MethodName } from '../peft/methods';
 import { DEFAULT_WEIGHT_DECAY, train, type Checkpoint, type TrainResult } from '../train/loop';
 import { DECODER_FROM_SCANS, DEFAULT_BATCH, DEFAULT_STEPS, defaultLr, defaultTrainDecoder, hasDecoderChoice } from '../train/finetune-defaults';
-import { readTemplate } from '../core/fullhead/template-node';
 import { nodeLocator } from '../infer/localiser-node';
-import { templateOnce } from '../infer/segment-scan';
 import { adaptationCautions } from '../train/adaptation-caution';
 import { adaptedProtocol, describeLabelMap, targetGroups } from '../train/label-map';
 import { batches, type TrainingSample } from '../train/samples';
@@ -34,6 +32,7 @@ import type { CliIO } from './main';
 import { modelForScan, readScan } from './segment';
 import { runFinetuneSam } from './finetune-sam';
 import { ExitStatus, UsageError } from './usage';
+import { cliTemplateOnce } from './template-cache';
 
 export const FINETUNE_USAGE = `Usage: seahorse finetune --train <dir> -o <adapter${ADAPTER_EXTENSION}> [--model <id | model.onnx>] [options]
 
@@ -273,7 +272,7 @@ export async function runFinetune(args: readonly string[], io: CliIO): Promise<v
     const counts = countTrainable(model, method);
 
     const classGroups = targetGroups(map, model.outChannels);
-    const template = templateOnce(readTemplate);
+    const template = cliTemplateOnce();
     // A full head whose registration is not good is localised as `seahorse segment` does it, with the learned localiser.
     const locator = nodeLocator();
     const notes: string[] = [];

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { prepareTemplate } from '../core/fullhead';
 import { TEMPLATE_FILES } from '../core/fullhead/template';
 import { readTemplate, templatesDir } from '../core/fullhead/template-node';
-import { preparedTemplateCached } from './template-cache';
+import { pathToFileURL } from 'node:url';
+import { cliTemplateOnce, preparedTemplateCached } from './template-cache';
 
 describe('the prepared template cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'seahorse-template-cache-'));
@@ -48,6 +49,25 @@ describe('the prepared template cache', () => {
       expect(cacheFiles()).toHaveLength(2);
     } finally {
       rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it("gives the CLI's other commands the bundle folder's cache, once per process; from source, a template prepared afresh", async () => {
+    const bundle = mkdtempSync(join(tmpdir(), 'seahorse-bundle-'));
+    const global = globalThis as { seahorseCliBundle?: string };
+    try {
+      global.seahorseCliBundle = pathToFileURL(join(bundle, 'main.mjs')).href;
+      const template = cliTemplateOnce();
+      const first = template();
+      expect(template()).toBe(first);
+      expect(isDeepStrictEqual(await first, fresh)).toBe(true);
+      expect(readdirSync(bundle).filter((f) => f.startsWith('prepared-template-'))).toHaveLength(1);
+      delete global.seahorseCliBundle;
+      expect(isDeepStrictEqual(await cliTemplateOnce()(), fresh)).toBe(true);
+      expect(readdirSync(bundle).filter((f) => f.startsWith('prepared-template-'))).toHaveLength(1);
+    } finally {
+      delete global.seahorseCliBundle;
+      rmSync(bundle, { recursive: true, force: true });
     }
   });
 

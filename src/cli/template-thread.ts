@@ -7,10 +7,9 @@
  * The worker keeps the prepared template in the bundle's folder for the next run
  * (template-cache.ts): a new build replaces the folder, and the cache with it.
  */
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PreparedTemplate } from '../core/fullhead';
-import { bundleEntry } from './bundle';
+import { bundleEntry, bundleFolder } from './bundle';
 
 export interface TemplateThread {
   /** The prepared template and the worker's own time for it (ms); asking for it keeps the process alive until it comes. */
@@ -23,7 +22,7 @@ export interface TemplateThread {
 export function startTemplateThread(): TemplateThread | null {
   const entry = bundleEntry('template-worker.mjs');
   if (!entry) return null;
-  const worker = new Worker(entry, { workerData: { cacheDir: fileURLToPath(new URL('.', entry)) } });
+  const worker = new Worker(entry, { workerData: { cacheDir: bundleFolder() } });
   // Unasked for (a crop, or a run that fails first), it never holds the process open.
   worker.unref();
   const result = new Promise<{ prepared: PreparedTemplate; ms: number }>((done, fail) => {

@@ -142,10 +142,15 @@ export async function fetchTemplate(fetchBytes: (url: string) => Promise<Uint8Ar
  * A failed load is not kept: the next call tries again.
  */
 export function templateOnce(load: () => Template | Promise<Template>): () => Promise<PreparedTemplate> {
+  return preparedTemplateOnce(() => Promise.resolve().then(load).then(prepareTemplate));
+}
+
+/** A prepared template from `prepare` on first use, then shared; a failure is not kept (the next call tries again). */
+export function preparedTemplateOnce(prepare: () => Promise<PreparedTemplate>): () => Promise<PreparedTemplate> {
   let prepared: Promise<PreparedTemplate> | undefined;
   return () => {
     if (!prepared) {
-      const attempt = Promise.resolve().then(load).then(prepareTemplate);
+      const attempt = prepare();
       attempt.catch(() => {
         if (prepared === attempt) prepared = undefined;
       });
