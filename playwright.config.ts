@@ -29,17 +29,17 @@ const launchOptions = { executablePath: process.env.SEAHORSE_CHROMIUM ?? '/usr/b
 /** Dawn's robustness left on: see e2e/parity-swinunetr.spec.ts. */
 const robustArgs = chromiumArgs.map((a) => (a.startsWith('--enable-dawn-features=') ? '--enable-dawn-features=disable_workgroup_init' : a));
 const ROBUST_SPEC = /parity-swinunetr\.spec\.ts/;
-/** The prompt tool's spec: the longest after ROBUST_SPEC (one wasm thread encoding a few dozen slices). */
+/** The prompt tool's spec: the longest (one wasm thread encoding about 40 slices). */
 const SAM_SPEC = /(^|\/)sam\.spec\.ts$/;
 /** Runs against the dev server: every other spec runs against the built files. */
 const DEV_SPEC = /dev-server\.spec\.ts/;
 
 export default defineConfig({
   testDir: 'e2e',
-  // SwiftShader runs WebGPU and WebGL on the CPU. Two browsers at a time: the two longest specs
-  // (the SwinUNETR fixture through ORT, 9–10 min; the prompt tool, ~8 min) start at once, one in
-  // each, and the short ones follow, whose page loads, UI waits and Node-side checks leave cores
-  // idle (measured on 2 cores: 14.2 min for the suite with two workers when the fixture's spec
+  // SwiftShader runs WebGPU and WebGL on the CPU. Two browsers at a time: the longest spec (the
+  // prompt tool, 7.5 min alone) starts first, in one, and the short ones fill both, whose page
+  // loads, UI waits and Node-side checks leave cores idle (measured on 2 cores: 14.2 min for the
+  // suite with two workers when the SwinUNETR fixture's spec, now SEAHORSE_FULL_PARITY=1 only,
   // started last; 18+ with one).
   workers: 2,
   fullyParallel: false,
@@ -54,8 +54,8 @@ export default defineConfig({
     acceptDownloads: true,
     launchOptions,
   },
-  // The two longest specs are listed first, so that each worker starts with one and the short
-  // specs fill in behind them: started last, the prompt tool's spec ran on alone for minutes.
+  // The longest specs are listed first, so that the short specs fill in behind them: started last,
+  // the prompt tool's spec ran on alone for minutes.
   projects: [
     { name: 'robust', testMatch: ROBUST_SPEC, use: { launchOptions: { ...launchOptions, args: robustArgs } } },
     { name: 'sam', testMatch: SAM_SPEC },

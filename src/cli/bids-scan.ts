@@ -30,7 +30,7 @@ import { BaseModelMismatchError } from '../peft/errors';
 import { encodePng } from '../report/png';
 import { withAdaptedProtocol } from '../train/label-map';
 import { readAdapterFile } from './adapter';
-import { cliTemplateOnce } from './template-cache';
+import { cliTemplateOnce } from './template-once';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -24,7 +24,7 @@ import { num, table, toJson } from './format';
 import type { CliIO } from './main';
 import { readScan } from './segment';
 import { UsageError } from './usage';
-import { cliTemplateOnce } from './template-cache';
+import { cliTemplateOnce } from './template-once';
 
 export const EVAL_USAGE = `Usage: seahorse eval (--model <id | model.onnx> | --protocol freesurfer|msd) --data <dir>
                      [--adapter <file>] [--split <split.json> --set <name>] [--limit <N>] [--json <results.json>]

@@ -32,7 +32,7 @@ import type { CliIO } from './main';
 import { modelForScan, readScan } from './segment';
 import { runFinetuneSam } from './finetune-sam';
 import { ExitStatus, UsageError } from './usage';
-import { cliTemplateOnce } from './template-cache';
+import { cliTemplateOnce } from './template-once';
 
 export const FINETUNE_USAGE = `Usage: seahorse finetune --train <dir> -o <adapter${ADAPTER_EXTENSION}> [--model <id | model.onnx>] [options]
 

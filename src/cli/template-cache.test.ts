@@ -8,7 +8,8 @@ import { prepareTemplate } from '../core/fullhead';
 import { TEMPLATE_FILES } from '../core/fullhead/template';
 import { readTemplate, templatesDir } from '../core/fullhead/template-node';
 import { pathToFileURL } from 'node:url';
-import { cliTemplateOnce, preparedTemplateCached } from './template-cache';
+import { preparedTemplateCached } from './template-cache';
+import { cliTemplateOnce } from './template-once';
 
 describe('the prepared template cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'seahorse-template-cache-'));

@@ -14,11 +14,9 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { prepareTemplate, type PreparedTemplate } from '../core/fullhead';
 import { TEMPLATE_FILES, type TemplateBytes } from '../core/fullhead/template';
-import { parseTemplateNode, readTemplate, readTemplateBytes, templatesDir } from '../core/fullhead/template-node';
+import { parseTemplateNode, readTemplateBytes, templatesDir } from '../core/fullhead/template-node';
 import { decodeFrame, encodeFrame, type FrameKind } from '../core/io/framed-file';
 import { joinTypedTree, splitTypedTree } from '../core/io/typed-tree';
-import { preparedTemplateOnce, templateOnce } from '../infer/segment-scan';
-import { bundleFolder } from './bundle';
 
 const FRAME: FrameKind = {
   magic: 'SEAHTMPL',
@@ -90,15 +88,4 @@ export async function preparedTemplateCached(cacheDir: string, dir = templatesDi
   const prepared = prepareTemplate(parseTemplateNode(bytes));
   await writeCached(path, digest, prepared);
   return { prepared, fromCache: false };
-}
-
-/**
- * The prepared template, once per process, for a command that may meet several full heads
- * (`eval`, `bids` and its workers, `finetune`): from the bundle, through its folder's cache as
- * `segment`'s template thread reads it; from source (where nothing ties a cache to the code),
- * read and prepared.
- */
-export function cliTemplateOnce(): () => Promise<PreparedTemplate> {
-  const folder = bundleFolder();
-  return folder ? preparedTemplateOnce(async () => (await preparedTemplateCached(folder)).prepared) : templateOnce(readTemplate);
 }

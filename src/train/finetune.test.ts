@@ -1,20 +1,20 @@
 /**
  * A short fine-tuning run on real MSD hippocampus crops lowers the loss, for every method, on
- * the WebGPU engine (Node's Dawn; a software adapter on CPU-only machines). The bases are small
+ * the wasm engine (what `seahorse finetune` uses without a hardware GPU), and full fine-tuning,
+ * which runs every backward kernel of UNETR, also on the WebGPU engine (Node's Dawn; a software
+ * adapter on CPU-only machines, where one such run takes 30–40 s). The bases are small
  * randomly initialised models — the claim tested is only that training works (the loss on a
  * fixed batch of the training crops falls), so their size is chosen for a quick run: every
  * method on a UNETR with 16³ crops (HyPS included: its layer is the same on any encoder Linear),
- * and HyPS on a one-block-per-stage SwinUNETR with 32³ crops, its paper architecture, which
- * takes minutes per step on a software adapter and so runs with SEAHORSE_FULL_PARITY=1.
- * PiSSA and decoder-only also run only then (35–45 s each on a software adapter): their graphs
- * are parts of cases that always run (PiSSA's frozen residual plus trainable principal factors is
- * HyPS's parallel branch; decoder-only trains a subset of full fine-tuning's parameters).
+ * and HyPS on a one-block-per-stage SwinUNETR with 32³ crops, its paper architecture (on WebGPU
+ * it takes minutes per step on a software adapter and so runs there with SEAHORSE_FULL_PARITY=1).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVolume } from '../core/io';
 import { createWebGPUEngine, type Engine } from '../engine';
+import { createNodeWasmEngine } from '../engine/wasm/node';
 import { requestNodeDevice } from '../engine/device-node';
 import type { SegmentationModel } from '../models/model';
 import { SwinUNETR, type SwinUNETRConfig } from '../models/swinunetr';
@@ -29,33 +29,39 @@ const SWIN_SMALL: SwinUNETRConfig = { inChannels: 1, outChannels: 3, featureSize
 const STEPS = 6;
 const LR = 3e-3;
 const FULL = process.env.SEAHORSE_FULL_PARITY === '1';
+type Backend = 'wasm' | 'webgpu';
 
-describe.skipIf(!hasShared)(`fine-tuning on MSD crops lowers the loss (WebGPU)${hasShared ? '' : ` — ${sharedMissing}`}`, () => {
-  let engine: Engine;
+describe.skipIf(!hasShared)(`fine-tuning on MSD crops lowers the loss (wasm, WebGPU)${hasShared ? '' : ` — ${sharedMissing}`}`, () => {
+  const engines = new Map<Backend, Engine>();
   let samples: TrainingSample[];
   beforeAll(async () => {
-    engine = createWebGPUEngine(await requestNodeDevice());
+    engines.set('webgpu', createWebGPUEngine(await requestNodeDevice()));
+    // One thread: vitest runs another file beside this one on the 2-core CI machine.
+    engines.set('wasm', await createNodeWasmEngine({ threads: 1 }));
     const split = JSON.parse(readFileSync(join(msdDir, 'split.json'), 'utf8')) as Record<string, string[]>;
     samples = split.fewshot_pool.slice(0, 3).map((c) => {
       const read = (dir: string) => readVolume(new Uint8Array(readFileSync(join(msdDir, dir, c))), c);
       return makeSample(c, read('images'), asLabels(read('labels'), c), 3, { orientation: 'as-is', spacingMm: [1, 1, 1], normalisation: { kind: 'zscore', over: 'all' } });
     });
   });
-  afterAll(() => engine?.dispose());
+  afterAll(() => engines.forEach((e) => e.dispose()));
 
-  /** Cases whose graphs other cases cover (see above): with SEAHORSE_FULL_PARITY=1 only. */
-  const fullOnly = (arch: string, m: MethodConfig) => arch === 'SwinUNETR' || m.method === 'pissa' || m.method === 'decoder';
-  const cases: ['UNETR' | 'SwinUNETR', MethodConfig][] = [
-    ['UNETR', { method: 'lorapt' }],
-    ['UNETR', { method: 'lora', rank: 4 }],
-    ['UNETR', { method: 'pissa', rank: 4 }],
-    ['UNETR', { method: 'decoder' }],
-    ['UNETR', { method: 'full' }],
-    ['UNETR', { method: 'hyps' }],
-    ['SwinUNETR', { method: 'hyps' }],
+  /** HyPS on SwinUNETR through WebGPU: minutes per step on a software adapter, so with SEAHORSE_FULL_PARITY=1 only. */
+  const fullOnly = (arch: string, backend: Backend) => arch === 'SwinUNETR' && backend === 'webgpu';
+  const cases: ['UNETR' | 'SwinUNETR', MethodConfig, Backend][] = [
+    ['UNETR', { method: 'lorapt' }, 'wasm'],
+    ['UNETR', { method: 'lora', rank: 4 }, 'wasm'],
+    ['UNETR', { method: 'pissa', rank: 4 }, 'wasm'],
+    ['UNETR', { method: 'decoder' }, 'wasm'],
+    ['UNETR', { method: 'full' }, 'wasm'],
+    ['UNETR', { method: 'hyps' }, 'wasm'],
+    ['UNETR', { method: 'full' }, 'webgpu'],
+    ['SwinUNETR', { method: 'hyps' }, 'wasm'],
+    ['SwinUNETR', { method: 'hyps' }, 'webgpu'],
   ];
-  for (const [arch, method] of cases) {
-    it.skipIf(fullOnly(arch, method) && !FULL)(`${method.method} on ${arch}`, async () => {
+  for (const [arch, method, backend] of cases) {
+    it.skipIf(fullOnly(arch, backend) && !FULL)(`${method.method} on ${arch} (${backend})`, async () => {
+      const engine = engines.get(backend)!;
       const unetr = arch === 'UNETR';
       const size = unetr ? 16 : 32;
       const shape = unetr ? new UNETR(engine, UNETR_SMALL) : new SwinUNETR(engine, SWIN_SMALL);

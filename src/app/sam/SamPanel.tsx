@@ -162,7 +162,7 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       )}
       {s.preview && (
         <p className="small" data-testid="sam-preview">
-          Mask: {s.preview.voxels.toLocaleString('en')} voxels ({s.preview.what})
+          Mask: {s.preview.voxels.toLocaleString('en')} {s.preview.voxels === 1 ? 'voxel' : 'voxels'} ({s.preview.what})
         </p>
       )}
       <div className="run-buttons">
