@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { prepareTemplate } from '../src/core/fullhead';
 import { readTemplate } from '../src/core/fullhead/template-node';
 import { readVolume } from '../src/core/io';
-import { dice } from '../src/core/metrics';
+import { dice, maskOf } from '../src/core/metrics';
 import { voxelVolumeMm3 } from '../src/core/measure';
 import type { Volume } from '../src/core/volume';
 import { segmentScan } from '../src/infer/segment-scan';
@@ -75,7 +75,7 @@ for (const modelId of modelIds) {
       const scan = read(s.scan);
       const aseg = read(s.aseg);
       const mm3 = voxelVolumeMm3(scan.affine);
-      const truth = (side: 'left' | 'right') => Uint8Array.from(aseg.data, (v) => (v === ASEG[side] ? 1 : 0));
+      const truth = (side: 'left' | 'right') => maskOf(aseg.data, ASEG[side]);
       const asegMm3 = (side: 'left' | 'right') => truth(side).reduce((a, v) => a + v, 0) * mm3;
 
       const ref = await Promise.all(SIDES.map((side) => segmentAtReference(scan, aseg, ASEG[side], side, model)));
@@ -90,7 +90,7 @@ for (const modelId of modelIds) {
       try {
         const result = await segmentScan(scan, model, { path: 'full-head', template: () => template });
         const side = (name: 'left' | 'right'): SideFigures => {
-          const pred = Uint8Array.from(result.labels.data, (v) => (v === OUTPUT_LABEL[name] ? 1 : 0));
+          const pred = maskOf(result.labels.data, OUTPUT_LABEL[name]);
           return { dice: dice(pred, truth(name)), mm3: pred.reduce((a, v) => a + v, 0) * mm3, asegMm3: asegMm3(name) };
         };
         rows.push({ model: modelId, subject: s.id, localisation: 'pipeline', warnings: result.warnings, left: side('left'), right: side('right') });

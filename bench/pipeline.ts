@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { classifyScan, conformedGrid, LEVELS_MM, prepareTemplate } from '../src/core/fullhead';
 import { readTemplate } from '../src/core/fullhead/template-node';
 import { readVolume } from '../src/core/io';
-import { dice } from '../src/core/metrics';
+import { dice, maskOf } from '../src/core/metrics';
 import { resampleNearest } from '../src/core/resample';
 import type { Dims3, Volume } from '../src/core/volume';
 import type { InferenceBackend } from '../src/infer/backend';
@@ -265,8 +265,8 @@ for (const path of scans) {
   const peerOnScan = resliced
     ? resampleNearest({ ...conformed, data: labels! }, scan.dims, scan.affine).data
     : labels!;
-  const theirs = Uint8Array.from(peerOnScan, (v) => (v === meshnet!.hippocampus ? 1 : 0));
-  const ours = Uint8Array.from(result.labels.data, (v) => (v !== 0 ? 1 : 0));
+  const theirs = maskOf(peerOnScan, meshnet.hippocampus);
+  const ours = maskOf(result.labels.data, 'foreground');
   const count = (m: Uint8Array) => m.reduce((s, v) => s + v, 0);
   console.log(
     `  hippocampus, left + right: Seahorse ${count(ours)} voxels, MeshNet class ${meshnet.hippocampus} ${count(theirs)} voxels; ` +

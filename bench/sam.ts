@@ -34,6 +34,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { caseList } from '../src/cli/eval';
 import { readVolume } from '../src/core/io';
+import { maskOf } from '../src/core/metrics';
 import type { Volume } from '../src/core/volume';
 import { configureOrtWeb } from '../src/infer/ort-web';
 import { labelBox } from '../src/sam/label-boxes';
@@ -177,7 +178,7 @@ for (const subject of subjects) {
     timing.cpu.encCpu.push(cpuMs(c0));
     sampledSlices++;
     for (const l of structures) {
-      const truth = Uint8Array.from(truthLabels, (v) => (v === l ? 1 : 0));
+      const truth = maskOf(truthLabels, l);
       const tbox = maskBox(truth, plane.width, plane.height);
       const b3 = boxes3d.get(l);
       const r3 = b3 ? boxOnSlice(plane, b3) : null;

@@ -9,6 +9,7 @@ import { slicePlane } from '../sam/slice-geometry';
 import { dataDir, hasShared, msdDir, sharedMissing } from '../testing/shared';
 import { main } from './main';
 import { parseBox, parsePoint } from './prompt';
+import { mapVoxels } from '../testing/voxels';
 
 /** The CLI in this process (no tsx start-up): for the paths that stop before a model loads. */
 async function inProcess(args: string[]) {
@@ -179,7 +180,7 @@ describe.skipIf(!hasShared)(`seahorse prompt --adapter with encoder LoRA ${hasSh
     const plane = slicePlane(dims, image.affine, image.spacing, 'coronal');
     const whole = labelBox(truth.data, dims, 1, 1)!;
     const s = Math.round((whole.lo[plane.sliceAxis] + whole.hi[plane.sliceAxis]) / 2);
-    const onSlice = Uint8Array.from(truth.data, (v, p) => +(v === 1 && [p % dims[0], Math.floor(p / dims[0]) % dims[1], Math.floor(p / (dims[0] * dims[1]))][plane.sliceAxis] === s));
+    const onSlice = mapVoxels(Uint8Array, truth.data, (v, p) => +(v === 1 && [p % dims[0], Math.floor(p / dims[0]) % dims[1], Math.floor(p / (dims[0] * dims[1]))][plane.sliceAxis] === s));
     const box = labelBox(onSlice, dims, 1, 1)!;
     const lo = box.lo.map((c, a) => (a === plane.sliceAxis ? s : Math.max(0, c)));
     const hi = box.hi.map((c, a) => (a === plane.sliceAxis ? s : Math.min(dims[a] - 1, c)));

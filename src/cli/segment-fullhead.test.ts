@@ -11,6 +11,7 @@ import { segmentScan } from '../infer/segment-scan';
 import { runCli as cli } from '../testing/cli';
 import { directionalModel } from '../testing/onnx-models';
 import { dataDir, hasShared, sharedMissing } from '../testing/shared';
+import { mapVoxels } from '../testing/voxels';
 
 /** Each full-head run registers a 256³ scan and segments two boxes on 2 busy cores. */
 const SLOW = 600_000;
@@ -115,7 +116,7 @@ describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : 
       return state / 2 ** 32;
     };
     const noisy = join(work, 'noisy.nii');
-    writeFileSync(noisy, writeNifti({ ...scan, data: Float32Array.from(scan.data, (v) => v + 130 * 2 * (uniform() + uniform() + uniform() - 1.5)) }, { gzip: false }));
+    writeFileSync(noisy, writeNifti({ ...scan, data: mapVoxels(Float32Array, scan.data, (v) => v + 130 * 2 * (uniform() + uniform() + uniform() - 1.5)) }, { gzip: false }));
     const out = join(work, 'sub.nii.gz');
     const run = await cli(['segment', noisy, '-o', out, '--model', 'unetr-tiny-test', '--sublabels', '--full-head']);
     expect(run.stderr).toBe('');
@@ -137,7 +138,7 @@ describe.skipIf(!hasShared)(`seahorse segment on a full head ${hasShared ? '' : 
     // Noise on the sample's grid: a full head by size, but no brain to register.
     let state = 1;
     const noise = join(work, 'noise.nii');
-    writeFileSync(noise, writeNifti({ ...scan, data: Uint8Array.from(scan.data, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state >>> 24)) }, { gzip: false }));
+    writeFileSync(noise, writeNifti({ ...scan, data: mapVoxels(Uint8Array, scan.data, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state >>> 24)) }, { gzip: false }));
     const out = join(work, 'never.nii.gz');
     const failed = await cli(['segment', noise, '-o', out, '--model', model]);
     expect(failed.status).toBe(1);

@@ -13,8 +13,11 @@
 import { distanceToSites } from './edt';
 import type { Dims3, SpacingMm } from './volume';
 
-/** A binary mask (1 inside) from a label volume: `value` = that label, or `'foreground'` = label > 0. */
-export function maskOf(labels: Uint8Array, value: number | 'foreground'): Uint8Array {
+/**
+ * A binary mask (1 inside) from a label volume: `value` = that label, or `'foreground'` = label > 0.
+ * A plain loop: `Uint8Array.from(labels, fn)` takes ~3 s for a 256³ volume in V8, this ~0.1 s.
+ */
+export function maskOf(labels: ArrayLike<number>, value: number | 'foreground'): Uint8Array {
   const out = new Uint8Array(labels.length);
   if (value === 'foreground') for (let p = 0; p < labels.length; p++) out[p] = labels[p] > 0 ? 1 : 0;
   else for (let p = 0; p < labels.length; p++) out[p] = labels[p] === value ? 1 : 0;

@@ -20,6 +20,7 @@ import { segmentVolume, type LoadedModel } from './pipeline';
 import type { Progress } from './progress';
 import { manifestFromOnnx } from './registry';
 import { fetchTemplate, segmentScan, templateOnce } from './segment-scan';
+import { mapVoxels } from '../testing/voxels';
 
 /** Registration and two boxes of inference on 2 busy cores: seconds to a minute per run. */
 const SLOW = 600_000;
@@ -216,7 +217,7 @@ describe.skipIf(!hasShared)(`segmentFullHead on the full-head sample (LIA 256³)
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return state / 2 ** 32;
     };
-    const data = Float32Array.from(sample.data, (v) => v + 130 * 2 * (uniform() + uniform() + uniform() - 1.5));
+    const data = mapVoxels(Float32Array, sample.data, (v) => v + 130 * 2 * (uniform() + uniform() + uniform() - 1.5));
     const result = await segmentFullHead({ ...sample, data }, model, prepared);
     expect(result.localisation.quality).toBe('poor');
     expect(result.warnings[0]).toMatch(/matches the brain template only weakly .* check that the template outline follows the brain/);
@@ -224,7 +225,7 @@ describe.skipIf(!hasShared)(`segmentFullHead on the full-head sample (LIA 256³)
 
   it('refuses a scan whose hippocampi it cannot find, before running the model', async () => {
     let state = 1;
-    const noise = Uint8Array.from(sample.data, () => {
+    const noise = mapVoxels(Uint8Array, sample.data, () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return state >>> 24;
     });

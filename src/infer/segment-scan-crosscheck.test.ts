@@ -24,6 +24,7 @@ import { LOCALISER_ID } from './localiser';
 import type { LoadedModel } from './pipeline';
 import { listInstalledModels, loadModelNode, type LoadedNodeModel } from './registry-node';
 import { segmentScan } from './segment-scan';
+import { mapVoxels } from '../testing/voxels';
 
 const SLOW = 300_000;
 /** How long the wrapped localiser holds its logits back, ms: longer than the registration takes on an idle core. */
@@ -138,7 +139,7 @@ describe.skipIf(skip !== '')(`a cross-check localiser runs beside the registrati
     const scan = read(sample);
     let state = 1;
     // Noise on the sample's grid: a full head by size, but no brain to register.
-    const noise = { ...scan, data: Uint8Array.from(scan.data, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state >>> 24)) };
+    const noise = { ...scan, data: mapVoxels(Uint8Array, scan.data, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state >>> 24)) };
     const { model } = held(localiser, { fail: true });
     await expect(segmentScan(noise, segmenter, { template: () => template, localiserModel: () => model })).rejects.toBeInstanceOf(LocalisationError);
     // Let the held localiser fail after the refusal; vitest fails the file on an unhandled rejection.

@@ -17,6 +17,7 @@ import { labelBox } from './label-boxes';
 import { readSamDefaultDecoder, readSamModel, readSamModels } from './model-files-node';
 import { createSamNodeRuntime } from './ort-node';
 import { SamVolume } from './sam-volume';
+import { maskOf } from '../core/metrics';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 /** FreeSurfer aseg: left thalamus, where the box Dice gained most in the benchmark (bench/RESULTS.md: 0.609 → 0.876 on bert). */
@@ -62,7 +63,7 @@ describe.skipIf(!hasShared)(`the default SAM decoder on bert ${hasShared ? '' : 
     try {
       const sam0 = new SamVolume(img, r0);
       const sam1 = sam0.withDecoderOf(r1);
-      const whole = labelBox(Uint8Array.from(seg.data, (v) => +(v === THALAMUS)), seg.dims, 1, 0)!;
+      const whole = labelBox(maskOf(seg.data, THALAMUS), seg.dims, 1, 0)!;
       const k = Math.round((whole.lo[2] + whole.hi[2]) / 2); // bert is LIA: coronal slices are k
       const { plane } = sam0.plane('coronal');
       const [nx, ny] = seg.dims;

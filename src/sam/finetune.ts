@@ -15,6 +15,7 @@
  * Learning rate: linear warm-up ("preheating"), then polynomial decay; AdamW.
  * Pure functions + one async loop; the caller supplies embeddings (src/cli/finetune-sam.ts).
  */
+import { maskOf } from '../core/metrics';
 import {
   abs, add, AdamW, addScalar, backward, exp, log, mean, mul, neg, polyLr, relu, scale, sigmoid, slice, sub, sum, tidy, div,
   type AdamState, type Engine, type Tensor,
@@ -374,7 +375,7 @@ export async function finetuneSamDecoder(
         const pair = from[Math.floor(r() * from.length)];
         const s = slices[pair.slice];
         const { width, height } = s.geometry;
-        const mask = Uint8Array.from(s.labels as ArrayLike<number>, (v) => +(v === pair.label));
+        const mask = maskOf(s.labels as ArrayLike<number>, pair.label);
         // Points: a positive + a negative + SAM's padding point = 3 → token 0 (without the negative: 2 → tokens 1–3).
         const prompt =
           kind === 'box3d' ? volumeBoxPrompt(s.volume!.extents.get(pair.label)!, width, height, opts.jitter, r)

@@ -14,6 +14,9 @@ export async function createSamNodeRuntime(encoderBytes: Uint8Array, decoderByte
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    // Idle pool threads sleep instead of spinning, as in infer/ort-node.ts: the decoder's short runs
+    // leave the pool idle between prompts, and a spinning thread takes a core from whatever runs beside.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   const encoder = await ort.InferenceSession.create(encoderBytes, options);
   const decoder = await ort.InferenceSession.create(decoderBytes, options).catch(async (err) => {

@@ -21,6 +21,7 @@ import { createSamNodeRuntime } from './ort-node';
 import { encodePrompt, type SlicePrompt } from './prompts';
 import { decoderFeeds, type SamRuntime } from './runtime';
 import { SamVolume } from './sam-volume';
+import { maskOf } from '../core/metrics';
 
 const bert = join(dataDir, 'fullhead_labelled/bert');
 
@@ -41,7 +42,7 @@ describe.skipIf(!hasShared)(`SAM decoder on the engine = onnxruntime on sam.onnx
     ortDecoder = await ort.InferenceSession.create(readSamModel('decoder'), { intraOpNumThreads: 1 });
     sam = new SamVolume(img, runtime);
     // Left hippocampus (17): its box on the coronal slice (LIA: k) through its centre.
-    const b = labelBox(Uint8Array.from(seg.data, (v) => +(v === 17)), seg.dims, 1, 2)!;
+    const b = labelBox(maskOf(seg.data, 17), seg.dims, 1, 2)!;
     const k = Math.round((b.lo[2] + b.hi[2]) / 2);
     const { plane } = sam.plane('coronal');
     const W = plane.width;

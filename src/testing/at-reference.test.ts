@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mat4, type LabelVolume, type Volume } from '../core/volume';
 import { MSD_CENTROID_OFFSET, MSD_CROP_DIMS } from '../infer/msd-frame';
 import { msdCropAtReference } from './at-reference';
+import { maskOf } from '../core/metrics';
 
 /** A 1 mm RAS scan whose intensity is the world x coordinate, with a box of `code` per side. */
 function head(): { scan: Volume<Float32Array>; reference: LabelVolume; blobs: Record<number, number> } {
@@ -32,7 +33,7 @@ describe('msdCropAtReference', () => {
   it('cuts each side in the MSD frame at the reference centroid, image and labels on the same crop, the right mirrored', () => {
     const { scan, reference, blobs } = head();
     for (const [side, code] of [['left', 17], ['right', 53]] as const) {
-      const mask: LabelVolume = { ...reference, data: Uint8Array.from(reference.data, (v) => (v === code ? 1 : 0)) };
+      const mask: LabelVolume = { ...reference, data: maskOf(reference.data, code) };
       const crop = msdCropAtReference(scan, reference, code, side, mask);
       expect(crop.image.dims).toEqual(MSD_CROP_DIMS);
       expect(crop.labels.dims).toEqual(MSD_CROP_DIMS);

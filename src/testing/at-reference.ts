@@ -10,7 +10,7 @@ import { applyToPoint, invert, multiply, type Vec3 } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
 import { boxToConformed, conformedGrid, extractBox, extractBoxLabels, pasteBoxMasks, type HippocampusBox } from '../core/fullhead';
 import { LEFT, RIGHT } from '../core/fullhead';
-import { dice } from '../core/metrics';
+import { dice, maskOf } from '../core/metrics';
 import { labelCentroidMm, voxelVolumeMm3 } from '../core/measure';
 import type { LabelVolume, Volume } from '../core/volume';
 import { segmentFramedSide } from '../infer/framed-side';
@@ -77,13 +77,13 @@ export async function segmentAtReference(
   const asTrained: LoadedModel = { ...model, manifest: { ...model.manifest, orientation: 'as-is' } };
   const segment = async (frame: HippocampusBox) => {
     const result = await segmentVolume(extractBox(scan, frame), asTrained, { largestComponent: false });
-    const whole = Uint8Array.from(result.labels.data, (v) => (v !== 0 ? 1 : 0));
+    const whole = maskOf(result.labels.data, 'foreground');
     return keepLargestComponentPerLabel(whole, frame.grid.dims);
   };
   const { frame, answer, recentred, widened } = await segmentFramedSide(box, centre, async (f) => ({ mask: await segment(f) }));
   const mask = answer.mask;
   const pasted = pasteBoxMasks(scan, [{ box: frame, mask }]).data;
-  const truth = Uint8Array.from(reference.data, (v) => (v === code ? 1 : 0));
+  const truth = maskOf(reference.data, code);
   let predicted = 0;
   let referenceCount = 0;
   for (let n = 0; n < pasted.length; n++) {

@@ -4,7 +4,7 @@
  * wrong mask"): each side's Dice, the distance of its mask's centroid from the labels'
  * centroid, and volumes; then one class per head.
  */
-import { dice } from '../core/metrics';
+import { dice, maskOf } from '../core/metrics';
 import { labelCentroidMm, voxelVolumeMm3 } from '../core/measure';
 import { labelsOnGrid } from '../core/perturb';
 import type { LabelVolume } from '../core/volume';
@@ -39,8 +39,8 @@ export function scoreSides(predicted: LabelVolume, truth: LabelVolume): [SideSco
   const onGrid = labelsOnGrid(truth, predicted);
   const mm3 = voxelVolumeMm3(predicted.affine);
   const side = (value: number): SideScore => {
-    const p = Uint8Array.from(predicted.data, (v) => (v === value ? 1 : 0));
-    const t = Uint8Array.from(onGrid.data as ArrayLike<number>, (v) => (v === value ? 1 : 0));
+    const p = maskOf(predicted.data, value);
+    const t = maskOf(onGrid.data as ArrayLike<number>, value);
     const cp = labelCentroidMm(predicted, value);
     const ct = labelCentroidMm(truth, value);
     return {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { applyToPoint, multiply, type Vec3 } from '../core/affine';
 import { readVolume } from '../core/io';
 import { labelCentroidMm } from '../core/measure';
-import { dice } from '../core/metrics';
+import { dice, maskOf } from '../core/metrics';
 import {
   biasField,
   cropWorld,
@@ -54,7 +54,10 @@ const read = (path: string) => readVolume(new Uint8Array(readFileSync(path)), pa
 
 /** A label map with `left`/`right` codes relabelled 1/2, everything else 0. */
 export function sidesOf(labels: Volume, left: number, right: number): LabelVolume {
-  return { ...labels, data: Uint8Array.from(labels.data as ArrayLike<number>, (v) => (v === left ? 1 : v === right ? 2 : 0)) };
+  const codes = labels.data as ArrayLike<number>;
+  const data = new Uint8Array(codes.length);
+  for (let p = 0; p < codes.length; p++) data[p] = codes[p] === left ? 1 : codes[p] === right ? 2 : 0;
+  return { ...labels, data };
 }
 
 /** Loads a labelled subject from ../shared/data. The sample's truth comes from `selfTruth` (the unperturbed run). */
@@ -264,7 +267,7 @@ export function judge(c: PerturbationCase, perturbed: PerturbedCase, run: RunOut
     const c0 = labelCentroidMm(run.labels, value);
     const t = truthCentres ? (perturbed.headMotion ? applyToPoint(perturbed.headMotion, truthCentres[s]) : truthCentres[s]) : null;
     if (c0 && t) distanceMm[s] = Math.hypot(c0[0] - t[0], c0[1] - t[1], c0[2] - t[2]);
-    dices[s] = dice(Uint8Array.from(run.labels.data, (v) => (v === value ? 1 : 0)), Uint8Array.from(truth.data, (v) => (v === value ? 1 : 0)));
+    dices[s] = dice(maskOf(run.labels.data, value), maskOf(truth.data, value));
     if (!t) problems.push(`masks on a scan with no ${side} hippocampus`);
     else if (!c0) problems.push(`no ${side} mask`);
     else if (!(distanceMm[s] <= criteria.maxDistanceMm)) problems.push(`${side} ${distanceMm[s].toFixed(1)} mm from the true centroid`);

@@ -17,13 +17,14 @@ import { listInstalledModels } from '../infer/registry-node';
 import { loadSubject, PERTURBATIONS, type Subject } from '../testing/perturb-cases';
 import { hasShared, sharedMissing } from '../testing/shared';
 import { trainingCrops, type LocateHippocampi } from './training-crops';
+import { maskOf } from '../core/metrics';
 
 const hasLocaliser = listInstalledModels(undefined, 'localisation').some((m) => m.manifest.id === LOCALISER_ID);
 const skip = !hasShared ? sharedMissing : !hasLocaliser ? '(skipped: needs models/localiser.json)' : '';
 const SLOW = 120_000;
 
 /** The subject's left (1) and right (2) labels as whole-hippocampus targets, as `--labels` maps them. */
-const whole = (truth: LabelVolume): LabelVolume => ({ ...truth, data: Uint8Array.from(truth.data, (v) => (v !== 0 ? 1 : 0)) });
+const whole = (truth: LabelVolume): LabelVolume => ({ ...truth, data: maskOf(truth.data, 'foreground') });
 function count(data: ArrayLike<number>, value: number): number {
   let n = 0;
   for (let i = 0; i < data.length; i++) if (data[i] === value) n++;

@@ -31,6 +31,7 @@ import { dataDir, fixturesDir, hasShared, msdDir, sharedMissing } from '../testi
 import { modelSource } from '../app/models';
 import { preparePair, TrainingService } from './training-service';
 import type { PairFiles, TrainingReply } from './training-protocol';
+import { mapVoxels } from '../testing/voxels';
 
 const repo = join(import.meta.dirname, '../..');
 const manifest = () => parseManifest(JSON.parse(readFileSync(join(repo, 'models/unetr-tiny-test.json'), 'utf8')), 'unetr-tiny-test');
@@ -56,7 +57,7 @@ const pairs = (): PairFiles[] => [
  */
 function asegStyle(dir: string, name: string): { name: string; bytes: ArrayBuffer } {
   const labels = readVolume(new Uint8Array(readFileSync(join(msdDir, dir, name))), name);
-  const data = Int16Array.from(labels.data, (v) => (v > 0 ? ASEG_LEFT : 0));
+  const data = mapVoxels(Int16Array, labels.data, (v) => (v > 0 ? ASEG_LEFT : 0));
   return { name: name.replace('.nii.gz', '_aseg.nii'), bytes: new Uint8Array(writeNifti({ ...labels, data })).buffer };
 }
 const ASEG_LEFT = 17;
@@ -313,7 +314,7 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
       const { transform } = localise(scan, template);
       const atlas = template.template.hippocampus;
       const warped = resampleNearest({ ...atlas, affine: multiply(transform, atlas.affine) }, scan.dims, scan.affine);
-      aseg = { ...warped, data: Int16Array.from(warped.data, (v) => (v === 1 ? ASEG_LEFT : v === 2 ? ASEG_RIGHT : 0)) };
+      aseg = { ...warped, data: mapVoxels(Int16Array, warped.data, (v) => (v === 1 ? ASEG_LEFT : v === 2 ? ASEG_RIGHT : 0)) };
       pair = { name: 'brainchop', role: 'train', image: { name: 'brainchop_t1_crop.nii.gz', bytes: bytes.buffer }, label: { name: 'brainchop_aseg.nii', bytes: new Uint8Array(writeNifti(aseg)).buffer } };
     }, 600_000);
 
@@ -353,7 +354,7 @@ describe.skipIf(!hasShared)(`TrainingService with whole-structure labels and ful
 
       // The labels are cut on the same frames, nearest neighbour: voxel for voxel the mapped aseg there.
       const frames = firstModelFrames(await placeCrops(scan, template));
-      const mapped: LabelVolume = { ...aseg, data: Uint8Array.from(aseg.data, (v) => (v === ASEG_LEFT || v === ASEG_RIGHT ? 1 : 0)) };
+      const mapped: LabelVolume = { ...aseg, data: mapVoxels(Uint8Array, aseg.data, (v) => (v === ASEG_LEFT || v === ASEG_RIGHT ? 1 : 0)) };
       frames.forEach((frame, s) => {
         const cut = extractBoxLabels(mapped, frame);
         const sample = prepared.samples[s];

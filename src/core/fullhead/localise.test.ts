@@ -15,6 +15,7 @@ import type { PreparedTemplate } from './localise';
 import type { Localisation } from './localise';
 import { BRAIN_NCC_FAILED, BRAIN_NCC_POOR, LocalisationError, NCC_FAILED, NCC_POOR, RESCUE_START_TURNS_DEG, assertLocalised, betterLocalisation, localise, prepareTemplate } from './localise';
 import { readTemplate } from './template-node';
+import { mapVoxels } from '../../testing/voxels';
 
 /** Registration of real scans is seconds per case on 2 busy cores. */
 const SLOW = 300_000;
@@ -154,7 +155,7 @@ describe.skipIf(!hasShared)(`full-head localisation ${hasShared ? '' : sharedMis
 
   it('says so when the image is not a brain (noise, a textured sphere)', () => {
     let state = 1;
-    const noise = Uint8Array.from(sample.data, () => {
+    const noise = mapVoxels(Uint8Array, sample.data, () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return state >>> 24;
     });

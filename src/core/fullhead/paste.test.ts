@@ -7,6 +7,7 @@ import { conformedGrid } from './conform';
 import { pasteBoxMasks } from './paste';
 import { boxToConformed, type HippocampusBox } from './roi';
 import { LEFT, RIGHT } from './template-build';
+import { maskOf } from '../metrics';
 
 /** An LIA 1 mm scan grid (like the sample) with two blobs: one left of the midline, one right. */
 function scanWithBlobs(): LabelVolume {
@@ -40,7 +41,7 @@ describe('pasteBoxMasks', () => {
     const masks = boxes.map((b) => {
       // What a model would return: the scan's own labels read on the box grid (nearest).
       const cut = resampleNearest(scan, b.grid.dims, b.grid.affine);
-      return { box: b, mask: Uint8Array.from(cut.data, (v) => (v === b.label ? 1 : 0)) };
+      return { box: b, mask: maskOf(cut.data, b.label) };
     });
     // The right box is mirrored: its voxel i = 0 lies at the medial (left, −x) end.
     expect(boxes[1].grid.affine[0]).toBe(-1);

@@ -1,4 +1,5 @@
 import { multiply } from '../affine';
+import { maskOf } from '../metrics';
 import { blockAverage } from '../registration/levels';
 import type { LabelVolume, Volume } from '../volume';
 import { mat4 } from '../volume';
@@ -24,18 +25,25 @@ export const FRACTION_SCALE = 255;
 /** Voxels of background kept around the hippocampus labels' bounding box. */
 const HIPPOCAMPUS_PAD = 2;
 
+/** round(v × scale) of each value, as bytes (a plain loop: `Uint8Array.from` with a function is ~30× slower in V8). */
+function roundedBytes(values: ArrayLike<number>, scale: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let p = 0; p < values.length; p++) out[p] = Math.round(values[p] * scale);
+  return out;
+}
+
 /** ch2 averaged over 2×2×2 blocks (rounded to uint8, as the source). */
 export function templateT1(ch2: Volume): Volume<Uint8Array> {
   const level = blockAverage(ch2, [TEMPLATE_MM, TEMPLATE_MM, TEMPLATE_MM], TEMPLATE_MM);
-  const data = Uint8Array.from(level.data, (v) => Math.round(v));
+  const data = roundedBytes(level.data, 1);
   return { dims: level.dims, affine: level.affine, spacing: [TEMPLATE_MM, TEMPLATE_MM, TEMPLATE_MM], data };
 }
 
 /** Fraction of each 2 mm block inside ch2bet's brain (non-zero voxels), × 255. */
 export function templateBrain(ch2bet: Volume): Volume<Uint8Array> {
-  const inside = Uint8Array.from(ch2bet.data, (v) => (v > 0 ? 1 : 0));
+  const inside = maskOf(ch2bet.data, 'foreground');
   const level = blockAverage({ ...ch2bet, data: inside }, [TEMPLATE_MM, TEMPLATE_MM, TEMPLATE_MM], TEMPLATE_MM);
-  const data = Uint8Array.from(level.data, (v) => Math.round(v * FRACTION_SCALE));
+  const data = roundedBytes(level.data, FRACTION_SCALE);
   return { dims: level.dims, affine: level.affine, spacing: [TEMPLATE_MM, TEMPLATE_MM, TEMPLATE_MM], data };
 }
 

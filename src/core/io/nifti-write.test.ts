@@ -6,6 +6,7 @@ import { dataDir, hasShared, msdDir, sharedMissing } from '../../testing/shared'
 import { maxAbsDiff } from '../affine';
 import { mat4, type Volume } from '../volume';
 import { readVolume, writeNifti } from './index';
+import { mapVoxels } from '../../testing/voxels';
 
 /** Bitwise equality of two typed arrays. */
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
@@ -86,7 +87,7 @@ describe.skipIf(!hasShared)(`writeNifti on real grids ${hasShared ? '' : sharedM
 
   it('the LIA full-head grid: labels written on it keep its affine exactly, qform included', () => {
     const head = readVolume(new Uint8Array(readFileSync(join(dataDir, 'samples/brainchop_t1_crop.nii.gz'))), 'head.nii.gz');
-    const labels: Volume = { ...head, data: Uint8Array.from(head.data, (v) => (v > 100 ? 1 : 0)) };
+    const labels: Volume = { ...head, data: mapVoxels(Uint8Array, head.data, (v) => (v > 100 ? 1 : 0)) };
     const bytes = writeNifti(labels);
     expectSameVolume(readVolume(bytes, 'labels.nii.gz'), labels);
     const viaQform = readVolume(withoutSform(gunzipSync(bytes)), 'labels.nii');
