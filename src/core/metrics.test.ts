@@ -75,4 +75,11 @@ describe('Dice and HD95 agree with MONAI 1.5 (compute_hausdorff_distance, percen
     expect(Array.from(maskOf(Uint8Array.of(0, 1, 2, 1), 1))).toEqual([0, 1, 0, 1]);
     expect(Array.from(maskOf(Uint8Array.of(0, 1, 2, 1), 'foreground'))).toEqual([0, 1, 1, 1]);
   });
+
+  it('maskOf reads label maps of any integer type: aseg codes above 255 are not wrapped to bytes', () => {
+    const aseg = Int16Array.of(0, 17, 53, 17 + 256, 2035, 17);
+    expect(Array.from(maskOf(aseg, 17))).toEqual([0, 1, 0, 0, 0, 1]);
+    expect(Array.from(maskOf(aseg, 2035))).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(Array.from(maskOf(Int32Array.of(-1, 0, 3), 'foreground'))).toEqual([0, 0, 1]);
+  });
 });
