@@ -375,7 +375,7 @@ export async function finetuneSamDecoder(
         const pair = from[Math.floor(r() * from.length)];
         const s = slices[pair.slice];
         const { width, height } = s.geometry;
-        const mask = maskOf(s.labels as ArrayLike<number>, pair.label);
+        const mask = maskOf(s.labels, pair.label);
         // Points: a positive + a negative + SAM's padding point = 3 → token 0 (without the negative: 2 → tokens 1–3).
         const prompt =
           kind === 'box3d' ? volumeBoxPrompt(s.volume!.extents.get(pair.label)!, width, height, opts.jitter, r)
