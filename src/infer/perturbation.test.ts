@@ -37,8 +37,8 @@ const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 /** Subject → the cases run here (the expensive grid is the benchmark's). */
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
   bert: ['none', '1×1×1.2 mm', 'noise: not a brain'],
-  vxm: ['none', '0.7 mm'],
-  ch2: ['defaced', 'skull-stripped'],
+  vxm: ['none', '0.7 mm', 'low contrast γ0.5'],
+  ch2: ['defaced', 'skull-stripped', 'MP2RAGE background'],
 };
 
 describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () => {

@@ -23,6 +23,7 @@ import {
   biasField,
   cropWorld,
   deface,
+  mp2rageBackground,
   labelsOnGrid,
   oblique,
   reorient,
@@ -199,6 +200,20 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'skull-stripped', description: 'brain-extracted (ch2bet mask)', expect: 'mask', applies: (s) => s.brain !== undefined, apply: (s) => intensity(s, (v) => skullStrip(v, s.brain!)) },
   { name: 'bias ×1.6', description: 'smooth bias field spanning 1/1.6–1.6×', expect: 'mask', applies: always, apply: (s) => intensity(s, (v) => biasField(v, 1.6, SEED)) },
   { name: 'noise 4%', description: 'Rician noise, σ = 4% of the 99th percentile', expect: 'mask', applies: always, apply: (s) => intensity(s, (v) => ricianNoise(v, 0.04, SEED)) },
+  {
+    name: 'MP2RAGE background',
+    description: "an MP2RAGE UNI image's background: the air (outside a skull-stripped brain, everything) as noise over the whole intensity range",
+    expect: 'mask',
+    applies: always,
+    apply: (s) => intensity(s, (v) => mp2rageBackground(v, 0.05, SEED)),
+  },
+  {
+    name: 'low contrast γ0.5',
+    description: 'grey/white contrast as a spoiled gradient echo (SPGR/FLASH) without inversion gives it: intensities to the power 0.5 (white/grey 1.38 → 1.17)',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => intensity(s, (v) => rescaleIntensity(v, { gamma: 0.5 })),
+  },
   {
     name: 'rescaled uint8 γ0.8',
     description: 'intensities ×1000 + 50, gamma 0.8, then quantised to 8 bits',

@@ -140,7 +140,6 @@ export function cropWorld<T extends VoxelArray>(vol: Volume<T>, worldAxis: 0 | 1
   return { dims, spacing: vol.spacing, affine: multiply(vol.affine, shift), data };
 }
 
-/** Calls `visit` with each voxel's index and world position (RAS mm). */
 /** `Ctor.from(data, f)` as a plain loop (V8's TypedArray.from with a callback is ~12× slower). */
 function mapVoxels<T extends Float32Array | Uint8Array>(data: ArrayLike<number>, Ctor: new (length: number) => T, f: (v: number, n: number) => number): T {
   const out = new Ctor(data.length);
@@ -148,6 +147,7 @@ function mapVoxels<T extends Float32Array | Uint8Array>(data: ArrayLike<number>,
   return out;
 }
 
+/** Calls `visit` with each voxel's index and world position (RAS mm). */
 function forEachWorld(vol: { readonly dims: Dims3; readonly affine: Mat4 }, visit: (n: number, x: number, y: number, z: number) => void): void {
   const m = vol.affine;
   const [nx, ny, nz] = vol.dims;
@@ -213,6 +213,18 @@ export function ricianNoise(vol: Volume, sigmaFraction: number, seed: number): V
   const rand = uniformStream(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return { ...vol, data: mapVoxels(vol.data, Float32Array, (v) => Math.hypot(v + sigma * gauss(), sigma * gauss())) };
+}
+
+/**
+ * The background of an MP2RAGE "UNI" image: where there is little signal (air; in a skull-stripped
+ * scan, everything outside the brain) the UNI image is a ratio of two noisy signals, spread over
+ * the whole intensity range ("salt and pepper"). Voxels below `airFraction` of the 99th percentile
+ * become uniform noise on [0, p99]. Seeded, reproducible.
+ */
+export function mp2rageBackground(vol: Volume, airFraction: number, seed: number): Volume<Float32Array> {
+  const [p99] = percentiles(vol.data, [99]);
+  const rand = uniformStream(seed);
+  return { ...vol, data: mapVoxels(vol.data, Float32Array, (v) => (v < airFraction * p99 ? p99 * rand() : v)) };
 }
 
 /**
