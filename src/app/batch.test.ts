@@ -1,14 +1,17 @@
+import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { create } from 'zustand';
 import { groupTable } from '../bids/group';
 import { scanMeasures, type SegmentationReport } from '../bids/record';
 import { formatCsv } from '../bids/tsv';
 import type { ModelManifest } from '../infer/manifest';
+import type { ScanSummary } from '../workers/protocol';
 import { batchCsv, batchEntries, BatchRunner, emptyBatch, type BatchDeps, type BatchState } from './batch';
 import { WorkerFailure } from './inference-client';
+import { KeptOutcomeStore } from './kept-outcomes';
 
-const file = (path: string) => {
-  const f = new File([new Uint8Array(4)], path.split('/').pop()!);
+const file = (path: string, content = path) => {
+  const f = new File([new TextEncoder().encode(content)], path.split('/').pop()!);
   Object.defineProperty(f, '_webkitRelativePath', { value: path });
   return f;
 };
@@ -48,19 +51,24 @@ describe('batch mode', () => {
         opened.push(name);
         current = name;
         if (name.startsWith('sub-02')) throw new WorkerFailure('open', 'sub-02_T1w.nii.gz is not a NIfTI file.');
-        return {} as never;
+        return { scan: { name } } as never;
       },
       segment: () => ({ id: 1, outcome: Promise.resolve({ kind: 'result' as const, ...(current.startsWith('sub-01') ? fullHead(3000, 3100) : fullHead(3500, 3300)), labels: {} as never, labelInfo: [], backend: { name: 'wasm' as const, reason: '' } }) }),
       cancel: () => {},
     };
     const manifest = { id: 'swinunetr', status: 'trained', onnx: 'swinunetr.onnx', externalData: [] } as unknown as ModelManifest;
-    const runner = new BatchRunner({ client: client as unknown as BatchDeps['client'], base: '/', store, model: () => manifest, settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }) });
+    const asked: string[] = [];
+    const model = (scan: ScanSummary) => (asked.push(scan.name), manifest);
+    const runner = new BatchRunner({ client: client as unknown as BatchDeps['client'], base: '/', store, model, settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }) });
     const participants = new File(['participant_id\tage\tdiagnosis\nsub-01\t70\tAD\nsub-03\t64\tCN\n'], 'participants.tsv');
     await runner.run(files, participants);
     expect(opened).toEqual(['sub-01_T1w.nii.gz', 'sub-02_T1w.nii.gz', 'sub-03_T1w.nii.gz']);
     const state = store.getState();
     expect(state.running).toBe(false);
     expect(state.outcomes.map((o) => o?.status)).toEqual(['ok', 'failed', 'ok']);
+    // The model is chosen for each opened scan, as for a single drop of it.
+    expect(asked).toEqual(['sub-01_T1w.nii.gz', 'sub-03_T1w.nii.gz']);
+    expect(state.models).toEqual([{ id: 'swinunetr', status: 'trained' }]);
 
     // The CLI's group level on the same three results (src/cli/bids.ts → groupTable → formatTsv).
     const cli = groupTable(
@@ -75,5 +83,90 @@ describe('batch mode', () => {
     expect(csv).toBe(formatCsv(cli.columns, cli.rows));
     expect(csv.split('\r\n')[0]).toMatch(/^participant_id,session_id,source,status,left_hippocampus_mm3,.*,age,diagnosis$/);
     expect(csv.split('\r\n')[2]).toMatch(/^sub-02,,ds\/sub-02\/anat\/sub-02_T1w.nii.gz,failed,.*,failed,sub-02_T1w.nii.gz is not a NIfTI file.,,,$/);
+  });
+
+  it('keeps each finished result in the browser: the same files dropped again run only what is not finished', async () => {
+    const factory = new IDBFactory();
+    const kept = () => KeptOutcomeStore.open(factory);
+    const files = () => [file('ds/sub-01/anat/sub-01_T1w.nii.gz'), file('ds/sub-02/anat/sub-02_T1w.nii.gz'), file('ds/sub-03/anat/sub-03_T1w.nii.gz')];
+    /** A page's batch: sub-02 fails to segment while `failing`; the models are chosen by scan name (sub-03 is a crop). */
+    const page = (opts: { failing: boolean; weights: string }) => {
+      const store = create<BatchState>()(() => emptyBatch);
+      const segmented: string[] = [];
+      let current = '';
+      const client = {
+        open: async (name: string) => ((current = name), { scan: { name } } as never),
+        segment: () => {
+          segmented.push(current);
+          if (opts.failing && current.startsWith('sub-02')) return { id: 1, outcome: Promise.reject(new WorkerFailure('segment', 'the device was lost')) };
+          return { id: 1, outcome: Promise.resolve({ kind: 'result' as const, ...fullHead(3000, 3100), labels: {} as never, labelInfo: [], backend: { name: 'wasm' as const, reason: '' } }) };
+        },
+        cancel: () => {},
+      };
+      const fs = { id: 'swinunetr-fs', status: 'trained', sha256: opts.weights, onnx: 'x.onnx', externalData: [] } as unknown as ModelManifest;
+      const msd = { id: 'swinunetr', status: 'trained', sha256: opts.weights, onnx: 'y.onnx', externalData: [] } as unknown as ModelManifest;
+      const runner = new BatchRunner({
+        client: client as unknown as BatchDeps['client'],
+        base: '/',
+        store,
+        model: (scan) => (scan.name.startsWith('sub-03') ? msd : fs),
+        settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }),
+        kept,
+      });
+      return { store, runner, segmented };
+    };
+
+    const first = page({ failing: true, weights: 'a' });
+    await first.runner.run(files(), null);
+    expect(first.segmented).toEqual(['sub-01_T1w.nii.gz', 'sub-02_T1w.nii.gz', 'sub-03_T1w.nii.gz']);
+    expect(first.store.getState().outcomes.map((o) => o?.status)).toEqual(['ok', 'failed', 'ok']);
+    expect(first.store.getState().models.map((m) => m.id)).toEqual(['swinunetr-fs', 'swinunetr']);
+
+    // A reload: the same files in a new page run only the scan that failed.
+    const again = page({ failing: false, weights: 'a' });
+    await again.runner.run(files(), null);
+    expect(again.segmented).toEqual(['sub-02_T1w.nii.gz']);
+    const state = again.store.getState();
+    expect(state.outcomes.map((o) => o?.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(state.kept).toEqual([true, false, true]);
+    expect(state.notice).toBe('2 of 3 results were kept in this browser from an earlier run on the same files, model and settings; the other scans ran now.');
+    expect(batchCsv(state)).toBe(batchCsv({ ...state, outcomes: [first.store.getState().outcomes[0], state.outcomes[1], first.store.getState().outcomes[2]] }));
+
+    const third = page({ failing: false, weights: 'a' });
+    await third.runner.run(files(), null);
+    expect(third.segmented).toEqual([]);
+    expect(third.store.getState().notice).toBe('All 3 results were kept in this browser from an earlier run on the same files, model and settings.');
+
+    // Other weights under the same model id, or another file under the same name: run again.
+    const updated = page({ failing: false, weights: 'b' });
+    await updated.runner.run(files(), null);
+    expect(updated.segmented).toHaveLength(3);
+    const edited = page({ failing: false, weights: 'a' });
+    await edited.runner.run([file('ds/sub-01/anat/sub-01_T1w.nii.gz', 'other bytes'), ...files().slice(1)], null);
+    expect(edited.segmented).toEqual(['sub-01_T1w.nii.gz']);
+  });
+
+  it('says so when the browser cannot keep results, and runs every scan', async () => {
+    const store = create<BatchState>()(() => emptyBatch);
+    const client = {
+      open: async (name: string) => ({ scan: { name } }) as never,
+      segment: () => ({ id: 1, outcome: Promise.resolve({ kind: 'result' as const, ...fullHead(3000, 3100), labels: {} as never, labelInfo: [], backend: { name: 'wasm' as const, reason: '' } }) }),
+      cancel: () => {},
+    };
+    const manifest = { id: 'swinunetr-fs', status: 'trained', onnx: 'x.onnx', externalData: [] } as unknown as ModelManifest;
+    const runner = new BatchRunner({
+      client: client as unknown as BatchDeps['client'],
+      base: '/',
+      store,
+      model: () => manifest,
+      settings: () => ({ backend: 'auto', settings: { path: 'auto', sublabels: false } }),
+      kept: async () => {
+        throw new Error('browser storage is full');
+      },
+    });
+    await runner.run([file('a/one.nii.gz'), file('a/two.nii.gz')], null);
+    const state = store.getState();
+    expect(state.outcomes.map((o) => o?.status)).toEqual(['ok', 'ok']);
+    expect(state.notice).toBe('Results could not be kept in this browser (browser storage is full): export the CSV to keep them.');
   });
 });

@@ -12,6 +12,8 @@ import { TrainingClient } from './finetune/training-client';
 import { dicomToNifti } from './dicom';
 import { downloadBytes } from './download';
 import { InferenceClient } from './inference-client';
+import { keptOutcomeStore } from './kept-outcomes';
+import { keptLabelStore } from './sam/kept-labels';
 import { SamClient } from './sam/sam-client';
 import { SamTool } from './sam/sam-tool';
 import { useSamTool } from './sam/store';
@@ -57,6 +59,7 @@ const studio: Studio = new Studio({
   convertDicom: dicomToNifti,
   writeNifti,
   download: downloadBytes,
+  keptOutcomes: keptOutcomeStore,
 });
 
 const training = new TrainingClient(
@@ -81,14 +84,25 @@ void finetune.init();
 const samTool = new SamTool({
   client: new SamClient(() => client.port()),
   viewer,
-  studio: useStudio,
+  studio: { getState: useStudio.getState, openFile: () => studio.openFile() },
   store: useSamTool,
   writeNifti,
   download: downloadBytes,
+  kept: keptLabelStore,
 });
-// The prompt tool's labels belong to one scan: another scan closes it.
+// The prompt tool's labels belong to one scan: another scan closes it. Once the scan's run has
+// settled, the tool looks for labels kept from an earlier session on that scan's file.
+let lookedForKept: object | null = null;
+const lookForKept = () => {
+  const { scan, phase } = useStudio.getState();
+  if (!scan || scan === lookedForKept || phase === 'opening' || phase === 'loading-model' || phase === 'running') return;
+  lookedForKept = scan;
+  void samTool.lookForKept();
+};
 useStudio.subscribe((state, previous) => {
-  if (state.scan !== previous.scan && useSamTool.getState().open) samTool.close();
+  if (state.scan !== previous.scan) samTool.scanChanged();
+  // After the current task: a scan is 'ready' for a moment before its run starts.
+  if (state.scan !== previous.scan || state.phase !== previous.phase) setTimeout(lookForKept, 0);
 });
 
 const root = document.getElementById('root');

@@ -8,10 +8,11 @@ import { modelCaveat } from '../infer/registry';
 import { buildReport, reportPdf, softwareName } from '../report';
 import type { ModelManifest } from '../infer/manifest';
 import { modelForProtocol, type ProtocolChoice } from '../infer/protocol-choice';
-import type { BackendPreference, ScanPathChoice } from '../workers/protocol';
+import type { BackendPreference, ScanPathChoice, ScanSummary } from '../workers/protocol';
 import { BatchRunner, batchCsv, useBatch } from './batch';
 import type { ConvertedSeries } from './dicom';
 import { intake, scanStem } from './files';
+import type { KeptOutcomeStore } from './kept-outcomes';
 import type { InferenceClient } from './inference-client';
 import { WorkerFailure } from './inference-client';
 import { waitBreakdown, type WaitStart, type WaitTimeline, type WorkerTrip } from './wait-stages';
@@ -54,6 +55,8 @@ export interface StudioDeps {
   readonly writeNifti: typeof writeNifti;
   /** Hands a finished file to the user (a Blob download link in the page). */
   readonly download: (bytes: Uint8Array, fileName: string) => void;
+  /** Where batch mode keeps finished results between sessions (kept-outcomes.ts). */
+  readonly keptOutcomes?: () => Promise<Pick<KeptOutcomeStore, 'get' | 'put'>>;
 }
 
 export class Studio {
@@ -82,8 +85,13 @@ export class Studio {
       client: deps.client,
       base: deps.base,
       store: useBatch,
-      model: () => this.model(),
-      settings: () => ({ backend: this.state.backendPreference, settings: { path: this.state.scanPath, sublabels: this.state.sublabels } }),
+      // Each scan with the model and localiser a single drop of it would get.
+      model: (scan) => this.modelFor(scan),
+      settings: () => {
+        const localiser = this.localiserSource();
+        return { backend: this.state.backendPreference, settings: { path: this.state.scanPath, sublabels: this.state.sublabels, ...(localiser ? { localiser } : {}) } };
+      },
+      ...(deps.keptOutcomes ? { kept: deps.keptOutcomes } : {}),
     });
   }
 
@@ -221,9 +229,14 @@ export class Studio {
    * and head/body sub-labels, or what the Protocol selector says).
    */
   runModel(): ModelManifest | undefined {
-    const selected = this.model();
     const scan = this.state.scan;
-    if (!selected || !scan) return selected;
+    return scan ? this.modelFor(scan) : this.model();
+  }
+
+  /** The model a run on `scan` uses (see `runModel`); batch mode asks it for each scan. */
+  private modelFor(scan: ScanSummary): ModelManifest | undefined {
+    const selected = this.model();
+    if (!selected) return selected;
     const path = this.state.scanPath !== 'auto' ? this.state.scanPath : scan.classification.kind === 'crop' ? 'crop' : 'full-head';
     // As in the CLI (--model): a model the user named is used as it is unless a protocol is chosen.
     if (this.modelChosen && this.state.protocol === 'auto') return selected;

@@ -14,7 +14,7 @@ export function BatchPanel({ studio }: { studio: Studio }) {
     <section className="batch" aria-label="Batch" data-testid="batch-panel">
       <header className="batch-head">
         <h2>
-          Batch: {state.entries.length} scans, model {state.modelId}
+          Batch: {state.entries.length} scans{state.models.length > 0 && `, ${state.models.length === 1 ? 'model' : 'models'} ${state.models.map((m) => m.id).join(', ')}`}
         </h2>
         <p data-testid="batch-progress">
           {done} of {state.entries.length} done{failed ? `, ${failed} failed` : ''}
@@ -35,11 +35,13 @@ export function BatchPanel({ studio }: { studio: Studio }) {
             Export CSV
           </button>
         </div>
-        {state.modelStatus && state.modelStatus !== 'trained' && (
-          <p className="batch-warning">
-            Model {state.modelId} is {state.modelStatus === 'untrained-test' ? 'an untrained test model: these masks are not segmentations' : 'not one Seahorse trained: its accuracy is unknown'}.
-          </p>
-        )}
+        {state.models
+          .filter((m) => m.status !== 'trained')
+          .map((m) => (
+            <p key={m.id} className="batch-warning">
+              Model {m.id} is {m.status === 'untrained-test' ? 'an untrained test model: these masks are not segmentations' : 'not one Seahorse trained: its accuracy is unknown'}.
+            </p>
+          ))}
         {state.notice && <p className="batch-warning">{state.notice}</p>}
         {table.notes.map((n) => (
           <p key={n} className="batch-note">

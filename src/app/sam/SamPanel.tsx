@@ -31,6 +31,11 @@ function box3dHint(dragged: readonly PlaneName[], views: 2 | 3): string {
   return `now drag the structure's box on the ${left} view${then} (the crosshair is at the ${dragged.length === 1 ? 'first' : 'second'} box's centre)`;
 }
 
+/** When kept labels were saved, as the user reads a time. */
+function savedWhen(at: number): string {
+  return new Date(at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
 /** The decoder select's two built-in choices (stored run ids start with `adapter-`: no collision). */
 const DEFAULT_OPTION = 'builtin:default';
 const ZERO_SHOT_OPTION = 'builtin:zero-shot';
@@ -49,6 +54,11 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       <section className="card" aria-label="Prompt tool">
         <h2>Any structure (Segment Anything)</h2>
         <p className="muted small">Boxes and points on any slice; correct the hippocampus masks or add other structures.</p>
+        {s.kept && !s.kept.restored && (
+          <p className="small" data-testid="sam-kept-waiting">
+            Labels you accepted on this scan before are kept in this browser (saved {savedWhen(s.kept.savedAt)}): they come back when you open the tool.
+          </p>
+        )}
         <button type="button" className="wide" data-testid="sam-open" onClick={() => tool.open()}>
           Open the prompt tool
         </button>
@@ -130,7 +140,7 @@ export function SamPanel({ tool }: { tool: SamTool }) {
           tool.setLabel(Number(custom.value), custom.name);
         }}
       >
-        <input aria-label="Label value" placeholder="value" size={4} value={custom.value} onChange={(e) => setCustom({ ...custom, value: e.target.value })} />
+        <input aria-label="Label value" placeholder="value" size={6} value={custom.value} onChange={(e) => setCustom({ ...custom, value: e.target.value })} />
         <input aria-label="Label name" placeholder="name" size={12} value={custom.name} onChange={(e) => setCustom({ ...custom, name: e.target.value })} />
         <button type="submit">Use</button>
       </form>
@@ -193,6 +203,14 @@ export function SamPanel({ tool }: { tool: SamTool }) {
             ))}
           </tbody>
         </table>
+      )}
+      {s.kept?.restored && (
+        <p className="muted small" data-testid="sam-kept">
+          Kept in this browser as you accept (saved {savedWhen(s.kept.savedAt)}); the same scan file opened again gets them back.{' '}
+          <button type="button" data-testid="sam-start-again" disabled={!!s.busy} onClick={() => void tool.startAgain()}>
+            Start again from the masks
+          </button>
+        </p>
       )}
       <div className="run-buttons">
         <button type="button" data-testid="sam-export" disabled={s.labels.length === 0} onClick={() => tool.export()}>

@@ -25,6 +25,8 @@ function harness() {
   const cancelled: number[] = [];
   const centres: (Mm3 | undefined)[] = [];
   let next = 1;
+  // One state object, as the studio's store holds it until something changes.
+  const studio = { scan: { name: 'a.nii.gz', dims }, segmentation: undefined, backendPreference: 'wasm', overlayOpacity: 0.5 } as unknown as StudioState;
   const store = createStore<SamToolState>()(() => initialSamState);
   const tool = new SamTool({
     client: {
@@ -43,7 +45,7 @@ function harness() {
         centres.push(centre);
       },
     },
-    studio: { getState: () => ({ scan: { name: 'a.nii.gz', dims }, segmentation: undefined, backendPreference: 'wasm', overlayOpacity: 0.5 }) as unknown as StudioState },
+    studio: { getState: () => studio },
     store,
     writeNifti,
     download: () => {},

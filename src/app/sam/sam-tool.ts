@@ -3,19 +3,24 @@
  * the mask shows at once over the labels, propagation extends it, drags on two or three planes make a
  * 3-D box segmented on all three planes, and accepted masks go into a
  * working label volume (started from the studio's masks, so SAM corrects or adds to them) with
- * undo and export. Every failure ends as a message; the studio keeps working.
+ * undo and export. The working volume stays with its scan while the tool is closed and opened
+ * again, and each acceptance is kept in the browser (kept-labels.ts): the same scan file opened
+ * after a reload or a crash gets its labels back. Every failure ends as a message; the studio
+ * keeps working.
  */
 import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { SAM_PROPAGATION_CAVEAT, samBox3dCaveat } from '../../sam/caveat';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
-import type { BackendPreference } from '../../workers/protocol';
+import type { BackendPreference, ScanSummary } from '../../workers/protocol';
 import type { Mm3, ScanGrid, SliceDragMm } from '../../workers/sam-protocol';
 import { scanStem } from '../files';
 import { denseLabels, labelColormap } from '../label-colormap';
 import type { StudioState } from '../store';
 import type { ScanViewer } from '../viewer';
+import { sha256Hex } from '../work-db';
+import type { KeptLabelStore } from './kept-labels';
 import { LabelEdits, withPreview } from './label-edit';
 import type { SamClient } from './sam-client';
 import { initialSamState, type PromptMode, type SamToolState } from './store';
@@ -27,14 +32,21 @@ export const PROPAGATE_MAX_SLICES = 60;
 export interface SamToolDeps {
   readonly client: Pick<SamClient, 'ask' | 'cancel'>;
   readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels'>;
-  readonly studio: { getState(): StudioState };
+  /** The studio's state, and the open scan's file (its bytes are the kept labels' key). */
+  readonly studio: { getState(): StudioState; openFile?(): File | undefined };
   readonly store: { getState(): SamToolState; setState(patch: Partial<SamToolState>): void };
   readonly writeNifti: typeof writeNifti;
   readonly download: (bytes: Uint8Array, fileName: string) => void;
+  /** Where accepted labels are kept between sessions; without it they last as long as the page. */
+  readonly kept?: () => Promise<Pick<KeptLabelStore, 'get' | 'put' | 'delete'>>;
 }
 
 export class SamTool {
   private edits: LabelEdits | undefined;
+  /** The scan the working volume belongs to (the studio's summary of it: a new open is a new object). */
+  private editsFor: ScanSummary | undefined;
+  /** Each scan's key (SHA-256 of its file), computed once; undefined without a file or a store. */
+  private keys = new WeakMap<ScanSummary, Promise<string | undefined>>();
   private grid: ScanGrid | undefined;
   private names = new Map<number, LabelInfo>();
   private points: { mm: Mm3; positive: boolean }[] = [];
@@ -59,23 +71,134 @@ export class SamTool {
     this.deps.store.setState(patch);
   }
 
-  /** Opens the tool on the open scan, starting from the studio's masks (if any). */
+  /**
+   * Opens the tool on the open scan: with the working volume it had on this scan, else the labels
+   * kept from an earlier session (restored when found), else the studio's masks (if any).
+   */
   open(): void {
-    const { scan, segmentation } = this.deps.studio.getState();
+    const { scan } = this.deps.studio.getState();
     if (!scan) {
       this.set({ error: 'Open a scan first.' });
       return;
     }
+    const same = this.edits !== undefined && this.editsFor === scan;
+    if (!same) this.startFromMasks(scan);
+    this.resetPrompt();
+    this.set({
+      ...initialSamState,
+      open: true,
+      label: this.state.label,
+      mode: this.state.mode,
+      box3dViews: this.state.box3dViews,
+      adapter: this.state.adapter,
+      decoder: this.state.decoder,
+      undoable: this.edits!.undoable,
+      kept: same ? this.state.kept : null,
+    });
+    this.bindViewer(this.state.mode);
+    this.refreshCounts();
+    void this.show();
+    if (!same) void this.restoreKept(scan);
+  }
+
+  /** A working volume for `scan` from the studio's masks (or empty), with their names. */
+  private startFromMasks(scan: ScanSummary): void {
+    const { segmentation } = this.deps.studio.getState();
     const labels = segmentation?.labels;
     this.grid = labels ? { dims: labels.dims, spacing: labels.spacing, affine: labels.affine } : undefined;
     const size = scan.dims[0] * scan.dims[1] * scan.dims[2];
     this.edits = new LabelEdits(labels ? labels.data.slice() : new Uint8Array(size));
+    this.editsFor = scan;
     this.names = new Map((segmentation?.labelInfo ?? []).map((l) => [l.value, l]));
-    this.resetPrompt();
-    this.set({ ...initialSamState, open: true, label: this.state.label, mode: this.state.mode, box3dViews: this.state.box3dViews, adapter: this.state.adapter, decoder: this.state.decoder });
-    this.bindViewer(this.state.mode);
+  }
+
+  /** Another scan is open: the tool closes (its labels belong to the scan it was opened on), and what was kept is not this scan's. */
+  scanChanged(): void {
+    if (this.state.open) this.close();
+    this.set({ kept: null });
+  }
+
+  /**
+   * Says in the closed tool's card whether labels accepted on the open scan's file in an earlier
+   * session are kept (they come back when the tool opens). Called once the scan's run has settled:
+   * hashing the file then takes nothing from the run.
+   */
+  async lookForKept(): Promise<void> {
+    const { scan } = this.deps.studio.getState();
+    if (!scan) return;
+    const found = await this.findKept(scan);
+    if (found && this.deps.studio.getState().scan === scan && !this.state.open) this.set({ kept: { savedAt: found.savedAt, restored: false } });
+  }
+
+  private keyOf(scan: ScanSummary): Promise<string | undefined> {
+    let key = this.keys.get(scan);
+    if (!key) {
+      const file = this.deps.kept && this.deps.studio.openFile?.();
+      key = file && file.name === scan.name ? file.arrayBuffer().then(sha256Hex).catch(() => undefined) : Promise.resolve(undefined);
+      this.keys.set(scan, key);
+    }
+    return key;
+  }
+
+  /** The kept labels of `scan`'s file, if any fit its grid; a storage failure is said as a warning. */
+  private async findKept(scan: ScanSummary) {
+    const key = await this.keyOf(scan);
+    if (!key || !this.deps.kept) return undefined;
+    try {
+      const found = await (await this.deps.kept()).get(key);
+      const size = scan.dims[0] * scan.dims[1] * scan.dims[2];
+      return found && found.labels.length === size && found.grid.dims.every((d, a) => d === scan.dims[a]) ? found : undefined;
+    } catch (error) {
+      this.set({ warning: `The labels kept in this browser could not be read (${messageOf(error)}).` });
+      return undefined;
+    }
+  }
+
+  /** Puts the kept labels of `scan` into the working volume, unless something was accepted on it meanwhile. */
+  private async restoreKept(scan: ScanSummary): Promise<void> {
+    const found = await this.findKept(scan);
+    if (!found || this.editsFor !== scan || !this.edits || this.edits.undoable > 0) return;
+    this.edits = new LabelEdits(found.labels);
+    this.grid ??= found.grid;
+    for (const l of found.names) this.names.set(l.value, l);
+    this.set({ kept: { savedAt: found.savedAt, restored: true }, undoable: 0, notice: 'The labels you accepted on this scan before are back (kept in this browser). “Start again from the masks” discards them.' });
     this.refreshCounts();
     void this.show();
+  }
+
+  /** Keeps the working volume in the browser (after each acceptance and undo); a failure is said. */
+  private async keep(): Promise<void> {
+    const scan = this.editsFor;
+    if (!scan || !this.deps.kept) return;
+    const key = await this.keyOf(scan);
+    const grid = this.grid;
+    if (!key || !grid || scan !== this.editsFor || !this.edits) return;
+    const kept = { scanKey: key, scanName: scan.name, grid, labels: this.edits.labels.slice(), names: [...this.names.values()], savedAt: Date.now() };
+    try {
+      await (await this.deps.kept()).put(kept);
+      if (scan === this.editsFor) this.set({ kept: { savedAt: kept.savedAt, restored: true } });
+    } catch (error) {
+      this.set({ warning: `Your accepted labels could not be kept in this browser (${messageOf(error)}): export them to keep them.` });
+    }
+  }
+
+  /** Drops the accepted labels (and the kept copy): the working volume is the studio's masks again. */
+  async startAgain(): Promise<void> {
+    const { scan } = this.deps.studio.getState();
+    if (!scan) return;
+    this.seq++;
+    this.resetPrompt();
+    this.startFromMasks(scan);
+    this.set({ kept: null, undoable: 0, preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], busy: null, warning: null, notice: 'Started again from the masks.' });
+    this.refreshCounts();
+    void this.show();
+    const key = await this.keyOf(scan);
+    if (!key || !this.deps.kept) return;
+    try {
+      await (await this.deps.kept()).delete(key);
+    } catch (error) {
+      this.set({ warning: `The labels kept in this browser could not be deleted (${messageOf(error)}).` });
+    }
   }
 
   close(): void {
@@ -305,6 +428,7 @@ export class SamTool {
     this.set({ preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], undoable: this.edits.undoable, notice: `${label.name}: ${changed} voxels accepted.`, warning: null });
     this.refreshCounts();
     void this.show();
+    void this.keep();
   }
 
   /** Drops the unaccepted mask and the prompt. */
@@ -320,6 +444,7 @@ export class SamTool {
     this.set({ undoable: this.edits.undoable, notice: 'Undone.' });
     this.refreshCounts();
     void this.show();
+    void this.keep();
   }
 
   /** Downloads the working labels as NIfTI on the scan's grid. */
@@ -354,7 +479,8 @@ export class SamTool {
 
   /** Puts the labels and the preview in the viewer; `centre` (world mm) moves the crosshair there. */
   private async show(centre?: Mm3): Promise<void> {
-    if (!this.edits) return;
+    // Another scan is open (the tool closes with it): these labels are not its.
+    if (!this.edits || this.editsFor !== this.deps.studio.getState().scan) return;
     const grid = this.gridOf();
     if (!grid) return;
     const shown = withPreview(this.edits.labels, this.preview, PREVIEW_VALUE);

