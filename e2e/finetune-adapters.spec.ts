@@ -54,7 +54,7 @@ const storedNames = async (page: Page) => (await storedAdapters(page)).map((r) =
 
 const adapterFile = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
 
-test('a corrected mask becomes a training pair; an adapter file is imported, renamed, used, exported and deleted', async ({ page }) => {
+test('a corrected mask becomes a training pair (kept across a reload); an adapter file is imported, renamed, used, exported and deleted', async ({ page }) => {
   test.setTimeout(240_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -129,5 +129,19 @@ test('a corrected mask becomes a training pair; an adapter file is imported, ren
   await list.getByRole('button', { name: 'delete' }).click();
   await expect(list).toHaveCount(0);
   expect(await storedNames(page)).toEqual([]);
+
+  // ── The pen correction was kept in the browser as it was drawn: after a reload the same scan continues it ──
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Seahorse' })).toBeVisible();
+  await dropFile(page, msdScan);
+  await waitForResult(page);
+  await page.getByTestId('finetune-open').click();
+  await expect(page.getByTestId('kept-correction')).toContainText("A correction of this scan's mask you drew before is kept in this browser");
+  await page.getByTestId('resume-correction').click();
+  await expect(page.getByTestId('finetune-notice')).toContainText('Your kept correction is back in the viewer');
+  await page.getByTestId('use-correction').click();
+  await expect(page.getByTestId('pair-row')).toHaveCount(1);
+  await expect(page.getByTestId('pair-check')).toHaveText(/32×47×32 ✓/);
+  await expect(page.getByTestId('finetune-error')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -7,6 +7,7 @@ import type { BackendPreference } from '../workers/protocol';
 import { App } from './App';
 import { adapterStore } from './finetune/adapter-store-page';
 import { Finetune } from './finetune/finetune';
+import { keptCorrectionStore } from './finetune/kept-corrections';
 import { useFinetune } from './finetune/store';
 import { TrainingClient } from './finetune/training-client';
 import { dicomToNifti } from './dicom';
@@ -78,29 +79,35 @@ const finetune: Finetune = new Finetune({
   backend: () => useStudio.getState().backendPreference,
   download: downloadBytes,
   promptTool: () => samTool,
+  kept: keptCorrectionStore,
 });
 void finetune.init();
 
 const samTool = new SamTool({
   client: new SamClient(() => client.port()),
   viewer,
-  studio: { getState: useStudio.getState, openFile: () => studio.openFile() },
+  studio: { getState: useStudio.getState, openFileKey: () => studio.openFileKey() },
   store: useSamTool,
   writeNifti,
   download: downloadBytes,
   kept: keptLabelStore,
 });
-// The prompt tool's labels belong to one scan: another scan closes it. Once the scan's run has
-// settled, the tool looks for labels kept from an earlier session on that scan's file.
+// The prompt tool's labels and a pen correction belong to one scan: another scan closes the tool.
+// Once the scan's run has settled, both look for what was kept from an earlier session on that
+// scan's file (hashing it then takes nothing from the run).
 let lookedForKept: object | null = null;
 const lookForKept = () => {
   const { scan, phase } = useStudio.getState();
   if (!scan || scan === lookedForKept || phase === 'opening' || phase === 'loading-model' || phase === 'running') return;
   lookedForKept = scan;
   void samTool.lookForKept();
+  void finetune.lookForKept();
 };
 useStudio.subscribe((state, previous) => {
-  if (state.scan !== previous.scan) samTool.scanChanged();
+  if (state.scan !== previous.scan) {
+    samTool.scanChanged();
+    finetune.scanChanged();
+  }
   // After the current task: a scan is 'ready' for a moment before its run starts.
   if (state.scan !== previous.scan || state.phase !== previous.phase) setTimeout(lookForKept, 0);
 });

@@ -13,6 +13,7 @@ import { BatchRunner, batchCsv, useBatch } from './batch';
 import type { ConvertedSeries } from './dicom';
 import { intake, scanStem } from './files';
 import type { KeptOutcomeStore } from './kept-outcomes';
+import { sha256Hex } from './work-db';
 import type { InferenceClient } from './inference-client';
 import { WorkerFailure } from './inference-client';
 import { waitBreakdown, type WaitStart, type WaitTimeline, type WorkerTrip } from './wait-stages';
@@ -126,6 +127,23 @@ export class Studio {
   /** The scan file that is open (the Fine-tune panel pairs it with a corrected mask). */
   openFile(): File | undefined {
     return this.file;
+  }
+
+  private readonly fileKeys = new WeakMap<File, Promise<string | undefined>>();
+
+  /**
+   * The open scan file's identity, SHA-256 of its bytes (work-db.ts: what the user made on this
+   * scan is kept under it), computed once per file; undefined when none is open or it cannot be read.
+   */
+  openFileKey(): Promise<string | undefined> {
+    const file = this.file;
+    if (!file) return Promise.resolve(undefined);
+    let key = this.fileKeys.get(file);
+    if (!key) {
+      key = file.arrayBuffer().then(sha256Hex, () => undefined);
+      this.fileKeys.set(file, key);
+    }
+    return key;
   }
 
   /**

@@ -224,6 +224,32 @@ export class ScanViewer {
     return true;
   }
 
+  /**
+   * Continues a correction kept from an earlier session: `nifti` (a mask on this scan's grid, as
+   * `correctedMask` wrote it) becomes the drawing layer, as `startCorrection` does with the shown
+   * mask. False when no scan is shown or the mask does not fit it.
+   */
+  async resumeCorrection(nifti: Uint8Array): Promise<boolean> {
+    const nv = this.nv;
+    if (!nv || !this.scanImage) return false;
+    const image = await NVImage.loadFromUrl({ url: nifti.slice().buffer, name: 'correction.nii' });
+    if (nv !== this.nv || !nv.loadDrawing(image)) return false;
+    if (this.labelImage) nv.removeVolume(this.labelImage);
+    this.labelImage = undefined;
+    nv.setDrawOpacity(this.opacity);
+    nv.setDrawingEnabled(true);
+    nv.setPenValue(1, false);
+    return true;
+  }
+
+  /** Calls `changed` after each stroke and each undo in drawing mode (null: no longer). */
+  watchCorrection(changed: (() => void) | null): void {
+    if (!this.nv) return;
+    this.nv.onDrawingChanged = (action: string) => {
+      if (changed && (action === 'draw' || action === 'undo')) changed();
+    };
+  }
+
   /** The pen's label value (0 erases) and whether it fills closed outlines. */
   setPen(value: number, filled: boolean): void {
     this.nv?.setPenValue(value, filled);

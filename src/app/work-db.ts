@@ -1,14 +1,16 @@
 /**
  * The studio's work database in this browser's IndexedDB: what the user made in the page that must
  * survive a reload or a crashed tab without leaving the computer. Its stores: the prompt tool's
- * label volumes (sam/kept-labels.ts) and batch mode's per-scan results (kept-outcomes.ts), each
- * keyed by the scan file's SHA-256 (`sha256Hex`). The adapters have their own database
+ * label volumes (sam/kept-labels.ts), pen corrections of the studio's masks
+ * (finetune/kept-corrections.ts) and batch mode's per-scan results (kept-outcomes.ts), each keyed
+ * by the scan file's SHA-256 (`sha256Hex`). The adapters have their own database
  * (src/train/adapter-store.ts).
  */
 export const WORK_DB_NAME = 'seahorse-work';
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 export const LABELS_STORE = 'prompt-labels';
 export const OUTCOMES_STORE = 'batch-outcomes';
+export const CORRECTIONS_STORE = 'mask-corrections';
 
 export class WorkStorageError extends Error {
   override readonly name = 'WorkStorageError';
@@ -22,6 +24,7 @@ export async function openWorkDb(factory: IDBFactory = globalThis.indexedDB, nam
     const db = open.result;
     if (!db.objectStoreNames.contains(LABELS_STORE)) db.createObjectStore(LABELS_STORE, { keyPath: 'scanKey' });
     if (!db.objectStoreNames.contains(OUTCOMES_STORE)) db.createObjectStore(OUTCOMES_STORE, { keyPath: 'key' });
+    if (!db.objectStoreNames.contains(CORRECTIONS_STORE)) db.createObjectStore(CORRECTIONS_STORE, { keyPath: 'scanKey' });
   };
   return request(open);
 }

@@ -8,6 +8,7 @@ import { LABEL_MAP_PRESETS } from '../../train/label-map';
 import type { PairCheck } from '../../workers/training-protocol';
 import { droppedFiles } from '../files';
 import { realAsegDice } from '../model-facts';
+import { savedWhen } from '../saved-when';
 import { useStudio } from '../store';
 import { ComparisonView } from './ComparisonView';
 import { modelKind, SAM_LORA_STAGE_CHOICES, SAM_START_NAMES } from './defaults';
@@ -88,6 +89,7 @@ function Messages() {
 function CorrectionCard({ finetune }: { finetune: Finetune }) {
   const segmentation = useStudio((s) => s.segmentation);
   const correcting = useFinetune((s) => s.correcting);
+  const kept = useFinetune((s) => s.keptCorrection);
   const [pen, setPen] = useState({ value: 1, filled: false });
   if (!segmentation) return null;
   const choose = (value: number, filled: boolean) => {
@@ -98,9 +100,24 @@ function CorrectionCard({ finetune }: { finetune: Finetune }) {
     <section className="card" aria-label="Correct the mask">
       <h2>Correct the mask</h2>
       {!correcting ? (
-        <button type="button" data-testid="start-correction" onClick={() => finetune.startCorrection()}>
-          Correct this mask with the pen
-        </button>
+        <>
+          {kept && (
+            <div data-testid="kept-correction">
+              <p className="small">A correction of this scan's mask you drew before is kept in this browser (saved {savedWhen(kept.savedAt)}).</p>
+              <div className="run-buttons">
+                <button type="button" data-testid="resume-correction" onClick={() => void finetune.resumeKept()}>
+                  Continue it
+                </button>
+                <button type="button" onClick={() => void finetune.discardKept()}>
+                  Discard it
+                </button>
+              </div>
+            </div>
+          )}
+          <button type="button" data-testid="start-correction" onClick={() => finetune.startCorrection()}>
+            Correct this mask with the pen
+          </button>
+        </>
       ) : (
         <>
           <div className="tool-row" role="group" aria-label="Drawing tools">

@@ -23,13 +23,14 @@ import type { ScanViewer } from '../viewer';
 import { guessRole, pairFiles, validationKeys, type FileRole, type Pair } from './pairing';
 import { protocolBase, type ProtocolBase } from './protocol-base';
 import type { FinetuneSettings, FinetuneState, RunView, TrainingFile } from './store';
+import type { KeptCorrectionStore } from './kept-corrections';
 import type { TrainingClient } from './training-client';
 
 export interface FinetuneDeps {
   readonly client: Pick<TrainingClient, 'check' | 'estimate' | 'compare' | 'start' | 'send'>;
   readonly openStore: () => Promise<AdapterStore>;
-  readonly studio: Pick<Studio, 'model' | 'addModel' | 'selectModel' | 'openFile'>;
-  readonly viewer: Pick<ScanViewer, 'startCorrection' | 'setPen' | 'undoDrawing' | 'correctedMask' | 'endCorrection'>;
+  readonly studio: Pick<Studio, 'model' | 'addModel' | 'selectModel' | 'openFile' | 'openFileKey'>;
+  readonly viewer: Pick<ScanViewer, 'startCorrection' | 'resumeCorrection' | 'watchCorrection' | 'setPen' | 'undoDrawing' | 'correctedMask' | 'endCorrection'>;
   readonly store: { getState(): FinetuneState; setState(patch: Partial<FinetuneState>): void };
   /** The studio's installed models (bases for fine-tuning and imported adapters). */
   readonly models: readonly ModelManifest[];
@@ -38,7 +39,12 @@ export interface FinetuneDeps {
   readonly download: (bytes: Uint8Array, fileName: string) => void;
   /** The prompt tool, for a Segment Anything adapter ("use in the prompt tool"). */
   readonly promptTool?: () => { useAdapter(adapter: { id: string; name: string } | null): void };
+  /** Where a pen correction is kept while it is drawn (kept-corrections.ts); without it, it lasts as long as the page. */
+  readonly kept?: () => Promise<Pick<KeptCorrectionStore, 'get' | 'put' | 'delete'>>;
 }
+
+/** A correction is kept this long after the last stroke or undo (a stroke takes a few hundred ms to draw). */
+const KEEP_CORRECTION_AFTER_MS = 1000;
 
 /** Step durations kept for the step rate: the recent ones (the first steps include shader compilation). */
 const RATE_WINDOW = 5;
@@ -568,8 +574,89 @@ export class Finetune {
   // ── Correcting a mask in the viewer ──────────────────────────────────────────
 
   startCorrection(): void {
-    if (this.deps.viewer.startCorrection()) this.set({ correcting: true, error: null });
+    if (this.deps.viewer.startCorrection()) this.corrected();
     else this.set({ error: 'Segment a scan first: its mask is what you correct.' });
+  }
+
+  /** Drawing mode is on: each stroke and undo is kept in the browser shortly after. */
+  private corrected(notice: string | null = null): void {
+    this.set({ correcting: true, error: null, ...(notice ? { notice } : {}) });
+    this.deps.viewer.watchCorrection(() => {
+      clearTimeout(this.keepTimer);
+      this.keepTimer = setTimeout(() => void this.keepCorrection(), KEEP_CORRECTION_AFTER_MS);
+    });
+  }
+
+  private keepTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Saves the drawing as the open scan's kept correction; a failure is said in words. */
+  private async keepCorrection(): Promise<void> {
+    clearTimeout(this.keepTimer);
+    this.keepTimer = undefined;
+    const scan = this.deps.studio.openFile();
+    if (!this.deps.kept || !scan || !this.state.correcting) return;
+    try {
+      const [key, nifti] = await Promise.all([this.deps.studio.openFileKey(), this.deps.viewer.correctedMask()]);
+      if (!key || scan !== this.deps.studio.openFile()) return;
+      const savedAt = Date.now();
+      await (await this.deps.kept()).put({ scanKey: key, scanName: scan.name, nifti, savedAt });
+      this.set({ keptCorrection: { savedAt } });
+    } catch (error) {
+      this.set({ error: `Your correction could not be kept in this browser (${messageOf(error)}): it lasts only as long as this page.` });
+    }
+  }
+
+  /** Saves a stroke made since the last save now (before the drawing is closed). */
+  private async flushCorrection(): Promise<void> {
+    if (this.keepTimer !== undefined) await this.keepCorrection();
+  }
+
+  /** Another scan is open: what was kept is not its own, and a save still pending belonged to the scan before. */
+  scanChanged(): void {
+    clearTimeout(this.keepTimer);
+    this.keepTimer = undefined;
+    this.set({ keptCorrection: null });
+  }
+
+  /** Says in the dock whether a correction of the open scan's mask is kept from an earlier session. */
+  async lookForKept(): Promise<void> {
+    const scan = this.deps.studio.openFile();
+    const key = await this.deps.studio.openFileKey();
+    if (!key || !this.deps.kept) return;
+    try {
+      const found = await (await this.deps.kept()).get(key);
+      if (found && scan === this.deps.studio.openFile() && !this.state.correcting) this.set({ keptCorrection: { savedAt: found.savedAt } });
+    } catch (error) {
+      this.set({ error: `The correction kept in this browser could not be read (${messageOf(error)}).` });
+    }
+  }
+
+  /** Puts the kept correction of the open scan in the drawing layer, to go on correcting it. */
+  async resumeKept(): Promise<void> {
+    const key = await this.deps.studio.openFileKey();
+    try {
+      const found = key && this.deps.kept ? await (await this.deps.kept()).get(key) : undefined;
+      if (!found) {
+        this.set({ keptCorrection: null, error: 'No correction of this scan is kept in this browser any more.' });
+        return;
+      }
+      if (await this.deps.viewer.resumeCorrection(found.nifti)) this.corrected('Your kept correction is back in the viewer: go on with the pen.');
+      else this.set({ error: 'The kept correction does not fit the scan on screen.' });
+    } catch (error) {
+      this.set({ error: `The correction kept in this browser could not be read (${messageOf(error)}).` });
+    }
+  }
+
+  /** Deletes the open scan's kept correction. */
+  async discardKept(): Promise<void> {
+    const key = await this.deps.studio.openFileKey();
+    this.set({ keptCorrection: null });
+    if (!key || !this.deps.kept) return;
+    try {
+      await (await this.deps.kept()).delete(key);
+    } catch (error) {
+      this.set({ error: `The correction kept in this browser could not be deleted (${messageOf(error)}).` });
+    }
   }
 
   setPen(value: number, filled: boolean): void {
@@ -585,6 +672,7 @@ export class Finetune {
     const scan = this.deps.studio.openFile();
     if (!scan) return;
     try {
+      await this.flushCorrection();
       const mask = await this.deps.viewer.correctedMask();
       const stem = scanStem(scan.name);
       const label = new File([mask as Uint8Array<ArrayBuffer>], `${stem}_seg.nii`);
@@ -596,6 +684,7 @@ export class Finetune {
         open: true,
         notice: `The corrected mask of ${scan.name} was added as a training label.`,
       });
+      this.deps.viewer.watchCorrection(null);
       await this.deps.viewer.endCorrection();
       await this.check();
     } catch (error) {
@@ -604,6 +693,8 @@ export class Finetune {
   }
 
   async endCorrection(): Promise<void> {
+    await this.flushCorrection();
+    this.deps.viewer.watchCorrection(null);
     await this.deps.viewer.endCorrection();
     this.set({ correcting: false });
   }

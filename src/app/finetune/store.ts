@@ -88,6 +88,8 @@ export interface FinetuneState {
   readonly notice: string | null;
   /** The viewer is in drawing mode on the current mask. */
   readonly correcting: boolean;
+  /** A pen correction of the open scan's mask kept in this browser (kept-corrections.ts): when it was saved. */
+  readonly keptCorrection: { readonly savedAt: number } | null;
 }
 
 export const initialFinetuneState = (): FinetuneState => ({
@@ -111,6 +113,7 @@ export const initialFinetuneState = (): FinetuneState => ({
   error: null,
   notice: null,
   correcting: false,
+  keptCorrection: null,
 });
 
 export const useFinetune = create<FinetuneState>()(() => initialFinetuneState());

@@ -5,6 +5,7 @@ import type { PlaneName } from '../../sam/slice-geometry';
 import { isSamBase } from '../../train/adapter-store';
 import { useFinetune } from '../finetune/store';
 import { cssColour } from '../label-colormap';
+import { savedWhen } from '../saved-when';
 import { useStudio } from '../store';
 import type { SamTool } from './sam-tool';
 import { useSamTool, type PromptMode } from './store';
@@ -29,11 +30,6 @@ function box3dHint(dragged: readonly PlaneName[], views: 2 | 3): string {
   const left = PLANES.filter((p) => !dragged.includes(p)).join(' or ');
   const then = views - dragged.length > 1 ? ', then on the last one' : '';
   return `now drag the structure's box on the ${left} view${then} (the crosshair is at the ${dragged.length === 1 ? 'first' : 'second'} box's centre)`;
-}
-
-/** When kept labels were saved, as the user reads a time. */
-function savedWhen(at: number): string {
-  return new Date(at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** The decoder select's two built-in choices (stored run ids start with `adapter-`: no collision). */

@@ -10,6 +10,7 @@ import { writeNifti } from '../../core/io';
 import { identity4, type LabelVolume } from '../../core/volume';
 import type { Mm3, SamReply } from '../../workers/sam-protocol';
 import type { StudioState } from '../store';
+import { sha256Hex } from '../work-db';
 import { KeptLabelStore } from './kept-labels';
 import { SamTool } from './sam-tool';
 import { initialSamState, type SamToolState } from './store';
@@ -40,7 +41,7 @@ function page(fileBytes: Uint8Array, storage: (() => Promise<KeptLabelStore>) | 
       cancel: () => {},
     },
     viewer: { setPromptInput: () => {}, showLabels: async (nifti) => void shown.push(nifti) },
-    studio: { getState: () => studio, openFile: () => file },
+    studio: { getState: () => studio, openFileKey: () => file.arrayBuffer().then(sha256Hex) },
     store,
     writeNifti,
     download: () => {},

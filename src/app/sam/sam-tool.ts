@@ -19,7 +19,6 @@ import { scanStem } from '../files';
 import { denseLabels, labelColormap } from '../label-colormap';
 import type { StudioState } from '../store';
 import type { ScanViewer } from '../viewer';
-import { sha256Hex } from '../work-db';
 import type { KeptLabelStore } from './kept-labels';
 import { LabelEdits, withPreview } from './label-edit';
 import type { SamClient } from './sam-client';
@@ -32,8 +31,8 @@ export const PROPAGATE_MAX_SLICES = 60;
 export interface SamToolDeps {
   readonly client: Pick<SamClient, 'ask' | 'cancel'>;
   readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels'>;
-  /** The studio's state, and the open scan's file (its bytes are the kept labels' key). */
-  readonly studio: { getState(): StudioState; openFile?(): File | undefined };
+  /** The studio's state, and the open scan file's key (studio.ts `openFileKey`: the kept labels' key). */
+  readonly studio: { getState(): StudioState; openFileKey?(): Promise<string | undefined> };
   readonly store: { getState(): SamToolState; setState(patch: Partial<SamToolState>): void };
   readonly writeNifti: typeof writeNifti;
   readonly download: (bytes: Uint8Array, fileName: string) => void;
@@ -45,7 +44,7 @@ export class SamTool {
   private edits: LabelEdits | undefined;
   /** The scan the working volume belongs to (the studio's summary of it: a new open is a new object). */
   private editsFor: ScanSummary | undefined;
-  /** Each scan's key (SHA-256 of its file), computed once; undefined without a file or a store. */
+  /** Each scan's key (SHA-256 of its file), asked once; undefined without a file or a store. */
   private keys = new WeakMap<ScanSummary, Promise<string | undefined>>();
   private grid: ScanGrid | undefined;
   private names = new Map<number, LabelInfo>();
@@ -133,8 +132,9 @@ export class SamTool {
   private keyOf(scan: ScanSummary): Promise<string | undefined> {
     let key = this.keys.get(scan);
     if (!key) {
-      const file = this.deps.kept && this.deps.studio.openFile?.();
-      key = file && file.name === scan.name ? file.arrayBuffer().then(sha256Hex).catch(() => undefined) : Promise.resolve(undefined);
+      // The studio sets its file before the scan's summary: asked while `scan` is open, it is that scan's file.
+      const current = this.deps.kept && this.deps.studio.getState().scan === scan;
+      key = (current && this.deps.studio.openFileKey?.()) || Promise.resolve(undefined);
       this.keys.set(scan, key);
     }
     return key;
