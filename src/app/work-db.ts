@@ -3,7 +3,8 @@
  * survive a reload or a crashed tab without leaving the computer. Its stores: the prompt tool's
  * label volumes (sam/kept-labels.ts), pen corrections of the studio's masks
  * (finetune/kept-corrections.ts) and batch mode's per-scan results (kept-outcomes.ts), each keyed
- * by the scan file's SHA-256 (`sha256Hex`). The adapters have their own database
+ * by the scan file's SHA-256 (`sha256Hex`). No scan and no file name is stored: a record says
+ * which file it belongs to only by that hash. The adapters have their own database
  * (src/train/adapter-store.ts).
  */
 export const WORK_DB_NAME = 'seahorse-work';

@@ -599,7 +599,7 @@ export class Finetune {
       const [key, nifti] = await Promise.all([this.deps.studio.openFileKey(), this.deps.viewer.correctedMask()]);
       if (!key || scan !== this.deps.studio.openFile()) return;
       const savedAt = Date.now();
-      await (await this.deps.kept()).put({ scanKey: key, scanName: scan.name, nifti, savedAt });
+      await (await this.deps.kept()).put({ scanKey: key, nifti, savedAt });
       this.set({ keptCorrection: { savedAt } });
     } catch (error) {
       this.set({ error: `Your correction could not be kept in this browser (${messageOf(error)}): it lasts only as long as this page.` });

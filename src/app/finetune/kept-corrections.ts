@@ -13,7 +13,6 @@ export const MAX_KEPT_CORRECTIONS = 8;
 export interface KeptCorrection {
   /** SHA-256 of the scan file's bytes, hex. */
   readonly scanKey: string;
-  readonly scanName: string;
   /** The corrected mask as a NIfTI file on the scan's grid. */
   readonly nifti: Uint8Array;
   /** Page clock (`Date.now()`) of the last save. */

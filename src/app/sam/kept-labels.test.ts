@@ -14,7 +14,7 @@ const grid = { dims: [64, 64, 64] as const, spacing: [1, 1, 1] as const, affine:
 function kept(key: string, savedAt: number, fill = 0): KeptLabels {
   const labels = new Uint8Array(64 * 64 * 64);
   for (let n = 0; n < labels.length; n += 97) labels[n] = 1 + ((n + fill) % 17);
-  return { scanKey: key, scanName: `${key}.nii.gz`, grid, labels, names: [{ value: 18, name: 'Left-Amygdala', rgb: [103, 255, 255] }], savedAt };
+  return { scanKey: key, grid, labels, names: [{ value: 18, name: 'Left-Amygdala', rgb: [103, 255, 255] }], savedAt };
 }
 
 describe('KeptLabelStore', () => {

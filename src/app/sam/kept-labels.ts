@@ -16,7 +16,6 @@ export const MAX_KEPT_SCANS = 8;
 export interface KeptLabels {
   /** SHA-256 of the scan file's bytes, hex (`sha256Hex`). */
   readonly scanKey: string;
-  readonly scanName: string;
   /** The scan's grid (voxel → world mm): a record is only restored onto a scan of the same dims. */
   readonly grid: ScanGrid;
   readonly labels: Uint8Array;

@@ -173,7 +173,7 @@ export class SamTool {
     const key = await this.keyOf(scan);
     const grid = this.grid;
     if (!key || !grid || scan !== this.editsFor || !this.edits) return;
-    const kept = { scanKey: key, scanName: scan.name, grid, labels: this.edits.labels.slice(), names: [...this.names.values()], savedAt: Date.now() };
+    const kept = { scanKey: key, grid, labels: this.edits.labels.slice(), names: [...this.names.values()], savedAt: Date.now() };
     try {
       await (await this.deps.kept()).put(kept);
       if (scan === this.editsFor) this.set({ kept: { savedAt: kept.savedAt, restored: true } });
