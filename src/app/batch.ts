@@ -159,7 +159,8 @@ export class BatchRunner {
     const reused = this.deps.store.getState().kept.filter(Boolean).length;
     const from = 'kept in this browser from an earlier run on the same files, model and settings';
     const keptNote = !reused ? null : reused === entries.length ? `All ${reused} results were ${from}.` : `${reused} of ${entries.length} results were ${from}; the other scans ran now.`;
-    const ended = this.stopped ? 'Batch stopped; the table holds the scans finished so far (kept in this browser: drop the folder again to go on).' : this.deps.store.getState().notice;
+    const goOn = this.deps.kept ? ' (kept in this browser: drop the folder again to go on)' : '';
+    const ended = this.stopped ? `Batch stopped; the table holds the scans finished so far${goOn}.` : this.deps.store.getState().notice;
     set({ running: false, current: null, progress: null, notice: [ended, keptNote].filter(Boolean).join(' ') || null });
   }
 

@@ -140,7 +140,8 @@ export class Studio {
     if (!file) return Promise.resolve(undefined);
     let key = this.fileKeys.get(file);
     if (!key) {
-      key = file.arrayBuffer().then(sha256Hex, () => undefined);
+      // Undefined, never a rejection: outside a secure context the page has no crypto.subtle.
+      key = file.arrayBuffer().then(sha256Hex).catch(() => undefined);
       this.fileKeys.set(file, key);
     }
     return key;
