@@ -96,6 +96,20 @@ describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () =>
     for (const s of [0, 1]) expect(turned.judged.dice[s]).toBeGreaterThan(unturned.judged.dice[s]);
   }, SLOW);
 
+  it('bert, head turned 90°: the rescue\'s quarter-turn start finds the head (from ±40° alone the localiser placed the crops 34–49 mm off)', async () => {
+    const subject = subjects.get('bert')!;
+    const c = PERTURBATIONS.find((p) => p.name === 'head turned 90°')!;
+    const perturbed = c.apply(subject);
+    const result = await segmentScan(perturbed.scan, model, { template: () => prepared, localiserModel: () => localiser });
+    if (result.path !== 'full-head') throw new Error(`a full head was read as ${result.path}`);
+    expect(result.fullHead.localisation.startedFrom).toBe('localiser brain');
+    expect(result.fullHead.placedBy).toBe('registration');
+    expect(rotationAngleDeg(registrationRotation(result.fullHead.localisation.transform)!)).toBeGreaterThan(80);
+    const judged = judge(c, perturbed, { kind: 'mask', labels: result.labels, warnings: result.warnings }, criteriaFor(subject.truthKind, model.manifest.protocol), truthCentroids(subject));
+    expect(judged.why).toBe('');
+    expect(judged.warnings).toEqual([]);
+  }, SLOW);
+
   it('ch2, head turned 45°: the registration run again starts from rolls and turns too, finds the head, and places the crops itself', async () => {
     const subject = subjects.get('ch2')!;
     const c = PERTURBATIONS.find((p) => p.name === 'head turned 45°')!;

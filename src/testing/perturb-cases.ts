@@ -150,8 +150,18 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'head pitched 45°', description: 'the head tilted 45° nose-up in the scanner', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 45, mid(s))) },
   { name: 'head rolled 30°', description: 'the head tilted 30° towards one shoulder (about the anterior–posterior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 30, mid(s))) },
   { name: 'head turned 30°', description: 'the head turned 30° to one side (about the superior–inferior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 30, mid(s))) },
+  { name: 'head pitched 60°', description: 'the head tilted 60° nose-up, beyond the pitch starts (±40°): reached from the nearest', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 60, mid(s))) },
   { name: 'head rolled 45°', description: "the head tilted 45° towards one shoulder, beyond the first registration's starts (header and pitches): found by the rescue's roll starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 45, mid(s))) },
   { name: 'head turned 45°', description: "the head turned 45° to one side, beyond the first registration's starts (header and pitches): found by the rescue's turn starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 45, mid(s))) },
+  { name: 'head turned 60°', description: 'the head turned 60° to one side: between the rescue\'s turn starts (40° and 65°)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 60, mid(s))) },
+  {
+    name: 'head turned 90°',
+    description: 'the head turned 90° to one side, as a header whose axes are off by a quarter turn shows it: found by the rescue\'s 90° starts',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, rotationAbout(2, 90, mid(s))),
+  },
+  { name: 'head rolled 90°', description: 'the head on its side (rolled 90°): a clear refusal is as good as a mask', expect: 'mask-or-refusal', applies: always, apply: (s) => turned(s, rotationAbout(1, 90, mid(s))) },
   {
     name: 'head rolled and pitched 30°',
     description: 'the head tilted 30° towards one shoulder and 30° nose-up: no start of the registration has both',
