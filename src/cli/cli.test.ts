@@ -26,6 +26,14 @@ describe('seahorse CLI: usage', () => {
     expect(noOutput.stderr).toMatch(/-o <labels.nii.gz>[\s\S]*Usage: seahorse segment/);
     expect((await cli(['frobnicate'])).status).toBe(2);
   });
+
+  it('a folder given as the scan (a DICOM series, say) is refused in words, not with a system error', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'seahorse-dicom-'));
+    const run = await cli(['segment', folder, '-o', join(folder, 'labels.nii.gz')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${folder} is a folder: give one scan file (NIfTI .nii/.nii.gz or MGH/MGZ). A DICOM series can be converted first`);
+    expect(run.stderr).not.toMatch(/EISDIR/);
+  });
 });
 
 describe.skipIf(!hasShared)(`seahorse CLI on real MSD crops ${hasShared ? '' : sharedMissing}`, () => {

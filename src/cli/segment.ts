@@ -2,7 +2,7 @@
  * `seahorse segment`: one scan in, a label NIfTI on the scan's grid out, volumes printed.
  * Full heads and hippocampus crops take their own paths (src/infer/segment-scan.ts).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { choosePath, MaskRefusedError, ScanKindError, prepareTemplate, type ScanPath } from '../core/fullhead';
@@ -85,6 +85,11 @@ export function defaultModelId(): string {
 /** Reads a scan from disk with the file name in every message. */
 export function readScan(path: string) {
   if (!existsSync(path)) throw new Error(`scan not found: ${path}`);
+  if (statSync(path).isDirectory()) {
+    throw new Error(
+      `${path} is a folder: give one scan file (NIfTI .nii/.nii.gz or MGH/MGZ). A DICOM series can be converted first (e.g. with dcm2niix), or dropped as a folder on the studio, which converts it in the page.`,
+    );
+  }
   return readVolume(new Uint8Array(readFileSync(path)), basename(path), { gunzip: gunzipNode });
 }
 
