@@ -433,9 +433,11 @@ async function judgeCrossCheck(first: CrossCheckFindings | null, scan: Volume, l
 /**
  * The template registration, started from the centre of the bright voxels in the field of view.
  * When that is not good (a neck, a face cut away or a cropped field of view can pull the start
- * far from the brain), it starts again from the brain the cross-check localiser found, and the
- * better of the two is kept. The second start only moves where the search begins: the same
- * similarity thresholds judge it, and the localiser's hippocampi still check its boxes.
+ * far from the brain), it starts again from the brain the cross-check localiser found, with rolls
+ * and turns beyond the first run's reach; when that is not good either, from the field of view's
+ * centre with those rolls and turns. The best is kept. The later starts only move where the search
+ * begins: the same similarity thresholds judge them, and the localiser's hippocampi still check
+ * the boxes.
  */
 async function registerWithRescue(
   scan: Volume,
@@ -451,7 +453,12 @@ async function registerWithRescue(
   // Again from the brain it found, from rolls and turns beyond the first run's reach, and with
   // the template's hippocampi along the two it found.
   const brain = { centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) };
-  return betterLocalisation(first, localise(scan, template, { brain, ...pose, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  const fromBrain = betterLocalisation(first, localise(scan, template, { brain, ...pose, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  if (fromBrain.quality === 'good') return fromBrain;
+  // The localiser was trained on heads within ±15° of the template's pose: on a head turned much
+  // further its brain can be off, and the same rolls and turns from the field of view's centre
+  // find it (the sample turned 60°: failed from the localiser's brain, good from there).
+  return betterLocalisation(fromBrain, localise(scan, template, { ...pose, startTurnsDeg: RESCUE_START_TURNS_DEG }));
 }
 
 /** From the localiser's left hippocampus to its right one, scan world mm. */
