@@ -8,7 +8,7 @@
 import type { ScanOutcome } from '../bids/group';
 import type { ModelManifest } from '../infer/manifest';
 import type { ScanPathChoice } from '../workers/protocol';
-import { done, openWorkDb, OUTCOMES_STORE, pruneOldest, request } from './work-db';
+import { openedOnce, OUTCOMES_STORE, WorkStore } from './work-db';
 
 /** Results kept; the least recently saved beyond this are dropped (each is a few hundred bytes). */
 export const MAX_KEPT_OUTCOMES = 5000;
@@ -37,31 +37,20 @@ interface StoredOutcome {
 }
 
 export class KeptOutcomeStore {
-  private constructor(private readonly db: IDBDatabase) {}
+  private constructor(private readonly store: WorkStore<StoredOutcome>) {}
 
   static async open(factory?: IDBFactory, name?: string): Promise<KeptOutcomeStore> {
-    return new KeptOutcomeStore(await openWorkDb(factory, name));
+    return new KeptOutcomeStore(await WorkStore.open<StoredOutcome>(OUTCOMES_STORE, MAX_KEPT_OUTCOMES, factory, name));
   }
 
   async get(key: string): Promise<FinishedOutcome | undefined> {
-    const tx = this.db.transaction(OUTCOMES_STORE, 'readonly');
-    return ((await request(tx.objectStore(OUTCOMES_STORE).get(key))) as StoredOutcome | undefined)?.outcome;
+    return (await this.store.get(key))?.outcome;
   }
 
-  async put(key: string, outcome: FinishedOutcome): Promise<void> {
-    const tx = this.db.transaction(OUTCOMES_STORE, 'readwrite');
-    const store = tx.objectStore(OUTCOMES_STORE);
-    store.put({ key, outcome, savedAt: Date.now() } satisfies StoredOutcome);
-    await pruneOldest(store, MAX_KEPT_OUTCOMES);
-    await done(tx);
+  put(key: string, outcome: FinishedOutcome): Promise<void> {
+    return this.store.put({ key, outcome, savedAt: Date.now() });
   }
 }
 
-let opened: Promise<KeptOutcomeStore> | undefined;
-
-/** The page's handle on the work database's results, opened on first use (a failed open is tried again next time). */
-export function keptOutcomeStore(): Promise<KeptOutcomeStore> {
-  opened ??= KeptOutcomeStore.open();
-  opened.catch(() => (opened = undefined));
-  return opened;
-}
+/** The page's handle on batch mode's kept results. */
+export const keptOutcomeStore = openedOnce(() => KeptOutcomeStore.open());

@@ -7,7 +7,9 @@
  * which file it belongs to only by that hash. The adapters have their own database
  * (src/train/adapter-store.ts).
  */
-export const WORK_DB_NAME = 'seahorse-work';
+import { deflateSync, inflateSync } from 'fflate';
+
+const WORK_DB_NAME = 'seahorse-work';
 const DB_VERSION = 3;
 export const LABELS_STORE = 'prompt-labels';
 export const OUTCOMES_STORE = 'batch-outcomes';
@@ -18,7 +20,7 @@ export class WorkStorageError extends Error {
 }
 
 /** Opens (creating or upgrading on first use) the work database. */
-export async function openWorkDb(factory: IDBFactory = globalThis.indexedDB, name = WORK_DB_NAME): Promise<IDBDatabase> {
+async function openWorkDb(factory: IDBFactory = globalThis.indexedDB, name = WORK_DB_NAME): Promise<IDBDatabase> {
   if (!factory) throw new WorkStorageError('this browser has no IndexedDB');
   const open = factory.open(name, DB_VERSION);
   open.onupgradeneeded = () => {
@@ -30,14 +32,14 @@ export async function openWorkDb(factory: IDBFactory = globalThis.indexedDB, nam
   return request(open);
 }
 
-export function request<T>(r: IDBRequest<T>): Promise<T> {
+function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(new WorkStorageError(`browser storage failed: ${r.error?.message ?? 'unknown error'}`));
   });
 }
 
-export function done(tx: IDBTransaction): Promise<void> {
+function done(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onabort = tx.onerror = () => {
@@ -53,12 +55,98 @@ export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Deletes, in `store`, the records beyond the `keep` newest by `savedAt` (inside the caller's transaction). */
-export async function pruneOldest(store: IDBObjectStore, keep: number): Promise<void> {
-  const keyPath = store.keyPath as string;
-  const all = (await request(store.getAll())) as ({ savedAt: number } & Record<string, unknown>)[];
-  all
-    .sort((a, b) => b.savedAt - a.savedAt)
-    .slice(keep)
-    .forEach((old) => store.delete(old[keyPath] as IDBValidKey));
+/**
+ * One store of the work database: records with a `savedAt` (`Date.now()`), keyed by the store's
+ * key path; a save drops the oldest records beyond `keep`.
+ */
+export class WorkStore<R extends { readonly savedAt: number }> {
+  private constructor(
+    private readonly db: IDBDatabase,
+    private readonly name: string,
+    private readonly keep: number,
+  ) {}
+
+  static async open<R extends { readonly savedAt: number }>(name: string, keep: number, factory?: IDBFactory, dbName?: string): Promise<WorkStore<R>> {
+    return new WorkStore<R>(await openWorkDb(factory, dbName), name, keep);
+  }
+
+  async get(key: string): Promise<R | undefined> {
+    const tx = this.db.transaction(this.name, 'readonly');
+    return (await request(tx.objectStore(this.name).get(key))) as R | undefined;
+  }
+
+  /** Saves a record (replacing the one under its key) and drops the oldest beyond `keep`. */
+  async put(record: R): Promise<void> {
+    const tx = this.db.transaction(this.name, 'readwrite');
+    const store = tx.objectStore(this.name);
+    store.put(record);
+    const keyPath = store.keyPath as string;
+    const all = (await request(store.getAll())) as (R & Record<string, unknown>)[];
+    all
+      .sort((a, b) => b.savedAt - a.savedAt)
+      .slice(this.keep)
+      .forEach((old) => store.delete(old[keyPath] as IDBValidKey));
+    await done(tx);
+  }
+
+  async delete(key: string): Promise<void> {
+    const tx = this.db.transaction(this.name, 'readwrite');
+    tx.objectStore(this.name).delete(key);
+    await done(tx);
+  }
+
+  /** The keys kept, newest first. */
+  async keys(): Promise<string[]> {
+    const tx = this.db.transaction(this.name, 'readonly');
+    const store = tx.objectStore(this.name);
+    const keyPath = store.keyPath as string;
+    const all = (await request(store.getAll())) as (R & Record<string, unknown>)[];
+    return all.sort((a, b) => b.savedAt - a.savedAt).map((r) => r[keyPath] as string);
+  }
+}
+
+/** A record as `DeflatedStore` stores it: its `F` bytes deflated. */
+export type Deflated<R, F extends keyof R> = Omit<R, F> & { readonly deflated: Uint8Array; readonly savedAt: number };
+
+/**
+ * A work store whose records each hold one large byte array (a label volume, a mask file), stored
+ * deflated: a mask is mostly zeros (16 MB → tens of kB).
+ */
+export class DeflatedStore<R extends { readonly savedAt: number }, F extends keyof R> {
+  protected constructor(
+    private readonly store: WorkStore<Deflated<R, F>>,
+    private readonly field: F,
+  ) {}
+
+  async get(key: string): Promise<R | undefined> {
+    const stored = await this.store.get(key);
+    if (!stored) return undefined;
+    const { deflated, ...rest } = stored;
+    return { ...rest, [this.field]: inflateSync(deflated) } as unknown as R;
+  }
+
+  /** Saves a record (replacing the one under its key); only the newest records are kept. */
+  async put(record: R): Promise<void> {
+    const { [this.field]: bytes, ...rest } = record;
+    await this.store.put({ ...rest, deflated: deflateSync(bytes as Uint8Array, { level: 1 }) } as unknown as Deflated<R, F>);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.store.delete(key);
+  }
+
+  /** The keys kept, newest first. */
+  keys(): Promise<string[]> {
+    return this.store.keys();
+  }
+}
+
+/** The page's handle on a store: opened on first use, shared, and opened again after a failure. */
+export function openedOnce<T>(open: () => Promise<T>): () => Promise<T> {
+  let opened: Promise<T> | undefined;
+  return () => {
+    opened ??= open();
+    opened.catch(() => (opened = undefined));
+    return opened;
+  };
 }

@@ -4,10 +4,9 @@
  * the scan file's bytes (the same file opened again finds its labels; another scan of the same
  * name and size does not). Nothing leaves the page; the scan itself is not stored.
  */
-import { deflateSync, inflateSync } from 'fflate';
 import type { LabelInfo } from '../../core/labels';
 import type { ScanGrid } from '../../workers/sam-protocol';
-import { done, LABELS_STORE, openWorkDb, pruneOldest, request } from '../work-db';
+import { DeflatedStore, LABELS_STORE, openedOnce, WorkStore, type Deflated } from '../work-db';
 
 /** Scans whose labels are kept; the least recently saved beyond this are dropped. */
 export const MAX_KEPT_SCANS = 8;
@@ -25,60 +24,11 @@ export interface KeptLabels {
   readonly savedAt: number;
 }
 
-/** As stored: the label volume deflated (a label map is mostly zeros: 16 MB → tens of kB). */
-interface StoredLabels extends Omit<KeptLabels, 'labels'> {
-  readonly deflated: Uint8Array;
-}
-
-export class KeptLabelStore {
-  private constructor(private readonly db: IDBDatabase) {}
-
+export class KeptLabelStore extends DeflatedStore<KeptLabels, 'labels'> {
   static async open(factory?: IDBFactory, name?: string): Promise<KeptLabelStore> {
-    return new KeptLabelStore(await openWorkDb(factory, name));
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  async get(key: string): Promise<KeptLabels | undefined> {
-    const tx = this.db.transaction(LABELS_STORE, 'readonly');
-    const stored = (await request(tx.objectStore(LABELS_STORE).get(key))) as StoredLabels | undefined;
-    if (!stored) return undefined;
-    const { deflated, ...rest } = stored;
-    return { ...rest, labels: inflateSync(deflated) };
-  }
-
-  /** Saves a scan's labels (replacing its earlier ones) and drops the oldest scans beyond `MAX_KEPT_SCANS`. */
-  async put(kept: KeptLabels): Promise<void> {
-    const { labels, ...rest } = kept;
-    const stored: StoredLabels = { ...rest, deflated: deflateSync(labels, { level: 1 }) };
-    const tx = this.db.transaction(LABELS_STORE, 'readwrite');
-    const store = tx.objectStore(LABELS_STORE);
-    store.put(stored);
-    await pruneOldest(store, MAX_KEPT_SCANS);
-    await done(tx);
-  }
-
-  async delete(key: string): Promise<void> {
-    const tx = this.db.transaction(LABELS_STORE, 'readwrite');
-    tx.objectStore(LABELS_STORE).delete(key);
-    await done(tx);
-  }
-
-  /** The keys kept, newest first. */
-  async keys(): Promise<string[]> {
-    const tx = this.db.transaction(LABELS_STORE, 'readonly');
-    const all = (await request(tx.objectStore(LABELS_STORE).getAll())) as StoredLabels[];
-    return all.sort((a, b) => b.savedAt - a.savedAt).map((r) => r.scanKey);
+    return new KeptLabelStore(await WorkStore.open<Deflated<KeptLabels, 'labels'>>(LABELS_STORE, MAX_KEPT_SCANS, factory, name), 'labels');
   }
 }
 
-let opened: Promise<KeptLabelStore> | undefined;
-
-/** The page's handle on the work database, opened on first use (a failed open is tried again next time). */
-export function keptLabelStore(): Promise<KeptLabelStore> {
-  opened ??= KeptLabelStore.open();
-  opened.catch(() => (opened = undefined));
-  return opened;
-}
+/** The page's handle on the prompt tool's kept labels. */
+export const keptLabelStore = openedOnce(() => KeptLabelStore.open());
