@@ -434,8 +434,8 @@ async function judgeCrossCheck(first: CrossCheckFindings | null, scan: Volume, l
  * The template registration, started from the centre of the bright voxels in the field of view.
  * When that is not good (a neck, a face cut away or a cropped field of view can pull the start
  * far from the brain), it starts again from the brain the cross-check localiser found, with rolls
- * and turns beyond the first run's reach; when that is not good either, from the field of view's
- * centre with those rolls and turns. The best is kept. The later starts only move where the search
+ * and turns beyond the first run's reach; when that is not good either, or the localiser found no
+ * brain, from the field of view's centre with those rolls and turns. The best is kept. The later starts only move where the search
  * begins: the same similarity thresholds judge them, and the localiser's hippocampi still check
  * the boxes.
  */
@@ -449,7 +449,8 @@ async function registerWithRescue(
   if (first.quality === 'good' || !crossCheck) return first;
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
-  if (!found) return first;
+  // The localiser found no brain (a head on its side, beyond its training: rolled 90°, every subject).
+  if (!found) return betterLocalisation(first, localise(scan, template, { ...pose, startTurnsDeg: RESCUE_START_TURNS_DEG }));
   // Again from the brain it found, from rolls and turns beyond the first run's reach, and with
   // the template's hippocampi along the two it found.
   const brain = { centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) };

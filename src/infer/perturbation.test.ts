@@ -38,7 +38,7 @@ const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
   bert: ['none', '1×1×1.2 mm', 'noise: not a brain'],
   vxm: ['none', '0.7 mm', 'low contrast γ0.5'],
-  ch2: ['defaced', 'skull-stripped', 'MP2RAGE background'],
+  ch2: ['defaced', 'skull-stripped', 'MP2RAGE background', 'head rolled 90°'],
 };
 
 describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () => {

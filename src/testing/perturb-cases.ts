@@ -161,7 +161,13 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     applies: always,
     apply: (s) => turned(s, rotationAbout(2, 90, mid(s))),
   },
-  { name: 'head rolled 90°', description: 'the head on its side (rolled 90°): a clear refusal is as good as a mask', expect: 'mask-or-refusal', applies: always, apply: (s) => turned(s, rotationAbout(1, 90, mid(s))) },
+  {
+    name: 'head rolled 90°',
+    description: "the head on its side (rolled 90°), or a header a quarter turn off: the localiser finds no brain, and the rescue's 90° starts from the field of view's centre find the head",
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, rotationAbout(1, 90, mid(s))),
+  },
   {
     name: 'head rolled and pitched 30°',
     description: 'the head tilted 30° towards one shoulder and 30° nose-up: no start of the registration has both',
