@@ -36,7 +36,7 @@ const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 
 /** Subject → the cases run here (the expensive grid is the benchmark's). */
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
-  bert: ['none', '1×1×1.2 mm', 'noise: not a brain'],
+  bert: ['none', '1×1×1.2 mm', 'noise: not a brain', 'head turned 180°'],
   vxm: ['none', '0.7 mm', 'low contrast γ0.5'],
   ch2: ['defaced', 'skull-stripped', 'MP2RAGE background', 'head rolled 90°'],
 };

@@ -162,6 +162,20 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     apply: (s) => turned(s, rotationAbout(2, 90, mid(s))),
   },
   {
+    name: 'head turned 180°',
+    description: 'left–right and front–back both reversed, as LPS voxels written under an RAS header show it (or the head turned 180°)',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, rotationAbout(2, 180, mid(s))),
+  },
+  {
+    name: 'head pitched 180°',
+    description: 'upside down: superior–inferior and front–back both reversed in the header',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => turned(s, rotationAbout(0, 180, mid(s))),
+  },
+  {
     name: 'head rolled 90°',
     description: "the head on its side (rolled 90°), or a header a quarter turn off: the localiser finds no brain, and the rescue's 90° starts from the field of view's centre find the head",
     expect: 'mask',

@@ -25,6 +25,7 @@ export {
   coverage,
   LocalisationError,
   LEVELS_MM,
+  RESCUE_START_PITCHES_DEG,
   RESCUE_START_TURNS_DEG,
   NCC_FAILED,
   NCC_POOR,

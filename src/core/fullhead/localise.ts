@@ -37,15 +37,20 @@ export const START_PITCHES_DEG = [-40, -20, 20, 40] as const;
 /**
  * Rolls (about the anterior–posterior axis) and turns (about the superior–inferior axis) the
  * coarsest level also starts from when the registration is run again because it was not good
- * (`infer/fullhead.ts`, from the localiser's brain): from the header's orientation and the
- * pitches it reaches a head rolled or turned 30° but not 45° (the sample rolled 45° and Colin27
- * turned 45° failed, similarity 0.59 / 0.18 and 0.53 / 0.18; bench/RESULTS.md). Each start reaches
- * about ±15° around it, so 40°, 65° and 90° each way cover 25–105°: a head turned 90°, as a header
- * whose axes are off by a quarter turn shows it, was placed 34–60 mm off with starts at ±40° alone
- * (bench/RESULTS.md, "Poses beyond 45°"). Only then: twelve more 8 mm starts would cost every scan
- * 0.2–0.5 s for a head that seldom lies so.
+ * (`infer/fullhead.ts`): from the header's orientation and the pitches it reaches a head rolled or
+ * turned 30° but not 45° (the sample rolled 45° and Colin27 turned 45° failed, similarity
+ * 0.59 / 0.18 and 0.53 / 0.18; bench/RESULTS.md). Each start reaches about ±15° around it, so
+ * these cover 25° to 195° each way: a head turned or rolled 90° (a header a quarter turn off) or
+ * 180° (LPS voxels under an RAS header) was refused or placed 34–60 mm off by the localiser with
+ * starts at ±40° alone (bench/RESULTS.md, "Poses beyond 45°"). Only then: the extra 8 mm starts
+ * would cost every scan 0.3–0.7 s for a head or header that seldom is so.
  */
-export const RESCUE_START_TURNS_DEG = [-90, -65, -40, 40, 65, 90] as const;
+export const RESCUE_START_TURNS_DEG = [-135, -90, -65, -40, 40, 65, 90, 135, 180] as const;
+/**
+ * Pitches the rescue starts from: the first run's, and upside down (a header whose superior and
+ * anterior axes are both reversed shows a head pitched 180°, which no roll or turn start reaches).
+ */
+export const RESCUE_START_PITCHES_DEG = [...START_PITCHES_DEG, 180] as const;
 /**
  * A localiser's left-to-right hippocampus direction tells the registration how the head lies
  * about two of its three axes (roll and turn, together in any mix); the pitch starts cover the
