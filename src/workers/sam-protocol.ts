@@ -70,6 +70,8 @@ export type SamReply =
       /** Linear indices (i fastest) of the scan voxels inside the mask. */
       readonly voxels: Uint32Array;
       readonly iou: number;
+      /** Why the mask is not a structure (mostly air: `backgroundWarning`), in words; absent when nothing is wrong. */
+      readonly warning?: string;
       /** The scan's grid, for writing the labels (voxel → world). */
       readonly grid: ScanGrid;
       readonly backend: string;

@@ -16,6 +16,7 @@ import { isFusedBox, MAIN_PLANE, segmentVoxelPrompts } from '../sam/prompt-volum
 import { propagationWarning } from '../sam/propagated-extent';
 import { SamVolume, type SliceMask } from '../sam/sam-volume';
 import type { SamRuntime } from '../sam/runtime';
+import { backgroundWarning } from '../sam/on-background';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
 import type { Mm3, SamReply, SamRequest, SliceDragMm } from './sam-protocol';
 
@@ -109,6 +110,7 @@ export class SamService {
     const mask = await sam.segmentSlice(r.plane, slice, { box, points });
     this.last = { plane: r.plane, mask };
     const voxels = maskVoxels(sam, r.plane, mask);
+    const warning = backgroundWarning(sam.volume, voxels);
     this.deps.post(
       {
         type: 'sam-mask',
@@ -117,6 +119,7 @@ export class SamService {
         slice,
         voxels,
         iou: mask.iou,
+        ...(warning ? { warning } : {}),
         grid: { dims: sam.volume.dims, spacing: sam.volume.spacing, affine: sam.volume.affine },
         backend: sam.runtime.reason,
         timingsMs: { encode: sam.timings.encodeMs - t.encodeMs, decode: sam.timings.decodeMs - t.decodeMs },
@@ -150,7 +153,8 @@ export class SamService {
         voxels.set(p, at);
         at += p.length;
       }
-      const warning = label === undefined ? null : await this.extentWarning(sam, last.plane, masks, label);
+      const extent = label === undefined ? null : await this.extentWarning(sam, last.plane, masks, label);
+      const warning = joinWarnings(extent, backgroundWarning(sam.volume, voxels));
       const slices = masks.map((m) => m.slice);
       this.deps.post(
         {
@@ -207,7 +211,8 @@ export class SamService {
       const data = result.labels.data;
       for (let v = 0, n = 0; v < data.length; v++) if (data[v]) voxels[n++] = v;
       // A label the prior does not know is not suspicious (any structure may be prompted); a known one in an unknown box size is.
-      const warning = prior.error ? `${prior.error}, so SAM answers alone` : prior.prior?.structures.has(r.label) ? skipped : null;
+      const scoring = prior.error ? `${prior.error}, so SAM answers alone` : prior.prior?.structures.has(r.label) ? skipped : null;
+      const warning = joinWarnings(scoring, backgroundWarning(sam.volume, voxels));
       this.deps.post(
         {
           type: 'sam-box3d-mask',
@@ -263,4 +268,10 @@ function maskVoxels(sam: SamVolume, plane: PlaneName, mask: SliceMask): Uint32Ar
   let n = 0;
   for (let q = 0; q < mask.mask.length; q++) if (mask.mask[q]) out[n++] = indices[q];
   return out;
+}
+
+/** The reasons to check a mask, in one sentence; null when there are none. */
+function joinWarnings(...warnings: readonly (string | null)[]): string | null {
+  const said = warnings.filter((w): w is string => !!w);
+  return said.length ? said.join('; ') : null;
 }

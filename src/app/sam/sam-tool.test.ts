@@ -207,3 +207,19 @@ describe('SamTool, 3-D box mode, three views', () => {
     expect(h.store.getState()).toMatchObject({ box3dViews: 2, dragged: [] });
   });
 });
+
+describe('SamTool, box mode', () => {
+  it("shows the worker's warning on a slice's mask in words, and drops it with the next prompt", async () => {
+    const h = harness();
+    h.tool.open();
+    void h.tool.drag('coronal', a, b);
+    h.asked[0].settle.resolve({ ...h.sliceMask(1), warning: '75 % of it lies where the scan is as dark as the air around the head, so it is not a structure' } as Final);
+    await h.settled();
+    expect(h.store.getState().warning).toBe('Check this mask: 75 % of it lies where the scan is as dark as the air around the head, so it is not a structure.');
+    void h.tool.drag('coronal', a, b);
+    expect(h.store.getState().warning).toBeNull();
+    h.asked[1].settle.resolve(h.sliceMask(1));
+    await h.settled();
+    expect(h.store.getState().warning).toBeNull();
+  });
+});

@@ -331,6 +331,7 @@ export class SamTool {
         backend: r.backend,
         preview: { voxels: r.voxels.length, what: `${plane} slice ${r.slice}, SAM's IoU estimate ${r.iou.toFixed(2)}, ${this.decoderWords()}`, source: 'slice' },
         notice: r.voxels.length === 0 ? 'SAM found nothing for this prompt: try a box, or another point.' : null,
+        warning: r.warning ? `Check this mask: ${r.warning}.` : null,
       });
       await this.show(centre);
     } catch (error) {
