@@ -96,7 +96,7 @@ describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () =>
     for (const s of [0, 1]) expect(turned.judged.dice[s]).toBeGreaterThan(unturned.judged.dice[s]);
   }, SLOW);
 
-  it('bert, head turned 90°: the rescue\'s quarter-turn start finds the head (from ±40° alone the localiser placed the crops 34–49 mm off)', async () => {
+  it("bert, head turned 90°: the rescue's quarter-turn start finds the head (from ±40° alone the localiser placed the crops 34–49 mm off)", async () => {
     const subject = subjects.get('bert')!;
     const c = PERTURBATIONS.find((p) => p.name === 'head turned 90°')!;
     const perturbed = c.apply(subject);

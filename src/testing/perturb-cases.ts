@@ -153,10 +153,10 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'head pitched 60°', description: 'the head tilted 60° nose-up, beyond the pitch starts (±40°): reached from the nearest', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 60, mid(s))) },
   { name: 'head rolled 45°', description: "the head tilted 45° towards one shoulder, beyond the first registration's starts (header and pitches): found by the rescue's roll starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 45, mid(s))) },
   { name: 'head turned 45°', description: "the head turned 45° to one side, beyond the first registration's starts (header and pitches): found by the rescue's turn starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 45, mid(s))) },
-  { name: 'head turned 60°', description: 'the head turned 60° to one side: between the rescue\'s turn starts (40° and 65°)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 60, mid(s))) },
+  { name: 'head turned 60°', description: "the head turned 60° to one side: between the rescue's turn starts (40° and 65°)", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 60, mid(s))) },
   {
     name: 'head turned 90°',
-    description: 'the head turned 90° to one side, as a header whose axes are off by a quarter turn shows it: found by the rescue\'s 90° starts',
+    description: "the head turned 90° to one side, as a header whose axes are off by a quarter turn shows it: found by the rescue's 90° starts",
     expect: 'mask',
     applies: always,
     apply: (s) => turned(s, rotationAbout(2, 90, mid(s))),
