@@ -101,6 +101,15 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     expect(await run('--adapter', 'none')).toMatchObject({ slices: 2, decodes: 2 });
   });
 
+  it('a box in the air beside the brain: SAM draws a mask there anyway, and the output says it is not a structure', async () => {
+    const run = await cli(['prompt', scan, '--box', '5:10,10,120,60,60,120', '--axis', 'coronal', '-o', join(work, 'air.nii.gz'), '--threads', '1', '--json']);
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout);
+    // Measured: 1,499 voxels, all in bert's air (norm.mgz is 0 outside the brain).
+    expect(out.volumes[0].voxels).toBeGreaterThan(0);
+    expect(out.warnings).toContain('label 5: 100 % of it lies where the scan is as dark as the air around the head, so it is not a structure');
+  });
+
   it('two boxes on one coronal slice: one encoder run, labels on the input grid inside their boxes, Dice ≥ 0.8', async () => {
     // aseg hippocampi on bert's coronal slice k = 120, bounding boxes + 2 voxels (src/sam/sam.model.test.ts).
     const aseg = readVolume(new Uint8Array(readFileSync(join(dataDir, 'fullhead_labelled/bert/aseg.mgz'))), 'aseg.mgz');
@@ -123,6 +132,7 @@ describe.skipIf(!hasShared)(`seahorse prompt on bert ${hasShared ? '' : sharedMi
     const run = await cli(['prompt', scan, ...args, '-o', out, '--threads', '1', '--json']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+    expect((JSON.parse(run.stdout).warnings as string[]).filter((w) => w.includes('dark as the air'))).toEqual([]);
     const report = JSON.parse(run.stdout);
     // One-slice boxes are too thin for the shape prior, though their labels are its structures' codes.
     expect(report.prior).toEqual({ file: 'models/sam/box-prior.json', weight: 3, intensityWeight: 4, labels: [] });

@@ -18,6 +18,7 @@ import { checkVoxelPrompts, MAIN_PLANE, MIN_FUSED_EXTENT, segmentVoxelPrompts, t
 import { SamVolume } from '../sam/sam-volume';
 import { ALL_PLANES, PLANES, type PlaneName } from '../sam/slice-geometry';
 import { SAM_CAVEAT } from '../sam/caveat';
+import { backgroundWarning } from '../sam/on-background';
 import { describeAdapter, readAdapterFile } from './adapter';
 import { parse } from './args';
 import { ms, num, table, toJson } from './format';
@@ -172,7 +173,11 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
     const mm3 = voxelVolumeMm3(image.affine);
     const asked = [...new Set([...boxes.map((b) => b.label), ...points.map((p) => p.label)])].sort((a, b) => a - b);
     const volumes = asked.map((label) => ({ label, voxels: result.voxels.get(label) ?? 0, mm3: (result.voxels.get(label) ?? 0) * mm3 }));
-    const warnings = [...priorWarnings, ...volumes.filter((v) => v.voxels === 0).map((v) => `label ${v.label} came out empty: SAM found nothing in its prompts`)];
+    const onAir = volumes.flatMap((v) => {
+      const warning = v.voxels > 0 ? backgroundWarning(image, voxelsLabelled(result.labels.data, v.label)) : null;
+      return warning ? [`label ${v.label}: ${warning}`] : [];
+    });
+    const warnings = [...priorWarnings, ...volumes.filter((v) => v.voxels === 0).map((v) => `label ${v.label} came out empty: SAM found nothing in its prompts`), ...onAir];
     const t = sam.timings;
     if (values.json) {
       io.out(
@@ -215,4 +220,11 @@ export async function runPrompt(args: readonly string[], io: CliIO): Promise<voi
   } finally {
     await runtime.dispose();
   }
+}
+
+/** Linear indices of the voxels holding `label`. */
+function voxelsLabelled(labels: ArrayLike<number>, label: number): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < labels.length; n++) if (labels[n] === label) out.push(n);
+  return out;
 }
