@@ -16,7 +16,7 @@
 import type { Vec3 } from '../core/affine';
 import { applyToPoint, invert, multiply, spacingFromAffine } from '../core/affine';
 import { keepLargestComponentPerLabel } from '../core/components';
-import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RESCUE_START_PITCHES_DEG, RESCUE_START_TURNS_DEG, RIGHT } from '../core/fullhead';
+import { assertLocalised, betterLocalisation, boxToConformed, extractBox, LEFT, localise, pasteBoxMasks, RESCUE_START_PITCHES_DEG, RESCUE_START_TURNS_DEG, RIGHT, type BrainPrior } from '../core/fullhead';
 import type { HippocampusBox, IcvSource, Localisation, LocaliseOptions, PreparedTemplate } from '../core/fullhead';
 import { checkMasks, CONFIDENCE_WARN, MaskRefusedError, type QcReport, type SideEvidence } from '../core/fullhead/qc';
 import { validateVolume } from '../core/io/validate';
@@ -449,17 +449,17 @@ async function registerWithRescue(
   if (first.quality === 'good' || !crossCheck) return first;
   // A localiser that failed leaves the first registration, and its refusal if any, as the answer.
   const found = await settled(crossCheck);
+  // The rescue's starts: rolls, turns and pitches beyond the first run's reach, from `brain` or the field of view's centre.
+  const rescue = (brain?: BrainPrior) => localise(scan, template, { ...(brain ? { brain } : {}), ...pose, startPitchesDeg: RESCUE_START_PITCHES_DEG, startTurnsDeg: RESCUE_START_TURNS_DEG });
   // The localiser found no brain (a head on its side, beyond its training: rolled 90°, every subject).
-  if (!found) return betterLocalisation(first, localise(scan, template, { ...pose, startPitchesDeg: RESCUE_START_PITCHES_DEG, startTurnsDeg: RESCUE_START_TURNS_DEG }));
-  // Again from the brain it found, from rolls and turns beyond the first run's reach, and with
-  // the template's hippocampi along the two it found.
-  const brain = { centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) };
-  const fromBrain = betterLocalisation(first, localise(scan, template, { brain, ...pose, startPitchesDeg: RESCUE_START_PITCHES_DEG, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  if (!found) return betterLocalisation(first, rescue());
+  // Again from the brain it found, with the template's hippocampi along the two it found.
+  const fromBrain = betterLocalisation(first, rescue({ centreMm: found.brainCentroidMm, leftRightMm: leftToRight(found) }));
   if (fromBrain.quality === 'good') return fromBrain;
   // The localiser was trained on heads within ±15° of the template's pose: on a head turned much
-  // further its brain can be off, and the same rolls and turns from the field of view's centre
-  // find it (the sample turned 60°: failed from the localiser's brain, good from there).
-  return betterLocalisation(fromBrain, localise(scan, template, { ...pose, startPitchesDeg: RESCUE_START_PITCHES_DEG, startTurnsDeg: RESCUE_START_TURNS_DEG }));
+  // further its brain can be off, and the same starts from the field of view's centre find it
+  // (the sample turned 60°: failed from the localiser's brain, good from there).
+  return betterLocalisation(fromBrain, rescue());
 }
 
 /** From the localiser's left hippocampus to its right one, scan world mm. */

@@ -127,6 +127,15 @@ const mid = (s: Subject): Vec3 => {
 };
 const SEED = 13;
 
+/** The head turned in world space by `degrees` about one axis (0 left–right: pitch, 1 anterior–posterior: roll, 2 superior–inferior: turn) through its hippocampi's midpoint; the scan must give masks. */
+const headPose = (name: string, axis: 0 | 1 | 2, degrees: number, description: string): PerturbationCase => ({
+  name,
+  description,
+  expect: 'mask',
+  applies: always,
+  apply: (s) => turned(s, rotationAbout(axis, degrees, mid(s))),
+});
+
 export const PERTURBATIONS: readonly PerturbationCase[] = [
   { name: 'none', description: 'as supplied', expect: 'mask', applies: always, apply: (s) => ({ scan: s.scan, truth: s.truth }) },
   { name: 'header LPS', description: 'the same voxels written LPS (DICOM order)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v) => reorient(v, 'LPS')) },
@@ -139,49 +148,19 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     applies: always,
     apply: (s) => geometric(s, (v, i) => oblique(v, 1, 25, i)),
   },
-  {
-    name: 'head pitched 25°',
-    description: "the head tilted 25° nose-up in the scanner (about the left–right axis through the hippocampi), beyond the crop models' ±12° training",
-    expect: 'mask',
-    applies: always,
-    apply: (s) => turned(s, rotationAbout(0, 25, mid(s))),
-  },
-  { name: 'head pitched −30°', description: 'the head tilted 30° nose-down in the scanner', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, -30, mid(s))) },
-  { name: 'head pitched 45°', description: 'the head tilted 45° nose-up in the scanner', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 45, mid(s))) },
-  { name: 'head rolled 30°', description: 'the head tilted 30° towards one shoulder (about the anterior–posterior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 30, mid(s))) },
-  { name: 'head turned 30°', description: 'the head turned 30° to one side (about the superior–inferior axis)', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 30, mid(s))) },
-  { name: 'head pitched 60°', description: 'the head tilted 60° nose-up, beyond the pitch starts (±40°): reached from the nearest', expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(0, 60, mid(s))) },
-  { name: 'head rolled 45°', description: "the head tilted 45° towards one shoulder, beyond the first registration's starts (header and pitches): found by the rescue's roll starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(1, 45, mid(s))) },
-  { name: 'head turned 45°', description: "the head turned 45° to one side, beyond the first registration's starts (header and pitches): found by the rescue's turn starts", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 45, mid(s))) },
-  { name: 'head turned 60°', description: "the head turned 60° to one side: between the rescue's turn starts (40° and 65°)", expect: 'mask', applies: always, apply: (s) => turned(s, rotationAbout(2, 60, mid(s))) },
-  {
-    name: 'head turned 90°',
-    description: "the head turned 90° to one side, as a header whose axes are off by a quarter turn shows it: found by the rescue's 90° starts",
-    expect: 'mask',
-    applies: always,
-    apply: (s) => turned(s, rotationAbout(2, 90, mid(s))),
-  },
-  {
-    name: 'head turned 180°',
-    description: 'left–right and front–back both reversed, as LPS voxels written under an RAS header show it (or the head turned 180°)',
-    expect: 'mask',
-    applies: always,
-    apply: (s) => turned(s, rotationAbout(2, 180, mid(s))),
-  },
-  {
-    name: 'head pitched 180°',
-    description: 'upside down: superior–inferior and front–back both reversed in the header',
-    expect: 'mask',
-    applies: always,
-    apply: (s) => turned(s, rotationAbout(0, 180, mid(s))),
-  },
-  {
-    name: 'head rolled 90°',
-    description: "the head on its side (rolled 90°), or a header a quarter turn off: the localiser finds no brain, and the rescue's 90° starts from the field of view's centre find the head",
-    expect: 'mask',
-    applies: always,
-    apply: (s) => turned(s, rotationAbout(1, 90, mid(s))),
-  },
+  headPose('head pitched 25°', 0, 25, "the head tilted 25° nose-up in the scanner (about the left–right axis through the hippocampi), beyond the crop models' ±12° training"),
+  headPose('head pitched −30°', 0, -30, 'the head tilted 30° nose-down in the scanner'),
+  headPose('head pitched 45°', 0, 45, 'the head tilted 45° nose-up in the scanner'),
+  headPose('head rolled 30°', 1, 30, 'the head tilted 30° towards one shoulder (about the anterior–posterior axis)'),
+  headPose('head turned 30°', 2, 30, 'the head turned 30° to one side (about the superior–inferior axis)'),
+  headPose('head pitched 60°', 0, 60, 'the head tilted 60° nose-up, beyond the pitch starts (±40°): reached from the nearest'),
+  headPose('head rolled 45°', 1, 45, "the head tilted 45° towards one shoulder, beyond the first registration's starts (header and pitches): found by the rescue's roll starts"),
+  headPose('head turned 45°', 2, 45, "the head turned 45° to one side, beyond the first registration's starts (header and pitches): found by the rescue's turn starts"),
+  headPose('head turned 60°', 2, 60, "the head turned 60° to one side: between the rescue's turn starts (40° and 65°)"),
+  headPose('head turned 90°', 2, 90, "the head turned 90° to one side, as a header whose axes are off by a quarter turn shows it: found by the rescue's 90° starts"),
+  headPose('head turned 180°', 2, 180, 'left–right and front–back both reversed, as LPS voxels written under an RAS header show it (or the head turned 180°)'),
+  headPose('head pitched 180°', 0, 180, 'upside down: superior–inferior and front–back both reversed in the header'),
+  headPose('head rolled 90°', 1, 90, "the head on its side (rolled 90°), or a header a quarter turn off: the localiser finds no brain, and the rescue's 90° starts from the field of view's centre find the head"),
   {
     name: 'head rolled and pitched 30°',
     description: 'the head tilted 30° towards one shoulder and 30° nose-up: no start of the registration has both',
