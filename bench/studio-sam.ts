@@ -5,7 +5,8 @@
  * The production build (`vite preview`, cross-origin isolated) in headless Chromium, 1360 × 820,
  * `?backend=wasm&threads=<n>`, one fresh browser context per run. Each run drops the MSD crop
  * the e2e suite uses, opens the prompt tool in 3-D box mode on two views and drags what e2e/sam.spec.ts drags:
- *   - first drag, a box on the coronal view: SAM's sessions start, one slice is encoded and decoded;
+ *   - first drag, a box on the coronal view, `--rest` seconds after the tool opened: SAM's sessions
+ *     start and the slice is encoded (ahead of the drag where the rest allows), then decoded;
  *   - second drag, on the sagittal view: the 3-D box's slices on all three planes;
  *   - the same two drags again (a box redone): its slices come from the worker's embedding cache.
  * The times are from the mouse's release to the panel's mask line, as Playwright saw them.
@@ -24,6 +25,12 @@ const option = (name: string): string | undefined => {
 const threadCounts = (option('--threads') ?? '1,2').split(',').map(Number);
 const reps = Number(option('--reps') ?? 1);
 const port = Number(option('--port') ?? 4184);
+/**
+ * Seconds between opening the prompt tool and the first drag (default 0): a user looking for
+ * the slice. The tool encodes the crosshair's slice meanwhile, so the first drag then needs
+ * only the decoder.
+ */
+const restS = Number(option('--rest') ?? 0);
 const MASK_WAIT_MS = 1_800_000;
 /** e2e/sam.spec.ts's two drags, as fractions of the viewer canvas: the coronal view's box, then the sagittal view's. */
 const CORONAL_DRAG: [readonly [number, number], readonly [number, number]] = [[0.26, 0.12], [0.32, 0.22]];
@@ -59,6 +66,7 @@ async function runOnce(browser: Browser, threads: number): Promise<Run> {
   await page.getByTestId('sam-open').click();
   await page.getByTestId('sam-mode-box3d').click();
   await page.getByTestId('sam-views-2').click(); // as e2e/sam.spec.ts: two views
+  await page.waitForTimeout(restS * 1000);
 
   await dragBox(page, ...CORONAL_DRAG);
   const first = Date.now();
@@ -95,7 +103,7 @@ let browser: Browser | undefined;
 try {
   browser = await launchChromium();
   console.log(await describeRun('studio-sam', browser));
-  console.log(`1360 × 820, ?backend=wasm, ${msdScan.split('/').pop()}, the prompt tool's default decoder, 3-D box mode`);
+  console.log(`1360 × 820, ?backend=wasm, ${msdScan.split('/').pop()}, the prompt tool's default decoder, 3-D box mode, first drag ${restS} s after the tool opened`);
   const runs: Run[] = [];
   for (let r = 0; r < reps; r++) {
     for (const threads of threadCounts) {

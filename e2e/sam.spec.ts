@@ -36,8 +36,12 @@ test('box prompt → mask → accept, undo, accept → export on the scan grid, 
   await page.getByTestId('sam-open').click();
   await expect(page.getByTestId('sam-caveat')).toContainText('trained on photographs');
   await expect(page.getByTestId('sam-mode-box')).toHaveAttribute('aria-checked', 'true');
+  // While the user looks, the crosshair's coronal slice is encoded ahead; a box dragged on the coronal view lies on it.
+  const ready = page.getByTestId('sam-ready');
+  await expect(ready).toContainText(/^Coronal slice \d+ is encoded/, { timeout: 90_000 });
+  const readySlice = /slice (\d+)/.exec((await ready.textContent()) ?? '')?.[1];
   await dragBoxInCoronalTile(page);
-  await expect(page.getByTestId('sam-preview')).toContainText(/Mask: [\d,]+ voxels \(coronal slice \d+/, { timeout: 90_000 });
+  await expect(page.getByTestId('sam-preview')).toContainText(new RegExp(`Mask: [\\d,]+ voxels \\(coronal slice ${readySlice},`), { timeout: 90_000 });
   // onnxruntime-web on the page's thread count (src/infer/wasm-threads.ts; studio.spec.ts runs the build on two threads).
   const where = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
   expect(where.isolated).toBe(true);

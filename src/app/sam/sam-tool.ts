@@ -12,6 +12,7 @@ import type { writeNifti } from '../../core/io';
 import type { LabelInfo } from '../../core/labels';
 import type { PlaneName } from '../../sam/slice-geometry';
 import { SAM_PROPAGATION_CAVEAT, samBox3dCaveat } from '../../sam/caveat';
+import { MAIN_PLANE } from '../../sam/prompt-volume';
 import { samDecoderLabel, type SamDecoderChoice } from '../../sam/default-decoder';
 import type { BackendPreference, ScanSummary } from '../../workers/protocol';
 import type { Mm3, ScanGrid, SliceDragMm } from '../../workers/sam-protocol';
@@ -28,9 +29,15 @@ import { PREVIEW_COLOUR, PREVIEW_VALUE, structureFor } from './structures';
 /** How far propagation may go each way, in slices (a hippocampus spans ~40 coronal slices). */
 export const PROPAGATE_MAX_SLICES = 60;
 
+/**
+ * How long the crosshair stays on a slice before the tool has the worker encode it ahead of a
+ * prompt: long enough that scrolling through slices does not ask for each one it passes.
+ */
+export const PREPARE_AFTER_REST_MS = 400;
+
 export interface SamToolDeps {
   readonly client: Pick<SamClient, 'ask' | 'cancel'>;
-  readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels'>;
+  readonly viewer: Pick<ScanViewer, 'setPromptInput' | 'showLabels' | 'crosshairMm'>;
   /** The studio's state, and the open scan file's key (studio.ts `openFileKey`: the kept labels' key). */
   readonly studio: { getState(): StudioState; openFileKey?(): Promise<string | undefined> };
   readonly store: { getState(): SamToolState; setState(patch: Partial<SamToolState>): void };
@@ -59,6 +66,11 @@ export class SamTool {
   private running: number | undefined;
   /** Counts prompts: an answer to an older one is dropped. */
   private seq = 0;
+  /** The plane prompted last: the slice the crosshair rests on is encoded ahead on it. */
+  private lastPlane: PlaneName = MAIN_PLANE;
+  private restTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts encodes asked for ahead: only the newest one's answer says a slice is ready. */
+  private prepareSeq = 0;
 
   constructor(private readonly deps: SamToolDeps) {}
 
@@ -98,6 +110,32 @@ export class SamTool {
     this.refreshCounts();
     void this.show();
     if (!same) void this.restoreKept(scan);
+    this.prepareAt(this.deps.viewer.crosshairMm());
+  }
+
+  /**
+   * The crosshair moved (world mm). Once it rests there, the slice under it on the plane prompted
+   * last (coronal at first) is encoded ahead, so that a box or click on it needs only the decoder:
+   * a box dragged on a slice view is always on the crosshair's slice of that view.
+   */
+  rest(mm: Mm3): void {
+    if (!this.state.open) return;
+    clearTimeout(this.restTimer);
+    this.restTimer = setTimeout(() => this.prepareAt(mm), PREPARE_AFTER_REST_MS);
+  }
+
+  private prepareAt(mm: Mm3 | undefined): void {
+    if (!mm || !this.state.open || this.state.busy) return;
+    const seq = ++this.prepareSeq;
+    const plane = this.lastPlane;
+    const { studio } = this.deps;
+    const { reply } = this.deps.client.ask({ type: 'sam-prepare', plane, mm, backend: studio.getState().backendPreference, adapter: this.state.adapter?.id, decoder: this.state.decoder });
+    this.set({ ready: null });
+    // A failure is not reported here: the prompt that follows meets it and says why.
+    reply.then(
+      (r) => seq === this.prepareSeq && this.state.open && r.type === 'sam-prepared' && r.slice !== null && this.set({ ready: { plane: r.plane, slice: r.slice } }),
+      () => {},
+    );
   }
 
   /** A working volume for `scan` from the studio's masks (or empty), with their names. */
@@ -203,9 +241,10 @@ export class SamTool {
 
   close(): void {
     this.seq++;
+    clearTimeout(this.restTimer);
     this.deps.viewer.setPromptInput(null, 'point');
     this.resetPrompt();
-    this.set({ open: false, busy: null, preview: null });
+    this.set({ open: false, busy: null, preview: null, ready: null });
     void this.show();
   }
 
@@ -220,7 +259,7 @@ export class SamTool {
 
   private bindViewer(mode: PromptMode): void {
     const drags = mode === 'box' || mode === 'box3d';
-    this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b) }, drags ? 'box' : 'point');
+    this.deps.viewer.setPromptInput({ click: (plane, mm) => void this.click(plane, mm), box: (plane, a, b) => void this.drag(plane, a, b), rest: (mm) => this.rest(mm) }, drags ? 'box' : 'point');
   }
 
   setLabel(value: number, name?: string): void {
@@ -260,6 +299,7 @@ export class SamTool {
     this.resetPrompt();
     this.set({ ...model, preview: null, plane: null, slice: null, points: 0, hasBox: false, dragged: [], busy: null, error: null, notice });
     void this.show();
+    this.prepareAt(this.deps.viewer.crosshairMm());
   }
 
   /** A click on a slice: a point of the current mode. A click on another plane starts a new prompt. */
@@ -310,6 +350,7 @@ export class SamTool {
   /** `centre` (world mm): where the crosshair moves with the answer. */
   private async run(plane: PlaneName, centre?: Mm3): Promise<void> {
     const seq = ++this.seq;
+    this.lastPlane = plane;
     this.set({ plane, points: this.points.length, hasBox: !!this.box, busy: 'Segmenting…', error: null, notice: null, warning: null });
     const backend: BackendPreference = this.deps.studio.getState().backendPreference;
     try {

@@ -51,6 +51,8 @@ export interface SamToolState {
    * when they were saved, and whether the working volume holds them now (the tool was opened).
    */
   readonly kept: { readonly savedAt: number; readonly restored: boolean } | null;
+  /** The slice encoded ahead where the crosshair rests (SamTool.rest): a prompt on it needs only the decoder. */
+  readonly ready: { readonly plane: PlaneName; readonly slice: number } | null;
 }
 
 export const initialSamState: SamToolState = {
@@ -74,6 +76,7 @@ export const initialSamState: SamToolState = {
   adapter: null,
   decoder: 'default',
   kept: null,
+  ready: null,
 };
 
 export const useSamTool = create<SamToolState>()(() => initialSamState);
