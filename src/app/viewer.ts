@@ -288,9 +288,7 @@ export class ScanViewer {
 
   /** Puts everything in `shown` on this NiiVue instance, replacing what it showed. */
   private async redraw(nv: Niivue): Promise<void> {
-    if (this.outlineImage) nv.removeVolume(this.outlineImage);
-    if (this.labelImage) nv.removeVolume(this.labelImage);
-    if (this.scanImage) nv.removeVolume(this.scanImage);
+    removeAllVolumes(nv);
     this.outlineImage = undefined;
     this.labelImage = undefined;
     this.scanImage = undefined;
@@ -371,6 +369,20 @@ function refreshOverlays(nv: Niivue): void {
   }
   for (let layer = 1; layer < nv.volumes.length; layer++) nv.refreshLayers(nv.volumes[layer], layer);
   nv.drawScene();
+}
+
+/**
+ * Takes every volume off the viewer. NiiVue's `removeVolume` rebuilds the layers left after each
+ * removal (the scan's 3-D texture and gradients included), so taking a scan, its masks and its
+ * outline off one by one built the outgoing scan's layers three times: seconds each on a software
+ * GPU, before the next scan could be shown. The last one is removed with nothing left to build.
+ */
+function removeAllVolumes(nv: Niivue): void {
+  if (nv.volumes.length === 0) return;
+  const back = nv.volumes[0];
+  nv.volumes = [back];
+  nv.overlays = [];
+  nv.removeVolume(back);
 }
 
 /**
