@@ -125,6 +125,18 @@ test('a full-head LIA scan: registration, two masks in mm³ and % of ICV, templa
   for (let i = 0; i < cli.data.length; i++) if (exported.data[i] !== cli.data[i]) differing++;
   expect(differing, 'voxels where the studio and the CLI disagree').toBe(0);
   expect(new Set(cli.data)).toEqual(new Set([0, 1, 2]));
+
+  // Segment again: the masks and the outline are taken off (the overlays left built again, src/app/viewer.ts
+  // removeOverlay) and drawn again with the same volumes.
+  await outlineToggle.check();
+  const volumes = await page.getByTestId('volumes-table').innerText();
+  const shownLine = await page.getByText(/^Masks on screen/).first().innerText();
+  await page.getByRole('button', { name: 'Segment again' }).click();
+  await expect.poll(() => page.getByText(/^Masks on screen/).first().innerText(), { timeout: 240_000 }).not.toBe(shownLine);
+  await expect.poll(async () => countColour(await viewerImage(page), brainOutline.rgb, 24), { timeout: 240_000 }).toBeGreaterThan(100);
+  const again = await viewerImage(page);
+  for (const label of SIDE_LABELS.filter((l) => l.value !== 0)) expect(countColour(again, label.rgb, 8), label.name).toBeGreaterThan(50);
+  expect(await page.getByTestId('volumes-table').innerText()).toBe(volumes);
 });
 
 test('a noise volume the size of a head is refused in words; the next scan works', async ({ page }) => {

@@ -171,7 +171,7 @@ export class ScanViewer {
 
   clearLabels(): void {
     this.shown = { ...this.shown, labels: undefined };
-    if (this.labelImage) this.nv?.removeVolume(this.labelImage);
+    if (this.labelImage && this.nv) removeOverlay(this.nv, this.labelImage);
     this.labelImage = undefined;
   }
 
@@ -216,7 +216,7 @@ export class ScanViewer {
 
   clearOutline(): void {
     this.shown = { ...this.shown, outline: undefined };
-    if (this.outlineImage) this.nv?.removeVolume(this.outlineImage);
+    if (this.outlineImage && this.nv) removeOverlay(this.nv, this.outlineImage);
     this.outlineImage = undefined;
   }
 
@@ -369,6 +369,23 @@ function refreshOverlays(nv: Niivue): void {
   }
   for (let layer = 1; layer < nv.volumes.length; layer++) nv.refreshLayers(nv.volumes[layer], layer);
   nv.drawScene();
+}
+
+/**
+ * Takes one overlay off, building only the overlays left. The last one goes through NiiVue's
+ * `removeVolume` (a full rebuild): the shaders read the overlay count when a layer is built, and
+ * with no overlay left the only layer to build is the scan's.
+ */
+function removeOverlay(nv: Niivue, image: NVImage): void {
+  const rest = nv.volumes.filter((v) => v !== image);
+  if (rest.length === nv.volumes.length) return;
+  if (rest.length < 2) {
+    nv.removeVolume(image);
+    return;
+  }
+  nv.volumes = rest;
+  nv.overlays = rest.slice(1);
+  refreshOverlays(nv);
 }
 
 /**
