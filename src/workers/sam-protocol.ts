@@ -117,7 +117,7 @@ export type SamReply =
       readonly grid: ScanGrid;
       readonly backend: string;
     }
-  /** A `sam-prepare` answered: the slice is encoded (`encodeMs` 0: it already was), or `slice` null: a newer request replaced it. */
+  /** A `sam-prepare` answered: the slice is encoded (`encodeMs`: the wait for it, 0 when it already was), or `slice` null: a newer request replaced it. */
   | { readonly type: 'sam-prepared'; readonly request: number; readonly plane: PlaneName; readonly slice: number | null; readonly encodeMs: number }
   | { readonly type: 'sam-failed'; readonly request: number; readonly message: string };
 
