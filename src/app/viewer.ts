@@ -227,7 +227,7 @@ export class ScanViewer {
   startCorrection(): boolean {
     const nv = this.nv;
     if (!nv || !this.labelImage || !nv.loadDrawing(this.labelImage)) return false;
-    nv.removeVolume(this.labelImage);
+    removeOverlay(nv, this.labelImage);
     this.labelImage = undefined;
     nv.setDrawOpacity(this.opacity);
     nv.setDrawingEnabled(true);
@@ -245,7 +245,7 @@ export class ScanViewer {
     if (!nv || !this.scanImage) return false;
     const image = await NVImage.loadFromUrl({ url: nifti.slice().buffer, name: 'correction.nii' });
     if (nv !== this.nv || !nv.loadDrawing(image)) return false;
-    if (this.labelImage) nv.removeVolume(this.labelImage);
+    if (this.labelImage) removeOverlay(nv, this.labelImage);
     this.labelImage = undefined;
     nv.setDrawOpacity(this.opacity);
     nv.setDrawingEnabled(true);
@@ -308,7 +308,7 @@ export class ScanViewer {
   private async drawLabels(nv: Niivue): Promise<void> {
     const { labels } = this.shown;
     if (!labels || !this.scanImage) {
-      if (this.labelImage) nv.removeVolume(this.labelImage);
+      if (this.labelImage) removeOverlay(nv, this.labelImage);
       this.labelImage = undefined;
       return;
     }
@@ -324,7 +324,7 @@ export class ScanViewer {
   private async drawOutline(nv: Niivue): Promise<void> {
     const { outline } = this.shown;
     if (!outline || !this.scanImage) {
-      if (this.outlineImage) nv.removeVolume(this.outlineImage);
+      if (this.outlineImage) removeOverlay(nv, this.outlineImage);
       this.outlineImage = undefined;
       return;
     }
