@@ -11,6 +11,7 @@
 import { DRAG_MODE, MULTIPLANAR_TYPE, NVImage, Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
 import type { PlaneName } from '../sam/slice-geometry';
 import type { NiivueLabelColormap } from './label-colormap';
+import { putOverlay, refreshOverlays, removeAllVolumes, removeOverlay } from './niivue-layers';
 
 /** Dark neutral grey behind the slices, so the scan's own black reads as black. */
 const backColour = [0.07, 0.08, 0.1, 1];
@@ -336,83 +337,4 @@ export class ScanViewer {
     this.outlineImage = image;
     putOverlay(nv, old, image);
   }
-}
-
-/**
- * Shows `image` as an overlay: in `old`'s place when that is shown (a mask updated), else on top.
- * Only the overlay layers are built again. NiiVue's `removeVolume` and `addVolume` rebuild every
- * layer, the scan's included (its 3-D texture and the gradients of the 3-D render), and wait for
- * the GPU: seconds of a blocked page per change on a software GPU (SwiftShader), for the same
- * picture.
- */
-function putOverlay(nv: Niivue, old: NVImage | undefined, image: NVImage): void {
-  const at = old ? nv.volumes.indexOf(old) : -1;
-  if (at < 1) {
-    addOverlay(nv, image);
-    return;
-  }
-  nv.volumes = nv.volumes.map((v) => (v === old ? image : v));
-  nv.overlays = nv.volumes.slice(1);
-  refreshOverlays(nv);
-}
-
-/**
- * Builds the overlay layers again, in order (NiiVue composites them into one texture: layer 1
- * starts it, each later one blends onto it), and draws: what `updateGLVolume` does without
- * rebuilding the scan's layer. A scan drawn slice by slice (too large for a 3-D texture) takes
- * NiiVue's full rebuild, which handles that case.
- */
-function refreshOverlays(nv: Niivue): void {
-  if (nv.opts.is2DSliceShader) {
-    nv.updateGLVolume();
-    return;
-  }
-  for (let layer = 1; layer < nv.volumes.length; layer++) nv.refreshLayers(nv.volumes[layer], layer);
-  nv.drawScene();
-}
-
-/**
- * Takes one overlay off, building only the overlays left. The last one goes through NiiVue's
- * `removeVolume` (a full rebuild): the shaders read the overlay count when a layer is built, and
- * with no overlay left the only layer to build is the scan's.
- */
-function removeOverlay(nv: Niivue, image: NVImage): void {
-  const rest = nv.volumes.filter((v) => v !== image);
-  if (rest.length === nv.volumes.length) return;
-  if (rest.length < 2) {
-    nv.removeVolume(image);
-    return;
-  }
-  nv.volumes = rest;
-  nv.overlays = rest.slice(1);
-  refreshOverlays(nv);
-}
-
-/**
- * Takes every volume off the viewer. NiiVue's `removeVolume` rebuilds the layers left after each
- * removal (the scan's 3-D texture and gradients included), so taking a scan, its masks and its
- * outline off one by one built the outgoing scan's layers three times: seconds each on a software
- * GPU, before the next scan could be shown. The last one is removed with nothing left to build.
- */
-function removeAllVolumes(nv: Niivue): void {
-  if (nv.volumes.length === 0) return;
-  const back = nv.volumes[0];
-  nv.volumes = [back];
-  nv.overlays = [];
-  nv.removeVolume(back);
-}
-
-/**
- * Adds an overlay on top of the layers shown, building only its own layer (overlays are
- * composited in order, so the last one alone is what a full rebuild would add; see `putOverlay`).
- */
-function addOverlay(nv: Niivue, image: NVImage): void {
-  if (nv.volumes.length === 0) {
-    nv.addVolume(image);
-    return;
-  }
-  nv.volumes = [...nv.volumes, image];
-  nv.overlays = nv.volumes.slice(1);
-  nv.refreshLayers(image, nv.volumes.length - 1);
-  nv.drawScene();
 }
