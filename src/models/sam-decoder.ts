@@ -16,14 +16,12 @@ import {
   add, attention, broadcastTo, concat, convTranspose3d, gelu, keep, layerNorm, linear, matmul, permute, relu, reshape, slice, tidy,
   type Engine, type Tensor,
 } from '../engine';
+// Prompt coordinates live in the resized 1024² image (SamOnnxModel divides by img_size).
+import { SAM_IMAGE_SIZE } from '../sam/preprocess';
 
 export const SAM_EMBED_DIM = 256;
 /** The image embedding's grid (64 × 64 for a 1024² input). */
 export const SAM_EMBED_GRID = 64;
-/** Prompt coordinates live in the resized 1024² image (SamOnnxModel divides by img_size). */
-export const SAM_IMAGE_SIZE = 1024;
-/** Low-res mask side (4 × the embedding grid). */
-export const SAM_LOW_RES = 256;
 export const SAM_MASK_TOKENS = 4;
 const HEADS = 8; // TwoWayTransformer num_heads
 const LN_EPS = 1e-5; // nn.LayerNorm default

@@ -11,7 +11,7 @@
  */
 import { add, keep, noGrad, reshape, sub, type Engine, type IndexTensor, type Tensor } from '../engine';
 import type { SegmentationModel } from '../models/model';
-import { toHost, type ForwardHooks, type HostTensor, type HostTensors, type MethodAdapter } from './adapted-model';
+import { type ForwardHooks, type HostTensor, type HostTensors, type MethodAdapter } from './adapted-model';
 import { PeftConfigError } from './errors';
 import { checkRank } from './linalg/svd';
 import { defaultSvdPool } from './linalg/svd-pool';
@@ -234,9 +234,3 @@ function disposeStates(states: TensorState[]): void {
   }
 }
 
-/** Host copies of LoRA-PT's current factors (for the adapter file). */
-export async function loraptFactorsOf(adapter: LoraptAdapter): Promise<Map<string, HostTensor>> {
-  const out = new Map<string, HostTensor>();
-  for (const [n, t] of adapter.params) out.set(n, await toHost(t));
-  return out;
-}
