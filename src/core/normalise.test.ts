@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { percentiles, percentileScale, positivePercentileScale, zscore } from './normalise';
+import { mat4, type Volume } from './volume';
+import { faceMedian, percentiles, percentileScale, positivePercentileScale, zscore } from './normalise';
 
 describe('zscore', () => {
   it('over all voxels: mean 0, population std 1', () => {
@@ -46,5 +47,23 @@ describe('positivePercentileScale (the localiser input)', () => {
     expect(out[3 + 49]).toBeCloseTo(50 / p99, 6);
     expect(out[out.length - 1]).toBe(2);
     expect(Array.from(positivePercentileScale(new Float32Array(4), 99, 2))).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('faceMedian', () => {
+  /** A 20 × 16 × 12 grid: a bright block in air at `air`, reaching the faces where `touch` says. */
+  function head(air: number, touch = false): Volume {
+    const dims = [20, 16, 12] as const;
+    const data = new Float32Array(20 * 16 * 12).fill(air);
+    for (let k = touch ? 0 : 2; k < (touch ? 12 : 10); k++) for (let j = 3; j < 13; j++) for (let i = 4; i < 16; i++) data[i + 20 * (j + 16 * k)] = 500;
+    return { dims: [...dims], spacing: [1, 1, 1], affine: mat4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]), data };
+  }
+  it("is the air's level around a head, whatever its sign", () => {
+    expect(faceMedian(head(0))).toBe(0);
+    expect(faceMedian(head(-1000))).toBe(-1000);
+    expect(faceMedian(head(7.5))).toBe(7.5);
+  });
+  it('stays the air where the field of view cuts through the head (two faces half head)', () => {
+    expect(faceMedian(head(-3, true))).toBe(-3);
   });
 });

@@ -109,6 +109,31 @@ export function percentileScale(data: ArrayLike<number>, lo: number, hi: number)
 }
 
 /**
+ * The intensity of a scan's outermost voxels: the median over the six faces of its grid. In a
+ * head scan that is the air around the head (most of each face, even where the field of view
+ * cuts through the head).
+ */
+export function faceMedian(vol: Volume): number {
+  const [nx, ny, nz] = vol.dims;
+  const faces = new Float64Array(2 * (ny * nz + nx * nz + nx * ny));
+  let n = 0;
+  const at = (i: number, j: number, k: number) => vol.data[i + nx * (j + ny * k)];
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) (faces[n++] = at(0, j, k)), (faces[n++] = at(nx - 1, j, k));
+  for (let k = 0; k < nz; k++) for (let i = 0; i < nx; i++) (faces[n++] = at(i, 0, k)), (faces[n++] = at(i, ny - 1, k));
+  for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) (faces[n++] = at(i, j, 0)), (faces[n++] = at(i, j, nz - 1));
+  return percentiles(faces, [50])[0];
+}
+
+/**
+ * The level of a scan's air where it lies below zero (`faceMedian`), else 0. A T1 magnitude
+ * image has no negative air; a scan written with signed intensities (z-scored, or with an
+ * offset) has, and its air is what the steps that take air as zero must subtract.
+ */
+export function signedAirLevel(vol: Volume): number {
+  return Math.min(0, faceMedian(vol));
+}
+
+/**
  * Divides by the q-th percentile of the voxels > 0 and clips to [0, clipMax]; voxels ≤ 0
  * (and every voxel when none is > 0) become 0.
  */

@@ -144,6 +144,25 @@ describe.skipIf(skip !== '')(`localiser on real scans ${skip}`, () => {
     }
   }, SLOW);
 
+  it('sees the same head in signed intensities: the scan z-scored, and with 1,000 taken off (air below zero)', async () => {
+    const scan = read(join(dataDir, 'fullhead_labelled', 'bert', 'norm.mgz'));
+    const plain = await localiseHippocampi(scan, model);
+    let sum = 0, sumSq = 0;
+    for (const v of scan.data) (sum += v), (sumSq += v * v);
+    const mean = sum / scan.data.length;
+    const sd = Math.sqrt(sumSq / scan.data.length - mean * mean);
+    for (const [name, f] of [
+      ['z-scored', (v: number) => (v - mean) / sd],
+      ['offset −1000', (v: number) => v - 1000],
+    ] as const) {
+      const signed: Volume = { ...scan, data: Float32Array.from(scan.data, f) };
+      const r = await localiseHippocampi(signed, model);
+      expect(r.problems, name).toEqual([]);
+      expect(dist(r.left.centroidMm, plain.left.centroidMm!), name).toBeLessThan(0.5);
+      expect(dist(r.right.centroidMm, plain.right.centroidMm!), name).toBeLessThan(0.5);
+    }
+  }, SLOW);
+
   it('finds nothing, with the reason, in noise and in an MSD hippocampus crop', async () => {
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);

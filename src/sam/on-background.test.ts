@@ -18,4 +18,11 @@ describe('backgroundWarning', () => {
     expect(backgroundWarning(v, [at(6, 6, 6), at(7, 7, 7), at(1, 0, 0)])).toBeNull();
     expect(backgroundWarning(v, [])).toBeNull();
   });
+
+  it('finds the air of a scan in signed intensities (air at −1000) and still leaves tissue alone', () => {
+    const v = head();
+    const signed = { ...v, data: Float32Array.from(v.data, (x) => x - 1000) };
+    expect(backgroundWarning(signed, [at(0, 0, 0), at(1, 0, 0), at(2, 0, 0), at(6, 6, 6)])).toMatch(/^75 % of it lies/);
+    expect(backgroundWarning(signed, [at(6, 6, 6), at(7, 7, 7), at(1, 0, 0)])).toBeNull();
+  });
 });

@@ -3,10 +3,14 @@
  * included, and nothing downstream asks what lies under it. A mask most of whose voxels are as dark
  * as the air around the head is not a structure; the prompt tool says so in words.
  */
-import { percentiles } from '../core/normalise';
+import { percentiles, signedAirLevel } from '../core/normalise';
 import type { Volume } from '../core/volume';
 
-/** Darker than this fraction of the scan's 99th-percentile intensity counts as air (the perturbation suite's air: src/core/perturb). */
+/**
+ * Darker than this fraction of the way from the scan's air (0, or its level below zero in signed
+ * intensities: `signedAirLevel`) to its 99th-percentile intensity counts as air (the perturbation
+ * suite's air: src/core/perturb).
+ */
 export const AIR_FRACTION = 0.05;
 /** A mask with more than this share of its voxels in air is called out. */
 export const MAX_AIR_SHARE = 0.5;
@@ -21,7 +25,8 @@ export function airLevel(volume: Volume): number {
   if (level === undefined) {
     const sample = new Float32Array(Math.ceil(volume.data.length / SAMPLE_STRIDE));
     for (let n = 0, i = 0; n < volume.data.length; n += SAMPLE_STRIDE, i++) sample[i] = volume.data[n];
-    level = AIR_FRACTION * percentiles(sample, [99])[0];
+    const air = signedAirLevel(volume);
+    level = air + AIR_FRACTION * (percentiles(sample, [99])[0] - air);
     airLevels.set(volume, level);
   }
   return level;

@@ -19,6 +19,7 @@ import { applyToPoint, multiply, type Vec3 } from '../core/affine';
 import { readVolume } from '../core/io';
 import { labelCentroidMm } from '../core/measure';
 import { dice, maskOf } from '../core/metrics';
+import { zscore } from '../core/normalise';
 import {
   biasField,
   cropWorld,
@@ -229,6 +230,13 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
     expect: 'mask',
     applies: always,
     apply: (s) => intensity(s, (v) => rescaleIntensity(v, { scale: 1000, offset: 50, gamma: 0.8, uint8: true })),
+  },
+  {
+    name: 'signed z-scored',
+    description: 'intensities z-scored over the whole volume (mean 0, sd 1), as some preprocessing pipelines write them: the air below zero',
+    expect: 'mask',
+    applies: always,
+    apply: (s) => intensity(s, (v) => ({ ...v, data: zscore(v.data, 'all') })),
   },
   { name: 'noise: not a brain', description: 'pure noise on the scan grid', expect: 'mask-or-refusal', applies: (s) => s.name === 'bert', apply: (s) => noiseScan(s) },
 ];

@@ -8,7 +8,8 @@ import { multiply } from '../affine';
 import { rotationAbout } from '../perturb';
 import { gridCentre } from '../resample';
 import { mat4, type Dims3 } from '../volume';
-import { localiserGrid, localiserGridInFrame, LOCALISER_SPACING_MM } from './localiser-grid';
+import { signedAirLevel } from '../normalise';
+import { localiserGrid, localiserGridInFrame, localiserInput, LOCALISER_SPACING_MM } from './localiser-grid';
 
 const dims: Dims3 = [160, 200, 180];
 const ras = mat4([1, 0, 0, -80, 0, 1.1, 0, -110, 0, 0, 1.2, -90, 0, 0, 0, 1]);
@@ -52,5 +53,42 @@ describe('localiserGridInFrame', () => {
 
   it('is refused (null) for a registration that mirrors the head', () => {
     expect(localiserGridInFrame(scan, mat4([-1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]))).toBeNull();
+  });
+});
+
+describe('localiserInput', () => {
+  /** A 96³ grid of 2 mm: a head-sized ball in air at 0, its inside a gradient, so the input's scaling is seen. */
+  const ballDims: Dims3 = [96, 96, 96];
+  const ball = {
+    dims: ballDims,
+    spacing: [2, 2, 2] as [number, number, number],
+    affine: mat4([2, 0, 0, -96, 0, 2, 0, -96, 0, 0, 2, -96, 0, 0, 0, 1]),
+    data: Float32Array.from({ length: 96 ** 3 }, (_, p) => {
+      const [i, j, k] = [p % 96, Math.floor(p / 96) % 96, Math.floor(p / 96 ** 2)];
+      return Math.hypot(i - 48, j - 48, k - 48) < 35 ? 100 + i : 0;
+    }),
+  };
+  const grid = localiserGrid(ball);
+
+  it('takes air below zero as zero: the same input for the scan shifted down or z-scored', () => {
+    const plain = localiserInput(ball, grid, 99, 2);
+    expect(signedAirLevel(ball)).toBe(0);
+    for (const f of [(v: number) => v - 1000, (v: number) => (v - 60) / 40]) {
+      const signed = { ...ball, data: Float32Array.from(ball.data, f) };
+      expect(signedAirLevel(signed)).toBeLessThan(0);
+      const input = localiserInput(signed, grid, 99, 2);
+      let worst = 0;
+      for (let p = 0; p < input.length; p++) worst = Math.max(worst, Math.abs(input[p] - plain[p]));
+      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+
+  it('leaves air at or above zero as it is (a noise floor, an MP2RAGE background)', () => {
+    const raised = { ...ball, data: Float32Array.from(ball.data, (v) => v + 20) };
+    expect(signedAirLevel(raised)).toBe(0);
+    const input = localiserInput(raised, grid, 99, 2);
+    // The air outside the ball is seen as 20 over the ball's 99th percentile, not as zero.
+    expect(input[0]).toBe(0); // outside the scan: zero
+    expect(Math.max(...input.subarray(0, 72 * 72 * 20))).toBeGreaterThan(0.05);
   });
 });

@@ -10,10 +10,15 @@
  * Each grid voxel is the mean of 8 trilinear samples at ±1 mm along the grid axes: the
  * training synthesised at 2 mm and block-averaged to 4 mm (training/train_localiser.py),
  * and this is the same partial-volume average on a real scan. Zero outside the scan.
+ *
+ * The training's heads lie in air at 0. A scan written with signed intensities (z-scored, or
+ * with an offset, as some pipelines and MP2RAGE conversions write them) has its air below zero,
+ * where the input's scaling (voxels ≤ 0 become 0) would leave the localiser no head to see: its
+ * air level (`signedAirLevel`) is taken as zero first.
  */
 import { applyToPoint, closestOrthogonal, det3, linearPart, multiply } from '../affine';
 import { connectedComponents } from '../components';
-import { positivePercentileScale } from '../normalise';
+import { positivePercentileScale, signedAirLevel } from '../normalise';
 import { rasReorientation } from '../orientation';
 import { gridCentre, resampleLinear, type Grid } from '../resample';
 import { mat4, voxelCount, type Dims3, type Mat4, type Volume } from '../volume';
@@ -75,14 +80,14 @@ function shifted(grid: Grid, d: Vec3): Mat4 {
   return a as Mat4;
 }
 
-/** The scan on the localiser grid (mean of 8 trilinear samples per voxel), volume order. */
-export function localiserResample(scan: Volume, grid: Grid): Volume<Float32Array> {
+/** The scan on the localiser grid (mean of 8 trilinear samples per voxel; `fill` outside the scan), volume order. */
+export function localiserResample(scan: Volume, grid: Grid, fill = 0): Volume<Float32Array> {
   const f = SUBSAMPLE_OFFSET_MM / LOCALISER_SPACING_MM;
   const acc = new Float32Array(voxelCount(grid.dims));
   for (const di of [-f, f])
     for (const dj of [-f, f])
       for (const dk of [-f, f]) {
-        const s = resampleLinear(scan, grid.dims, shifted(grid, [di, dj, dk]), 0).data;
+        const s = resampleLinear(scan, grid.dims, shifted(grid, [di, dj, dk]), fill).data;
         for (let p = 0; p < acc.length; p++) acc[p] += s[p];
       }
   for (let p = 0; p < acc.length; p++) acc[p] /= 8;
@@ -99,12 +104,15 @@ export function volumeToTensor(data: ArrayLike<number>, dims: Dims3): Float32Arr
 }
 
 /**
- * The model input: the scan on the grid, divided by the `percentile`-th percentile of its
- * voxels > 0 and clipped to [0, clipMax]; tensor order.
+ * The model input: the scan on the grid, less its air level below zero (`signedAirLevel`),
+ * divided by the `percentile`-th percentile of its voxels > 0 and clipped to [0, clipMax];
+ * tensor order.
  */
 export function localiserInput(scan: Volume, grid: Grid, percentile: number, clipMax: number): Float32Array {
-  const resampled = localiserResample(scan, grid);
-  return volumeToTensor(positivePercentileScale(resampled.data, percentile, clipMax), grid.dims);
+  const air = signedAirLevel(scan);
+  const { data } = localiserResample(scan, grid, air);
+  if (air !== 0) for (let p = 0; p < data.length; p++) data[p] -= air;
+  return volumeToTensor(positivePercentileScale(data, percentile, clipMax), grid.dims);
 }
 
 /** One hippocampus as the localiser sees it, in world RAS mm. */

@@ -57,7 +57,7 @@ export function checkFinite(data: ArrayLike<number>, fileName: string): void {
   if (bad > 0) {
     throw new VolumeReadError(
       'non-finite',
-      `${fileName} has ${formatCount(bad)} voxels that are NaN or infinite (of ${formatCount(data.length)}). Seahorse needs a finite intensity in every voxel: replace them with 0 (e.g. fslmaths in.nii.gz -nan out.nii.gz) and try again.`,
+      `${fileName} has ${formatCount(bad)} ${bad === 1 ? 'voxel that is' : 'voxels that are'} NaN or infinite (of ${formatCount(data.length)}). Seahorse needs a finite intensity in every voxel: replace them with 0 (e.g. fslmaths in.nii.gz -nan out.nii.gz) and try again.`,
     );
   }
 }
