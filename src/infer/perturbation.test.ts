@@ -37,7 +37,7 @@ const KNOWN_SHORTFALLS: Record<string, readonly string[]> = {};
 /** Subject → the cases run here (the expensive grid is the benchmark's). */
 const SUBSET: Record<Exclude<SubjectName, 'sample'>, readonly string[]> = {
   bert: ['none', '1×1×1.2 mm', 'noise: not a brain', 'head turned 180°'],
-  vxm: ['none', '0.7 mm', 'low contrast γ0.5'],
+  vxm: ['none', '0.7 mm', 'low contrast γ0.5', 'axial slices 4 mm'],
   ch2: ['defaced', 'skull-stripped', 'MP2RAGE background', 'head rolled 90°'],
 };
 
@@ -142,6 +142,8 @@ describe.skipIf(skip !== '')(`perturbation suite with ${skip || trained}`, () =>
         expect(judged.pass).toBe(true);
         // Noise must never come back as masks, warned or not.
         if (noBrain) expect(judged.outcome).toBe('refused');
+        // Thick slices: masks, and the warning that says how far to trust them (src/infer/thick-slices.ts).
+        if (/slices \d mm/.test(caseName)) expect(judged.warnings.filter((w) => w.startsWith("The scan's voxels are"))).toHaveLength(1);
       }, SLOW);
     }
   }

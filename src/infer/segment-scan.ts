@@ -18,6 +18,7 @@ import type { Volume } from '../core/volume';
 import { checkSublabelModel, segmentFullHead, type FullHeadOptions, type FullHeadResult, type LocaliserFindings } from './fullhead';
 import { localiseHippocampi, type LocaliserResult } from './localiser';
 import { cropMaskWarnings } from './crop-plausibility';
+import { thickSliceWarning } from './thick-slices';
 import { segmentVolume, type LoadedModel, type SegmentResult, type VolumeSegmentResult } from './pipeline';
 
 export interface SegmentScanOptions extends FullHeadOptions {
@@ -69,14 +70,16 @@ export type SegmentScanResult =
  */
 export async function segmentScan(scan: Volume, model: LoadedModel, opts: SegmentScanOptions): Promise<SegmentScanResult> {
   const { path, classification } = choosePath(scan, opts.path);
+  const thick = thickSliceWarning(scan.spacing);
+  const scanWarnings = thick ? [thick] : [];
   if (path === 'crop') {
     const result = await segmentVolume(scan, model, opts);
-    return { ...result, path, classification, labelInfo: model.manifest.labels, warnings: cropMaskWarnings(result.volumes, result.connectedFraction) };
+    return { ...result, path, classification, labelInfo: model.manifest.labels, warnings: [...scanWarnings, ...cropMaskWarnings(result.volumes, result.connectedFraction)] };
   }
   if (opts.sublabels) checkSublabelModel(model.manifest);
   const template = await opts.template();
   const localiser = opts.localiserModel ? await opts.localiserModel() : null;
-  const extra: string[] = [];
+  const extra: string[] = [...scanWarnings];
   /** Why the cross-check's first look stood behind nothing, when it did not. */
   let unsure: string | undefined;
   let localiserMs: number | undefined;

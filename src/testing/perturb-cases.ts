@@ -33,6 +33,7 @@ import {
   ricianNoise,
   rotationAbout,
   skullStrip,
+  thickSlices,
   turnHead,
 } from '../core/perturb';
 import type { LabelVolume, Mat4, Volume } from '../core/volume';
@@ -178,6 +179,8 @@ export const PERTURBATIONS: readonly PerturbationCase[] = [
   },
   { name: '1×1×1.2 mm', description: 'anisotropic voxels, 1.2 mm along the third voxel axis', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1, 1, 1.2], i)) },
   { name: '0.7 mm', description: 'fine isotropic 0.7 mm voxels (high-resolution protocols)', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [0.7, 0.7, 0.7], i)) },
+  { name: 'axial slices 4 mm', description: 'a 2-D acquisition: axial slices 4 mm thick (each the mean of its slab), 1 mm in plane', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => thickSlices(v, 2, 4, i)) },
+  { name: 'coronal slices 3 mm', description: 'coronal slices 3 mm thick (each the mean of its slab), 1 mm in plane', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => thickSlices(v, 1, 3, i)) },
   { name: '1.5 mm', description: 'coarse isotropic 1.5 mm voxels', expect: 'mask', applies: always, apply: (s) => geometric(s, (v, i) => resampleSpacing(v, [1.5, 1.5, 1.5], i)) },
   {
     name: 'neck cut',

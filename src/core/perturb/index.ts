@@ -98,6 +98,48 @@ export function resampleSpacing(vol: Volume, spacingMm: readonly [number, number
   return resampleTo(vol, grid.dims, grid.affine, interp);
 }
 
+/**
+ * Thick slices along world axis `worldAxis` (0 sagittal, 1 coronal, 2 axial slices): each run of
+ * `factor` voxels along the voxel axis closest to it averaged into one (as a thick 2-D slice
+ * integrates its slab), the grid's voxels `factor` times longer there, world unchanged. Labels
+ * take the slab's middle voxel (`interp: 'nearest'`). The remainder at the far end is dropped.
+ */
+export function thickSlices(vol: Volume, worldAxis: 0 | 1 | 2, factor: number, interp: Interp = 'linear'): Volume<Float32Array> {
+  if (!(Number.isInteger(factor) && factor >= 1)) throw new Error(`slice factor must be a whole number ≥ 1 (got ${factor})`);
+  const a = voxelAxisAlong(vol.affine, worldAxis);
+  const dims = [...vol.dims] as [number, number, number];
+  const n = Math.floor(dims[a] / factor);
+  if (n < 1) throw new Error(`the grid has ${dims[a]} voxels along the slice axis, fewer than ${factor}`);
+  const out = [...dims] as [number, number, number];
+  out[a] = n;
+  const stride = [1, dims[0], dims[0] * dims[1]];
+  const data = new Float32Array(out[0] * out[1] * out[2]);
+  let q = 0;
+  for (let k = 0; k < out[2]; k++)
+    for (let j = 0; j < out[1]; j++)
+      for (let i = 0; i < out[0]; i++, q++) {
+        const at = [i, j, k];
+        const first = at[a] * factor;
+        const base = i * stride[0] + j * stride[1] + k * stride[2] - at[a] * stride[a];
+        if (interp === 'nearest') {
+          data[q] = vol.data[base + (first + Math.floor(factor / 2)) * stride[a]];
+          continue;
+        }
+        let sum = 0;
+        for (let t = 0; t < factor; t++) sum += vol.data[base + (first + t) * stride[a]];
+        data[q] = sum / factor;
+      }
+  // Voxel n of the new grid covers old voxels n·f … n·f + f − 1: its centre is old voxel n·f + (f − 1)/2.
+  const m = Float64Array.from(vol.affine);
+  for (let row = 0; row < 3; row++) {
+    m[4 * row + 3] += m[4 * row + a] * ((factor - 1) / 2);
+    m[4 * row + a] *= factor;
+  }
+  const spacing = [...vol.spacing] as [number, number, number];
+  spacing[a] *= factor;
+  return { dims: out, spacing, affine: m as Mat4, data };
+}
+
 /** The voxel axis that runs most along world axis `worldAxis`. */
 function voxelAxisAlong(affine: Mat4, worldAxis: 0 | 1 | 2): 0 | 1 | 2 {
   const sp = spacingFromAffine(affine);

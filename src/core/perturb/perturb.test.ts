@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fromLinear } from '../affine';
+import { applyToPoint, fromLinear } from '../affine';
 import type { Volume } from '../volume';
-import { mp2rageBackground } from '.';
+import { mp2rageBackground, thickSlices } from '.';
 
 /** 20³ voxels: a 10³ block of 100 ("the head") in air of 0–2. */
 function headInAir(): Volume<Float32Array> {
@@ -43,5 +43,33 @@ describe('mp2rageBackground', () => {
     const a = mp2rageBackground(headInAir(), 0.05, 7).data;
     expect(mp2rageBackground(headInAir(), 0.05, 7).data).toEqual(a);
     expect(mp2rageBackground(headInAir(), 0.05, 8).data).not.toEqual(a);
+  });
+});
+
+describe('thickSlices', () => {
+  /** 6 × 4 × 9 voxels of 1 mm, LIA-like (voxel axis 1 runs inferior, 2 anterior), value = the k index. */
+  const lia: Volume<Float32Array> = {
+    dims: [6, 4, 9],
+    spacing: [1, 1, 1],
+    affine: fromLinear([-1, 0, 0, 0, 0, 1, 0, -1, 0], [10, 20, 30]),
+    data: Float32Array.from({ length: 6 * 4 * 9 }, (_, n) => Math.floor(n / 24)),
+  };
+
+  it('averages each slab of voxels along the axis closest to the world axis asked for, keeping world space', () => {
+    const coronal = thickSlices(lia, 1, 3); // world axis 1 (A–P) is voxel axis 2 here
+    expect(coronal.dims).toEqual([6, 4, 3]);
+    expect(coronal.spacing).toEqual([1, 1, 3]);
+    expect(Array.from(new Set(coronal.data))).toEqual([1, 4, 7]); // the mean of k = 0–2, 3–5, 6–8
+    // A slab's centre lies where its middle voxel was.
+    for (const n of [0, 1, 2]) expect(applyToPoint(coronal.affine, [2, 1, n])).toEqual(applyToPoint(lia.affine, [2, 1, 3 * n + 1]));
+  });
+
+  it('takes the middle voxel for labels, drops the remainder, and refuses a factor that is not a whole number', () => {
+    const axial = thickSlices(lia, 2, 2, 'nearest'); // world S–I is voxel axis 1
+    expect(axial.dims).toEqual([6, 2, 9]);
+    expect(axial.spacing).toEqual([1, 2, 1]);
+    expect(thickSlices(lia, 1, 4, 'nearest').dims).toEqual([6, 4, 2]);
+    expect(Array.from(new Set(thickSlices(lia, 1, 4, 'nearest').data))).toEqual([2, 6]);
+    expect(() => thickSlices(lia, 1, 1.5)).toThrow(/whole number/);
   });
 });
