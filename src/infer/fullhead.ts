@@ -303,7 +303,8 @@ export async function segmentFullHead(
   const failed = failedRegistration(placement);
   if (failed) {
     warnings.push(
-      `The template registration failed (${failed}): the hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.`,
+      `The template registration failed (${failed}), as it does on a contrast other than a T1's (T2, FLAIR, PD): check that this is a T1-weighted scan. ` +
+        'The hippocampi were placed by the localiser alone; the template outline is wrong and the intracranial volume is the localiser’s coarse brain volume.',
     );
   }
   const icvFrom: IcvSource = failed ? 'localiser' : 'registration';

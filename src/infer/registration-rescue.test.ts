@@ -124,7 +124,7 @@ describe.skipIf(skip !== '')(`a registration that went wrong ${skip}`, () => {
     if (result.path !== 'full-head') throw new Error(`took the ${result.path} path`);
     expect(result.fullHead.localisation.quality).toBe('failed');
     expect(result.fullHead.placedBy).toBe('localiser');
-    expect(result.warnings[0]).toMatch(/^The template registration failed .*: the hippocampi were placed by the localiser alone; the template outline is wrong/);
+    expect(result.warnings[0]).toMatch(/^The template registration failed .*check that this is a T1-weighted scan\. The hippocampi were placed by the localiser alone; the template outline is wrong/);
     // The ICV is the localiser's coarse brain volume, not the failed registration's, and the fractions use it.
     const { fullHead } = result;
     expect(fullHead.icvFrom).toBe('localiser');
