@@ -59,7 +59,11 @@ export const SAM_LORA_DEFAULT_RANK = 4;
 /** The order the panel lists methods in: the paper methods first. */
 const METHOD_ORDER: readonly MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 'decoder', 'full'];
 
-
+/**
+ * The method a base starts with: its architecture's paper method. With the decoder trained (from 3
+ * scans) it is level with the best adapter method on every shift of the few-shot grid
+ * (bench/fewshot/INVESTIGATION.md, "Defaults from the grid" and the reverse protocol shift).
+ */
 const DEFAULT_METHOD: Readonly<Record<ModelKind, MethodName>> = { unetr: 'lorapt', swinunetr: 'hyps' };
 
 /** The engine's model kind of a manifest, when it is one the engine can fine-tune. */
