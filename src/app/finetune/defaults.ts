@@ -61,8 +61,9 @@ const METHOD_ORDER: readonly MethodName[] = ['lorapt', 'hyps', 'lora', 'pissa', 
 
 /**
  * The method a base starts with: its architecture's paper method. With the decoder trained (from 3
- * scans) it is level with the best adapter method on every shift of the few-shot grid
- * (bench/fewshot/INVESTIGATION.md, "Defaults from the grid" and the reverse protocol shift).
+ * scans) it is level with the best adapter method on the few-shot grid's simulated scanner and its
+ * reverse protocol shift (FreeSurfer base → MSD labels); on the forward shift, from synthetic crops,
+ * every method that trains the decoder was unstable (bench/fewshot/INVESTIGATION.md).
  */
 const DEFAULT_METHOD: Readonly<Record<ModelKind, MethodName>> = { unetr: 'lorapt', swinunetr: 'hyps' };
 
