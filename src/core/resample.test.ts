@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyToPoint, fromLinear, invert, multiply } from './affine';
 import { argmax } from './argmax';
 import { rasAffine, reorientToRAS } from './orientation';
-import { gridWithSpacing, resampleArgmax, resampleLinear, resampleNearest, type ChannelVolume } from './resample';
+import { gridWithSpacing, resampleArgmax, resampleLinear, resampleNearest, sampleAt, type ChannelVolume } from './resample';
 import { voxelCount, type Dims3, type Mat4, type Volume } from './volume';
 
 /** A volume sampling f(world) at its voxel centres. */
@@ -134,5 +134,17 @@ describe('gridWithSpacing', () => {
     // Same directions, new voxel size: old⁻¹ · new is diagonal with ratios 2, 1.25, 2.
     const rel = multiply(invert(affine), grid.affine);
     expect([rel[0], rel[5], rel[10]].map((v) => +v.toFixed(12))).toEqual([2, 1.25, 2]);
+  });
+});
+
+describe('sampleAt', () => {
+  const vol: Volume = { dims: [3, 2, 2], spacing: [1, 1, 1], affine: fromLinear([1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, 0]), data: Float32Array.from({ length: 12 }, (_, n) => n) };
+  it('is the voxel at its centre, trilinear between, the nearest when asked, and the fill outside', () => {
+    expect(sampleAt(vol, 1, 1, 0, 'linear')).toBe(4);
+    expect(sampleAt(vol, 0.5, 0, 0, 'linear')).toBeCloseTo(0.5, 6);
+    expect(sampleAt(vol, 0.5, 0.5, 0.5, 'linear')).toBeCloseTo((0 + 1 + 3 + 4 + 6 + 7 + 9 + 10) / 8, 5);
+    expect(sampleAt(vol, 1.4, 0.6, 0.2, 'nearest')).toBe(4);
+    expect(sampleAt(vol, 5, 0, 0, 'linear', -1)).toBe(-1);
+    expect(sampleAt(vol, -1, 0, 0, 'nearest', -1)).toBe(-1);
   });
 });

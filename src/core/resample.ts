@@ -96,6 +96,18 @@ function interpolate(data: ArrayLike<number>, offset: number, w: NonNullable<Ret
   return c0 * (1 - fz) + c1 * fz;
 }
 
+/** The image at a continuous voxel position: trilinear, or the nearest voxel; `fill` outside the field of view. */
+export function sampleAt(vol: Volume, x: number, y: number, z: number, interp: 'linear' | 'nearest', fill = 0): number {
+  if (interp === 'nearest') {
+    const [i, j, k] = [Math.round(x), Math.round(y), Math.round(z)];
+    const [nx, ny, nz] = vol.dims;
+    if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return fill;
+    return vol.data[i + nx * (j + ny * k)];
+  }
+  const w = trilinear(vol.dims, x, y, z);
+  return w ? interpolate(vol.data, 0, w) : fill;
+}
+
 /**
  * Trilinear resampling of an image onto `target` (float32 output). The arithmetic of
  * `trilinear` and `interpolate`, written out in one loop with no allocation per voxel: it is

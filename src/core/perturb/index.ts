@@ -10,10 +10,10 @@
  * the truth, and labels follow with `interp: 'nearest'`. The exception is `turnHead`, a head
  * turned in the scanner: the anatomy moves, and its truth with it.
  */
-import { applyToPoint, multiply, spacingFromAffine, type Vec3 } from '../affine';
+import { applyToPoint, invert, multiply, spacingFromAffine, type Vec3 } from '../affine';
 import { percentiles } from '../normalise';
 import { applyReorientation, rasReorientation, reorientToRAS, type Reorientation } from '../orientation';
-import { gridCentre, gridWithSpacing, resampleLinear, resampleNearest } from '../resample';
+import { gridCentre, gridWithSpacing, resampleLinear, resampleNearest, sampleAt } from '../resample';
 import { uniformStream } from '../random';
 import { mat4, type Dims3, type Mat4, type Volume, type VoxelArray } from '../volume';
 
@@ -138,6 +138,42 @@ export function thickSlices(vol: Volume, worldAxis: 0 | 1 | 2, factor: number, i
   const spacing = [...vol.spacing] as [number, number, number];
   spacing[a] *= factor;
   return { dims: out, spacing, affine: m as Mat4, data };
+}
+
+/**
+ * A structure shrunk (or grown) in place, as atrophy shrinks a hippocampus: around each centre
+ * (world mm) the anatomy is drawn in towards it by a smooth radial field, output point p showing
+ * what lay at p + strength·(p − c)·exp(−|p − c|² / 2σ²). `strength` > 0 shrinks what lies within
+ * about σ of the centre, < 0 grows it; beyond 4σ nothing moves. The grid and world are unchanged;
+ * labels warp the same way with `interp: 'nearest'`. Where the structure shrinks, its neighbours
+ * are pulled in (not CSF, as real atrophy would leave): a model of size, not of disease.
+ */
+export function shrinkAround(vol: Volume, centresMm: readonly Vec3[], strength: number, sigmaMm: number, interp: Interp = 'linear'): Volume<Float32Array> {
+  const [nx, ny, nz] = vol.dims;
+  const toVoxel = invert(vol.affine);
+  const reach2 = (4 * sigmaMm) ** 2;
+  const data = Float32Array.from(vol.data);
+  const a = vol.affine;
+  for (let k = 0, n = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++, n++) {
+        const p: Vec3 = [a[0] * i + a[1] * j + a[2] * k + a[3], a[4] * i + a[5] * j + a[6] * k + a[7], a[8] * i + a[9] * j + a[10] * k + a[11]];
+        let dx = 0, dy = 0, dz = 0, moved = false;
+        for (const c of centresMm) {
+          const rx = p[0] - c[0], ry = p[1] - c[1], rz = p[2] - c[2];
+          const r2 = rx * rx + ry * ry + rz * rz;
+          if (r2 > reach2) continue;
+          const g = strength * Math.exp(-r2 / (2 * sigmaMm * sigmaMm));
+          dx += g * rx;
+          dy += g * ry;
+          dz += g * rz;
+          moved = true;
+        }
+        if (!moved) continue;
+        const src = applyToPoint(toVoxel, [p[0] + dx, p[1] + dy, p[2] + dz]);
+        data[n] = sampleAt(vol, src[0], src[1], src[2], interp);
+      }
+  return { dims: vol.dims, spacing: vol.spacing, affine: vol.affine, data };
 }
 
 /** The voxel axis that runs most along world axis `worldAxis`. */
