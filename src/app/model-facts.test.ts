@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelManifest } from '../infer/manifest';
 import { listInstalledModels } from '../infer/registry-node';
-import { describedModel, interimCheckpoint, readShrinkage, realAsegDice, sizeResponse, understatesSize, validationDice } from './model-facts';
+import { describedModel, interimCheckpoint, realAsegDice, validationDice } from './model-facts';
 
 const base: ModelManifest = {
   id: 'm',
@@ -67,26 +67,6 @@ describe('realAsegDice', () => {
     expect(realAsegDice(base)).toBeNull();
     expect(realAsegDice({ ...base, metrics: { val: { cases: 40, mean: {} } } })).toBeNull();
     expect(realAsegDice({ ...base, metrics: { real: { summary: { reference: { meanDice: 0.8, sides: 2 } } } } })).toBeNull();
-  });
-});
-
-describe('sizeResponse', () => {
-  it('reads the exponent npm run bench -- size-response recorded, and says the example it implies', () => {
-    const r = sizeResponse({ ...base, metrics: { sizeResponse: { exponent: 0.63, perSubject: { bert: 0.64, vxm: 0.62 } } } });
-    expect(r).toEqual({ exponent: 0.63, subjects: 2 });
-    expect(understatesSize(r!)).toBe(true);
-    // 0.65^0.63 = 0.762: a hippocampus 35 % smaller reads 24 % smaller.
-    expect(readShrinkage(r!)).toBeCloseTo(0.238, 3);
-    expect(readShrinkage({ exponent: 1, subjects: 2 })).toBeCloseTo(0.35, 12);
-    expect(understatesSize({ exponent: 0.95, subjects: 2 })).toBe(false);
-  });
-
-  it('is on the shipped swinunetr-fs, and null where nothing was measured', () => {
-    const fs = listInstalledModels().find((m) => m.manifest.id === 'swinunetr-fs');
-    expect(fs).toBeDefined();
-    expect(sizeResponse(fs!.manifest)?.subjects).toBe(2);
-    expect(sizeResponse(base)).toBeNull();
-    expect(sizeResponse({ ...base, metrics: { sizeResponse: { exponent: 'x' } } })).toBeNull();
   });
 });
 

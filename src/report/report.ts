@@ -9,6 +9,7 @@ import type { LabelInfo } from '../core/labels';
 import { axisCodes } from '../core/orientation';
 import type { LabelVolume, Volume } from '../core/volume';
 import type { ModelManifest, Protocol } from '../infer/manifest';
+import { sizeResponseNote } from '../infer/size-response';
 import { greyWindow, hippocampusStructures, orthogonalViews, type SliceView } from './slices';
 import { volumeRows, type VolumeSource } from './volume-rows';
 
@@ -80,6 +81,7 @@ export function buildReport(input: ReportInput): Report {
   const { scan, model } = input;
   const rows = volumeRows(input);
   const withIcv = rows.some((r) => r.icvPercent !== undefined);
+  const sizeNote = sizeResponseNote(model);
   const window = greyWindow(scan);
   const figures = hippocampusStructures(input.labelInfo, input.path).map((structure) => ({
     structure: structure.name,
@@ -102,6 +104,7 @@ export function buildReport(input: ReportInput): Report {
       ['Version', `${model.status}${model.sha256 ? `, ONNX sha256 ${model.sha256.slice(0, 16)}` : ''}`],
       ['Network', `${model.architecture}, input ${model.inputSize.join(' × ')} at ${model.spacingMm.join(' × ')} mm`],
       ...(input.caveat ? [['Caveat', input.caveat] as const] : []),
+      ...(sizeNote ? [['Volumes', sizeNote] as const] : []),
       ...(input.backend ? [['Computed on', `${input.backend.name}: ${input.backend.reason}`] as const] : []),
     ],
     qc: qualityControl(input),

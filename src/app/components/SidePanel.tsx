@@ -3,7 +3,8 @@ import type { ModelManifest } from '../../infer/manifest';
 import { modelCaveat } from '../../infer/registry';
 import type { BackendInfo } from '../../workers/protocol';
 import { cssColour } from '../label-colormap';
-import { describedModel, EXAMPLE_SHRINKAGE, interimCheckpoint, readShrinkage, realAsegDice, sizeResponse, understatesSize, validationDice } from '../model-facts';
+import { sizeResponseNote } from '../../infer/size-response';
+import { describedModel, interimCheckpoint, realAsegDice, validationDice } from '../model-facts';
 import { useStudio } from '../store';
 import type { Studio } from '../studio';
 import { volumeRows } from '../../report/volume-rows';
@@ -261,7 +262,7 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
   const status = { trained: 'trained by Seahorse', 'untrained-test': 'untrained test fixture', user: 'your own model' }[model.status];
   const dice = validationDice(model);
   const real = realAsegDice(model);
-  const size = sizeResponse(model);
+  const sizeNote = sizeResponseNote(model);
   const interim = interimCheckpoint(model);
   const selected = models.find((m) => m.id === modelId);
   return (
@@ -329,17 +330,10 @@ function ModelCard({ models }: { models: readonly ModelManifest[] }) {
             </dd>
           </>
         )}
-        {size && understatesSize(size) && (
+        {sizeNote && (
           <>
             <dt>Volumes</dt>
-            <dd data-testid="model-size-response">
-              differences in size are under-stated: a hippocampus {Math.round(100 * EXAMPLE_SHRINKAGE)} % smaller than the same person's reads about{' '}
-              {Math.round(100 * readShrinkage(size))} % smaller
-              <span className="muted small">
-                {' '}
-                (masks ∝ true volume<sup>{size.exponent.toFixed(2)}</sup>, measured on {size.subjects} real people's scans with their hippocampi shrunk and grown in place)
-              </span>
-            </dd>
+            <dd data-testid="model-size-response">{sizeNote}</dd>
           </>
         )}
       </dl>
