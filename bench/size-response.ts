@@ -103,7 +103,8 @@ if (args.includes('--write-manifest')) {
     source:
       'npm run bench -- size-response: the real FreeSurfer-labelled subjects (validation only) with both hippocampi shrunk or grown in place ' +
       `(src/core/perturb shrinkAround, σ ${SIGMA_MM} mm around each aseg centroid, labels warped alike), through the full-head path; ` +
-      'exponent = slope of log(masks’ volume) on log(labels’ volume) within each subject, averaged: 1 when the masks follow the true size.',
+      'exponent = slope of log(masks’ volume) on log(labels’ volume) within each subject, averaged: 1 when the masks follow the true size.' +
+      (man.protocol === 'freesurfer' ? '' : ` This model follows the ${man.protocol ?? 'unrecorded'} protocol: its whole-hippocampus masks are compared with aseg's, so the exponent measures how they change with size, not the outline.`),
     sha256: man.sha256,
     exponent: withinSubject,
     perSubject,

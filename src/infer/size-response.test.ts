@@ -25,10 +25,10 @@ describe('sizeResponse', () => {
     expect(sizeResponseNote(base)).toBeNull();
   });
 
-  it('is on the shipped swinunetr-fs, and null where nothing was measured', () => {
-    const fs = listInstalledModels().find((m) => m.manifest.id === 'swinunetr-fs');
-    expect(fs).toBeDefined();
-    expect(sizeResponse(fs!.manifest)?.subjects).toBe(2);
+  it('is on every shipped trained model (npm run bench -- size-response --write-manifest), and null where nothing was measured', () => {
+    const trained = listInstalledModels().filter((m) => m.manifest.status === 'trained');
+    expect(trained.map((m) => m.manifest.id).sort()).toEqual(['swinunetr', 'swinunetr-fs', 'unetr', 'unetr-fs']);
+    for (const { manifest } of trained) expect(sizeResponse(manifest)?.subjects, manifest.id).toBe(2);
     expect(sizeResponse(base)).toBeNull();
     expect(sizeResponse({ ...base, metrics: { sizeResponse: { exponent: 'x' } } })).toBeNull();
   });
