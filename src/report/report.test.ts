@@ -77,10 +77,11 @@ describe('segmentation report', () => {
       ['left hippocampus', 3],
       ['right hippocampus', 3],
     ]);
-    // A model whose volumes under-state size differences says so beside its name (src/infer/size-response.ts); this one measured none.
-    expect(report.model.find(([k]) => k === 'Volumes')).toBeUndefined();
-    const measured = buildReport(input({ model: { ...manifest, metrics: { sizeResponse: { exponent: 0.63, perSubject: { a: 0.64, b: 0.62 } } } } }));
-    expect(measured.model.find(([k]) => k === 'Volumes')?.[1]).toMatch(/^Differences in size are under-stated: a hippocampus 35 % smaller than the same person's reads about 24 % smaller/);
+    // A model whose volumes under-state size differences says so beside its name (src/infer/size-response.ts); one measured to follow size, or not measured, says nothing.
+    const withResponse = (exponent: number) => buildReport(input({ model: { ...manifest, metrics: { sizeResponse: { exponent, perSubject: { a: exponent, b: exponent } } } } }));
+    expect(withResponse(0.63).model.find(([k]) => k === 'Volumes')?.[1]).toMatch(/^Differences in size are under-stated: a hippocampus 35 % smaller than the same person's reads about 24 % smaller/);
+    expect(withResponse(0.97).model.find(([k]) => k === 'Volumes')).toBeUndefined();
+    expect(buildReport(input({ model: { ...manifest, metrics: {} } })).model.find(([k]) => k === 'Volumes')).toBeUndefined();
     expect(report.disclaimer).toBe(NOT_A_MEDICAL_DEVICE);
     // No warning and a trained model: the verdict says so, and no more.
     expect(buildReport(input({ warnings: [], registration: null })).qc.status).toMatch(/^No warnings/);
