@@ -1,13 +1,11 @@
 import { WHOLE_STRUCTURE } from '../core/labels';
-import type { ModelManifest } from '../infer/manifest';
+import { isRecord, type ModelManifest } from '../infer/manifest';
 
 export interface ValidationDice {
   /** Number of validation cases, when the manifest says. */
   readonly cases: number | null;
   readonly scores: readonly { readonly name: string; readonly dice: number }[];
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The mean validation Dice per structure that a trained model's manifest records

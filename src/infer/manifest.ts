@@ -101,3 +101,6 @@ export type Normalisation =
    * [0, clipMax]; voxels ≤ 0 become 0 (the full-head localiser).
    */
   | { readonly kind: 'positive-percentile'; readonly percentile: number; readonly clipMax: number };
+
+/** A JSON object (not null, not an array): what a manifest's free-form fields such as `metrics` hold. */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

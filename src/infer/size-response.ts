@@ -3,9 +3,7 @@
  * (`metrics.sizeResponse`, written by `npm run bench -- size-response --write-manifest`), and the
  * sentence the studio's Model card and the report give when differences in size are under-stated.
  */
-import type { ModelManifest } from './manifest';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isRecord, type ModelManifest } from './manifest';
 
 /** How the model's volumes follow the true size (`metrics.sizeResponse`, `npm run bench -- size-response --write-manifest`). */
 export interface SizeResponse {
